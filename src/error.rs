@@ -1,0 +1,141 @@
+//! The library's error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A `Result` alias whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error type of every fallible operation in this crate.
+///
+/// Inspect [`Error::kind`] to react to a specific failure. Messages never contain hash values or
+/// image bytes: hash lists are sensitive, and errors end up in logs.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    path: Option<PathBuf>,
+}
+
+impl Error {
+    /// Creates an error of the given kind.
+    pub fn new(kind: ErrorKind) -> Error {
+        Error { kind, path: None }
+    }
+
+    /// Returns what went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The file the error is about, where there is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// Attaches the path of the file the error is about (shown in the message).
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Consumes the error, returning its kind.
+    pub fn into_kind(self) -> ErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}: {}", p.display(), self.kind),
+            None => self.kind.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error::new(kind)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io(err))
+    }
+}
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Reading or writing a file failed.
+    #[error("I/O error: {0}")]
+    Io(#[source] std::io::Error),
+
+    /// A hash's text form could not be parsed. The text itself is not included.
+    #[error("invalid {expected} hash: {reason}")]
+    InvalidHex {
+        /// What was expected, e.g. "256-bit (64 hex characters)".
+        expected: &'static str,
+        /// What is wrong with the input, without echoing it.
+        reason: String,
+    },
+
+    /// An algorithm or format name was not recognised.
+    #[error("unknown {what} {name:?}; expected one of: {expected}")]
+    UnknownName {
+        /// What kind of name, e.g. "algorithm".
+        what: &'static str,
+        /// The name given (never a hash value).
+        name: String,
+        /// The accepted names, comma separated.
+        expected: &'static str,
+    },
+
+    /// The image could not be decoded (corrupt, truncated, or an unsupported format).
+    #[error("cannot decode image: {0}")]
+    Decode(String),
+
+    /// The image is larger than the configured decoding limits allow.
+    #[error("image exceeds decoding limits: {0}; raise the limits if the input is trusted")]
+    LimitsExceeded(String),
+
+    /// The caller-supplied pixel buffer does not match its declared shape.
+    #[error("invalid pixel buffer: {0}")]
+    InvalidPixels(String),
+
+    /// An argument is outside its valid range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// A hash list file is malformed, truncated or of an unsupported version.
+    #[error("invalid hash list: {0}")]
+    Format(String),
+
+    /// A checksum in a hash list does not match its contents.
+    #[error("checksum mismatch in {section}: the file is corrupt; rebuild or re-download it")]
+    Checksum {
+        /// Which part of the file failed its check.
+        section: String,
+    },
+
+    /// Text input (a hash file being imported) has malformed lines.
+    #[error("{count} malformed line(s) in input; first at {first}")]
+    Parse {
+        /// How many lines were rejected.
+        count: u64,
+        /// Where the first one is, as `file:line: reason` (never the hash value).
+        first: String,
+    },
+
+    /// Two things that must agree do not (for example a list's algorithm and a query's).
+    #[error("mismatch: {0}")]
+    Mismatch(String),
+}

@@ -1,0 +1,490 @@
+//! Hash values: [`Hash256`] (PDQ, and the imagehash family at `hash_size` 16) and [`Hash64`]
+//! (pHash, dHash, aHash, wHash at their defaults), their Hamming distance and their text forms.
+//!
+//! # Bit order and hex
+//!
+//! Both types hold an unsigned integer whose big-endian hexadecimal form is the text every other
+//! tool in the field writes:
+//!
+//! * PDQ (ThreatExchange form): bit `k = 16·i + j` of the integer is DCT coefficient `(i, j)`; the
+//!   hex is 64 lowercase characters, most significant 16-bit word first (ALGORITHM.md §2.9).
+//! * imagehash `str()` form: the hash's boolean matrix read row-major, first cell = most
+//!   significant bit; 16 hex characters for `hash_size` 8, 64 for `hash_size` 16.
+//!
+//! Parsing accepts upper and lower case and rejects anything else with an error that names the
+//! problem but never echoes the input (hash lists are sensitive).
+
+use std::fmt;
+use std::str::FromStr;
+
+use bitvec::prelude::{BitSlice, Lsb0};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A 256-bit perceptual hash (PDQ, or an imagehash-family hash with `hash_size` 16).
+///
+/// Stored as four little-endian 64-bit limbs of the hash integer: `limbs()[0]` holds bits 0..64.
+///
+/// ```
+/// use hashsieve::Hash256;
+/// let hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+/// let h: Hash256 = hex.parse()?;
+/// assert_eq!(h.to_hex(), hex);
+/// assert_eq!(h.distance(&h), 0);
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Hash256([u64; 4]);
+
+/// A 64-bit perceptual hash (pHash, dHash, aHash or wHash with imagehash's default `hash_size` 8).
+///
+/// ```
+/// use hashsieve::Hash64;
+/// let a: Hash64 = "bff1c1c0434e8cbc".parse()?;
+/// let b = Hash64::from_u64(a.to_u64() ^ 0b101);
+/// assert_eq!(a.distance(&b), 2);
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Hash64(u64);
+
+impl Hash256 {
+    /// The number of bits in the hash.
+    pub const BITS: u32 = 256;
+
+    /// Builds a hash from its little-endian limbs (`limbs[0]` = bits 0..64 of the integer).
+    pub const fn from_limbs(limbs: [u64; 4]) -> Hash256 {
+        Hash256(limbs)
+    }
+
+    /// The little-endian limbs of the hash integer.
+    pub const fn limbs(&self) -> [u64; 4] {
+        self.0
+    }
+
+    /// Builds a hash from 32 big-endian bytes: the bytes of the hex form (`bytes.fromhex` in
+    /// Python, the layout FAISS and python-threatexchange use).
+    pub fn from_be_bytes(bytes: [u8; 32]) -> Hash256 {
+        let mut limbs = [0u64; 4];
+        for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+            limbs[3 - i] = u64::from_be_bytes(chunk.try_into().expect("8-byte chunk"));
+        }
+        Hash256(limbs)
+    }
+
+    /// The 32 big-endian bytes of the hash (the decoded hex form).
+    pub fn to_be_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for i in 0..4 {
+            out[i * 8..i * 8 + 8].copy_from_slice(&self.0[3 - i].to_be_bytes());
+        }
+        out
+    }
+
+    /// The Hamming distance: how many bits differ.
+    #[inline]
+    pub fn distance(&self, other: &Hash256) -> u32 {
+        (self.0[0] ^ other.0[0]).count_ones()
+            + (self.0[1] ^ other.0[1]).count_ones()
+            + (self.0[2] ^ other.0[2]).count_ones()
+            + (self.0[3] ^ other.0[3]).count_ones()
+    }
+
+    /// How many bits are set.
+    pub fn count_ones(&self) -> u32 {
+        self.0.iter().map(|l| l.count_ones()).sum()
+    }
+
+    /// The value of bit `k` of the hash integer.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `k >= 256`.
+    pub fn bit(&self, k: usize) -> bool {
+        self.bits()[k]
+    }
+
+    /// The bits of the hash, bit `k` of the integer at index `k`.
+    pub fn bits(&self) -> &BitSlice<u64, Lsb0> {
+        BitSlice::from_slice(&self.0)
+    }
+
+    /// Sets bit `k` of the hash integer.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `k >= 256`.
+    pub fn set_bit(&mut self, k: usize, value: bool) {
+        BitSlice::<u64, Lsb0>::from_slice_mut(&mut self.0).set(k, value);
+    }
+
+    /// Parses 64 hexadecimal characters (either case).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidHex`] naming the problem (length or the position of a bad character);
+    /// the input is never echoed.
+    pub fn from_hex(s: &str) -> Result<Hash256> {
+        let mut bytes = [0u8; 32];
+        decode_hex(s.as_bytes(), &mut bytes, "256-bit (64 hex characters)")?;
+        Ok(Hash256::from_be_bytes(bytes))
+    }
+
+    /// The 64-character lowercase hex form.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+
+    /// Whether the hash is all zeros or all ones: the hash of a blank image, never a real match.
+    pub fn is_degenerate(&self) -> bool {
+        self.0 == [0; 4] || self.0 == [u64::MAX; 4]
+    }
+}
+
+impl Hash64 {
+    /// The number of bits in the hash.
+    pub const BITS: u32 = 64;
+
+    /// Builds a hash from its integer value.
+    pub const fn from_u64(value: u64) -> Hash64 {
+        Hash64(value)
+    }
+
+    /// The hash's integer value (first cell of the imagehash matrix = most significant bit).
+    pub const fn to_u64(&self) -> u64 {
+        self.0
+    }
+
+    /// The Hamming distance: how many bits differ.
+    #[inline]
+    pub fn distance(&self, other: &Hash64) -> u32 {
+        (self.0 ^ other.0).count_ones()
+    }
+
+    /// How many bits are set.
+    pub fn count_ones(&self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// The bits of the hash, bit `k` of the integer at index `k`.
+    pub fn bits(&self) -> &BitSlice<u64, Lsb0> {
+        BitSlice::from_element(&self.0)
+    }
+
+    /// Parses 16 hexadecimal characters (either case).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidHex`] naming the problem; the input is never echoed.
+    pub fn from_hex(s: &str) -> Result<Hash64> {
+        let mut bytes = [0u8; 8];
+        decode_hex(s.as_bytes(), &mut bytes, "64-bit (16 hex characters)")?;
+        Ok(Hash64(u64::from_be_bytes(bytes)))
+    }
+
+    /// The 16-character lowercase hex form.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+
+    /// Whether the hash is all zeros or all ones.
+    pub fn is_degenerate(&self) -> bool {
+        self.0 == 0 || self.0 == u64::MAX
+    }
+}
+
+fn decode_hex(s: &[u8], out: &mut [u8], expected: &'static str) -> Result<()> {
+    let bad = |reason: String| Error::new(ErrorKind::InvalidHex { expected, reason });
+    if s.len() != out.len() * 2 {
+        return Err(bad(format!("{} characters, expected {}", s.len(), out.len() * 2)));
+    }
+    let nibble = |i: usize| -> Result<u8> {
+        match s[i] {
+            c @ b'0'..=b'9' => Ok(c - b'0'),
+            c @ b'a'..=b'f' => Ok(c - b'a' + 10),
+            c @ b'A'..=b'F' => Ok(c - b'A' + 10),
+            _ => Err(bad(format!("non-hex character at position {}", i + 1))),
+        }
+    };
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = (nibble(2 * i)? << 4) | nibble(2 * i + 1)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Hash256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}{:016x}{:016x}{:016x}", self.0[3], self.0[2], self.0[1], self.0[0])
+    }
+}
+
+impl fmt::Display for Hash64 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+// Debug prints the type and bit count only: hash values stay out of logs by default.
+impl fmt::Debug for Hash256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hash256(..)")
+    }
+}
+
+impl fmt::Debug for Hash64 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hash64(..)")
+    }
+}
+
+impl FromStr for Hash256 {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Hash256> {
+        Hash256::from_hex(s)
+    }
+}
+
+impl FromStr for Hash64 {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Hash64> {
+        Hash64::from_hex(s)
+    }
+}
+
+/// A hash algorithm and its bit width: the identity of every hash downstream (lists, matching).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum HashKind {
+    /// PDQ, 256 bits (Meta's reference).
+    Pdq = 1,
+    /// imagehash `phash`, `hash_size` 8: 64 bits.
+    PHash = 2,
+    /// imagehash `dhash`, `hash_size` 8: 64 bits.
+    DHash = 3,
+    /// imagehash `average_hash`, `hash_size` 8: 64 bits.
+    AHash = 4,
+    /// imagehash `whash` (Haar), `hash_size` 8: 64 bits.
+    WHash = 5,
+    /// imagehash `phash`, `hash_size` 16: 256 bits.
+    PHash256 = 6,
+    /// imagehash `dhash`, `hash_size` 16: 256 bits.
+    DHash256 = 7,
+    /// imagehash `average_hash`, `hash_size` 16: 256 bits.
+    AHash256 = 8,
+    /// imagehash `whash` (Haar), `hash_size` 16: 256 bits.
+    WHash256 = 9,
+}
+
+impl HashKind {
+    /// Every kind, in `repr` order.
+    pub const ALL: [HashKind; 9] = [
+        HashKind::Pdq,
+        HashKind::PHash,
+        HashKind::DHash,
+        HashKind::AHash,
+        HashKind::WHash,
+        HashKind::PHash256,
+        HashKind::DHash256,
+        HashKind::AHash256,
+        HashKind::WHash256,
+    ];
+
+    const NAMES: &'static str = "pdq, phash, dhash, ahash, whash, phash256, dhash256, ahash256, whash256";
+
+    /// The hash width in bits (64 or 256).
+    pub const fn bits(self) -> u32 {
+        match self {
+            HashKind::PHash | HashKind::DHash | HashKind::AHash | HashKind::WHash => 64,
+            _ => 256,
+        }
+    }
+
+    /// The name used in files and on the command line (`pdq`, `phash`, `phash256`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            HashKind::Pdq => "pdq",
+            HashKind::PHash => "phash",
+            HashKind::DHash => "dhash",
+            HashKind::AHash => "ahash",
+            HashKind::WHash => "whash",
+            HashKind::PHash256 => "phash256",
+            HashKind::DHash256 => "dhash256",
+            HashKind::AHash256 => "ahash256",
+            HashKind::WHash256 => "whash256",
+        }
+    }
+
+    /// The stable numeric code stored in files.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The kind with the given stored code.
+    pub fn from_code(code: u8) -> Option<HashKind> {
+        HashKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The default match threshold (inclusive Hamming distance) for this kind: PDQ 31 (the
+    /// reference's), 10 for the 64-bit imagehash family, 40 for their 256-bit forms.
+    pub const fn default_threshold(self) -> u32 {
+        match self {
+            HashKind::Pdq => 31,
+            _ if self.bits() == 64 => 10,
+            _ => 40,
+        }
+    }
+
+    /// Parses a hash of this kind from hex.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidHex`] when the text is not a hash of this width.
+    pub fn parse_hex(self, s: &str) -> Result<HashValue> {
+        if self.bits() == 64 {
+            Hash64::from_hex(s).map(HashValue::Bits64)
+        } else {
+            Hash256::from_hex(s).map(HashValue::Bits256)
+        }
+    }
+}
+
+impl fmt::Display for HashKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for HashKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<HashKind> {
+        let lower = s.trim().to_ascii_lowercase();
+        let lower = match lower.as_str() {
+            "average_hash" | "avghash" => "ahash",
+            other => other,
+        };
+        HashKind::ALL.into_iter().find(|k| k.name() == lower).ok_or_else(|| {
+            ErrorKind::UnknownName {
+                what: "algorithm",
+                name: s.chars().take(32).collect(),
+                expected: HashKind::NAMES,
+            }
+            .into()
+        })
+    }
+}
+
+/// A hash of either width, for code that handles every [`HashKind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HashValue {
+    /// A 64-bit hash.
+    Bits64(Hash64),
+    /// A 256-bit hash.
+    Bits256(Hash256),
+}
+
+impl HashValue {
+    /// The width in bits.
+    pub fn bits(&self) -> u32 {
+        match self {
+            HashValue::Bits64(_) => 64,
+            HashValue::Bits256(_) => 256,
+        }
+    }
+
+    /// The Hamming distance, or `None` when the widths differ.
+    pub fn distance(&self, other: &HashValue) -> Option<u32> {
+        match (self, other) {
+            (HashValue::Bits64(a), HashValue::Bits64(b)) => Some(a.distance(b)),
+            (HashValue::Bits256(a), HashValue::Bits256(b)) => Some(a.distance(b)),
+            _ => None,
+        }
+    }
+
+    /// Whether the hash is all zeros or all ones.
+    pub fn is_degenerate(&self) -> bool {
+        match self {
+            HashValue::Bits64(h) => h.is_degenerate(),
+            HashValue::Bits256(h) => h.is_degenerate(),
+        }
+    }
+
+    /// The lowercase hex form.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for HashValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HashValue::Bits64(h) => h.fmt(f),
+            HashValue::Bits256(h) => h.fmt(f),
+        }
+    }
+}
+
+impl From<Hash64> for HashValue {
+    fn from(h: Hash64) -> HashValue {
+        HashValue::Bits64(h)
+    }
+}
+
+impl From<Hash256> for HashValue {
+    fn from(h: Hash256) -> HashValue {
+        HashValue::Bits256(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdq_bit_order_follows_threatexchange() {
+        // Bit 0 is the last hex digit's low bit; bit 255 the first digit's high bit.
+        let mut h = Hash256::default();
+        h.set_bit(0, true);
+        assert_eq!(h.to_hex(), format!("{}1", "0".repeat(63)));
+        let mut h = Hash256::default();
+        h.set_bit(255, true);
+        assert_eq!(h.to_hex(), format!("8{}", "0".repeat(63)));
+        // Bit 16*i + j is bit j of word i; word 15 is printed first.
+        let mut h = Hash256::default();
+        h.set_bit(16 * 15 + 4, true);
+        assert_eq!(&h.to_hex()[..4], "0010");
+    }
+
+    #[test]
+    fn hex_round_trips_and_accepts_upper_case() {
+        let hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        let h = Hash256::from_hex(&hex.to_uppercase()).unwrap();
+        assert_eq!(h.to_hex(), hex);
+        assert_eq!(Hash256::from_be_bytes(h.to_be_bytes()), h);
+        let h64 = Hash64::from_hex("BFF1C1C0434E8CBC").unwrap();
+        assert_eq!(h64.to_string(), "bff1c1c0434e8cbc");
+    }
+
+    #[test]
+    fn bad_hex_is_named_without_echoing() {
+        let err = Hash256::from_hex("abc").unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidHex { .. }));
+        assert!(err.to_string().contains("3 characters"));
+        let bad = format!("{}g{}", "0".repeat(10), "0".repeat(53));
+        let err = Hash256::from_hex(&bad).unwrap_err();
+        assert!(err.to_string().contains("position 11"), "{err}");
+        assert!(!err.to_string().contains(&bad));
+        assert!(Hash64::from_hex("+123456789abcdef").is_err());
+        assert!(Hash64::from_hex("é23456789abcde").is_err());
+    }
+
+    #[test]
+    fn kinds_round_trip_names_and_codes() {
+        for k in HashKind::ALL {
+            assert_eq!(k.name().parse::<HashKind>().unwrap(), k);
+            assert_eq!(HashKind::from_code(k.code()), Some(k));
+        }
+        assert!(HashKind::from_code(0).is_none());
+        assert!("md5".parse::<HashKind>().is_err());
+    }
+}
