@@ -33,7 +33,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// assert_eq!(h.distance(&h), 0);
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
+/// `#[repr(transparent)]` over `[u64; 4]`: a 32-byte aligned slice of little-endian limbs can be
+/// viewed as `&[Hash256]` (see the hash-list reader).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(transparent)]
 pub struct Hash256([u64; 4]);
 
 /// A 64-bit perceptual hash (pHash, dHash, aHash or wHash with imagehash's default `hash_size` 8).
@@ -46,6 +49,7 @@ pub struct Hash256([u64; 4]);
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(transparent)]
 pub struct Hash64(u64);
 
 impl Hash256 {
