@@ -1,0 +1,146 @@
+//! Helpers shared by the subcommands: exit codes, output writers, progress bars, file walking.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Exit code for success (and, for `match`, at least one match).
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit code for "ran fine, nothing matched".
+pub(crate) const EXIT_NO_MATCH: u8 = 1;
+/// Exit code for any error, including one failed file in a batch.
+pub(crate) const EXIT_ERROR: u8 = 2;
+
+/// Turns a subcommand's result into the process exit code, printing errors to stderr. A broken
+/// pipe (e.g. `| head`) exits quietly.
+pub(crate) fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hashsieve: error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<csv::Error>().is_some_and(
+                |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe),
+            )
+    })
+}
+
+/// Output table formats shared by the commands that print rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Tab-separated, with a header row.
+    Tsv,
+    /// Comma-separated (RFC 4180), with a header row.
+    Csv,
+    /// JSON lines: one object per row.
+    Json,
+}
+
+/// Writes rows of string cells as TSV, CSV or JSON lines to stdout.
+pub(crate) struct RowWriter {
+    format: Format,
+    header: Vec<&'static str>,
+    csv: Option<csv::Writer<Box<dyn Write>>>,
+    out: Box<dyn Write>,
+}
+
+impl RowWriter {
+    pub(crate) fn stdout(format: Format, header: Vec<&'static str>) -> anyhow::Result<RowWriter> {
+        let out: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout().lock()));
+        RowWriter::new(out, format, header)
+    }
+
+    pub(crate) fn new(
+        out: Box<dyn Write>,
+        format: Format,
+        header: Vec<&'static str>,
+    ) -> anyhow::Result<RowWriter> {
+        let mut w = match format {
+            Format::Json => RowWriter { format, header, csv: None, out },
+            Format::Tsv | Format::Csv => {
+                let delim = if format == Format::Tsv { b'\t' } else { b',' };
+                let csv = csv::WriterBuilder::new()
+                    .delimiter(delim)
+                    .from_writer(out);
+                RowWriter { format, header, csv: Some(csv), out: Box::new(io::sink()) }
+            }
+        };
+        if let Some(csv) = w.csv.as_mut() {
+            csv.write_record(&w.header)?;
+        }
+        Ok(w)
+    }
+
+    /// Writes one row; `cells` are in header order.
+    pub(crate) fn row(&mut self, cells: &[&str]) -> anyhow::Result<()> {
+        debug_assert_eq!(cells.len(), self.header.len());
+        if let Some(csv) = self.csv.as_mut() {
+            csv.write_record(cells)?;
+        } else {
+            let mut obj = serde_json::Map::new();
+            for (k, v) in self.header.iter().zip(cells) {
+                obj.insert((*k).to_string(), serde_json::Value::String((*v).to_string()));
+            }
+            serde_json::to_writer(&mut self.out, &obj)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
+        match self.csv.as_mut() {
+            Some(csv) => csv.flush()?,
+            None => self.out.flush()?,
+        }
+        Ok(())
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn format(&self) -> Format {
+        self.format
+    }
+}
+
+/// Expands files and directories (recursively, in name order) into the files to process.
+/// Unreadable directory entries are reported through `on_error` and skipped.
+pub(crate) fn walk_inputs(
+    inputs: &[PathBuf],
+    mut on_error: impl FnMut(&Path, &dyn std::fmt::Display),
+) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for input in inputs {
+        for entry in walkdir::WalkDir::new(input).follow_links(false).sort_by_file_name() {
+            match entry {
+                Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+                Ok(_) => {}
+                Err(err) => {
+                    let p = err.path().unwrap_or(input).to_path_buf();
+                    on_error(&p, &err);
+                }
+            }
+        }
+    }
+    files
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {{pos}}/{{len}} {what} [{{elapsed_precise}}] {{per_sec}} ETA {{eta}} {{wide_bar}}"
+        ))
+        .expect("valid template"),
+    );
+    pb
+}
