@@ -6,7 +6,11 @@
 //! (Crate tour: see the README until the later sections land.)
 
 #![deny(missing_docs)]
-#![warn(unreachable_pub, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks
+)]
 
 pub mod algo;
 mod error;

@@ -66,13 +66,21 @@ impl RowWriter {
         header: Vec<&'static str>,
     ) -> anyhow::Result<RowWriter> {
         let mut w = match format {
-            Format::Json => RowWriter { format, header, csv: None, out },
+            Format::Json => RowWriter {
+                format,
+                header,
+                csv: None,
+                out,
+            },
             Format::Tsv | Format::Csv => {
                 let delim = if format == Format::Tsv { b'\t' } else { b',' };
-                let csv = csv::WriterBuilder::new()
-                    .delimiter(delim)
-                    .from_writer(out);
-                RowWriter { format, header, csv: Some(csv), out: Box::new(io::sink()) }
+                let csv = csv::WriterBuilder::new().delimiter(delim).from_writer(out);
+                RowWriter {
+                    format,
+                    header,
+                    csv: Some(csv),
+                    out: Box::new(io::sink()),
+                }
             }
         };
         if let Some(csv) = w.csv.as_mut() {
@@ -89,7 +97,10 @@ impl RowWriter {
         } else {
             let mut obj = serde_json::Map::new();
             for (k, v) in self.header.iter().zip(cells) {
-                obj.insert((*k).to_string(), serde_json::Value::String((*v).to_string()));
+                obj.insert(
+                    (*k).to_string(),
+                    serde_json::Value::String((*v).to_string()),
+                );
             }
             serde_json::to_writer(&mut self.out, &obj)?;
             self.out.write_all(b"\n")?;
@@ -119,7 +130,10 @@ pub(crate) fn walk_inputs(
 ) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for input in inputs {
-        for entry in walkdir::WalkDir::new(input).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(input)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             match entry {
                 Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
                 Ok(_) => {}

@@ -62,8 +62,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let pb = common::progress(files.len() as u64, "files");
     // Chunks keep the output in input order while the files of a chunk hash in parallel.
     for chunk in files.chunks(256) {
-        let results: Vec<anyhow::Result<FileRows>> =
-            chunk.par_iter().map(|path| hash_file(path, &args, &opts)).collect();
+        let results: Vec<anyhow::Result<FileRows>> = chunk
+            .par_iter()
+            .map(|path| hash_file(path, &args, &opts))
+            .collect();
         for (path, result) in chunk.iter().zip(results) {
             pb.inc(1);
             match result {
@@ -86,7 +88,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }))
 }
 
-fn hash_file(path: &std::path::Path, args: &Args, opts: &DecodeOptions) -> anyhow::Result<FileRows> {
+fn hash_file(
+    path: &std::path::Path,
+    args: &Args,
+    opts: &DecodeOptions,
+) -> anyhow::Result<FileRows> {
     let image = decode_path(path, opts).context("cannot hash")?;
     let pixels = image.pixels();
     let shown = path.display().to_string();
@@ -107,8 +113,18 @@ fn hash_file(path: &std::path::Path, args: &Args, opts: &DecodeOptions) -> anyho
         }
         let HashOutput { value, quality, .. } = algo::compute(kind, &pixels);
         let quality = quality.map(|q| q.to_string()).unwrap_or_default();
-        let orientation = if args.dihedral { Dihedral::Orig.name() } else { "" };
-        rows.push([shown.clone(), kind.name().to_string(), value.to_hex(), quality, orientation.to_string()]);
+        let orientation = if args.dihedral {
+            Dihedral::Orig.name()
+        } else {
+            ""
+        };
+        rows.push([
+            shown.clone(),
+            kind.name().to_string(),
+            value.to_hex(),
+            quality,
+            orientation.to_string(),
+        ]);
     }
     Ok(rows)
 }
