@@ -1,12 +1,34 @@
-//! Decoding image bytes with limits. (Stub: being implemented.)
+//! Decoding image bytes with limits, into one owned 8-bit buffer (see the module docs of
+//! [`crate::image`] for the pixel policy).
 
+use std::fmt;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
+use ::image::{ColorType, ImageDecoder, ImageError, ImageReader};
+
+use super::orient::{self, Transform};
+use super::pillow;
 use super::pixels::{PixelBuffer, PixelLayout};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Decoding limits: a decompression bomb or a huge header is a clean error, fast.
-#[derive(Clone, Debug)]
+///
+/// Every limit is checked against the dimensions in the file's header before any pixel buffer is
+/// allocated, so a small file declaring a 100000 x 100000 image fails in microseconds.
+///
+/// The defaults ([`Limits::default`]) accept every image up to 65535 pixels on a side and
+/// 178,956,970 pixels in all (Pillow's own decompression-bomb threshold, so anything the
+/// reference tools hash is accepted), and at most 1 GiB of decoder allocations.
+///
+/// ```
+/// use hashsieve::image::Limits;
+/// let tight = Limits::default().with_max_pixels(4_000_000).with_max_alloc(64 << 20);
+/// assert_eq!(tight.max_pixels, 4_000_000);
+/// let open = Limits::none();
+/// assert_eq!(open.max_width, u32::MAX);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
     /// Largest accepted width in pixels.
@@ -15,7 +37,11 @@ pub struct Limits {
     pub max_height: u32,
     /// Largest accepted width x height.
     pub max_pixels: u64,
-    /// Largest total allocation the decoder may make, in bytes.
+    /// Largest total allocation the decoder may make, in bytes: the decoded pixels at the
+    /// decoder's native depth (4 bytes a pixel for RGBA, 8 for 16-bit RGBA), plus the decoder's
+    /// own working memory where the decoder reports it, plus a rotated copy when
+    /// [`Orientation::Apply`] turns the image by 90 degrees. [`decode_path`] also refuses files
+    /// larger than this.
     pub max_alloc: u64,
 }
 
@@ -27,6 +53,74 @@ impl Default for Limits {
             max_pixels: 178_956_970,
             max_alloc: 1 << 30,
         }
+<<<<<<< HEAD
+=======
+    }
+}
+
+impl Limits {
+    /// No limits at all: only for trusted input (a hostile file can then exhaust memory).
+    pub const fn none() -> Limits {
+        Limits {
+            max_width: u32::MAX,
+            max_height: u32::MAX,
+            max_pixels: u64::MAX,
+            max_alloc: u64::MAX,
+        }
+    }
+
+    /// Sets the largest accepted width.
+    #[must_use]
+    pub const fn with_max_width(mut self, pixels: u32) -> Limits {
+        self.max_width = pixels;
+        self
+    }
+
+    /// Sets the largest accepted height.
+    #[must_use]
+    pub const fn with_max_height(mut self, pixels: u32) -> Limits {
+        self.max_height = pixels;
+        self
+    }
+
+    /// Sets the largest accepted width x height.
+    #[must_use]
+    pub const fn with_max_pixels(mut self, pixels: u64) -> Limits {
+        self.max_pixels = pixels;
+        self
+    }
+
+    /// Sets the largest total allocation, in bytes (see [`Limits::max_alloc`]).
+    #[must_use]
+    pub const fn with_max_alloc(mut self, bytes: u64) -> Limits {
+        self.max_alloc = bytes;
+        self
+    }
+
+    fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
+        if width > self.max_width || height > self.max_height {
+            return Err(limits(format!(
+                "{width}x{height} pixels is larger than the {}x{} limit",
+                self.max_width, self.max_height
+            )));
+        }
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > self.max_pixels {
+            return Err(limits(format!(
+                "{width}x{height} = {pixels} pixels is more than the limit of {}",
+                self.max_pixels
+            )));
+        }
+        Ok(())
+    }
+
+    fn to_image(&self) -> ::image::Limits {
+        let mut l = ::image::Limits::no_limits();
+        l.max_image_width = Some(self.max_width);
+        l.max_image_height = Some(self.max_height);
+        l.max_alloc = Some(self.max_alloc);
+        l
+>>>>>>> input
     }
 }
 
@@ -34,55 +128,500 @@ impl Default for Limits {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Orientation {
-    /// Hash the pixels as stored, ignoring the tag (what the reference tools do).
+    /// As the reference tools see the image (Pillow's `Image.open`), so hashes match theirs:
+    /// the EXIF orientation of JPEG, PNG and WebP files is ignored, while a TIFF's Orientation
+    /// tag is applied (Pillow turns a TIFF upright as it opens it). For every format but TIFF
+    /// this is [`Orientation::Ignore`].
     #[default]
+    Reference,
+    /// Hash the pixels as stored, ignoring the tag in every format.
     Ignore,
-    /// Rotate / flip the pixels as the tag says before hashing.
+    /// Rotate / flip the pixels as the tag says before hashing, as Pillow's
+    /// `ImageOps.exif_transpose` does. JPEG, PNG (`eXIf` before the image data), WebP and TIFF
+    /// tags are read.
     Apply,
 }
 
+/// How 16-bit samples become 8-bit ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SixteenBit {
+    /// Exactly what Pillow's `convert('RGB')` gives, so hashes match the reference tools:
+    /// single-channel 16-bit grey (Pillow mode `I;16`) is clipped, `min(v, 255)`, which turns
+    /// most 16-bit grey images white; every other 16-bit layout (grey + alpha, RGB, RGBA) keeps
+    /// the high byte, `v >> 8`.
+    #[default]
+    Pillow,
+    /// The faithful conversion: `round(v / 257)` for every channel. Use it when matching the
+    /// reference tools matters less than hashing what the image looks like.
+    Scale,
+}
+
 /// Options for [`decode`].
-#[derive(Clone, Debug, Default)]
+///
+/// ```
+/// use hashsieve::image::{DecodeOptions, Limits, Orientation, SixteenBit};
+/// let opts = DecodeOptions::default()
+///     .with_limits(Limits::default().with_max_pixels(50_000_000))
+///     .with_orientation(Orientation::Apply)
+///     .with_sixteen_bit(SixteenBit::Scale);
+/// assert_eq!(opts.orientation, Orientation::Apply);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DecodeOptions {
     /// Size and allocation limits.
     pub limits: Limits,
     /// EXIF orientation policy.
     pub orientation: Orientation,
+    /// 16-bit to 8-bit policy.
+    pub sixteen_bit: SixteenBit,
 }
 
-/// A decoded image, held only as long as the caller keeps it.
-#[derive(Debug)]
+impl DecodeOptions {
+    /// Sets the size and allocation limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> DecodeOptions {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the EXIF orientation policy.
+    #[must_use]
+    pub fn with_orientation(mut self, orientation: Orientation) -> DecodeOptions {
+        self.orientation = orientation;
+        self
+    }
+
+    /// Sets the 16-bit to 8-bit policy.
+    #[must_use]
+    pub fn with_sixteen_bit(mut self, policy: SixteenBit) -> DecodeOptions {
+        self.sixteen_bit = policy;
+        self
+    }
+}
+
+/// The container format an image was decoded from (recognised from the bytes, never from a
+/// file name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageFormat {
+    /// JPEG (baseline and progressive; grey, YCbCr, CMYK and YCCK).
+    Jpeg,
+    /// PNG (first frame of an APNG).
+    Png,
+    /// GIF (first frame of an animation).
+    Gif,
+    /// WebP, lossy or lossless (first frame of an animation).
+    WebP,
+    /// Windows bitmap.
+    Bmp,
+    /// TIFF (first page).
+    Tiff,
+}
+
+impl ImageFormat {
+    /// The usual short name, e.g. `"JPEG"` (Pillow's `Image.format` spelling).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Png => "PNG",
+            ImageFormat::Gif => "GIF",
+            ImageFormat::WebP => "WEBP",
+            ImageFormat::Bmp => "BMP",
+            ImageFormat::Tiff => "TIFF",
+        }
+    }
+
+    fn from_image(f: ::image::ImageFormat) -> Option<ImageFormat> {
+        use ::image::ImageFormat as F;
+        Some(match f {
+            F::Jpeg => ImageFormat::Jpeg,
+            F::Png => ImageFormat::Png,
+            F::Gif => ImageFormat::Gif,
+            F::WebP => ImageFormat::WebP,
+            F::Bmp => ImageFormat::Bmp,
+            F::Tiff => ImageFormat::Tiff,
+            _ => return None,
+        })
+    }
+
+    fn to_image(self) -> ::image::ImageFormat {
+        use ::image::ImageFormat as F;
+        match self {
+            ImageFormat::Jpeg => F::Jpeg,
+            ImageFormat::Png => F::Png,
+            ImageFormat::Gif => F::Gif,
+            ImageFormat::WebP => F::WebP,
+            ImageFormat::Bmp => F::Bmp,
+            ImageFormat::Tiff => F::Tiff,
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A decoded image: one owned buffer of 8-bit pixels, [`PixelLayout::Luma8`] for grey images
+/// and [`PixelLayout::Rgb8`] for everything else.
+///
+/// The library keeps nothing once this value is dropped; drop it as soon as the hashes are
+/// computed.
+#[derive(Clone, Debug)]
 pub struct DecodedImage {
     data: Vec<u8>,
     width: u32,
     height: u32,
     layout: PixelLayout,
+    format: ImageFormat,
 }
 
 impl DecodedImage {
     /// The pixels, for hashing.
+    ///
+    /// ```
+    /// use hashsieve::image::{decode, DecodeOptions};
+    /// # let png: &[u8] = &[
+    /// #     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+    /// #     0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00,
+    /// #     0x00, 0x3a, 0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78,
+    /// #     0x01, 0x01, 0x02, 0x00, 0xfd, 0xff, 0x00, 0x80, 0x00, 0x82, 0x00, 0x81, 0xc3, 0x6e,
+    /// #     0x25, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    /// # ];
+    /// // `png` holds a 1x1 grey PNG.
+    /// let img = decode(png, &DecodeOptions::default())?;
+    /// let px = img.pixels();
+    /// assert_eq!((px.width(), px.height()), (1, 1));
+    /// assert_eq!(px.row(0), &[0x80]);
+    /// # Ok::<(), hashsieve::Error>(())
+    /// ```
     pub fn pixels(&self) -> PixelBuffer<'_> {
+        // The shape is checked when the image is built: both dimensions are non-zero and the
+        // buffer holds exactly width x height pixels.
         PixelBuffer::packed(&self.data, self.width, self.height, self.layout)
             .expect("decoded image has a valid shape")
     }
+
+    /// Width in pixels (after orientation, when applied).
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels (after orientation, when applied).
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// [`PixelLayout::Luma8`] for grey images, [`PixelLayout::Rgb8`] otherwise.
+    pub fn layout(&self) -> PixelLayout {
+        self.layout
+    }
+
+    /// The format the bytes were in.
+    pub fn format(&self) -> ImageFormat {
+        self.format
+    }
+
+    /// Gives up the pixel buffer (tightly packed rows in [`DecodedImage::layout`]).
+    pub fn into_vec(self) -> Vec<u8> {
+        self.data
+    }
 }
 
-/// Decodes image bytes.
+fn limits(msg: String) -> Error {
+    ErrorKind::LimitsExceeded(msg).into()
+}
+
+fn decode_err(msg: impl Into<String>) -> Error {
+    ErrorKind::Decode(msg.into()).into()
+}
+
+/// Maps the `image` crate's error. Its messages name the format and what is wrong, never pixel
+/// bytes.
+fn map_image_error(e: ImageError) -> Error {
+    match e {
+        ImageError::Limits(l) => limits(l.to_string()),
+        ImageError::IoError(io) => decode_err(format!("truncated or unreadable data ({io})")),
+        other => decode_err(other.to_string()),
+    }
+}
+
+/// Recognises the format from the first bytes.
+fn sniff(bytes: &[u8]) -> Result<ImageFormat> {
+    if bytes.is_empty() {
+        return Err(decode_err("empty input"));
+    }
+    ::image::guess_format(bytes)
+        .ok()
+        .and_then(ImageFormat::from_image)
+        .ok_or_else(|| {
+            decode_err(
+                "unrecognised or unsupported format (expected JPEG, PNG, GIF, WebP, BMP or TIFF)",
+            )
+        })
+}
+
+/// The dimensions in a BMP header (core or info header), if it is long enough to hold them.
+fn bmp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let header = u32::from_le_bytes(bytes.get(14..18)?.try_into().ok()?);
+    if header == 12 {
+        let w = u16::from_le_bytes(bytes.get(18..20)?.try_into().ok()?);
+        let h = u16::from_le_bytes(bytes.get(20..22)?.try_into().ok()?);
+        return Some((u32::from(w), u32::from(h)));
+    }
+    let w = i32::from_le_bytes(bytes.get(18..22)?.try_into().ok()?);
+    let h = i32::from_le_bytes(bytes.get(22..26)?.try_into().ok()?);
+    Some((w.unsigned_abs(), h.unsigned_abs()))
+}
+
+/// Decodes image bytes (JPEG, PNG, GIF, WebP, BMP or TIFF, recognised from the content) into
+/// 8-bit grey or RGB pixels, following the pixel policy of [`crate::image`].
+///
+/// The header is read first and checked against `opts.limits`; only then is one buffer of the
+/// decoder's native size allocated, converted to 8 bits in place, and (with
+/// [`Orientation::Apply`]) turned upright.
+///
+/// ```
+/// use hashsieve::image::{decode, DecodeOptions, Limits};
+/// use hashsieve::ErrorKind;
+/// // A PNG header declaring 100000 x 100000 pixels: rejected before anything is allocated.
+/// # let mut bomb = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\x01\x86\xa0\0\x01\x86\xa0\x08\x02\0\0\0".to_vec();
+/// # bomb.extend_from_slice(&[0x27, 0x30, 0x9c, 0x9f]);
+/// let err = decode(&bomb, &DecodeOptions::default()).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)));
+/// assert!(matches!(decode(b"", &DecodeOptions::default()).unwrap_err().kind(), ErrorKind::Decode(_)));
+/// ```
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Decode`] or [`ErrorKind::LimitsExceeded`].
-pub fn decode(_bytes: &[u8], _opts: &DecodeOptions) -> Result<DecodedImage> {
-    Err(ErrorKind::Decode("not implemented yet".into()).into())
+/// - [`ErrorKind::LimitsExceeded`] when the declared size breaks `opts.limits`, or the decoder
+///   would need more memory than [`Limits::max_alloc`].
+/// - [`ErrorKind::Decode`] for empty input, an unrecognised or unsupported format, zero
+///   dimensions, truncated or corrupt data.
+pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
+    let format = sniff(bytes)?;
+    let lim = &opts.limits;
+    if format == ImageFormat::Bmp {
+        // The BMP decoder refuses sides over 65535 with a format error of its own: check our
+        // limits first so a huge header is reported as what it is.
+        if let Some((w, h)) = bmp_dimensions(bytes) {
+            lim.check_dimensions(w, h)?;
+        }
+    }
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
+    reader.limits(lim.to_image());
+    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(decode_err(format!(
+            "{format} image has a zero dimension ({width}x{height})"
+        )));
+    }
+    lim.check_dimensions(width, height)?;
+    if format == ImageFormat::Jpeg && !pillow::jpeg_is_complete(bytes) {
+        return Err(decode_err(
+            "truncated JPEG: the data ends before the end-of-image marker",
+        ));
+    }
+
+    let color = decoder.color_type();
+    let layout = match color {
+        ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16 => PixelLayout::Luma8,
+        _ => PixelLayout::Rgb8,
+    };
+    let pixels = u64::from(width) * u64::from(height);
+    let out_bytes = pixels * layout.bytes_per_pixel() as u64;
+
+    let apply = match opts.orientation {
+        Orientation::Reference => format == ImageFormat::Tiff,
+        Orientation::Ignore => false,
+        Orientation::Apply => true,
+    };
+    let transform = if apply {
+        Transform::from_image(decoder.orientation().map_err(map_image_error)?)
+    } else {
+        Transform::Identity
+    };
+
+    // One buffer at the decoder's native depth, plus a rotated copy of the 8-bit result.
+    let native = decoder.total_bytes();
+    let extra = if transform.needs_copy() { out_bytes } else { 0 };
+    let need = native.saturating_add(extra);
+    if need > lim.max_alloc {
+        return Err(limits(format!(
+            "decoding {width}x{height} pixels needs {need} bytes, more than the limit of {}",
+            lim.max_alloc
+        )));
+    }
+    let mut rest = lim.to_image();
+    rest.max_alloc = Some(lim.max_alloc - need);
+    decoder.set_limits(rest).map_err(map_image_error)?;
+
+    let native =
+        usize::try_from(native).map_err(|_| limits("image does not fit in memory".into()))?;
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(native).map_err(|_| {
+        limits(format!(
+            "cannot allocate {native} bytes for {width}x{height} pixels"
+        ))
+    })?;
+    buf.resize(native, 0);
+    decoder.read_image(&mut buf).map_err(map_image_error)?;
+
+    if format == ImageFormat::Gif && color == ColorType::Rgba8 {
+        if let Some(frame) = pillow::first_frame(bytes) {
+            pillow::fill_outside(&mut buf, width, height, &frame);
+        }
+    }
+
+    // A 16-bit grey PNG with a tRNS chunk reaches us as grey + alpha, but Pillow still opens it
+    // as single-channel `I;16` (and clips): look at the IHDR's bit depth and colour type.
+    let png_grey16 = format == ImageFormat::Png && bytes.get(24..26) == Some(&[16, 0][..]);
+    to_eight_bit(
+        &mut buf,
+        color,
+        pixels as usize,
+        opts.sixteen_bit,
+        png_grey16,
+    )?;
+    debug_assert_eq!(buf.len() as u64, out_bytes);
+    if format == ImageFormat::Bmp && layout == PixelLayout::Rgb8 {
+        if let Some(bits) = pillow::bmp16_layout(bytes) {
+            pillow::bmp16_truncate(&mut buf, bits);
+        }
+    }
+
+    let (width, height) =
+        orient::apply(transform, &mut buf, width, height, layout.bytes_per_pixel());
+    Ok(DecodedImage {
+        data: buf,
+        width,
+        height,
+        layout,
+        format,
+    })
 }
 
-/// Reads and decodes an image file.
+/// Reads and decodes an image file; the format comes from the content, not the file name.
+///
+/// ```no_run
+/// use hashsieve::image::{decode_path, DecodeOptions};
+/// let img = decode_path("photo.jpg".as_ref(), &DecodeOptions::default())?;
+/// println!("{} {}x{}", img.format(), img.width(), img.height());
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
 ///
 /// # Errors
 ///
-/// As [`decode`], plus I/O errors.
+/// As [`decode`] (with the path attached), plus [`ErrorKind::Io`] when the file cannot be read
+/// and [`ErrorKind::LimitsExceeded`] when it is larger than [`Limits::max_alloc`].
 pub fn decode_path(path: &Path, opts: &DecodeOptions) -> Result<DecodedImage> {
-    let bytes = std::fs::read(path).map_err(|e| crate::Error::from(e).with_path(path))?;
-    decode(&bytes, opts).map_err(|e| e.with_path(path))
+    let with_path = |e: Error| e.with_path(path);
+    let file = std::fs::File::open(path).map_err(|e| with_path(e.into()))?;
+    let cap = opts.limits.max_alloc;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| with_path(e.into()))?;
+    if bytes.len() as u64 > cap {
+        return Err(with_path(limits(format!(
+            "the file is larger than the allocation limit of {cap} bytes"
+        ))));
+    }
+    decode(&bytes, opts).map_err(with_path)
+}
+
+/// Converts `n` pixels of `color` in `buf` to 8-bit grey or RGB in place, then shrinks `buf`.
+///
+/// Alpha is dropped, never composited (as Pillow's `convert('RGB')` does). `grey16_source` says
+/// the file stored single-channel 16-bit grey (alpha, if any, came from a tRNS chunk).
+fn to_eight_bit(
+    buf: &mut Vec<u8>,
+    color: ColorType,
+    n: usize,
+    sixteen: SixteenBit,
+    grey16_source: bool,
+) -> Result<()> {
+    let hi = |v: u16| (v >> 8) as u8;
+    let scale = |v: u16| ((u32::from(v) + 128) / 257) as u8;
+    let clip = |v: u16| v.min(255) as u8;
+    let u16_at = |b: &[u8], i: usize| u16::from_ne_bytes([b[2 * i], b[2 * i + 1]]);
+    let f32_at = |b: &[u8], i: usize| {
+        f32::from_ne_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+    };
+    let unit = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    match (color, sixteen) {
+        (ColorType::L8, _) | (ColorType::Rgb8, _) => {}
+        (ColorType::La8, _) => compact::<2, 1>(buf, n, |s, d| d[0] = s[0]),
+        (ColorType::Rgba8, _) => compact::<4, 3>(buf, n, |s, d| d.copy_from_slice(&s[..3])),
+        (ColorType::L16, SixteenBit::Pillow) => {
+            compact::<2, 1>(buf, n, |s, d| d[0] = clip(u16_at(s, 0)))
+        }
+        (ColorType::L16, SixteenBit::Scale) => {
+            compact::<2, 1>(buf, n, |s, d| d[0] = scale(u16_at(s, 0)))
+        }
+        (ColorType::La16, SixteenBit::Pillow) if grey16_source => {
+            compact::<4, 1>(buf, n, |s, d| d[0] = clip(u16_at(s, 0)))
+        }
+        (ColorType::La16, SixteenBit::Pillow) => {
+            compact::<4, 1>(buf, n, |s, d| d[0] = hi(u16_at(s, 0)))
+        }
+        (ColorType::La16, SixteenBit::Scale) => {
+            compact::<4, 1>(buf, n, |s, d| d[0] = scale(u16_at(s, 0)))
+        }
+        (ColorType::Rgb16, p) => compact::<6, 3>(buf, n, |s, d| {
+            for (c, o) in d.iter_mut().enumerate() {
+                *o = if p == SixteenBit::Scale {
+                    scale(u16_at(s, c))
+                } else {
+                    hi(u16_at(s, c))
+                };
+            }
+        }),
+        (ColorType::Rgba16, p) => compact::<8, 3>(buf, n, |s, d| {
+            for (c, o) in d.iter_mut().enumerate() {
+                *o = if p == SixteenBit::Scale {
+                    scale(u16_at(s, c))
+                } else {
+                    hi(u16_at(s, c))
+                };
+            }
+        }),
+        (ColorType::Rgb32F, _) => compact::<12, 3>(buf, n, |s, d| {
+            for (c, o) in d.iter_mut().enumerate() {
+                *o = unit(f32_at(s, c));
+            }
+        }),
+        (ColorType::Rgba32F, _) => compact::<16, 3>(buf, n, |s, d| {
+            for (c, o) in d.iter_mut().enumerate() {
+                *o = unit(f32_at(s, c));
+            }
+        }),
+        (other, _) => return Err(decode_err(format!("unsupported pixel type {other:?}"))),
+    }
+    Ok(())
+}
+
+/// Rewrites `n` pixels of `S` bytes as pixels of `D <= S` bytes, front to back in the same
+/// buffer (pixel `i` is written at `D * i`, never past the start of unread pixel `i + 1`).
+fn compact<const S: usize, const D: usize>(
+    buf: &mut Vec<u8>,
+    n: usize,
+    f: impl Fn(&[u8; S], &mut [u8; D]),
+) {
+    debug_assert!(D <= S && buf.len() == n * S);
+    let mut src = [0u8; S];
+    let mut dst = [0u8; D];
+    for i in 0..n {
+        src.copy_from_slice(&buf[i * S..i * S + S]);
+        f(&src, &mut dst);
+        buf[i * D..i * D + D].copy_from_slice(&dst);
+    }
+    buf.truncate(n * D);
+    buf.shrink_to_fit();
 }
