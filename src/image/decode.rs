@@ -53,8 +53,6 @@ impl Default for Limits {
             max_pixels: 178_956_970,
             max_alloc: 1 << 30,
         }
-<<<<<<< HEAD
-=======
     }
 }
 
@@ -120,7 +118,6 @@ impl Limits {
         l.max_image_height = Some(self.max_height);
         l.max_alloc = Some(self.max_alloc);
         l
->>>>>>> input
     }
 }
 
