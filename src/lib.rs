@@ -16,6 +16,7 @@ pub mod algo;
 mod error;
 pub mod hash;
 pub mod image;
+pub mod matching;
 
 pub use crate::algo::HashOutput;
 pub use crate::error::{Error, ErrorKind, Result};
