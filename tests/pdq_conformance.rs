@@ -445,8 +445,9 @@ fn squash_512(img: &Rgb) -> Rgb {
     }
 }
 
-/// The C++ file path (`wasm-cpp` rows and the table's `cpp_file_path_512` column): f32 luma
-/// after the 512x512 squash, on the lossless inputs.
+/// The C++ file path (`wasm-cpp` rows and the table's `cpp_file_path_512` column): f32 luma, as
+/// the C++ tool computes it, after the 512x512 squash, on the lossless inputs. (These images
+/// happen not to separate the two luma formulas; the intermediates test below does.)
 #[test]
 fn cpp_file_path_rows_match_with_f32_luma() {
     let opts = PdqOptions::default().luma(LumaMode::Float32);

@@ -167,3 +167,85 @@ pub(crate) fn dihedral_dct(b: &Mat16, t: Dihedral) -> Mat16 {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored table is the reference's formula: the f32 scale times an f64 cosine, rounded
+    /// once. (The integration tests compare it with the fixture table too.)
+    #[test]
+    fn dct_matrix_matches_formula() {
+        let scale = (2.0f64 / 64.0).sqrt() as f32;
+        let pi = std::f64::consts::PI;
+        for (i, row) in DCT_MATRIX_BITS.iter().enumerate() {
+            for (j, &bits) in row.iter().enumerate() {
+                let angle = (pi / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
+                let v = (f64::from(scale) * angle.cos()) as f32;
+                assert_eq!(v.to_bits(), bits, "D[{i}][{j}]");
+            }
+        }
+    }
+
+    #[test]
+    fn windows_and_samples() {
+        assert_eq!(
+            [1, 128, 129, 256, 257, 1004, 1600].map(window),
+            [1, 1, 2, 2, 3, 8, 13]
+        );
+        // Exactly floor((i + 0.5) * n / 64) in f64, as the reference computes it.
+        for n in [5usize, 26, 63, 64, 65, 100, 1004, 1600, 4000, 65_535] {
+            let s = sample_positions(n);
+            for (i, &x) in s.iter().enumerate() {
+                assert_eq!(
+                    x,
+                    (((i as f64) + 0.5) * n as f64 / 64.0) as usize,
+                    "n={n} i={i}"
+                );
+                assert!(x < n);
+            }
+        }
+    }
+
+    #[test]
+    fn median_is_the_128th_smallest() {
+        let mut b = [[0f32; 16]; 16];
+        for (k, v) in b.iter_mut().flatten().enumerate() {
+            *v = ((k * 37) % 256) as f32;
+        }
+        // Values 0..=255 each once: the 128th smallest is 127; 128 values exceed it.
+        assert_eq!(median(&b), 127.0);
+        assert_eq!(bits(&b).count_ones(), 128);
+        // Ties at the median are not set.
+        let flat = [[1.0f32; 16]; 16];
+        assert_eq!(bits(&flat).count_ones(), 0);
+    }
+
+    #[test]
+    fn dihedral_dct_is_an_involution_or_a_rotation() {
+        let mut b = [[0f32; 16]; 16];
+        for (k, v) in b.iter_mut().flatten().enumerate() {
+            *v = k as f32 - 100.5;
+        }
+        // Flips and transposes undo themselves; rot90 four times is the identity.
+        for t in [
+            Dihedral::Rot180,
+            Dihedral::FlipX,
+            Dihedral::FlipY,
+            Dihedral::FlipPlus1,
+            Dihedral::FlipMinus1,
+        ] {
+            assert_eq!(dihedral_dct(&dihedral_dct(&b, t), t), b, "{t}");
+        }
+        let mut r = b;
+        for _ in 0..4 {
+            r = dihedral_dct(&r, Dihedral::Rot90);
+        }
+        assert_eq!(r, b);
+        let r270 = dihedral_dct(
+            &dihedral_dct(&dihedral_dct(&b, Dihedral::Rot90), Dihedral::Rot90),
+            Dihedral::Rot90,
+        );
+        assert_eq!(r270, dihedral_dct(&b, Dihedral::Rot270));
+    }
+}

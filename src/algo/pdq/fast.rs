@@ -94,13 +94,11 @@ pub enum Kernel {
 impl Kernel {
     /// The best kernel this CPU runs.
     pub fn detect() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Kernel::Avx2;
-            }
+        if Kernel::Avx2.is_available() {
+            Kernel::Avx2
+        } else {
+            Kernel::Portable
         }
-        Kernel::Portable
     }
 
     /// Whether this CPU can run the kernel.
@@ -108,7 +106,7 @@ impl Kernel {
         match self {
             Kernel::Portable => true,
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            Kernel::Avx2 => super::x86::Avx2::detect().is_some(),
             #[cfg(not(target_arch = "x86_64"))]
             Kernel::Avx2 => false,
         }
@@ -285,37 +283,45 @@ fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
     }
 }
 
-/// Like [`box_lanes`] but divides only where `o` is one of the sample positions `xs`
-/// (non-decreasing): `out[c] = box(inp)[xs[c]]`.
+/// Like [`box_lanes`] but divides only at the sample positions `xs` (non-decreasing):
+/// `out[c] = box(inp)[xs[c]]`. The running sums stop after the last sample.
 #[inline(always)]
 fn box_lanes_sampled(inp: &[Lane], w: usize, xs: &[usize; 64], out: &mut [Lane; 64]) {
     let n = inp.len();
     let h = (w + 2) / 2;
     let lag = w - h + 1;
-    let mut next = 0usize;
     let mut acc = [0f32; L];
-    let mut emit = |o: usize, acc: &Lane, count: usize| {
-        while next < 64 && xs[next] == o {
-            out[next] = lane_div(acc, count as f32);
-            next += 1;
-        }
-    };
     for v in &inp[..h - 1] {
         lane_add(&mut acc, v);
     }
-    for o in 0..lag {
-        lane_add(&mut acc, &inp[o + h - 1]);
-        emit(o, &acc, h + o);
+    // Output positions before `o` have had their adds and subtracts applied.
+    let mut o = 0usize;
+    for (c, &x) in xs.iter().enumerate() {
+        // Advance to x inclusive, phase by phase (see `box_lanes`).
+        let end = x + 1;
+        while o < end.min(lag) {
+            lane_add(&mut acc, &inp[o + h - 1]);
+            o += 1;
+        }
+        while o < end.min(n + 1 - h) {
+            lane_add(&mut acc, &inp[o + h - 1]);
+            lane_sub(&mut acc, &inp[o - lag]);
+            o += 1;
+        }
+        while o < end {
+            lane_sub(&mut acc, &inp[o - lag]);
+            o += 1;
+        }
+        out[c] = lane_div(&acc, window_count(x, n, w) as f32);
     }
-    for o in lag..n + 1 - h {
-        lane_add(&mut acc, &inp[o + h - 1]);
-        lane_sub(&mut acc, &inp[o - lag]);
-        emit(o, &acc, w);
-    }
-    for o in n + 1 - h..n {
-        lane_sub(&mut acc, &inp[o - lag]);
-        emit(o, &acc, n + w - h - o);
-    }
+}
+
+/// The number of elements in the window of output `o` of `n`, window `w`:
+/// `[o - (w - h), o + h - 1]` clipped to `[0, n - 1]`.
+#[inline(always)]
+fn window_count(o: usize, n: usize, w: usize) -> usize {
+    let h = (w + 2) / 2;
+    (o + h - 1).min(n - 1) + 1 - o.saturating_sub(w - h)
 }
 
 /// The vertical pass's bookkeeping for output row `o` of `n` rows, window `w`: the row to add,
@@ -326,8 +332,7 @@ fn vertical_step(o: usize, n: usize, w: usize) -> (Option<usize>, Option<usize>,
     let lag = w - h + 1;
     let add = (o + h - 1 < n).then_some(o + h - 1);
     let sub = o.checked_sub(lag);
-    let count = (o + h - 1).min(n - 1) + 1 - o.saturating_sub(w - h);
-    (add, sub, count)
+    (add, sub, window_count(o, n, w))
 }
 
 /// `acc += add; acc -= sub; out = acc / count`, lane by lane, with absent terms skipped.
@@ -378,7 +383,7 @@ fn downsample_impl<I: Isa>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat6
     // Pass-1 rows enter the ring; pass 2 frees a slot once it has subtracted that row, at most
     // `wc` rows behind the newest row it has added, and a strip adds L rows at a time.
     let ring_rows = (wc + L).min(h);
-    let mut rows = vec![0f32; L * w]; // luma rows of a strip, then pass-2 output rows
+    let mut rows = vec![0f32; L * w]; // luma rows of a strip
     let mut lanes_a = vec![[0f32; L]; w];
     let mut lanes_b = vec![[0f32; L]; w];
     let mut ring = vec![0f32; ring_rows * w];
@@ -408,15 +413,16 @@ fn downsample_impl<I: Isa>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat6
         // Pass 2 for every output row whose window is now complete.
         while next_out < h && (next_out + hc - 1 < available || available == h) {
             let o = next_out;
+            let slot_row = |r: usize| &ring[(r % ring_rows) * w..(r % ring_rows + 1) * w];
             if o == 0 {
+                // The window's first h - 1 rows, before the first output (see `box_lanes`).
                 for r in 0..hc - 1 {
-                    for (c, &v) in acc.iter_mut().zip(&ring[r * w..(r + 1) * w]) {
+                    for (c, &v) in acc.iter_mut().zip(slot_row(r)) {
                         *c += v;
                     }
                 }
             }
             let (add, sub, count) = vertical_step(o, h, wc);
-            let slot_row = |r: usize| &ring[(r % ring_rows) * w..(r % ring_rows + 1) * w];
             let out = &mut vrows[(o % L) * w..(o % L + 1) * w];
             vertical_row(
                 &mut acc,
@@ -451,7 +457,7 @@ fn downsample_impl<I: Isa>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat6
         }
     }
     let mut next = 0usize;
-    for o in 0..h {
+    for o in 0..=ys[63] {
         let (add, sub, count) = vertical_step(o, h, wc);
         if let Some(r) = add {
             for (c, &v) in acc64.iter_mut().zip(&cols[r]) {

@@ -13,6 +13,19 @@
 //! rotate first if EXIF orientation should apply). Alpha is ignored. Images with a side shorter
 //! than 5 pixels get the all-zero hash and quality 0, as in the reference.
 //!
+//! Hashes are bit-exact with the reference *on the same pixels*. Lossless formats decode to the
+//! same pixels everywhere; JPEG decoders differ in low bits, which moves a hash by a few bits at
+//! most (the reference's own acceptance rule is distance <= 10 at quality >= 80).
+//!
+//! # Speed and memory
+//!
+//! One streaming pass over the pixels computes the same f32 values as the reference's four
+//! full-plane box passes (see the `fast` module source for how), with AVX2 where the CPU has it
+//! (detected at run time) and portable code elsewhere. Single-threaded on an AMD EPYC (Zen 4):
+//! about 2.4 ms for 1920x1080 RGB and 14 ms for 4000x3000, 11x and 22x faster than `pdqhash`
+//! 0.2.8 on the same arrays. Working memory per call is about `(H/128 + 80)·W·4 + H·256` bytes,
+//! allocated once per call (about 1 MB for 1920x1080); no full-size f32 plane is made.
+//!
 //! # Example
 //!
 //! ```
@@ -216,6 +229,11 @@ impl PdqDihedral {
     /// The hash of the image transformed by `t`.
     pub fn get(&self, t: Dihedral) -> Hash256 {
         self.hashes[t.index()]
+    }
+
+    /// The eight `(transform, hash)` pairs in [`Dihedral::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Dihedral, Hash256)> + '_ {
+        Dihedral::ALL.into_iter().zip(self.hashes.iter().copied())
     }
 }
 
