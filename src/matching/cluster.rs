@@ -25,7 +25,10 @@ impl UnionFind {
     /// Panics if `n` exceeds `u32::MAX`.
     pub fn new(n: usize) -> UnionFind {
         let n32 = u32::try_from(n).expect("at most u32::MAX elements");
-        UnionFind { parent: (0..n32).collect(), size: vec![1; n] }
+        UnionFind {
+            parent: (0..n32).collect(),
+            size: vec![1; n],
+        }
     }
 
     /// The number of elements.
@@ -135,8 +138,9 @@ mod tests {
             (state % m) as u32
         };
         for n in [1usize, 2, 10, 200] {
-            let edges: Vec<(u32, u32)> =
-                (0..n / 2 + 3).map(|_| (next(n as u64), next(n as u64))).collect();
+            let edges: Vec<(u32, u32)> = (0..n / 2 + 3)
+                .map(|_| (next(n as u64), next(n as u64)))
+                .collect();
             let mut uf = UnionFind::new(n);
             for &(a, b) in &edges {
                 uf.union(a, b);

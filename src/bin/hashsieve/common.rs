@@ -50,6 +50,7 @@ pub(crate) enum Format {
 pub(crate) struct RowWriter {
     format: Format,
     header: Vec<&'static str>,
+    numeric: &'static [&'static str],
     csv: Option<csv::Writer<Box<dyn Write>>>,
     out: Box<dyn Write>,
 }
@@ -69,6 +70,7 @@ impl RowWriter {
             Format::Json => RowWriter {
                 format,
                 header,
+                numeric: &[],
                 csv: None,
                 out,
             },
@@ -78,6 +80,7 @@ impl RowWriter {
                 RowWriter {
                     format,
                     header,
+                    numeric: &[],
                     csv: Some(csv),
                     out: Box::new(io::sink()),
                 }
@@ -89,6 +92,12 @@ impl RowWriter {
         Ok(w)
     }
 
+    /// Names the columns that JSON output writes as numbers (an empty cell becomes `null`).
+    pub(crate) fn numeric(mut self, columns: &'static [&'static str]) -> RowWriter {
+        self.numeric = columns;
+        self
+    }
+
     /// Writes one row; `cells` are in header order.
     pub(crate) fn row(&mut self, cells: &[&str]) -> anyhow::Result<()> {
         debug_assert_eq!(cells.len(), self.header.len());
@@ -97,10 +106,14 @@ impl RowWriter {
         } else {
             let mut obj = serde_json::Map::new();
             for (k, v) in self.header.iter().zip(cells) {
-                obj.insert(
-                    (*k).to_string(),
-                    serde_json::Value::String((*v).to_string()),
-                );
+                let value = if !self.numeric.contains(k) {
+                    serde_json::Value::String((*v).to_string())
+                } else if let Ok(n) = v.parse::<u64>() {
+                    n.into()
+                } else {
+                    serde_json::Value::Null
+                };
+                obj.insert((*k).to_string(), value);
             }
             serde_json::to_writer(&mut self.out, &obj)?;
             self.out.write_all(b"\n")?;

@@ -58,7 +58,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.dihedral {
         header.push("orientation");
     }
-    let mut out = RowWriter::stdout(args.format, header)?;
+    let mut out = RowWriter::stdout(args.format, header)?.numeric(&["quality"]);
     let pb = common::progress(files.len() as u64, "files");
     // Chunks keep the output in input order while the files of a chunk hash in parallel.
     for chunk in files.chunks(256) {

@@ -1,0 +1,169 @@
+//! End-to-end tests of `hashsieve hash`: the real binary, checked against the corpus reference.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+fn hashsieve(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// REFERENCE.tsv rows (exif_mode=raw) keyed by file name, as column -> value maps.
+fn reference() -> HashMap<String, HashMap<String, String>> {
+    let text = std::fs::read_to_string(data("corpus/REFERENCE.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let mut out = HashMap::new();
+    for line in lines {
+        let row: HashMap<String, String> = header
+            .iter()
+            .zip(line.split('\t'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if row["exif_mode"] == "raw" {
+            out.insert(row["file"].clone(), row);
+        }
+    }
+    out
+}
+
+fn tsv_rows(stdout: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(String::from)
+        .collect();
+    let rows = lines
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn hashes_match_the_reference_for_every_algorithm() {
+    let refs = reference();
+    let files = [
+        "photo_002.png",
+        "photo_003.png",
+        "edge_palette_P.png",
+        "edge_prime_997x661.png",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| data(&format!("corpus/{f}")).display().to_string())
+        .collect();
+    let mut args = vec!["hash", "--algo", "pdq,phash,dhash,ahash,whash"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = hashsieve(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = tsv_rows(&out.stdout);
+    assert_eq!(header, ["path", "algorithm", "hash", "quality"]);
+    assert_eq!(rows.len(), files.len() * 5);
+    for row in &rows {
+        let name = Path::new(&row[0]).file_name().unwrap().to_str().unwrap();
+        let want = &refs[name];
+        let (column, quality) = match row[1].as_str() {
+            "pdq" => ("pdq_hex", want["pdq_quality"].as_str()),
+            other => (other, ""),
+        };
+        assert_eq!(row[2], want[column], "{name} {}", row[1]);
+        assert_eq!(row[3], quality, "{name} {}", row[1]);
+    }
+}
+
+#[test]
+fn dihedral_prints_eight_rows_in_reference_order() {
+    let refs = reference();
+    let path = data("corpus/photo_003.png");
+    let out = hashsieve(&["hash", "--dihedral", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let (header, rows) = tsv_rows(&out.stdout);
+    assert_eq!(
+        header,
+        ["path", "algorithm", "hash", "quality", "orientation"]
+    );
+    let names = [
+        "orig",
+        "rot90",
+        "rot180",
+        "rot270",
+        "flipx",
+        "flipy",
+        "flipplus1",
+        "flipminus1",
+    ];
+    assert_eq!(rows.len(), 8);
+    for (row, name) in rows.iter().zip(names) {
+        assert_eq!(row[4], name);
+        assert_eq!(row[2], refs["photo_003.png"][&format!("pdq_dih_{name}")]);
+    }
+}
+
+#[test]
+fn a_bad_file_is_reported_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a_broken.jpg"),
+        b"\xff\xd8\xff\xe0 not really a jpeg",
+    )
+    .unwrap();
+    std::fs::copy(data("corpus/photo_002.png"), dir.path().join("b_good.png")).unwrap();
+    let out = hashsieve(&["hash", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let (_, rows) = tsv_rows(&out.stdout);
+    assert_eq!(rows.len(), 1, "the good file is still hashed");
+    assert!(rows[0][0].ends_with("b_good.png"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a_broken.jpg"), "{stderr}");
+}
+
+#[test]
+fn csv_and_json_formats() {
+    let path = data("corpus/photo_002.png");
+    let out = hashsieve(&["hash", "--format", "csv", path.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("path,algorithm,hash,quality\n"), "{text}");
+    let out = hashsieve(&[
+        "hash",
+        "--format",
+        "json",
+        "--algo",
+        "pdq,dhash",
+        path.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let refs = reference();
+    assert_eq!(rows[0]["hash"], refs["photo_002.png"]["pdq_hex"].as_str());
+    assert_eq!(
+        rows[0]["quality"].as_u64(),
+        Some(refs["photo_002.png"]["pdq_quality"].parse().unwrap())
+    );
+    assert!(rows[1]["quality"].is_null());
+}
+
+#[test]
+fn unknown_algorithm_is_a_usage_error() {
+    let out = hashsieve(&["hash", "--algo", "md5", "x.png"]);
+    assert_eq!(out.status.code(), Some(2));
+}
