@@ -28,13 +28,21 @@
 //! or `Luma8` (already Pillow's mode `"L"`; grey `(g, g, g)` converts back to `g`, so the bits are
 //! the same as for the RGB image).
 //!
+//! # Speed
+//!
+//! The Lanczos reduction of the full image dominates. Its kernels use AVX2 where the CPU has it
+//! (checked at run time; portable code otherwise, always the same bytes), and the resize weights of
+//! the last few image sizes are kept, so hashing many images of one size skips their `sin` calls.
+//! On one core, pHash of a 1920x1080 RGB frame takes about a seventh of imagehash's time.
+//! Every function here is thread-safe.
+//!
 //! ```
 //! use hashsieve::algo::imagehash::{phash, HashSize, ImageHashOptions};
 //! use hashsieve::{PixelBuffer, PixelLayout};
 //! let rgb: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
 //! let px = PixelBuffer::packed(&rgb, 64, 48, PixelLayout::Rgb8)?;
 //! let h8 = phash(&px, &ImageHashOptions::default());
-//! let h16 = phash(&px, &ImageHashOptions::default().size(HashSize::Sixteen));
+//! let h16 = phash(&px, &ImageHashOptions::default().with_size(HashSize::Sixteen));
 //! assert_eq!((h8.bits(), h16.bits()), (64, 256));
 //! # Ok::<(), hashsieve::Error>(())
 //! ```
@@ -119,8 +127,11 @@ pub enum ResizeOrder {
 ///
 /// ```
 /// use hashsieve::algo::imagehash::{HashSize, ImageHashOptions, ResizeOrder};
-/// let o = ImageHashOptions::default().size(HashSize::Sixteen).resize_order(ResizeOrder::Pillow12);
-/// assert_eq!(o.hash_size_value(), HashSize::Sixteen);
+/// let o = ImageHashOptions::default()
+///     .with_size(HashSize::Sixteen)
+///     .with_resize_order(ResizeOrder::Pillow12);
+/// assert_eq!((o.size(), o.resize_order()), (HashSize::Sixteen, ResizeOrder::Pillow12));
+/// assert_eq!(ImageHashOptions::default().hash_size(16).size(), HashSize::Sixteen);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -131,39 +142,39 @@ pub struct ImageHashOptions {
 
 impl ImageHashOptions {
     /// Sets the hash size (imagehash's `hash_size`).
-    pub fn size(mut self, size: HashSize) -> Self {
+    pub fn with_size(mut self, size: HashSize) -> Self {
         self.size = size;
+        self
+    }
+
+    /// Sets the Pillow pass-order rule (default [`ResizeOrder::Pillow13`]).
+    pub fn with_resize_order(mut self, order: ResizeOrder) -> Self {
+        self.order = order;
         self
     }
 
     /// Sets the hash size from imagehash's integer `hash_size`.
     ///
-    /// Prefer [`ImageHashOptions::size`], which cannot fail; use [`HashSize::try_from`] to check
-    /// user input.
+    /// Prefer [`ImageHashOptions::with_size`], which cannot fail; use [`HashSize::try_from`] to
+    /// check user input.
     ///
     /// # Panics
     ///
     /// Panics unless `n` is 8 or 16 (a caller bug: only those two sizes are supported).
     pub fn hash_size(self, n: u32) -> Self {
         match HashSize::try_from(n) {
-            Ok(size) => self.size(size),
+            Ok(size) => self.with_size(size),
             Err(_) => panic!("imagehash hash_size must be 8 or 16, not {n}"),
         }
     }
 
-    /// Sets the Pillow pass-order rule (default [`ResizeOrder::Pillow13`]).
-    pub fn resize_order(mut self, order: ResizeOrder) -> Self {
-        self.order = order;
-        self
-    }
-
     /// The hash size.
-    pub fn hash_size_value(&self) -> HashSize {
+    pub fn size(&self) -> HashSize {
         self.size
     }
 
     /// The Pillow pass-order rule.
-    pub fn resize_order_value(&self) -> ResizeOrder {
+    pub fn resize_order(&self) -> ResizeOrder {
         self.order
     }
 }
