@@ -31,7 +31,7 @@ pub struct HashOutput {
 /// ```
 pub fn compute(kind: HashKind, pixels: &PixelBuffer<'_>) -> HashOutput {
     use imagehash::ImageHashOptions;
-    let big = ImageHashOptions::default().hash_size(16);
+    let big = ImageHashOptions::default().with_size(imagehash::HashSize::Sixteen);
     let small = ImageHashOptions::default();
     let (value, quality) = match kind {
         HashKind::Pdq => {
