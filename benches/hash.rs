@@ -3,7 +3,7 @@
 //! * `hash/pdq/<size>`: PDQ from decoded RGB pixels (the fast path, the library default).
 //! * `hash/pdq_reference/<size>`: the straightforward full-plane PDQ (a transcription of the
 //!   reference C++ algorithm), as a same-run baseline.
-//! * `hash/pdq_jpeg/<size>`: JPEG bytes -> RGB (the `image` crate's decoder) -> PDQ.
+//! * `hash/pdq_jpeg/<size>`: JPEG bytes -> `hashsieve::image::decode` (limits on) -> PDQ.
 //! * `hash/phash/<size>`, `hash/phash_jpeg/<size>`: the same for pHash.
 //!
 //! Inputs are synthetic smooth-plus-noise images from a fixed seed, built outside the timed
@@ -55,11 +55,8 @@ fn jpeg(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
     bytes
 }
 
-fn decode_rgb(bytes: &[u8]) -> (Vec<u8>, u32, u32) {
-    let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).expect("decode");
-    let rgb = img.to_rgb8();
-    let (w, h) = rgb.dimensions();
-    (rgb.into_raw(), w, h)
+fn decode(bytes: &[u8]) -> hashsieve::image::DecodedImage {
+    hashsieve::image::decode(bytes, &hashsieve::DecodeOptions::default()).expect("decode")
 }
 
 fn bench_hash(c: &mut Criterion) {
@@ -104,19 +101,10 @@ fn bench_hash(c: &mut Criterion) {
 
         let bytes = jpeg(&rgb, w, h);
         g.bench_function(BenchmarkId::new("pdq_jpeg", &id), |b| {
-            b.iter(|| {
-                let (rgb, w, h) = decode_rgb(black_box(&bytes));
-                pdq(&PixelBuffer::packed(&rgb, w, h, PixelLayout::Rgb8).expect("pixels"))
-            })
+            b.iter(|| pdq(&decode(black_box(&bytes)).pixels()))
         });
         g.bench_function(BenchmarkId::new("phash_jpeg", &id), |b| {
-            b.iter(|| {
-                let (rgb, w, h) = decode_rgb(black_box(&bytes));
-                phash(
-                    &PixelBuffer::packed(&rgb, w, h, PixelLayout::Rgb8).expect("pixels"),
-                    &opts,
-                )
-            })
+            b.iter(|| phash(&decode(black_box(&bytes)).pixels(), &opts))
         });
     }
     g.finish();

@@ -1,11 +1,20 @@
 //! Perceptual hash algorithms: PDQ (with quality and dihedral variants) and the imagehash family
 //! (pHash, dHash, aHash, wHash), each bit-exact with its reference on the same decoded pixels.
+//!
+//! [`Hasher`] bundles decoding and hashing options for the common case (bytes or a path in, hashes
+//! out); the per-algorithm modules take a [`PixelBuffer`] for callers that already hold pixels.
 
 pub mod imagehash;
 pub mod pdq;
 
+use std::path::Path;
+
+use crate::error::Result;
 use crate::hash::{HashKind, HashValue};
-use crate::image::PixelBuffer;
+use crate::image::{decode, decode_path, DecodeOptions, PixelBuffer};
+
+use self::imagehash::{HashSize, ImageHashOptions, ResizeOrder};
+use self::pdq::{PdqDihedral, PdqOptions};
 
 /// One computed hash with its quality, where the algorithm has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,26 +39,145 @@ pub struct HashOutput {
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
 pub fn compute(kind: HashKind, pixels: &PixelBuffer<'_>) -> HashOutput {
-    use imagehash::ImageHashOptions;
-    let big = ImageHashOptions::default().with_size(imagehash::HashSize::Sixteen);
-    let small = ImageHashOptions::default();
-    let (value, quality) = match kind {
-        HashKind::Pdq => {
-            let p = pdq::pdq(pixels);
-            (HashValue::Bits256(p.hash), Some(p.quality))
+    Hasher::new().hash_pixels(pixels, kind)
+}
+
+/// Decodes and hashes images with one set of options. Cheap to clone; `Send + Sync`, so one
+/// `Hasher` serves every worker thread.
+///
+/// Decoded pixels live only for the duration of a call.
+///
+/// ```no_run
+/// use hashsieve::{algo::Hasher, HashKind};
+/// let hasher = Hasher::new();
+/// let bytes = std::fs::read("upload.jpg")?;
+/// let out = hasher.hash_bytes(&bytes, &[HashKind::Pdq, HashKind::PHash])?;
+/// println!("pdq quality {:?}", out[0].quality);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Hasher {
+    decode: DecodeOptions,
+    pdq: PdqOptions,
+    resize_order: ResizeOrder,
+}
+
+impl Hasher {
+    /// A hasher with the reference tools' defaults: decoding limits on, EXIF orientation
+    /// ignored, pdqhash's luma, Pillow 13's resize order.
+    pub fn new() -> Hasher {
+        Hasher::default()
+    }
+
+    /// Sets the decoding options (limits, orientation, 16-bit policy).
+    pub fn with_decode_options(mut self, options: DecodeOptions) -> Hasher {
+        self.decode = options;
+        self
+    }
+
+    /// Sets PDQ's options.
+    pub fn with_pdq_options(mut self, options: PdqOptions) -> Hasher {
+        self.pdq = options;
+        self
+    }
+
+    /// Sets the resize order of the imagehash family (use [`ResizeOrder::Pillow12`] to match
+    /// lists hashed with Pillow 12 or older).
+    pub fn with_resize_order(mut self, order: ResizeOrder) -> Hasher {
+        self.resize_order = order;
+        self
+    }
+
+    /// The decoding options in use.
+    pub fn decode_options(&self) -> &DecodeOptions {
+        &self.decode
+    }
+
+    /// Hashes pixels the caller already decoded.
+    pub fn hash_pixels(&self, pixels: &PixelBuffer<'_>, kind: HashKind) -> HashOutput {
+        let size = if kind.bits() == 256 {
+            HashSize::Sixteen
+        } else {
+            HashSize::Eight
+        };
+        let opts = ImageHashOptions::default()
+            .with_size(size)
+            .with_resize_order(self.resize_order);
+        let (value, quality) = match kind {
+            HashKind::Pdq => {
+                let p = pdq::pdq_with(pixels, &self.pdq);
+                (HashValue::Bits256(p.hash), Some(p.quality))
+            }
+            HashKind::PHash | HashKind::PHash256 => (imagehash::phash(pixels, &opts), None),
+            HashKind::DHash | HashKind::DHash256 => (imagehash::dhash(pixels, &opts), None),
+            HashKind::AHash | HashKind::AHash256 => (imagehash::average_hash(pixels, &opts), None),
+            HashKind::WHash | HashKind::WHash256 => (imagehash::whash(pixels, &opts), None),
+        };
+        HashOutput {
+            kind,
+            value,
+            quality,
         }
-        HashKind::PHash => (imagehash::phash(pixels, &small), None),
-        HashKind::DHash => (imagehash::dhash(pixels, &small), None),
-        HashKind::AHash => (imagehash::average_hash(pixels, &small), None),
-        HashKind::WHash => (imagehash::whash(pixels, &small), None),
-        HashKind::PHash256 => (imagehash::phash(pixels, &big), None),
-        HashKind::DHash256 => (imagehash::dhash(pixels, &big), None),
-        HashKind::AHash256 => (imagehash::average_hash(pixels, &big), None),
-        HashKind::WHash256 => (imagehash::whash(pixels, &big), None),
-    };
-    HashOutput {
-        kind,
-        value,
-        quality,
+    }
+
+    /// PDQ's 8 dihedral hashes of pixels the caller already decoded.
+    pub fn pdq_dihedral_pixels(&self, pixels: &PixelBuffer<'_>) -> PdqDihedral {
+        pdq::pdq_dihedral_with(pixels, &self.pdq)
+    }
+
+    /// Decodes `bytes` once and computes each of `kinds`, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) or
+    /// [`ErrorKind::LimitsExceeded`](crate::ErrorKind::LimitsExceeded).
+    pub fn hash_bytes(&self, bytes: &[u8], kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
+        let image = decode(bytes, &self.decode)?;
+        Ok(kinds
+            .iter()
+            .map(|&k| self.hash_pixels(&image.pixels(), k))
+            .collect())
+    }
+
+    /// Reads and decodes the file at `path` once and computes each of `kinds`, in order.
+    ///
+    /// # Errors
+    ///
+    /// As [`Hasher::hash_bytes`], plus I/O errors; the error carries the path.
+    pub fn hash_path(&self, path: &Path, kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
+        let image = decode_path(path, &self.decode)?;
+        Ok(kinds
+            .iter()
+            .map(|&k| self.hash_pixels(&image.pixels(), k))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::PixelLayout;
+
+    #[test]
+    fn hasher_agrees_with_the_algorithm_functions() {
+        let rgb: Vec<u8> = (0..97 * 61 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let px = PixelBuffer::packed(&rgb, 97, 61, PixelLayout::Rgb8).unwrap();
+        let h = Hasher::new();
+        assert_eq!(
+            h.hash_pixels(&px, HashKind::Pdq).value,
+            HashValue::Bits256(pdq::pdq(&px).hash)
+        );
+        let big = ImageHashOptions::default().with_size(HashSize::Sixteen);
+        assert_eq!(
+            h.hash_pixels(&px, HashKind::DHash256).value,
+            imagehash::dhash(&px, &big)
+        );
+        assert_eq!(
+            h.hash_pixels(&px, HashKind::WHash).value,
+            imagehash::whash(&px, &ImageHashOptions::default())
+        );
+        for kind in HashKind::ALL {
+            assert_eq!(h.hash_pixels(&px, kind).value.bits(), kind.bits());
+        }
     }
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use hashsieve::algo::pdq::{self, Dihedral};
-use hashsieve::algo::{self, HashOutput};
+use hashsieve::algo::pdq::Dihedral;
+use hashsieve::algo::{HashOutput, Hasher};
 use hashsieve::image::{decode_path, DecodeOptions, Orientation};
 use hashsieve::HashKind;
 use rayon::prelude::*;
@@ -25,8 +25,9 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
-    /// EXIF orientation: `ignore` (the reference tools' behaviour) or `apply`.
-    #[arg(long, value_enum, default_value = "ignore")]
+    /// Orientation tags: `reference` does what the reference tools do (EXIF orientation ignored,
+    /// TIFF orientation applied, as Pillow does); `apply` turns every image upright first.
+    #[arg(long, value_enum, default_value = "reference")]
     exif: ExifArg,
     /// Image files or directories (searched recursively).
     #[arg(required = true)]
@@ -35,7 +36,7 @@ pub(crate) struct Args {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ExifArg {
-    Ignore,
+    Reference,
     Apply,
 }
 
@@ -49,10 +50,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("hashsieve: {}: {err}", path.display());
     };
     let files = common::walk_inputs(&args.paths, report);
-    let opts = DecodeOptions::default().with_orientation(match args.exif {
-        ExifArg::Ignore => Orientation::Ignore,
-        ExifArg::Apply => Orientation::Apply,
-    });
+    let hasher = Hasher::new().with_decode_options(DecodeOptions::default().with_orientation(
+        match args.exif {
+            ExifArg::Reference => Orientation::Reference,
+            ExifArg::Apply => Orientation::Apply,
+        },
+    ));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral {
@@ -64,7 +67,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for chunk in files.chunks(256) {
         let results: Vec<anyhow::Result<FileRows>> = chunk
             .par_iter()
-            .map(|path| hash_file(path, &args, &opts))
+            .map(|path| hash_file(path, &args, &hasher))
             .collect();
         for (path, result) in chunk.iter().zip(results) {
             pb.inc(1);
@@ -88,18 +91,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }))
 }
 
-fn hash_file(
-    path: &std::path::Path,
-    args: &Args,
-    opts: &DecodeOptions,
-) -> anyhow::Result<FileRows> {
-    let image = decode_path(path, opts).context("cannot hash")?;
+fn hash_file(path: &std::path::Path, args: &Args, hasher: &Hasher) -> anyhow::Result<FileRows> {
+    let image = decode_path(path, hasher.decode_options()).context("cannot hash")?;
     let pixels = image.pixels();
     let shown = path.display().to_string();
     let mut rows = Vec::new();
     for &kind in &args.algo {
         if kind == HashKind::Pdq && args.dihedral {
-            let dih = pdq::pdq_dihedral(&pixels);
+            let dih = hasher.pdq_dihedral_pixels(&pixels);
             for d in Dihedral::ALL {
                 rows.push([
                     shown.clone(),
@@ -111,7 +110,7 @@ fn hash_file(
             }
             continue;
         }
-        let HashOutput { value, quality, .. } = algo::compute(kind, &pixels);
+        let HashOutput { value, quality, .. } = hasher.hash_pixels(&pixels, kind);
         let quality = quality.map(|q| q.to_string()).unwrap_or_default();
         let orientation = if args.dihedral {
             Dihedral::Orig.name()
