@@ -6,14 +6,20 @@
 //! (Crate tour: see the README until the later sections land.)
 
 #![deny(missing_docs)]
-#![warn(unreachable_pub, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks
+)]
 
 pub mod algo;
 mod error;
 pub mod hash;
 pub mod image;
+pub mod list;
 
 pub use crate::algo::HashOutput;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 pub use crate::image::{DecodeOptions, Limits, Orientation, PixelBuffer, PixelLayout};
+pub use crate::list::{HashList, ListBuilder};
