@@ -47,5 +47,9 @@ pub fn compute(kind: HashKind, pixels: &PixelBuffer<'_>) -> HashOutput {
         HashKind::AHash256 => (imagehash::average_hash(pixels, &big), None),
         HashKind::WHash256 => (imagehash::whash(pixels, &big), None),
     };
-    HashOutput { kind, value, quality }
+    HashOutput {
+        kind,
+        value,
+        quality,
+    }
 }

@@ -15,5 +15,8 @@ pub struct PdqHash {
 
 /// Computes PDQ.
 pub fn pdq(_pixels: &PixelBuffer<'_>) -> PdqHash {
-    PdqHash { hash: Hash256::default(), quality: 0 }
+    PdqHash {
+        hash: Hash256::default(),
+        quality: 0,
+    }
 }

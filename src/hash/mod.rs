@@ -200,7 +200,11 @@ impl Hash64 {
 fn decode_hex(s: &[u8], out: &mut [u8], expected: &'static str) -> Result<()> {
     let bad = |reason: String| Error::new(ErrorKind::InvalidHex { expected, reason });
     if s.len() != out.len() * 2 {
-        return Err(bad(format!("{} characters, expected {}", s.len(), out.len() * 2)));
+        return Err(bad(format!(
+            "{} characters, expected {}",
+            s.len(),
+            out.len() * 2
+        )));
     }
     let nibble = |i: usize| -> Result<u8> {
         match s[i] {
@@ -218,7 +222,11 @@ fn decode_hex(s: &[u8], out: &mut [u8], expected: &'static str) -> Result<()> {
 
 impl fmt::Display for Hash256 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}{:016x}{:016x}{:016x}", self.0[3], self.0[2], self.0[1], self.0[0])
+        write!(
+            f,
+            "{:016x}{:016x}{:016x}{:016x}",
+            self.0[3], self.0[2], self.0[1], self.0[0]
+        )
     }
 }
 
@@ -294,7 +302,8 @@ impl HashKind {
         HashKind::WHash256,
     ];
 
-    const NAMES: &'static str = "pdq, phash, dhash, ahash, whash, phash256, dhash256, ahash256, whash256";
+    const NAMES: &'static str =
+        "pdq, phash, dhash, ahash, whash, phash256, dhash256, ahash256, whash256";
 
     /// The hash width in bits (64 or 256).
     pub const fn bits(self) -> u32 {
@@ -367,14 +376,17 @@ impl FromStr for HashKind {
             "average_hash" | "avghash" => "ahash",
             other => other,
         };
-        HashKind::ALL.into_iter().find(|k| k.name() == lower).ok_or_else(|| {
-            ErrorKind::UnknownName {
-                what: "algorithm",
-                name: s.chars().take(32).collect(),
-                expected: HashKind::NAMES,
-            }
-            .into()
-        })
+        HashKind::ALL
+            .into_iter()
+            .find(|k| k.name() == lower)
+            .ok_or_else(|| {
+                ErrorKind::UnknownName {
+                    what: "algorithm",
+                    name: s.chars().take(32).collect(),
+                    expected: HashKind::NAMES,
+                }
+                .into()
+            })
     }
 }
 

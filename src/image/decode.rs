@@ -21,7 +21,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_width: 65_535, max_height: 65_535, max_pixels: 178_956_970, max_alloc: 1 << 30 }
+        Limits {
+            max_width: 65_535,
+            max_height: 65_535,
+            max_pixels: 178_956_970,
+            max_alloc: 1 << 30,
+        }
     }
 }
 

@@ -81,7 +81,9 @@ impl<'a> PixelBuffer<'a> {
             return bad(format!("width {width} overflows"));
         };
         if stride < row_bytes {
-            return bad(format!("stride {stride} is shorter than a row of {row_bytes} bytes"));
+            return bad(format!(
+                "stride {stride} is shorter than a row of {row_bytes} bytes"
+            ));
         }
         let needed = stride
             .checked_mul(height as usize - 1)
@@ -95,7 +97,13 @@ impl<'a> PixelBuffer<'a> {
                 ))
             }
         }
-        Ok(PixelBuffer { data, width, height, stride, layout })
+        Ok(PixelBuffer {
+            data,
+            width,
+            height,
+            stride,
+            layout,
+        })
     }
 
     /// Wraps tightly packed rows (`stride = width * bytes_per_pixel`).
@@ -103,7 +111,12 @@ impl<'a> PixelBuffer<'a> {
     /// # Errors
     ///
     /// As [`PixelBuffer::new`].
-    pub fn packed(data: &'a [u8], width: u32, height: u32, layout: PixelLayout) -> Result<PixelBuffer<'a>> {
+    pub fn packed(
+        data: &'a [u8],
+        width: u32,
+        height: u32,
+        layout: PixelLayout,
+    ) -> Result<PixelBuffer<'a>> {
         let stride = (width as usize).saturating_mul(layout.bytes_per_pixel());
         PixelBuffer::new(data, width, height, stride, layout)
     }

@@ -1052,7 +1052,8 @@ mod tests {
             Ok(Some(_))
         ));
         assert!(matches!(parse_signal_line(k, "video_md5 0123"), Ok(None)));
-        let Ok(Some((_, rest))) = parse_signal_line(k, &format!("pdq {hex} 'collab' note")) else {
+        let line = format!("pdq {hex} 'collab' note");
+        let Ok(Some((_, rest))) = parse_signal_line(k, &line) else {
             panic!()
         };
         assert_eq!(rest, "'collab' note");
@@ -1063,7 +1064,8 @@ mod tests {
     fn pdq_hasher_lines() {
         let hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
         let k = HashKind::Pdq;
-        let (_, q, name) = parse_pdq_hasher_line(k, &format!("{hex},87,dir/a,b.jpg")).unwrap();
+        let line = format!("{hex},87,dir/a,b.jpg");
+        let (_, q, name) = parse_pdq_hasher_line(k, &line).unwrap();
         assert_eq!((q, name), (Some(87), "dir/a,b.jpg"));
         let details = format!("hash={hex},norm=128,delta=0,quality=100,filename=x.png");
         let (_, q, name) = parse_pdq_hasher_line(k, &details).unwrap();
