@@ -896,7 +896,7 @@ struct Row<'a> {
     pytx_category: Option<&'a str>,
 }
 
-fn field<'a>(record: &'a csv::ByteRecord, i: usize) -> std::result::Result<&'a str, String> {
+fn field(record: &csv::ByteRecord, i: usize) -> std::result::Result<&str, String> {
     let raw = record
         .get(i)
         .ok_or_else(|| format!("missing column {}", i + 1))?;
@@ -1047,10 +1047,7 @@ mod tests {
             parse_signal_line(k, &format!("ROTATE90 pdq {hex}")),
             Ok(Some(_))
         ));
-        assert!(matches!(
-            parse_signal_line(k, &format!("{hex}")),
-            Ok(Some(_))
-        ));
+        assert!(matches!(parse_signal_line(k, hex), Ok(Some(_))));
         assert!(matches!(parse_signal_line(k, "video_md5 0123"), Ok(None)));
         let line = format!("pdq {hex} 'collab' note");
         let Ok(Some((_, rest))) = parse_signal_line(k, &line) else {
