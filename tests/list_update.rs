@@ -219,3 +219,24 @@ proptest! {
         prop_assert_eq!(content(&got), expected);
     }
 }
+
+/// Fuzz regression (import_delta): an addition with a malformed category used to pass the
+/// delta parser and fail later in `update`; it is now a malformed line of the delta.
+#[test]
+fn delta_rejects_malformed_categories_at_their_line() {
+    let text =
+        b"op,hash,categories,source\nadd,b1946ac92492d234,x\0\0,s\nremove,0000000000000001,,\n";
+    let err = Delta::parse(&text[..], "d.csv", HashKind::PHash, 0).unwrap_err();
+    let ErrorKind::Parse { first, .. } = err.kind() else {
+        panic!("{err}")
+    };
+    assert!(first.starts_with("d.csv:2: malformed category"), "{first}");
+    let delta = Delta::parse(&text[..], "d.csv", HashKind::PHash, 1).unwrap();
+    assert_eq!(
+        (delta.additions(), delta.removals(), delta.malformed()),
+        (0, 1, 1)
+    );
+    let base = list_from(&[(1, "a")]);
+    let mut b = ListBuilder::new(HashKind::PHash);
+    update(&base, &delta, &mut b).unwrap();
+}

@@ -510,7 +510,13 @@ impl ListBuilder {
     ///
     /// As [`write_to`](ListBuilder::write_to).
     pub fn to_vec_with_report(self) -> Result<(Vec<u8>, BuildReport)> {
-        let mut out = Vec::new();
+        // An upper bound of the common case (no categories or extras), to avoid regrowth.
+        let n = self.keys.len();
+        let estimate = n * (self.kind.bits() as usize / 8 + 8 + 8 + 1 + 4 + 4)
+            + self.id_bytes.len()
+            + self.extra.iter().map(|e| e.bytes.len()).sum::<usize>()
+            + 64 * 1024;
+        let mut out = Vec::with_capacity(estimate);
         let report = self.write_to(&mut out)?;
         Ok((out, report))
     }
@@ -694,10 +700,10 @@ impl<W: Write> Write for Counting<W> {
 
 fn ragged_strings<'s, W: Write>(
     w: &mut W,
+    count: usize,
     strings: impl Iterator<Item = &'s [u8]> + Clone,
 ) -> io::Result<()> {
-    let count = strings.clone().count() as u64;
-    w.write_all(&count.to_le_bytes())?;
+    w.write_all(&(count as u64).to_le_bytes())?;
     let mut off = 0u64;
     w.write_all(&off.to_le_bytes())?;
     for s in strings.clone() {
@@ -771,7 +777,7 @@ impl Prepared<'_> {
                     let start = if e == 0 { 0 } else { b.id_ends[e - 1] as usize };
                     &b.id_bytes[start..b.id_ends[e] as usize]
                 };
-                ragged_strings(&mut w, (0..n).map(|i| id(keys.entry(i))))?;
+                ragged_strings(&mut w, n, (0..n).map(|i| id(keys.entry(i))))?;
             }
             Part::Quality => {
                 let q = b.quality.as_deref().unwrap_or(&[]);
@@ -805,7 +811,7 @@ impl Prepared<'_> {
                     let (s, k) = &b.cat_names[c as usize];
                     [s.as_bytes(), k.as_bytes()]
                 });
-                ragged_strings(&mut w, names)?;
+                ragged_strings(&mut w, 2 * self.cat_order.len(), names)?;
             }
             Part::EntrySources => {
                 let s = b.sources.as_deref().unwrap_or(&[]);
@@ -824,7 +830,7 @@ impl Prepared<'_> {
                     .src_order
                     .iter()
                     .map(|&s| b.source_names[s as usize].as_bytes());
-                ragged_strings(&mut w, names)?;
+                ragged_strings(&mut w, self.src_order.len(), names)?;
             }
             Part::Extra(i) => w.write_all(&b.extra[i].bytes)?,
         }

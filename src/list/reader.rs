@@ -646,7 +646,8 @@ impl<D: AsRef<[u8]>> HashList<D> {
     /// Checks every byte: each section's CRC-32C, zero padding between sections, and the
     /// structure (hashes sorted and unique, entry ranges and string offsets monotonic and in
     /// bounds, ids and names valid UTF-8, quality values in 0..=100, category and source
-    /// references in range). O(file size); several hundred MB/s.
+    /// tables well formed, sorted and distinct, every reference into them in range).
+    /// O(file size).
     ///
     /// # Errors
     ///
@@ -748,16 +749,41 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
     // 6. Categories.
     if let Some(c) = &layout.categories {
         c.names.verify_offsets(bytes, "CATN")?;
-        for i in 0..c.names.count {
-            if std::str::from_utf8(c.names.get(bytes, i)).is_err() {
+        let mut prev_cat: Option<Category<'_>> = None;
+        for j in 0..c.names.count / 2 {
+            let scheme = std::str::from_utf8(c.names.get(bytes, 2 * j));
+            let code = std::str::from_utf8(c.names.get(bytes, 2 * j + 1));
+            let (Ok(scheme), Ok(code)) = (scheme, code) else {
                 return Err(format_err(
                     "section CATN: a category name is not valid UTF-8",
                 ));
+            };
+            let cat = Category { scheme, code };
+            if !cat.is_valid() || prev_cat.is_some_and(|p| p >= cat) {
+                return Err(format_err(format!(
+                    "section CATN: category {j} is malformed, duplicated or out of order"
+                )));
             }
+            prev_cat = Some(cat);
         }
         c.sets.verify_offsets(bytes, "CSET")?;
         let n_cats = (c.names.count / 2) as u64;
+        let mut prev_set: Option<&[u8]> = None;
         for s in 0..c.sets.count {
+            // Sets are distinct and sorted; comparing the little-endian bytes is not the
+            // numeric order, so compare element by element.
+            let set = c.sets.get(bytes, s);
+            let key = |b: &[u8]| -> Vec<u32> {
+                b.chunks_exact(4)
+                    .map(|x| u32::from_le_bytes(x.try_into().unwrap_or([0xff; 4])))
+                    .collect()
+            };
+            if prev_set.is_some_and(|p| key(p) >= key(set)) {
+                return Err(format_err(format!(
+                    "section CSET: set {s} is duplicated or out of order"
+                )));
+            }
+            prev_set = Some(set);
             let mut prev: Option<u32> = None;
             for chunk in c.sets.get(bytes, s).chunks_exact(4) {
                 let v = u32::from_le_bytes(chunk.try_into().unwrap_or([0xff; 4]));
@@ -782,10 +808,17 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
     // 7. Sources.
     if let Some(s) = &layout.sources {
         s.names.verify_offsets(bytes, "SRCN")?;
+        let mut prev: Option<&str> = None;
         for i in 0..s.names.count {
-            if std::str::from_utf8(s.names.get(bytes, i)).is_err() {
+            let Ok(name) = std::str::from_utf8(s.names.get(bytes, i)) else {
                 return Err(format_err("section SRCN: a source name is not valid UTF-8"));
+            };
+            if name.is_empty() || prev.is_some_and(|p| p >= name) {
+                return Err(format_err(format!(
+                    "section SRCN: source {i} is empty, duplicated or out of order"
+                )));
             }
+            prev = Some(name);
         }
         for i in 0..layout.entry_count {
             let v = rd_u32(bytes, s.entry_sources.at + 4 * i);
@@ -801,12 +834,23 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
 
 /// The hashes of a list as a typed slice, sorted ascending by their integer value (the order
 /// of their lowercase hex text).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Hashes<'a> {
     /// The hashes of a 64-bit list.
     Bits64(&'a [Hash64]),
     /// The hashes of a 256-bit list.
     Bits256(&'a [Hash256]),
+}
+
+// Debug shows the width and count only: lists can hold millions of hashes, and hash values
+// stay out of logs.
+impl fmt::Debug for Hashes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hashes::Bits64(h) => write!(f, "Hashes::Bits64(len {})", h.len()),
+            Hashes::Bits256(h) => write!(f, "Hashes::Bits256(len {})", h.len()),
+        }
+    }
 }
 
 impl<'a> Hashes<'a> {

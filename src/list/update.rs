@@ -241,9 +241,14 @@ impl Delta {
                             Some(q) => parse_quality(q)?,
                             None => None,
                         };
-                        let categories = get(cat_c)?
-                            .map(parse_categories)
-                            .unwrap_or_default()
+                        let parsed = get(cat_c)?.map(parse_categories).unwrap_or_default();
+                        if parsed.iter().any(|c| !c.is_valid()) {
+                            return Err("malformed category: scheme and code must be \
+                                        non-empty without whitespace or control characters, \
+                                        and the scheme without ':'"
+                                .into());
+                        }
+                        let categories = parsed
                             .into_iter()
                             .map(|c| (c.scheme.to_owned(), c.code.to_owned()))
                             .collect();
