@@ -11,6 +11,8 @@
 //!   [`PixelBuffer`] for pixels the caller already decoded.
 //! * [`algo`]: [`algo::pdq`] (hash, quality, 8 dihedral variants) and [`algo::imagehash`], both
 //!   bit-exact with their references; [`algo::Hasher`] decodes once and computes several hashes.
+//! * [`list`]: the hash-list file ([`HashList`], [`ListBuilder`]): memory-mapped, versioned,
+//!   checksummed; importers and exporters for the formats the field exchanges.
 //! * [`matching`]: grouping near-duplicates.
 //!
 //! ```
@@ -45,12 +47,14 @@ pub mod algo;
 mod error;
 pub mod hash;
 pub mod image;
+pub mod list;
 pub mod matching;
 
 pub use crate::algo::HashOutput;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 pub use crate::image::{DecodeOptions, Limits, Orientation, PixelBuffer, PixelLayout};
+pub use crate::list::{HashList, ListBuilder};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

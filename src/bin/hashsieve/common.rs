@@ -30,6 +30,9 @@ pub(crate) fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<hashsieve::Error>().is_some_and(
+                |e| matches!(e.kind(), hashsieve::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe),
+            )
             || e.downcast_ref::<csv::Error>().is_some_and(
                 |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe),
             )

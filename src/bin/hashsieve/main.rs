@@ -5,10 +5,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod build;
 mod common;
+mod export;
 mod hash;
+mod info;
+mod merge;
+mod update;
+mod verify;
 
-/// Perceptual image hashing and exact matching against hash lists.
+/// Perceptual image hashes and exact Hamming search over hash lists.
 #[derive(Parser)]
 #[command(name = "hashsieve", version, about, long_about = None)]
 struct Cli {
@@ -20,12 +26,30 @@ struct Cli {
 enum Command {
     /// Hash image files or directories (recursively) and print one row per hash.
     Hash(hash::Args),
+    /// Build a hash-list file from text inputs.
+    Build(build::Args),
+    /// Show a list's header and sections (constant time).
+    Info(info::Args),
+    /// Check every byte of a list.
+    Verify(verify::Args),
+    /// Write a list as text.
+    Export(export::Args),
+    /// Merge lists into one, recording each entry's source list.
+    Merge(merge::Args),
+    /// Apply a delta (additions and removals) to a list.
+    Update(update::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Hash(args) => hash::run(args),
+        Command::Hash(a) => hash::run(a),
+        Command::Build(a) => build::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Merge(a) => merge::run(a),
+        Command::Update(a) => update::run(a),
     };
     common::finish(result)
 }

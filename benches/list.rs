@@ -1,0 +1,159 @@
+//! Hash-list benchmarks: build throughput from hex text, open time, iteration, lookups and
+//! verify on a large list.
+//!
+//! `cargo bench --bench list`. The large list has `HASHSIEVE_BENCH_N` entries (default
+//! 10,000,000: a 10M-entry PDQ list is about 500 MB, built once into a temporary directory
+//! outside the timings).
+
+use std::hint::black_box;
+use std::io::Write;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use hashsieve::list::import::{import, ImportOptions, InputFormat};
+use hashsieve::list::EntryMeta;
+use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
+
+/// xorshift64*: fixed-seed inputs without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn hash(&mut self) -> Hash256 {
+        Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
+    }
+}
+
+fn label(n: usize) -> String {
+    if n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn big_n() -> usize {
+    std::env::var("HASHSIEVE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000)
+}
+
+fn bench_build(c: &mut Criterion) {
+    let n = 1_000_000;
+    let mut rng = Rng(0x5eed);
+    let mut text = Vec::with_capacity(n * 80);
+    for i in 0..n {
+        writeln!(text, "{},id-{i}", rng.hash()).unwrap();
+    }
+    let mut g = c.benchmark_group("list");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("build/hex/{}", label(n)), |b| {
+        b.iter(|| {
+            let mut builder = ListBuilder::new(HashKind::Pdq).created(0);
+            let options = ImportOptions::new().format(InputFormat::Hex);
+            let report = import(&text[..], "bench", &options, &mut builder).unwrap();
+            assert_eq!(report.added, n as u64);
+            let bytes = builder.to_vec().unwrap();
+            black_box(bytes.len())
+        })
+    });
+    g.finish();
+}
+
+fn bench_big(c: &mut Criterion) {
+    let n = big_n();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.hsl");
+    let mut rng = Rng(0xb16);
+    let mut builder = ListBuilder::new(HashKind::Pdq).created(0);
+    let mut probes = Vec::new();
+    for i in 0..n {
+        let h = rng.hash();
+        if i % (n / 1000).max(1) == 0 {
+            probes.push(h);
+        }
+        builder.add(h, EntryMeta::new(&format!("id-{i}"))).unwrap();
+    }
+    let t = std::time::Instant::now();
+    let report = builder.write(&path).unwrap();
+    eprintln!(
+        "built {} entries, {} bytes, write {:?}",
+        report.entries,
+        report.bytes,
+        t.elapsed()
+    );
+    let id = label(n);
+
+    let mut g = c.benchmark_group("list");
+    g.bench_function(format!("open/{id}"), |b| {
+        b.iter(|| {
+            let list = HashList::open(&path).unwrap();
+            assert_eq!(list.len(), n);
+            black_box(list.hashes256().map(<[Hash256]>::len))
+        })
+    });
+
+    let list = HashList::open(&path).unwrap();
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("iter/hashes/{id}"), |b| {
+        b.iter(|| {
+            let ones: u64 = list
+                .hashes256()
+                .unwrap()
+                .iter()
+                .map(|h| u64::from(h.count_ones()))
+                .sum();
+            assert!(ones > 0);
+            black_box(ones)
+        })
+    });
+    g.bench_function(format!("iter/entries/{id}"), |b| {
+        b.iter(|| {
+            let mut entries = 0usize;
+            let mut id_bytes = 0usize;
+            for (_, es) in list.iter() {
+                for e in es {
+                    entries += 1;
+                    id_bytes += e.id().len();
+                }
+            }
+            assert_eq!(entries, n);
+            black_box(id_bytes)
+        })
+    });
+    g.bench_function(format!("verify/{id}"), |b| {
+        b.iter(|| list.verify().unwrap())
+    });
+
+    g.sample_size(50);
+    g.throughput(Throughput::Elements(probes.len() as u64));
+    g.bench_function(format!("lookup/{id}"), |b| {
+        b.iter_batched(
+            || probes.clone(),
+            |probes| {
+                let mut found = 0;
+                for h in &probes {
+                    let i = list.position(*h).unwrap();
+                    found += list.entries_of(i).map(|e| e.id().len()).sum::<usize>();
+                }
+                assert!(found > 0);
+                black_box(found)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_build, bench_big);
+criterion_main!(benches);

@@ -1,0 +1,102 @@
+//! `hashsieve build`: text inputs to a hash-list file.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hashsieve::list::import::{import, ImportOptions, InputFormat};
+use hashsieve::{HashKind, ListBuilder};
+
+/// Build a hash-list file from text inputs (hex lines, reference hasher output, ThreatExchange
+/// CSV or signal files, `hashsieve hash` TSV, CSV/TSV/JSON lines with named columns).
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Hash algorithm: pdq, phash, dhash, ahash, whash (or phash256, dhash256, ahash256, whash256).
+    #[arg(long, default_value = "pdq")]
+    algo: HashKind,
+    /// The list's name (default: the output file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// The list's version string, e.g. a date.
+    #[arg(long = "list-version", value_name = "V")]
+    list_version: Option<String>,
+    /// Where to write the list (atomically: nothing is left there if the build fails).
+    #[arg(short = 'o', long = "output", value_name = "LIST")]
+    output: PathBuf,
+    /// Input format: hex, pdq-hasher, pytx-csv, pytx-signals, hashsieve-tsv, csv, tsv, jsonl
+    /// (default: detected from the first line of each input).
+    #[arg(long, value_name = "F")]
+    input_format: Option<InputFormat>,
+    /// CSV/TSV/JSON lines: the hash column (default `hash`).
+    #[arg(long, value_name = "NAME")]
+    hash_col: Option<String>,
+    /// CSV/TSV/JSON lines: the id column (default `id` when present).
+    #[arg(long, value_name = "NAME")]
+    id_col: Option<String>,
+    /// CSV/TSV/JSON lines: the category column (default `categories` when present).
+    #[arg(long, value_name = "NAME")]
+    category_col: Option<String>,
+    /// Reject entries whose recorded quality is below Q (default 50 for PDQ, 0 otherwise).
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(0..=100))]
+    min_quality: Option<u8>,
+    /// Keep all-zero and all-one hashes (rejected by default: blank images).
+    #[arg(long)]
+    allow_degenerate: bool,
+    /// Skip up to N malformed lines per input instead of failing on the first.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_errors: u64,
+    /// Input files; `-` reads standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+}
+
+/// Opens `path` for reading, `-` meaning standard input; returns the reader and a display name.
+pub(crate) fn open_input(path: &Path) -> anyhow::Result<(Box<dyn BufRead>, String)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(BufReader::new(io::stdin())), "<stdin>".to_owned()));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((
+        Box::new(BufReader::with_capacity(1 << 16, file)),
+        path.display().to_string(),
+    ))
+}
+
+/// The default list name: the file stem of the output path.
+pub(crate) fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut builder = ListBuilder::new(args.algo)
+        .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
+        .version(args.list_version.clone().unwrap_or_default())
+        .allow_degenerate(args.allow_degenerate);
+    if let Some(q) = args.min_quality {
+        builder = builder.min_quality(q);
+    }
+    let mut options = ImportOptions::new().max_errors(args.max_errors);
+    options.format = args.input_format;
+    options.hash_col = args.hash_col.clone();
+    options.id_col = args.id_col.clone();
+    options.category_col = args.category_col.clone();
+
+    for input in &args.inputs {
+        let (reader, name) = open_input(input)?;
+        let report = import(reader, &name, &options, &mut builder)
+            .with_context(|| format!("cannot import {name}; nothing was written"))?;
+        for m in &report.messages {
+            eprintln!("hashsieve: warning: skipped malformed line {m}");
+        }
+        eprintln!("{name}: {report}");
+    }
+    let report = builder
+        .write(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!("{}: {report}", args.output.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,146 @@
+//! Hash lists: a memory-mappable, versioned, checksummed file of known hashes and their ids.
+//!
+//! [`ListBuilder`] writes a list, [`HashList`] reads one (from a memory map or any byte buffer),
+//! [`import`] reads the text formats hash-sharing tools use, [`export`] writes text back,
+//! [`update`] applies deltas and merges lists, and [`raw`] exposes the header for tools.
+//!
+//! ```
+//! use hashsieve::list::{import, EntryMeta, HashList, ListBuilder};
+//! use hashsieve::HashKind;
+//! let text = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,photo-1\n";
+//! let mut builder = ListBuilder::new(HashKind::Pdq).name("demo");
+//! import::import(text.as_bytes(), "demo.txt", &import::ImportOptions::default(), &mut builder)?;
+//! let list = HashList::from_bytes(builder.to_vec()?)?;
+//! assert_eq!(list.entries_of(0).next().unwrap().id(), "photo-1");
+//! # Ok::<(), hashsieve::Error>(())
+//! ```
+//!
+//! # File format, version 1
+//!
+//! This comment is the specification. [`raw::FORMAT_VERSION`] changes with it, in the same
+//! commit. Conventions: every integer is **little-endian**; offsets are bytes from the start of
+//! the file; CRC-32C is the Castagnoli CRC (`crc32c`, iSCSI polynomial, the one SSE4.2 and ARMv8
+//! compute in hardware); "align64(x)" rounds `x` up to a multiple of 64.
+//!
+//! ## Layout
+//!
+//! ```text
+//! [0, H)                      header (H = header_len, a multiple of 64)
+//! [H, H + len0)               section 0
+//! zero padding to align64     (0..=63 bytes)
+//! [off1, off1 + len1)         section 1, off1 = align64(H + len0)
+//! ...
+//! [offN, offN + lenN)         last section; the file ends here, unpadded
+//! ```
+//!
+//! Sections are laid out back to back in section-table order, each at the first 64-byte
+//! boundary after the previous one. No other layout is valid: readers check
+//! `offset[0] == header_len`, `offset[i+1] == align64(offset[i] + length[i])` and
+//! `file_len == offset[last] + length[last]`. Because memory maps are page-aligned, every
+//! section is 64-byte aligned in memory too, which lets the reader view the hash section as
+//! `&[Hash256]` / `&[Hash64]` in place and lets SIMD kernels load whole cache lines.
+//!
+//! ## Header
+//!
+//! | offset | size | field | meaning |
+//! |-------:|-----:|-------|---------|
+//! | 0  | 8 | magic | `89 48 53 4C 0D 0A 1A 0A` (`\x89HSL\r\n\x1a\n`) |
+//! | 8  | 4 | format_version | 1. Readers accept [`raw::MIN_READ_VERSION`]`..=`[`raw::MAX_READ_VERSION`] |
+//! | 12 | 4 | header_len | `align64(64 + 32·section_count + name_len + version_len + 4)`, exactly |
+//! | 16 | 1 | algorithm | [`HashKind::code`](crate::HashKind::code): 1 pdq, 2 phash, 3 dhash, 4 ahash, 5 whash, 6 phash256, 7 dhash256, 8 ahash256, 9 whash256; unknown = error |
+//! | 17 | 1 | reserved | 0 |
+//! | 18 | 2 | bits | hash width, 64 or 256; must agree with the algorithm |
+//! | 20 | 4 | section_count | at most 256 |
+//! | 24 | 8 | hash_count | unique hashes (`n`) |
+//! | 32 | 8 | entry_count | entries (`m`); `m >= n`, and `n == 0` exactly when `m == 0` |
+//! | 40 | 8 | created | creation time, seconds since the Unix epoch, UTC |
+//! | 48 | 8 | file_len | total file length in bytes |
+//! | 56 | 2 | name_len | bytes of the list name, at most 4096 |
+//! | 58 | 2 | version_len | bytes of the list version string, at most 1024 |
+//! | 60 | 4 | flags | reserved: written as 0, ignored by version-1 readers |
+//! | 64 | 32·section_count | section table | see below |
+//! | … | name_len | name | UTF-8 |
+//! | … | version_len | version | UTF-8 (free text: a date, a serial number) |
+//! | … | | padding | zeros up to `header_len - 4` |
+//! | header_len − 4 | 4 | header_crc | CRC-32C of bytes `[0, header_len − 4)` |
+//!
+//! Section-table entry (32 bytes):
+//!
+//! | offset | size | field | meaning |
+//! |-------:|-----:|-------|---------|
+//! | 0  | 4 | tag | four bytes naming the section, e.g. `HASH`; unique within a file |
+//! | 4  | 4 | flags | bit 0 = **required**: a reader that does not know the tag must refuse the file. Other bits reserved (0, ignored) |
+//! | 8  | 8 | offset | start of the section (the layout rule above) |
+//! | 16 | 8 | length | bytes of the section, padding excluded |
+//! | 24 | 4 | crc | CRC-32C of the section's `length` bytes |
+//! | 28 | 4 | reserved | 0 |
+//!
+//! Unknown optional sections are skipped, so files with sections added later still open in
+//! this version; an unknown *required* section is an error.
+//!
+//! ## Checksum coverage
+//!
+//! Every byte of a valid file is covered: the header (padding included) by `header_crc`, each
+//! section by its `crc`, and the 0..=63 padding bytes between sections by the rule that they are
+//! zero. [`HashList::verify`] checks all three, so any corruption of any single byte is
+//! detected (CRC-32C detects every error burst up to 32 bits long).
+//!
+//! ## Sections of version 1
+//!
+//! Two encodings recur. A **column** is `m` fixed-size values, one per entry, in entry-table
+//! order. A **ragged table** holds `count` variable-length items:
+//!
+//! ```text
+//! u64 count
+//! u64 offsets[count + 1]       in elements; offsets[0] == 0, non-decreasing,
+//!                              offsets[count] == number of elements
+//! elements                     item i = elements[offsets[i] .. offsets[i+1]]
+//! ```
+//!
+//! (strings: 1-byte elements, UTF-8; category sets: `u32` elements). The section length is
+//! `8 + 8·(count + 1) + width·elements`, exactly.
+//!
+//! | tag | flags | content |
+//! |-----|-------|---------|
+//! | `HASH` | required | `n` hashes, strictly ascending by their unsigned integer value (= the order of their lowercase hex), no duplicates. 64-bit hashes are one `u64` each; 256-bit hashes are four `u64` limbs, least significant first (bits 0..64 of the integer first): exactly the in-memory layout of [`Hash256`](crate::Hash256) on little-endian machines. Length `8·n` or `32·n` |
+//! | `HENT` | required | `n + 1` `u64`: the entries of hash `i` are entry-table rows `HENT[i] .. HENT[i+1]`. `HENT[0] == 0`, `HENT[n] == m`, strictly increasing (every hash has at least one entry) |
+//! | `EIDS` | required | ragged table of `m` strings: the entry ids (an NCMEC id, an MD5, a file name). UTF-8, may be empty |
+//! | `EQUA` | optional | column of `m` `u8`: PDQ quality 0..=100, or 255 = not recorded |
+//! | `ECAT` | optional | column of `m` `u32`: the entry's category set, an index into `CSET` (set 0 is the empty set) |
+//! | `CSET` | optional, present with `ECAT` | ragged table of `u32` elements: category sets, each strictly ascending category indices into `CATN`; the sets are distinct and sorted |
+//! | `CATN` | optional, present with `ECAT` | ragged table of `2·k` strings: category `j` is (scheme `2j`, code `2j+1`), e.g. (`vics-us`, `1`); sorted by (scheme, code), distinct. Neither part empty or containing whitespace; no `:` in the scheme |
+//! | `ESRC` | optional | column of `m` `u32`: the entry's source (the list it came from in a merge), an index into `SRCN`, or `0xFFFF_FFFF` = none |
+//! | `SRCN` | optional, present with `ESRC` | ragged table of strings: source names, sorted, distinct |
+//!
+//! The entry table is the set of columns indexed by entry row `0..m`. Rows are grouped by hash
+//! in hash order; within a hash, rows keep the order in which they were added. The writer emits
+//! `HASH`, `HENT`, `EIDS`, then the optional sections it needs in the order above, then any
+//! extra sections ([`ListBuilder::add_section`]).
+//!
+//! ## What readers check, and when
+//!
+//! [`HashList::open`] / [`HashList::from_bytes`] do constant-time work only: magic, version
+//! range, header length, header CRC, algorithm and width, section layout and bounds (all
+//! arithmetic checked), required sections present, every length consistent with `n` and `m`
+//! (`checked_mul`), the first and last offsets of each ragged table and of `HENT`, names UTF-8.
+//! [`HashList::verify`] does the O(file) rest: section CRCs, zero padding, hashes sorted and
+//! unique, every offset monotonic, every string UTF-8, qualities in range, every set, category
+//! and source reference in range. After a successful open no byte pattern can make an accessor
+//! panic; what a corrupt-but-opened file reads as is documented on [`HashList`].
+//!
+//! ## Replacing lists
+//!
+//! Lists are never edited in place: the builder writes a temporary file in the target
+//! directory, `fsync`s it and renames it over the old one, so processes that have the old list
+//! mapped keep a valid mapping (truncating a mapped file raises `SIGBUS`).
+
+mod builder;
+pub mod export;
+pub mod import;
+pub mod raw;
+mod reader;
+pub mod update;
+
+pub use builder::{BuildReport, EntryMeta, ListBuilder, DEFAULT_MIN_QUALITY_PDQ};
+pub use raw::FORMAT_VERSION;
+pub use reader::{Categories, Category, Entries, Entry, HashList, Hashes, Iter};

@@ -1,0 +1,571 @@
+//! Importers and exporters: every text format, detection, error reporting (line numbers, never
+//! the hash text, `max_errors`), and export -> import round trips.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use hashsieve::list::export::{export, ExportFormat};
+use hashsieve::list::import::{import, ImportOptions, ImportReport, InputFormat};
+use hashsieve::list::{Category, EntryMeta, HashList, ListBuilder};
+use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
+use proptest::prelude::*;
+
+/// PDQ hashes from the reference test data (tests/data/list/needles-20.txt).
+fn needles() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/needles-20.txt");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn short64() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/short64.dat");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn run(kind: HashKind, text: &str, options: &ImportOptions) -> (ImportReport, HashList<Vec<u8>>) {
+    let mut b = ListBuilder::new(kind).created(0).min_quality(0);
+    let report = import(text.as_bytes(), "input.txt", options, &mut b).unwrap();
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    list.verify().unwrap();
+    (report, list)
+}
+
+fn detect(kind: HashKind, text: &str) -> (ImportReport, HashList<Vec<u8>>) {
+    run(kind, text, &ImportOptions::default())
+}
+
+/// (hex, id, quality, categories, source) of one entry.
+type Row = (String, String, Option<u8>, Vec<String>, Option<String>);
+
+/// Every entry, in list order.
+fn rows<D: AsRef<[u8]>>(list: &HashList<D>) -> Vec<Row> {
+    let mut out = Vec::new();
+    for (h, entries) in list.iter() {
+        for e in entries {
+            out.push((
+                h.to_hex(),
+                e.id().to_owned(),
+                e.quality(),
+                e.categories().map(|c| c.to_string()).collect(),
+                e.source().map(str::to_owned),
+            ));
+        }
+    }
+    out
+}
+
+fn ids_of(list: &HashList<Vec<u8>>, hex: &str) -> Vec<String> {
+    let h = list.kind().parse_hex(hex).unwrap();
+    let i = list.position(h).expect("hash present");
+    list.entries_of(i).map(|e| e.id().to_owned()).collect()
+}
+
+#[test]
+fn hex_follows_the_reference_tools() {
+    let n = needles();
+    // Bare lines: ids idx=<n>, counting from 1 (hashio's counter).
+    let text = n.join("\n") + "\n";
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::Hex));
+    assert_eq!((report.records, report.added), (20, 20));
+    for (i, hex) in n.iter().enumerate() {
+        assert_eq!(ids_of(&list, hex), [format!("idx={}", i + 1)]);
+    }
+    // hash= prefix, metadata after the first comma (kept whole), CRLF, BOM, blank lines,
+    // upper case.
+    let text = format!(
+        "\u{feff}hash={},meta,with,commas\r\n\r\n{},second\r\n{}\n",
+        n[0],
+        n[1].to_uppercase(),
+        n[0]
+    );
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.records, 3);
+    assert_eq!(ids_of(&list, &n[0]), ["meta,with,commas", "idx=3"]);
+    assert_eq!(ids_of(&list, &n[1]), ["second"]);
+    // 64-bit lists read 16-character hashes.
+    let s = short64();
+    let (report, list) = detect(HashKind::DHash, &(s.join("\n") + "\n"));
+    assert_eq!((report.added, report.rejected), (4, 2));
+    assert_eq!(list.len(), 4);
+}
+
+#[test]
+fn idx_numbering_continues_across_inputs() {
+    let n = needles();
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    import(
+        format!("{}\n", n[0]).as_bytes(),
+        "a",
+        &ImportOptions::default(),
+        &mut b,
+    )
+    .unwrap();
+    import(
+        format!("{}\n", n[1]).as_bytes(),
+        "b",
+        &ImportOptions::default(),
+        &mut b,
+    )
+    .unwrap();
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    assert_eq!(ids_of(&list, &n[1]), ["idx=2"]);
+}
+
+#[test]
+fn pdq_hasher_output_and_details() {
+    let n = needles();
+    let text = format!("{},100,photos/a.jpg\n{},49,b,with,commas.png\n", n[0], n[1]);
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::PdqHasher));
+    let r = rows(&list);
+    assert!(r.contains(&(n[0].clone(), "photos/a.jpg".into(), Some(100), vec![], None)));
+    assert!(r.contains(&(
+        n[1].clone(),
+        "b,with,commas.png".into(),
+        Some(49),
+        vec![],
+        None
+    )));
+    // The default PDQ quality floor rejects the second.
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(text.as_bytes(), "x", &ImportOptions::default(), &mut b).unwrap();
+    assert_eq!((report.added, report.rejected), (1, 1));
+    assert_eq!(b.report().rejected_low_quality, 1);
+
+    let text = format!("hash={},norm=128,delta=0,quality=93,filename=c.png\n", n[2]);
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::PdqHasher));
+    assert_eq!(
+        rows(&list),
+        [(n[2].clone(), "c.png".into(), Some(93), vec![], None)]
+    );
+}
+
+#[test]
+fn threatexchange_dataset_csv() {
+    let n = needles();
+    let text = format!(
+        "signal_type,signal_str,collab,category,tags\n\
+         pdq,{},Sample Collab,media_priority_samples,tag1 tag2\n\
+         video_md5,d41d8cd98f00b204e9800998ecf8427e,Sample Collab,,\n\
+         pdq,{},,,\n",
+        n[0], n[1]
+    );
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::PytxCsv));
+    assert_eq!((report.records, report.added, report.skipped), (3, 2, 1));
+    let r = rows(&list);
+    let first = r.iter().find(|x| x.0 == n[0]).unwrap();
+    assert_eq!(
+        first.3,
+        ["category:media_priority_samples", "tag:tag1", "tag:tag2"]
+    );
+    assert_eq!(first.4.as_deref(), Some("Sample Collab"));
+    assert_eq!(first.1, "idx=1");
+    let second = r.iter().find(|x| x.0 == n[1]).unwrap();
+    assert_eq!((second.3.len(), second.4.as_deref()), (0, None));
+}
+
+#[test]
+fn threatexchange_signal_lines() {
+    let n = needles();
+    let text = format!(
+        "pdq {}\nvideo_md5 d41d8cd98f00b204e9800998ecf8427e\nROTATE90 pdq {}\npdq {} 'collab' note\n",
+        n[0], n[1], n[2]
+    );
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::PytxSignals));
+    assert_eq!((report.added, report.skipped), (3, 1));
+    assert_eq!(ids_of(&list, &n[0]), ["idx=1"]);
+    assert_eq!(ids_of(&list, &n[2]), ["'collab' note"]);
+}
+
+#[test]
+fn hashsieve_hash_tsv() {
+    let n = needles();
+    let s = short64();
+    let text = format!(
+        "path\talgorithm\thash\tquality\torientation\n\
+         a.jpg\tpdq\t{}\t100\t1\n\
+         a.jpg\tphash\t{}\t\t1\n\
+         broken.jpg\tpdq\t\t\t\n\
+         dir/b c.png\tpdq\t{}\t75\t6\n",
+        n[0], s[0], n[1]
+    );
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::HashsieveTsv));
+    assert_eq!((report.added, report.skipped), (2, 2));
+    let r = rows(&list);
+    assert!(r.contains(&(n[1].clone(), "dir/b c.png".into(), Some(75), vec![], None)));
+    let (report, list) = detect(HashKind::PHash, &text);
+    assert_eq!((report.added, report.skipped), (1, 3));
+    assert_eq!(rows(&list)[0].1, "a.jpg");
+}
+
+#[test]
+fn generic_csv_tsv_jsonl_with_named_columns() {
+    let n = needles();
+    // python-threatexchange's state cache, with renamed columns.
+    let text = format!(
+        "indicator,first_descriptor_id,added_on,labels\n{},1001,2020-07-31,tag1 uk:A\n{},1002,2020-08-01,\n",
+        n[0], n[1]
+    );
+    let mut o = ImportOptions::default();
+    o.hash_col = Some("indicator".into());
+    o.id_col = Some("first_descriptor_id".into());
+    o.category_col = Some("labels".into());
+    let (report, list) = run(HashKind::Pdq, &text, &o);
+    assert_eq!(report.format, Some(InputFormat::Csv));
+    let r = rows(&list);
+    assert!(r.contains(&(
+        n[0].clone(),
+        "1001".into(),
+        None,
+        vec!["tag:tag1".into(), "uk:A".into()],
+        None
+    )));
+    // Without --hash-col the missing column is named.
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(
+        text.as_bytes(),
+        "state.csv",
+        &ImportOptions::default(),
+        &mut b,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("\"hash\""), "{err}");
+    // TSV and JSON lines.
+    let text = format!("id\thash\tquality\n7\t{}\t88\n", n[3]);
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::Tsv));
+    assert_eq!(
+        rows(&list),
+        [(n[3].clone(), "7".into(), Some(88), vec![], None)]
+    );
+    let text = format!(
+        "{{\"hash\": \"{}\", \"id\": 12, \"categories\": [\"uk:A\", \"vics-us:1\"], \"source\": \"s\"}}\n\
+         {{\"hash\": \"{}\", \"quality\": 70, \"categories\": \"x y\"}}\n",
+        n[4], n[5]
+    );
+    let (report, list) = detect(HashKind::Pdq, &text);
+    assert_eq!(report.format, Some(InputFormat::JsonLines));
+    let r = rows(&list);
+    assert!(r.contains(&(
+        n[4].clone(),
+        "12".into(),
+        None,
+        vec!["uk:A".into(), "vics-us:1".into()],
+        Some("s".into())
+    )));
+    assert!(r.contains(&(
+        n[5].clone(),
+        "idx=2".into(),
+        Some(70),
+        vec!["tag:x".into(), "tag:y".into()],
+        None
+    )));
+}
+
+#[test]
+fn detection_covers_every_format_and_refuses_garbage() {
+    let n = needles();
+    let cases = [
+        (n[0].clone(), InputFormat::Hex),
+        (format!("hash={}", n[0]), InputFormat::Hex),
+        (format!("{},meta", n[0]), InputFormat::Hex),
+        (format!("{},100,f.jpg", n[0]), InputFormat::PdqHasher),
+        (format!("pdq {}", n[0]), InputFormat::PytxSignals),
+        (
+            "signal_type,signal_str,collab,category,tags".into(),
+            InputFormat::PytxCsv,
+        ),
+        (
+            "path\talgorithm\thash\tquality".into(),
+            InputFormat::HashsieveTsv,
+        ),
+        ("hash\tid".into(), InputFormat::Tsv),
+        ("hash,id".into(), InputFormat::Csv),
+        ("{\"hash\":1}".into(), InputFormat::JsonLines),
+    ];
+    for (line, f) in cases {
+        assert_eq!(InputFormat::detect(&line), Some(f), "{line}");
+        assert_eq!(f.name().parse::<InputFormat>().unwrap(), f);
+    }
+    assert_eq!(InputFormat::detect("hello world"), None);
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(
+        &b"just some text\n"[..],
+        "notes.txt",
+        &ImportOptions::default(),
+        &mut b,
+    )
+    .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Format(_)));
+    assert!(err.to_string().contains("notes.txt"));
+    // An empty input is an empty import.
+    let report = import(&b"\n\n"[..], "empty", &ImportOptions::default(), &mut b).unwrap();
+    assert_eq!((report.format, report.records), (None, 0));
+}
+
+/// Every malformed line: its file and line number, never its hash text.
+#[test]
+fn errors_name_the_line_and_never_echo_hashes() {
+    let n = needles();
+    let short = &n[2][..63];
+    let bad_char = format!("{}x", &n[3][..63]);
+    let text = format!("{}\n{short}\n\n{}\n{bad_char},id\n", n[0], n[1]);
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(
+        text.as_bytes(),
+        "feed.txt",
+        &ImportOptions::new().format(InputFormat::Hex),
+        &mut b,
+    )
+    .unwrap_err();
+    let ErrorKind::Parse { count, first } = err.kind() else {
+        panic!("{err}")
+    };
+    assert_eq!(*count, 1);
+    assert!(first.starts_with("feed.txt:2: "), "{first}");
+    let msg = err.to_string();
+    for secret in [short, &bad_char[..], &n[0], &n[1], &n[2][..16], &n[3][..16]] {
+        assert!(!msg.contains(secret), "error echoes hash text: {msg}");
+    }
+
+    // With max_errors the bad lines are skipped and listed.
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(
+        text.as_bytes(),
+        "feed.txt",
+        &ImportOptions::new().max_errors(2),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!((report.added, report.malformed), (2, 2));
+    assert!(report.messages[0].starts_with("feed.txt:2: "));
+    assert!(report.messages[1].starts_with("feed.txt:5: "));
+    assert!(report.messages[1].contains("position 64"));
+    for m in &report.messages {
+        assert!(!m.contains(short) && !m.contains(&bad_char));
+    }
+    // One more than max_errors fails, counting all so far.
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(
+        text.as_bytes(),
+        "feed.txt",
+        &ImportOptions::new().max_errors(1),
+        &mut b,
+    )
+    .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Parse { count: 2, .. }));
+
+    // CSV and JSON lines report rows the same way.
+    let text = format!(
+        "hash,id,quality\n{},a,5\n{short},b,\n{},c,101\n",
+        n[0], n[1]
+    );
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(
+        text.as_bytes(),
+        "in.csv",
+        &ImportOptions::new().max_errors(9),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!(report.malformed, 2);
+    assert!(
+        report.messages[0].starts_with("in.csv:3: "),
+        "{:?}",
+        report.messages
+    );
+    assert!(report.messages[1].starts_with("in.csv:4: ") && report.messages[1].contains("quality"));
+    let text = format!("{{\"hash\": \"{short}\"}}\n{{\"hash\": 5}}\n{{bad json\n[1]\n");
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(
+        text.as_bytes(),
+        "in.jsonl",
+        &ImportOptions::new().max_errors(9),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!(report.malformed, 4);
+    for (i, m) in report.messages.iter().enumerate() {
+        assert!(m.starts_with(&format!("in.jsonl:{}: ", i + 1)), "{m}");
+        assert!(!m.contains(short));
+    }
+    // Invalid UTF-8 and over-long lines are malformed lines too.
+    let mut text = format!("{}\n", n[0]).into_bytes();
+    text.extend_from_slice(b"\xff\xfe\n");
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(
+        &text[..],
+        "bin",
+        &ImportOptions::new().format(InputFormat::Hex),
+        &mut b,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("bin:2: line is not valid UTF-8"),
+        "{err}"
+    );
+    // A malformed category is a malformed line, not a crash.
+    let text = format!("hash,id,categories\n{},x,bad:scheme:ok :colon\n", n[0]);
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(text.as_bytes(), "c.csv", &ImportOptions::default(), &mut b).unwrap_err();
+    assert!(err.to_string().contains("c.csv:2"), "{err}");
+}
+
+// ---- export -> import round trips ----
+
+#[derive(Clone, Debug)]
+struct Input {
+    hash: HashValue,
+    id: String,
+    quality: Option<u8>,
+    categories: Vec<(String, String)>,
+    source: Option<String>,
+}
+
+fn inputs(wide: bool) -> impl Strategy<Value = Vec<Input>> {
+    let hash = if wide {
+        prop::sample::select(vec![[1u64, 2, 3, 4], [4, 3, 2, 1]])
+            .boxed()
+            .prop_union(any::<[u64; 4]>().boxed())
+            .prop_map(|l| HashValue::from(Hash256::from_limbs(l)))
+            .boxed()
+    } else {
+        prop::sample::select(vec![1u64, 2, 1 << 63])
+            .boxed()
+            .prop_union(any::<u64>().boxed())
+            .prop_map(|v| HashValue::from(Hash64::from_u64(v)))
+            .boxed()
+    };
+    let cat = (
+        prop::sample::select(vec!["uk", "vics-us", "tag"]),
+        "[A-Za-z0-9:_-]{1,6}",
+    )
+        .prop_map(|(s, c)| (s.to_owned(), c));
+    // Ids: anything, including commas, quotes, newlines and non-ASCII.
+    let entry = (
+        hash,
+        any::<String>(),
+        prop::option::of(0u8..=100),
+        prop::collection::vec(cat, 0..3),
+        prop::option::of("[a-z ,\"]{1,8}"),
+    )
+        .prop_map(|(hash, id, quality, categories, source)| Input {
+            hash,
+            id,
+            quality,
+            categories,
+            source,
+        });
+    prop::collection::vec(entry, 0..30)
+}
+
+fn build(kind: HashKind, inputs: &[Input]) -> Vec<u8> {
+    let mut b = ListBuilder::new(kind)
+        .name("rt")
+        .created(1)
+        .min_quality(0)
+        .allow_degenerate(true);
+    for i in inputs {
+        let mut meta = EntryMeta::new(&i.id);
+        meta.quality = i.quality;
+        meta.categories = i
+            .categories
+            .iter()
+            .map(|(s, c)| Category::new(s, c))
+            .collect();
+        meta.source = i.source.as_deref();
+        b.add(i.hash, meta).unwrap();
+    }
+    b.to_vec().unwrap()
+}
+
+fn reimport(kind: HashKind, text: &[u8], format: InputFormat) -> Vec<u8> {
+    let mut b = ListBuilder::new(kind)
+        .name("rt")
+        .created(1)
+        .min_quality(0)
+        .allow_degenerate(true);
+    import(text, "export", &ImportOptions::new().format(format), &mut b).unwrap();
+    b.to_vec().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// CSV and JSON lines are lossless: re-importing the export rebuilds the same bytes.
+    #[test]
+    fn csv_and_jsonl_exports_import_to_the_same_list(inputs in inputs(true), wide in any::<bool>()) {
+        let kind = if wide { HashKind::Pdq } else { HashKind::PHash };
+        let inputs: Vec<Input> = if wide {
+            inputs
+        } else {
+            inputs.into_iter().map(|mut i| {
+                if let HashValue::Bits256(h) = i.hash {
+                    i.hash = Hash64::from_u64(h.limbs()[0] % 7).into();
+                }
+                i
+            }).collect()
+        };
+        let bytes = build(kind, &inputs);
+        let list = HashList::from_bytes(bytes.clone()).unwrap();
+        for (format, input_format) in [(ExportFormat::Csv, InputFormat::Csv), (ExportFormat::JsonLines, InputFormat::JsonLines)] {
+            let mut text = Vec::new();
+            let lines = export(&list, format, &mut text).unwrap();
+            prop_assert_eq!(lines as usize, list.entry_count());
+            let again = reimport(kind, &text, input_format);
+            prop_assert!(again == bytes, "{} export did not round-trip", format);
+            // Detection picks the same format.
+            if !text.is_empty() && list.entry_count() > 0 {
+                let first = text.split(|&b| b == b'\n').next().unwrap();
+                prop_assert_eq!(InputFormat::detect(&String::from_utf8_lossy(first)), Some(input_format));
+            }
+        }
+    }
+
+    /// Hex keeps the hashes.
+    #[test]
+    fn hex_export_keeps_the_hashes(inputs in inputs(false)) {
+        let bytes = build(HashKind::AHash, &inputs);
+        let list = HashList::from_bytes(bytes).unwrap();
+        let mut text = Vec::new();
+        export(&list, ExportFormat::Hex, &mut text).unwrap();
+        let again = HashList::from_bytes(reimport(HashKind::AHash, &text, InputFormat::Hex)).unwrap();
+        prop_assert_eq!(again.hashes64(), list.hashes64());
+        let expected: BTreeSet<String> = inputs.iter().map(|i| i.hash.to_hex()).collect();
+        let got: BTreeSet<String> = String::from_utf8(text).unwrap().lines().map(str::to_owned).collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    /// No input makes an importer panic; errors are always clean.
+    #[test]
+    fn importers_never_panic(text in ".{0,300}", fmt in 0usize..9) {
+        let mut o = ImportOptions::new().max_errors(3);
+        o.format = InputFormat::ALL.get(fmt).copied();
+        for kind in [HashKind::Pdq, HashKind::PHash] {
+            let mut b = ListBuilder::new(kind);
+            let _ = import(text.as_bytes(), "fuzz", &o, &mut b);
+            let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+            list.verify().unwrap();
+        }
+    }
+}
+
+#[test]
+fn export_formats_parse_and_display() {
+    for f in ExportFormat::ALL {
+        assert_eq!(f.name().parse::<ExportFormat>().unwrap(), f);
+    }
+    assert!("xml".parse::<ExportFormat>().is_err());
+}

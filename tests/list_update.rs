@@ -1,0 +1,242 @@
+//! Updates (deltas with tombstones) and merges, against a brute-force oracle.
+
+use std::collections::BTreeMap;
+
+use hashsieve::list::update::{merge_into, update, Delta};
+use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+use hashsieve::{ErrorKind, Hash64, HashKind};
+use proptest::prelude::*;
+
+type Content = BTreeMap<u64, Vec<(String, Option<String>)>>;
+
+fn list_from(entries: &[(u64, &str)]) -> HashList<Vec<u8>> {
+    let mut b = ListBuilder::new(HashKind::PHash)
+        .name("base")
+        .version("1")
+        .allow_degenerate(true);
+    for &(h, id) in entries {
+        b.add(Hash64::from_u64(h), EntryMeta::new(id)).unwrap();
+    }
+    HashList::from_bytes(b.to_vec().unwrap()).unwrap()
+}
+
+fn content<D: AsRef<[u8]>>(list: &HashList<D>) -> Content {
+    list.iter()
+        .map(|(h, es)| {
+            let hex = h.to_hex();
+            let v = u64::from_str_radix(&hex, 16).unwrap();
+            (
+                v,
+                es.map(|e| (e.id().to_owned(), e.source().map(str::to_owned)))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn apply(
+    base: &HashList<Vec<u8>>,
+    delta_text: &str,
+) -> (HashList<Vec<u8>>, hashsieve::list::update::UpdateReport) {
+    let delta = Delta::parse(delta_text.as_bytes(), "delta", HashKind::PHash, 0).unwrap();
+    let mut b = ListBuilder::new(HashKind::PHash)
+        .name(base.name())
+        .version("2");
+    let report = update(base, &delta, &mut b).unwrap();
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    list.verify().unwrap();
+    (list, report)
+}
+
+#[test]
+fn delta_lines_add_and_remove() {
+    let base = list_from(&[(1, "a"), (1, "b"), (2, "c"), (3, "d"), (3, "e")]);
+    let delta = "# daily delta\n\
+                 -0000000000000001\n\
+                 -0000000000000003,d\n\
+                 -0000000000000009\n\
+                 -0000000000000003,zz\n\
+                 +0000000000000003,f\n\
+                 +0000000000000004,g\n\
+                 +0000000000000005\n";
+    let (list, report) = apply(&base, delta);
+    assert_eq!(
+        (
+            report.kept,
+            report.removed,
+            report.removals_not_found,
+            report.added
+        ),
+        (2, 3, 2, 3)
+    );
+    let mut expected = Content::new();
+    expected.insert(2, vec![("c".into(), None)]);
+    expected.insert(3, vec![("e".into(), None), ("f".into(), None)]);
+    expected.insert(4, vec![("g".into(), None)]);
+    expected.insert(5, vec![("idx=3".into(), None)]);
+    assert_eq!(content(&list), expected);
+    assert_eq!((list.name(), list.version()), ("base", "2"));
+}
+
+#[test]
+fn delta_csv_with_op_column() {
+    let base = list_from(&[(1, "a"), (2, "b"), (2, "c")]);
+    let delta = "op,hash,id,quality,categories,source\n\
+                 remove,0000000000000002,b,,,\n\
+                 -,0000000000000001,,,,\n\
+                 add,0000000000000007,n1,,uk:A,feed\n";
+    let (list, report) = apply(&base, delta);
+    assert_eq!((report.kept, report.removed, report.added), (1, 2, 1));
+    let e = list
+        .entries_of(list.position(Hash64::from_u64(7)).unwrap())
+        .next()
+        .unwrap();
+    assert_eq!((e.id(), e.source()), ("n1", Some("feed")));
+    assert_eq!(
+        e.categories().map(|c| c.to_string()).collect::<Vec<_>>(),
+        ["uk:A"]
+    );
+}
+
+#[test]
+fn delta_errors_name_lines_without_hashes() {
+    let text = "+0000000000000001,a\n*0000000000000002\n+00000000000000zz\n";
+    let err = Delta::parse(text.as_bytes(), "d.txt", HashKind::PHash, 0).unwrap_err();
+    let ErrorKind::Parse { first, .. } = err.kind() else {
+        panic!("{err}")
+    };
+    assert!(first.starts_with("d.txt:2: "), "{first}");
+    let delta = Delta::parse(text.as_bytes(), "d.txt", HashKind::PHash, 5).unwrap();
+    assert_eq!((delta.additions(), delta.malformed()), (1, 2));
+    assert!(delta.messages()[1].starts_with("d.txt:3: "));
+    assert!(!delta.messages().join("\n").contains("00000000000000zz"));
+    // A CSV delta without an op column is refused as a whole.
+    let err = Delta::parse(
+        &b"hash,id\n0000000000000001,a\n"[..],
+        "d.csv",
+        HashKind::PHash,
+        0,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("\"op\""), "{err}");
+}
+
+#[test]
+fn updates_copy_entries_without_refiltering_but_filter_additions() {
+    // A base built with the quality floor off keeps its low-quality entry through updates.
+    let mut b = ListBuilder::new(HashKind::Pdq).min_quality(0);
+    let h = hashsieve::Hash256::from_limbs([1, 2, 3, 4]);
+    b.add(h, EntryMeta::new("low").quality(10)).unwrap();
+    let base = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    let delta = Delta::parse(
+        &b"+0000000000000000000000000000000000000000000000000000000000000000,blank\n"[..],
+        "d",
+        HashKind::Pdq,
+        0,
+    )
+    .unwrap();
+    let mut next = ListBuilder::new(HashKind::Pdq);
+    let report = update(&base, &delta, &mut next).unwrap();
+    assert_eq!((report.kept, report.added, report.rejected), (1, 0, 1));
+    let list = HashList::from_bytes(next.to_vec().unwrap()).unwrap();
+    assert_eq!(list.entries_of(0).next().unwrap().quality(), Some(10));
+    // Kinds must agree.
+    let mut wrong = ListBuilder::new(HashKind::PHash);
+    assert!(matches!(
+        update(&base, &delta, &mut wrong).unwrap_err().kind(),
+        ErrorKind::Mismatch(_)
+    ));
+}
+
+#[test]
+fn merge_records_sources_and_keeps_earlier_ones() {
+    let a = list_from(&[(1, "a1"), (2, "a2")]);
+    let b = list_from(&[(2, "b2"), (3, "b3")]);
+    let mut m = ListBuilder::new(HashKind::PHash).name("ab");
+    merge_into(&mut m, &a, "list-a").unwrap();
+    merge_into(&mut m, &b, "list-b").unwrap();
+    let ab = HashList::from_bytes(m.to_vec().unwrap()).unwrap();
+    let c = list_from(&[(2, "c2")]);
+    let mut m = ListBuilder::new(HashKind::PHash).name("abc");
+    merge_into(&mut m, &ab, "ab").unwrap();
+    merge_into(&mut m, &c, "list-c").unwrap();
+    let abc = HashList::from_bytes(m.to_vec().unwrap()).unwrap();
+    abc.verify().unwrap();
+    let got = content(&abc);
+    let s = |x: &str| Some(x.to_owned());
+    assert_eq!(got[&1], [("a1".into(), s("list-a"))]);
+    assert_eq!(
+        got[&2],
+        [
+            ("a2".into(), s("list-a")),
+            ("b2".into(), s("list-b")),
+            ("c2".into(), s("list-c"))
+        ]
+    );
+    assert_eq!(got[&3], [("b3".into(), s("list-b"))]);
+    let mut wrong = ListBuilder::new(HashKind::Pdq);
+    assert!(merge_into(&mut wrong, &a, "x").is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Oracle: apply the delta to a plain map.
+    #[test]
+    fn update_matches_a_brute_force_model(
+        base in prop::collection::vec((0u64..6, "[a-c]"), 0..20),
+        ops in prop::collection::vec((any::<bool>(), 0u64..8, prop::option::of("[a-d]")), 0..12),
+    ) {
+        let base_refs: Vec<(u64, &str)> = base.iter().map(|(h, id)| (*h, id.as_str())).collect();
+        let list = list_from(&base_refs);
+        let mut text = String::new();
+        for (add, h, id) in &ops {
+            let sign = if *add { '+' } else { '-' };
+            match id {
+                Some(id) => text.push_str(&format!("{sign}{h:016x},{id}\n")),
+                None if *add => text.push_str(&format!("{sign}{h:016x},x\n")),
+                None => text.push_str(&format!("{sign}{h:016x}\n")),
+            }
+        }
+        let (got, _) = apply(&list, &text);
+        // Model: removals against the base, then additions in order.
+        let mut model: Vec<(u64, String)> = base.clone();
+        for (add, h, id) in &ops {
+            if !*add {
+                model.retain(|(mh, mid)| !(mh == h && id.as_ref().map_or(true, |id| id == mid)));
+            }
+        }
+        for (add, h, id) in &ops {
+            // Additions go through the builder's rules: the all-zero hash is rejected.
+            if *add && *h != 0 {
+                model.push((*h, id.clone().unwrap_or_else(|| "x".into())));
+            }
+        }
+        let mut expected = Content::new();
+        for (h, id) in model {
+            expected.entry(h).or_default().push((id, None));
+        }
+        prop_assert_eq!(content(&got), expected);
+    }
+}
+
+/// Fuzz regression (import_delta): an addition with a malformed category used to pass the
+/// delta parser and fail later in `update`; it is now a malformed line of the delta.
+#[test]
+fn delta_rejects_malformed_categories_at_their_line() {
+    let text =
+        b"op,hash,categories,source\nadd,b1946ac92492d234,x\0\0,s\nremove,0000000000000001,,\n";
+    let err = Delta::parse(&text[..], "d.csv", HashKind::PHash, 0).unwrap_err();
+    let ErrorKind::Parse { first, .. } = err.kind() else {
+        panic!("{err}")
+    };
+    assert!(first.starts_with("d.csv:2: malformed category"), "{first}");
+    let delta = Delta::parse(&text[..], "d.csv", HashKind::PHash, 1).unwrap();
+    assert_eq!(
+        (delta.additions(), delta.removals(), delta.malformed()),
+        (0, 1, 1)
+    );
+    let base = list_from(&[(1, "a")]);
+    let mut b = ListBuilder::new(HashKind::PHash);
+    update(&base, &delta, &mut b).unwrap();
+}
