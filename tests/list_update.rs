@@ -203,7 +203,7 @@ proptest! {
         let mut model: Vec<(u64, String)> = base.clone();
         for (add, h, id) in &ops {
             if !*add {
-                model.retain(|(mh, mid)| !(mh == h && id.as_ref().map_or(true, |id| id == mid)));
+                model.retain(|(mh, mid)| !(mh == h && id.as_ref().is_none_or(|id| id == mid)));
             }
         }
         for (add, h, id) in &ops {
