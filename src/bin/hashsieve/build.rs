@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::import::{import, ImportOptions, InputFormat};
+use hashsieve::matching::add_index_section;
 use hashsieve::{HashKind, ListBuilder};
 
 /// Build a hash-list file from text inputs (hex lines, reference hasher output, ThreatExchange
@@ -22,6 +24,13 @@ pub(crate) struct Args {
     /// The list's version string, e.g. a date.
     #[arg(long = "list-version", value_name = "V")]
     list_version: Option<String>,
+    /// Search index to embed: auto (chosen from list size and threshold), mih, bktree, or linear
+    /// (none).
+    #[arg(long, default_value = "auto")]
+    index: IndexKind,
+    /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
+    #[arg(long, value_name = "T")]
+    index_threshold: Option<u32>,
     /// Where to write the list (atomically: nothing is left there if the build fails).
     #[arg(short = 'o', long = "output", value_name = "LIST")]
     output: PathBuf,
@@ -93,6 +102,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("hashsieve: warning: skipped malformed line {m}");
         }
         eprintln!("{name}: {report}");
+    }
+    if args.index != IndexKind::Linear {
+        let opts = IndexOptions::new(args.index).threshold(
+            args.index_threshold
+                .unwrap_or(args.algo.default_threshold()),
+        );
+        if let Some(kind) = add_index_section(&mut builder, &opts)? {
+            eprintln!("{}: embedded a {kind} index", args.output.display());
+        }
     }
     let report = builder
         .write(&args.output)

@@ -9,7 +9,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Exit code for success (and, for `match`, at least one match).
 pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code for "ran fine, nothing matched".
-#[allow(dead_code)] // used by `match`, which lands with the Matcher
 pub(crate) const EXIT_NO_MATCH: u8 = 1;
 /// Exit code for any error, including one failed file in a batch.
 pub(crate) const EXIT_ERROR: u8 = 2;

@@ -5,11 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod build;
 mod common;
 mod export;
 mod hash;
 mod info;
+mod match_cmd;
 mod merge;
 mod update;
 mod verify;
@@ -26,6 +28,10 @@ struct Cli {
 enum Command {
     /// Hash image files or directories (recursively) and print one row per hash.
     Hash(hash::Args),
+    /// Match images or hashes against hash lists (exit 0: matched, 1: no match, 2: error).
+    Match(match_cmd::Args),
+    /// Measure search speed and recall on synthetic data (`bench search`).
+    Bench(bench::Args),
     /// Build a hash-list file from text inputs.
     Build(build::Args),
     /// Show a list's header and sections (constant time).
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(a) => hash::run(a),
+        Command::Match(a) => match_cmd::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Build(a) => build::run(a),
         Command::Info(a) => info::run(a),
         Command::Verify(a) => verify::run(a),

@@ -1,0 +1,93 @@
+//! `hashsieve bench search`: reproduce the README's search table on this machine.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use hashsieve::index::bench::{run_with, BenchOptions};
+
+use crate::common::{Format, RowWriter};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Exact Hamming search on synthetic hashes with planted near-duplicates: queries/s,
+    /// recall against brute force, build time and index size for each index.
+    Search(SearchArgs),
+}
+
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// Number of hashes in the list.
+    #[arg(long, default_value_t = 1_000_000)]
+    size: usize,
+    /// Inclusive Hamming threshold.
+    #[arg(long, short = 't', default_value_t = 31)]
+    threshold: u32,
+    /// Hash width: 256 (PDQ) or 64 (pHash and friends).
+    #[arg(long, default_value_t = 256)]
+    bits: u32,
+    /// Number of queries.
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
+    /// Seconds each measurement may run before it stops early.
+    #[arg(long, default_value_t = 3.0)]
+    budget: f64,
+    /// Random seed for the synthetic data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "tsv")]
+    format: Format,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let What::Search(a) = args.what;
+    let mut opts = BenchOptions::new(a.size, a.threshold, a.bits, a.seed);
+    opts.queries = a.queries;
+    opts.budget = Duration::from_secs_f64(a.budget.max(0.01));
+    eprintln!(
+        "hashsieve bench: {} {}-bit hashes, r={}, {} queries, {} threads",
+        a.size,
+        a.bits,
+        a.threshold,
+        a.queries,
+        rayon::current_num_threads()
+    );
+    let rows = run_with(&opts)?;
+    let header = vec![
+        "method",
+        "bits",
+        "size",
+        "threshold",
+        "queries",
+        "threads",
+        "qps",
+        "recall",
+        "false_positives",
+        "build_s",
+        "index_mib",
+    ];
+    let mut out = RowWriter::stdout(a.format, header)?;
+    for r in rows {
+        out.row(&[
+            &r.method,
+            &r.bits.to_string(),
+            &r.size.to_string(),
+            &r.threshold.to_string(),
+            &r.queries.to_string(),
+            &r.threads.to_string(),
+            &format!("{:.1}", r.qps),
+            &format!("{:.4}", r.recall),
+            &r.false_positives.to_string(),
+            &format!("{:.3}", r.build_seconds),
+            &format!("{:.1}", r.index_bytes as f64 / (1 << 20) as f64),
+        ])?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,320 @@
+//! `hashsieve match`: match images or hash files against hash lists.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{bail, Context};
+use hashsieve::algo::pdq::Dihedral;
+use hashsieve::algo::Hasher;
+use hashsieve::image::decode;
+use hashsieve::index::IndexKind;
+use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, Query, QueryResult};
+use hashsieve::{HashKind, HashValue};
+use rayon::prelude::*;
+
+use crate::common::{self, Format, RowWriter};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// A hash-list file to match against (repeat for several).
+    #[arg(long = "list", short = 'l', required = true)]
+    lists: Vec<PathBuf>,
+    /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
+    #[arg(long, short = 't')]
+    threshold: Option<u32>,
+    /// Also match PDQ's 8 rotations/flips of each image, reporting which orientation matched.
+    #[arg(long)]
+    dihedral: bool,
+    /// Skip PDQ queries below this quality (reported on stderr); 0 disables the gate.
+    #[arg(long, default_value_t = 50)]
+    min_quality: u8,
+    /// Search index for lists that carry none: auto, linear, mih, bktree.
+    #[arg(long, default_value = "auto")]
+    index: IndexKind,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "tsv")]
+    format: Format,
+    /// Images, directories (recursive), hash files (our TSV, hex lines) or `-` for hashes on stdin.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+const HEADER: [&str; 9] = [
+    "query",
+    "list",
+    "entry_id",
+    "distance",
+    "orientation",
+    "threshold",
+    "list_version",
+    "categories",
+    "query_quality",
+];
+
+/// A labelled query ready for the matcher.
+struct Labelled {
+    label: String,
+    query: Query,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let matcher: Matcher =
+        Matcher::with_options(MatcherOptions::default().min_pdq_quality(args.min_quality));
+    let mut kinds = Vec::new();
+    for path in &args.lists {
+        let mut opts = ListOptions::default().index(args.index);
+        if let Some(t) = args.threshold {
+            opts = opts.threshold(t);
+        }
+        matcher
+            .add_list_file(path, opts)
+            .with_context(|| format!("cannot load list {}", path.display()))?;
+    }
+    for (_, _, kind) in matcher.lists() {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    let errored = AtomicBool::new(false);
+    let report = |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| {
+        errored.store(true, Ordering::Relaxed);
+        eprintln!("hashsieve: {what}: {err}");
+    };
+
+    let mut out = RowWriter::stdout(args.format, HEADER.to_vec())?.numeric(&[
+        "distance",
+        "threshold",
+        "query_quality",
+    ]);
+    let mut matched = false;
+    let mut emit = |items: Vec<Labelled>, out: &mut RowWriter| -> anyhow::Result<()> {
+        let queries: Vec<Query> = items.iter().map(|l| l.query.clone()).collect();
+        for (item, result) in items.iter().zip(matcher.query_batch(&queries)) {
+            match result {
+                QueryResult::Skipped(reason) => {
+                    eprintln!("hashsieve: {}: skipped: {reason}", item.label)
+                }
+                QueryResult::Searched(records) => {
+                    for r in records {
+                        let orientation = r.orientation.map(Dihedral::name).unwrap_or("");
+                        let quality = r.query_quality.map(|q| q.to_string()).unwrap_or_default();
+                        let categories = r.categories.join(" ");
+                        for id in &r.entry_ids {
+                            matched = true;
+                            out.row(&[
+                                &item.label,
+                                &r.list,
+                                id,
+                                &r.distance.to_string(),
+                                orientation,
+                                &r.threshold.to_string(),
+                                &r.list_version,
+                                &categories,
+                                &quality,
+                            ])?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+
+    let hasher = Hasher::new();
+    let mut image_files = Vec::new();
+    for input in &args.inputs {
+        if input.as_os_str() == "-" {
+            let stdin = std::io::stdin();
+            match parse_hash_text(stdin.lock(), "-", &kinds) {
+                Ok(items) => emit(items, &mut out)?,
+                Err(err) => report(&"-", &format!("{err:#}")),
+            }
+            continue;
+        }
+        for file in common::walk_inputs(std::slice::from_ref(input), |p, e| report(&p.display(), e))
+        {
+            if is_image(&file) {
+                image_files.push(file);
+            } else {
+                let parsed = std::fs::File::open(&file)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|f| {
+                        parse_hash_text(BufReader::new(f), &file.display().to_string(), &kinds)
+                    });
+                match parsed {
+                    Ok(items) => emit(items, &mut out)?,
+                    Err(err) => report(&file.display(), &format!("{err:#}")),
+                }
+            }
+        }
+    }
+
+    let pb = common::progress(image_files.len() as u64, "images");
+    for chunk in image_files.chunks(256) {
+        let hashed: Vec<anyhow::Result<Vec<Labelled>>> = chunk
+            .par_iter()
+            .map(|path| image_queries(path, &hasher, &kinds, args.dihedral))
+            .collect();
+        let mut items = Vec::new();
+        for (path, result) in chunk.iter().zip(hashed) {
+            pb.inc(1);
+            match result {
+                Ok(q) => items.extend(q),
+                Err(err) => report(&path.display(), &format!("{err:#}")),
+            }
+        }
+        emit(items, &mut out)?;
+    }
+    pb.finish_and_clear();
+    out.flush()?;
+    let code = if errored.load(Ordering::Relaxed) {
+        common::EXIT_ERROR
+    } else if matched {
+        common::EXIT_OK
+    } else {
+        common::EXIT_NO_MATCH
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// Whether the file's first bytes are those of an image format we decode.
+fn is_image(path: &Path) -> bool {
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    ::image::guess_format(&head[..n]).is_ok()
+}
+
+fn image_queries(
+    path: &Path,
+    hasher: &Hasher,
+    kinds: &[HashKind],
+    dihedral: bool,
+) -> anyhow::Result<Vec<Labelled>> {
+    let bytes = std::fs::read(path)?;
+    let image = decode(&bytes, hasher.decode_options()).context("cannot hash")?;
+    let pixels = image.pixels();
+    let label = path.display().to_string();
+    Ok(kinds
+        .iter()
+        .map(|&kind| {
+            let query = if kind == HashKind::Pdq && dihedral {
+                Query::pdq_dihedral(&hasher.pdq_dihedral_pixels(&pixels))
+            } else {
+                let out = hasher.hash_pixels(&pixels, kind);
+                Query::new(kind, out.value, out.quality)
+            };
+            Labelled {
+                label: label.clone(),
+                query,
+            }
+        })
+        .collect())
+}
+
+/// Reads queries from our `hash` TSV (a header with `hash`; optional `path`/`id`, `algorithm`,
+/// `quality`, `orientation`) or from hex lines (optional `hash=` prefix and `,id` tail). Errors
+/// name the line, never the hash.
+fn parse_hash_text(
+    input: impl BufRead,
+    source: &str,
+    kinds: &[HashKind],
+) -> anyhow::Result<Vec<Labelled>> {
+    let mut lines = input.lines().enumerate().peekable();
+    let mut items = Vec::new();
+    let first = loop {
+        match lines.peek() {
+            Some((_, Ok(l))) if l.trim().is_empty() => {
+                lines.next();
+            }
+            Some((_, Ok(l))) => break l.clone(),
+            Some((_, Err(_))) => {
+                let (n, e) = lines.next().expect("peeked");
+                bail!("{source}:{}: {}", n + 1, e.expect_err("peeked an error"));
+            }
+            None => return Ok(items),
+        }
+    };
+    let single_kind = |width: usize| -> anyhow::Result<HashKind> {
+        let fits: Vec<HashKind> = kinds
+            .iter()
+            .copied()
+            .filter(|k| k.bits() as usize == width * 4)
+            .collect();
+        match fits.as_slice() {
+            [k] => Ok(*k),
+            [] => bail!("no loaded list takes {width}-character hashes"),
+            _ => bail!("several loaded lists take {width}-character hashes; use a TSV with an algorithm column"),
+        }
+    };
+    if first.split('\t').any(|c| c.trim() == "hash") {
+        let header: Vec<String> = first.split('\t').map(|c| c.trim().to_string()).collect();
+        lines.next();
+        let col = |name: &str| header.iter().position(|c| c == name);
+        let (hash_col, algo_col) = (col("hash").expect("checked"), col("algorithm"));
+        let (id_col, q_col, o_col) = (
+            col("path").or(col("id")),
+            col("quality"),
+            col("orientation"),
+        );
+        for (n, line) in lines {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split('\t').collect();
+            let at =
+                |i: Option<usize>| i.and_then(|i| cells.get(i)).map(|c| c.trim()).unwrap_or("");
+            let hex = at(Some(hash_col));
+            let kind = match algo_col {
+                Some(_) => at(algo_col)
+                    .parse::<HashKind>()
+                    .with_context(|| format!("{source}:{}", n + 1))?,
+                None => single_kind(hex.len()).with_context(|| format!("{source}:{}", n + 1))?,
+            };
+            let value = kind
+                .parse_hex(hex)
+                .with_context(|| format!("{source}:{}", n + 1))?;
+            let quality = at(q_col).parse::<u8>().ok();
+            let label = match at(id_col) {
+                "" => value.to_hex(),
+                id => id.to_string(),
+            };
+            let mut query = Query::new(kind, value, quality);
+            if let Ok(d) = at(o_col).parse::<Dihedral>() {
+                query.variants[0].0 = Some(d);
+            }
+            items.push(Labelled { label, query });
+        }
+    } else {
+        for (n, line) in lines {
+            let line = line?;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("hash=").unwrap_or(line);
+            let (hex, id) = match line.split_once(',') {
+                Some((h, rest)) => (h.trim(), Some(rest.trim())),
+                None => (line, None),
+            };
+            let kind = single_kind(hex.len()).with_context(|| format!("{source}:{}", n + 1))?;
+            let value: HashValue = kind
+                .parse_hex(hex)
+                .with_context(|| format!("{source}:{}", n + 1))?;
+            let label = id
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_hex());
+            items.push(Labelled {
+                label,
+                query: Query::new(kind, value, None),
+            });
+        }
+    }
+    Ok(items)
+}

@@ -1,0 +1,529 @@
+//! The [`Matcher`]: exact matching of query hashes against one or more opened hash lists, with
+//! per-list thresholds, a query-quality gate, dihedral fan-out, parallel batches and atomic list
+//! replacement.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use crate::algo::pdq::{Dihedral, PdqDihedral};
+use crate::error::{ErrorKind, Result};
+use crate::hash::{Hash256, HashKind, HashValue};
+use crate::index::{HashBits, Index, IndexKind, IndexOptions, Match, SearchIndex};
+use crate::list::{HashList, Hashes};
+
+/// The tag of the optional list section that holds a persistent search index (multi-index
+/// hashing or a BK-tree, recognised by its own magic bytes).
+pub const INDEX_SECTION: [u8; 4] = *b"INDX";
+
+/// Options for one list added to a [`Matcher`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ListOptions {
+    /// Inclusive Hamming threshold; `None` uses [`HashKind::default_threshold`] (PDQ 31).
+    pub threshold: Option<u32>,
+    /// Which index to search with when the list file holds none (`Auto` by default). A list
+    /// whose file carries an [`INDEX_SECTION`] uses it unless this is [`IndexKind::Linear`].
+    pub index: IndexKind,
+}
+
+impl ListOptions {
+    /// Sets the threshold.
+    pub fn threshold(mut self, threshold: u32) -> ListOptions {
+        self.threshold = Some(threshold);
+        self
+    }
+
+    /// Sets the index kind.
+    pub fn index(mut self, kind: IndexKind) -> ListOptions {
+        self.index = kind;
+        self
+    }
+}
+
+/// Options for a [`Matcher`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MatcherOptions {
+    /// PDQ queries with a quality below this are skipped, with the reason reported (default 50,
+    /// the threshold python-threatexchange and the reference README use). 0 disables the gate.
+    pub min_pdq_quality: u8,
+}
+
+impl Default for MatcherOptions {
+    fn default() -> MatcherOptions {
+        MatcherOptions {
+            min_pdq_quality: 50,
+        }
+    }
+}
+
+impl MatcherOptions {
+    /// Sets the PDQ quality gate (0 disables it).
+    pub fn min_pdq_quality(mut self, quality: u8) -> MatcherOptions {
+        self.min_pdq_quality = quality;
+        self
+    }
+}
+
+/// A query: one hash, or PDQ's 8 dihedral variants of one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Query {
+    /// The algorithm; only lists of the same kind are searched.
+    pub kind: HashKind,
+    /// The variants to search, with the orientation each stands for (`None` for a plain hash).
+    pub variants: Vec<(Option<Dihedral>, HashValue)>,
+    /// The query's quality, where the algorithm has one.
+    pub quality: Option<u8>,
+}
+
+impl Query {
+    /// A query for one hash.
+    pub fn new(kind: HashKind, hash: impl Into<HashValue>, quality: Option<u8>) -> Query {
+        Query {
+            kind,
+            variants: vec![(None, hash.into())],
+            quality,
+        }
+    }
+
+    /// A PDQ query fanned out over the 8 dihedral variants of one image; matches report which
+    /// orientation matched.
+    pub fn pdq_dihedral(dihedral: &PdqDihedral) -> Query {
+        Query {
+            kind: HashKind::Pdq,
+            variants: dihedral
+                .iter()
+                .map(|(d, h)| (Some(d), HashValue::Bits256(h)))
+                .collect(),
+            quality: Some(dihedral.quality),
+        }
+    }
+
+    /// A PDQ query from the 8 hashes of another tool's dihedral output, in the reference order.
+    pub fn pdq_variants(hashes: [Hash256; 8], quality: Option<u8>) -> Query {
+        Query {
+            kind: HashKind::Pdq,
+            variants: Dihedral::ALL
+                .into_iter()
+                .zip(hashes)
+                .map(|(d, h)| (Some(d), HashValue::Bits256(h)))
+                .collect(),
+            quality,
+        }
+    }
+}
+
+/// One matched list entry: what a human reviewer and an audit log need. Hash values are not
+/// included; the list position lets a caller fetch it when policy allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MatchRecord {
+    /// The list's name.
+    pub list: String,
+    /// The list's version string.
+    pub list_version: String,
+    /// Position of the matched hash in the list.
+    pub hash_index: usize,
+    /// The ids of every entry that carries the matched hash.
+    pub entry_ids: Vec<String>,
+    /// The entries' categories as `scheme:code`, sorted and distinct.
+    pub categories: Vec<String>,
+    /// Hamming distance.
+    pub distance: u32,
+    /// The threshold that was applied.
+    pub threshold: u32,
+    /// Which dihedral variant of the query matched (`None` for a plain query).
+    pub orientation: Option<Dihedral>,
+    /// The query's quality.
+    pub query_quality: Option<u8>,
+}
+
+/// The outcome of one query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueryResult {
+    /// The query was searched; the matches are sorted by (distance, list order, hash index).
+    Searched(Vec<MatchRecord>),
+    /// The query was not searched, and why (never silently).
+    Skipped(SkipReason),
+}
+
+impl QueryResult {
+    /// The matches (empty when skipped).
+    pub fn matches(&self) -> &[MatchRecord] {
+        match self {
+            QueryResult::Searched(m) => m,
+            QueryResult::Skipped(_) => &[],
+        }
+    }
+}
+
+/// Why a query was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The query's quality is under the gate.
+    LowQuality {
+        /// The query's quality.
+        quality: u8,
+        /// The gate.
+        min: u8,
+    },
+    /// No loaded list holds hashes of the query's kind.
+    NoListOfKind(HashKind),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::LowQuality { quality, min } => {
+                write!(f, "quality {quality} is below the minimum {min}")
+            }
+            SkipReason::NoListOfKind(kind) => write!(f, "no {kind} list is loaded"),
+        }
+    }
+}
+
+struct Loaded<D> {
+    list: HashList<D>,
+    threshold: u32,
+    /// A search index built at load time (when the file holds none), serialised so that it can
+    /// be viewed over the list's hashes without a self-referential struct.
+    built: Option<Vec<u8>>,
+    use_section: bool,
+}
+
+/// Matches queries against opened hash lists, exactly.
+///
+/// The set of lists is swapped atomically ([`Matcher::replace_list`]): each query takes a
+/// snapshot when it starts, so it sees either the old or the new list, never a mix, and never
+/// fails because of a swap.
+///
+/// ```
+/// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+/// use hashsieve::matching::{ListOptions, Matcher, Query};
+/// use hashsieve::{Hash256, HashKind};
+///
+/// let known = Hash256::from_limbs([0x0123_4567_89ab_cdef, !0, 0x5555, 0xaaaa_0000]);
+/// let mut b = ListBuilder::new(HashKind::Pdq).name("demo");
+/// b.add(known, EntryMeta::new("case-17"))?;
+/// let matcher = Matcher::new();
+/// matcher.add_list(HashList::from_bytes(b.to_vec()?)?, ListOptions::default())?;
+///
+/// let mut near = known;
+/// near.set_bit(3, !near.bit(3)); // one bit away
+/// let result = matcher.query(&Query::new(HashKind::Pdq, near, Some(100)));
+/// let m = &result.matches()[0];
+/// assert_eq!((m.list.as_str(), m.entry_ids[0].as_str(), m.distance), ("demo", "case-17", 1));
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+pub struct Matcher<D = Mmap> {
+    options: MatcherOptions,
+    lists: RwLock<Arc<Vec<Arc<Loaded<D>>>>>,
+}
+
+impl<D> std::fmt::Debug for Matcher<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: AsRef<[u8]> + Send + Sync> Default for Matcher<D> {
+    fn default() -> Matcher<D> {
+        Matcher::with_options(MatcherOptions::default())
+    }
+}
+
+impl Matcher<Mmap> {
+    /// Opens (memory-maps) the list at `path` and adds it; see [`Matcher::add_list`].
+    ///
+    /// # Errors
+    ///
+    /// As [`HashList::open`] and [`Matcher::add_list`].
+    pub fn add_list_file(&self, path: impl AsRef<Path>, options: ListOptions) -> Result<()> {
+        self.add_list(HashList::open(path)?, options)
+    }
+}
+
+impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
+    /// A matcher with no lists and default options.
+    pub fn new() -> Matcher<D> {
+        Matcher::default()
+    }
+
+    /// A matcher with no lists.
+    pub fn with_options(options: MatcherOptions) -> Matcher<D> {
+        Matcher {
+            options,
+            lists: RwLock::new(Arc::new(Vec::new())),
+        }
+    }
+
+    /// Adds a list. A list with the same name is replaced (see [`Matcher::replace_list`]).
+    ///
+    /// When the file carries no index section and the options ask for one (or `Auto` picks one),
+    /// the index is built here, once, in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a threshold above the list's bit width;
+    /// [`ErrorKind::Format`] / [`ErrorKind::Mismatch`] when the list's index section is corrupt
+    /// or belongs to other hashes.
+    pub fn add_list(&self, list: HashList<D>, options: ListOptions) -> Result<()> {
+        let loaded = Arc::new(load(list, &options)?);
+        let mut guard = self.lists.write().unwrap_or_else(|e| e.into_inner());
+        let mut next: Vec<Arc<Loaded<D>>> = guard
+            .iter()
+            .filter(|l| l.list.name() != loaded.list.name())
+            .cloned()
+            .collect();
+        next.push(loaded);
+        *guard = Arc::new(next);
+        Ok(())
+    }
+
+    /// Atomically replaces the list of the same name with `list` (the daily update): queries
+    /// already running finish on the old list, later ones see the new one.
+    ///
+    /// # Errors
+    ///
+    /// As [`Matcher::add_list`]; on error the old list stays in place.
+    pub fn replace_list(&self, list: HashList<D>, options: ListOptions) -> Result<()> {
+        self.add_list(list, options)
+    }
+
+    /// Removes the list called `name`; returns whether there was one.
+    pub fn remove_list(&self, name: &str) -> bool {
+        let mut guard = self.lists.write().unwrap_or_else(|e| e.into_inner());
+        let next: Vec<_> = guard
+            .iter()
+            .filter(|l| l.list.name() != name)
+            .cloned()
+            .collect();
+        let removed = next.len() != guard.len();
+        *guard = Arc::new(next);
+        removed
+    }
+
+    /// The names, versions and kinds of the loaded lists, in load order.
+    pub fn lists(&self) -> Vec<(String, String, HashKind)> {
+        self.snapshot()
+            .iter()
+            .map(|l| {
+                (
+                    l.list.name().to_string(),
+                    l.list.version().to_string(),
+                    l.list.kind(),
+                )
+            })
+            .collect()
+    }
+
+    fn snapshot(&self) -> Arc<Vec<Arc<Loaded<D>>>> {
+        self.lists.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Searches one query against every loaded list of its kind.
+    pub fn query(&self, query: &Query) -> QueryResult {
+        self.query_in(&self.snapshot(), query)
+    }
+
+    /// Searches many queries in parallel (rayon); `result[i]` answers `queries[i]`. All queries of
+    /// one call see the same lists.
+    pub fn query_batch(&self, queries: &[Query]) -> Vec<QueryResult> {
+        let lists = self.snapshot();
+        queries
+            .par_iter()
+            .map(|q| self.query_in(&lists, q))
+            .collect()
+    }
+
+    fn query_in(&self, lists: &[Arc<Loaded<D>>], query: &Query) -> QueryResult {
+        if let (HashKind::Pdq, Some(q)) = (query.kind, query.quality) {
+            if q < self.options.min_pdq_quality {
+                let min = self.options.min_pdq_quality;
+                return QueryResult::Skipped(SkipReason::LowQuality { quality: q, min });
+            }
+        }
+        let mut any = false;
+        let mut records = Vec::new();
+        for (order, loaded) in lists.iter().enumerate() {
+            if loaded.list.kind() != query.kind {
+                continue;
+            }
+            any = true;
+            // Best (smallest distance, then first orientation) per matched hash.
+            let mut best: BTreeMap<u32, (u32, Option<Dihedral>)> = BTreeMap::new();
+            for (orientation, hash) in &query.variants {
+                for m in loaded.search(hash) {
+                    let e = best.entry(m.index).or_insert((m.distance, *orientation));
+                    if m.distance < e.0 {
+                        *e = (m.distance, *orientation);
+                    }
+                }
+            }
+            for (index, (distance, orientation)) in best {
+                records.push((
+                    order,
+                    record(loaded, index as usize, distance, orientation, query),
+                ));
+            }
+        }
+        if !any {
+            return QueryResult::Skipped(SkipReason::NoListOfKind(query.kind));
+        }
+        records.sort_by_key(|(order, r)| (r.distance, *order, r.hash_index));
+        QueryResult::Searched(records.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+fn record<D: AsRef<[u8]>>(
+    loaded: &Loaded<D>,
+    index: usize,
+    distance: u32,
+    orientation: Option<Dihedral>,
+    query: &Query,
+) -> MatchRecord {
+    let mut entry_ids = Vec::new();
+    let mut categories = Vec::new();
+    for entry in loaded.list.entries_of(index) {
+        entry_ids.push(entry.id().to_string());
+        categories.extend(entry.categories().map(|c| c.to_string()));
+    }
+    categories.sort_unstable();
+    categories.dedup();
+    MatchRecord {
+        list: loaded.list.name().to_string(),
+        list_version: loaded.list.version().to_string(),
+        hash_index: index,
+        entry_ids,
+        categories,
+        distance,
+        threshold: loaded.threshold,
+        orientation,
+        query_quality: query.quality,
+    }
+}
+
+fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Loaded<D>> {
+    let bits = list.kind().bits();
+    let threshold = options.threshold.unwrap_or(list.kind().default_threshold());
+    if threshold > bits {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "threshold {threshold} exceeds the {bits}-bit hash width"
+        ))
+        .into());
+    }
+    let section = list.section(INDEX_SECTION);
+    let use_section = section.is_some() && options.index != IndexKind::Linear;
+    let mut built = None;
+    if let Some(section) = section.filter(|_| use_section) {
+        // Validate once here, so a corrupt section fails the load, not a query.
+        match list.hashes() {
+            Hashes::Bits64(h) => SearchIndex::load(section, h).map(drop)?,
+            Hashes::Bits256(h) => SearchIndex::load(section, h).map(drop)?,
+        }
+    } else {
+        let opts = IndexOptions::new(options.index).threshold(threshold);
+        built = match list.hashes() {
+            Hashes::Bits64(h) => build_bytes(h, &opts)?,
+            Hashes::Bits256(h) => build_bytes(h, &opts)?,
+        };
+    }
+    Ok(Loaded {
+        list,
+        threshold,
+        built,
+        use_section,
+    })
+}
+
+fn build_bytes<H: HashBits>(hashes: &[H], opts: &IndexOptions) -> Result<Option<Vec<u8>>> {
+    Ok(SearchIndex::build(hashes, opts)?
+        .section_bytes()
+        .map(<[u8]>::to_vec))
+}
+
+/// Builds the index `options` ask for over `list`'s hashes and returns its section bytes, for
+/// [`INDEX_SECTION`] (`None` when the choice is a linear scan, which needs no section).
+///
+/// # Errors
+///
+/// As [`SearchIndex::build`].
+pub fn build_index_section<D: AsRef<[u8]>>(
+    list: &HashList<D>,
+    options: &IndexOptions,
+) -> Result<Option<Vec<u8>>> {
+    match list.hashes() {
+        Hashes::Bits64(h) => build_bytes(h, options),
+        Hashes::Bits256(h) => build_bytes(h, options),
+    }
+}
+
+impl<D: AsRef<[u8]>> Loaded<D> {
+    fn index_bytes(&self) -> Option<&[u8]> {
+        if self.use_section {
+            self.list.section(INDEX_SECTION)
+        } else {
+            self.built.as_deref()
+        }
+    }
+
+    fn search(&self, query: &HashValue) -> Vec<Match> {
+        let mut out = Vec::new();
+        match (self.list.hashes(), query) {
+            (Hashes::Bits64(h), HashValue::Bits64(q)) => self.search_in(h, q, &mut out),
+            (Hashes::Bits256(h), HashValue::Bits256(q)) => self.search_in(h, q, &mut out),
+            _ => {}
+        }
+        out
+    }
+
+    fn search_in<H: HashBits>(&self, hashes: &[H], query: &H, out: &mut Vec<Match>) {
+        // Loading a section is O(1) and was validated when the list was added.
+        let index = match self.index_bytes() {
+            Some(bytes) => SearchIndex::load(bytes, hashes).ok(),
+            None => None,
+        };
+        let index = index
+            .or_else(|| SearchIndex::build(hashes, &IndexOptions::new(IndexKind::Linear)).ok());
+        if let Some(index) = index {
+            index.range(query, self.threshold, out);
+        }
+    }
+}
+
+/// Adds an [`INDEX_SECTION`] to a list being built, so that matching opens it zero-copy instead
+/// of building an index at load time. Returns the kind embedded (`None` when the choice is a
+/// linear scan, which needs no section).
+///
+/// The index is built over the list's final (sorted, de-duplicated) hashes, which needs one
+/// trial build of the list in memory: peak memory is about twice the output file.
+///
+/// # Errors
+///
+/// As [`ListBuilder::to_vec`](crate::ListBuilder::to_vec) and [`SearchIndex::build`].
+pub fn add_index_section(
+    builder: &mut crate::ListBuilder,
+    options: &IndexOptions,
+) -> Result<Option<IndexKind>> {
+    let trial = HashList::from_bytes(builder.clone().to_vec()?)?;
+    let kind = match trial.hashes() {
+        Hashes::Bits64(h) => SearchIndex::build(h, options)?.kind(),
+        Hashes::Bits256(h) => SearchIndex::build(h, options)?.kind(),
+    };
+    match build_index_section(&trial, options)? {
+        Some(bytes) => {
+            builder.add_section(INDEX_SECTION, bytes)?;
+            Ok(Some(kind))
+        }
+        None => Ok(None),
+    }
+}

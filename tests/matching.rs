@@ -1,0 +1,336 @@
+//! The Matcher against a brute-force oracle, the quality gate, dihedral fan-out, embedded index
+//! sections and atomic list replacement under concurrent queries.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hashsieve::algo::pdq::{self, Dihedral};
+use hashsieve::index::{IndexKind, IndexOptions};
+use hashsieve::list::EntryMeta;
+use hashsieve::matching::{
+    add_index_section, ListOptions, Matcher, MatcherOptions, Query, QueryResult, SkipReason,
+};
+use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn hash256(&mut self) -> Hash256 {
+        Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
+    }
+    fn near(&mut self, h: Hash256, flips: u32) -> Hash256 {
+        let mut out = h;
+        for _ in 0..flips {
+            let k = (self.next() % 256) as usize;
+            out.set_bit(k, !out.bit(k));
+        }
+        out
+    }
+}
+
+/// A PDQ list of `n` random hashes (every 7th one shared by two entries) plus `planted`.
+fn pdq_list(
+    name: &str,
+    version: &str,
+    rng: &mut Rng,
+    n: usize,
+    planted: &[Hash256],
+) -> (Vec<u8>, Vec<(Hash256, String)>) {
+    let mut b = ListBuilder::new(HashKind::Pdq)
+        .name(name)
+        .version(version)
+        .created(0);
+    let mut entries = Vec::new();
+    let hashes: Vec<Hash256> = (0..n)
+        .map(|_| rng.hash256())
+        .chain(planted.iter().copied())
+        .collect();
+    for (i, h) in hashes.iter().enumerate() {
+        let id = format!("{name}-{i}");
+        b.add(*h, EntryMeta::new(&id).quality(100)).unwrap();
+        entries.push((*h, id));
+        if i % 7 == 0 {
+            let dup = format!("{name}-{i}-dup");
+            b.add(*h, EntryMeta::new(&dup).quality(100)).unwrap();
+            entries.push((*h, dup));
+        }
+    }
+    (b.to_vec().unwrap(), entries)
+}
+
+/// Every (id, distance) within `t` of any variant, by brute force.
+fn oracle(entries: &[(Hash256, String)], q: &Hash256, t: u32) -> Vec<(String, u32)> {
+    let mut out: Vec<(String, u32)> = entries
+        .iter()
+        .filter(|(h, _)| h.distance(q) <= t)
+        .map(|(h, id)| (id.clone(), h.distance(q)))
+        .collect();
+    out.sort();
+    out
+}
+
+fn found(result: &QueryResult) -> Vec<(String, u32)> {
+    let mut out: Vec<(String, u32)> = result
+        .matches()
+        .iter()
+        .flat_map(|m| m.entry_ids.iter().map(move |id| (id.clone(), m.distance)))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn matcher_equals_brute_force_for_every_index() {
+    let mut rng = Rng(7);
+    let centres: Vec<Hash256> = (0..20).map(|_| rng.hash256()).collect();
+    let planted: Vec<Hash256> = centres
+        .iter()
+        .enumerate()
+        .map(|(i, c)| rng.near(*c, i as u32 * 2))
+        .collect();
+    let (bytes, entries) = pdq_list("known", "v1", &mut rng, 5000, &planted);
+    for index in [
+        IndexKind::Linear,
+        IndexKind::Mih,
+        IndexKind::BkTree,
+        IndexKind::Auto,
+    ] {
+        for t in [0, 8, 31, 40] {
+            let m: Matcher<Vec<u8>> = Matcher::new();
+            let opts = ListOptions::default().index(index).threshold(t);
+            m.add_list(HashList::from_bytes(bytes.clone()).unwrap(), opts)
+                .unwrap();
+            let queries: Vec<Query> = centres
+                .iter()
+                .map(|c| Query::new(HashKind::Pdq, *c, Some(90)))
+                .collect();
+            for (q, result) in centres.iter().zip(m.query_batch(&queries)) {
+                assert_eq!(found(&result), oracle(&entries, q, t), "{index} t={t}");
+                let ds: Vec<u32> = result.matches().iter().map(|r| r.distance).collect();
+                assert!(ds.windows(2).all(|w| w[0] <= w[1]), "sorted by distance");
+                assert!(result
+                    .matches()
+                    .iter()
+                    .all(|r| r.threshold == t && r.list == "known"));
+            }
+        }
+    }
+}
+
+#[test]
+fn embedded_index_section_is_used_and_agrees() {
+    let mut rng = Rng(11);
+    let centres: Vec<Hash256> = (0..10).map(|_| rng.hash256()).collect();
+    let planted: Vec<Hash256> = centres.iter().map(|c| rng.near(*c, 20)).collect();
+    let mut b = ListBuilder::new(HashKind::Pdq).name("idx").created(0);
+    let mut entries = Vec::new();
+    for (i, h) in (0..20_000)
+        .map(|_| rng.hash256())
+        .chain(planted)
+        .enumerate()
+    {
+        b.add(h, EntryMeta::new(&format!("e{i}"))).unwrap();
+        entries.push((h, format!("e{i}")));
+    }
+    let kind = add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31)).unwrap();
+    assert_eq!(kind, Some(IndexKind::Mih));
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    list.verify().unwrap();
+    assert!(list.section(hashsieve::matching::INDEX_SECTION).is_some());
+    let m: Matcher<Vec<u8>> = Matcher::new();
+    m.add_list(list, ListOptions::default()).unwrap();
+    for c in &centres {
+        let r = m.query(&Query::new(HashKind::Pdq, *c, None));
+        assert_eq!(found(&r), oracle(&entries, c, 31));
+        assert!(
+            !r.matches().is_empty(),
+            "the planted neighbour at distance <= 20 is found"
+        );
+    }
+}
+
+#[test]
+fn corrupt_index_section_fails_the_load_not_a_query() {
+    let mut rng = Rng(3);
+    let mut b = ListBuilder::new(HashKind::Pdq).name("bad").created(0);
+    for i in 0..100 {
+        b.add(rng.hash256(), EntryMeta::new(&format!("e{i}")))
+            .unwrap();
+    }
+    b.add_section(hashsieve::matching::INDEX_SECTION, b"not an index".to_vec())
+        .unwrap();
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    let m: Matcher<Vec<u8>> = Matcher::new();
+    assert!(m.add_list(list, ListOptions::default()).is_err());
+    assert!(m.lists().is_empty());
+}
+
+#[test]
+fn quality_gate_and_kind_mismatch_are_reported() {
+    let mut rng = Rng(5);
+    let (bytes, _) = pdq_list("known", "v1", &mut rng, 10, &[]);
+    let m: Matcher<Vec<u8>> = Matcher::new();
+    m.add_list(
+        HashList::from_bytes(bytes.clone()).unwrap(),
+        ListOptions::default(),
+    )
+    .unwrap();
+    let h = rng.hash256();
+    assert_eq!(
+        m.query(&Query::new(HashKind::Pdq, h, Some(49))),
+        QueryResult::Skipped(SkipReason::LowQuality {
+            quality: 49,
+            min: 50
+        })
+    );
+    assert!(matches!(
+        m.query(&Query::new(HashKind::Pdq, h, Some(50))),
+        QueryResult::Searched(_)
+    ));
+    assert_eq!(
+        m.query(&Query::new(HashKind::PHash, Hash64::from_u64(1), None)),
+        QueryResult::Skipped(SkipReason::NoListOfKind(HashKind::PHash))
+    );
+    let open: Matcher<Vec<u8>> =
+        Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
+    open.add_list(HashList::from_bytes(bytes).unwrap(), ListOptions::default())
+        .unwrap();
+    assert!(matches!(
+        open.query(&Query::new(HashKind::Pdq, h, Some(0))),
+        QueryResult::Searched(_)
+    ));
+    let too_big = ListOptions::default().threshold(257);
+    let (bytes, _) = pdq_list("x", "v1", &mut rng, 1, &[]);
+    assert!(open
+        .add_list(HashList::from_bytes(bytes).unwrap(), too_big)
+        .is_err());
+}
+
+#[test]
+fn dihedral_fan_out_reports_the_orientation_that_matched() {
+    // A synthetic, asymmetric image; the list holds the hash of its pixels rotated 90 degrees.
+    let (w, h) = (120u32, 80u32);
+    let px: Vec<u8> = (0..w * h)
+        .map(|i| ((i % w) * 2 + (i / w) * (i / w) / 30 + (i % 7) * 5) as u8)
+        .collect();
+    let mut rot = vec![0u8; px.len()];
+    for y in 0..h {
+        for x in 0..w {
+            // 90 degrees counter-clockwise: (x, y) -> (y, w - 1 - x) in an h x w image.
+            rot[((w - 1 - x) * h + y) as usize] = px[(y * w + x) as usize];
+        }
+    }
+    let original = PixelBuffer::packed(&px, w, h, PixelLayout::Luma8).unwrap();
+    let rotated = PixelBuffer::packed(&rot, h, w, PixelLayout::Luma8).unwrap();
+    let mut b = ListBuilder::new(HashKind::Pdq)
+        .name("rot")
+        .created(0)
+        .min_quality(0);
+    b.add(pdq::pdq(&rotated).hash, EntryMeta::new("rotated"))
+        .unwrap();
+    let m: Matcher<Vec<u8>> = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
+    m.add_list(
+        HashList::from_bytes(b.to_vec().unwrap()).unwrap(),
+        ListOptions::default(),
+    )
+    .unwrap();
+    let dih = pdq::pdq_dihedral(&original);
+    let result = m.query(&Query::pdq_dihedral(&dih));
+    let best = &result.matches()[0];
+    assert_eq!(best.orientation, Some(Dihedral::Rot90));
+    assert_eq!(
+        best.distance,
+        dih.get(Dihedral::Rot90).distance(&pdq::pdq(&rotated).hash)
+    );
+    assert_eq!(
+        result.matches().len(),
+        1,
+        "one record per matched hash, best orientation kept"
+    );
+}
+
+#[test]
+fn replacing_a_list_under_load_never_mixes_versions() {
+    let mut rng = Rng(99);
+    let queries: Vec<Hash256> = (0..40).map(|_| rng.hash256()).collect();
+    // v1 holds near copies of the even queries, v2 of the odd ones, with version-tagged ids.
+    let build = |version: &str, parity: usize, rng: &mut Rng| {
+        let planted: Vec<Hash256> = queries
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .map(|q| rng.near(*q, 5))
+            .collect();
+        pdq_list("daily", version, rng, 2000, &planted).0
+    };
+    let v1 = build("v1", 0, &mut rng);
+    let v2 = build("v2", 1, &mut rng);
+    let m: Arc<Matcher<Vec<u8>>> = Arc::new(Matcher::new());
+    m.add_list(
+        HashList::from_bytes(v1.clone()).unwrap(),
+        ListOptions::default(),
+    )
+    .unwrap();
+    let batch: Vec<Query> = queries
+        .iter()
+        .map(|q| Query::new(HashKind::Pdq, *q, None))
+        .collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let checked = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (m, stop, checked, batch) =
+                (m.clone(), stop.clone(), checked.clone(), batch.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let results = m.query_batch(&batch);
+                    let versions: Vec<&str> = results
+                        .iter()
+                        .flat_map(|r| r.matches().iter().map(|x| x.list_version.as_str()))
+                        .collect();
+                    let v = versions[0];
+                    assert!(
+                        versions.iter().all(|x| *x == v),
+                        "one batch saw two versions"
+                    );
+                    let parity = if v == "v1" { 0 } else { 1 };
+                    for (i, r) in results.iter().enumerate() {
+                        assert_eq!(
+                            !r.matches().is_empty(),
+                            i % 2 == parity,
+                            "query {i} under {v}"
+                        );
+                        assert!(r
+                            .matches()
+                            .iter()
+                            .all(|x| x.entry_ids.iter().all(|id| id.starts_with("daily-"))));
+                    }
+                    checked.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for round in 0..60 {
+        let next = if round % 2 == 0 { &v2 } else { &v1 };
+        m.replace_list(
+            HashList::from_bytes(next.clone()).unwrap(),
+            ListOptions::default(),
+        )
+        .unwrap();
+        std::thread::yield_now();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("no query failed");
+    }
+    assert!(checked.load(Ordering::Relaxed) > 0);
+    assert_eq!(m.lists().len(), 1);
+}
