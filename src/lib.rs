@@ -12,6 +12,7 @@ pub mod algo;
 mod error;
 pub mod hash;
 pub mod image;
+pub mod index;
 
 pub use crate::algo::HashOutput;
 pub use crate::error::{Error, ErrorKind, Result};
