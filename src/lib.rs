@@ -13,6 +13,8 @@
 //!   bit-exact with their references; [`algo::Hasher`] decodes once and computes several hashes.
 //! * [`list`]: the hash-list file ([`HashList`], [`ListBuilder`]): memory-mapped, versioned,
 //!   checksummed; importers and exporters for the formats the field exchanges.
+//! * [`index`]: exact Hamming search over hash slices: SIMD linear scan (scalar, AVX2,
+//!   AVX-512), BK-tree and multi-index hashing behind one [`index::Index`] trait.
 //! * [`matching`]: grouping near-duplicates.
 //!
 //! ```
@@ -47,6 +49,7 @@ pub mod algo;
 mod error;
 pub mod hash;
 pub mod image;
+pub mod index;
 pub mod list;
 pub mod matching;
 

@@ -1,0 +1,197 @@
+//! Search benchmarks: `cargo bench --bench search`.
+//!
+//! Data as in the peer harness (`hashsieve::index::bench::synthetic`, fixed seeds): uniform
+//! random hashes plus one planted copy per query with `k` random bits flipped (`k` uniform in
+//! `0..=40` for 256-bit, `0..=13` for 64-bit). The list has `HASHSIEVE_BENCH_N` hashes (default
+//! 1,000,000; the README figures use 10,000,000). Every index's answers to the benchmark
+//! queries are asserted equal to the scalar scan's before it is timed, so a broken kernel or
+//! index cannot look fast.
+//!
+//! Ids: `scan/{scalar,avx2,avx512}/<N>/r<T>` (one query, one thread),
+//! `scan_batch/<isa>/<N>/r<T>` (1,000 queries per call, all threads),
+//! `mih/query/<N>/r<T>`, `mih/build/<N>`, `bktree/query/<N>/r<T>`, `bktree/build/<N>`, with
+//! `64/` after the group name for 64-bit hashes. Throughput is in queries (or hashes indexed).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hashsieve::index::bench::{synthetic, Synthetic};
+use hashsieve::index::{BkTree, HashBits, Index, Isa, LinearScan, Match, Mih};
+use hashsieve::{Hash256, Hash64};
+
+const QUERIES: usize = 1000;
+/// Queries whose answers are checked against the scalar scan before timing.
+const CHECKED: usize = 64;
+
+fn list_size() -> usize {
+    std::env::var("HASHSIEVE_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn label(n: usize) -> String {
+    if n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn one_thread() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool")
+}
+
+/// The scalar scan's answers for the checked queries (computed in parallel).
+fn truth<H: HashBits>(data: &Synthetic<H>, r: u32) -> Vec<Vec<Match>> {
+    LinearScan::with_isa(&data.hashes, Isa::scalar()).range_batch(&data.queries[..CHECKED], r)
+}
+
+fn assert_exact<H: HashBits>(
+    name: &str,
+    index: &dyn Index<Hash = H>,
+    data: &Synthetic<H>,
+    want: &[Vec<Match>],
+    r: u32,
+) {
+    let mut out = Vec::new();
+    for (q, w) in data.queries.iter().zip(want) {
+        index.range(q, r, &mut out);
+        assert_eq!(&out, w, "{name} disagrees with the scalar scan");
+    }
+}
+
+fn single<H: HashBits>(
+    c: &mut Criterion,
+    group: &str,
+    id: String,
+    index: &dyn Index<Hash = H>,
+    data: &Synthetic<H>,
+    r: u32,
+) {
+    let pool = one_thread();
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10);
+    let mut i = 0;
+    let mut out = Vec::new();
+    // Time whole batches of iterations inside the one-thread pool, so the index's own
+    // parallelism (large scans, large BK-trees) stays on one core.
+    g.bench_function(BenchmarkId::from_parameter(id), |b| {
+        b.iter_custom(|iters| {
+            pool.install(|| {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    let q = &data.queries[i % data.queries.len()];
+                    i += 1;
+                    index.range(q, r, &mut out);
+                    black_box(out.len());
+                }
+                t.elapsed()
+            })
+        })
+    });
+    g.finish();
+}
+
+fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: u64) {
+    let n = list_size();
+    let nl = label(n);
+    let data = synthetic::<H>(n, QUERIES, kmax, seed);
+    let want = truth(&data, r);
+
+    // Linear scan, one query at a time, per instruction set.
+    for isa in Isa::available() {
+        let scan = LinearScan::with_isa(&data.hashes, isa);
+        assert_exact(isa.name(), &scan, &data, &want, r);
+        single(
+            c,
+            &format!("scan{suffix}"),
+            format!("{}/{nl}/r{r}", isa.name()),
+            &scan,
+            &data,
+            r,
+        );
+    }
+
+    // Cache-blocked batch scan: 1,000 queries per call on the whole pool.
+    {
+        let mut g = c.benchmark_group(format!("scan_batch{suffix}"));
+        g.throughput(Throughput::Elements(QUERIES as u64));
+        g.sample_size(10);
+        for isa in Isa::available().into_iter().filter(|i| *i != Isa::scalar()) {
+            let scan = LinearScan::with_isa(&data.hashes, isa);
+            let got = scan.range_batch(&data.queries[..CHECKED], r);
+            assert_eq!(
+                got,
+                want,
+                "batch {} disagrees with the scalar scan",
+                isa.name()
+            );
+            g.bench_function(
+                BenchmarkId::from_parameter(format!("{}/{nl}/r{r}", isa.name())),
+                |b| b.iter(|| scan.range_batch(&data.queries, r).len()),
+            );
+        }
+        g.finish();
+    }
+
+    // Multi-index hashing.
+    let mih = Mih::build(&data.hashes).expect("build");
+    assert_exact("mih", &mih, &data, &want, r);
+    single(
+        c,
+        &format!("mih{suffix}"),
+        format!("query/{nl}/r{r}"),
+        &mih,
+        &data,
+        r,
+    );
+    {
+        let mut g = c.benchmark_group(format!("mih{suffix}"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(format!("build/{nl}")), |b| {
+            b.iter(|| Mih::build(&data.hashes).expect("build").as_bytes().len())
+        });
+        g.finish();
+    }
+
+    // BK-tree.
+    let tree = BkTree::build(&data.hashes).expect("build");
+    assert_exact("bktree", &tree, &data, &want, r);
+    single(
+        c,
+        &format!("bktree{suffix}"),
+        format!("query/{nl}/r{r}"),
+        &tree,
+        &data,
+        r,
+    );
+    {
+        let mut g = c.benchmark_group(format!("bktree{suffix}"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(format!("build/{nl}")), |b| {
+            b.iter(|| BkTree::build(&data.hashes).expect("build").nodes())
+        });
+        g.finish();
+    }
+}
+
+fn pdq(c: &mut Criterion) {
+    width::<Hash256>(c, "", 31, 40, 1);
+}
+
+fn hash64(c: &mut Criterion) {
+    width::<Hash64>(c, "64", 10, 13, 2);
+}
+
+criterion_group!(benches, pdq, hash64);
+criterion_main!(benches);

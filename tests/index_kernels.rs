@@ -1,0 +1,211 @@
+//! Every SIMD kernel against the scalar kernel, across vector-width boundaries.
+
+use hashsieve::index::bench::SplitMix64;
+use hashsieve::index::{raw, Isa, Match};
+use hashsieve::{Hash256, Hash64};
+
+fn h256(rng: &mut SplitMix64) -> Hash256 {
+    Hash256::from_limbs([rng.next(), rng.next(), rng.next(), rng.next()])
+}
+
+/// A list mixing random hashes and near copies of `q` so every threshold has hits and misses.
+fn list256(rng: &mut SplitMix64, q: &Hash256, len: usize) -> Vec<Hash256> {
+    (0..len)
+        .map(|_| {
+            if rng.below(2) == 0 {
+                h256(rng)
+            } else {
+                let mut l = q.limbs();
+                for _ in 0..rng.below(200) {
+                    let b = rng.below(256);
+                    l[(b / 64) as usize] ^= 1 << (b % 64);
+                }
+                Hash256::from_limbs(l)
+            }
+        })
+        .collect()
+}
+
+fn list64(rng: &mut SplitMix64, q: &Hash64, len: usize) -> Vec<Hash64> {
+    (0..len)
+        .map(|_| {
+            if rng.below(2) == 0 {
+                Hash64::from_u64(rng.next())
+            } else {
+                let mut v = q.to_u64();
+                for _ in 0..rng.below(40) {
+                    v ^= 1 << rng.below(64);
+                }
+                Hash64::from_u64(v)
+            }
+        })
+        .collect()
+}
+
+fn sorted(mut v: Vec<(u32, Match)>) -> Vec<(u32, Match)> {
+    v.sort_unstable_by_key(|&(q, m)| (q, m.index, m.distance));
+    v
+}
+
+#[test]
+fn detected_isa_is_listed_and_scalar_always_present() {
+    let all = Isa::available();
+    assert_eq!(all[0], Isa::scalar());
+    assert!(all.contains(&Isa::detect()));
+    // On the development machine (AVX-512 VPOPCNTDQ) make sure the fast path is really tested.
+    if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+        assert_eq!(Isa::detect().name(), "avx512");
+    }
+}
+
+#[test]
+fn range_kernels_match_scalar_at_every_length_0_to_70() {
+    let mut rng = SplitMix64::new(1);
+    for isa in Isa::available() {
+        for len in 0..=70 {
+            let q = h256(&mut rng);
+            let list = list256(&mut rng, &q, len);
+            let q64 = Hash64::from_u64(rng.next());
+            let list64 = list64(&mut rng, &q64, len);
+            for thr in [0, 1, 31, 64, 100, 128, 200, 255, 256] {
+                let base = rng.below(1000) as u32;
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                raw::range256(Isa::scalar(), &list, &q, thr, base, &mut want);
+                raw::range256(isa, &list, &q, thr, base, &mut got);
+                assert_eq!(got, want, "{} range256 len {len} thr {thr}", isa.name());
+                let t64 = thr.min(64) / 4 + thr % 3;
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                raw::range64(Isa::scalar(), &list64, &q64, t64, base, &mut want);
+                raw::range64(isa, &list64, &q64, t64, base, &mut got);
+                assert_eq!(got, want, "{} range64 len {len} thr {t64}", isa.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_kernels_match_scalar_for_odd_batches_and_lengths() {
+    let mut rng = SplitMix64::new(2);
+    for isa in Isa::available() {
+        for len in (0..=70).chain([127, 128, 129, 200]) {
+            for nq in [0usize, 1, 2, 3, 5, 7, 13] {
+                let centre = h256(&mut rng);
+                let list = list256(&mut rng, &centre, len);
+                let queries: Vec<Hash256> =
+                    (0..nq).map(|_| list256(&mut rng, &centre, 1)[0]).collect();
+                let c64 = Hash64::from_u64(rng.next());
+                let l64 = list64(&mut rng, &c64, len);
+                let q64: Vec<Hash64> = (0..nq).map(|_| list64(&mut rng, &c64, 1)[0]).collect();
+                for thr in [0, 20, 90, 128, 256] {
+                    let (mut want, mut got) = (Vec::new(), Vec::new());
+                    raw::batch256(Isa::scalar(), &list, &queries, thr, 5, &mut want);
+                    raw::batch256(isa, &list, &queries, thr, 5, &mut got);
+                    assert_eq!(
+                        sorted(got),
+                        sorted(want),
+                        "{} batch256 len {len} nq {nq} thr {thr}",
+                        isa.name()
+                    );
+                    let t64 = thr / 4;
+                    let (mut want, mut got) = (Vec::new(), Vec::new());
+                    raw::batch64(Isa::scalar(), &l64, &q64, t64, 9, &mut want);
+                    raw::batch64(isa, &l64, &q64, t64, 9, &mut got);
+                    assert_eq!(
+                        sorted(got),
+                        sorted(want),
+                        "{} batch64 len {len} nq {nq} thr {t64}",
+                        isa.name()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn byte_filter_matches_scalar_at_every_length_and_allowance() {
+    let mut rng = SplitMix64::new(3);
+    for isa in Isa::available() {
+        for len in 0..=200 {
+            let q = rng.next() as u8;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        q ^ (1 << rng.below(8))
+                    } else {
+                        rng.next() as u8
+                    }
+                })
+                .collect();
+            for allowed in 0..=9 {
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                raw::filter_u8(Isa::scalar(), &bytes, q, allowed, 3, &mut want);
+                raw::filter_u8(isa, &bytes, q, allowed, 3, &mut got);
+                assert_eq!(
+                    got,
+                    want,
+                    "{} filter len {len} allowed {allowed}",
+                    isa.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn scalar_kernel_agrees_with_hash_distance() {
+    // The oracle itself, against the definition.
+    let mut rng = SplitMix64::new(4);
+    let q = h256(&mut rng);
+    let list = list256(&mut rng, &q, 300);
+    let mut got = Vec::new();
+    raw::range256(Isa::scalar(), &list, &q, 100, 0, &mut got);
+    let want: Vec<Match> = list
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.distance(&q) <= 100)
+        .map(|(i, h)| Match::new(i as u32, h.distance(&q)))
+        .collect();
+    assert_eq!(got, want);
+    assert!(!want.is_empty() && want.len() < list.len());
+}
+
+#[test]
+fn mask_filter_matches_scalar_and_the_position_filter() {
+    let mut rng = SplitMix64::new(5);
+    for isa in Isa::available() {
+        for len in 0..=80 {
+            let q = rng.next() as u8;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.below(2) == 0 {
+                        q ^ (1 << rng.below(8))
+                    } else {
+                        rng.next() as u8
+                    }
+                })
+                .collect();
+            for allowed in 0..=9 {
+                let want = raw::filter_mask64(Isa::scalar(), &bytes, q, allowed);
+                assert_eq!(
+                    raw::filter_mask64(isa, &bytes, q, allowed),
+                    want,
+                    "{} mask len {len} allowed {allowed}",
+                    isa.name()
+                );
+                // Same answer as the position form, restricted to the first 64 bytes.
+                let mut pos = Vec::new();
+                raw::filter_u8(
+                    Isa::scalar(),
+                    &bytes[..len.min(64)],
+                    q,
+                    allowed,
+                    0,
+                    &mut pos,
+                );
+                let from_pos = pos.iter().fold(0u64, |m, &p| m | (1 << p));
+                assert_eq!(want, from_pos);
+            }
+        }
+    }
+}
