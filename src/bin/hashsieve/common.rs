@@ -54,6 +54,7 @@ pub(crate) struct RowWriter {
     format: Format,
     header: Vec<&'static str>,
     numeric: &'static [&'static str],
+    header_pending: bool,
     csv: Option<csv::Writer<Box<dyn Write>>>,
     out: Box<dyn Write>,
 }
@@ -69,11 +70,12 @@ impl RowWriter {
         format: Format,
         header: Vec<&'static str>,
     ) -> anyhow::Result<RowWriter> {
-        let mut w = match format {
+        let w = match format {
             Format::Json => RowWriter {
                 format,
                 header,
                 numeric: &[],
+                header_pending: false,
                 csv: None,
                 out,
             },
@@ -84,14 +86,13 @@ impl RowWriter {
                     format,
                     header,
                     numeric: &[],
+                    header_pending: true,
                     csv: Some(csv),
                     out: Box::new(io::sink()),
                 }
             }
         };
-        if let Some(csv) = w.csv.as_mut() {
-            csv.write_record(&w.header)?;
-        }
+        // The header goes out with the first row (or flush), unless `without_header` drops it.
         Ok(w)
     }
 
@@ -101,9 +102,25 @@ impl RowWriter {
         self
     }
 
+    /// Omits the header row (appending to a file that already has one).
+    pub(crate) fn without_header(mut self) -> RowWriter {
+        self.header_pending = false;
+        self
+    }
+
+    fn write_header(&mut self) -> anyhow::Result<()> {
+        if std::mem::take(&mut self.header_pending) {
+            if let Some(csv) = self.csv.as_mut() {
+                csv.write_record(&self.header)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes one row; `cells` are in header order.
     pub(crate) fn row(&mut self, cells: &[&str]) -> anyhow::Result<()> {
         debug_assert_eq!(cells.len(), self.header.len());
+        self.write_header()?;
         if let Some(csv) = self.csv.as_mut() {
             csv.write_record(cells)?;
         } else {
@@ -125,6 +142,7 @@ impl RowWriter {
     }
 
     pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
+        self.write_header()?;
         match self.csv.as_mut() {
             Some(csv) => csv.flush()?,
             None => self.out.flush()?,

@@ -8,11 +8,13 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod build;
 mod common;
+mod demo;
 mod export;
 mod hash;
 mod info;
 mod match_cmd;
 mod merge;
+mod scan;
 mod update;
 mod verify;
 
@@ -26,12 +28,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the main job on the bundled sample set: build a list, match edited variants.
+    Demo(demo::Args),
     /// Hash image files or directories (recursively) and print one row per hash.
     Hash(hash::Args),
     /// Match images or hashes against hash lists (exit 0: matched, 1: no match, 2: error).
     Match(match_cmd::Args),
     /// Measure search speed and recall on synthetic data (`bench search`).
     Bench(bench::Args),
+    /// Scan directories: hash every file, match against lists, write rows as they come; resumes.
+    Scan(scan::Args),
     /// Build a hash-list file from text inputs.
     Build(build::Args),
     /// Show a list's header and sections (constant time).
@@ -49,9 +55,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Hash(a) => hash::run(a),
         Command::Match(a) => match_cmd::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Scan(a) => scan::run(a),
         Command::Build(a) => build::run(a),
         Command::Info(a) => info::run(a),
         Command::Verify(a) => verify::run(a),
