@@ -197,7 +197,7 @@ fn now() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{secs}")
+    crate::info::utc(secs)
 }
 
 /// The report sits next to the output as `<output>.report.json`, written atomically.
