@@ -10,7 +10,12 @@
 //! Ids: `scan/{scalar,avx2,avx512}/<N>/r<T>` (one query, one thread),
 //! `scan_batch/<isa>/<N>/r<T>` (1,000 queries per call, all threads),
 //! `mih/query/<N>/r<T>`, `mih/build/<N>`, `bktree/query/<N>/r<T>`, `bktree/build/<N>`, with
-//! `64/` after the group name for 64-bit hashes. Throughput is in queries (or hashes indexed).
+//! `64` after the group name for 64-bit hashes. Throughput is in queries (or hashes indexed).
+//!
+//! Above 2,000,000 hashes the BK-tree is skipped (about 1.5 queries per second at 10M PDQ
+//! hashes: checking its answers alone takes a minute) unless `HASHSIEVE_BENCH_BKTREE=1`.
+//! Examples: `cargo bench --bench search`, or
+//! `HASHSIEVE_BENCH_N=10000000 cargo bench --bench search -- 'scan|mih'`.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -164,6 +169,9 @@ fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: 
     }
 
     // BK-tree.
+    if n > 2_000_000 && std::env::var_os("HASHSIEVE_BENCH_BKTREE").is_none() {
+        return;
+    }
     let tree = BkTree::build(&data.hashes).expect("build");
     assert_exact("bktree", &tree, &data, &want, r);
     single(

@@ -70,7 +70,9 @@
 //!
 //! Definitions: `key` is the substring (its bit 0 is hash bit `start`); `bucket = key >> (len - b)`;
 //! `inline = (key >> (len - b - c1)) mod 2^c1`; `extra = (key >> (len - b - c1 - c2)) mod 2^c2`;
-//! `H = ceil(count / 2^L)`, the number of distinct `id >> L` values.
+//! `H = ceil(count / 2^L)`, the number of distinct `id >> L` values. The substrings of different
+//! tables must not overlap (the pigeonhole bound needs disjoint substrings); a reader rejects
+//! overlapping descriptors.
 //!
 //! * Directory: prefix sums of bucket sizes; bucket `k` holds entries `dir[k] .. dir[k + 1]`
 //!   (`dir[0] = 0`, `dir[2^b] = count`), ascending by id.
