@@ -361,7 +361,10 @@ fn resealed_structural_faults_fail_verify() {
     assert!(list.verify().is_err());
     // Non-zero padding between sections.
     let pad_at = (hent.offset + hent.length) as usize;
-    assert!(pad_at % 64 != 0, "HENT should end before a padding gap");
+    assert!(
+        !pad_at.is_multiple_of(64),
+        "HENT should end before a padding gap"
+    );
     let bytes = mutate(&|b| b[pad_at] = 1);
     let list = HashList::from_bytes(bytes).unwrap();
     assert!(list.verify().unwrap_err().to_string().contains("padding"));

@@ -682,7 +682,7 @@ fn random_image(rng: &mut Rng, w: usize, h: usize, bpp: usize) -> Vec<u8> {
         for x in 0..w {
             for c in 0..bpp {
                 let smooth = ((x as u64 * fx + y as u64 * fy + c as u64 * 40) % 256) as u8;
-                let v = if rng.next() % 4 == 0 {
+                let v = if rng.next().is_multiple_of(4) {
                     rng.byte()
                 } else {
                     smooth

@@ -85,7 +85,7 @@ impl Ragged {
                 ))
             })? as usize;
         let elem_bytes = span.len - 8 - offsets_len;
-        if elem_bytes % width != 0 {
+        if !elem_bytes.is_multiple_of(width) {
             return Err(format_err(format!("section {what} has a partial element")));
         }
         let r = Ragged {
@@ -532,7 +532,7 @@ impl<D: AsRef<[u8]>> HashList<D> {
     /// The hashes as native `u64` limbs (4 per hash for 256-bit lists).
     fn limbs(&self) -> &[u64] {
         let raw = self.layout.hashes.slice(self.data.as_ref());
-        let aligned = raw.as_ptr() as usize % std::mem::align_of::<u64>() == 0;
+        let aligned = (raw.as_ptr() as usize).is_multiple_of(std::mem::align_of::<u64>());
         if cfg!(target_endian = "little") && aligned {
             // SAFETY: `raw` is in bounds and borrowed from `self.data` for the returned lifetime;
             // its address is 8-byte aligned (checked above); its length is a multiple of 8 (open

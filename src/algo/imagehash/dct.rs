@@ -293,7 +293,7 @@ fn radb2(ido: usize, l1: usize, cc: &[f64], ch: &mut [f64], wa: &[u64]) {
         ch[h(0, k, 0)] = c(0, 0, k) + c(ido - 1, 1, k);
         ch[h(0, k, 1)] = c(0, 0, k) - c(ido - 1, 1, k);
     }
-    if ido % 2 == 0 {
+    if ido.is_multiple_of(2) {
         for k in 0..l1 {
             ch[h(ido - 1, k, 0)] = 2.0 * c(ido - 1, 0, k);
             ch[h(ido - 1, k, 1)] = -2.0 * c(0, 1, k);
@@ -332,7 +332,7 @@ fn radb4(ido: usize, l1: usize, cc: &[f64], ch: &mut [f64], wa: &[u64]) {
         ch[h(0, k, 3)] = tr1 + tr4;
         ch[h(0, k, 1)] = tr1 - tr4;
     }
-    if ido % 2 == 0 {
+    if ido.is_multiple_of(2) {
         for k in 0..l1 {
             let ti1 = c(0, 3, k) + c(0, 1, k);
             let ti2 = c(0, 3, k) - c(0, 1, k);

@@ -434,7 +434,7 @@ fn downsample_impl<I: Isa>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat6
             next_out += 1;
 
             // Pass 3 on each complete strip of pass-2 rows.
-            if next_out % L == 0 || next_out == h {
+            if next_out.is_multiple_of(L) || next_out == h {
                 let first = (next_out - 1) / L * L;
                 isa.rows_to_lanes(&vrows, w, &mut lanes_a);
                 box_lanes_sampled(&lanes_a, wr, &xs, &mut sampled);

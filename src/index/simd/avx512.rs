@@ -5,7 +5,6 @@
 //!
 //! The AVX-512 intrinsics are stable since Rust 1.89: the crate's `rust-version` has to be at
 //! least that (the lint below only silences clippy's per-intrinsic reminders of it).
-#![allow(clippy::incompatible_msrv)]
 
 use core::arch::x86_64::*;
 

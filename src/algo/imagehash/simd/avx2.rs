@@ -51,7 +51,7 @@ impl Kernels for Avx2 {
     fn dot(self, px: &[u8], _fixed: &[i32], hi: &[i16], lo: &[i16]) -> i32 {
         let n = px.len();
         assert!(
-            n % 16 == 0 && hi.len() >= n && lo.len() >= n,
+            n.is_multiple_of(16) && hi.len() >= n && lo.len() >= n,
             "dot: bad lengths"
         );
         // SAFETY: the token proves AVX2; `px`, `hi` and `lo` hold at least `n` elements.
