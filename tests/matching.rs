@@ -144,6 +144,7 @@ fn embedded_index_section_is_used_and_agrees() {
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
     list.verify().unwrap();
     assert!(list.section(hashsieve::matching::INDEX_SECTION).is_some());
+    hashsieve::matching::verify_index_section(&list).unwrap();
     let m: Matcher<Vec<u8>> = Matcher::new();
     m.add_list(list, ListOptions::default()).unwrap();
     for c in &centres {
@@ -167,6 +168,7 @@ fn corrupt_index_section_fails_the_load_not_a_query() {
     b.add_section(hashsieve::matching::INDEX_SECTION, b"not an index".to_vec())
         .unwrap();
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    assert!(hashsieve::matching::verify_index_section(&list).is_err());
     let m: Matcher<Vec<u8>> = Matcher::new();
     assert!(m.add_list(list, ListOptions::default()).is_err());
     assert!(m.lists().is_empty());

@@ -527,3 +527,24 @@ pub fn add_index_section(
         None => Ok(None),
     }
 }
+
+/// The full O(n) check of a list's [`INDEX_SECTION`], if it has one: the section loads over the
+/// list's hashes and every offset and id in it is in range. For `hashsieve verify`.
+///
+/// # Errors
+///
+/// [`ErrorKind::Format`] or [`ErrorKind::Mismatch`] describing the first problem found.
+pub fn verify_index_section<D: AsRef<[u8]>>(list: &HashList<D>) -> Result<()> {
+    fn check<H: HashBits>(section: &[u8], hashes: &[H]) -> Result<()> {
+        match SearchIndex::load(section, hashes)? {
+            SearchIndex::BkTree(t) => t.validate(),
+            SearchIndex::Mih(m) => m.validate(),
+            _ => Ok(()),
+        }
+    }
+    match (list.section(INDEX_SECTION), list.hashes()) {
+        (None, _) => Ok(()),
+        (Some(s), Hashes::Bits64(h)) => check(s, h),
+        (Some(s), Hashes::Bits256(h)) => check(s, h),
+    }
+}

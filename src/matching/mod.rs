@@ -6,6 +6,6 @@ mod matcher;
 
 pub use cluster::UnionFind;
 pub use matcher::{
-    add_index_section, build_index_section, ListOptions, MatchRecord, Matcher, MatcherOptions,
-    Query, QueryResult, SkipReason, INDEX_SECTION,
+    add_index_section, build_index_section, verify_index_section, ListOptions, MatchRecord,
+    Matcher, MatcherOptions, Query, QueryResult, SkipReason, INDEX_SECTION,
 };

@@ -18,6 +18,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let list = HashList::open(&args.list).context("cannot open the list")?;
     list.verify()
         .with_context(|| format!("{} is corrupt", args.list.display()))?;
+    hashsieve::matching::verify_index_section(&list).with_context(|| {
+        format!(
+            "{}: the search index section is corrupt",
+            args.list.display()
+        )
+    })?;
     eprintln!(
         "{}: ok ({} list, {} hashes, {} entries)",
         args.list.display(),
