@@ -172,7 +172,8 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     if marking {
         header.push("matched");
     }
-    let mut out = RowWriter::stdout(args.format, header)?.numeric(&["cluster", "quality", "distance"]);
+    let mut out =
+        RowWriter::stdout(args.format, header)?.numeric(&["cluster", "quality", "distance"]);
     let mut number = 0u64;
     for (c, cl) in clusters.iter().enumerate() {
         let m = &mut matched[c];
@@ -189,7 +190,11 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
             let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
             let d = mem.distance.to_string();
             let hex = hashes[i].hex();
-            let rep = if mem.index == cl.representative { "true" } else { "false" };
+            let rep = if mem.index == cl.representative {
+                "true"
+            } else {
+                "false"
+            };
             let mut cells = vec![number.as_str(), &items[i].id, &hex, &q, &d, rep];
             if marking {
                 cells.push(&marks);
@@ -231,7 +236,12 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
     let mut lines = text
         .lines()
         .enumerate()
-        .map(|(n, l)| (n + 1, l.trim_start_matches('\u{feff}').trim_end_matches('\r')))
+        .map(|(n, l)| {
+            (
+                n + 1,
+                l.trim_start_matches('\u{feff}').trim_end_matches('\r'),
+            )
+        })
         .filter(|(_, l)| !l.trim().is_empty())
         .peekable();
     let mut errors: Vec<String> = Vec::new();
@@ -248,7 +258,12 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
     let tsv_cols = lines.peek().and_then(|(_, first)| {
         let cols: Vec<&str> = first.split('\t').map(str::trim).collect();
         let col = |c: &str| cols.iter().position(|x| x.eq_ignore_ascii_case(c));
-        Some((col("path")?, col("algorithm")?, col("hash")?, col("quality")))
+        Some((
+            col("path")?,
+            col("algorithm")?,
+            col("hash")?,
+            col("quality"),
+        ))
     });
     if let Some((pc, ac, hc, qc)) = tsv_cols {
         lines.next();
