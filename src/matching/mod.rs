@@ -1,10 +1,16 @@
 //! Matching: the [`Matcher`] over opened lists (thresholds, quality gate, dihedral fan-out,
-//! parallel batches, atomic list replacement) and near-duplicate grouping.
+//! parallel batches, atomic list replacement) and near-duplicate grouping ([`self_join`],
+//! [`cluster`]).
 
 mod cluster;
+mod dedup;
 mod matcher;
 
 pub use cluster::UnionFind;
+pub use dedup::{
+    cluster, cluster_matches, cross_join, planted_clusters, self_join, self_join_with, Cluster,
+    DedupOptions, JoinMethod, Member, Pair,
+};
 pub use matcher::{
     add_index_section, build_index_section, verify_index_section, ListOptions, MatchRecord,
     Matcher, MatcherOptions, Query, QueryResult, SkipReason, INDEX_SECTION,

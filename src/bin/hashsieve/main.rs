@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod build;
 mod common;
+mod dedup;
 mod demo;
 mod export;
 mod hash;
@@ -50,6 +51,8 @@ enum Command {
     Merge(merge::Args),
     /// Apply a delta (additions and removals) to a list.
     Update(update::Args),
+    /// Cluster near-duplicates in one set of hashes, optionally marking list matches.
+    Dedup(dedup::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(a),
         Command::Merge(a) => merge::run(a),
         Command::Update(a) => update::run(a),
+        Command::Dedup(a) => dedup::run(a),
     };
     common::finish(result)
 }

@@ -1,0 +1,326 @@
+//! `hashsieve dedup`: cluster the near-duplicates of one set of hashes, optionally marking the
+//! clusters that match reference lists.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use hashsieve::index::HashBits;
+use hashsieve::list::{HashList, Hashes};
+use hashsieve::matching::{cluster, cluster_matches, cross_join, DedupOptions};
+use hashsieve::{Hash256, Hash64, HashKind, HashValue};
+
+use crate::common::{self, Format, RowWriter};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The case set: `hashsieve hash` TSV output, a hash-list file (.hsl), or hex lines
+    /// (`hash[,id]`, id defaulting to `idx=<n>`).
+    input: PathBuf,
+    /// Inclusive Hamming threshold linking two files (default: per algorithm, PDQ 31).
+    #[arg(long, short = 't')]
+    threshold: Option<u32>,
+    /// Hash algorithm of text input (a list file carries its own).
+    #[arg(long, default_value = "pdq")]
+    algo: HashKind,
+    /// Output format: TSV with a header, CSV, or JSON lines.
+    #[arg(long, value_enum, default_value = "tsv")]
+    format: Format,
+    /// Also print files with no near-duplicate (clusters of one).
+    #[arg(long)]
+    all: bool,
+    /// Reference hash-list files (repeat for several): adds a `matched` column listing the
+    /// `list:entry` ids any member of the cluster matches (separated by `;`). Files that
+    /// match a list are printed even without a near-duplicate.
+    #[arg(long = "list", short = 'l')]
+    lists: Vec<PathBuf>,
+}
+
+/// How many malformed lines are listed before giving up.
+const MAX_REPORTED: usize = 20;
+
+/// One input file's entry.
+struct Item {
+    id: String,
+    quality: Option<u8>,
+}
+
+/// A hash width the command handles, with conversions from the library's value types.
+trait Width: HashBits + Copy {
+    fn from_value(v: HashValue) -> Option<Self>;
+    fn slice(h: Hashes<'_>) -> Option<&[Self]>;
+    fn hex(&self) -> String;
+}
+
+impl Width for Hash256 {
+    fn from_value(v: HashValue) -> Option<Self> {
+        match v {
+            HashValue::Bits256(h) => Some(h),
+            _ => None,
+        }
+    }
+    fn slice(h: Hashes<'_>) -> Option<&[Self]> {
+        match h {
+            Hashes::Bits256(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn hex(&self) -> String {
+        self.to_hex()
+    }
+}
+
+impl Width for Hash64 {
+    fn from_value(v: HashValue) -> Option<Self> {
+        match v {
+            HashValue::Bits64(h) => Some(h),
+            _ => None,
+        }
+    }
+    fn slice(h: Hashes<'_>) -> Option<&[Self]> {
+        match h {
+            Hashes::Bits64(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn hex(&self) -> String {
+        self.to_hex()
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut magic = [0u8; 4];
+    let is_list = File::open(&args.input)
+        .and_then(|mut f| f.read(&mut magic))
+        .with_context(|| format!("cannot read {}", args.input.display()))?
+        == 4
+        && &magic == b"\x89HSL";
+    let kind = if is_list {
+        HashList::open(&args.input)
+            .with_context(|| format!("cannot open list {}", args.input.display()))?
+            .kind()
+    } else {
+        args.algo
+    };
+    if kind.bits() == 64 {
+        run_width::<Hash64>(&args, kind, is_list)
+    } else {
+        run_width::<Hash256>(&args, kind, is_list)
+    }
+}
+
+fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Result<ExitCode> {
+    let (items, hashes) = if is_list {
+        read_list::<H>(&args.input)?
+    } else {
+        read_text::<H>(&args.input, kind)?
+    };
+    let threshold = args.threshold.unwrap_or(kind.default_threshold());
+
+    // Reference lists: the ids each input file matches.
+    let mut refs = Vec::new();
+    for path in &args.lists {
+        let list =
+            HashList::open(path).with_context(|| format!("cannot open list {}", path.display()))?;
+        if list.kind() != kind {
+            bail!(
+                "list {} holds {} hashes but the input is {}",
+                path.display(),
+                list.kind().name(),
+                kind.name()
+            );
+        }
+        refs.push(list);
+    }
+    let marking = !refs.is_empty();
+
+    let quality: Vec<Option<u8>> = items.iter().map(|i| i.quality).collect();
+    let options = DedupOptions::new(threshold).include_singletons(args.all || marking);
+    let clusters = cluster(&hashes, &quality, &options)?;
+
+    let mut matched: Vec<Vec<String>> = vec![Vec::new(); clusters.len()];
+    for (path, list) in args.lists.iter().zip(&refs) {
+        let name = if list.name().is_empty() {
+            path.file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+        } else {
+            list.name().to_string()
+        };
+        let Some(ref_hashes) = H::slice(list.hashes()) else {
+            bail!("list {} has an unexpected hash width", path.display());
+        };
+        let pairs = cross_join(&hashes, ref_hashes, threshold)?;
+        for (c, found) in cluster_matches(&clusters, &pairs).into_iter().enumerate() {
+            for p in found {
+                for e in list.entries_of(p.b as usize) {
+                    matched[c].push(format!("{name}:{}", e.id()));
+                }
+            }
+        }
+    }
+
+    let mut header = vec![
+        "cluster",
+        "id",
+        "hash",
+        "quality",
+        "distance",
+        "representative",
+    ];
+    if marking {
+        header.push("matched");
+    }
+    let mut out =
+        RowWriter::stdout(args.format, header)?.numeric(&["cluster", "quality", "distance"]);
+    let mut number = 0u64;
+    for (c, cl) in clusters.iter().enumerate() {
+        let m = &mut matched[c];
+        if cl.members.len() < 2 && !args.all && m.is_empty() {
+            continue;
+        }
+        m.sort_unstable();
+        m.dedup();
+        let marks = m.join(";");
+        number += 1;
+        let number = number.to_string();
+        for mem in &cl.members {
+            let i = mem.index as usize;
+            let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
+            let d = mem.distance.to_string();
+            let hex = hashes[i].hex();
+            let rep = if mem.index == cl.representative {
+                "true"
+            } else {
+                "false"
+            };
+            let mut cells = vec![number.as_str(), &items[i].id, &hex, &q, &d, rep];
+            if marking {
+                cells.push(&marks);
+            }
+            out.row(&cells)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::from(common::EXIT_OK))
+}
+
+fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
+    let list =
+        HashList::open(path).with_context(|| format!("cannot open list {}", path.display()))?;
+    let Some(hs) = H::slice(list.hashes()) else {
+        bail!("list {} has an unexpected hash width", path.display());
+    };
+    let (mut items, mut hashes) = (Vec::new(), Vec::new());
+    for (i, h) in hs.iter().enumerate() {
+        for e in list.entries_of(i) {
+            items.push(Item {
+                id: e.id().to_string(),
+                quality: e.quality(),
+            });
+            hashes.push(*h);
+        }
+    }
+    Ok((items, hashes))
+}
+
+/// Reads `hashsieve hash` TSV (rows of other algorithms and failed files skipped) or hex
+/// lines. Malformed lines are reported by number, never by content.
+fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok(text) = String::from_utf8(text) else {
+        bail!("{}: not UTF-8 text, nor a hash-list file", path.display());
+    };
+    let shown = path.display();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| {
+            (
+                n + 1,
+                l.trim_start_matches('\u{feff}').trim_end_matches('\r'),
+            )
+        })
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let mut errors: Vec<String> = Vec::new();
+    let mut bad = 0usize;
+    let mut fail = |errors: &mut Vec<String>, n: usize, why: &str| {
+        bad += 1;
+        if errors.len() < MAX_REPORTED {
+            errors.push(format!("{shown}:{n}: {why}"));
+        }
+    };
+    let parse = |s: &str| kind.parse_hex(s.trim()).ok().and_then(H::from_value);
+    let (mut items, mut hashes) = (Vec::new(), Vec::new());
+
+    let tsv_cols = lines.peek().and_then(|(_, first)| {
+        let cols: Vec<&str> = first.split('\t').map(str::trim).collect();
+        let col = |c: &str| cols.iter().position(|x| x.eq_ignore_ascii_case(c));
+        Some((
+            col("path")?,
+            col("algorithm")?,
+            col("hash")?,
+            col("quality"),
+        ))
+    });
+    if let Some((pc, ac, hc, qc)) = tsv_cols {
+        lines.next();
+        for (n, line) in lines {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (Some(p), Some(a), Some(h)) = (f.get(pc), f.get(ac), f.get(hc)) else {
+                fail(&mut errors, n, "too few columns");
+                continue;
+            };
+            if !a.trim().eq_ignore_ascii_case(kind.name()) || h.trim().is_empty() {
+                continue;
+            }
+            let Some(hash) = parse(h) else {
+                fail(&mut errors, n, &format!("not a {} hash", kind.name()));
+                continue;
+            };
+            let quality = match qc.and_then(|c| f.get(c)).map(|s| s.trim()) {
+                None | Some("") => None,
+                Some(s) => match s.parse::<u8>() {
+                    Ok(q) if q <= 100 => Some(q),
+                    _ => {
+                        fail(&mut errors, n, "quality is not 0..=100");
+                        continue;
+                    }
+                },
+            };
+            items.push(Item {
+                id: p.to_string(),
+                quality,
+            });
+            hashes.push(hash);
+        }
+    } else {
+        for (n, line) in lines {
+            let body = line.trim();
+            let body = body.strip_prefix("hash=").unwrap_or(body);
+            let (hex, id) = match body.split_once(',') {
+                Some((h, id)) => (h, Some(id.trim())),
+                None => (body, None),
+            };
+            let Some(hash) = parse(hex) else {
+                fail(&mut errors, n, &format!("not a {} hash", kind.name()));
+                continue;
+            };
+            let id = match id {
+                Some(id) if !id.is_empty() => id.to_string(),
+                _ => format!("idx={}", hashes.len() + 1),
+            };
+            items.push(Item { id, quality: None });
+            hashes.push(hash);
+        }
+    }
+    if bad > 0 {
+        for e in &errors {
+            eprintln!("hashsieve: {e}");
+        }
+        bail!("{bad} malformed line(s) in {shown}");
+    }
+    Ok((items, hashes))
+}

@@ -1,0 +1,809 @@
+//! Deduplication: an exact, parallel self-join of one set of hashes (every pair within a
+//! threshold), connected-component clustering with a representative per cluster, and a
+//! cross-join of a set against reference lists whose matches mark whole clusters.
+//!
+//! # Algorithm
+//!
+//! Exact duplicates collapse first (a parallel sort), so the join runs on unique hashes. The
+//! join then uses one of two exact methods, chosen by a cost model ([`JoinMethod::Auto`]):
+//!
+//! * **Pigeonhole buckets** ([`JoinMethod::Pigeonhole`]). The bits are cut into `m` parts; two
+//!   hashes within distance `r` differ in at most `s = r / m` bits in at least one part. For
+//!   each part in turn the unique hashes are counting-sorted by that part (a contiguous copy
+//!   in bucket order), and each bucket is compared with itself and with every bucket whose key
+//!   differs in `1..=s` bits (only the larger key of the two, so each bucket pair once). A pair
+//!   found through part `t` is reported only if no earlier part already qualifies it, so no
+//!   pair is reported twice and nothing needs deduplicating afterwards. For 256-bit PDQ at
+//!   `r = 31` the planner picks 16 parts of 16 bits with `s = 1`: on uniform hashes about 2,000
+//!   comparisons per hash instead of `n / 2`.
+//! * **Blocked scan** ([`JoinMethod::Scan`]): each block of 256 queries is compared with every
+//!   later hash by the cache-blocked SIMD batch kernel of [`LinearScan`](crate::index::LinearScan).
+//!   Quadratic, but the best choice for small sets and high thresholds.
+//!
+//! The cost model also counts the actual bucket sizes before committing to the pigeonhole
+//! method, so skewed data (many hashes sharing a part) falls back to the scan instead of
+//! degenerating. Memory: the hashes, one sorted copy of the unique hashes, 4 bytes per hash
+//! for the permutation and the pairs found; never anything `n × n`.
+//!
+//! # Measured
+//!
+//! Synthetic PDQ sets as in the peer harness ([`planted_clusters`]: `n / 100` planted clusters
+//! of 2..=10 members, each the centre with 0..=15 bits flipped), `r = 31`, two threads on the
+//! 2-core reference VM (AMD EPYC Zen 4), `cluster` end to end (`examples/investigator_dedup`,
+//! `/usr/bin/time -v`):
+//!
+//! | hashes | wall time | peak RSS (incl. the example's 1 id string per hash) |
+//! |---|---|---|
+//! | 100,000 | 0.22 s (`dedup/selfjoin/100k/r31`) | 20 MB |
+//! | 1,000,000 | 3.3 s | 171 MB |
+//! | 10,000,000 | 274 s | 1.7 GB |
+//!
+//! The 10M figure shows the cost model's probe constant is tuned for sets whose sorted copy
+//! fits in cache; wider parts would cut the comparisons there.
+//!
+//! ```
+//! use hashsieve::Hash64;
+//! use hashsieve::matching::{cluster, self_join, DedupOptions, Pair};
+//!
+//! let hashes = [0b0000u64, 0b0111, 0xffff_0000, 0b0001].map(Hash64::from_u64);
+//! assert_eq!(
+//!     self_join(&hashes, 2),
+//!     vec![Pair { a: 0, b: 3, distance: 1 }, Pair { a: 1, b: 3, distance: 2 }]
+//! );
+//! let clusters = cluster(&hashes, &[Some(50), Some(90), None, Some(90)], &DedupOptions::new(2))?;
+//! assert_eq!(clusters.len(), 1);
+//! assert_eq!(clusters[0].representative, 1); // highest quality, first in input order
+//! let members: Vec<(u32, u32)> = clusters[0].members.iter().map(|m| (m.index, m.distance)).collect();
+//! assert_eq!(members, vec![(0, 3), (1, 0), (3, 2)]);
+//! # Ok::<(), hashsieve::Error>(())
+//! ```
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::UnionFind;
+use crate::error::{ErrorKind, Result};
+use crate::index::bench::SplitMix64;
+use crate::index::{HashBits, Index, IndexKind, IndexOptions, Isa, SearchIndex};
+
+/// Queries per block in the scan join (as in the linear scan's batch).
+const SCAN_BLOCK: usize = 256;
+/// Widest part the pigeonhole join uses (its bucket offsets take `4 << bits` bytes).
+const MAX_PART_BITS: u32 = 22;
+/// Cost model, nanoseconds: one hash comparison inside the bucket join.
+const C_CMP_256: f64 = 1.0;
+const C_CMP_64: f64 = 0.5;
+/// One neighbour-bucket lookup.
+const C_PROBE: f64 = 2.0;
+/// Sorting one hash into its bucket (key, count, scatter).
+const C_SORT: f64 = 6.0;
+/// One empty-bucket check while walking the key space.
+const C_KEY: f64 = 0.5;
+/// One pair in the cache-blocked SIMD batch scan, per core (see `LinearScan`).
+const C_SCAN_256: f64 = 0.23;
+const C_SCAN_64: f64 = 0.09;
+
+/// One pair found by a join: `a < b` for a self-join (positions in the input), `a` the query
+/// and `b` the reference position for a cross-join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pair {
+    /// The first position.
+    pub a: u32,
+    /// The second position.
+    pub b: u32,
+    /// The Hamming distance between the two hashes.
+    pub distance: u32,
+}
+
+/// How [`self_join_with`] finds pairs. Every method returns the same, exact answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JoinMethod {
+    /// Choose by the cost model (see the [module documentation](self)).
+    #[default]
+    Auto,
+    /// The blocked SIMD scan of all pairs.
+    Scan,
+    /// Pigeonhole buckets (the best plan the cost model finds).
+    Pigeonhole,
+}
+
+/// Options for [`cluster`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DedupOptions {
+    /// The largest Hamming distance (inclusive) that links two hashes.
+    pub threshold: u32,
+    /// Whether hashes with no near-duplicate come back as clusters of one (default false).
+    pub include_singletons: bool,
+    /// The join method (default [`JoinMethod::Auto`]).
+    pub method: JoinMethod,
+}
+
+impl DedupOptions {
+    /// Options linking hashes within `threshold`, without singletons.
+    pub fn new(threshold: u32) -> DedupOptions {
+        DedupOptions {
+            threshold,
+            include_singletons: false,
+            method: JoinMethod::Auto,
+        }
+    }
+
+    /// Sets whether singletons are returned.
+    pub fn include_singletons(mut self, include: bool) -> DedupOptions {
+        self.include_singletons = include;
+        self
+    }
+
+    /// Sets the join method.
+    pub fn method(mut self, method: JoinMethod) -> DedupOptions {
+        self.method = method;
+        self
+    }
+}
+
+/// One member of a [`Cluster`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Member {
+    /// Position in the input.
+    pub index: u32,
+    /// Hamming distance to the cluster's representative (0 for the representative). Members
+    /// are linked by chains of near-duplicates, so this can exceed the threshold.
+    pub distance: u32,
+}
+
+/// A connected component of the "within the threshold" graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// Position of the representative: the member with the highest quality (a known quality
+    /// beats none), ties broken by the earliest position.
+    pub representative: u32,
+    /// The members, sorted by position.
+    pub members: Vec<Member>,
+}
+
+/// Every pair `a < b` of `hashes` within `threshold` (inclusive), sorted by `(a, b)`.
+///
+/// Exact; runs on the rayon pool with [`JoinMethod::Auto`].
+///
+/// # Panics
+///
+/// Panics if `hashes` holds more than `u32::MAX` entries.
+pub fn self_join<H: HashBits>(hashes: &[H], threshold: u32) -> Vec<Pair> {
+    self_join_with(hashes, threshold, JoinMethod::Auto)
+}
+
+/// [`self_join`] with a chosen method (for tests and benchmarks; all give the same answer).
+///
+/// # Panics
+///
+/// Panics if `hashes` holds more than `u32::MAX` entries.
+pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMethod) -> Vec<Pair> {
+    let groups = Groups::new(hashes);
+    let unique = join_unique(&groups.unique, threshold, method);
+    let mut out: Vec<Pair> = Vec::new();
+    for g in 0..groups.unique.len() {
+        let m = groups.members(g);
+        for (x, &i) in m.iter().enumerate() {
+            for &j in &m[x + 1..] {
+                out.push(Pair {
+                    a: i,
+                    b: j,
+                    distance: 0,
+                });
+            }
+        }
+    }
+    for p in &unique {
+        for &i in groups.members(p.a as usize) {
+            for &j in groups.members(p.b as usize) {
+                out.push(Pair {
+                    a: i.min(j),
+                    b: i.max(j),
+                    distance: p.distance,
+                });
+            }
+        }
+    }
+    out.par_sort_unstable();
+    out
+}
+
+/// Clusters `hashes`: the connected components of the graph linking every pair within
+/// `options.threshold`, each with its representative (highest `quality`, then earliest) and
+/// every member's distance to it. Components of one member are left out unless
+/// `options.include_singletons`. Clusters come ordered by their smallest position.
+///
+/// `quality` holds one value per hash, or is empty (no qualities known).
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] if `quality` is neither empty nor as long as `hashes`, or
+/// if there are more than `u32::MAX` hashes.
+pub fn cluster<H: HashBits>(
+    hashes: &[H],
+    quality: &[Option<u8>],
+    options: &DedupOptions,
+) -> Result<Vec<Cluster>> {
+    if !quality.is_empty() && quality.len() != hashes.len() {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "{} qualities for {} hashes; give one per hash or none",
+            quality.len(),
+            hashes.len()
+        ))
+        .into());
+    }
+    check_len(hashes.len())?;
+    let groups = Groups::new(hashes);
+    let pairs = join_unique(&groups.unique, options.threshold, options.method);
+    let mut uf = UnionFind::new(hashes.len());
+    for g in 0..groups.unique.len() {
+        let m = groups.members(g);
+        for w in m.windows(2) {
+            uf.union(w[0], w[1]);
+        }
+    }
+    for p in &pairs {
+        uf.union(
+            groups.members(p.a as usize)[0],
+            groups.members(p.b as usize)[0],
+        );
+    }
+    let min = if options.include_singletons { 1 } else { 2 };
+    let q = |i: u32| quality.get(i as usize).copied().flatten();
+    let clusters = uf
+        .components(min)
+        .into_par_iter()
+        .map(|comp| {
+            // Highest quality; `max_by_key` keeps the last maximum, so scan in reverse.
+            let rep = *comp
+                .iter()
+                .rev()
+                .max_by_key(|&&i| q(i).map_or(0, |v| u16::from(v) + 1))
+                .expect("components are non-empty");
+            let rh = &hashes[rep as usize];
+            Cluster {
+                representative: rep,
+                members: comp
+                    .iter()
+                    .map(|&i| Member {
+                        index: i,
+                        distance: hashes[i as usize].hamming(rh),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(clusters)
+}
+
+/// Every pair (query position `a`, reference position `b`) within `threshold`, sorted by
+/// `(a, b)`: which hashes of a case set match a reference list. Uses the index
+/// [`IndexKind::Auto`] picks for a batch of this size.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] if either side holds more than `u32::MAX` hashes.
+pub fn cross_join<H: HashBits>(
+    queries: &[H],
+    reference: &[H],
+    threshold: u32,
+) -> Result<Vec<Pair>> {
+    check_len(queries.len())?;
+    let index = SearchIndex::build(
+        reference,
+        &IndexOptions::new(IndexKind::Auto)
+            .threshold(threshold)
+            .batch(queries.len()),
+    )?;
+    let found = index.range_batch(queries, threshold);
+    let mut out: Vec<Pair> = found
+        .into_iter()
+        .enumerate()
+        .flat_map(|(a, ms)| {
+            ms.into_iter().map(move |m| Pair {
+                a: a as u32,
+                b: m.index,
+                distance: m.distance,
+            })
+        })
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// For each cluster, the cross-join pairs (from [`cross_join`]) of all its members, sorted:
+/// a match of one member marks the whole cluster.
+pub fn cluster_matches(clusters: &[Cluster], matches: &[Pair]) -> Vec<Vec<Pair>> {
+    let mut of: HashMap<u32, usize> = HashMap::new();
+    for (c, cl) in clusters.iter().enumerate() {
+        for m in &cl.members {
+            of.insert(m.index, c);
+        }
+    }
+    let mut out = vec![Vec::new(); clusters.len()];
+    for p in matches {
+        if let Some(&c) = of.get(&p.a) {
+            out[c].push(*p);
+        }
+    }
+    for v in &mut out {
+        v.sort_unstable();
+    }
+    out
+}
+
+/// A synthetic set with planted near-duplicate clusters, as the peer harness builds it:
+/// `n` uniform random hashes, of which the first rows are overwritten by `clusters` clusters
+/// of `2..=max_members` members, each member its cluster's random centre with `0..=max_flip`
+/// random bits flipped, at random distinct positions. Returns the hashes and, per cluster,
+/// the positions of its members (sorted).
+///
+/// ```
+/// use hashsieve::Hash256;
+/// use hashsieve::matching::planted_clusters;
+/// let (hashes, truth) = planted_clusters::<Hash256>(1000, 10, 10, 15, 1);
+/// assert_eq!(hashes.len(), 1000);
+/// assert_eq!(truth.len(), 10);
+/// assert!(truth.iter().all(|c| (2..=10).contains(&c.len())));
+/// ```
+pub fn planted_clusters<H: HashBits>(
+    n: usize,
+    clusters: usize,
+    max_members: usize,
+    max_flip: u32,
+    seed: u64,
+) -> (Vec<H>, Vec<Vec<u32>>) {
+    let mut rng = SplitMix64::new(seed);
+    let mut hashes: Vec<H> = {
+        let mut next = || rng.next();
+        (0..n).map(|_| H::from_words(&mut next)).collect()
+    };
+    // A random permutation prefix gives distinct positions.
+    let mut perm: Vec<u32> = (0..n as u32).collect();
+    let mut used = 0usize;
+    let mut truth = Vec::new();
+    for _ in 0..clusters {
+        let size = 2 + rng.below(max_members.max(2) as u64 - 1) as usize;
+        if used + size > n {
+            break;
+        }
+        let centre = {
+            let mut next = || rng.next();
+            H::from_words(&mut next)
+        };
+        let mut members = Vec::with_capacity(size);
+        for _ in 0..size {
+            let k = used + rng.below((n - used) as u64) as usize;
+            perm.swap(used, k);
+            let pos = perm[used];
+            used += 1;
+            let flips = rng.below(u64::from(max_flip.min(H::BITS)) + 1) as u32;
+            let mut h = centre;
+            let mut done = Vec::new();
+            while done.len() < flips as usize {
+                let bit = rng.below(u64::from(H::BITS)) as u32;
+                if !done.contains(&bit) {
+                    done.push(bit);
+                    h = h.flip(bit);
+                }
+            }
+            hashes[pos as usize] = h;
+            members.push(pos);
+        }
+        members.sort_unstable();
+        truth.push(members);
+    }
+    (hashes, truth)
+}
+
+fn check_len(len: usize) -> Result<()> {
+    if len > u32::MAX as usize {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "{len} hashes exceed the limit of {} per set; split the set",
+            u32::MAX
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Identical hashes grouped: `unique[g]` occurs at positions `members(g)` (ascending).
+struct Groups<H> {
+    unique: Vec<H>,
+    start: Vec<u32>,
+    members: Vec<u32>,
+}
+
+impl<H: HashBits> Groups<H> {
+    fn new(hashes: &[H]) -> Groups<H> {
+        assert!(
+            hashes.len() <= u32::MAX as usize,
+            "more than u32::MAX hashes"
+        );
+        let words = (H::BITS / 32) as usize;
+        let mut keyed: Vec<([u32; 8], u32)> = hashes
+            .par_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let mut k = [0u32; 8];
+                for (w, slot) in k.iter_mut().enumerate().take(words) {
+                    *slot = h.key(32 * w as u32, 32);
+                }
+                (k, i as u32)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        let mut unique = Vec::new();
+        let mut start = Vec::new();
+        let mut members = Vec::with_capacity(hashes.len());
+        for (x, (k, i)) in keyed.iter().enumerate() {
+            if x == 0 || keyed[x - 1].0 != *k {
+                start.push(members.len() as u32);
+                unique.push(hashes[*i as usize]);
+            }
+            members.push(*i);
+        }
+        start.push(members.len() as u32);
+        Groups {
+            unique,
+            start,
+            members,
+        }
+    }
+
+    fn members(&self, g: usize) -> &[u32] {
+        &self.members[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+}
+
+/// The pairs of distinct hashes within `r`, `a < b`, unsorted.
+fn join_unique<H: HashBits>(hashes: &[H], r: u32, method: JoinMethod) -> Vec<Pair> {
+    let n = hashes.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let r = r.min(H::BITS);
+    let scan_cost = scan_cost(H::BITS, n);
+    let plan = match method {
+        JoinMethod::Scan => None,
+        _ => best_plan(H::BITS, n, r),
+    };
+    match plan {
+        Some((plan, predicted))
+            if method == JoinMethod::Pigeonhole || predicted < scan_cost && n >= 4096 =>
+        {
+            // Check the plan against the real bucket sizes before running it.
+            if method == JoinMethod::Auto && plan.measured_cost(hashes) >= scan_cost {
+                scan_join(hashes, r)
+            } else {
+                plan.run(hashes, r)
+            }
+        }
+        _ => scan_join(hashes, r),
+    }
+}
+
+fn scan_cost(bits: u32, n: usize) -> f64 {
+    let c = if bits >= 256 { C_SCAN_256 } else { C_SCAN_64 };
+    let threads = rayon::current_num_threads().max(1) as f64;
+    c * (n as f64) * (n as f64) / 2.0 / threads
+}
+
+/// All pairs by the blocked SIMD batch kernel.
+fn scan_join<H: HashBits>(hashes: &[H], r: u32) -> Vec<Pair> {
+    let isa = Isa::detect();
+    let n = hashes.len();
+    let blocks = n.div_ceil(SCAN_BLOCK);
+    (0..blocks)
+        .into_par_iter()
+        .flat_map_iter(|b| {
+            let q0 = b * SCAN_BLOCK;
+            let q1 = (q0 + SCAN_BLOCK).min(n);
+            let mut found = Vec::new();
+            H::batch_kernel(
+                isa,
+                &hashes[q0..],
+                &hashes[q0..q1],
+                r,
+                q0 as u32,
+                &mut found,
+            );
+            found.into_iter().filter_map(move |(qi, m)| {
+                let a = q0 as u32 + qi;
+                (m.index > a).then_some(Pair {
+                    a,
+                    b: m.index,
+                    distance: m.distance,
+                })
+            })
+        })
+        .collect()
+}
+
+/// Binomial sum `sum_{k<=s} C(w, k)`: keys within `s` bits of a `w`-bit key.
+fn ball(w: u32, s: u32) -> f64 {
+    let mut total = 0.0;
+    let mut c = 1.0;
+    for k in 0..=s.min(w) {
+        total += c;
+        c = c * f64::from(w - k) / f64::from(k + 1);
+    }
+    total
+}
+
+/// A pigeonhole plan: the parts `(start, len)` and the per-part radius.
+#[derive(Clone, Debug)]
+struct Plan {
+    parts: Vec<(u32, u32)>,
+    s: u32,
+}
+
+/// The cheapest pigeonhole plan by the cost model on uniform hashes, with its predicted cost
+/// (ns on the current pool).
+fn best_plan(bits: u32, n: usize, r: u32) -> Option<(Plan, f64)> {
+    let c_cmp = if bits >= 256 { C_CMP_256 } else { C_CMP_64 };
+    let threads = rayon::current_num_threads().max(1) as f64;
+    let nf = n as f64;
+    let mut best: Option<(Plan, f64)> = None;
+    for m in bits.div_ceil(MAX_PART_BITS)..=bits.min(r + 1) {
+        let s = r / m;
+        let mut parts = Vec::with_capacity(m as usize);
+        let mut start = 0;
+        let mut cost = 0.0;
+        for t in 0..m {
+            let len = bits / m + u32::from(t < bits % m);
+            parts.push((start, len));
+            start += len;
+            let v = ball(len, s);
+            let keys = f64::from(1u32 << len);
+            cost += c_cmp * nf * nf * v / (2.0 * keys)
+                + C_PROBE * nf.min(keys) * v
+                + C_SORT * nf
+                + C_KEY * keys;
+        }
+        let cost = cost / threads;
+        if best.as_ref().is_none_or(|b| cost < b.1) {
+            best = Some((Plan { parts, s }, cost));
+        }
+    }
+    best
+}
+
+/// One part's buckets: the unique hashes counting-sorted by the part's key.
+struct Table<'h, H> {
+    hashes: &'h [H],
+    plan: &'h Plan,
+    t: usize,
+    r: u32,
+    off: Vec<u32>,
+    order: Vec<u32>,
+    sorted: Vec<H>,
+    masks: &'h [u32],
+}
+
+impl Plan {
+    fn offsets<H: HashBits>(&self, hashes: &[H], t: usize) -> (Vec<u32>, Vec<u32>) {
+        let (start, len) = self.parts[t];
+        let keys: Vec<u32> = hashes.par_iter().map(|h| h.key(start, len)).collect();
+        let mut off = vec![0u32; (1usize << len) + 1];
+        for &k in &keys {
+            off[k as usize + 1] += 1;
+        }
+        for i in 1..off.len() {
+            off[i] += off[i - 1];
+        }
+        (off, keys)
+    }
+
+    /// The cost model on the real bucket sizes.
+    fn measured_cost<H: HashBits>(&self, hashes: &[H]) -> f64 {
+        let c_cmp = if H::BITS >= 256 { C_CMP_256 } else { C_CMP_64 };
+        let threads = rayon::current_num_threads().max(1) as f64;
+        let mut total = 0.0;
+        for t in 0..self.parts.len() {
+            let (off, _) = self.offsets(hashes, t);
+            let len = self.parts[t].1;
+            let masks = masks(len, self.s);
+            let size = |k: usize| f64::from(off[k + 1] - off[k]);
+            let cmps: f64 = (0..1usize << len)
+                .into_par_iter()
+                .map(|k| {
+                    let b = size(k);
+                    if b == 0.0 {
+                        return 0.0;
+                    }
+                    let mut c = b * (b - 1.0) / 2.0;
+                    for &m in &masks {
+                        let k2 = k ^ m as usize;
+                        if k2 > k {
+                            c += b * size(k2) + C_PROBE / c_cmp;
+                        }
+                    }
+                    c
+                })
+                .sum();
+            total += c_cmp * cmps + C_SORT * hashes.len() as f64 + C_KEY * (1u64 << len) as f64;
+        }
+        total / threads
+    }
+
+    fn run<H: HashBits>(&self, hashes: &[H], r: u32) -> Vec<Pair> {
+        let mut out = Vec::new();
+        for t in 0..self.parts.len() {
+            let (off, keys) = self.offsets(hashes, t);
+            let mut fill = off.clone();
+            let mut order = vec![0u32; hashes.len()];
+            for (i, &k) in keys.iter().enumerate() {
+                order[fill[k as usize] as usize] = i as u32;
+                fill[k as usize] += 1;
+            }
+            drop((keys, fill));
+            let sorted: Vec<H> = order.par_iter().map(|&i| hashes[i as usize]).collect();
+            let masks = masks(self.parts[t].1, self.s);
+            let table = Table {
+                hashes,
+                plan: self,
+                t,
+                r,
+                off,
+                order,
+                sorted,
+                masks: &masks,
+            };
+            let nkeys = 1usize << self.parts[t].1;
+            let chunk = nkeys
+                .div_ceil(64 * rayon::current_num_threads().max(1))
+                .max(1);
+            let found: Vec<Vec<Pair>> = (0..nkeys.div_ceil(chunk))
+                .into_par_iter()
+                .map(|c| {
+                    let mut v = Vec::new();
+                    table.scan(c * chunk..((c + 1) * chunk).min(nkeys), &mut v);
+                    v
+                })
+                .collect();
+            for v in found {
+                out.extend_from_slice(&v);
+            }
+        }
+        out
+    }
+}
+
+/// Every `len`-bit mask with `1..=s` bits set.
+fn masks(len: u32, s: u32) -> Vec<u32> {
+    if s == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // Grow by weight: combinations of 1..=s bit positions.
+    fn rec(len: u32, from: u32, left: u32, acc: u32, out: &mut Vec<u32>) {
+        for b in from..len {
+            let m = acc | (1 << b);
+            out.push(m);
+            if left > 1 {
+                rec(len, b + 1, left - 1, m, out);
+            }
+        }
+    }
+    rec(len, 0, s.min(len), 0, &mut out);
+    out
+}
+
+impl<H: HashBits> Table<'_, H> {
+    fn scan(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU supports POPCNT (detected just above), the only feature
+                // `scan_popcnt` is compiled for.
+                unsafe { self.scan_popcnt(keys, out) };
+                return;
+            }
+        }
+        self.scan_generic(keys, out);
+    }
+
+    /// # Safety
+    ///
+    /// The CPU must support POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn scan_popcnt(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        self.scan_generic(keys, out);
+    }
+
+    #[inline(always)]
+    fn scan_generic(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        let r = self.r;
+        for k in keys {
+            let (b0, b1) = (self.off[k] as usize, self.off[k + 1] as usize);
+            if b0 == b1 {
+                continue;
+            }
+            let bucket = &self.sorted[b0..b1];
+            for (i, x) in bucket.iter().enumerate() {
+                for (j, y) in bucket[i + 1..].iter().enumerate() {
+                    let d = x.hamming(y);
+                    if d <= r {
+                        self.emit(b0 + i, b0 + i + 1 + j, d, out);
+                    }
+                }
+            }
+            for &m in self.masks {
+                let k2 = k ^ m as usize;
+                if k2 <= k {
+                    continue;
+                }
+                let (c0, c1) = (self.off[k2] as usize, self.off[k2 + 1] as usize);
+                if c0 == c1 {
+                    continue;
+                }
+                let other = &self.sorted[c0..c1];
+                for (i, x) in bucket.iter().enumerate() {
+                    for (j, y) in other.iter().enumerate() {
+                        let d = x.hamming(y);
+                        if d <= r {
+                            self.emit(b0 + i, c0 + j, d, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the pair at sorted positions `p`, `q` unless an earlier part already finds it.
+    #[inline(never)]
+    fn emit(&self, p: usize, q: usize, d: u32, out: &mut Vec<Pair>) {
+        let (a, b) = (self.order[p], self.order[q]);
+        let (ha, hb) = (&self.hashes[a as usize], &self.hashes[b as usize]);
+        for &(start, len) in &self.plan.parts[..self.t] {
+            if (ha.key(start, len) ^ hb.key(start, len)).count_ones() <= self.plan.s {
+                return;
+            }
+        }
+        out.push(Pair {
+            a: a.min(b),
+            b: a.max(b),
+            distance: d,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{Hash256, Hash64};
+
+    #[test]
+    fn masks_count_the_ball() {
+        for (len, s) in [(16, 1), (16, 2), (11, 3), (5, 5), (8, 0)] {
+            let m = masks(len, s);
+            assert_eq!(m.len() as f64 + 1.0, ball(len, s));
+            assert!(m
+                .iter()
+                .all(|&x| x < 1 << len && (1..=s).contains(&x.count_ones())));
+        }
+    }
+
+    #[test]
+    fn plan_for_pdq_is_sixteen_parts() {
+        let (plan, _) = best_plan(256, 1_000_000, 31).expect("a plan");
+        assert_eq!((plan.parts.len(), plan.s), (16, 1));
+        let (plan, _) = best_plan(64, 1_000_000, 10).expect("a plan");
+        assert_eq!(plan.parts.iter().map(|p| p.1).sum::<u32>(), 64);
+    }
+
+    #[test]
+    fn methods_agree_on_small_sets() {
+        let (h, _) = planted_clusters::<Hash256>(3000, 60, 10, 15, 3);
+        let a = self_join_with(&h, 31, JoinMethod::Scan);
+        assert_eq!(a, self_join_with(&h, 31, JoinMethod::Pigeonhole));
+        let (h, _) = planted_clusters::<Hash64>(3000, 60, 10, 6, 4);
+        let a = self_join_with(&h, 10, JoinMethod::Scan);
+        assert_eq!(a, self_join_with(&h, 10, JoinMethod::Pigeonhole));
+    }
+}

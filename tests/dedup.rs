@@ -1,0 +1,436 @@
+//! Deduplication: the self-join against a brute-force oracle, clusters against connected
+//! components found by graph search, the representative rule, and `hashsieve dedup` end to end.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use hashsieve::index::HashBits;
+use hashsieve::list::ListBuilder;
+use hashsieve::matching::{
+    cluster, cross_join, planted_clusters, self_join, self_join_with, DedupOptions, JoinMethod,
+    Pair,
+};
+use hashsieve::{Hash256, Hash64, HashKind};
+
+/// Every pair within `r`, by comparing all of them.
+fn brute_pairs<H: HashBits>(h: &[H], r: u32) -> Vec<Pair> {
+    let mut out = Vec::new();
+    for a in 0..h.len() {
+        for b in a + 1..h.len() {
+            let d = h[a].hamming(&h[b]);
+            if d <= r {
+                out.push(Pair {
+                    a: a as u32,
+                    b: b as u32,
+                    distance: d,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Connected components by depth-first search over the brute-force pairs.
+fn brute_components<H: HashBits>(h: &[H], r: u32, min: usize) -> Vec<Vec<u32>> {
+    let mut adj = vec![Vec::new(); h.len()];
+    for p in brute_pairs(h, r) {
+        adj[p.a as usize].push(p.b);
+        adj[p.b as usize].push(p.a);
+    }
+    let mut seen = vec![false; h.len()];
+    let mut out = Vec::new();
+    for s in 0..h.len() {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        let (mut stack, mut comp) = (vec![s as u32], Vec::new());
+        while let Some(x) = stack.pop() {
+            comp.push(x);
+            for &y in &adj[x as usize] {
+                if !seen[y as usize] {
+                    seen[y as usize] = true;
+                    stack.push(y);
+                }
+            }
+        }
+        comp.sort_unstable();
+        if comp.len() >= min {
+            out.push(comp);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A planted set with some exact duplicates copied in.
+fn with_duplicates<H: HashBits + Copy>(n: usize, max_flip: u32, seed: u64) -> Vec<H> {
+    let (mut h, _) = planted_clusters::<H>(n, n / 20 + 1, 10, max_flip, seed);
+    for i in (0..n).step_by(7).skip(1) {
+        h[i] = h[(i * 31 + 3) % n];
+    }
+    h
+}
+
+fn check_join<H: HashBits + Copy>(thresholds: &[u32], max_flip: u32) {
+    for (seed, n) in [(1u64, 0usize), (2, 1), (3, 2), (4, 50), (5, 700), (6, 5000)] {
+        let h = with_duplicates::<H>(n, max_flip, seed);
+        for &r in thresholds {
+            let want = brute_pairs(&h, r);
+            for method in [JoinMethod::Auto, JoinMethod::Scan, JoinMethod::Pigeonhole] {
+                assert_eq!(
+                    self_join_with(&h, r, method),
+                    want,
+                    "n {n}, r {r}, {method:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn self_join_matches_brute_force_256() {
+    check_join::<Hash256>(&[0, 1, 8, 31, 48, 90], 15);
+}
+
+#[test]
+fn self_join_matches_brute_force_64() {
+    check_join::<Hash64>(&[0, 1, 4, 10, 16, 30], 5);
+}
+
+#[test]
+fn self_join_on_all_equal_hashes() {
+    let h = vec![Hash64::from_u64(0xdead_beef); 40];
+    assert_eq!(self_join(&h, 3), brute_pairs(&h, 3));
+    // Skewed: every hash shares most parts (tiny differences), so buckets are huge.
+    let h: Vec<Hash256> = (0..6000u64)
+        .map(|i| Hash256::from_limbs([i, 0, 0, 0]))
+        .collect();
+    assert_eq!(self_join(&h, 2), brute_pairs(&h, 2));
+}
+
+#[test]
+fn clusters_are_connected_components() {
+    for (seed, n, r) in [
+        (11u64, 0usize, 31u32),
+        (12, 1, 31),
+        (13, 300, 31),
+        (14, 3000, 31),
+        (15, 3000, 20),
+    ] {
+        let h = with_duplicates::<Hash256>(n, 15, seed);
+        for singletons in [false, true] {
+            let opts = DedupOptions::new(r).include_singletons(singletons);
+            let got = cluster(&h, &[], &opts).expect("cluster");
+            let mut comps: Vec<Vec<u32>> = got
+                .iter()
+                .map(|c| c.members.iter().map(|m| m.index).collect())
+                .collect();
+            comps.sort();
+            assert_eq!(
+                comps,
+                brute_components(&h, r, if singletons { 1 } else { 2 })
+            );
+            for c in &got {
+                for m in &c.members {
+                    let rep = &h[c.representative as usize];
+                    assert_eq!(m.distance, h[m.index as usize].hamming(rep));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn planted_clusters_are_found() {
+    let (h, truth) = planted_clusters::<Hash256>(20_000, 200, 10, 15, 99);
+    let got = cluster(&h, &[], &DedupOptions::new(31)).expect("cluster");
+    let got: BTreeSet<Vec<u32>> = got
+        .iter()
+        .map(|c| c.members.iter().map(|m| m.index).collect())
+        .collect();
+    // Members are within 30 of each other, so every planted cluster is (contained in) a cluster.
+    for t in &truth {
+        assert!(got.iter().any(|g| t.iter().all(|x| g.contains(x))));
+    }
+}
+
+#[test]
+fn representative_is_highest_quality_then_first() {
+    let z = Hash64::from_u64(0);
+    let h = [
+        z,
+        Hash64::from_u64(1),
+        Hash64::from_u64(3),
+        Hash64::from_u64(7),
+    ];
+    let cases: [(&[Option<u8>], u32); 5] = [
+        (&[None, None, None, None], 0),
+        (&[Some(10), Some(90), Some(90), None], 1),
+        (&[None, None, Some(0), None], 2),
+        (&[Some(100), Some(100), Some(100), Some(100)], 0),
+        (&[], 0),
+    ];
+    for (q, want) in cases {
+        let c = cluster(&h, q, &DedupOptions::new(1)).expect("cluster");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].representative, want, "{q:?}");
+        let rep = h[want as usize];
+        assert!(c[0]
+            .members
+            .iter()
+            .all(|m| m.distance == h[m.index as usize].hamming(&rep)));
+    }
+    let err = cluster(&h, &[None], &DedupOptions::new(1)).expect_err("length mismatch");
+    assert!(matches!(
+        err.kind(),
+        hashsieve::ErrorKind::InvalidArgument(_)
+    ));
+}
+
+#[test]
+fn cross_join_matches_brute_force() {
+    let (refs, _) = planted_clusters::<Hash256>(5000, 0, 2, 0, 5);
+    let (mut q, _) = planted_clusters::<Hash256>(300, 20, 10, 15, 6);
+    for i in 0..20 {
+        q[i * 3] = refs[i * 17].flip_for_test(i as u32);
+    }
+    let mut want = Vec::new();
+    for (a, x) in q.iter().enumerate() {
+        for (b, y) in refs.iter().enumerate() {
+            let d = x.hamming(y);
+            if d <= 31 {
+                want.push(Pair {
+                    a: a as u32,
+                    b: b as u32,
+                    distance: d,
+                });
+            }
+        }
+    }
+    assert_eq!(cross_join(&q, &refs, 31).expect("join"), want);
+    assert!(want.len() >= 20);
+}
+
+trait FlipForTest {
+    fn flip_for_test(&self, k: u32) -> Self;
+}
+
+impl FlipForTest for Hash256 {
+    fn flip_for_test(&self, k: u32) -> Hash256 {
+        let mut l = self.limbs();
+        l[0] ^= (1u64 << k) - 1;
+        Hash256::from_limbs(l)
+    }
+}
+
+// ---- CLI ----
+
+fn hashsieve(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args(args)
+        .output()
+        .expect("run hashsieve")
+}
+
+/// (cluster, id, distance, representative, matched) per TSV row.
+fn rows(out: &Output) -> Vec<Vec<String>> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    for c in [
+        "cluster",
+        "id",
+        "hash",
+        "quality",
+        "distance",
+        "representative",
+    ] {
+        assert!(header.contains(&c), "missing column {c}");
+    }
+    lines
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// The set of clusters (as sets of ids) in TSV output.
+fn id_clusters(rows: &[Vec<String>]) -> BTreeSet<BTreeSet<String>> {
+    let mut by: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for r in rows {
+        by.entry(r[0].clone()).or_default().insert(r[1].clone());
+    }
+    by.into_values().collect()
+}
+
+fn write_hex(path: &Path, h: &[Hash256]) {
+    let text: String = h
+        .iter()
+        .enumerate()
+        .map(|(i, x)| format!("{},f{i}\n", x.to_hex()))
+        .collect();
+    std::fs::write(path, text).expect("write");
+}
+
+#[test]
+fn cli_hex_clusters_match_oracle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = with_duplicates::<Hash256>(400, 15, 21);
+    let input = dir.path().join("case.hex");
+    write_hex(&input, &h);
+    let out = hashsieve(&["dedup", input.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = rows(&out);
+    let want: BTreeSet<BTreeSet<String>> = brute_components(&h, 31, 2)
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| format!("f{i}")).collect())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(id_clusters(&rows), want);
+    // One representative per cluster, at distance 0.
+    let reps: Vec<&Vec<String>> = rows.iter().filter(|r| r[5] == "true").collect();
+    assert_eq!(reps.len(), want.len());
+    assert!(reps.iter().all(|r| r[4] == "0"));
+
+    // --all: every input once; a lower threshold changes the clusters as the oracle says.
+    let out = hashsieve(&["dedup", input.to_str().unwrap(), "--all", "-t", "8"]);
+    let all = super_rows(&out);
+    assert_eq!(all.len(), h.len());
+    let want8: BTreeSet<BTreeSet<String>> = brute_components(&h, 8, 1)
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| format!("f{i}")).collect())
+        .collect();
+    assert_eq!(id_clusters(&all), want8);
+
+    // JSON lines: same rows.
+    let out = hashsieve(&["dedup", input.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let objs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(objs.len(), rows.len());
+    assert!(objs
+        .iter()
+        .all(|o| o["cluster"].is_u64() && o["distance"].is_u64()));
+}
+
+fn super_rows(out: &Output) -> Vec<Vec<String>> {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rows(out)
+}
+
+#[test]
+fn cli_errors_exit_2_without_echoing_hashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("bad.hex");
+    let secret = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef012345678";
+    std::fs::write(&input, format!("{}\n{secret},x\n", "00".repeat(32))).expect("write");
+    let out = hashsieve(&["dedup", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":2:"), "{err}");
+    assert!(!err.contains(secret));
+    let out = hashsieve(&["dedup", dir.path().join("missing").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn cli_tsv_from_hash_command_and_list_marks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
+    // Hash the corpus twice (a copy is an exact duplicate of every image).
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).expect("mkdir");
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&corpus).expect("corpus") {
+        let p = e.expect("entry").path();
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ["png", "jpg", "bmp"].contains(&ext) && names.len() < 6 {
+            std::fs::copy(&p, copy.join(p.file_name().unwrap())).expect("copy");
+            names.push(p);
+        }
+    }
+    let mut args: Vec<String> = vec!["hash".into(), "--algo".into(), "pdq".into()];
+    args.extend(names.iter().map(|p| p.display().to_string()));
+    args.push(copy.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = hashsieve(&args);
+    let tsv = dir.path().join("case.tsv");
+    std::fs::write(&tsv, &out.stdout).expect("write");
+
+    // The oracle: parse the TSV ourselves.
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    let col = |c: &str| header.iter().position(|x| *x == c).expect("column");
+    let (pc, hc) = (col("path"), col("hash"));
+    let mut ids = Vec::new();
+    let mut hashes = Vec::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f[hc].is_empty() {
+            continue;
+        }
+        ids.push(f[pc].to_string());
+        hashes.push(Hash256::from_hex(f[hc]).expect("hex"));
+    }
+    assert!(hashes.len() >= 2 * names.len() - 2);
+    let want: BTreeSet<BTreeSet<String>> = brute_components(&hashes, 31, 2)
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| ids[i as usize].clone()).collect())
+        .collect();
+    let out = hashsieve(&["dedup", tsv.to_str().unwrap()]);
+    let got = super_rows(&out);
+    assert_eq!(id_clusters(&got), want);
+
+    // A reference list holding the first image's hash marks its whole cluster.
+    let mut b = ListBuilder::new(HashKind::Pdq)
+        .min_quality(0)
+        .allow_degenerate(true)
+        .name("ref");
+    b.add(hashes[0], hashsieve::list::EntryMeta::new("known-1"))
+        .expect("add");
+    let list = dir.path().join("ref.hsl");
+    b.write(&list).expect("write list");
+    let out = hashsieve(&[
+        "dedup",
+        tsv.to_str().unwrap(),
+        "--list",
+        list.to_str().unwrap(),
+    ]);
+    let got = super_rows(&out);
+    let matched: BTreeSet<String> = got
+        .iter()
+        .filter(|r| r[6].contains("ref:known-1"))
+        .map(|r| r[1].clone())
+        .collect();
+    let direct: Vec<u32> = (0..hashes.len() as u32)
+        .filter(|&i| hashes[i as usize].distance(&hashes[0]) <= 31)
+        .collect();
+    let expect: BTreeSet<String> = brute_components(&hashes, 31, 1)
+        .into_iter()
+        .filter(|c| c.iter().any(|i| direct.contains(i)))
+        .flatten()
+        .map(|i| ids[i as usize].clone())
+        .collect();
+    assert!(matched.contains(&ids[0]));
+    assert_eq!(matched, expect);
+
+    // The list itself as input: its one entry, a singleton, printed with --all.
+    let out = hashsieve(&["dedup", list.to_str().unwrap(), "--all"]);
+    let got = super_rows(&out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0][1], "known-1");
+}
