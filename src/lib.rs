@@ -15,13 +15,22 @@
 //!   checksummed; importers and exporters for the formats the field exchanges.
 //! * [`index`]: exact Hamming search over hash slices: SIMD linear scan (scalar, AVX2,
 //!   AVX-512), BK-tree and multi-index hashing behind one [`index::Index`] trait.
-//! * [`matching`]: grouping near-duplicates.
+//! * [`matching`]: the [`matching::Matcher`] over opened lists (thresholds, quality gate,
+//!   dihedral fan-out, batches, atomic list replacement) and deduplication (self-join, clusters).
+//!
+//! End to end: hash an image, build a list, open it, match an edited copy.
 //!
 //! ```
 //! use hashsieve::{algo::Hasher, HashKind, PixelBuffer, PixelLayout};
 //!
-//! // A synthetic 96x64 RGB gradient stands in for an upload.
-//! let rgb: Vec<u8> = (0..96 * 64).flat_map(|i| [(i % 96) as u8 * 2, (i / 96) as u8 * 3, 90]).collect();
+//! // A synthetic 96x64 RGB pattern stands in for an upload.
+//! let rgb: Vec<u8> = (0..96 * 64u32)
+//!     .flat_map(|i| {
+//!         let (x, y) = (i % 96, i / 96);
+//!         let v = ((x * x + 3 * x * y) % 200) as u8;
+//!         [v, v / 2 + 20, 200 - v]
+//!     })
+//!     .collect();
 //! let px = PixelBuffer::packed(&rgb, 96, 64, PixelLayout::Rgb8)?;
 //! let hasher = Hasher::new();
 //! let pdq = hasher.hash_pixels(&px, HashKind::Pdq);
@@ -30,6 +39,21 @@
 //! // Text forms round-trip and parse back to the same value.
 //! let again = HashKind::Pdq.parse_hex(&pdq.value.to_hex())?;
 //! assert_eq!(again.distance(&pdq.value), Some(0));
+//!
+//! // Build a list (in memory here; `ListBuilder::write` writes a file atomically) and open it.
+//! use hashsieve::list::EntryMeta;
+//! use hashsieve::matching::{ListOptions, Matcher, Query};
+//! let mut builder = hashsieve::ListBuilder::new(HashKind::Pdq).name("known").min_quality(0);
+//! builder.add(pdq.value, EntryMeta::new("case-1/img-7"))?;
+//! let list = hashsieve::HashList::from_bytes(builder.to_vec()?)?;
+//!
+//! // A brightened copy of the image still matches, within PDQ's threshold of 31.
+//! let brighter: Vec<u8> = rgb.iter().map(|&v| v.saturating_add(12)).collect();
+//! let copy = hasher.hash_pixels(&PixelBuffer::packed(&brighter, 96, 64, PixelLayout::Rgb8)?, HashKind::Pdq);
+//! let matcher = Matcher::new();
+//! matcher.add_list(list, ListOptions::default())?;
+//! let result = matcher.query(&Query::new(HashKind::Pdq, copy.value, copy.quality));
+//! assert_eq!(result.matches()[0].entry_ids, ["case-1/img-7"]);
 //! # Ok::<(), hashsieve::Error>(())
 //! ```
 //!
