@@ -298,6 +298,26 @@ impl<'s> Problems<'s> {
     }
 }
 
+/// Runs `$body` for each non-blank line of `$lines` as `(line number, text)`, counting records
+/// and reporting undecodable lines; `continue` in the body goes to the next line.
+macro_rules! for_each_record {
+    ($self:ident, $lines:ident, |$n:ident, $text:ident| $body:block) => {
+        while let Some(($n, line)) = $lines.next_line().map_err(|e| $self.problems.io(e))? {
+            let $text = match line {
+                Ok(t) if t.trim().is_empty() => continue,
+                Ok(t) => t,
+                Err(reason) => {
+                    $self.report.records += 1;
+                    $self.problems.report($n, reason)?;
+                    continue;
+                }
+            };
+            $self.report.records += 1;
+            $body
+        }
+    };
+}
+
 /// A line reader that bounds line length, tracks line numbers and checks UTF-8.
 pub(crate) struct Lines<'r> {
     r: &'r mut dyn BufRead,
@@ -529,17 +549,7 @@ impl Ctx<'_, '_> {
     fn hex(&mut self, input: &mut dyn BufRead) -> Result<()> {
         let kind = self.builder.kind();
         let mut lines = Lines::new(input);
-        while let Some((n, text)) = lines.next_line().map_err(|e| self.problems.io(e))? {
-            let text = match text {
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(t) => t,
-                Err(reason) => {
-                    self.report.records += 1;
-                    self.problems.report(n, reason)?;
-                    continue;
-                }
-            };
-            self.report.records += 1;
+        for_each_record!(self, lines, |n, text| {
             let (hash_part, id) = match text.split_once(',') {
                 Some((h, m)) => (h, Some(m)),
                 None => (text, None),
@@ -559,24 +569,14 @@ impl Ctx<'_, '_> {
                 }
                 Err(reason) => self.problems.report(n, reason)?,
             }
-        }
+        });
         Ok(())
     }
 
     fn pdq_hasher(&mut self, input: &mut dyn BufRead) -> Result<()> {
         let kind = self.builder.kind();
         let mut lines = Lines::new(input);
-        while let Some((n, text)) = lines.next_line().map_err(|e| self.problems.io(e))? {
-            let text = match text {
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(t) => t,
-                Err(reason) => {
-                    self.report.records += 1;
-                    self.problems.report(n, reason)?;
-                    continue;
-                }
-            };
-            self.report.records += 1;
+        for_each_record!(self, lines, |n, text| {
             match parse_pdq_hasher_line(kind, text) {
                 Ok((h, q, name)) => {
                     let mut meta = EntryMeta::new(name);
@@ -585,24 +585,14 @@ impl Ctx<'_, '_> {
                 }
                 Err(reason) => self.problems.report(n, reason)?,
             }
-        }
+        });
         Ok(())
     }
 
     fn pytx_signals(&mut self, input: &mut dyn BufRead) -> Result<()> {
         let kind = self.builder.kind();
         let mut lines = Lines::new(input);
-        while let Some((n, text)) = lines.next_line().map_err(|e| self.problems.io(e))? {
-            let text = match text {
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(t) => t,
-                Err(reason) => {
-                    self.report.records += 1;
-                    self.problems.report(n, reason)?;
-                    continue;
-                }
-            };
-            self.report.records += 1;
+        for_each_record!(self, lines, |n, text| {
             match parse_signal_line(kind, text) {
                 Ok(None) => self.report.skipped += 1,
                 Ok(Some((h, rest))) => {
@@ -617,7 +607,7 @@ impl Ctx<'_, '_> {
                 }
                 Err(reason) => self.problems.report(n, reason)?,
             }
-        }
+        });
         Ok(())
     }
 
@@ -627,17 +617,7 @@ impl Ctx<'_, '_> {
         let id_key = options.id_col.as_deref().unwrap_or("id");
         let cat_key = options.category_col.as_deref().unwrap_or("categories");
         let mut lines = Lines::new(input);
-        while let Some((n, text)) = lines.next_line().map_err(|e| self.problems.io(e))? {
-            let text = match text {
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(t) => t,
-                Err(reason) => {
-                    self.report.records += 1;
-                    self.problems.report(n, reason)?;
-                    continue;
-                }
-            };
-            self.report.records += 1;
+        for_each_record!(self, lines, |n, text| {
             let value: serde_json::Value = match serde_json::from_str(text) {
                 Ok(v) => v,
                 Err(e) => {
@@ -746,7 +726,7 @@ impl Ctx<'_, '_> {
                 source,
             };
             self.add(n, hash, meta)?;
-        }
+        });
         Ok(())
     }
 
