@@ -326,6 +326,17 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
             .collect()
     }
 
+    /// The distinct hash kinds of the loaded lists, in load order: what a query must be hashed as.
+    pub fn kinds(&self) -> Vec<HashKind> {
+        let mut kinds = Vec::new();
+        for loaded in self.snapshot().iter() {
+            if !kinds.contains(&loaded.list.kind()) {
+                kinds.push(loaded.list.kind());
+            }
+        }
+        kinds
+    }
+
     fn snapshot(&self) -> Arc<Vec<Arc<Loaded<D>>>> {
         self.lists.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

@@ -192,3 +192,92 @@ pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     );
     pb
 }
+
+/// One row of a hash text file, before its hash is parsed.
+pub(crate) struct HashLine {
+    /// 1-based line number, for messages (never the hash itself).
+    pub(crate) line: usize,
+    /// The row's id: the TSV `path` (or `id`) column, or the text after a hex line's comma.
+    pub(crate) id: Option<String>,
+    /// The TSV `algorithm` column, where there is one.
+    pub(crate) algorithm: Option<String>,
+    /// The hex text (a hex line's `hash=` prefix removed).
+    pub(crate) hex: String,
+    /// The TSV `quality` column, where present and not empty.
+    pub(crate) quality: Option<String>,
+    /// The TSV `orientation` column, where present and not empty.
+    pub(crate) orientation: Option<String>,
+}
+
+/// Reads our `hashsieve hash` TSV (a header row with a `hash` column; optional `path`/`id`,
+/// `algorithm`, `quality`, `orientation`) or hex lines (`[hash=]HEX[,ID]`, `#` comments). Blank
+/// lines, a byte-order mark and CR line ends are ignored.
+pub(crate) fn read_hash_lines(
+    input: impl io::BufRead,
+    source: &str,
+) -> anyhow::Result<Vec<HashLine>> {
+    let mut rows = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    let mut first = true;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| anyhow::anyhow!("{source}:{}: {e}", n + 1))?;
+        let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut first)
+            && line
+                .split('\t')
+                .any(|c| c.trim().eq_ignore_ascii_case("hash"))
+        {
+            columns = Some(
+                line.split('\t')
+                    .map(|c| c.trim().to_ascii_lowercase())
+                    .collect(),
+            );
+            continue;
+        }
+        let row = match &columns {
+            Some(cols) => {
+                let cells: Vec<&str> = line.split('\t').collect();
+                let cell = |name: &str| {
+                    cols.iter()
+                        .position(|c| c == name)
+                        .and_then(|i| cells.get(i))
+                        .map(|c| c.trim())
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                };
+                HashLine {
+                    line: n + 1,
+                    id: cell("path").or_else(|| cell("id")),
+                    algorithm: cell("algorithm"),
+                    hex: cell("hash").unwrap_or_default(),
+                    quality: cell("quality"),
+                    orientation: cell("orientation"),
+                }
+            }
+            None => {
+                let body = line.trim();
+                if body.starts_with('#') {
+                    continue;
+                }
+                let body = body.strip_prefix("hash=").unwrap_or(body);
+                let (hex, id) = match body.split_once(',') {
+                    Some((h, id)) => (h.trim(), Some(id.trim()).filter(|s| !s.is_empty())),
+                    None => (body, None),
+                };
+                HashLine {
+                    line: n + 1,
+                    id: id.map(str::to_string),
+                    algorithm: None,
+                    hex: hex.to_string(),
+                    quality: None,
+                    orientation: None,
+                }
+            }
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}

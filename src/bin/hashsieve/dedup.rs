@@ -225,25 +225,13 @@ fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
     Ok((items, hashes))
 }
 
-/// Reads `hashsieve hash` TSV (rows of other algorithms and failed files skipped) or hex
-/// lines. Malformed lines are reported by number, never by content.
+/// Reads a hash file ([`common::read_hash_lines`]): TSV rows of other algorithms and rows of
+/// failed files are skipped. Malformed lines are reported by number, never by content.
 fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let Ok(text) = String::from_utf8(text) else {
-        bail!("{}: not UTF-8 text, nor a hash-list file", path.display());
-    };
-    let shown = path.display();
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(n, l)| {
-            (
-                n + 1,
-                l.trim_start_matches('\u{feff}').trim_end_matches('\r'),
-            )
-        })
-        .filter(|(_, l)| !l.trim().is_empty())
-        .peekable();
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let shown = path.display().to_string();
+    let rows = common::read_hash_lines(std::io::BufReader::new(file), &shown)
+        .with_context(|| format!("{shown}: not UTF-8 text, nor a hash-list file"))?;
     let mut errors: Vec<String> = Vec::new();
     let mut bad = 0usize;
     let mut fail = |errors: &mut Vec<String>, n: usize, why: &str| {
@@ -252,69 +240,34 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
             errors.push(format!("{shown}:{n}: {why}"));
         }
     };
-    let parse = |s: &str| kind.parse_hex(s.trim()).ok().and_then(H::from_value);
     let (mut items, mut hashes) = (Vec::new(), Vec::new());
-
-    let tsv_cols = lines.peek().and_then(|(_, first)| {
-        let cols: Vec<&str> = first.split('\t').map(str::trim).collect();
-        let col = |c: &str| cols.iter().position(|x| x.eq_ignore_ascii_case(c));
-        Some((
-            col("path")?,
-            col("algorithm")?,
-            col("hash")?,
-            col("quality"),
-        ))
-    });
-    if let Some((pc, ac, hc, qc)) = tsv_cols {
-        lines.next();
-        for (n, line) in lines {
-            let f: Vec<&str> = line.split('\t').collect();
-            let (Some(p), Some(a), Some(h)) = (f.get(pc), f.get(ac), f.get(hc)) else {
-                fail(&mut errors, n, "too few columns");
-                continue;
-            };
-            if !a.trim().eq_ignore_ascii_case(kind.name()) || h.trim().is_empty() {
+    for row in rows {
+        if let Some(a) = &row.algorithm {
+            if !a.eq_ignore_ascii_case(kind.name()) || row.hex.is_empty() {
                 continue;
             }
-            let Some(hash) = parse(h) else {
-                fail(&mut errors, n, &format!("not a {} hash", kind.name()));
-                continue;
-            };
-            let quality = match qc.and_then(|c| f.get(c)).map(|s| s.trim()) {
-                None | Some("") => None,
-                Some(s) => match s.parse::<u8>() {
-                    Ok(q) if q <= 100 => Some(q),
-                    _ => {
-                        fail(&mut errors, n, "quality is not 0..=100");
-                        continue;
-                    }
-                },
-            };
-            items.push(Item {
-                id: p.to_string(),
-                quality,
-            });
-            hashes.push(hash);
         }
-    } else {
-        for (n, line) in lines {
-            let body = line.trim();
-            let body = body.strip_prefix("hash=").unwrap_or(body);
-            let (hex, id) = match body.split_once(',') {
-                Some((h, id)) => (h, Some(id.trim())),
-                None => (body, None),
-            };
-            let Some(hash) = parse(hex) else {
-                fail(&mut errors, n, &format!("not a {} hash", kind.name()));
+        let Some(hash) = kind.parse_hex(&row.hex).ok().and_then(H::from_value) else {
+            fail(
+                &mut errors,
+                row.line,
+                &format!("not a {} hash", kind.name()),
+            );
+            continue;
+        };
+        let quality = match row.quality.as_deref().map(str::parse::<u8>) {
+            None => None,
+            Some(Ok(q)) if q <= 100 => Some(q),
+            Some(_) => {
+                fail(&mut errors, row.line, "quality is not 0..=100");
                 continue;
-            };
-            let id = match id {
-                Some(id) if !id.is_empty() => id.to_string(),
-                _ => format!("idx={}", hashes.len() + 1),
-            };
-            items.push(Item { id, quality: None });
-            hashes.push(hash);
-        }
+            }
+        };
+        let id = row
+            .id
+            .unwrap_or_else(|| format!("idx={}", hashes.len() + 1));
+        items.push(Item { id, quality });
+        hashes.push(hash);
     }
     if bad > 0 {
         for e in &errors {

@@ -62,7 +62,6 @@ struct Labelled {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let matcher: Matcher =
         Matcher::with_options(MatcherOptions::default().min_pdq_quality(args.min_quality));
-    let mut kinds = Vec::new();
     for path in &args.lists {
         let mut opts = ListOptions::default().index(args.index);
         if let Some(t) = args.threshold {
@@ -72,11 +71,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .add_list_file(path, opts)
             .with_context(|| format!("cannot load list {}", path.display()))?;
     }
-    for (_, _, kind) in matcher.lists() {
-        if !kinds.contains(&kind) {
-            kinds.push(kind);
-        }
-    }
+    let kinds = matcher.kinds();
     let errored = AtomicBool::new(false);
     let report = |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| {
         errored.store(true, Ordering::Relaxed);
@@ -216,29 +211,13 @@ fn image_queries(
         .collect())
 }
 
-/// Reads queries from our `hash` TSV (a header with `hash`; optional `path`/`id`, `algorithm`,
-/// `quality`, `orientation`) or from hex lines (optional `hash=` prefix and `,id` tail). Errors
-/// name the line, never the hash.
+/// Reads queries from a hash file ([`common::read_hash_lines`]). A row without an `algorithm`
+/// column takes the one loaded list kind of its width. Errors name the line, never the hash.
 fn parse_hash_text(
     input: impl BufRead,
     source: &str,
     kinds: &[HashKind],
 ) -> anyhow::Result<Vec<Labelled>> {
-    let mut lines = input.lines().enumerate().peekable();
-    let mut items = Vec::new();
-    let first = loop {
-        match lines.peek() {
-            Some((_, Ok(l))) if l.trim().is_empty() => {
-                lines.next();
-            }
-            Some((_, Ok(l))) => break l.clone(),
-            Some((_, Err(_))) => {
-                let (n, e) = lines.next().expect("peeked");
-                bail!("{source}:{}: {}", n + 1, e.expect_err("peeked an error"));
-            }
-            None => return Ok(items),
-        }
-    };
     let single_kind = |width: usize| -> anyhow::Result<HashKind> {
         let fits: Vec<HashKind> = kinds
             .iter()
@@ -251,70 +230,27 @@ fn parse_hash_text(
             _ => bail!("several loaded lists take {width}-character hashes; use a TSV with an algorithm column"),
         }
     };
-    if first.split('\t').any(|c| c.trim() == "hash") {
-        let header: Vec<String> = first.split('\t').map(|c| c.trim().to_string()).collect();
-        lines.next();
-        let col = |name: &str| header.iter().position(|c| c == name);
-        let (hash_col, algo_col) = (col("hash").expect("checked"), col("algorithm"));
-        let (id_col, q_col, o_col) = (
-            col("path").or(col("id")),
-            col("quality"),
-            col("orientation"),
-        );
-        for (n, line) in lines {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cells: Vec<&str> = line.split('\t').collect();
-            let at =
-                |i: Option<usize>| i.and_then(|i| cells.get(i)).map(|c| c.trim()).unwrap_or("");
-            let hex = at(Some(hash_col));
-            let kind = match algo_col {
-                Some(_) => at(algo_col)
-                    .parse::<HashKind>()
-                    .with_context(|| format!("{source}:{}", n + 1))?,
-                None => single_kind(hex.len()).with_context(|| format!("{source}:{}", n + 1))?,
-            };
-            let value = kind
-                .parse_hex(hex)
-                .with_context(|| format!("{source}:{}", n + 1))?;
-            let quality = at(q_col).parse::<u8>().ok();
-            let label = match at(id_col) {
-                "" => value.to_hex(),
-                id => id.to_string(),
-            };
-            let mut query = Query::new(kind, value, quality);
-            if let Ok(d) = at(o_col).parse::<Dihedral>() {
-                query.variants[0].0 = Some(d);
-            }
-            items.push(Labelled { label, query });
+    let mut items = Vec::new();
+    for row in common::read_hash_lines(input, source)? {
+        let at = || format!("{source}:{}", row.line);
+        let kind = match &row.algorithm {
+            Some(a) => a.parse::<HashKind>().with_context(at)?,
+            None => single_kind(row.hex.len()).with_context(at)?,
+        };
+        let value: HashValue = kind.parse_hex(&row.hex).with_context(at)?;
+        let quality = row.quality.as_deref().and_then(|q| q.parse::<u8>().ok());
+        let mut query = Query::new(kind, value, quality);
+        if let Some(d) = row
+            .orientation
+            .as_deref()
+            .and_then(|o| o.parse::<Dihedral>().ok())
+        {
+            query.variants[0].0 = Some(d);
         }
-    } else {
-        for (n, line) in lines {
-            let line = line?;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line.strip_prefix("hash=").unwrap_or(line);
-            let (hex, id) = match line.split_once(',') {
-                Some((h, rest)) => (h.trim(), Some(rest.trim())),
-                None => (line, None),
-            };
-            let kind = single_kind(hex.len()).with_context(|| format!("{source}:{}", n + 1))?;
-            let value: HashValue = kind
-                .parse_hex(hex)
-                .with_context(|| format!("{source}:{}", n + 1))?;
-            let label = id
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .unwrap_or_else(|| value.to_hex());
-            items.push(Labelled {
-                label,
-                query: Query::new(kind, value, None),
-            });
-        }
+        items.push(Labelled {
+            label: row.id.unwrap_or_else(|| value.to_hex()),
+            query,
+        });
     }
     Ok(items)
 }

@@ -88,12 +88,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .add_list(list, opts)
             .with_context(|| format!("cannot load list {}", path.display()))?;
     }
-    let mut kinds: Vec<HashKind> = Vec::new();
-    for (_, _, k) in matcher.lists() {
-        if !kinds.contains(&k) {
-            kinds.push(k);
-        }
-    }
+    let kinds = matcher.kinds();
 
     let done = match &args.output {
         Some(out) if out.exists() => already_done(out, args.format)?,
