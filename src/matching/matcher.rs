@@ -372,14 +372,12 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
             any = true;
             // Best (smallest distance, then first orientation) per matched hash.
             let mut best: BTreeMap<u32, (u32, Option<Dihedral>)> = BTreeMap::new();
-            for (orientation, hash) in &query.variants {
-                for m in loaded.search(hash) {
-                    let e = best.entry(m.index).or_insert((m.distance, *orientation));
-                    if m.distance < e.0 {
-                        *e = (m.distance, *orientation);
-                    }
+            loaded.search(&query.variants, |orientation, m| {
+                let e = best.entry(m.index).or_insert((m.distance, orientation));
+                if m.distance < e.0 {
+                    *e = (m.distance, orientation);
                 }
-            }
+            });
             for (index, (distance, orientation)) in best {
                 records.push((
                     order,
@@ -487,17 +485,32 @@ impl<D: AsRef<[u8]>> Loaded<D> {
         }
     }
 
-    fn search(&self, query: &HashValue) -> Vec<Match> {
-        let mut out = Vec::new();
-        match (self.list.hashes(), query) {
-            (Hashes::Bits64(h), HashValue::Bits64(q)) => self.search_in(h, q, &mut out),
-            (Hashes::Bits256(h), HashValue::Bits256(q)) => self.search_in(h, q, &mut out),
-            _ => {}
+    /// Searches every variant of a query, loading the index view once; `found` sees each match
+    /// with the orientation of the variant that produced it.
+    fn search(
+        &self,
+        variants: &[(Option<Dihedral>, HashValue)],
+        found: impl FnMut(Option<Dihedral>, &Match),
+    ) {
+        match self.list.hashes() {
+            Hashes::Bits64(h) => self.search_in(h, variants, found, |v| match v {
+                HashValue::Bits64(q) => Some(*q),
+                _ => None,
+            }),
+            Hashes::Bits256(h) => self.search_in(h, variants, found, |v| match v {
+                HashValue::Bits256(q) => Some(*q),
+                _ => None,
+            }),
         }
-        out
     }
 
-    fn search_in<H: HashBits>(&self, hashes: &[H], query: &H, out: &mut Vec<Match>) {
+    fn search_in<H: HashBits>(
+        &self,
+        hashes: &[H],
+        variants: &[(Option<Dihedral>, HashValue)],
+        mut found: impl FnMut(Option<Dihedral>, &Match),
+        width: impl Fn(&HashValue) -> Option<H>,
+    ) {
         // Loading a section is O(1) and was validated when the list was added.
         let index = match self.index_bytes() {
             Some(bytes) => SearchIndex::load(bytes, hashes).ok(),
@@ -505,8 +518,13 @@ impl<D: AsRef<[u8]>> Loaded<D> {
         };
         let index = index
             .or_else(|| SearchIndex::build(hashes, &IndexOptions::new(IndexKind::Linear)).ok());
-        if let Some(index) = index {
-            index.range(query, self.threshold, out);
+        let Some(index) = index else { return };
+        let mut out = Vec::new();
+        for (orientation, value) in variants {
+            if let Some(q) = width(value) {
+                index.range(&q, self.threshold, &mut out);
+                out.iter().for_each(|m| found(*orientation, m));
+            }
         }
     }
 }
