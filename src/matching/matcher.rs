@@ -441,10 +441,7 @@ fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Load
         }
     } else {
         let opts = IndexOptions::new(options.index).threshold(threshold);
-        built = match list.hashes() {
-            Hashes::Bits64(h) => build_bytes(h, &opts)?,
-            Hashes::Bits256(h) => build_bytes(h, &opts)?,
-        };
+        built = build_index_section(&list, &opts)?;
     }
     Ok(Loaded {
         list,
@@ -454,10 +451,13 @@ fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Load
     })
 }
 
-fn build_bytes<H: HashBits>(hashes: &[H], opts: &IndexOptions) -> Result<Option<Vec<u8>>> {
-    Ok(SearchIndex::build(hashes, opts)?
-        .section_bytes()
-        .map(<[u8]>::to_vec))
+/// Builds the index once: its kind, and its section bytes (`None` for a linear scan).
+fn index_kind_and_bytes<H: HashBits>(
+    hashes: &[H],
+    opts: &IndexOptions,
+) -> Result<(IndexKind, Option<Vec<u8>>)> {
+    let index = SearchIndex::build(hashes, opts)?;
+    Ok((index.kind(), index.section_bytes().map(<[u8]>::to_vec)))
 }
 
 /// Builds the index `options` ask for over `list`'s hashes and returns its section bytes, for
@@ -471,8 +471,8 @@ pub fn build_index_section<D: AsRef<[u8]>>(
     options: &IndexOptions,
 ) -> Result<Option<Vec<u8>>> {
     match list.hashes() {
-        Hashes::Bits64(h) => build_bytes(h, options),
-        Hashes::Bits256(h) => build_bytes(h, options),
+        Hashes::Bits64(h) => Ok(index_kind_and_bytes(h, options)?.1),
+        Hashes::Bits256(h) => Ok(index_kind_and_bytes(h, options)?.1),
     }
 }
 
@@ -544,16 +544,16 @@ pub fn add_index_section(
     options: &IndexOptions,
 ) -> Result<Option<IndexKind>> {
     let trial = HashList::from_bytes(builder.clone().to_vec()?)?;
-    let kind = match trial.hashes() {
-        Hashes::Bits64(h) => SearchIndex::build(h, options)?.kind(),
-        Hashes::Bits256(h) => SearchIndex::build(h, options)?.kind(),
+    let built = match trial.hashes() {
+        Hashes::Bits64(h) => index_kind_and_bytes(h, options)?,
+        Hashes::Bits256(h) => index_kind_and_bytes(h, options)?,
     };
-    match build_index_section(&trial, options)? {
-        Some(bytes) => {
+    match built {
+        (kind, Some(bytes)) => {
             builder.add_section(INDEX_SECTION, bytes)?;
             Ok(Some(kind))
         }
-        None => Ok(None),
+        (_, None) => Ok(None),
     }
 }
 
