@@ -136,14 +136,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         for file_rows in rows {
             pb.inc(1);
-            match file_rows[0][1].as_str() {
-                "match" => matched += 1,
-                "no_match" => clean += 1,
-                "skipped" => skipped += 1,
-                _ => {
-                    errors += 1;
-                    eprintln!("hashsieve: {}: {}", file_rows[0][0], file_rows[0][9]);
-                }
+            // A file counts once: as matched if any of its hashes matched.
+            let has = |status: &str| file_rows.iter().any(|r| r[1] == status);
+            if has("match") {
+                matched += 1;
+            } else if has("error") {
+                errors += 1;
+                eprintln!("hashsieve: {}: {}", file_rows[0][0], file_rows[0][9]);
+            } else if has("skipped") {
+                skipped += 1;
+            } else {
+                clean += 1;
             }
             for row in &file_rows {
                 let cells: Vec<&str> = row.iter().map(String::as_str).collect();
@@ -338,11 +341,5 @@ fn scan_file(
             _ => {}
         }
     }
-    // A file is "match" if any row matched: put that status first for the counters.
-    rows.sort_by_key(|r| match r[1].as_str() {
-        "match" => 0,
-        "skipped" => 1,
-        _ => 2,
-    });
     rows
 }
