@@ -125,6 +125,23 @@ impl Hasher {
         pdq::pdq_dihedral_with(pixels, &self.pdq)
     }
 
+    /// PDQ's hash (as [`Hasher::hash_pixels`] gives it) and its 8 dihedral hashes, from one pass
+    /// where the reference allows: they differ only for an image of exactly 64x64, where the
+    /// reference's `compute` skips the blur and `compute_dihedral` does not (see [`pdq`]).
+    pub fn pdq_and_dihedral(&self, pixels: &PixelBuffer<'_>) -> (HashOutput, PdqDihedral) {
+        let dihedral = self.pdq_dihedral_pixels(pixels);
+        let plain = if (pixels.width(), pixels.height()) == (64, 64) {
+            self.hash_pixels(pixels, HashKind::Pdq)
+        } else {
+            HashOutput {
+                kind: HashKind::Pdq,
+                value: HashValue::Bits256(dihedral.get(pdq::Dihedral::Orig)),
+                quality: Some(dihedral.quality),
+            }
+        };
+        (plain, dihedral)
+    }
+
     /// Decodes `bytes` once and computes each of `kinds`, in order.
     ///
     /// # Errors
@@ -178,6 +195,14 @@ mod tests {
         );
         for kind in HashKind::ALL {
             assert_eq!(h.hash_pixels(&px, kind).value.bits(), kind.bits());
+        }
+        // One pass for both, equal to the separate calls, also at the 64x64 quirk.
+        for (w, hgt) in [(97u32, 61u32), (64, 64)] {
+            let px = PixelBuffer::packed(&rgb[..(w * hgt * 3) as usize], w, hgt, PixelLayout::Rgb8)
+                .unwrap();
+            let (plain, dih) = h.pdq_and_dihedral(&px);
+            assert_eq!(plain, h.hash_pixels(&px, HashKind::Pdq));
+            assert_eq!(dih, h.pdq_dihedral_pixels(&px));
         }
     }
 }

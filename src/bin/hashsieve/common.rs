@@ -281,3 +281,21 @@ pub(crate) fn read_hash_lines(
     }
     Ok(rows)
 }
+
+/// The hash of `kind` for one decoded image and the query to match it with: PDQ's 8 dihedral
+/// variants when `dihedral` is set (computed in the same pass), else the plain hash.
+pub(crate) fn image_query(
+    hasher: &hashsieve::algo::Hasher,
+    pixels: &hashsieve::PixelBuffer<'_>,
+    kind: hashsieve::HashKind,
+    dihedral: bool,
+) -> (hashsieve::HashOutput, hashsieve::matching::Query) {
+    use hashsieve::matching::Query;
+    if kind == hashsieve::HashKind::Pdq && dihedral {
+        let (plain, variants) = hasher.pdq_and_dihedral(pixels);
+        (plain, Query::pdq_dihedral(&variants))
+    } else {
+        let out = hasher.hash_pixels(pixels, kind);
+        (out, Query::new(kind, out.value, out.quality))
+    }
+}

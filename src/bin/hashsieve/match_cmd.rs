@@ -197,12 +197,7 @@ fn image_queries(
     Ok(kinds
         .iter()
         .map(|&kind| {
-            let query = if kind == HashKind::Pdq && dihedral {
-                Query::pdq_dihedral(&hasher.pdq_dihedral_pixels(&pixels))
-            } else {
-                let out = hasher.hash_pixels(&pixels, kind);
-                Query::new(kind, out.value, out.quality)
-            };
+            let (_, query) = common::image_query(hasher, &pixels, kind, dihedral);
             Labelled {
                 label: label.clone(),
                 query,

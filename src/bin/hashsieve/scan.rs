@@ -13,7 +13,7 @@ use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, Query, QueryResult};
+use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, QueryResult};
 use hashsieve::{HashKind, HashList};
 use rayon::prelude::*;
 
@@ -294,13 +294,8 @@ fn scan_file(
     let pixels = image.pixels();
     let mut rows = Vec::new();
     for &kind in kinds {
-        let out = hasher.hash_pixels(&pixels, kind);
+        let (out, query) = common::image_query(hasher, &pixels, kind, dihedral);
         let quality = out.quality.map(|q| q.to_string()).unwrap_or_default();
-        let query = if kind == HashKind::Pdq && dihedral {
-            Query::pdq_dihedral(&hasher.pdq_dihedral_pixels(&pixels))
-        } else {
-            Query::new(kind, out.value, out.quality)
-        };
         match matcher.query(&query) {
             QueryResult::Searched(records) if records.is_empty() => {
                 rows.push(row(
