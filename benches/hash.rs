@@ -3,6 +3,9 @@
 //! * `hash/pdq/<size>`: PDQ from decoded RGB pixels (the fast path, the library default).
 //! * `hash/pdq_reference/<size>`: the straightforward full-plane PDQ (a transcription of the
 //!   reference C++ algorithm), as a same-run baseline.
+//! * `hash/pdq_dihedral/<size>`, `hash/pdq_dihedral_exact/<size>`: all eight dihedral hashes,
+//!   derived from the DCT as the reference does, and the exact ones (hashes of the transformed
+//!   pixels).
 //! * `hash/pdq_jpeg/<size>`: JPEG bytes -> `hashsieve::image::decode` (limits on) -> PDQ.
 //! * `hash/phash/<size>`, `hash/phash_jpeg/<size>`: the same for pHash.
 //!
@@ -16,7 +19,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hashsieve::algo::imagehash::{phash, ImageHashOptions};
 use hashsieve::algo::pdq::internals;
-use hashsieve::algo::pdq::{pdq, LumaMode};
+use hashsieve::algo::pdq::{pdq, pdq_dihedral_with, DihedralMode, LumaMode, PdqOptions};
 use hashsieve::{PixelBuffer, PixelLayout};
 
 const SIZES: [(u32, u32); 3] = [(512, 512), (1920, 1080), (4000, 3000)];
@@ -92,6 +95,15 @@ fn bench_hash(c: &mut Criterion) {
                         internals::downsample_reference(black_box(&px), LumaMode::Float64, true);
                     internals::bits(&internals::dct16(&a))
                 })
+            });
+        }
+        for (name, mode) in [
+            ("pdq_dihedral", DihedralMode::Reference),
+            ("pdq_dihedral_exact", DihedralMode::Exact),
+        ] {
+            let o = PdqOptions::default().dihedral(mode);
+            g.bench_function(BenchmarkId::new(name, &id), |b| {
+                b.iter(|| pdq_dihedral_with(black_box(&px), &o))
             });
         }
         let opts = ImageHashOptions::default();

@@ -115,6 +115,25 @@ fn dihedral_prints_eight_rows_in_reference_order() {
     }
 }
 
+/// In exact mode, turning a 90°-rotated copy back by 270° gives the original's reference hash.
+#[test]
+fn exact_dihedral_mode_rows_are_hashes_of_the_transformed_pixels() {
+    let refs = reference();
+    let path = data("corpus/transformed/rotate_90ccw/photo_003.png");
+    let out = hashsieve(&[
+        "hash",
+        "--dihedral",
+        "--dihedral-mode",
+        "exact",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let (_, rows) = tsv_rows(&out.stdout);
+    assert_eq!(rows.len(), 8);
+    let rot270 = rows.iter().find(|r| r[4] == "rot270").unwrap();
+    assert_eq!(rot270[2], refs["photo_003.png"]["pdq_hex"]);
+}
+
 #[test]
 fn a_bad_file_is_reported_and_the_batch_goes_on() {
     let dir = tempfile::tempdir().unwrap();

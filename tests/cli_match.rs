@@ -153,6 +153,53 @@ fn dihedral_matching_reports_the_orientation() {
     assert_eq!(got[0][4], "rot270");
 }
 
+/// `--dihedral-mode exact` hashes the un-rotated pixels, so a lossless rotation or mirror image
+/// of a listed photo comes back at distance 0; the reference mode's DCT-derived variants are no
+/// closer.
+#[test]
+fn exact_dihedral_mode_matches_rotations_at_distance_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, _) = known_list(dir.path());
+    for (edit, orientation) in [("rotate_90ccw", "rot270"), ("flip_horizontal", "flipy")] {
+        let path = data(&format!("corpus/transformed/{edit}/photo_003.png"));
+        let distance = |mode: &str| {
+            let out = run(
+                &[
+                    "match",
+                    "-l",
+                    list.to_str().unwrap(),
+                    "--dihedral",
+                    "--dihedral-mode",
+                    mode,
+                    path.to_str().unwrap(),
+                ],
+                None,
+            );
+            assert_eq!(out.status.code(), Some(0), "{edit} {mode}");
+            let got = rows(&out);
+            assert_eq!(got[0][4], orientation, "{edit} {mode}");
+            got[0][3].parse::<u32>().unwrap()
+        };
+        assert_eq!(distance("exact"), 0, "{edit}");
+        assert!(
+            distance("reference") > 0,
+            "{edit}: the reference mode is not exact here"
+        );
+    }
+    let out = run(
+        &[
+            "match",
+            "-l",
+            list.to_str().unwrap(),
+            "--dihedral-mode",
+            "sideways",
+            "x.png",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn hash_files_and_stdin_are_queries() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use hashsieve::algo::pdq::internals::{self, Kernel, Mat64};
 use hashsieve::algo::pdq::{
-    pdq, pdq_dihedral, pdq_dihedral_with, pdq_with, Dihedral, LumaMode, PdqDihedral, PdqHash,
-    PdqOptions,
+    pdq, pdq_dihedral, pdq_dihedral_with, pdq_with, Dihedral, DihedralMode, LumaMode, PdqDihedral,
+    PdqHash, PdqOptions,
 };
 use hashsieve::{Hash256, PixelBuffer, PixelLayout};
 
@@ -924,4 +924,69 @@ fn dihedral_names_round_trip() {
         err.kind(),
         hashsieve::ErrorKind::UnknownName { .. }
     ));
+}
+
+/// `DihedralMode::Exact`: each variant is the hash of the transformed pixels (computed by the
+/// bit-exact single-hash path on pixels rotated here), up to f32 rounding, on the lossless
+/// corpus photos and on random images whose sides give even and odd windows, multiples of 128
+/// (asymmetric samples) and the 64x64 quirk. The reference mode is measured alongside: it must
+/// be no closer, or the exact mode would be pointless.
+#[test]
+fn exact_dihedral_variants_are_the_hashes_of_the_transformed_pixels() {
+    let exact = PdqOptions::default().dihedral(DihedralMode::Exact);
+    let mut images: Vec<(String, Rgb)> = Vec::new();
+    for row in read_tsv("corpus/REFERENCE.tsv") {
+        let file = &row["file"];
+        if row["exif_mode"] == "raw" && file.starts_with("photo_") && file.ends_with(".png") {
+            images.push((file.clone(), load_rgb(&data(&format!("corpus/{file}")))));
+        }
+    }
+    let mut rng = Rng(0x5eed_d1e7);
+    for (w, h) in [
+        (64, 64),
+        (5, 9),
+        (100, 37),
+        (256, 128),
+        (257, 300),
+        (384, 200),
+        (1000, 640),
+    ] {
+        let data = random_image(&mut rng, w, h, 3);
+        let img = Rgb {
+            w: w as u32,
+            h: h as u32,
+            data,
+        };
+        images.push((format!("random {w}x{h}"), img));
+    }
+    let (mut exact_total, mut reference_total, mut equal, mut compared) = (0u32, 0u32, 0, 0);
+    for (name, img) in &images {
+        let px = img.px();
+        let got = pdq_dihedral_with(&px, &exact);
+        let reference = pdq_dihedral(&px);
+        assert_eq!(got.get(Dihedral::Orig), pdq(&px).hash, "{name}");
+        assert_eq!(got.quality, pdq(&px).quality, "{name}");
+        for t in Dihedral::ALL {
+            let want = pdq(&transform_pixels(img, t).px()).hash;
+            let d = got.get(t).distance(&want);
+            assert!(
+                d <= 2,
+                "{name} {t}: exact variant is {d} bits from the rotated pixels"
+            );
+            exact_total += d;
+            reference_total += reference.get(t).distance(&want);
+            equal += usize::from(d == 0);
+            compared += 1;
+        }
+    }
+    assert!(images.len() >= 12);
+    assert!(
+        equal * 20 >= compared * 19,
+        "only {equal} of {compared} variants bit-exact"
+    );
+    assert!(
+        exact_total * 4 < reference_total,
+        "exact mode {exact_total} bits in all, reference {reference_total}"
+    );
+    eprintln!("exact: {equal}/{compared} bit-exact, {exact_total} bits off in all; reference: {reference_total}");
 }

@@ -120,17 +120,21 @@ impl Hasher {
         }
     }
 
-    /// PDQ's 8 dihedral hashes of pixels the caller already decoded.
+    /// PDQ's 8 dihedral hashes of pixels the caller already decoded, computed as the PDQ options'
+    /// [`DihedralMode`](pdq::DihedralMode) says.
     pub fn pdq_dihedral_pixels(&self, pixels: &PixelBuffer<'_>) -> PdqDihedral {
         pdq::pdq_dihedral_with(pixels, &self.pdq)
     }
 
     /// PDQ's hash (as [`Hasher::hash_pixels`] gives it) and its 8 dihedral hashes, from one pass
-    /// where the reference allows: they differ only for an image of exactly 64x64, where the
-    /// reference's `compute` skips the blur and `compute_dihedral` does not (see [`pdq`]).
+    /// where the reference allows: in [`DihedralMode::Reference`](pdq::DihedralMode) they differ
+    /// only for an image of exactly 64x64, where the reference's `compute` skips the blur and
+    /// `compute_dihedral` does not (see [`pdq`]).
     pub fn pdq_and_dihedral(&self, pixels: &PixelBuffer<'_>) -> (HashOutput, PdqDihedral) {
         let dihedral = self.pdq_dihedral_pixels(pixels);
-        let plain = if (pixels.width(), pixels.height()) == (64, 64) {
+        let quirk = self.pdq.dihedral_mode() == pdq::DihedralMode::Reference
+            && (pixels.width(), pixels.height()) == (64, 64);
+        let plain = if quirk {
             self.hash_pixels(pixels, HashKind::Pdq)
         } else {
             HashOutput {
@@ -196,13 +200,18 @@ mod tests {
         for kind in HashKind::ALL {
             assert_eq!(h.hash_pixels(&px, kind).value.bits(), kind.bits());
         }
-        // One pass for both, equal to the separate calls, also at the 64x64 quirk.
-        for (w, hgt) in [(97u32, 61u32), (64, 64)] {
-            let px = PixelBuffer::packed(&rgb[..(w * hgt * 3) as usize], w, hgt, PixelLayout::Rgb8)
-                .unwrap();
-            let (plain, dih) = h.pdq_and_dihedral(&px);
-            assert_eq!(plain, h.hash_pixels(&px, HashKind::Pdq));
-            assert_eq!(dih, h.pdq_dihedral_pixels(&px));
+        // One pass for both, equal to the separate calls, also at the 64x64 quirk, in both
+        // dihedral modes.
+        let exact = Hasher::new()
+            .with_pdq_options(pdq::PdqOptions::default().dihedral(pdq::DihedralMode::Exact));
+        for h in [&h, &exact] {
+            for (w, hgt) in [(97u32, 61u32), (64, 64)] {
+                let len = (w * hgt * 3) as usize;
+                let px = PixelBuffer::packed(&rgb[..len], w, hgt, PixelLayout::Rgb8).unwrap();
+                let (plain, dih) = h.pdq_and_dihedral(&px);
+                assert_eq!(plain, h.hash_pixels(&px, HashKind::Pdq));
+                assert_eq!(dih, h.pdq_dihedral_pixels(&px));
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use hashsieve::algo::pdq::Dihedral;
+use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
 use hashsieve::algo::{HashOutput, Hasher};
 use hashsieve::image::{decode_path, DecodeOptions, Orientation};
 use hashsieve::HashKind;
@@ -22,6 +22,11 @@ pub(crate) struct Args {
     /// Also print PDQ's 8 dihedral hashes (one row per orientation), as the reference does.
     #[arg(long)]
     dihedral: bool,
+    /// How the dihedral variants are computed: `reference` (from the DCT, bit-exact with
+    /// pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and flipped pixels, which
+    /// match rotated and flipped copies more reliably).
+    #[arg(long, default_value = "reference")]
+    dihedral_mode: DihedralMode,
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
@@ -50,12 +55,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("hashsieve: {}: {err}", path.display());
     };
     let files = common::walk_inputs(&args.paths, report);
-    let hasher = Hasher::new().with_decode_options(DecodeOptions::default().with_orientation(
-        match args.exif {
+    let hasher = Hasher::new()
+        .with_decode_options(DecodeOptions::default().with_orientation(match args.exif {
             ExifArg::Reference => Orientation::Reference,
             ExifArg::Apply => Orientation::Apply,
-        },
-    ));
+        }))
+        .with_pdq_options(PdqOptions::default().dihedral(args.dihedral_mode));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral {

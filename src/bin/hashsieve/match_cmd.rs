@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context};
-use hashsieve::algo::pdq::Dihedral;
+use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode;
 use hashsieve::index::IndexKind;
@@ -27,6 +27,11 @@ pub(crate) struct Args {
     /// Also match PDQ's 8 rotations/flips of each image, reporting which orientation matched.
     #[arg(long)]
     dihedral: bool,
+    /// How the dihedral variants are computed: `reference` (from the DCT, bit-exact with
+    /// pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and flipped pixels, which
+    /// match rotated and flipped copies more reliably).
+    #[arg(long, default_value = "reference")]
+    dihedral_mode: DihedralMode,
     /// Skip PDQ queries below this quality (reported on stderr); 0 disables the gate.
     #[arg(long, default_value_t = 50)]
     min_quality: u8,
@@ -118,7 +123,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
 
-    let hasher = Hasher::new();
+    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(args.dihedral_mode));
     let mut image_files = Vec::new();
     for input in &args.inputs {
         if input.as_os_str() == "-" {

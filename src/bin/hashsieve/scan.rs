@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use hashsieve::algo::pdq::Dihedral;
+use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
@@ -34,6 +34,11 @@ pub(crate) struct Args {
     /// Match PDQ's 8 rotations/flips of each file too.
     #[arg(long)]
     dihedral: bool,
+    /// How the dihedral variants are computed: `reference` (from the DCT, bit-exact with
+    /// pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and flipped pixels, which
+    /// match rotated and flipped copies more reliably).
+    #[arg(long, default_value = "reference")]
+    dihedral_mode: DihedralMode,
     /// Skip PDQ hashes below this quality (recorded as `skipped`); 0 disables the gate.
     #[arg(long, default_value_t = 50)]
     min_quality: u8,
@@ -125,7 +130,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .numeric(&["quality", "distance"]);
 
-    let hasher = Hasher::new();
+    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(args.dihedral_mode));
     let pb = common::progress(files.len() as u64, "files");
     let (mut matched, mut clean, mut skipped, mut errors) =
         (0u64, 0u64, 0u64, walk_errors.len() as u64);
@@ -167,6 +172,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "inputs": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "lists": list_meta,
         "dihedral": args.dihedral,
+        "dihedral_mode": args.dihedral_mode.name(),
         "min_pdq_quality": args.min_quality,
         "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
                   "no_match": clean, "skipped_low_quality": skipped, "errors": errors},
