@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code for success (and, for `match`, at least one match).
@@ -298,4 +299,21 @@ pub(crate) fn image_query(
         let out = hasher.hash_pixels(pixels, kind);
         (out, Query::new(kind, out.value, out.quality))
     }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed, so
+/// `path` holds either its old content or all of the new.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

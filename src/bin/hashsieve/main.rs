@@ -10,6 +10,7 @@ mod build;
 mod common;
 mod dedup;
 mod demo;
+mod eval;
 mod export;
 mod hash;
 mod info;
@@ -53,6 +54,9 @@ enum Command {
     Update(update::Args),
     /// Cluster near-duplicates in one set of hashes, optionally marking list matches.
     Dedup(dedup::Args),
+    /// Evaluate hashes: `eval robustness` measures recall and false matches under edits.
+    #[command(subcommand)]
+    Eval(eval::Command),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge::run(a),
         Command::Update(a) => update::run(a),
         Command::Dedup(a) => dedup::run(a),
+        Command::Eval(c) => eval::run(c),
     };
     common::finish(result)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -208,17 +208,9 @@ fn now() -> String {
 fn write_report(output: &Path, summary: &serde_json::Value) -> anyhow::Result<()> {
     let mut name = output.file_name().unwrap_or_default().to_os_string();
     name.push(".report.json");
-    let path = output.with_file_name(name);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, summary)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    Ok(())
+    let mut text = serde_json::to_vec_pretty(summary)?;
+    text.push(b'\n');
+    common::write_atomic(&output.with_file_name(name), &text)
 }
 
 /// The paths an earlier run recorded. A last line cut off by an interruption is dropped from

@@ -1,0 +1,225 @@
+//! `hashsieve eval robustness`: edit benign images in memory, hash originals and edits with every
+//! algorithm, and report recall, precision and false-match rates per edit (Markdown, CSV, SVG).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use hashsieve::algo::Hasher;
+use hashsieve::eval::robustness::{self, Algorithm, Original, RobustnessOptions};
+use hashsieve::eval::transform::{standard_set, Transform};
+use hashsieve::HashKind;
+use rayon::prelude::*;
+
+use crate::common;
+
+#[derive(clap::Subcommand)]
+pub(crate) enum Command {
+    /// Measure how each hash survives edits (JPEG, resizes, crops, rotations, flips, colour,
+    /// blur, noise, overlays, combinations) and how often unrelated images collide.
+    Robustness(Args),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Images or directories of images (not searched recursively) to use as originals; they
+    /// must be unrelated to each other. Default: the bundled sample photos
+    /// (`tests/data/corpus/photo_*`).
+    paths: Vec<PathBuf>,
+    /// Edits, comma separated (default: the standard set; `--transforms list` prints it).
+    /// Combine edits with `+`, e.g. `resize_50+jpeg_q70`.
+    #[arg(long, value_delimiter = ',')]
+    transforms: Vec<String>,
+    /// Algorithms, comma separated: pdq, pdq+dihedral, pdq+dihedral-exact, phash, dhash, ahash,
+    /// whash (and the 256-bit forms).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "pdq,pdq+dihedral,pdq+dihedral-exact,phash,dhash,ahash,whash"
+    )]
+    algorithms: Vec<Algorithm>,
+    /// Seed of the random edits (noise, overlay placement): same seed, same report.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The precision the reported thresholds keep.
+    #[arg(long, default_value_t = 0.999)]
+    min_precision: f64,
+    /// Leave out originals whose PDQ quality is below this (the matcher's gate; 0 keeps all).
+    #[arg(long, default_value_t = 50)]
+    min_quality: u8,
+    /// Write the Markdown report here (atomically) instead of standard output.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Also write one CSV row per algorithm and edit here.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Also write one CSV row per query (image, edit, algorithm, distances) here.
+    #[arg(long)]
+    samples: Option<PathBuf>,
+    /// Also draw ROC curves and distance distributions as SVG here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// A reference table of edited files (the corpus's TRANSFORMED.tsv) to cross-check the
+    /// in-memory edits against: its distances are compared with ours, edit by edit.
+    #[arg(long)]
+    reference: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Robustness(args) => robustness_cmd(args),
+    }
+}
+
+fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
+    let transforms = if args.transforms.is_empty() {
+        standard_set()
+    } else if args.transforms == ["list"] {
+        for t in standard_set() {
+            println!("{}\t{}", t.name(), t.category());
+        }
+        return Ok(ExitCode::SUCCESS);
+    } else {
+        args.transforms
+            .iter()
+            .map(|s| s.parse::<Transform>())
+            .collect::<Result<_, _>>()?
+    };
+    let hasher = Hasher::new();
+    let originals = load_originals(&args.paths, &hasher, args.min_quality)?;
+    let options = RobustnessOptions::default()
+        .transforms(transforms)
+        .algorithms(args.algorithms.clone())
+        .seed(args.seed)
+        .min_precision(args.min_precision)
+        .hasher(hasher);
+    let jobs = (originals.len() * options.transform_list().len()) as u64;
+    let pb = common::progress(jobs, "edits");
+    if args.quiet {
+        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let report = robustness::run(&originals, &options, &|| pb.inc(1))?;
+    pb.finish_and_clear();
+
+    let mut markdown = report.to_markdown();
+    if let Some(path) = &args.reference {
+        let table = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        markdown.push_str(&report.cross_check(&table)?);
+    }
+    match &args.markdown {
+        Some(path) => common::write_atomic(path, markdown.as_bytes())?,
+        None => print!("{markdown}"),
+    }
+    if let Some(path) = &args.csv {
+        common::write_atomic(path, report.to_csv().as_bytes())?;
+    }
+    if let Some(path) = &args.samples {
+        common::write_atomic(path, report.samples_csv().as_bytes())?;
+    }
+    if let Some(path) = &args.plot {
+        common::write_atomic(path, report.to_svg()?.as_bytes())?;
+    }
+    for f in &report.failures {
+        eprintln!(
+            "hashsieve: {} / {}: {}",
+            report.images[f.image as usize],
+            report.transforms[f.transform as usize].name(),
+            f.message
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Decodes the originals in parallel (directories: their image files, not recursively), leaving
+/// out those PDQ would gate. Names are file names, made unique with the parent directory.
+fn load_originals(
+    paths: &[PathBuf],
+    hasher: &Hasher,
+    min_quality: u8,
+) -> anyhow::Result<Vec<Original>> {
+    let mut files = Vec::new();
+    if paths.is_empty() {
+        let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
+        let mut photos: Vec<PathBuf> = std::fs::read_dir(&bundled)
+            .with_context(|| format!("cannot read the sample set at {}", bundled.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("photo_"))
+            })
+            .collect();
+        photos.sort();
+        files = photos;
+    }
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_image_name(p))
+                .collect();
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let loaded: Vec<anyhow::Result<Option<Original>>> = files
+        .par_iter()
+        .map(|path| {
+            let image = hashsieve::image::decode_path(path, hasher.decode_options())?;
+            let quality = hasher
+                .hash_pixels(&image.pixels(), HashKind::Pdq)
+                .quality
+                .unwrap_or(0);
+            if quality < min_quality {
+                return Ok(None);
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string());
+            Ok(Some(Original::from_pixels(name, &image.pixels())))
+        })
+        .collect();
+    let mut originals = Vec::new();
+    let mut skipped = 0usize;
+    for (path, r) in files.iter().zip(loaded) {
+        match r {
+            Ok(Some(o)) => originals.push(o),
+            Ok(None) => skipped += 1,
+            Err(e) => eprintln!("hashsieve: {}: {e:#}", path.display()),
+        }
+    }
+    if skipped > 0 {
+        eprintln!("hashsieve: left out {skipped} originals of PDQ quality below {min_quality}");
+    }
+    // Names key the report (and the reference cross-check), so they must be unique.
+    let mut names: Vec<String> = originals.iter().map(|o| o.name.clone()).collect();
+    names.sort();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        bail!("two originals share a file name; pass them from one directory");
+    }
+    if originals.len() < 2 {
+        bail!(
+            "the evaluation needs at least 2 originals, found {}",
+            originals.len()
+        );
+    }
+    Ok(originals)
+}
+
+fn is_image_name(p: &Path) -> bool {
+    let ext = p
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "jpg" | "jpeg" | "png" | "gif" | "webp" | "bmp" | "tif" | "tiff"
+    )
+}

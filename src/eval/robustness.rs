@@ -1,0 +1,781 @@
+//! The robustness evaluation: how far each edit moves each hash, and how close unrelated images
+//! come, measured on a set of benign originals.
+//!
+//! For every original and every [`Transform`], the variant is made in memory and hashed with every
+//! [`Algorithm`]. Each variant is a query against a list holding the originals' hashes:
+//!
+//! * its **distance** is the Hamming distance to its own original's hash;
+//! * its **closest unrelated** distance is the smallest distance to any other original's hash;
+//! * every (variant or original, unrelated original) pair is an **unrelated pair**, and the
+//!   share of those within a threshold is the **false-match rate** (FMR).
+//!
+//! With [`Algorithm::PdqDihedral`] the query is the variant's 8 dihedral hashes, and each
+//! distance is the smallest over the 8 (as [`Matcher`](crate::matching::Matcher) does).
+//!
+//! At a threshold `t`, a query **finds its original** if its distance is `<= t` and makes a
+//! **false match** if its closest unrelated distance is `<= t` (a query can do both). Recall is
+//! the share of queries that find their original; precision is finds / (finds + false matches).
+//! [`Stats::threshold_at_precision`] is the largest `t` whose precision is at least the
+//! options' minimum (99.9% by default, as Thorn's `perception` reports it).
+//!
+//! Everything is deterministic given the seed: each variant's randomness (noise, overlay
+//! placement) comes from the seed, the original's name and the transform's name.
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use image::RgbImage;
+use rayon::prelude::*;
+
+use super::transform::Transform;
+use crate::algo::pdq::{pdq_dihedral_with, DihedralMode, PdqOptions};
+use crate::algo::Hasher;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hash::{HashKind, HashValue};
+use crate::image::{PixelBuffer, PixelLayout};
+
+/// A hash algorithm as the evaluation matches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// One hash per image, matched as it is.
+    Plain(HashKind),
+    /// PDQ, with the query's 8 dihedral hashes matched against the list's plain hashes.
+    PdqDihedral(DihedralMode),
+}
+
+impl Algorithm {
+    /// The default set: PDQ, PDQ with dihedral matching in both modes, and the 64-bit
+    /// pHash, dHash, aHash and wHash.
+    pub const DEFAULT: [Algorithm; 7] = [
+        Algorithm::Plain(HashKind::Pdq),
+        Algorithm::PdqDihedral(DihedralMode::Reference),
+        Algorithm::PdqDihedral(DihedralMode::Exact),
+        Algorithm::Plain(HashKind::PHash),
+        Algorithm::Plain(HashKind::DHash),
+        Algorithm::Plain(HashKind::AHash),
+        Algorithm::Plain(HashKind::WHash),
+    ];
+
+    /// The hash kind stored in the list.
+    pub fn kind(&self) -> HashKind {
+        match self {
+            Algorithm::Plain(k) => *k,
+            Algorithm::PdqDihedral(_) => HashKind::Pdq,
+        }
+    }
+
+    /// `pdq`, `pdq+dihedral` (reference mode), `pdq+dihedral-exact`, or the kind's name.
+    pub fn name(&self) -> String {
+        match self {
+            Algorithm::Plain(k) => k.name().to_string(),
+            Algorithm::PdqDihedral(DihedralMode::Reference) => "pdq+dihedral".to_string(),
+            Algorithm::PdqDihedral(mode) => format!("pdq+dihedral-{mode}"),
+        }
+    }
+
+    /// The kind's default threshold (PDQ 31, 64-bit imagehash 10, 256-bit imagehash 40).
+    pub fn default_threshold(&self) -> u32 {
+        self.kind().default_threshold()
+    }
+
+    /// The query hashes of one image: 1, or 8 for dihedral matching.
+    fn query(&self, hasher: &Hasher, px: &PixelBuffer<'_>) -> Vec<HashValue> {
+        match self {
+            Algorithm::Plain(k) => vec![hasher.hash_pixels(px, *k).value],
+            Algorithm::PdqDihedral(mode) => {
+                let opts = PdqOptions::default().dihedral(*mode);
+                let d = pdq_dihedral_with(px, &opts);
+                d.hashes.iter().map(|&h| HashValue::Bits256(h)).collect()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = Error;
+
+    /// Parses [`Algorithm::name`]: a hash kind's name, `pdq+dihedral` or `pdq+dihedral-exact`.
+    ///
+    /// ```
+    /// use hashsieve::eval::robustness::Algorithm;
+    /// for a in Algorithm::DEFAULT {
+    ///     assert_eq!(a.name().parse::<Algorithm>()?, a);
+    /// }
+    /// # Ok::<(), hashsieve::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnknownName`] for anything else.
+    fn from_str(s: &str) -> Result<Algorithm> {
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.strip_prefix("pdq+dihedral") {
+            Some("") | Some("-reference") => Ok(Algorithm::PdqDihedral(DihedralMode::Reference)),
+            Some(mode) => match mode.strip_prefix('-').map(DihedralMode::from_str) {
+                Some(Ok(m)) => Ok(Algorithm::PdqDihedral(m)),
+                _ => Err(unknown_algorithm(s)),
+            },
+            None => lower
+                .parse::<HashKind>()
+                .map(Algorithm::Plain)
+                .map_err(|_| unknown_algorithm(s)),
+        }
+    }
+}
+
+fn unknown_algorithm(s: &str) -> Error {
+    ErrorKind::UnknownName {
+        what: "evaluation algorithm",
+        name: s.chars().take(32).collect(),
+        expected: "a hash kind (pdq, phash, ...), pdq+dihedral, pdq+dihedral-exact",
+    }
+    .into()
+}
+
+/// What to evaluate.
+///
+/// ```
+/// use hashsieve::eval::robustness::{Algorithm, RobustnessOptions};
+/// use hashsieve::eval::transform::standard_set;
+/// let opts = RobustnessOptions::default().seed(7).transforms(standard_set()[..3].to_vec());
+/// assert_eq!(opts.algorithm_list(), &Algorithm::DEFAULT);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RobustnessOptions {
+    transforms: Vec<Transform>,
+    algorithms: Vec<Algorithm>,
+    seed: u64,
+    min_precision: f64,
+    hasher: Hasher,
+}
+
+impl Default for RobustnessOptions {
+    fn default() -> RobustnessOptions {
+        RobustnessOptions {
+            transforms: super::transform::standard_set(),
+            algorithms: Algorithm::DEFAULT.to_vec(),
+            seed: 0,
+            min_precision: 0.999,
+            hasher: Hasher::new(),
+        }
+    }
+}
+
+impl RobustnessOptions {
+    /// The edits (default [`standard_set`](super::transform::standard_set)).
+    pub fn transforms(mut self, transforms: Vec<Transform>) -> Self {
+        self.transforms = transforms;
+        self
+    }
+
+    /// The algorithms (default [`Algorithm::DEFAULT`]).
+    pub fn algorithms(mut self, algorithms: Vec<Algorithm>) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
+    /// The seed of every random edit (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The precision that [`Stats::threshold_at_precision`] keeps (default 0.999).
+    pub fn min_precision(mut self, precision: f64) -> Self {
+        self.min_precision = precision;
+        self
+    }
+
+    /// The hasher (its PDQ and imagehash options apply; the dihedral mode comes from each
+    /// [`Algorithm`]).
+    pub fn hasher(mut self, hasher: Hasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// The algorithms in use.
+    pub fn algorithm_list(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    /// The edits in use.
+    pub fn transform_list(&self) -> &[Transform] {
+        &self.transforms
+    }
+}
+
+/// One original image.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Original {
+    /// Its name in reports (a file name, say).
+    pub name: String,
+    /// The pixels.
+    pub image: RgbImage,
+}
+
+impl Original {
+    /// An original from its name and pixels.
+    pub fn new(name: impl Into<String>, image: RgbImage) -> Original {
+        Original {
+            name: name.into(),
+            image,
+        }
+    }
+
+    /// An original from pixels in any layout (alpha is dropped, grey is spread to RGB, as the
+    /// reference tools' `convert("RGB")` does).
+    ///
+    /// ```
+    /// use hashsieve::eval::robustness::Original;
+    /// use hashsieve::{PixelBuffer, PixelLayout};
+    /// let grey = [7u8, 9, 11, 13];
+    /// let o = Original::from_pixels("g", &PixelBuffer::packed(&grey, 2, 2, PixelLayout::Luma8)?);
+    /// assert_eq!(o.image.get_pixel(1, 0).0, [9, 9, 9]);
+    /// # Ok::<(), hashsieve::Error>(())
+    /// ```
+    pub fn from_pixels(name: impl Into<String>, pixels: &PixelBuffer<'_>) -> Original {
+        let (w, h) = (pixels.width(), pixels.height());
+        let mut data = Vec::with_capacity(w as usize * h as usize * 3);
+        let bpp = pixels.layout().bytes_per_pixel();
+        for y in 0..h {
+            let row = &pixels.row(y)[..w as usize * bpp];
+            match pixels.layout().rgb_offsets() {
+                None => data.extend(row.iter().flat_map(|&g| [g, g, g])),
+                Some([r, g, b]) => {
+                    data.extend(row.chunks_exact(bpp).flat_map(|p| [p[r], p[g], p[b]]))
+                }
+            }
+        }
+        let image = RgbImage::from_raw(w, h, data).expect("the buffer holds w * h RGB pixels");
+        Original::new(name, image)
+    }
+}
+
+/// One query's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sample {
+    /// Index into [`Report::images`].
+    pub image: u32,
+    /// Index into [`Report::transforms`].
+    pub transform: u32,
+    /// Index into [`Report::algorithms`].
+    pub algorithm: u32,
+    /// Distance to its own original.
+    pub distance: u32,
+    /// Smallest distance to an unrelated original (`u32::MAX` with a single original).
+    pub closest_unrelated: u32,
+}
+
+/// An edit that could not be made (for instance, a crop of a tiny image).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Failure {
+    /// Index into [`Report::images`].
+    pub image: u32,
+    /// Index into [`Report::transforms`].
+    pub transform: u32,
+    /// Why.
+    pub message: String,
+}
+
+/// Everything measured; [`Report::stats`] and the renderers summarise it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// The originals' names.
+    pub images: Vec<String>,
+    /// The edits.
+    pub transforms: Vec<Transform>,
+    /// The algorithms.
+    pub algorithms: Vec<Algorithm>,
+    /// The seed.
+    pub seed: u64,
+    /// The precision the thresholds keep.
+    pub min_precision: f64,
+    /// One per (image, transform, algorithm) that was made, in that order.
+    pub samples: Vec<Sample>,
+    /// Per algorithm: `unrelated[a][d]` counts unrelated pairs at distance `d`.
+    pub unrelated: Vec<Vec<u64>>,
+    /// Edits that failed.
+    pub failures: Vec<Failure>,
+}
+
+/// Summary statistics of a set of queries for one algorithm.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Queries.
+    pub queries: usize,
+    /// The algorithm's default threshold.
+    pub default_threshold: u32,
+    /// Recall at the default threshold.
+    pub recall_at_default: f64,
+    /// Precision at the default threshold (1 where nothing matched).
+    pub precision_at_default: f64,
+    /// The largest threshold whose precision is at least the minimum and that finds at least
+    /// one original; `None` if there is none.
+    pub threshold_at_precision: Option<u32>,
+    /// Recall at [`Stats::threshold_at_precision`] (0 if none).
+    pub recall_at_precision: f64,
+    /// Median distance to the original.
+    pub median_distance: u32,
+    /// 90th percentile of the distance to the original.
+    pub p90_distance: u32,
+    /// Largest distance to the original.
+    pub max_distance: u32,
+    /// Smallest closest-unrelated distance.
+    pub min_unrelated: u32,
+    /// Median closest-unrelated distance.
+    pub median_unrelated: u32,
+}
+
+/// Runs the evaluation. `progress` is called once per finished (image, transform) job, from
+/// worker threads; there are `originals.len() * transforms.len()` jobs. Runs on the current
+/// rayon pool.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] when there are no originals, no transforms or no algorithms,
+/// or two originals share a name. A transform that fails on one image is recorded in
+/// [`Report::failures`], not an error.
+pub fn run(
+    originals: &[Original],
+    options: &RobustnessOptions,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Report> {
+    let invalid = |what: &str| -> Error { ErrorKind::InvalidArgument(what.to_string()).into() };
+    if originals.is_empty() || options.transforms.is_empty() || options.algorithms.is_empty() {
+        return Err(invalid(
+            "the evaluation needs originals, transforms and algorithms",
+        ));
+    }
+    let mut names: Vec<&str> = originals.iter().map(|o| o.name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(invalid("two originals share a name"));
+    }
+    let algos = &options.algorithms;
+    let hasher = &options.hasher;
+
+    // The list side: each original's plain hash per algorithm, and its own queries (for the
+    // unrelated pairs between originals).
+    let per_original: Vec<(Vec<HashValue>, Vec<Vec<HashValue>>)> = originals
+        .par_iter()
+        .map(|o| {
+            let px = rgb_pixels(&o.image);
+            let listed = algos
+                .iter()
+                .map(|a| hasher.hash_pixels(&px, a.kind()).value)
+                .collect();
+            let queries = algos.iter().map(|a| a.query(hasher, &px)).collect();
+            (listed, queries)
+        })
+        .collect();
+    let listed: Vec<Vec<HashValue>> = (0..algos.len())
+        .map(|a| per_original.iter().map(|(l, _)| l[a]).collect())
+        .collect();
+
+    let distances = |a: usize, query: &[HashValue], own: usize, hist: &mut [u64]| {
+        let mut closest = u32::MAX;
+        let mut mine = u32::MAX;
+        for (j, h) in listed[a].iter().enumerate() {
+            let d = query
+                .iter()
+                .filter_map(|q| q.distance(h))
+                .min()
+                .unwrap_or(u32::MAX);
+            if j == own {
+                mine = d;
+            } else {
+                closest = closest.min(d);
+                hist[d as usize] += 1;
+            }
+        }
+        (mine, closest)
+    };
+    let new_hist = || -> Vec<Vec<u64>> {
+        algos
+            .iter()
+            .map(|a| vec![0; a.kind().bits() as usize + 1])
+            .collect()
+    };
+
+    let mut unrelated = new_hist();
+    for (i, (_, queries)) in per_original.iter().enumerate() {
+        for (a, q) in queries.iter().enumerate() {
+            distances(a, q, i, &mut unrelated[a]);
+        }
+    }
+
+    let jobs: Vec<(usize, usize)> = (0..originals.len())
+        .flat_map(|i| (0..options.transforms.len()).map(move |t| (i, t)))
+        .collect();
+    let results: Vec<std::result::Result<(Vec<Sample>, Vec<Vec<u64>>), Failure>> = jobs
+        .par_iter()
+        .map(|&(i, t)| {
+            let transform = &options.transforms[t];
+            let seed = job_seed(options.seed, &originals[i].name, &transform.name());
+            let out = transform.apply(&originals[i].image, seed);
+            progress();
+            let variant = out.map_err(|e| Failure {
+                image: i as u32,
+                transform: t as u32,
+                message: e.to_string(),
+            })?;
+            let px = rgb_pixels(&variant);
+            let mut hist = new_hist();
+            let samples = algos
+                .iter()
+                .enumerate()
+                .map(|(a, algo)| {
+                    let q = algo.query(hasher, &px);
+                    let (distance, closest_unrelated) = distances(a, &q, i, &mut hist[a]);
+                    Sample {
+                        image: i as u32,
+                        transform: t as u32,
+                        algorithm: a as u32,
+                        distance,
+                        closest_unrelated,
+                    }
+                })
+                .collect();
+            Ok((samples, hist))
+        })
+        .collect();
+
+    let mut samples = Vec::with_capacity(jobs.len() * algos.len());
+    let mut failures = Vec::new();
+    for r in results {
+        match r {
+            Ok((s, hist)) => {
+                samples.extend(s);
+                for (total, h) in unrelated.iter_mut().zip(hist) {
+                    for (t, c) in total.iter_mut().zip(h) {
+                        *t += c;
+                    }
+                }
+            }
+            Err(f) => failures.push(f),
+        }
+    }
+    Ok(Report {
+        images: originals.iter().map(|o| o.name.clone()).collect(),
+        transforms: options.transforms.clone(),
+        algorithms: algos.clone(),
+        seed: options.seed,
+        min_precision: options.min_precision,
+        samples,
+        unrelated,
+        failures,
+    })
+}
+
+/// The seed of one variant: the run's seed mixed with the image's and the transform's names
+/// (FNV-1a, then SplitMix64), so a result does not depend on job order or on the other images.
+fn job_seed(seed: u64, image: &str, transform: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for b in image.bytes().chain([0]).chain(transform.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn rgb_pixels(image: &RgbImage) -> PixelBuffer<'_> {
+    PixelBuffer::packed(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        PixelLayout::Rgb8,
+    )
+    .expect("an RgbImage is a valid packed RGB buffer")
+}
+
+/// The value at quantile `q` (0..=1) of sorted values (nearest rank); 0 when empty.
+fn quantile(sorted: &[u32], q: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+impl Report {
+    /// The samples of algorithm `algorithm`, of one transform or (with `None`) of all.
+    pub fn samples_of(
+        &self,
+        algorithm: usize,
+        transform: Option<usize>,
+    ) -> impl Iterator<Item = &Sample> + '_ {
+        self.samples.iter().filter(move |s| {
+            s.algorithm as usize == algorithm && transform.is_none_or(|t| s.transform as usize == t)
+        })
+    }
+
+    /// The statistics of algorithm `algorithm` (an index into [`Report::algorithms`]) over one
+    /// transform or, with `None`, over all of them.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `algorithm` is out of range.
+    pub fn stats(&self, algorithm: usize, transform: Option<usize>) -> Stats {
+        let algo = self.algorithms[algorithm];
+        let bits = algo.kind().bits() as usize;
+        let mut pos: Vec<u32> = Vec::new();
+        let mut neg: Vec<u32> = Vec::new();
+        for s in self.samples_of(algorithm, transform) {
+            pos.push(s.distance);
+            neg.push(s.closest_unrelated);
+        }
+        pos.sort_unstable();
+        neg.sort_unstable();
+        let n = pos.len();
+        // finds[t], false_matches[t]: queries within t.
+        let upto = |v: &[u32], t: usize| v.partition_point(|&d| d as usize <= t);
+        let precision = |t: usize| {
+            let (tp, fp) = (upto(&pos, t), upto(&neg, t));
+            if tp + fp == 0 {
+                1.0
+            } else {
+                tp as f64 / (tp + fp) as f64
+            }
+        };
+        let recall = |t: usize| {
+            if n == 0 {
+                0.0
+            } else {
+                upto(&pos, t) as f64 / n as f64
+            }
+        };
+        let default_t = algo.default_threshold() as usize;
+        let threshold_at_precision = (0..=bits)
+            .rev()
+            .find(|&t| upto(&pos, t) > 0 && precision(t) >= self.min_precision)
+            .map(|t| t as u32);
+        Stats {
+            queries: n,
+            default_threshold: default_t as u32,
+            recall_at_default: recall(default_t),
+            precision_at_default: precision(default_t),
+            threshold_at_precision,
+            recall_at_precision: threshold_at_precision.map_or(0.0, |t| recall(t as usize)),
+            median_distance: quantile(&pos, 0.5),
+            p90_distance: quantile(&pos, 0.9),
+            max_distance: pos.last().copied().unwrap_or(0),
+            min_unrelated: neg.first().copied().unwrap_or(0),
+            median_unrelated: quantile(&neg, 0.5),
+        }
+    }
+
+    /// The number of unrelated pairs measured for `algorithm`.
+    pub fn unrelated_pairs(&self, algorithm: usize) -> u64 {
+        self.unrelated[algorithm].iter().sum()
+    }
+
+    /// The share of unrelated pairs of `algorithm` within `threshold`.
+    pub fn false_match_rate(&self, algorithm: usize, threshold: u32) -> f64 {
+        let h = &self.unrelated[algorithm];
+        let total: u64 = h.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let within: u64 = h.iter().take(threshold as usize + 1).sum();
+        within as f64 / total as f64
+    }
+
+    /// A Markdown report: a summary per algorithm, then recall per transform at the default
+    /// threshold and at the precision-keeping threshold, then the median distances.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let pct = |x: f64| format!("{:.1}", 100.0 * x);
+        let p = 100.0 * self.min_precision;
+        let _ = writeln!(
+            out,
+            "# Robustness: {} originals x {} edits, seed {}\n",
+            self.images.len(),
+            self.transforms.len(),
+            self.seed
+        );
+        let _ = writeln!(
+            out,
+            "Recall is the share of edited copies within the threshold of their original; \
+             precision counts a copy within the threshold of an unrelated original as a false \
+             match; the false-match rate (FMR) is over all pairs of a copy or original and an \
+             unrelated original. `t@{p}%` is the largest threshold that keeps precision >= {p}%.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| algorithm | default t | recall | FMR | t@{p}% | recall | FMR | median d | median closest unrelated | pairs |"
+        );
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for (a, algo) in self.algorithms.iter().enumerate() {
+            let s = self.stats(a, None);
+            let (t, r, f) = match s.threshold_at_precision {
+                Some(t) => (
+                    t.to_string(),
+                    pct(s.recall_at_precision),
+                    rate(self.false_match_rate(a, t)),
+                ),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            let _ = writeln!(
+                out,
+                "| {algo} | {} | {} | {} | {t} | {r} | {f} | {} | {} | {} |",
+                s.default_threshold,
+                pct(s.recall_at_default),
+                rate(self.false_match_rate(a, s.default_threshold)),
+                s.median_distance,
+                s.median_unrelated,
+                self.unrelated_pairs(a),
+            );
+        }
+        let header = |out: &mut String, title: &str| {
+            let _ = writeln!(out, "\n## {title}\n");
+            let _ = write!(out, "| edit |");
+            for a in &self.algorithms {
+                let _ = write!(out, " {a} |");
+            }
+            let _ = writeln!(out);
+            let _ = write!(out, "|---|");
+            for _ in &self.algorithms {
+                let _ = write!(out, "--:|");
+            }
+            let _ = writeln!(out);
+        };
+        let table = |out: &mut String, title: &str, cell: &dyn Fn(&Stats) -> String| {
+            header(out, title);
+            for (t, tr) in self.transforms.iter().enumerate() {
+                let _ = write!(out, "| {} |", tr.name());
+                for a in 0..self.algorithms.len() {
+                    let _ = write!(out, " {} |", cell(&self.stats(a, Some(t))));
+                }
+                let _ = writeln!(out);
+            }
+        };
+        table(&mut out, "Recall (%) at the default threshold", &|s| {
+            pct(s.recall_at_default)
+        });
+        table(
+            &mut out,
+            &format!("Recall (%) at the threshold keeping precision >= {p}% (the threshold)"),
+            &|s| match s.threshold_at_precision {
+                Some(t) => format!("{} ({t})", pct(s.recall_at_precision)),
+                None => "-".into(),
+            },
+        );
+        table(
+            &mut out,
+            "Distance to the original: median / 90th percentile / max",
+            &|s| {
+                format!(
+                    "{} / {} / {}",
+                    s.median_distance, s.p90_distance, s.max_distance
+                )
+            },
+        );
+        if !self.failures.is_empty() {
+            let _ = writeln!(out, "\n## Edits that could not be made\n");
+            for f in &self.failures {
+                let _ = writeln!(
+                    out,
+                    "- {} / {}: {}",
+                    self.images[f.image as usize],
+                    self.transforms[f.transform as usize].name(),
+                    f.message
+                );
+            }
+        }
+        out
+    }
+
+    /// One CSV row per (algorithm, edit), plus an `all` row per algorithm.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "algorithm,transform,category,queries,default_threshold,recall_at_default,\
+             precision_at_default,fmr_at_default,threshold_at_precision,recall_at_precision,\
+             fmr_at_precision,median_distance,p90_distance,max_distance,min_unrelated,\
+             median_unrelated\n",
+        );
+        for (a, algo) in self.algorithms.iter().enumerate() {
+            let rows = self
+                .transforms
+                .iter()
+                .enumerate()
+                .map(|(t, tr)| (tr.name(), tr.category(), Some(t)))
+                .chain([("all".to_string(), "all", None)]);
+            for (name, category, t) in rows {
+                let s = self.stats(a, t);
+                let (tp, rp, fp) = match s.threshold_at_precision {
+                    Some(th) => (
+                        th.to_string(),
+                        format!("{:.4}", s.recall_at_precision),
+                        format!("{:.3e}", self.false_match_rate(a, th)),
+                    ),
+                    None => (String::new(), String::new(), String::new()),
+                };
+                let _ = writeln!(
+                    out,
+                    "{algo},{name},{category},{},{},{:.4},{:.4},{:.3e},{tp},{rp},{fp},{},{},{},{},{}",
+                    s.queries,
+                    s.default_threshold,
+                    s.recall_at_default,
+                    s.precision_at_default,
+                    self.false_match_rate(a, s.default_threshold),
+                    s.median_distance,
+                    s.p90_distance,
+                    s.max_distance,
+                    s.min_unrelated,
+                    s.median_unrelated,
+                );
+            }
+        }
+        out
+    }
+
+    /// One CSV row per sample: `image,transform,algorithm,distance,closest_unrelated`.
+    pub fn samples_csv(&self) -> String {
+        let mut out = String::from("image,transform,algorithm,distance,closest_unrelated\n");
+        for s in &self.samples {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{}",
+                csv_cell(&self.images[s.image as usize]),
+                self.transforms[s.transform as usize].name(),
+                self.algorithms[s.algorithm as usize],
+                s.distance,
+                s.closest_unrelated
+            );
+        }
+        out
+    }
+}
+
+/// A rate for humans: `0`, or three significant digits (`1.23e-4`).
+fn rate(x: f64) -> String {
+    if x == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// Quotes a CSV cell when it needs it.
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
