@@ -71,6 +71,8 @@
 
 pub mod algo;
 mod error;
+#[cfg(feature = "eval")]
+pub mod eval;
 pub mod hash;
 pub mod image;
 pub mod index;
