@@ -180,7 +180,13 @@ impl ImageHashOptions {
 }
 
 /// Shrinks `pixels` to `w x h` grey exactly as `image.convert("L").resize((w, h), LANCZOS)`.
-fn reduce(pixels: &PixelBuffer<'_>, w: usize, h: usize, order: ResizeOrder) -> GreyImage {
+/// (`eval::transform` also resizes, and enlarges, each RGB channel with it.)
+pub(crate) fn reduce(
+    pixels: &PixelBuffer<'_>,
+    w: usize,
+    h: usize,
+    order: ResizeOrder,
+) -> GreyImage {
     simd::grey_resize(pixels, w, h, order)
 }
 
