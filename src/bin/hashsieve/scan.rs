@@ -13,7 +13,7 @@ use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, QueryResult};
+use hashsieve::matching::{ListOptions, Matcher, QueryResult};
 use hashsieve::{HashKind, HashList};
 use rayon::prelude::*;
 
@@ -34,9 +34,12 @@ pub(crate) struct Args {
     /// Match PDQ's 8 rotations/flips of each file too.
     #[arg(long)]
     dihedral: bool,
-    /// Skip PDQ hashes below this quality (recorded as `skipped`); 0 disables the gate.
-    #[arg(long, default_value_t = 50)]
-    min_quality: u8,
+    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
+    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
+    /// are skipped (recorded as `skipped`). Default: pdq=50, and 1 for the others, which skips only
+    /// images that are flat on the algorithm's grid.
+    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
+    min_quality: Vec<common::QualityGate>,
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
@@ -63,8 +66,8 @@ const CHUNK: usize = 64;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = now();
-    let matcher: Matcher =
-        Matcher::with_options(MatcherOptions::default().min_pdq_quality(args.min_quality));
+    let gates = common::matcher_options(&args.min_quality);
+    let matcher: Matcher = Matcher::with_options(gates.clone());
     let mut list_meta = Vec::new();
     for path in &args.lists {
         let list =
@@ -167,7 +170,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "inputs": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "lists": list_meta,
         "dihedral": args.dihedral,
-        "min_pdq_quality": args.min_quality,
+        "min_pdq_quality": gates.min_pdq_quality,
+        "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<std::collections::BTreeMap<_, _>>(),
         "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
                   "no_match": clean, "skipped_low_quality": skipped, "errors": errors},
     });
