@@ -221,7 +221,7 @@ fn exact_dihedral_matches_every_rotation_and_flip() {
 #[test]
 fn same_seed_same_report_and_the_seed_matters() {
     let originals = originals(3);
-    let edits = transforms(&["noise_10", "overlay_box10", "jpeg_q50"]);
+    let edits = transforms(&["noise_gauss_s10", "overlay_box10", "jpeg_q50"]);
     let opts = RobustnessOptions::default().transforms(edits).seed(42);
     let a = run(&originals, &opts);
     let b = run(&originals, &opts);

@@ -24,7 +24,18 @@ pub struct HashOutput {
     pub kind: HashKind,
     /// The hash.
     pub value: HashValue,
-    /// PDQ's quality (0..=100); `None` for algorithms without one.
+    /// The quality of the image for this algorithm, 0..=100 (0 for a flat image); `Some` for
+    /// every hash [`Hasher`] computes.
+    ///
+    /// For PDQ it is PDQ's own metric (upstream discards hashes below 50). For pHash, dHash,
+    /// aHash and wHash it is the same gradient metric on the grey grid the algorithm thresholds,
+    /// scaled to PDQ's 64x64 pair count ([`imagehash::gradient_quality`]): pHash's `4n x 4n`
+    /// image, dHash's `(n+1) x n`, aHash's `n x n`, and wHash's `scale x scale` image before
+    /// the transform, pooled to 64x64 block means when larger
+    /// ([`imagehash::whash_with_quality`]). Flat and near-flat images score 0 under every
+    /// algorithm, but the scales differ between algorithms (small grids saturate at 100
+    /// sooner), so set a gate per algorithm. `None` only where no quality is known (a hash
+    /// read from text without one).
     pub quality: Option<u8>,
 }
 
@@ -106,17 +117,29 @@ impl Hasher {
         let (value, quality) = match kind {
             HashKind::Pdq => {
                 let p = pdq::pdq_with(pixels, &self.pdq);
-                (HashValue::Bits256(p.hash), Some(p.quality))
+                (HashValue::Bits256(p.hash), p.quality)
             }
-            HashKind::PHash | HashKind::PHash256 => (imagehash::phash(pixels, &opts), None),
-            HashKind::DHash | HashKind::DHash256 => (imagehash::dhash(pixels, &opts), None),
-            HashKind::AHash | HashKind::AHash256 => (imagehash::average_hash(pixels, &opts), None),
-            HashKind::WHash | HashKind::WHash256 => (imagehash::whash(pixels, &opts), None),
+            HashKind::PHash | HashKind::PHash256 => {
+                let h = imagehash::phash_with_quality(pixels, &opts);
+                (h.hash, h.quality)
+            }
+            HashKind::DHash | HashKind::DHash256 => {
+                let h = imagehash::dhash_with_quality(pixels, &opts);
+                (h.hash, h.quality)
+            }
+            HashKind::AHash | HashKind::AHash256 => {
+                let h = imagehash::average_hash_with_quality(pixels, &opts);
+                (h.hash, h.quality)
+            }
+            HashKind::WHash | HashKind::WHash256 => {
+                let h = imagehash::whash_with_quality(pixels, &opts);
+                (h.hash, h.quality)
+            }
         };
         HashOutput {
             kind,
             value,
-            quality,
+            quality: Some(quality),
         }
     }
 

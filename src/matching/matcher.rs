@@ -45,27 +45,94 @@ impl ListOptions {
 }
 
 /// Options for a [`Matcher`].
+///
+/// The quality gate: a query whose [`Query::quality`] is below its kind's minimum is not
+/// searched but answered [`QueryResult::Skipped`] with [`SkipReason::LowQuality`]. A query
+/// without a quality (a hash read from text) is never gated. The defaults:
+///
+/// * PDQ: 50, the threshold python-threatexchange and the reference README use;
+/// * pHash, dHash, aHash, wHash (both sizes): 1, which skips only images that are flat on the
+///   algorithm's grid (quality 0: a flat image, a flat image with faint noise, for pHash a very
+///   soft gradient). Such a hash is rounding noise and matches the hash of every other flat
+///   image. On the benign test corpus the lowest quality of a photo was 17 (aHash, a
+///   low-contrast brick wall), so the gate drops no photo there.
+///
+/// The qualities of the imagehash family are PDQ's gradient metric on each algorithm's grey grid
+/// (see [`HashOutput::quality`](crate::HashOutput::quality)); they are not on one scale with
+/// PDQ's, so set a gate per kind.
+///
+/// ```
+/// use hashsieve::matching::MatcherOptions;
+/// use hashsieve::HashKind;
+/// let opts = MatcherOptions::default().min_quality(HashKind::PHash, 20);
+/// assert_eq!(opts.min_quality_of(HashKind::PHash), 20);
+/// assert_eq!(opts.min_quality_of(HashKind::Pdq), 50);
+/// assert_eq!(opts.min_quality_of(HashKind::DHash), 1);
+/// let off = MatcherOptions::default().min_quality_all(0);
+/// assert!(HashKind::ALL.iter().all(|&k| off.min_quality_of(k) == 0));
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MatcherOptions {
     /// PDQ queries with a quality below this are skipped, with the reason reported (default 50,
     /// the threshold python-threatexchange and the reference README use). 0 disables the gate.
+    /// The same value as `min_quality_of(HashKind::Pdq)`.
     pub min_pdq_quality: u8,
+    /// The gates of the other kinds, by position in [`HashKind::ALL`] (PDQ's slot is unused:
+    /// `min_pdq_quality` holds it).
+    min_quality: [u8; HashKind::ALL.len()],
 }
+
+/// The default quality gate of the kinds other than PDQ (see [`MatcherOptions`]).
+const DEFAULT_MIN_QUALITY: u8 = 1;
 
 impl Default for MatcherOptions {
     fn default() -> MatcherOptions {
         MatcherOptions {
             min_pdq_quality: 50,
+            min_quality: [DEFAULT_MIN_QUALITY; HashKind::ALL.len()],
         }
     }
 }
 
+/// The position of `kind` in [`HashKind::ALL`].
+fn slot(kind: HashKind) -> usize {
+    HashKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .expect("HashKind::ALL lists every kind")
+}
+
 impl MatcherOptions {
-    /// Sets the PDQ quality gate (0 disables it).
+    /// Sets the PDQ quality gate (0 disables it); the same as `min_quality(HashKind::Pdq, q)`.
     pub fn min_pdq_quality(mut self, quality: u8) -> MatcherOptions {
         self.min_pdq_quality = quality;
         self
+    }
+
+    /// Sets the quality gate of `kind`: its queries with a quality below `quality` are skipped
+    /// (0 disables the gate).
+    pub fn min_quality(mut self, kind: HashKind, quality: u8) -> MatcherOptions {
+        match kind {
+            HashKind::Pdq => self.min_pdq_quality = quality,
+            other => self.min_quality[slot(other)] = quality,
+        }
+        self
+    }
+
+    /// Sets the quality gate of every kind to `quality` (0 disables every gate).
+    pub fn min_quality_all(mut self, quality: u8) -> MatcherOptions {
+        self.min_pdq_quality = quality;
+        self.min_quality = [quality; HashKind::ALL.len()];
+        self
+    }
+
+    /// The quality gate of `kind`.
+    pub fn min_quality_of(&self, kind: HashKind) -> u8 {
+        match kind {
+            HashKind::Pdq => self.min_pdq_quality,
+            other => self.min_quality[slot(other)],
+        }
     }
 }
 
@@ -77,7 +144,8 @@ pub struct Query {
     pub kind: HashKind,
     /// The variants to search, with the orientation each stands for (`None` for a plain hash).
     pub variants: Vec<(Option<Dihedral>, HashValue)>,
-    /// The query's quality, where the algorithm has one.
+    /// The query's quality ([`HashOutput::quality`](crate::HashOutput::quality)); `None` when
+    /// unknown (a hash read from text without one), which the quality gate never skips.
     pub quality: Option<u8>,
 }
 
@@ -357,9 +425,9 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     }
 
     fn query_in(&self, lists: &[Arc<Loaded<D>>], query: &Query) -> QueryResult {
-        if let (HashKind::Pdq, Some(q)) = (query.kind, query.quality) {
-            if q < self.options.min_pdq_quality {
-                let min = self.options.min_pdq_quality;
+        if let Some(q) = query.quality {
+            let min = self.options.min_quality_of(query.kind);
+            if q < min {
                 return QueryResult::Skipped(SkipReason::LowQuality { quality: q, min });
             }
         }

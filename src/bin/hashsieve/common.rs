@@ -317,3 +317,38 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// One item of `--min-quality`: `Q` sets the gate of every algorithm, `ALGO=Q` of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QualityGate {
+    kind: Option<hashsieve::HashKind>,
+    min: u8,
+}
+
+impl std::str::FromStr for QualityGate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<QualityGate, String> {
+        let (kind, q) = match s.split_once('=') {
+            Some((k, q)) => (Some(k.trim().parse().map_err(|e| format!("{e}"))?), q),
+            None => (None, s),
+        };
+        match q.trim().parse::<u8>() {
+            Ok(min) if min <= 100 => Ok(QualityGate { kind, min }),
+            _ => Err(format!(
+                "quality gate {q:?} is not a number 0..=100 (use Q or ALGO=Q, e.g. 0 or pdq=50)"
+            )),
+        }
+    }
+}
+
+/// The matcher options for the `--min-quality` items, applied in order over the defaults.
+pub(crate) fn matcher_options(gates: &[QualityGate]) -> hashsieve::matching::MatcherOptions {
+    gates.iter().fold(
+        hashsieve::matching::MatcherOptions::default(),
+        |opts, g| match g.kind {
+            Some(kind) => opts.min_quality(kind, g.min),
+            None => opts.min_quality_all(g.min),
+        },
+    )
+}

@@ -10,7 +10,7 @@ use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode;
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, Query, QueryResult};
+use hashsieve::matching::{ListOptions, Matcher, Query, QueryResult};
 use hashsieve::{HashKind, HashValue};
 use rayon::prelude::*;
 
@@ -32,9 +32,12 @@ pub(crate) struct Args {
     /// match rotated and flipped copies more reliably).
     #[arg(long, default_value = "reference")]
     dihedral_mode: DihedralMode,
-    /// Skip PDQ queries below this quality (reported on stderr); 0 disables the gate.
-    #[arg(long, default_value_t = 50)]
-    min_quality: u8,
+    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
+    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
+    /// are skipped (reported on stderr). Default: pdq=50, and 1 for the others, which skips only
+    /// images that are flat on the algorithm's grid.
+    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
+    min_quality: Vec<common::QualityGate>,
     /// Search index for lists that carry none: auto, linear, mih, bktree.
     #[arg(long, default_value = "auto")]
     index: IndexKind,
@@ -65,8 +68,7 @@ struct Labelled {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let matcher: Matcher =
-        Matcher::with_options(MatcherOptions::default().min_pdq_quality(args.min_quality));
+    let matcher: Matcher = Matcher::with_options(common::matcher_options(&args.min_quality));
     for path in &args.lists {
         let mut opts = ListOptions::default().index(args.index);
         if let Some(t) = args.threshold {

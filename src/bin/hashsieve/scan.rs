@@ -13,7 +13,7 @@ use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, QueryResult};
+use hashsieve::matching::{ListOptions, Matcher, QueryResult};
 use hashsieve::{HashKind, HashList};
 use rayon::prelude::*;
 
@@ -39,9 +39,12 @@ pub(crate) struct Args {
     /// match rotated and flipped copies more reliably).
     #[arg(long, default_value = "reference")]
     dihedral_mode: DihedralMode,
-    /// Skip PDQ hashes below this quality (recorded as `skipped`); 0 disables the gate.
-    #[arg(long, default_value_t = 50)]
-    min_quality: u8,
+    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
+    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
+    /// are skipped (recorded as `skipped`). Default: pdq=50, and 1 for the others, which skips only
+    /// images that are flat on the algorithm's grid.
+    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
+    min_quality: Vec<common::QualityGate>,
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
@@ -68,8 +71,8 @@ const CHUNK: usize = 64;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = now();
-    let matcher: Matcher =
-        Matcher::with_options(MatcherOptions::default().min_pdq_quality(args.min_quality));
+    let gates = common::matcher_options(&args.min_quality);
+    let matcher: Matcher = Matcher::with_options(gates.clone());
     let mut list_meta = Vec::new();
     for path in &args.lists {
         let list =
@@ -173,7 +176,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "lists": list_meta,
         "dihedral": args.dihedral,
         "dihedral_mode": args.dihedral_mode.name(),
-        "min_pdq_quality": args.min_quality,
+        "min_pdq_quality": gates.min_pdq_quality,
+        "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<std::collections::BTreeMap<_, _>>(),
         "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
                   "no_match": clean, "skipped_low_quality": skipped, "errors": errors},
     });

@@ -1,0 +1,228 @@
+//! End-to-end tests of quality for every algorithm: `hashsieve hash` fills the quality column of
+//! every algorithm (checked against `tests/data/imagehash/quality.tsv`, Pillow grids rated by
+//! numpy), and `--min-quality` of `match` and `scan` gates any algorithm.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+fn hashsieve(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `quality.tsv`: file -> column (`phash8`, ..., `whash16`) -> quality text.
+fn quality_fixture() -> HashMap<String, HashMap<String, String>> {
+    let text = std::fs::read_to_string(data("imagehash/quality.tsv")).unwrap();
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            let row = header
+                .iter()
+                .zip(&cells)
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect();
+            (cells[0].to_string(), row)
+        })
+        .collect()
+}
+
+/// REFERENCE.tsv's PDQ quality (exif_mode=raw) by file name.
+fn pdq_reference_quality() -> HashMap<String, String> {
+    let text = std::fs::read_to_string(data("corpus/REFERENCE.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (file, mode, q) = (col("file"), col("exif_mode"), col("pdq_quality"));
+    lines
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|r| r[mode] == "raw")
+        .map(|r| (r[file].to_string(), r[q].to_string()))
+        .collect()
+}
+
+#[test]
+fn hash_fills_the_quality_column_for_every_algorithm() {
+    let fixture = quality_fixture();
+    let pdq = pdq_reference_quality();
+    let files = [
+        "corpus/photo_006.png",
+        "corpus/photo_011.png",
+        "corpus/edge_solid_color.png",
+        "corpus/edge_banner_4000x10.png",
+        "corpus/edge_tall_10x4000.png",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| data(f).display().to_string())
+        .collect();
+    let mut args = vec![
+        "hash",
+        "--algo",
+        "pdq,phash,dhash,ahash,whash,phash256,dhash256,ahash256,whash256",
+    ];
+    args.extend(paths.iter().map(String::as_str));
+    let out = hashsieve(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("path\talgorithm\thash\tquality"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), files.len() * 9);
+    for (row, file) in rows.iter().zip(files.iter().flat_map(|f| [f; 9])) {
+        let name = file.trim_start_matches("corpus/");
+        let want = match row[1] {
+            "pdq" => pdq[name].clone(),
+            kind => {
+                let column = match kind.strip_suffix("256") {
+                    Some(base) => format!("{base}16"),
+                    None => format!("{kind}8"),
+                };
+                fixture[*file][&column].clone()
+            }
+        };
+        assert!(!row[3].is_empty(), "{file} {}: empty quality", row[1]);
+        assert_eq!(row[3], want, "{file} {}", row[1]);
+    }
+}
+
+/// A pHash list (name `flat`) holding the pHash of a flat image, built with the real binary.
+fn flat_phash_list(dir: &Path) -> PathBuf {
+    let out = hashsieve(&[
+        "hash",
+        "--algo",
+        "phash",
+        data("corpus/edge_solid_color.png").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tsv = dir.join("flat.tsv");
+    std::fs::write(&tsv, &out.stdout).unwrap();
+    let list = dir.join("flat.hsl");
+    let out = hashsieve(&[
+        "build",
+        "--algo",
+        "phash",
+        "--name",
+        "flat",
+        "-o",
+        list.to_str().unwrap(),
+        tsv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    list
+}
+
+#[test]
+fn match_gates_phash_by_default_and_min_quality_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = flat_phash_list(dir.path());
+    let list = list.to_str().unwrap();
+    // Another flat image: same pHash, quality 0 (quality.tsv).
+    let query = data("imagehash/synthetic/flat_grey_40x30.png");
+    let query = query.to_str().unwrap();
+    assert_eq!(
+        quality_fixture()["imagehash/synthetic/flat_grey_40x30.png"]["phash8"],
+        "0"
+    );
+
+    let out = hashsieve(&["match", "--list", list, query]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped: quality 0 is below the minimum 1"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Opened for pHash alone, for every algorithm, or by a later item.
+    for spec in ["phash=0", "0", "5,phash=0", "pdq=90,phash=0"] {
+        let out = hashsieve(&["match", "--list", list, "--min-quality", spec, query]);
+        assert_eq!(out.status.code(), Some(0), "{spec}: {}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split('\t').collect();
+        assert_eq!((row[1], row[3], row[8]), ("flat", "0", "0"), "{spec}");
+    }
+    // Repeating the flag works like a comma; the last value for pHash wins.
+    let out = hashsieve(&[
+        "match",
+        "--list",
+        list,
+        "--min-quality",
+        "phash=0",
+        "--min-quality",
+        "phash=7",
+        query,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("below the minimum 7"),
+        "{}",
+        stderr(&out)
+    );
+
+    for bad in ["phash=101", "md5=3", "high", "pdq=-1"] {
+        let out = hashsieve(&["match", "--list", list, "--min-quality", bad, query]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
+
+#[test]
+fn scan_records_skipped_phash_and_reports_the_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = flat_phash_list(dir.path());
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::copy(
+        data("imagehash/synthetic/flat_grey_40x30.png"),
+        tree.join("flat.png"),
+    )
+    .unwrap();
+    let scan = |name: &str, extra: &[&str]| {
+        let output = dir.path().join(name);
+        let mut args = vec![
+            "scan",
+            "--list",
+            list.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(tree.to_str().unwrap());
+        let out = hashsieve(&args);
+        let rows = std::fs::read_to_string(&output).unwrap();
+        let mut report = output.file_name().unwrap().to_os_string();
+        report.push(".report.json");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(report)).unwrap())
+                .unwrap();
+        (out, rows, report)
+    };
+
+    let (out, rows, report) = scan("default.tsv", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let row: Vec<&str> = rows.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!((row[1], row[2], row[4]), ("skipped", "phash", "0"));
+    assert_eq!(report["min_quality"]["phash"], 1);
+    assert_eq!(report["min_pdq_quality"], 50);
+    assert_eq!(report["files"]["skipped_low_quality"], 1);
+
+    let (out, rows, report) = scan("open.tsv", &["--min-quality", "phash=0,pdq=60"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let row: Vec<&str> = rows.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!((row[1], row[5]), ("match", "flat"));
+    assert_eq!(report["min_quality"]["phash"], 0);
+    assert_eq!(report["min_pdq_quality"], 60);
+}
