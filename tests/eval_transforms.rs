@@ -110,7 +110,7 @@ fn check_exact_rows(rows: &[HashMap<String, String>], only: Option<&[&str]>) -> 
 
 #[test]
 fn corpus_edits_are_pixel_exact() {
-    let rows = read_tsv("corpus/transformed/CORPUS_ROWS.tsv");
+    let rows = read_tsv("eval/CORPUS_ROWS.tsv");
     let n = check_exact_rows(&rows, Some(EXACT));
     // 5 PNG photos x 12 edits.
     assert_eq!(n, 60);
@@ -118,7 +118,7 @@ fn corpus_edits_are_pixel_exact() {
 
 #[test]
 fn pillow_extra_edits_are_pixel_exact() {
-    let rows = read_tsv("corpus/transformed/PILLOW_EXTRA.tsv");
+    let rows = read_tsv("eval/PILLOW_EXTRA.tsv");
     let n = check_exact_rows(&rows, None);
     assert_eq!(n, rows.len());
     assert!(n >= 75);
@@ -150,7 +150,7 @@ fn jpeg_and_overlay_are_close_to_corpus() {
     // without text: 6..=34); the bounds leave room for encoder and decoder changes.
     let bounds = [("jpeg_q70", 8), ("jpeg_q30", 10), ("overlay_box10", 24)];
     let mut checked = 0;
-    for row in read_tsv("corpus/transformed/CORPUS_ROWS.tsv") {
+    for row in read_tsv("eval/CORPUS_ROWS.tsv") {
         let Some(&(_, bound)) = bounds.iter().find(|(n, _)| *n == row["transform"]) else {
             continue;
         };
@@ -178,7 +178,7 @@ fn jpeg_and_overlay_are_close_to_corpus() {
 fn dihedral_agrees_with_corpus() {
     let mut checked = 0;
     let mut sources = HashMap::new();
-    for row in read_tsv("corpus/transformed/CORPUS_ROWS.tsv") {
+    for row in read_tsv("eval/CORPUS_ROWS.tsv") {
         let t: Transform = row["transform"].parse().unwrap();
         let Some(d) = t.dihedral() else { continue };
         let src_name = row["source_file"].clone();
@@ -358,7 +358,7 @@ fn names_round_trip() {
         );
     }
     // The corpus's names for the edits it holds.
-    for row in read_tsv("corpus/transformed/CORPUS_ROWS.tsv") {
+    for row in read_tsv("eval/CORPUS_ROWS.tsv") {
         let t: Transform = row["transform"].parse().unwrap();
         assert_eq!(t.name(), row["transform"]);
     }

@@ -50,7 +50,7 @@ def main():
     cols = ["source_file", "transform", "pillow", "width", "height", "rgb_sha256", "pdq_hex"]
     rows = ["\t".join(cols)]
     for src in SOURCES:
-        rgb = Image.open("../" + src).convert("RGB")
+        rgb = Image.open("../corpus/" + src).convert("RGB")
         for name, call, fn in EDITS:
             if name == "crop_2each":
                 out = crop(rgb, 0.02)
