@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+use hashsieve::algo::pdq::{DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
 use hashsieve::list::EntryMeta;
 use hashsieve::matching::{ListOptions, MatchRecord, Matcher, Query, QueryResult};
@@ -23,7 +24,10 @@ struct ReviewItem {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
-    let hasher = Hasher::new();
+    // Exact dihedral variants: rotated or mirrored uploads of a listed image come back at the
+    // distance the unrotated copy would have (the reference's variants can be far off).
+    let hasher =
+        Hasher::new().with_pdq_options(PdqOptions::default().dihedral(DihedralMode::Exact));
 
     let matcher = Matcher::new();
     let uploads: Vec<PathBuf> = if let Some((list, images)) = args.split_first() {

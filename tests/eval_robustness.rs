@@ -131,6 +131,10 @@ fn samples_and_histograms_equal_brute_force() {
         assert_eq!(s.closest_unrelated, count(a, &q, i, &mut hist), "{s:?}");
     }
     assert_eq!(report.unrelated, hist);
+    for (a, h) in hist.iter().enumerate() {
+        let nearest = h.iter().position(|&c| c > 0).map(|d| d as u32);
+        assert_eq!(report.nearest_unrelated_pair(a), nearest);
+    }
     for a in 0..algos.len() {
         let pairs = (originals.len() * (1 + edits.len()) * (originals.len() - 1)) as u64;
         assert_eq!(report.unrelated_pairs(a), pairs);
@@ -285,6 +289,17 @@ fn renderers_cover_every_algorithm_and_edit() {
     }
     let samples = report.samples_csv();
     assert_eq!(samples.lines().count(), 1 + report.samples.len());
+    // One row per algorithm and distance, the last of each at false-match rate 1.
+    let pairs = report.unrelated_csv();
+    let widths: usize = report
+        .algorithms
+        .iter()
+        .map(|a| a.kind().bits() as usize + 1)
+        .sum();
+    assert_eq!(pairs.lines().count(), 1 + widths);
+    assert!(pairs
+        .lines()
+        .any(|l| l.starts_with("phash,64,") && l.ends_with(",1.000000e0")));
     let svg = report.to_svg().unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     for a in &report.algorithms {

@@ -24,8 +24,9 @@ fn plot_error(e: impl std::fmt::Display) -> Error {
 impl Report {
     /// An SVG with two panels: the ROC curve of each algorithm over all edits (recall against
     /// the false-match rate of unrelated pairs, log scale, one point per threshold, the default
-    /// threshold marked with a dot), and each algorithm's distance to the original and to the
-    /// closest unrelated original as a share of the hash width (cumulative).
+    /// threshold marked with a dot, drawn at the left edge when it made no false match), and each
+    /// algorithm's distance to the original and to the closest unrelated original as a share of
+    /// the hash width (cumulative).
     ///
     /// # Errors
     ///
@@ -53,7 +54,7 @@ impl Report {
         let mut chart = ChartBuilder::on(area)
             .caption(
                 format!(
-                    "ROC: {} originals x {} edits",
+                    "ROC: {} originals x {} edits (dot: default threshold)",
                     self.images.len(),
                     self.transforms.len()
                 ),
@@ -110,7 +111,7 @@ impl Report {
     ) -> Result<()> {
         let mut chart = ChartBuilder::on(area)
             .caption(
-                "Distance / hash width (solid: to original, dashed: closest unrelated)",
+                "Distance / hash width (thick: to original, thin: closest unrelated)",
                 ("sans-serif", 15),
             )
             .margin(12)
@@ -145,13 +146,12 @@ impl Report {
                 .map_err(plot_error)?
                 .label(algo.name())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
-            // Dashes: every other segment of the unrelated curve.
-            let unrelated = cdf(&|s| s.closest_unrelated);
-            for seg in unrelated.windows(2).step_by(2) {
-                chart
-                    .draw_series(LineSeries::new(seg.to_vec(), colour.stroke_width(1)))
-                    .map_err(plot_error)?;
-            }
+            chart
+                .draw_series(LineSeries::new(
+                    cdf(&|s| s.closest_unrelated),
+                    colour.mix(0.6).stroke_width(1),
+                ))
+                .map_err(plot_error)?;
         }
         chart
             .configure_series_labels()

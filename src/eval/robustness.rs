@@ -584,6 +584,31 @@ impl Report {
         self.unrelated[algorithm].iter().sum()
     }
 
+    /// The smallest distance of any unrelated pair of `algorithm` (`None` if there is none).
+    pub fn nearest_unrelated_pair(&self, algorithm: usize) -> Option<u32> {
+        self.unrelated[algorithm]
+            .iter()
+            .position(|&c| c > 0)
+            .map(|d| d as u32)
+    }
+
+    /// One CSV row per algorithm and distance: `algorithm,distance,pairs,fmr`, where `fmr` is
+    /// the share of unrelated pairs at this distance or less (the false-match rate of that
+    /// threshold).
+    pub fn unrelated_csv(&self) -> String {
+        let mut out = String::from("algorithm,distance,pairs,fmr\n");
+        for (a, algo) in self.algorithms.iter().enumerate() {
+            for (d, &c) in self.unrelated[a].iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{algo},{d},{c},{:.6e}",
+                    self.false_match_rate(a, d as u32)
+                );
+            }
+        }
+        out
+    }
+
     /// The share of unrelated pairs of `algorithm` within `threshold`.
     pub fn false_match_rate(&self, algorithm: usize, threshold: u32) -> f64 {
         let h = &self.unrelated[algorithm];
@@ -617,9 +642,9 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| algorithm | default t | recall | FMR | t@{p}% | recall | FMR | median d | median closest unrelated | pairs |"
+            "| algorithm | default t | recall | FMR | t@{p}% | recall | FMR | median d | median closest unrelated | nearest unrelated pair | pairs |"
         );
-        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for (a, algo) in self.algorithms.iter().enumerate() {
             let s = self.stats(a, None);
             let (t, r, f) = match s.threshold_at_precision {
@@ -632,12 +657,14 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "| {algo} | {} | {} | {} | {t} | {r} | {f} | {} | {} | {} |",
+                "| {algo} | {} | {} | {} | {t} | {r} | {f} | {} | {} | {} | {} |",
                 s.default_threshold,
                 pct(s.recall_at_default),
                 rate(self.false_match_rate(a, s.default_threshold)),
                 s.median_distance,
                 s.median_unrelated,
+                self.nearest_unrelated_pair(a)
+                    .map_or("-".to_string(), |d| d.to_string()),
                 self.unrelated_pairs(a),
             );
         }

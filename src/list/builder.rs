@@ -606,11 +606,20 @@ fn push_column<T: Copy>(col: &mut Option<Vec<T>>, n: usize, value: Option<T>, no
     }
 }
 
-/// Writes to a temporary file next to `path`, syncs it and renames it over `path`.
+/// Writes to a temporary file next to `path`, syncs it and renames it over `path`. A path that
+/// exists and is not a regular file (a device such as `/dev/null`, a pipe) is written directly:
+/// renaming over it would replace it.
 pub(crate) fn write_atomically<T>(
     path: &Path,
     body: impl FnOnce(&mut BufWriter<&mut File>) -> Result<T>,
 ) -> Result<T> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+        let mut w = BufWriter::with_capacity(1 << 16, &mut file);
+        let r = body(&mut w)?;
+        w.flush()?;
+        return Ok(r);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

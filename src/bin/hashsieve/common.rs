@@ -302,8 +302,13 @@ pub(crate) fn image_query(
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed, so
-/// `path` holds either its old content or all of the new.
+/// `path` holds either its old content or all of the new. A path that exists and is not a
+/// regular file (`/dev/stdout`, a pipe) is written directly: renaming over it would replace it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -56,6 +56,10 @@ pub(crate) struct Args {
     /// Also write one CSV row per query (image, edit, algorithm, distances) here.
     #[arg(long)]
     samples: Option<PathBuf>,
+    /// Also write the distances of unrelated pairs (per algorithm and distance: pairs and the
+    /// false-match rate of that threshold) here.
+    #[arg(long)]
+    pairs: Option<PathBuf>,
     /// Also draw ROC curves and distance distributions as SVG here.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -119,6 +123,9 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.samples {
         common::write_atomic(path, report.samples_csv().as_bytes())?;
+    }
+    if let Some(path) = &args.pairs {
+        common::write_atomic(path, report.unrelated_csv().as_bytes())?;
     }
     if let Some(path) = &args.plot {
         common::write_atomic(path, report.to_svg()?.as_bytes())?;
