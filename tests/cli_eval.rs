@@ -1,20 +1,8 @@
 //! `hashsieve eval robustness` end to end: the files it writes, determinism, and errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
-
-fn hashsieve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use common::{data, hashsieve};
 
 #[test]
 fn writes_markdown_csv_samples_and_svg_deterministically() {

@@ -2,22 +2,13 @@
 //! every algorithm (checked against `tests/data/imagehash/quality.tsv`, Pillow grids rated by
 //! numpy), and `--min-quality` of `match` and `scan` gates any algorithm.
 
+mod common;
+
+use common::{data, hashsieve};
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
-
-fn hashsieve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use std::process::Output;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

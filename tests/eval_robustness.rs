@@ -4,19 +4,17 @@
 //! reference table.
 #![cfg(feature = "eval")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::data;
+
+use std::path::PathBuf;
 
 use hashsieve::algo::pdq::{pdq_dihedral_with, DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
 use hashsieve::eval::robustness::{self, Algorithm, Original, Report, RobustnessOptions};
 use hashsieve::eval::transform::Transform;
 use hashsieve::{ErrorKind, HashKind, HashValue};
-
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
 
 /// The bundled photos PDQ would not gate.
 fn originals(n: usize) -> Vec<Original> {
@@ -107,7 +105,7 @@ fn samples_and_histograms_equal_brute_force() {
         .iter()
         .map(|a| vec![0; a.kind().bits() as usize + 1])
         .collect();
-    let mut count = |a: usize, q: &[HashValue], own: usize, hist: &mut Vec<Vec<u64>>| {
+    let count = |a: usize, q: &[HashValue], own: usize, hist: &mut Vec<Vec<u64>>| {
         let mut closest = u32::MAX;
         for j in (0..originals.len()).filter(|&j| j != own) {
             let d = min_dist(a, q, j);

@@ -6,19 +6,14 @@
 
 mod common;
 
+use common::data;
+
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use hashsieve::algo::pdq::{pdq, pdq_dihedral, Dihedral};
 use hashsieve::eval::transform::{standard_set, Transform};
 use hashsieve::{ErrorKind, Hash256, PixelBuffer, PixelLayout};
 use image::RgbImage;
-
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
 
 /// A TSV table as maps from column name to cell.
 fn read_tsv(rel: &str) -> Vec<HashMap<String, String>> {

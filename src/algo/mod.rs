@@ -114,28 +114,25 @@ impl Hasher {
         let opts = ImageHashOptions::default()
             .with_size(size)
             .with_resize_order(self.resize_order);
-        let (value, quality) = match kind {
+        let imagehash_fn = match kind {
             HashKind::Pdq => {
                 let p = pdq::pdq_with(pixels, &self.pdq);
-                (HashValue::Bits256(p.hash), p.quality)
+                return HashOutput {
+                    kind,
+                    value: HashValue::Bits256(p.hash),
+                    quality: Some(p.quality),
+                };
             }
-            HashKind::PHash | HashKind::PHash256 => {
-                let h = imagehash::phash_with_quality(pixels, &opts);
-                (h.hash, h.quality)
-            }
-            HashKind::DHash | HashKind::DHash256 => {
-                let h = imagehash::dhash_with_quality(pixels, &opts);
-                (h.hash, h.quality)
-            }
-            HashKind::AHash | HashKind::AHash256 => {
-                let h = imagehash::average_hash_with_quality(pixels, &opts);
-                (h.hash, h.quality)
-            }
-            HashKind::WHash | HashKind::WHash256 => {
-                let h = imagehash::whash_with_quality(pixels, &opts);
-                (h.hash, h.quality)
-            }
+            HashKind::PHash | HashKind::PHash256 => imagehash::phash_with_quality,
+            HashKind::DHash | HashKind::DHash256 => imagehash::dhash_with_quality,
+            HashKind::AHash | HashKind::AHash256 => imagehash::average_hash_with_quality,
+            HashKind::WHash | HashKind::WHash256 => imagehash::whash_with_quality,
         };
+        let imagehash::ImageHash {
+            hash: value,
+            quality,
+            ..
+        } = imagehash_fn(pixels, &opts);
         HashOutput {
             kind,
             value,

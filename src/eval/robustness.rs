@@ -420,7 +420,9 @@ pub fn run(
     let jobs: Vec<(usize, usize)> = (0..originals.len())
         .flat_map(|i| (0..options.transforms.len()).map(move |t| (i, t)))
         .collect();
-    let results: Vec<std::result::Result<(Vec<Sample>, Vec<Vec<u64>>), Failure>> = jobs
+    // Per job: its samples and its unrelated-pair histograms, or why the edit failed.
+    type JobResult = std::result::Result<(Vec<Sample>, Vec<Vec<u64>>), Failure>;
+    let results: Vec<JobResult> = jobs
         .par_iter()
         .map(|&(i, t)| {
             let transform = &options.transforms[t];

@@ -429,55 +429,16 @@ impl Transform {
             Transform::Resize { percent } => resize(&img, *percent),
             Transform::Crop { percent } => crop(&img, *percent),
             Transform::Pad { percent } => pad(&img, *percent),
-            Transform::Rotate90 => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 1,
-                    mirror: false,
-                },
-            )),
-            Transform::Rotate180 => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 2,
-                    mirror: false,
-                },
-            )),
-            Transform::Rotate270 => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 3,
-                    mirror: false,
-                },
-            )),
-            Transform::FlipHorizontal => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 0,
-                    mirror: true,
-                },
-            )),
-            Transform::FlipVertical => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 2,
-                    mirror: true,
-                },
-            )),
-            Transform::Transpose => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 1,
-                    mirror: true,
-                },
-            )),
-            Transform::Transverse => Ok(dihedral_map(
-                &img,
-                D4 {
-                    turns: 3,
-                    mirror: true,
-                },
-            )),
+            Transform::Rotate90
+            | Transform::Rotate180
+            | Transform::Rotate270
+            | Transform::FlipHorizontal
+            | Transform::FlipVertical
+            | Transform::Transpose
+            | Transform::Transverse => {
+                let d = self.dihedral().expect("a lossless rotation or flip");
+                Ok(dihedral_map(&img, D4::from_dihedral(d)))
+            }
             Transform::Rotate { tenths_of_degree } => Ok(rotate_bilinear(&img, *tenths_of_degree)),
             Transform::Grayscale => Ok(grayscale(img)),
             Transform::Brightness { percent } => Ok(brightness(img, *percent)),

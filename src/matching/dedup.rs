@@ -100,7 +100,7 @@ pub struct Pair {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JoinMethod {
-    /// Choose by the cost model (see the [module documentation](self)).
+    /// Choose by the cost model (see [`self_join_with`]).
     #[default]
     Auto,
     /// The blocked SIMD scan of all pairs.

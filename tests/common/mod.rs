@@ -2,6 +2,24 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
+/// A path under `tests/data`.
+pub fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+/// Runs the `hashsieve` binary with `args` and collects its output.
+#[cfg(feature = "cli")]
+pub fn hashsieve(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
 /// SHA-256 (FIPS 180-4), small and slow, enough to compare with the reference table.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     const K: [u32; 64] = [
