@@ -9,14 +9,17 @@
 //!   (pHash, dHash, aHash, wHash), their Hamming distance and hex forms, and [`HashKind`].
 //! * [`image`]: decoding with limits and a documented pixel policy ([`image::decode`]), and
 //!   [`PixelBuffer`] for pixels the caller already decoded.
-//! * [`algo`]: [`algo::pdq`] (hash, quality, 8 dihedral variants) and [`algo::imagehash`], both
-//!   bit-exact with their references; [`algo::Hasher`] decodes once and computes several hashes.
+//! * [`algo`]: [`algo::pdq`] (hash, quality, 8 dihedral variants, reference or exact) and
+//!   [`algo::imagehash`], both bit-exact with their references, each hash with a quality;
+//!   [`algo::Hasher`] decodes once and computes several hashes.
 //! * [`list`]: the hash-list file ([`HashList`], [`ListBuilder`]): memory-mapped, versioned,
 //!   checksummed; importers and exporters for the formats the field exchanges.
 //! * [`index`]: exact Hamming search over hash slices: SIMD linear scan (scalar, AVX2,
 //!   AVX-512), BK-tree and multi-index hashing behind one [`index::Index`] trait.
-//! * [`matching`]: the [`matching::Matcher`] over opened lists (thresholds, quality gate,
+//! * [`matching`]: the [`matching::Matcher`] over opened lists (thresholds, quality gates,
 //!   dihedral fan-out, batches, atomic list replacement) and deduplication (self-join, clusters).
+//! * `eval` (feature `eval`, on with the default `cli`): in-memory edits and the robustness
+//!   evaluation (recall, precision and false-match rates per algorithm and edit).
 //!
 //! End to end: hash an image, build a list, open it, match an edited copy.
 //!
