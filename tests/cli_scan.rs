@@ -233,6 +233,34 @@ fn scan_without_errors_exits_by_match() {
     assert_eq!(row["distance"], 0);
 }
 
+/// `--dihedral-mode exact`: the mirrored copy of the listed photo is found at distance 0, and
+/// the report records the mode.
+#[test]
+fn exact_dihedral_mode_is_used_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = known_list(dir.path());
+    let mirrored = data("corpus/transformed/flip_horizontal/photo_003.png");
+    let out_path = dir.path().join("exact.tsv");
+    let out = hashsieve(&[
+        "scan",
+        "-l",
+        list.to_str().unwrap(),
+        "--dihedral",
+        "--dihedral-mode",
+        "exact",
+        "-o",
+        out_path.to_str().unwrap(),
+        mirrored.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = read_rows(&out_path);
+    assert_eq!((rows[0][1].as_str(), rows[0][7].as_str()), ("match", "0"));
+    assert_eq!(rows[0][8], "flipy");
+    let report = std::fs::read_to_string(dir.path().join("exact.tsv.report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["dihedral_mode"], "exact");
+}
+
 #[test]
 fn demo_runs_on_the_bundled_set() {
     let out = hashsieve(&["demo"]);

@@ -670,6 +670,17 @@ impl Report {
                 self.unrelated_pairs(a),
             );
         }
+        if let Some(pairs) = (0..self.algorithms.len())
+            .map(|a| self.unrelated_pairs(a))
+            .min()
+            .filter(|&n| n > 0)
+        {
+            let _ = writeln!(
+                out,
+                "\nAn FMR of 0 over {pairs} pairs means below {} at 95% confidence (3/n).",
+                rate(3.0 / pairs as f64)
+            );
+        }
         let header = |out: &mut String, title: &str| {
             let _ = writeln!(out, "\n## {title}\n");
             let _ = write!(out, "| edit |");

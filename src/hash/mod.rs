@@ -340,6 +340,12 @@ impl HashKind {
 
     /// The default match threshold (inclusive Hamming distance) for this kind: PDQ 31 (the
     /// reference's), 10 for the 64-bit imagehash family, 40 for their 256-bit forms.
+    ///
+    /// These are the customary values. Measured with `hashsieve eval robustness` on 65 benign
+    /// photos (README, *Recommended thresholds*): PDQ 31 and pHash 10 made no false match in
+    /// 153,920 unrelated pairs; dHash needs 8 (its nearest unrelated pair is at 9); aHash and
+    /// wHash put unrelated low-contrast photos within 0-4 bits, so they suit deduplication of
+    /// near-identical copies, not matching against lists.
     pub const fn default_threshold(self) -> u32 {
         match self {
             HashKind::Pdq => 31,

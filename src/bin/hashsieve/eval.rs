@@ -38,7 +38,7 @@ pub(crate) struct Args {
         default_value = "pdq,pdq+dihedral,pdq+dihedral-exact,phash,dhash,ahash,whash"
     )]
     algorithms: Vec<Algorithm>,
-    /// Seed of the random edits (noise, overlay placement): same seed, same report.
+    /// Seed of the random edits (noise, the overlay's text pattern): same seed, same report.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// The precision the reported thresholds keep.
