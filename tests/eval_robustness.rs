@@ -247,6 +247,8 @@ fn bad_arguments_are_errors() {
     let twins = vec![one.clone(), one];
     let err = robustness::run(&twins, &opts, &|| {}).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)));
+    let err = robustness::run(&originals(2), &opts.clone().min_precision(1.5), &|| {}).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)));
     assert!("pdq+dihedral-sideways".parse::<Algorithm>().is_err());
 }
 

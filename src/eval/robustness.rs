@@ -346,7 +346,7 @@ pub struct Stats {
 /// # Errors
 ///
 /// [`ErrorKind::InvalidArgument`] when there are no originals, no transforms or no algorithms,
-/// or two originals share a name. A transform that fails on one image is recorded in
+/// two originals share a name, or the minimum precision is outside 0..=1. A transform that fails on one image is recorded in
 /// [`Report::failures`], not an error.
 pub fn run(
     originals: &[Original],
@@ -358,6 +358,9 @@ pub fn run(
         return Err(invalid(
             "the evaluation needs originals, transforms and algorithms",
         ));
+    }
+    if !(0.0..=1.0).contains(&options.min_precision) {
+        return Err(invalid("the minimum precision must be between 0 and 1"));
     }
     let mut names: Vec<&str> = originals.iter().map(|o| o.name.as_str()).collect();
     names.sort_unstable();

@@ -44,9 +44,10 @@ pub(crate) struct Args {
     /// The precision the reported thresholds keep.
     #[arg(long, default_value_t = 0.999)]
     min_precision: f64,
-    /// Leave out originals whose PDQ quality is below this (the matcher's gate; 0 keeps all).
+    /// Leave out originals whose PDQ quality is below this (the matcher's default gate; 0 keeps
+    /// all).
     #[arg(long, default_value_t = 50)]
-    min_quality: u8,
+    min_original_quality: u8,
     /// Write the Markdown report here (atomically) instead of standard output.
     #[arg(long)]
     markdown: Option<PathBuf>,
@@ -93,7 +94,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .collect::<Result<_, _>>()?
     };
     let hasher = Hasher::new();
-    let originals = load_originals(&args.paths, &hasher, args.min_quality)?;
+    let originals = load_originals(&args.paths, &hasher, args.min_original_quality)?;
     let options = RobustnessOptions::default()
         .transforms(transforms)
         .algorithms(args.algorithms.clone())
