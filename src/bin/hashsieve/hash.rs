@@ -22,11 +22,11 @@ pub(crate) struct Args {
     /// Also print PDQ's 8 dihedral hashes (one row per orientation), as the reference does.
     #[arg(long)]
     dihedral: bool,
-    /// How the dihedral variants are computed: `reference` (from the DCT, bit-exact with
-    /// pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and flipped pixels, which
-    /// match rotated and flipped copies more reliably).
-    #[arg(long, default_value = "reference")]
-    dihedral_mode: DihedralMode,
+    /// How the dihedral variants are computed (implies `--dihedral`): `reference` (the
+    /// default: from the DCT, bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes
+    /// of the rotated and flipped pixels, which match rotated and flipped copies more reliably).
+    #[arg(long)]
+    dihedral_mode: Option<DihedralMode>,
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
@@ -49,6 +49,9 @@ enum ExifArg {
 type FileRows = Vec<[String; 5]>;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut args = args;
+    args.dihedral |= args.dihedral_mode.is_some();
+    let dihedral_mode = args.dihedral_mode.unwrap_or_default();
     let errored = AtomicBool::new(false);
     let report = |path: &std::path::Path, err: &dyn std::fmt::Display| {
         errored.store(true, Ordering::Relaxed);
@@ -60,7 +63,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             ExifArg::Reference => Orientation::Reference,
             ExifArg::Apply => Orientation::Apply,
         }))
-        .with_pdq_options(PdqOptions::default().dihedral(args.dihedral_mode));
+        .with_pdq_options(PdqOptions::default().dihedral(dihedral_mode));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral {

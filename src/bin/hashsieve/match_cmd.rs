@@ -27,11 +27,11 @@ pub(crate) struct Args {
     /// Also match PDQ's 8 rotations/flips of each image, reporting which orientation matched.
     #[arg(long)]
     dihedral: bool,
-    /// How the dihedral variants are computed: `reference` (from the DCT, bit-exact with
-    /// pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and flipped pixels, which
-    /// match rotated and flipped copies more reliably).
-    #[arg(long, default_value = "reference")]
-    dihedral_mode: DihedralMode,
+    /// How the dihedral variants are computed (implies `--dihedral`): `reference` (the
+    /// default: from the DCT, bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes
+    /// of the rotated and flipped pixels, which match rotated and flipped copies more reliably).
+    #[arg(long)]
+    dihedral_mode: Option<DihedralMode>,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
     /// are skipped (reported on stderr). Default: pdq=50, and 1 for the others, which skips only
@@ -68,6 +68,9 @@ struct Labelled {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut args = args;
+    args.dihedral |= args.dihedral_mode.is_some();
+    let dihedral_mode = args.dihedral_mode.unwrap_or_default();
     let matcher: Matcher = Matcher::with_options(common::matcher_options(&args.min_quality));
     for path in &args.lists {
         let mut opts = ListOptions::default().index(args.index);
@@ -125,7 +128,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
 
-    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(args.dihedral_mode));
+    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(dihedral_mode));
     let mut image_files = Vec::new();
     for input in &args.inputs {
         if input.as_os_str() == "-" {

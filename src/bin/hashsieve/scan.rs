@@ -34,11 +34,11 @@ pub(crate) struct Args {
     /// Match PDQ's 8 rotations/flips of each file too.
     #[arg(long)]
     dihedral: bool,
-    /// How the dihedral variants are computed: `reference` (from the DCT, bit-exact with
-    /// pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and flipped pixels, which
-    /// match rotated and flipped copies more reliably).
-    #[arg(long, default_value = "reference")]
-    dihedral_mode: DihedralMode,
+    /// How the dihedral variants are computed (implies `--dihedral`): `reference` (the
+    /// default: from the DCT, bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes
+    /// of the rotated and flipped pixels, which match rotated and flipped copies more reliably).
+    #[arg(long)]
+    dihedral_mode: Option<DihedralMode>,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
     /// are skipped (recorded as `skipped`). Default: pdq=50, and 1 for the others, which skips only
@@ -70,6 +70,9 @@ const HEADER: [&str; 10] = [
 const CHUNK: usize = 64;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut args = args;
+    args.dihedral |= args.dihedral_mode.is_some();
+    let dihedral_mode = args.dihedral_mode.unwrap_or_default();
     let started = now();
     let gates = common::matcher_options(&args.min_quality);
     let matcher: Matcher = Matcher::with_options(gates.clone());
@@ -133,7 +136,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .numeric(&["quality", "distance"]);
 
-    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(args.dihedral_mode));
+    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(dihedral_mode));
     let pb = common::progress(files.len() as u64, "files");
     let (mut matched, mut clean, mut skipped, mut errors) =
         (0u64, 0u64, 0u64, walk_errors.len() as u64);
@@ -175,7 +178,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "inputs": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "lists": list_meta,
         "dihedral": args.dihedral,
-        "dihedral_mode": args.dihedral_mode.name(),
+        "dihedral_mode": dihedral_mode.name(),
         "min_pdq_quality": gates.min_pdq_quality,
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<std::collections::BTreeMap<_, _>>(),
         "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
