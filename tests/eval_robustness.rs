@@ -12,7 +12,9 @@ use std::path::PathBuf;
 
 use hashsieve::algo::pdq::{pdq_dihedral_with, DihedralMode, PdqOptions};
 use hashsieve::algo::Hasher;
-use hashsieve::eval::robustness::{self, Algorithm, Original, Report, RobustnessOptions};
+use hashsieve::eval::robustness::{
+    self, Algorithm, ImageFiles, Original, Report, RobustnessOptions,
+};
 use hashsieve::eval::transform::Transform;
 use hashsieve::{ErrorKind, HashKind, HashValue};
 
@@ -241,7 +243,7 @@ fn same_seed_same_report_and_the_seed_matters() {
 #[test]
 fn bad_arguments_are_errors() {
     let opts = RobustnessOptions::default();
-    let err = robustness::run(&[], &opts, &|| {}).unwrap_err();
+    let err = robustness::run(&Vec::<Original>::new(), &opts, &|| {}).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)));
     let one = originals(1).remove(0);
     let twins = vec![one.clone(), one];
@@ -305,4 +307,52 @@ fn renderers_cover_every_algorithm_and_edit() {
     for a in &report.algorithms {
         assert!(svg.contains(&a.name()), "legend lacks {a}");
     }
+}
+
+/// Files decoded on demand give the same report as the same images held in memory; originals
+/// under the quality gate and unreadable files are left out with a reason, and the progress
+/// callback still runs once per (original, edit).
+#[test]
+fn image_files_equal_in_memory_originals_and_exclusions_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.png");
+    std::fs::write(&broken, b"\x89PNG not really").unwrap();
+    let mut paths: Vec<PathBuf> = [
+        "photo_002.png",
+        "photo_003.png",
+        "photo_011.png",
+        "photo_009.jpg",
+    ]
+    .iter()
+    .map(|n| data(&format!("corpus/{n}")))
+    .collect();
+    paths.push(broken);
+    let files = ImageFiles::new(paths.clone(), hashsieve::DecodeOptions::default());
+    let opts = RobustnessOptions::default()
+        .transforms(transforms(&["jpeg_q70", "rotate_90ccw", "noise_gauss_s5"]))
+        .min_original_quality(50)
+        .seed(3);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let from_files = robustness::run(&files, &opts, &|| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap();
+    assert_eq!(calls.into_inner(), paths.len() * 3);
+    let excluded: Vec<&str> = from_files
+        .excluded
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    // photo_011 has PDQ quality 34 in the reference table.
+    assert_eq!(excluded, ["photo_011.png", "broken.png"]);
+    let in_memory: Vec<Original> = originals(10)
+        .into_iter()
+        .filter(|o| from_files.images.contains(&o.name))
+        .collect();
+    assert_eq!(in_memory.len(), 3);
+    let from_memory = robustness::run(&in_memory, &opts, &|| {}).unwrap();
+    assert_eq!(from_files.images, from_memory.images);
+    assert_eq!(from_files.samples, from_memory.samples);
+    assert_eq!(from_files.unrelated, from_memory.unrelated);
+    assert!(from_files.to_markdown().contains("## Originals left out"));
 }

@@ -21,7 +21,9 @@
 //! Everything is deterministic given the seed: each variant's randomness (noise, overlay
 //! placement) comes from the seed, the original's name and the transform's name.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use image::RgbImage;
@@ -32,7 +34,7 @@ use crate::algo::pdq::{pdq_dihedral_with, DihedralMode, PdqOptions};
 use crate::algo::Hasher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
-use crate::image::{PixelBuffer, PixelLayout};
+use crate::image::{decode_path, DecodeOptions, PixelBuffer, PixelLayout};
 
 /// A hash algorithm as the evaluation matches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,6 +156,7 @@ pub struct RobustnessOptions {
     algorithms: Vec<Algorithm>,
     seed: u64,
     min_precision: f64,
+    min_original_quality: u8,
     hasher: Hasher,
 }
 
@@ -164,6 +167,7 @@ impl Default for RobustnessOptions {
             algorithms: Algorithm::DEFAULT.to_vec(),
             seed: 0,
             min_precision: 0.999,
+            min_original_quality: 0,
             hasher: Hasher::new(),
         }
     }
@@ -191,6 +195,13 @@ impl RobustnessOptions {
     /// The precision that [`Stats::threshold_at_precision`] keeps (default 0.999).
     pub fn min_precision(mut self, precision: f64) -> Self {
         self.min_precision = precision;
+        self
+    }
+
+    /// Leaves out originals whose PDQ quality is below `quality` (default 0: none), as a
+    /// matcher would gate them; they are listed in [`Report::excluded`].
+    pub fn min_original_quality(mut self, quality: u8) -> Self {
+        self.min_original_quality = quality;
         self
     }
 
@@ -260,6 +271,96 @@ impl Original {
     }
 }
 
+/// Where the originals come from. The evaluation loads each original when it needs it and drops
+/// it after, so a large benchmark set never sits decoded in memory at once: slices of
+/// [`Original`] are held in memory; [`ImageFiles`] decodes files on demand.
+pub trait Originals: Sync {
+    /// How many there are.
+    fn count(&self) -> usize;
+
+    /// The name of original `index` (unique across the set).
+    fn name(&self, index: usize) -> String;
+
+    /// The pixels of original `index`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever loading fails with; the original is then left out and the reason reported in
+    /// [`Report::excluded`].
+    fn image(&self, index: usize) -> Result<Cow<'_, RgbImage>>;
+}
+
+impl Originals for [Original] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn name(&self, index: usize) -> String {
+        self[index].name.clone()
+    }
+
+    fn image(&self, index: usize) -> Result<Cow<'_, RgbImage>> {
+        Ok(Cow::Borrowed(&self[index].image))
+    }
+}
+
+impl Originals for Vec<Original> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn name(&self, index: usize) -> String {
+        self[index].name.clone()
+    }
+
+    fn image(&self, index: usize) -> Result<Cow<'_, RgbImage>> {
+        self.as_slice().image(index)
+    }
+}
+
+/// Image files, decoded when the evaluation needs them (with decoding limits), named by their
+/// file names.
+///
+/// ```no_run
+/// use hashsieve::eval::robustness::{self, ImageFiles, RobustnessOptions};
+/// let files = ImageFiles::new(vec!["a.png".into(), "b.jpg".into()], Default::default());
+/// let report = robustness::run(&files, &RobustnessOptions::default(), &|| {})?;
+/// println!("{}", report.to_markdown());
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ImageFiles {
+    paths: Vec<PathBuf>,
+    decode: DecodeOptions,
+}
+
+impl ImageFiles {
+    /// The files at `paths`, decoded with `decode`.
+    pub fn new(paths: Vec<PathBuf>, decode: DecodeOptions) -> ImageFiles {
+        ImageFiles { paths, decode }
+    }
+}
+
+impl Originals for ImageFiles {
+    fn count(&self) -> usize {
+        self.paths.len()
+    }
+
+    fn name(&self, index: usize) -> String {
+        let path = &self.paths[index];
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    }
+
+    fn image(&self, index: usize) -> Result<Cow<'_, RgbImage>> {
+        let decoded = decode_path(&self.paths[index], &self.decode)?;
+        Ok(Cow::Owned(
+            Original::from_pixels("", &decoded.pixels()).image,
+        ))
+    }
+}
+
 /// One query's result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -308,6 +409,8 @@ pub struct Report {
     pub unrelated: Vec<Vec<u64>>,
     /// Edits that failed.
     pub failures: Vec<Failure>,
+    /// Originals left out, with the reason: unreadable, or under the minimum quality.
+    pub excluded: Vec<(String, String)>,
 }
 
 /// Summary statistics of a set of queries for one algorithm.
@@ -339,51 +442,84 @@ pub struct Stats {
     pub median_unrelated: u32,
 }
 
-/// Runs the evaluation. `progress` is called once per finished (image, transform) job, from
-/// worker threads; there are `originals.len() * transforms.len()` jobs. Runs on the current
-/// rayon pool.
+/// Runs the evaluation. `progress` is called once per finished (original, transform) job, from
+/// worker threads, `originals.count() * transforms.len()` times in all (the edits of an original
+/// left out count as done). Runs on the current rayon pool.
+///
+/// Each original is loaded twice (once to hash it, once to edit it) and dropped in between, so
+/// memory holds only the originals being worked on.
 ///
 /// # Errors
 ///
-/// [`ErrorKind::InvalidArgument`] when there are no originals, no transforms or no algorithms,
-/// two originals share a name, or the minimum precision is outside 0..=1. A transform that fails on one image is recorded in
-/// [`Report::failures`], not an error.
-pub fn run(
-    originals: &[Original],
+/// [`ErrorKind::InvalidArgument`] when there are no transforms or no algorithms, the minimum
+/// precision is outside 0..=1, two originals share a name, or fewer than 2 originals remain to
+/// compare. A transform that fails on one image is recorded in [`Report::failures`], an
+/// original that cannot be loaded in [`Report::excluded`]; neither is an error.
+pub fn run<O: Originals + ?Sized>(
+    originals: &O,
     options: &RobustnessOptions,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Report> {
     let invalid = |what: &str| -> Error { ErrorKind::InvalidArgument(what.to_string()).into() };
-    if originals.is_empty() || options.transforms.is_empty() || options.algorithms.is_empty() {
-        return Err(invalid(
-            "the evaluation needs originals, transforms and algorithms",
-        ));
+    if options.transforms.is_empty() || options.algorithms.is_empty() {
+        return Err(invalid("the evaluation needs transforms and algorithms"));
     }
     if !(0.0..=1.0).contains(&options.min_precision) {
         return Err(invalid("the minimum precision must be between 0 and 1"));
     }
-    let mut names: Vec<&str> = originals.iter().map(|o| o.name.as_str()).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|w| w[0] == w[1]) {
+    let all_names: Vec<String> = (0..originals.count()).map(|i| originals.name(i)).collect();
+    let mut sorted: Vec<&str> = all_names.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
         return Err(invalid("two originals share a name"));
     }
     let algos = &options.algorithms;
     let hasher = &options.hasher;
 
     // The list side: each original's plain hash per algorithm, and its own queries (for the
-    // unrelated pairs between originals).
-    let per_original: Vec<(Vec<HashValue>, Vec<Vec<HashValue>>)> = originals
-        .par_iter()
-        .map(|o| {
-            let px = rgb_pixels(&o.image);
+    // unrelated pairs between originals); or why it is left out.
+    type Hashed = std::result::Result<(Vec<HashValue>, Vec<Vec<HashValue>>), String>;
+    let hashed: Vec<Hashed> = (0..originals.count())
+        .into_par_iter()
+        .map(|i| {
+            let image = originals.image(i).map_err(|e| e.to_string())?;
+            let px = rgb_pixels(&image);
+            let quality = hasher.hash_pixels(&px, HashKind::Pdq).quality.unwrap_or(0);
+            if quality < options.min_original_quality {
+                return Err(format!(
+                    "PDQ quality {quality} is below {}",
+                    options.min_original_quality
+                ));
+            }
             let listed = algos
                 .iter()
                 .map(|a| hasher.hash_pixels(&px, a.kind()).value)
                 .collect();
             let queries = algos.iter().map(|a| a.query(hasher, &px)).collect();
-            (listed, queries)
+            Ok((listed, queries))
         })
         .collect();
+    let mut kept = Vec::new(); // index into `originals` of each kept original
+    let mut per_original = Vec::new();
+    let mut excluded = Vec::new();
+    for (i, h) in hashed.into_iter().enumerate() {
+        match h {
+            Ok(h) => {
+                kept.push(i);
+                per_original.push(h);
+            }
+            Err(reason) => excluded.push((all_names[i].clone(), reason)),
+        }
+    }
+    // Their edits will not run: count them done.
+    for _ in 0..excluded.len() * options.transforms.len() {
+        progress();
+    }
+    if kept.len() < 2 {
+        return Err(invalid(
+            "the evaluation needs at least 2 originals to compare (after leaving some out)",
+        ));
+    }
     let listed: Vec<Vec<HashValue>> = (0..algos.len())
         .map(|a| per_original.iter().map(|(l, _)| l[a]).collect())
         .collect();
@@ -420,47 +556,69 @@ pub fn run(
         }
     }
 
-    let jobs: Vec<(usize, usize)> = (0..originals.len())
-        .flat_map(|i| (0..options.transforms.len()).map(move |t| (i, t)))
-        .collect();
-    // Per job: its samples and its unrelated-pair histograms, or why the edit failed.
+    // Per job: its samples and its unrelated-pair histograms, or why the edit failed. Jobs are
+    // grouped by original, which is loaded once for all its edits and then dropped.
     type JobResult = std::result::Result<(Vec<Sample>, Vec<Vec<u64>>), Failure>;
-    let results: Vec<JobResult> = jobs
+    let results: Vec<Vec<JobResult>> = kept
         .par_iter()
-        .map(|&(i, t)| {
-            let transform = &options.transforms[t];
-            let seed = job_seed(options.seed, &originals[i].name, &transform.name());
-            let out = transform.apply(&originals[i].image, seed);
-            progress();
-            let variant = out.map_err(|e| Failure {
-                image: i as u32,
-                transform: t as u32,
-                message: e.to_string(),
-            })?;
-            let px = rgb_pixels(&variant);
-            let mut hist = new_hist();
-            let samples = algos
-                .iter()
+        .enumerate()
+        .map(|(i, &source)| {
+            let name = &all_names[source];
+            let image = match originals.image(source) {
+                Ok(image) => image,
+                Err(e) => {
+                    // It loaded a moment ago; record every edit of it as failed.
+                    return (0..options.transforms.len())
+                        .map(|t| {
+                            progress();
+                            Err(Failure {
+                                image: i as u32,
+                                transform: t as u32,
+                                message: e.to_string(),
+                            })
+                        })
+                        .collect();
+                }
+            };
+            options
+                .transforms
+                .par_iter()
                 .enumerate()
-                .map(|(a, algo)| {
-                    let q = algo.query(hasher, &px);
-                    let (distance, closest_unrelated) = distances(a, &q, i, &mut hist[a]);
-                    Sample {
+                .map(|(t, transform)| {
+                    let seed = job_seed(options.seed, name, &transform.name());
+                    let out = transform.apply(&image, seed);
+                    progress();
+                    let variant = out.map_err(|e| Failure {
                         image: i as u32,
                         transform: t as u32,
-                        algorithm: a as u32,
-                        distance,
-                        closest_unrelated,
-                    }
+                        message: e.to_string(),
+                    })?;
+                    let px = rgb_pixels(&variant);
+                    let mut hist = new_hist();
+                    let samples = algos
+                        .iter()
+                        .enumerate()
+                        .map(|(a, algo)| {
+                            let q = algo.query(hasher, &px);
+                            let (distance, closest_unrelated) = distances(a, &q, i, &mut hist[a]);
+                            Sample {
+                                image: i as u32,
+                                transform: t as u32,
+                                algorithm: a as u32,
+                                distance,
+                                closest_unrelated,
+                            }
+                        })
+                        .collect();
+                    Ok((samples, hist))
                 })
-                .collect();
-            Ok((samples, hist))
+                .collect()
         })
         .collect();
 
-    let mut samples = Vec::with_capacity(jobs.len() * algos.len());
+    let mut samples = Vec::with_capacity(kept.len() * options.transforms.len() * algos.len());
     let mut failures = Vec::new();
-    for r in results {
+    for r in results.into_iter().flatten() {
         match r {
             Ok((s, hist)) => {
                 samples.extend(s);
@@ -474,7 +632,7 @@ pub fn run(
         }
     }
     Ok(Report {
-        images: originals.iter().map(|o| o.name.clone()).collect(),
+        images: kept.iter().map(|&i| all_names[i].clone()).collect(),
         transforms: options.transforms.clone(),
         algorithms: algos.clone(),
         seed: options.seed,
@@ -482,6 +640,7 @@ pub fn run(
         samples,
         unrelated,
         failures,
+        excluded,
     })
 }
 
@@ -728,6 +887,12 @@ impl Report {
                 )
             },
         );
+        if !self.excluded.is_empty() {
+            let _ = writeln!(out, "\n## Originals left out\n");
+            for (name, reason) in &self.excluded {
+                let _ = writeln!(out, "- {name}: {reason}");
+            }
+        }
         if !self.failures.is_empty() {
             let _ = writeln!(out, "\n## Edits that could not be made\n");
             for f in &self.failures {

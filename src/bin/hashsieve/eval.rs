@@ -4,12 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use hashsieve::algo::Hasher;
-use hashsieve::eval::robustness::{self, Algorithm, Original, RobustnessOptions};
+use anyhow::Context;
+use hashsieve::eval::robustness::{self, Algorithm, ImageFiles, Originals, RobustnessOptions};
 use hashsieve::eval::transform::{standard_set, Transform};
-use hashsieve::HashKind;
-use rayon::prelude::*;
+use hashsieve::DecodeOptions;
 
 use crate::common;
 
@@ -93,15 +91,15 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| s.parse::<Transform>())
             .collect::<Result<_, _>>()?
     };
-    let hasher = Hasher::new();
-    let originals = load_originals(&args.paths, &hasher, args.min_original_quality)?;
+    let files = image_files(&args.paths)?;
+    let originals = ImageFiles::new(files, DecodeOptions::default());
     let options = RobustnessOptions::default()
         .transforms(transforms)
         .algorithms(args.algorithms.clone())
         .seed(args.seed)
         .min_precision(args.min_precision)
-        .hasher(hasher);
-    let jobs = (originals.len() * options.transform_list().len()) as u64;
+        .min_original_quality(args.min_original_quality);
+    let jobs = (originals.count() * options.transform_list().len()) as u64;
     let pb = common::progress(jobs, "edits");
     if args.quiet {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -131,6 +129,9 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.plot {
         common::write_atomic(path, report.to_svg()?.as_bytes())?;
     }
+    for (name, reason) in &report.excluded {
+        eprintln!("hashsieve: left out {name}: {reason}");
+    }
     for f in &report.failures {
         eprintln!(
             "hashsieve: {} / {}: {}",
@@ -142,83 +143,35 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Decodes the originals in parallel (directories: their image files, not recursively), leaving
-/// out those PDQ would gate. Names are file names, made unique with the parent directory.
-fn load_originals(
-    paths: &[PathBuf],
-    hasher: &Hasher,
-    min_quality: u8,
-) -> anyhow::Result<Vec<Original>> {
+/// The files to use as originals: files as given, directories' image files (not recursively),
+/// or the bundled sample photos when no path is given.
+fn image_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    if paths.is_empty() {
-        let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
-        let mut photos: Vec<PathBuf> = std::fs::read_dir(&bundled)
-            .with_context(|| format!("cannot read the sample set at {}", bundled.display()))?
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
+    let dirs: Vec<(&Path, bool)> = if paths.is_empty() {
+        vec![(&bundled, true)]
+    } else {
+        paths.iter().map(|p| (p.as_path(), false)).collect()
+    };
+    for (p, photos_only) in dirs {
+        if !p.is_dir() {
+            files.push(p.to_path_buf());
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("photo_"))
+            .filter(|f| f.is_file() && is_image_name(f))
+            .filter(|f| {
+                !photos_only
+                    || f.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("photo_"))
             })
             .collect();
-        photos.sort();
-        files = photos;
+        entries.sort();
+        files.extend(entries);
     }
-    for p in paths {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot read {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && is_image_name(p))
-                .collect();
-            entries.sort();
-            files.extend(entries);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    let loaded: Vec<anyhow::Result<Option<Original>>> = files
-        .par_iter()
-        .map(|path| {
-            let image = hashsieve::image::decode_path(path, hasher.decode_options())?;
-            let quality = hasher
-                .hash_pixels(&image.pixels(), HashKind::Pdq)
-                .quality
-                .unwrap_or(0);
-            if quality < min_quality {
-                return Ok(None);
-            }
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| path.display().to_string());
-            Ok(Some(Original::from_pixels(name, &image.pixels())))
-        })
-        .collect();
-    let mut originals = Vec::new();
-    let mut skipped = 0usize;
-    for (path, r) in files.iter().zip(loaded) {
-        match r {
-            Ok(Some(o)) => originals.push(o),
-            Ok(None) => skipped += 1,
-            Err(e) => eprintln!("hashsieve: {}: {e:#}", path.display()),
-        }
-    }
-    if skipped > 0 {
-        eprintln!("hashsieve: left out {skipped} originals of PDQ quality below {min_quality}");
-    }
-    // Names key the report (and the reference cross-check), so they must be unique.
-    let mut names: Vec<String> = originals.iter().map(|o| o.name.clone()).collect();
-    names.sort();
-    if names.windows(2).any(|w| w[0] == w[1]) {
-        bail!("two originals share a file name; pass them from one directory");
-    }
-    if originals.len() < 2 {
-        bail!(
-            "the evaluation needs at least 2 originals, found {}",
-            originals.len()
-        );
-    }
-    Ok(originals)
+    Ok(files)
 }
 
 fn is_image_name(p: &Path) -> bool {
