@@ -356,3 +356,65 @@ fn image_files_equal_in_memory_originals_and_exclusions_are_reported() {
     assert_eq!(from_files.unrelated, from_memory.unrelated);
     assert!(from_files.to_markdown().contains("## Originals left out"));
 }
+
+/// With quality gates, a query under its gate finds nothing: recall and the precision-keeping
+/// threshold equal brute force over the ungated queries, out of all queries; distances and the
+/// unrelated pairs do not change. Each sample's quality is the hash function's.
+#[test]
+fn gated_stats_equal_brute_force() {
+    let originals = originals(4);
+    let edits = transforms(&["blur_gauss_r2", "resize_25", "contrast_70"]);
+    let plain = RobustnessOptions::default().transforms(edits.clone());
+    // Gates high enough to catch some queries of every algorithm.
+    let gates = hashsieve::matching::MatcherOptions::default()
+        .min_quality_all(100)
+        .min_quality(HashKind::Pdq, 99);
+    let gated = run(&originals, &plain.clone().quality_gates(gates.clone()));
+    let ungated = run(&originals, &plain);
+    assert_eq!(gated.samples, ungated.samples);
+    assert_eq!(gated.unrelated, ungated.unrelated);
+    let mut any_gated = false;
+    for (a, algo) in gated.algorithms.iter().enumerate() {
+        let gate = gates.min_quality_of(algo.kind());
+        assert_eq!(gated.gates[a], gate);
+        assert!(ungated.gates[a] == 0);
+        let samples: Vec<_> = gated.samples_of(a, None).collect();
+        let open: Vec<_> = samples.iter().filter(|s| s.quality >= gate).collect();
+        let s = gated.stats(a, None);
+        assert_eq!(s.gated, samples.len() - open.len());
+        any_gated |= s.gated > 0;
+        let within = |t: u32| open.iter().filter(|x| x.distance <= t).count();
+        let dt = algo.default_threshold();
+        assert_eq!(
+            s.recall_at_default,
+            within(dt) as f64 / samples.len() as f64
+        );
+        let want = (0..=algo.kind().bits()).rev().find(|&t| {
+            let fp = open.iter().filter(|x| x.closest_unrelated <= t).count();
+            let tp = within(t);
+            tp > 0 && tp as f64 / (tp + fp) as f64 >= 0.999
+        });
+        assert_eq!(s.threshold_at_precision, want, "{algo}");
+        assert_eq!(s.max_distance, ungated.stats(a, None).max_distance);
+        // The quality recorded is the hash function's on the same edit.
+        for x in samples.iter().take(3) {
+            let variant = edits[x.transform as usize]
+                .apply(&originals[x.image as usize].image, 0)
+                .unwrap();
+            let px = hashsieve::PixelBuffer::packed(
+                variant.as_raw(),
+                variant.width(),
+                variant.height(),
+                hashsieve::PixelLayout::Rgb8,
+            )
+            .unwrap();
+            let q = Hasher::new().hash_pixels(&px, algo.kind()).quality;
+            assert_eq!(Some(x.quality), q, "{algo}");
+        }
+    }
+    assert!(
+        any_gated,
+        "the gates caught nothing; the test proves nothing"
+    );
+    assert!(gated.to_markdown().contains("count as misses"));
+}

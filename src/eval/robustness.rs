@@ -35,6 +35,7 @@ use crate::algo::Hasher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
 use crate::image::{decode_path, DecodeOptions, PixelBuffer, PixelLayout};
+use crate::matching::MatcherOptions;
 
 /// A hash algorithm as the evaluation matches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,14 +82,18 @@ impl Algorithm {
         self.kind().default_threshold()
     }
 
-    /// The query hashes of one image: 1, or 8 for dihedral matching.
-    fn query(&self, hasher: &Hasher, px: &PixelBuffer<'_>) -> Vec<HashValue> {
+    /// The query hashes of one image (1, or 8 for dihedral matching) and their quality.
+    fn query(&self, hasher: &Hasher, px: &PixelBuffer<'_>) -> (Vec<HashValue>, u8) {
         match self {
-            Algorithm::Plain(k) => vec![hasher.hash_pixels(px, *k).value],
+            Algorithm::Plain(k) => {
+                let out = hasher.hash_pixels(px, *k);
+                (vec![out.value], out.quality.unwrap_or(0))
+            }
             Algorithm::PdqDihedral(mode) => {
                 let opts = PdqOptions::default().dihedral(*mode);
                 let d = pdq_dihedral_with(px, &opts);
-                d.hashes.iter().map(|&h| HashValue::Bits256(h)).collect()
+                let hashes = d.hashes.iter().map(|&h| HashValue::Bits256(h)).collect();
+                (hashes, d.quality)
             }
         }
     }
@@ -157,6 +162,7 @@ pub struct RobustnessOptions {
     seed: u64,
     min_precision: f64,
     min_original_quality: u8,
+    gates: Option<MatcherOptions>,
     hasher: Hasher,
 }
 
@@ -168,6 +174,7 @@ impl Default for RobustnessOptions {
             seed: 0,
             min_precision: 0.999,
             min_original_quality: 0,
+            gates: None,
             hasher: Hasher::new(),
         }
     }
@@ -202,6 +209,15 @@ impl RobustnessOptions {
     /// matcher would gate them; they are listed in [`Report::excluded`].
     pub fn min_original_quality(mut self, quality: u8) -> Self {
         self.min_original_quality = quality;
+        self
+    }
+
+    /// Gates queries as a [`Matcher`](crate::matching::Matcher) with these options would: a
+    /// query under its algorithm's quality gate finds nothing (a miss, and no false match), so
+    /// recall and precision are those of a deployment with these gates. Distances and the
+    /// false-match rate of unrelated pairs stay those of the hashes. Default: no gates.
+    pub fn quality_gates(mut self, gates: MatcherOptions) -> Self {
+        self.gates = Some(gates);
         self
     }
 
@@ -373,8 +389,11 @@ pub struct Sample {
     pub algorithm: u32,
     /// Distance to its own original.
     pub distance: u32,
-    /// Smallest distance to an unrelated original (`u32::MAX` with a single original).
+    /// Smallest distance to an unrelated original.
     pub closest_unrelated: u32,
+    /// The query's quality for the algorithm (0..=100; see
+    /// [`HashOutput::quality`](crate::HashOutput)).
+    pub quality: u8,
 }
 
 /// An edit that could not be made (for instance, a crop of a tiny image).
@@ -411,6 +430,8 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Originals left out, with the reason: unreadable, or under the minimum quality.
     pub excluded: Vec<(String, String)>,
+    /// Per algorithm: the quality gate applied to queries (0: none).
+    pub gates: Vec<u8>,
 }
 
 /// Summary statistics of a set of queries for one algorithm.
@@ -419,6 +440,8 @@ pub struct Report {
 pub struct Stats {
     /// Queries.
     pub queries: usize,
+    /// Queries under the quality gate (counted as misses without false matches).
+    pub gated: usize,
     /// The algorithm's default threshold.
     pub default_threshold: u32,
     /// Recall at the default threshold.
@@ -495,7 +518,7 @@ pub fn run<O: Originals + ?Sized>(
                 .iter()
                 .map(|a| hasher.hash_pixels(&px, a.kind()).value)
                 .collect();
-            let queries = algos.iter().map(|a| a.query(hasher, &px)).collect();
+            let queries = algos.iter().map(|a| a.query(hasher, &px).0).collect();
             Ok((listed, queries))
         })
         .collect();
@@ -599,7 +622,7 @@ pub fn run<O: Originals + ?Sized>(
                         .iter()
                         .enumerate()
                         .map(|(a, algo)| {
-                            let q = algo.query(hasher, &px);
+                            let (q, quality) = algo.query(hasher, &px);
                             let (distance, closest_unrelated) = distances(a, &q, i, &mut hist[a]);
                             Sample {
                                 image: i as u32,
@@ -607,6 +630,7 @@ pub fn run<O: Originals + ?Sized>(
                                 algorithm: a as u32,
                                 distance,
                                 closest_unrelated,
+                                quality,
                             }
                         })
                         .collect();
@@ -641,6 +665,15 @@ pub fn run<O: Originals + ?Sized>(
         unrelated,
         failures,
         excluded,
+        gates: algos
+            .iter()
+            .map(|a| {
+                options
+                    .gates
+                    .as_ref()
+                    .map_or(0, |g| g.min_quality_of(a.kind()))
+            })
+            .collect(),
     })
 }
 
@@ -697,19 +730,26 @@ impl Report {
     pub fn stats(&self, algorithm: usize, transform: Option<usize>) -> Stats {
         let algo = self.algorithms[algorithm];
         let bits = algo.kind().bits() as usize;
-        let mut pos: Vec<u32> = Vec::new();
-        let mut neg: Vec<u32> = Vec::new();
+        // Distances of every query, and as matching sees them: a gated query is at no distance.
+        let (mut pos, mut neg) = (Vec::new(), Vec::new());
+        let (mut found, mut false_found) = (Vec::new(), Vec::new());
+        let gate = self.gates.get(algorithm).copied().unwrap_or(0);
         for s in self.samples_of(algorithm, transform) {
             pos.push(s.distance);
             neg.push(s.closest_unrelated);
+            if s.quality >= gate {
+                found.push(s.distance);
+                false_found.push(s.closest_unrelated);
+            }
         }
-        pos.sort_unstable();
-        neg.sort_unstable();
+        for v in [&mut pos, &mut neg, &mut found, &mut false_found] {
+            v.sort_unstable();
+        }
         let n = pos.len();
-        // finds[t], false_matches[t]: queries within t.
+        // Queries within t.
         let upto = |v: &[u32], t: usize| v.partition_point(|&d| d as usize <= t);
         let precision = |t: usize| {
-            let (tp, fp) = (upto(&pos, t), upto(&neg, t));
+            let (tp, fp) = (upto(&found, t), upto(&false_found, t));
             if tp + fp == 0 {
                 1.0
             } else {
@@ -720,16 +760,17 @@ impl Report {
             if n == 0 {
                 0.0
             } else {
-                upto(&pos, t) as f64 / n as f64
+                upto(&found, t) as f64 / n as f64
             }
         };
         let default_t = algo.default_threshold() as usize;
         let threshold_at_precision = (0..=bits)
             .rev()
-            .find(|&t| upto(&pos, t) > 0 && precision(t) >= self.min_precision)
+            .find(|&t| upto(&found, t) > 0 && precision(t) >= self.min_precision)
             .map(|t| t as u32);
         Stats {
             queries: n,
+            gated: n - found.len(),
             default_threshold: default_t as u32,
             recall_at_default: recall(default_t),
             precision_at_default: precision(default_t),
@@ -832,6 +873,27 @@ impl Report {
                 self.unrelated_pairs(a),
             );
         }
+        if self.gates.iter().any(|&g| g > 0) {
+            let _ = write!(
+                out,
+                "\nQueries under their algorithm's quality gate count as misses without false \
+                 matches (gate: gated queries):"
+            );
+            for (a, algo) in self.algorithms.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    " {algo} {}: {}",
+                    self.gates[a],
+                    self.stats(a, None).gated
+                );
+                out.push(if a + 1 < self.algorithms.len() {
+                    ';'
+                } else {
+                    '.'
+                });
+            }
+            out.push('\n');
+        }
         if let Some(pairs) = (0..self.algorithms.len())
             .map(|a| self.unrelated_pairs(a))
             .min()
@@ -911,7 +973,7 @@ impl Report {
     /// One CSV row per (algorithm, edit), plus an `all` row per algorithm.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "algorithm,transform,category,queries,default_threshold,recall_at_default,\
+            "algorithm,transform,category,queries,gate,gated,default_threshold,recall_at_default,\
              precision_at_default,fmr_at_default,threshold_at_precision,recall_at_precision,\
              fmr_at_precision,median_distance,p90_distance,max_distance,min_unrelated,\
              median_unrelated\n",
@@ -935,8 +997,10 @@ impl Report {
                 };
                 let _ = writeln!(
                     out,
-                    "{algo},{name},{category},{},{},{:.4},{:.4},{:.3e},{tp},{rp},{fp},{},{},{},{},{}",
+                    "{algo},{name},{category},{},{},{},{},{:.4},{:.4},{:.3e},{tp},{rp},{fp},{},{},{},{},{}",
                     s.queries,
+                    self.gates[a],
+                    s.gated,
                     s.default_threshold,
                     s.recall_at_default,
                     s.precision_at_default,
@@ -952,18 +1016,20 @@ impl Report {
         out
     }
 
-    /// One CSV row per sample: `image,transform,algorithm,distance,closest_unrelated`.
+    /// One CSV row per sample: `image,transform,algorithm,distance,closest_unrelated,quality`.
     pub fn samples_csv(&self) -> String {
-        let mut out = String::from("image,transform,algorithm,distance,closest_unrelated\n");
+        let mut out =
+            String::from("image,transform,algorithm,distance,closest_unrelated,quality\n");
         for s in &self.samples {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{}",
+                "{},{},{},{},{},{}",
                 csv_cell(&self.images[s.image as usize]),
                 self.transforms[s.transform as usize].name(),
                 self.algorithms[s.algorithm as usize],
                 s.distance,
-                s.closest_unrelated
+                s.closest_unrelated,
+                s.quality
             );
         }
         out

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hashsieve::eval::robustness::{self, Algorithm, ImageFiles, Originals, RobustnessOptions};
 use hashsieve::eval::transform::{standard_set, Transform};
+use hashsieve::matching::MatcherOptions;
 use hashsieve::DecodeOptions;
 
 use crate::common;
@@ -46,6 +47,10 @@ pub(crate) struct Args {
     /// all).
     #[arg(long, default_value_t = 50)]
     min_original_quality: u8,
+    /// Gate queries as `match` does by default (PDQ quality 50, the other algorithms 1): a
+    /// gated query counts as a miss, so recall is that of a deployment with the gates.
+    #[arg(long)]
+    gate: bool,
     /// Write the Markdown report here (atomically) instead of standard output.
     #[arg(long)]
     markdown: Option<PathBuf>,
@@ -99,6 +104,11 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
         .seed(args.seed)
         .min_precision(args.min_precision)
         .min_original_quality(args.min_original_quality);
+    let options = if args.gate {
+        options.quality_gates(MatcherOptions::default())
+    } else {
+        options
+    };
     let jobs = (originals.count() * options.transform_list().len()) as u64;
     let pb = common::progress(jobs, "edits");
     if args.quiet {
