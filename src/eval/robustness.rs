@@ -18,8 +18,34 @@
 //! [`Stats::threshold_at_precision`] is the largest `t` whose precision is at least the
 //! options' minimum (99.9% by default, as Thorn's `perception` reports it).
 //!
-//! Everything is deterministic given the seed: each variant's randomness (noise, overlay
-//! placement) comes from the seed, the original's name and the transform's name.
+//! With [`RobustnessOptions::quality_gates`], a query under its algorithm's quality gate finds
+//! nothing, as in a [`Matcher`](crate::matching::Matcher) with those gates.
+//!
+//! Everything is deterministic given the seed: each variant's randomness (noise, the overlay's
+//! text pattern) comes from the seed, the original's name and the transform's name. Originals
+//! are loaded when needed ([`Originals`]), so memory holds only those being worked on.
+//!
+//! ```
+//! use hashsieve::eval::robustness::{self, Algorithm, Original, RobustnessOptions};
+//! use hashsieve::HashKind;
+//!
+//! // Two synthetic, unrelated textures stand in for photos.
+//! let texture = |k: u32| {
+//!     image::RgbImage::from_fn(150, 100, move |x, y| {
+//!         let v = ((x * x / (7 + k) + y * 13 + (x ^ (y * k)) * 5) % 256) as u8;
+//!         image::Rgb([v, v / 2, 255 - v])
+//!     })
+//! };
+//! let (a, b) = (texture(1), texture(4));
+//! let originals = vec![Original::new("a", a), Original::new("b", b)];
+//! let options = RobustnessOptions::default()
+//!     .transforms(vec!["rotate_90ccw".parse()?, "jpeg_q70".parse()?])
+//!     .algorithms(vec![Algorithm::Plain(HashKind::Pdq), "pdq+dihedral-exact".parse()?]);
+//! let report = robustness::run(&originals, &options, &|| {})?;
+//! // Exact dihedral matching finds both rotated originals.
+//! assert_eq!(report.stats(1, Some(0)).recall_at_default, 1.0);
+//! # Ok::<(), hashsieve::Error>(())
+//! ```
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
