@@ -11,11 +11,15 @@ use std::process::Command;
 use hashsieve::list::EntryMeta;
 use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
 
-/// A named pipe in a fresh directory, or `None` where `mkfifo` is missing.
-fn fifo(dir: &Path) -> Option<PathBuf> {
+/// A named pipe in a fresh directory (`mkfifo` is part of every Unix userland).
+fn fifo(dir: &Path) -> PathBuf {
     let path = dir.join("pipe");
-    let ok = Command::new("mkfifo").arg(&path).status().ok()?.success();
-    ok.then_some(path)
+    let status = Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    path
 }
 
 /// Reads the pipe to its end on another thread while `write` runs. Had the writer replaced the
@@ -39,7 +43,7 @@ fn through_pipe(path: &Path, write: impl FnOnce()) -> Vec<u8> {
 #[test]
 fn list_builder_writes_through_a_pipe() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(pipe) = fifo(dir.path()) else { return };
+    let pipe = fifo(dir.path());
     let mut b = ListBuilder::new(HashKind::Pdq).name("p");
     b.add(Hash256::from_limbs([1, 2, 3, 4]), EntryMeta::new("a"))
         .unwrap();
@@ -58,7 +62,7 @@ fn list_builder_writes_through_a_pipe() {
 #[test]
 fn cli_reports_write_through_a_pipe() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(pipe) = fifo(dir.path()) else { return };
+    let pipe = fifo(dir.path());
     let photos = ["photo_002.png", "photo_003.png"].map(|p| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/corpus")

@@ -104,6 +104,11 @@ impl Hasher {
         &self.decode
     }
 
+    /// PDQ's options in use.
+    pub fn pdq_options(&self) -> &PdqOptions {
+        &self.pdq
+    }
+
     /// Hashes pixels the caller already decoded.
     pub fn hash_pixels(&self, pixels: &PixelBuffer<'_>, kind: HashKind) -> HashOutput {
         let size = if kind.bits() == 256 {

@@ -21,6 +21,22 @@ fn plot_error(e: impl std::fmt::Display) -> Error {
     ErrorKind::InvalidArgument(format!("cannot draw the chart: {e}")).into()
 }
 
+/// Sorted distances, for the share within any threshold in `O(log n)`.
+struct Within(Vec<u32>);
+
+impl Within {
+    fn new(distances: impl Iterator<Item = u32>) -> Within {
+        let mut v: Vec<u32> = distances.collect();
+        v.sort_unstable();
+        Within(v)
+    }
+
+    /// The share of distances `<= t` (0 when there are none).
+    fn share(&self, t: u32) -> f64 {
+        self.0.partition_point(|&d| d <= t) as f64 / self.0.len().max(1) as f64
+    }
+}
+
 impl Report {
     /// An SVG with two panels: the ROC curve of each algorithm over all edits (recall against
     /// the false-match rate of unrelated pairs, log scale, one point per threshold, the default
@@ -74,11 +90,8 @@ impl Report {
         for (a, algo) in self.algorithms.iter().enumerate() {
             let colour = COLOURS[a % COLOURS.len()];
             let bits = algo.kind().bits();
-            let stats = self.stats(a, None);
-            let recall = |t: u32| {
-                let n = stats.queries.max(1) as f64;
-                self.samples_of(a, None).filter(|s| s.distance <= t).count() as f64 / n
-            };
+            let within = Within::new(self.samples_of(a, None).map(|s| s.distance));
+            let recall = |t: u32| within.share(t);
             // Points at FMR 0 cannot be drawn on a log axis; start at the first positive one.
             let points: Vec<(f64, f64)> = (0..=bits)
                 .map(|t| (self.false_match_rate(a, t), recall(t)))
@@ -128,27 +141,21 @@ impl Report {
         for (a, algo) in self.algorithms.iter().enumerate() {
             let colour = COLOURS[a % COLOURS.len()];
             let bits = f64::from(algo.kind().bits());
-            let n = self.samples_of(a, None).count().max(1) as f64;
-            let cdf = |f: &dyn Fn(&super::robustness::Sample) -> u32| -> Vec<(f64, f64)> {
+            let cdf = |f: fn(&super::robustness::Sample) -> u32| -> Vec<(f64, f64)> {
+                let within = Within::new(self.samples_of(a, None).map(f));
                 (0..=algo.kind().bits())
-                    .map(|t| {
-                        let within = self.samples_of(a, None).filter(|s| f(s) <= t).count();
-                        (f64::from(t) / bits, within as f64 / n)
-                    })
+                    .map(|t| (f64::from(t) / bits, within.share(t)))
                     .take_while(|&(x, _)| x <= 0.6)
                     .collect()
             };
             chart
-                .draw_series(LineSeries::new(
-                    cdf(&|s| s.distance),
-                    colour.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(cdf(|s| s.distance), colour.stroke_width(2)))
                 .map_err(plot_error)?
                 .label(algo.name())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
             chart
                 .draw_series(LineSeries::new(
-                    cdf(&|s| s.closest_unrelated),
+                    cdf(|s| s.closest_unrelated),
                     colour.mix(0.6).stroke_width(1),
                 ))
                 .map_err(plot_error)?;

@@ -56,8 +56,8 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use super::transform::Transform;
-use crate::algo::pdq::{pdq_dihedral_with, DihedralMode, PdqOptions};
-use crate::algo::Hasher;
+use crate::algo::pdq::{pdq_dihedral_with, DihedralMode};
+use crate::algo::{HashOutput, Hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
 use crate::image::{decode_path, DecodeOptions, PixelBuffer, PixelLayout};
@@ -109,19 +109,47 @@ impl Algorithm {
     }
 
     /// The query hashes of one image (1, or 8 for dihedral matching) and their quality.
-    fn query(&self, hasher: &Hasher, px: &PixelBuffer<'_>) -> (Vec<HashValue>, u8) {
+    fn query(&self, image: &mut ImageHashes<'_, '_>) -> (Vec<HashValue>, u8) {
         match self {
             Algorithm::Plain(k) => {
-                let out = hasher.hash_pixels(px, *k);
+                let out = image.plain(*k);
                 (vec![out.value], out.quality.unwrap_or(0))
             }
             Algorithm::PdqDihedral(mode) => {
-                let opts = PdqOptions::default().dihedral(*mode);
-                let d = pdq_dihedral_with(px, &opts);
+                let opts = image.hasher.pdq_options().clone().dihedral(*mode);
+                let d = pdq_dihedral_with(&image.px, &opts);
                 let hashes = d.hashes.iter().map(|&h| HashValue::Bits256(h)).collect();
                 (hashes, d.quality)
             }
         }
+    }
+}
+
+/// One image's hashes, each plain hash computed once however many algorithms use it (the list
+/// side, the PDQ quality gate and the plain queries share them).
+struct ImageHashes<'h, 'p> {
+    hasher: &'h Hasher,
+    px: PixelBuffer<'p>,
+    plain: Vec<HashOutput>,
+}
+
+impl<'h, 'p> ImageHashes<'h, 'p> {
+    fn new(hasher: &'h Hasher, px: PixelBuffer<'p>) -> Self {
+        ImageHashes {
+            hasher,
+            px,
+            plain: Vec::new(),
+        }
+    }
+
+    /// The plain hash of `kind`, as a list would hold it.
+    fn plain(&mut self, kind: HashKind) -> HashOutput {
+        if let Some(out) = self.plain.iter().find(|o| o.kind == kind) {
+            return *out;
+        }
+        let out = self.hasher.hash_pixels(&self.px, kind);
+        self.plain.push(out);
+        out
     }
 }
 
@@ -348,11 +376,11 @@ impl Originals for [Original] {
 
 impl Originals for Vec<Original> {
     fn count(&self) -> usize {
-        self.len()
+        self.as_slice().count()
     }
 
     fn name(&self, index: usize) -> String {
-        self[index].name.clone()
+        self.as_slice().name(index)
     }
 
     fn image(&self, index: usize) -> Result<Cow<'_, RgbImage>> {
@@ -532,19 +560,16 @@ pub fn run<O: Originals + ?Sized>(
         .into_par_iter()
         .map(|i| {
             let image = originals.image(i).map_err(|e| e.to_string())?;
-            let px = rgb_pixels(&image);
-            let quality = hasher.hash_pixels(&px, HashKind::Pdq).quality.unwrap_or(0);
+            let mut hashes = ImageHashes::new(hasher, rgb_pixels(&image));
+            let quality = hashes.plain(HashKind::Pdq).quality.unwrap_or(0);
             if quality < options.min_original_quality {
                 return Err(format!(
                     "PDQ quality {quality} is below {}",
                     options.min_original_quality
                 ));
             }
-            let listed = algos
-                .iter()
-                .map(|a| hasher.hash_pixels(&px, a.kind()).value)
-                .collect();
-            let queries = algos.iter().map(|a| a.query(hasher, &px).0).collect();
+            let listed = algos.iter().map(|a| hashes.plain(a.kind()).value).collect();
+            let queries = algos.iter().map(|a| a.query(&mut hashes).0).collect();
             Ok((listed, queries))
         })
         .collect();
@@ -642,13 +667,13 @@ pub fn run<O: Originals + ?Sized>(
                         transform: t as u32,
                         message: e.to_string(),
                     })?;
-                    let px = rgb_pixels(&variant);
+                    let mut hashes = ImageHashes::new(hasher, rgb_pixels(&variant));
                     let mut hist = new_hist();
                     let samples = algos
                         .iter()
                         .enumerate()
                         .map(|(a, algo)| {
-                            let (q, quality) = algo.query(hasher, &px);
+                            let (q, quality) = algo.query(&mut hashes);
                             let (distance, closest_unrelated) = distances(a, &q, i, &mut hist[a]);
                             Sample {
                                 image: i as u32,

@@ -357,3 +357,36 @@ pub(crate) fn matcher_options(gates: &[QualityGate]) -> hashsieve::matching::Mat
         },
     )
 }
+
+/// `--dihedral` and `--dihedral-mode`, shared by `hash`, `match` and `scan`.
+#[derive(clap::Args)]
+pub(crate) struct DihedralArgs {
+    /// PDQ's 8 rotations and flips of each image too: `hash` prints one row per orientation
+    /// (in the reference's order), `match` and `scan` match all 8 and report the orientation
+    /// that matched.
+    #[arg(long)]
+    dihedral: bool,
+    /// How the 8 are computed (implies `--dihedral`): `reference` (the default: from the DCT,
+    /// bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes of the rotated and
+    /// flipped pixels, which match rotated and flipped copies more reliably).
+    #[arg(long)]
+    dihedral_mode: Option<hashsieve::algo::pdq::DihedralMode>,
+}
+
+impl DihedralArgs {
+    /// Whether the dihedral variants are wanted.
+    pub(crate) fn enabled(&self) -> bool {
+        self.dihedral || self.dihedral_mode.is_some()
+    }
+
+    /// The mode asked for (default `reference`).
+    pub(crate) fn mode(&self) -> hashsieve::algo::pdq::DihedralMode {
+        self.dihedral_mode.unwrap_or_default()
+    }
+
+    /// A hasher that computes the variants in that mode.
+    pub(crate) fn hasher(&self) -> hashsieve::algo::Hasher {
+        hashsieve::algo::Hasher::new()
+            .with_pdq_options(hashsieve::algo::pdq::PdqOptions::default().dihedral(self.mode()))
+    }
+}

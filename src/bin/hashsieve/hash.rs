@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
+use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::{HashOutput, Hasher};
 use hashsieve::image::{decode_path, DecodeOptions, Orientation};
 use hashsieve::HashKind;
@@ -19,14 +19,8 @@ pub(crate) struct Args {
     /// phash256, dhash256, ahash256, whash256).
     #[arg(long, value_delimiter = ',', default_value = "pdq")]
     algo: Vec<HashKind>,
-    /// Also print PDQ's 8 dihedral hashes (one row per orientation), as the reference does.
-    #[arg(long)]
-    dihedral: bool,
-    /// How the dihedral variants are computed (implies `--dihedral`): `reference` (the
-    /// default: from the DCT, bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes
-    /// of the rotated and flipped pixels, which match rotated and flipped copies more reliably).
-    #[arg(long)]
-    dihedral_mode: Option<DihedralMode>,
+    #[command(flatten)]
+    dihedral: common::DihedralArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
@@ -49,24 +43,22 @@ enum ExifArg {
 type FileRows = Vec<[String; 5]>;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut args = args;
-    args.dihedral |= args.dihedral_mode.is_some();
-    let dihedral_mode = args.dihedral_mode.unwrap_or_default();
     let errored = AtomicBool::new(false);
     let report = |path: &std::path::Path, err: &dyn std::fmt::Display| {
         errored.store(true, Ordering::Relaxed);
         eprintln!("hashsieve: {}: {err}", path.display());
     };
     let files = common::walk_inputs(&args.paths, report);
-    let hasher = Hasher::new()
-        .with_decode_options(DecodeOptions::default().with_orientation(match args.exif {
-            ExifArg::Reference => Orientation::Reference,
-            ExifArg::Apply => Orientation::Apply,
-        }))
-        .with_pdq_options(PdqOptions::default().dihedral(dihedral_mode));
+    let hasher =
+        args.dihedral
+            .hasher()
+            .with_decode_options(DecodeOptions::default().with_orientation(match args.exif {
+                ExifArg::Reference => Orientation::Reference,
+                ExifArg::Apply => Orientation::Apply,
+            }));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
-    if args.dihedral {
+    if args.dihedral.enabled() {
         header.push("orientation");
     }
     let mut out = RowWriter::stdout(args.format, header)?.numeric(&["quality"]);
@@ -83,7 +75,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Ok(rows) => {
                     for row in rows {
                         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-                        out.row(&cells[..if args.dihedral { 5 } else { 4 }])?;
+                        out.row(&cells[..if args.dihedral.enabled() { 5 } else { 4 }])?;
                     }
                 }
                 Err(err) => report(path, &format!("{err:#}")),
@@ -105,7 +97,7 @@ fn hash_file(path: &std::path::Path, args: &Args, hasher: &Hasher) -> anyhow::Re
     let shown = path.display().to_string();
     let mut rows = Vec::new();
     for &kind in &args.algo {
-        if kind == HashKind::Pdq && args.dihedral {
+        if kind == HashKind::Pdq && args.dihedral.enabled() {
             let dih = hasher.pdq_dihedral_pixels(&pixels);
             for d in Dihedral::ALL {
                 rows.push([
@@ -120,7 +112,7 @@ fn hash_file(path: &std::path::Path, args: &Args, hasher: &Hasher) -> anyhow::Re
         }
         let HashOutput { value, quality, .. } = hasher.hash_pixels(&pixels, kind);
         let quality = quality.map(|q| q.to_string()).unwrap_or_default();
-        let orientation = if args.dihedral {
+        let orientation = if args.dihedral.enabled() {
             Dihedral::Orig.name()
         } else {
             ""

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context};
-use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
+use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode;
 use hashsieve::index::IndexKind;
@@ -24,14 +24,8 @@ pub(crate) struct Args {
     /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
     #[arg(long, short = 't')]
     threshold: Option<u32>,
-    /// Also match PDQ's 8 rotations/flips of each image, reporting which orientation matched.
-    #[arg(long)]
-    dihedral: bool,
-    /// How the dihedral variants are computed (implies `--dihedral`): `reference` (the
-    /// default: from the DCT, bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes
-    /// of the rotated and flipped pixels, which match rotated and flipped copies more reliably).
-    #[arg(long)]
-    dihedral_mode: Option<DihedralMode>,
+    #[command(flatten)]
+    dihedral: common::DihedralArgs,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
     /// are skipped (reported on stderr). Default: pdq=50, and 1 for the others, which skips only
@@ -68,9 +62,6 @@ struct Labelled {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut args = args;
-    args.dihedral |= args.dihedral_mode.is_some();
-    let dihedral_mode = args.dihedral_mode.unwrap_or_default();
     let matcher: Matcher = Matcher::with_options(common::matcher_options(&args.min_quality));
     for path in &args.lists {
         let mut opts = ListOptions::default().index(args.index);
@@ -128,7 +119,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
 
-    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(dihedral_mode));
+    let hasher = args.dihedral.hasher();
     let mut image_files = Vec::new();
     for input in &args.inputs {
         if input.as_os_str() == "-" {
@@ -161,7 +152,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for chunk in image_files.chunks(256) {
         let hashed: Vec<anyhow::Result<Vec<Labelled>>> = chunk
             .par_iter()
-            .map(|path| image_queries(path, &hasher, &kinds, args.dihedral))
+            .map(|path| image_queries(path, &hasher, &kinds, args.dihedral.enabled()))
             .collect();
         let mut items = Vec::new();
         for (path, result) in chunk.iter().zip(hashed) {

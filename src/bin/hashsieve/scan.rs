@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use hashsieve::algo::pdq::{Dihedral, DihedralMode, PdqOptions};
+use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
@@ -31,14 +31,8 @@ pub(crate) struct Args {
     /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
     #[arg(long, short = 't')]
     threshold: Option<u32>,
-    /// Match PDQ's 8 rotations/flips of each file too.
-    #[arg(long)]
-    dihedral: bool,
-    /// How the dihedral variants are computed (implies `--dihedral`): `reference` (the
-    /// default: from the DCT, bit-exact with pdqhash and ThreatExchange) or `exact` (the hashes
-    /// of the rotated and flipped pixels, which match rotated and flipped copies more reliably).
-    #[arg(long)]
-    dihedral_mode: Option<DihedralMode>,
+    #[command(flatten)]
+    dihedral: common::DihedralArgs,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
     /// are skipped (recorded as `skipped`). Default: pdq=50, and 1 for the others, which skips only
@@ -70,9 +64,6 @@ const HEADER: [&str; 10] = [
 const CHUNK: usize = 64;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut args = args;
-    args.dihedral |= args.dihedral_mode.is_some();
-    let dihedral_mode = args.dihedral_mode.unwrap_or_default();
     let started = now();
     let gates = common::matcher_options(&args.min_quality);
     let matcher: Matcher = Matcher::with_options(gates.clone());
@@ -136,14 +127,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .numeric(&["quality", "distance"]);
 
-    let hasher = Hasher::new().with_pdq_options(PdqOptions::default().dihedral(dihedral_mode));
+    let hasher = args.dihedral.hasher();
     let pb = common::progress(files.len() as u64, "files");
     let (mut matched, mut clean, mut skipped, mut errors) =
         (0u64, 0u64, 0u64, walk_errors.len() as u64);
     for chunk in files.chunks(CHUNK) {
         let rows: Vec<Vec<[String; 10]>> = chunk
             .par_iter()
-            .map(|path| scan_file(path, &hasher, &matcher, &kinds, args.dihedral))
+            .map(|path| scan_file(path, &hasher, &matcher, &kinds, args.dihedral.enabled()))
             .collect();
         for file_rows in rows {
             pb.inc(1);
@@ -177,8 +168,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "resumed": resumed,
         "inputs": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "lists": list_meta,
-        "dihedral": args.dihedral,
-        "dihedral_mode": dihedral_mode.name(),
+        "dihedral": args.dihedral.enabled(),
+        "dihedral_mode": args.dihedral.mode().name(),
         "min_pdq_quality": gates.min_pdq_quality,
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<std::collections::BTreeMap<_, _>>(),
         "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
