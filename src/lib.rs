@@ -76,6 +76,7 @@ pub mod algo;
 mod error;
 #[cfg(feature = "eval")]
 pub mod eval;
+pub mod fs;
 pub mod hash;
 pub mod image;
 pub mod index;

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -521,13 +520,15 @@ impl ListBuilder {
         Ok((out, report))
     }
 
-    /// Writes the list to `path` atomically: into a temporary file in the same directory,
-    /// flushed and `fsync`ed, then renamed over `path`. An interrupted or failed build never
-    /// leaves a partial file under `path`, and a list already there stays intact (and stays
-    /// valid for processes that have it mapped) until the rename.
+    /// Writes the list to `path` atomically with [`AtomicFile`](crate::fs::AtomicFile): into a
+    /// temporary file in the same directory, flushed and `fsync`ed, then renamed over `path`. An
+    /// interrupted or failed build never leaves a partial file under `path` (a failed one leaves
+    /// no temporary file either), and a list already there stays intact (and stays valid for
+    /// processes that have it mapped) until the rename.
     ///
-    /// A new file gets owner-only permissions (hash lists are sensitive); replacing a file
-    /// keeps the old file's permissions.
+    /// A new file gets mode `0666` masked by the umask, like any other new file (`0644` under
+    /// umask `022`); restrict it with the umask or the directory's permissions. Replacing a
+    /// file keeps the old file's permissions.
     ///
     /// # Errors
     ///
@@ -535,7 +536,10 @@ impl ListBuilder {
     /// and as [`write_to`](ListBuilder::write_to).
     pub fn write(self, path: impl AsRef<Path>) -> Result<BuildReport> {
         let path = path.as_ref();
-        write_atomically(path, |file| self.write_to(file)).map_err(|e| e.with_path(path))
+        let mut file = crate::fs::AtomicFile::create(path)?;
+        let report = self.write_to(&mut file).map_err(|e| e.with_path(path))?;
+        file.commit()?;
+        Ok(report)
     }
 
     /// Sorts the entries and canonicalises the interned tables.
@@ -604,47 +608,6 @@ fn push_column<T: Copy>(col: &mut Option<Vec<T>>, n: usize, value: Option<T>, no
         }
         (None, None) => {}
     }
-}
-
-/// Writes to a temporary file next to `path`, syncs it and renames it over `path`. A path that
-/// exists and is not a regular file (a device such as `/dev/null`, a pipe) is written directly:
-/// renaming over it would replace it.
-pub(crate) fn write_atomically<T>(
-    path: &Path,
-    body: impl FnOnce(&mut BufWriter<&mut File>) -> Result<T>,
-) -> Result<T> {
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
-        let mut w = BufWriter::with_capacity(1 << 16, &mut file);
-        let r = body(&mut w)?;
-        w.flush()?;
-        return Ok(r);
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hashsieve-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    let result = {
-        let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        let r = body(&mut w)?;
-        w.flush()?;
-        r
-    };
-    if let Ok(meta) = std::fs::metadata(path) {
-        // Replacing a list: keep its permissions. Best effort.
-        let _ = tmp.as_file().set_permissions(meta.permissions());
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| Error::from(e.error))?;
-    // Make the rename durable. Not every platform can open a directory; ignore failures.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(result)
 }
 
 /// The parts of the file, in the order the writer lays them out.

@@ -81,6 +81,10 @@ pub(crate) fn stem(path: &Path) -> String {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::common::Files::new()
+        .inputs(args.inputs.iter().map(PathBuf::as_path))
+        .outputs([args.output.as_path()])
+        .check()?;
     let mut builder = ListBuilder::new(args.algo)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
         .version(args.list_version.clone().unwrap_or_default())

@@ -157,29 +157,146 @@ impl RowWriter {
     }
 }
 
+/// `-L/--follow`, shared by the commands that walk directories.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub(crate) struct WalkArgs {
+    /// Follow symbolic links met in directories (default: skip and count them). A file named
+    /// on the command line is always read, link or not.
+    #[arg(short = 'L', long = "follow")]
+    pub(crate) follow: bool,
+}
+
+/// What a directory walk left out on purpose, for the end-of-run summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Skipped {
+    /// Symbolic links in directories, not followed without `-L`.
+    pub(crate) links: u64,
+    /// The command's own outputs (and temporary files) inside a walked directory.
+    pub(crate) outputs: u64,
+    /// Pipes, sockets and devices (also reported as errors).
+    pub(crate) special: u64,
+    /// Entries that could not be read (also reported as errors).
+    pub(crate) unreadable: u64,
+}
+
+impl Skipped {
+    /// Adds the counts of another walk.
+    pub(crate) fn add(&mut self, other: Skipped) {
+        self.links += other.links;
+        self.outputs += other.outputs;
+        self.special += other.special;
+        self.unreadable += other.unreadable;
+    }
+
+    /// A sentence for stderr, or `None` when nothing was skipped.
+    pub(crate) fn summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut part = |n: u64, one: &str, many: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+            }
+        };
+        part(
+            self.links,
+            "symbolic link (use -L to follow)",
+            "symbolic links (use -L to follow them)",
+        );
+        part(
+            self.outputs,
+            "output of this command",
+            "outputs of this command",
+        );
+        part(
+            self.special,
+            "special file (pipe, socket or device)",
+            "special files (pipes, sockets or devices)",
+        );
+        part(self.unreadable, "unreadable entry", "unreadable entries");
+        (!parts.is_empty()).then(|| format!("skipped {}", parts.join(", ")))
+    }
+
+    /// The counts as JSON, for reports.
+    pub(crate) fn to_json(self) -> serde_json::Value {
+        serde_json::json!({"symlinks": self.links, "outputs": self.outputs,
+                           "special": self.special, "unreadable": self.unreadable})
+    }
+}
+
 /// Expands files and directories (recursively, in name order) into the files to process.
-/// Unreadable directory entries are reported through `on_error` and skipped.
+///
+/// A path named on the command line is always read when it is a regular file once links are
+/// followed; a dangling link, a pipe, a socket or a device is reported through `on_error`. In
+/// directories, links are followed only with `walk.follow` (else counted in
+/// [`Skipped::links`]), the files in `outputs` and temporary files of atomic writes are left
+/// out, and special files and unreadable entries are reported through `on_error`.
 pub(crate) fn walk_inputs(
     inputs: &[PathBuf],
+    walk: WalkArgs,
+    outputs: &[FileId],
     mut on_error: impl FnMut(&Path, &dyn std::fmt::Display),
-) -> Vec<PathBuf> {
+) -> (Vec<PathBuf>, Skipped) {
     let mut files = Vec::new();
+    let mut skipped = Skipped::default();
+    let is_output =
+        |p: &Path| !outputs.is_empty() && FileId::of(p).is_some_and(|id| outputs.contains(&id));
     for input in inputs {
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(err) => {
+                if std::fs::symlink_metadata(input).is_ok_and(|m| m.file_type().is_symlink()) {
+                    on_error(input, &format!("dangling symbolic link ({err})"));
+                } else {
+                    on_error(input, &err);
+                }
+                continue;
+            }
+        };
+        if meta.is_file() {
+            files.push(input.clone());
+            continue;
+        }
+        if !meta.is_dir() {
+            on_error(
+                input,
+                &format!("is {}, not a regular file", special_kind(&meta.file_type())),
+            );
+            continue;
+        }
         for entry in walkdir::WalkDir::new(input)
-            .follow_links(false)
+            .follow_links(walk.follow)
             .sort_by_file_name()
         {
             match entry {
-                Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
-                Ok(_) => {}
+                Ok(e) => {
+                    let t = e.file_type();
+                    if t.is_dir() {
+                        continue;
+                    }
+                    if t.is_symlink() {
+                        skipped.links += 1;
+                    } else if hashsieve::fs::is_temp_file_name(e.file_name())
+                        || (t.is_file() && is_output(e.path()))
+                    {
+                        skipped.outputs += 1;
+                    } else if t.is_file() {
+                        files.push(e.into_path());
+                    } else {
+                        skipped.special += 1;
+                        on_error(
+                            e.path(),
+                            &format!("is {}, not a regular file", special_kind(&t)),
+                        );
+                    }
+                }
                 Err(err) => {
+                    skipped.unreadable += 1;
                     let p = err.path().unwrap_or(input).to_path_buf();
                     on_error(&p, &err);
                 }
             }
         }
     }
-    files
+    (files, skipped)
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
@@ -301,26 +418,188 @@ pub(crate) fn image_query(
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed, so
-/// `path` holds either its old content or all of the new. A path that exists and is not a
-/// regular file (`/dev/stdout`, a pipe) is written directly: renaming over it would replace it.
+/// Writes `bytes` to `path` atomically ([`hashsieve::fs::AtomicFile`]): `path` holds either its
+/// old content or all of the new. A path that exists and is not a regular file (`/dev/stdout`, a
+/// pipe) is written directly: renaming over it would replace it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return std::fs::write(path, bytes)
-            .with_context(|| format!("cannot write {}", path.display()));
+    hashsieve::fs::write_atomic(path, bytes).context("cannot write")
+}
+
+/// On `SIGINT` or `SIGTERM`, removes the temporary files being written and exits with
+/// 128 + the signal's number (130, 143). A thread that waits for the signal does the work, so
+/// it may lock and allocate, which a signal handler may not.
+pub(crate) fn remove_temp_files_on_signal() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    hashsieve::fs::remove_temp_files();
+                    std::process::exit(128 + sig);
+                }
+            });
+        }
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+}
+
+/// A file's identity: device and inode number (Unix), or its canonical path elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct FileId(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
+
+impl FileId {
+    /// The identity of the file `path` names, following symbolic links; `None` if there is none.
+    pub(crate) fn of(path: &Path) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| FileId((m.dev(), m.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::canonicalize(path).ok().map(FileId)
+        }
+    }
+
+    /// The identity of standard output, where it is a regular file (`> file`, `>> file`).
+    pub(crate) fn of_stdout() -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            use std::os::unix::fs::MetadataExt;
+            let fd = io::stdout().as_fd().try_clone_to_owned().ok()?;
+            let m = std::fs::File::from(fd).metadata().ok()?;
+            m.is_file().then(|| FileId((m.dev(), m.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
+}
+
+/// The files a command reads and writes, to check before anything is written that no output
+/// is an input: writing would destroy it (a list mapped for reading dies with `SIGBUS` when
+/// it is cut; a scan output resumed into an image appends text to it).
+#[derive(Default)]
+pub(crate) struct Files<'a> {
+    lists: Vec<&'a Path>,
+    inputs: Vec<&'a Path>,
+    outputs: Vec<&'a Path>,
+}
+
+impl<'a> Files<'a> {
+    pub(crate) fn new() -> Files<'a> {
+        Files::default()
+    }
+
+    /// Hash-list files the command reads: inputs that must be regular files (a list is mapped;
+    /// a pipe would block the reader forever).
+    pub(crate) fn lists(mut self, paths: impl IntoIterator<Item = &'a Path>) -> Files<'a> {
+        let paths: Vec<&Path> = paths.into_iter().collect();
+        self.lists.extend(&paths);
+        self.inputs.extend(paths);
+        self
+    }
+
+    /// Files (or directories: only the directory itself is compared) the command reads.
+    pub(crate) fn inputs(mut self, paths: impl IntoIterator<Item = &'a Path>) -> Files<'a> {
+        self.inputs.extend(paths);
+        self
+    }
+
+    /// Files the command writes.
+    pub(crate) fn outputs(mut self, paths: impl IntoIterator<Item = &'a Path>) -> Files<'a> {
+        self.outputs.extend(paths);
+        self
+    }
+
+    /// Refuses when an output is the same file as an input (through any path or link), or
+    /// when standard output is redirected onto an input, or two outputs are one file.
+    /// Also refuses a list that is not a regular file.
+    pub(crate) fn check(&self) -> anyhow::Result<()> {
+        for list in &self.lists {
+            regular_file(list).context("cannot open the list")?;
+        }
+        let ins: Vec<(&Path, FileId)> = self
+            .inputs
+            .iter()
+            .filter(|p| p.as_os_str() != "-")
+            .filter_map(|p| FileId::of(p).map(|id| (*p, id)))
+            .collect();
+        let mut outs: Vec<(String, FileId)> = self
+            .outputs
+            .iter()
+            .filter_map(|p| FileId::of(p).map(|id| (p.display().to_string(), id)))
+            .collect();
+        if let Some(id) = FileId::of_stdout() {
+            outs.push(("standard output".to_string(), id));
+        }
+        for (out, out_id) in &outs {
+            if let Some((input, _)) = ins.iter().find(|(_, id)| id == out_id) {
+                anyhow::bail!(
+                    "the output {out} is the input {}: writing it would destroy the input; \
+                     write to another file (and rename it if you want to replace the input)",
+                    input.display()
+                );
+            }
+        }
+        for (i, (a, a_id)) in outs.iter().enumerate() {
+            if let Some((b, _)) = outs[i + 1..].iter().find(|(_, id)| id == a_id) {
+                anyhow::bail!("the outputs {a} and {b} are the same file; give each its own");
+            }
+        }
+        Ok(())
+    }
+
+    /// The identities of the outputs that exist now: a directory walk skips them, so that a
+    /// command never reads what it writes.
+    pub(crate) fn output_ids(&self) -> Vec<FileId> {
+        let mut ids: Vec<FileId> = self.outputs.iter().filter_map(|p| FileId::of(p)).collect();
+        ids.extend(FileId::of_stdout());
+        ids
+    }
+}
+
+/// Refuses a path that is not a regular file once links are followed: a FIFO would block the
+/// reader forever, and a device or socket is no list, image or text file.
+pub(crate) fn regular_file(path: &Path) -> anyhow::Result<()> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} is {}, not a regular file",
+        path.display(),
+        special_kind(&meta.file_type())
+    )
+}
+
+/// What a file that is not regular is, for messages.
+pub(crate) fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
 }
 
 /// One item of `--min-quality`: `Q` sets the gate of every algorithm, `ALGO=Q` of one.

@@ -91,6 +91,10 @@ impl Width for Hash64 {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    common::Files::new()
+        .lists(args.lists.iter().map(PathBuf::as_path))
+        .inputs([args.input.as_path()])
+        .check()?;
     let mut magic = [0u8; 4];
     let is_list = File::open(&args.input)
         .and_then(|mut f| f.read(&mut magic))

@@ -83,6 +83,21 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
+    common::Files::new()
+        .inputs(args.paths.iter().map(PathBuf::as_path))
+        .inputs(args.reference.as_deref())
+        .outputs(
+            [
+                &args.markdown,
+                &args.csv,
+                &args.samples,
+                &args.pairs,
+                &args.plot,
+            ]
+            .into_iter()
+            .filter_map(|p| p.as_deref()),
+        )
+        .check()?;
     let transforms = if args.transforms.is_empty() {
         standard_set()
     } else if args.transforms == ["list"] {

@@ -1,11 +1,11 @@
 //! `hashsieve export`: a list as text.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hashsieve::fs::AtomicFile;
 use hashsieve::list::export::{export, ExportFormat};
 use hashsieve::HashList;
 
@@ -24,6 +24,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::common::Files::new()
+        .lists([args.list.as_path()])
+        .outputs(args.output.as_deref())
+        .check()?;
     let list = HashList::open(&args.list).context("cannot open the list")?;
     match &args.output {
         None => {
@@ -31,12 +35,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             export(&list, args.format, out)?;
         }
         Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let mut out = BufWriter::with_capacity(1 << 16, file);
+            // Atomically: an interrupted export leaves no half file, and a file already there
+            // stays whole until the new one is complete.
+            let mut out = AtomicFile::create(path)?;
             export(&list, args.format, &mut out)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            out.flush()?;
+            out.commit()?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -28,6 +28,8 @@ pub(crate) struct Args {
     /// TIFF orientation applied, as Pillow does); `apply` turns every image upright first.
     #[arg(long, value_enum, default_value = "reference")]
     exif: ExifArg,
+    #[command(flatten)]
+    walk: common::WalkArgs,
     /// Image files or directories (searched recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -48,7 +50,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         errored.store(true, Ordering::Relaxed);
         eprintln!("hashsieve: {}: {err}", path.display());
     };
-    let files = common::walk_inputs(&args.paths, report);
+    let files = common::Files::new().inputs(args.paths.iter().map(PathBuf::as_path));
+    files.check()?;
+    let (files, skipped) = common::walk_inputs(&args.paths, args.walk, &files.output_ids(), report);
     let hasher =
         args.dihedral
             .hasher()
@@ -84,6 +88,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     pb.finish_and_clear();
     out.flush()?;
+    if let Some(line) = skipped.summary() {
+        eprintln!("hashsieve: {line}");
+    }
     Ok(ExitCode::from(if errored.load(Ordering::Relaxed) {
         common::EXIT_ERROR
     } else {

@@ -38,6 +38,9 @@ pub(crate) fn utc(secs: u64) -> String {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::common::Files::new()
+        .lists([args.list.as_path()])
+        .check()?;
     let list = HashList::open(&args.list).context("cannot open the list")?;
     let h = list.header();
     let mut out = std::io::stdout().lock();

@@ -61,6 +61,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    common::remove_temp_files_on_signal();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Hash(a) => hash::run(a),

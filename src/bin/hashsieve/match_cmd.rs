@@ -38,6 +38,8 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
+    #[command(flatten)]
+    walk: common::WalkArgs,
     /// Images, directories (recursive), hash files (our TSV, hex lines) or `-` for hashes on stdin.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -62,6 +64,10 @@ struct Labelled {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let files = common::Files::new()
+        .lists(args.lists.iter().map(PathBuf::as_path))
+        .inputs(args.inputs.iter().map(PathBuf::as_path));
+    files.check()?;
     let matcher: Matcher = Matcher::with_options(common::matcher_options(&args.min_quality));
     for path in &args.lists {
         let mut opts = ListOptions::default().index(args.index);
@@ -121,6 +127,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let hasher = args.dihedral.hasher();
     let mut image_files = Vec::new();
+    let mut all_skipped = common::Skipped::default();
     for input in &args.inputs {
         if input.as_os_str() == "-" {
             let stdin = std::io::stdin();
@@ -130,9 +137,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             continue;
         }
-        for file in common::walk_inputs(std::slice::from_ref(input), |p, e| report(&p.display(), e))
-        {
-            if is_image(&file) {
+        let (walked, skipped) = common::walk_inputs(
+            std::slice::from_ref(input),
+            args.walk,
+            &files.output_ids(),
+            |p, e| report(&p.display(), e),
+        );
+        all_skipped.add(skipped);
+        for file in walked {
+            if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) {
+                report(&file.display(), &"empty file: neither an image nor hashes");
+            } else if is_image(&file) {
                 image_files.push(file);
             } else {
                 let parsed = std::fs::File::open(&file)
@@ -166,6 +181,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     pb.finish_and_clear();
     out.flush()?;
+    if let Some(line) = all_skipped.summary() {
+        eprintln!("hashsieve: {line}");
+    }
     let code = if errored.load(Ordering::Relaxed) {
         common::EXIT_ERROR
     } else if matched {

@@ -28,6 +28,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::common::Files::new()
+        .lists(args.lists.iter().map(PathBuf::as_path))
+        .outputs([args.output.as_path()])
+        .check()?;
     let lists = args
         .lists
         .iter()

@@ -2,8 +2,7 @@
 //! produced, and resume an interrupted scan without re-hashing what is done.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader};
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -42,6 +41,8 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
+    #[command(flatten)]
+    walk: common::WalkArgs,
     /// Directories or files to scan (recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -65,6 +66,14 @@ const CHUNK: usize = 64;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = now();
+    let report_path = args.output.as_deref().map(report_path);
+    let files = common::Files::new()
+        .lists(args.lists.iter().map(PathBuf::as_path))
+        .inputs(args.paths.iter().map(PathBuf::as_path))
+        .outputs(args.output.as_deref())
+        .outputs(report_path.as_deref());
+    files.check()?;
+    let outputs = files.output_ids();
     let gates = common::matcher_options(&args.min_quality);
     let matcher: Matcher = Matcher::with_options(gates.clone());
     let mut list_meta = Vec::new();
@@ -92,25 +101,28 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let kinds = matcher.kinds();
 
-    let done = match &args.output {
-        Some(out) if out.exists() => already_done(out, args.format)?,
-        _ => HashSet::new(),
+    // Only a regular file is resumed; a pipe or device is written through.
+    let resume = args
+        .output
+        .as_deref()
+        .filter(|out| std::fs::metadata(out).is_ok_and(|m| m.is_file() && m.len() > 0));
+    let done = match resume {
+        Some(out) => already_done(out, args.format)?,
+        None => HashSet::new(),
     };
     let resumed = !done.is_empty();
     let mut walk_errors = Vec::new();
-    let files: Vec<PathBuf> = common::walk_inputs(&args.paths, |p, e| {
-        walk_errors.push(format!("{}: {e}", p.display()))
-    })
-    .into_iter()
-    .filter(|p| !done.contains(&p.display().to_string()))
-    .collect();
-    for e in &walk_errors {
-        eprintln!("hashsieve: {e}");
-    }
+    let (walked, skipped) = common::walk_inputs(&args.paths, args.walk, &outputs, |p, e| {
+        walk_errors.push((p.display().to_string(), e.to_string()))
+    });
+    let files: Vec<PathBuf> = walked
+        .into_iter()
+        .filter(|p| !done.contains(&p.display().to_string()))
+        .collect();
 
     let mut out = match &args.output {
         Some(path) => {
-            let fresh = !path.exists() || std::fs::metadata(path)?.len() == 0;
+            let fresh = resume.is_none();
             let file = OpenOptions::new().create(true).append(true).open(path)?;
             let w = RowWriter::new(
                 Box::new(std::io::BufWriter::new(file)),
@@ -129,8 +141,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let hasher = args.dihedral.hasher();
     let pb = common::progress(files.len() as u64, "files");
-    let (mut matched, mut clean, mut skipped, mut errors) =
+    let (mut matched, mut clean, mut skipped_quality, mut errors) =
         (0u64, 0u64, 0u64, walk_errors.len() as u64);
+    // What the walk could not read gets an error row too (once: not again when resumed).
+    for (path, err) in &walk_errors {
+        eprintln!("hashsieve: {path}: {err}");
+        if !done.contains(path) {
+            let mut cells = [""; 10];
+            cells[0] = path;
+            cells[1] = "error";
+            cells[9] = err;
+            out.row(&cells)?;
+        }
+    }
     for chunk in files.chunks(CHUNK) {
         let rows: Vec<Vec<[String; 10]>> = chunk
             .par_iter()
@@ -146,7 +169,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 errors += 1;
                 eprintln!("hashsieve: {}: {}", file_rows[0][0], file_rows[0][9]);
             } else if has("skipped") {
-                skipped += 1;
+                skipped_quality += 1;
             } else {
                 clean += 1;
             }
@@ -173,17 +196,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "min_pdq_quality": gates.min_pdq_quality,
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<std::collections::BTreeMap<_, _>>(),
         "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
-                  "no_match": clean, "skipped_low_quality": skipped, "errors": errors},
+                  "no_match": clean, "skipped_low_quality": skipped_quality, "errors": errors,
+                  "not_scanned": skipped.to_json()},
     });
-    match &args.output {
+    match &report_path {
         Some(path) => write_report(path, &summary)?,
         None => eprintln!("{}", serde_json::to_string_pretty(&summary)?),
     }
     eprintln!(
-        "scanned {} files ({} already done): {matched} matched, {clean} no match, {skipped} skipped, {errors} errors",
+        "scanned {} files ({} already done): {matched} matched, {clean} no match, {skipped_quality} skipped, {errors} errors",
         files.len(),
         done.len()
     );
+    if let Some(line) = skipped.summary() {
+        eprintln!("hashsieve: {line}");
+    }
     let code = if errors > 0 {
         common::EXIT_ERROR
     } else if matched > 0 {
@@ -202,53 +229,93 @@ fn now() -> String {
     crate::info::utc(secs)
 }
 
-/// The report sits next to the output as `<output>.report.json`, written atomically.
-fn write_report(output: &Path, summary: &serde_json::Value) -> anyhow::Result<()> {
+/// The report sits next to the output as `<output>.report.json`.
+fn report_path(output: &Path) -> PathBuf {
     let mut name = output.file_name().unwrap_or_default().to_os_string();
     name.push(".report.json");
-    let mut text = serde_json::to_vec_pretty(summary)?;
-    text.push(b'\n');
-    common::write_atomic(&output.with_file_name(name), &text)
+    output.with_file_name(name)
 }
 
-/// The paths an earlier run recorded. A last line cut off by an interruption is dropped from
-/// the file, so that file is scanned again.
+/// Writes the report atomically.
+fn write_report(path: &Path, summary: &serde_json::Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(summary)?;
+    text.push(b'\n');
+    common::write_atomic(path, &text)
+}
+
+/// The paths an earlier run recorded in `output`, which must be a scan output of `format`:
+/// its first line is the scan header (TSV, CSV) or every line is a scan row (JSON lines).
+/// Anything else (a list, an image, another table) is refused unchanged. Only then is a last
+/// line cut off by an interruption dropped from the file, so that its file is scanned again.
 fn already_done(output: &Path, format: Format) -> anyhow::Result<HashSet<String>> {
-    let bytes = std::fs::read(output)?;
+    let refuse = |why: &str| {
+        anyhow::anyhow!(
+            "cannot resume into {}: {why}, so it is not a `hashsieve scan --format {}` output; \
+             it was left unchanged (give another -o, or the same --format as before)",
+            output.display(),
+            match format {
+                Format::Tsv => "tsv",
+                Format::Csv => "csv",
+                Format::Json => "json",
+            }
+        )
+    };
+    let bytes =
+        std::fs::read(output).with_context(|| format!("cannot read {}", output.display()))?;
     let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if keep < bytes.len() {
-        let f = OpenOptions::new().write(true).open(output)?;
-        f.set_len(keep as u64)?;
-    }
+    let complete = &bytes[..keep];
     let mut done = HashSet::new();
-    let reader = BufReader::new(File::open(output)?);
     match format {
         Format::Json => {
-            for line in reader.lines() {
-                let v: serde_json::Value = serde_json::from_str(&line?)
-                    .context("cannot resume: output is not JSON lines")?;
-                if let Some(p) = v.get("path").and_then(|p| p.as_str()) {
+            if complete.is_empty() {
+                return Err(refuse("it has no complete line"));
+            }
+            for (n, line) in complete.split(|&b| b == b'\n').enumerate() {
+                if line.is_empty() && n > 0 {
+                    continue;
+                }
+                let row: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(line)
+                    .map_err(|_| refuse(&format!("line {} is not a JSON object", n + 1)))?;
+                if row.len() != HEADER.len() || !HEADER.iter().all(|h| row.contains_key(*h)) {
+                    return Err(refuse(&format!(
+                        "line {} has other fields than a scan row",
+                        n + 1
+                    )));
+                }
+                if let Some(p) = row.get("path").and_then(|p| p.as_str()) {
                     done.insert(p.to_string());
                 }
             }
         }
         Format::Tsv | Format::Csv => {
             let delim = if format == Format::Tsv { b'\t' } else { b',' };
+            let header = HEADER.join(if format == Format::Tsv { "\t" } else { "," });
+            if !complete.starts_with(format!("{header}\n").as_bytes()) {
+                return Err(refuse("its first line is not the scan header"));
+            }
             let mut rd = csv::ReaderBuilder::new()
                 .delimiter(delim)
                 .flexible(true)
-                .from_reader(reader);
-            let col = rd
-                .headers()?
-                .iter()
-                .position(|h| h == "path")
-                .context("cannot resume: output has no path column")?;
-            for rec in rd.records() {
-                if let Some(p) = rec?.get(col) {
+                .from_reader(complete);
+            for (n, rec) in rd.records().enumerate() {
+                let rec = rec.map_err(|_| refuse(&format!("row {} cannot be read", n + 1)))?;
+                if rec.len() != HEADER.len() {
+                    return Err(refuse(&format!(
+                        "row {} has {} fields, not {}",
+                        n + 1,
+                        rec.len(),
+                        HEADER.len()
+                    )));
+                }
+                if let Some(p) = rec.get(0) {
                     done.insert(p.to_string());
                 }
             }
         }
+    }
+    if keep < bytes.len() {
+        let f = OpenOptions::new().write(true).open(output)?;
+        f.set_len(keep as u64)?;
     }
     Ok(done)
 }

@@ -38,6 +38,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::common::Files::new()
+        .lists([args.base.as_path()])
+        .inputs([args.delta.as_path()])
+        .outputs([args.output.as_path()])
+        .check()?;
     let base = HashList::open(&args.base).context("cannot open the base list")?;
     let (reader, name) = open_input(&args.delta)?;
     let delta = Delta::parse(reader, &name, base.kind(), args.max_errors)

@@ -15,6 +15,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::common::Files::new()
+        .lists([args.list.as_path()])
+        .check()?;
     let list = HashList::open(&args.list).context("cannot open the list")?;
     list.verify()
         .with_context(|| format!("{} is corrupt", args.list.display()))?;
