@@ -85,6 +85,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .inputs(args.inputs.iter().map(PathBuf::as_path))
         .outputs([args.output.as_path()])
         .check()?;
+    // Opened first: an unwritable output fails before a long import, and an interrupted build
+    // (error, SIGINT, SIGTERM) removes its temporary file.
+    let mut output = hashsieve::fs::AtomicFile::create(&args.output)?;
     let mut builder = ListBuilder::new(args.algo)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
         .version(args.list_version.clone().unwrap_or_default())
@@ -117,7 +120,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let report = builder
-        .write(&args.output)
+        .write_to(&mut output)
+        .and_then(|report| output.commit().map(|()| report))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!("{}: {report}", args.output.display());
     Ok(ExitCode::SUCCESS)

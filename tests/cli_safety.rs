@@ -1,0 +1,594 @@
+//! No output can destroy an input, special files are refused rather than waited on, every file
+//! named on the command line is accounted for, temporary files never outlive their writer, and
+//! new files get the usual permissions (issue 10, sections 2 and 5).
+//!
+//! Each test runs the real binary in a temporary directory. `HASHSIEVE_TEST_BIN` replaces the
+//! binary under test (to show that a test fails on an older build).
+#![cfg(unix)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Generous: a refusal takes milliseconds; only a process that blocks or hangs gets near it.
+const WAIT: Duration = Duration::from_secs(30);
+
+fn bin() -> PathBuf {
+    std::env::var_os("HASHSIEVE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hashsieve")))
+}
+
+/// Runs the binary in `dir`, killed after [`WAIT`] so that a regression that blocks fails
+/// instead of hanging the suite.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > WAIT {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "hashsieve {args:?} did not finish within {WAIT:?} (blocked?); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_exit(out: &Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: stdout {} stderr {}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(out)
+    );
+}
+
+/// A synthetic gradient image, different for each `seed`.
+fn png(path: &Path, seed: u32) {
+    let img = image::RgbImage::from_fn(96, 80, |x, y| {
+        let v = (x * (3 + seed) + y * (5 + 2 * seed) + (x * y * seed) / 7) % 256;
+        image::Rgb([v as u8, (255 - v) as u8, ((x + seed * 40) % 256) as u8])
+    });
+    img.save(path).unwrap();
+}
+
+/// A list in `dir` holding the PDQ hash of `image` (hashed by the binary itself).
+fn list_of(dir: &Path, image: &str, list: &str) {
+    let out = run_in(dir, &["hash", image]);
+    assert_exit(&out, 0, "hash");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hex = text.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
+    std::fs::write(dir.join("hashes.txt"), format!("{hex},known\n")).unwrap();
+    let out = run_in(dir, &["build", "-o", list, "hashes.txt"]);
+    assert_exit(&out, 0, "build");
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+/// Every file of `dir` (not recursive) and its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("hashsieve-tmp") || n.ends_with(".tmp"))
+        .collect()
+}
+
+/// A scratch directory with `a.png`, `b.png`, `L.hsl` (a's hash) and `data.json`.
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    png(&dir.path().join("a.png"), 1);
+    png(&dir.path().join("b.png"), 2);
+    list_of(dir.path(), "a.png", "L.hsl");
+    std::fs::write(dir.path().join("data.json"), "{\"not\": \"a scan\"}\n").unwrap();
+    dir
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
+    let dir = setup();
+    let d = dir.path();
+    std::os::unix::fs::symlink("L.hsl", d.join("link.hsl")).unwrap();
+    std::os::unix::fs::symlink("a.png", d.join("link.png")).unwrap();
+    let cases: &[&[&str]] = &[
+        &["export", "L.hsl", "-o", "L.hsl"],
+        &["export", "L.hsl", "-o", "link.hsl"],
+        &["export", "link.hsl", "-o", "./L.hsl"],
+        &["scan", "--list", "L.hsl", "-o", "L.hsl", "a.png"],
+        &["scan", "--list", "link.hsl", "-o", "L.hsl", "b.png"],
+        &["scan", "--list", "L.hsl", "-o", "a.png", "a.png"],
+        &["scan", "--list", "L.hsl", "-o", "link.png", "a.png"],
+        &["merge", "-o", "L.hsl", "L.hsl"],
+        &[
+            "update",
+            "--base",
+            "L.hsl",
+            "--delta",
+            "hashes.txt",
+            "-o",
+            "link.hsl",
+        ],
+        &["build", "-o", "hashes.txt", "hashes.txt"],
+        &[
+            "eval",
+            "robustness",
+            "-q",
+            "--transforms",
+            "jpeg_q70",
+            "--markdown",
+            "a.png",
+            "a.png",
+        ],
+        &[
+            "eval",
+            "robustness",
+            "-q",
+            "--transforms",
+            "jpeg_q70",
+            "--csv",
+            "link.png",
+            "a.png",
+        ],
+    ];
+    let before = snapshot(d);
+    for args in cases {
+        let out = run_in(d, args);
+        assert_exit(&out, 2, &format!("{args:?}"));
+        assert!(
+            stderr(&out).contains("is the input"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(snapshot(d), before, "{args:?} changed a file");
+        assert!(temp_files(d).is_empty());
+    }
+}
+
+#[test]
+fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::copy(d.join("L.hsl"), d.join("copy.hsl")).unwrap();
+    std::fs::copy(d.join("b.png"), d.join("copy.png")).unwrap();
+    // Text files that are not scan outputs, each with a last line cut short.
+    std::fs::write(d.join("partial.json"), "{\"a\": 1}\n{\"b\":").unwrap();
+    std::fs::write(d.join("other.tsv"), "path\tsize\nx\t1\ny\t").unwrap();
+    std::fs::write(d.join("path.csv"), "path\nx\ny").unwrap();
+    let good = run_in(d, &["scan", "--list", "L.hsl", "-o", "scan.tsv", "a.png"]);
+    assert_exit(&good, 0, "scan");
+    let before = snapshot(d);
+    let cases: &[&[&str]] = &[
+        &["-o", "copy.hsl"],
+        &["-o", "copy.png"],
+        &["-o", "data.json", "--format", "json"],
+        &["-o", "partial.json", "--format", "json"],
+        &["-o", "other.tsv"],
+        &["-o", "path.csv", "--format", "csv"],
+        // A scan output, but of another format.
+        &["-o", "scan.tsv", "--format", "json"],
+        &["-o", "scan.tsv", "--format", "csv"],
+    ];
+    for extra in cases {
+        let mut args = vec!["scan", "--list", "L.hsl", "b.png"];
+        args.extend_from_slice(extra);
+        let out = run_in(d, &args);
+        assert_exit(&out, 2, &format!("{args:?}"));
+        assert!(stderr(&out).contains("cannot resume"), "{}", stderr(&out));
+        assert_eq!(snapshot(d), before, "{args:?} changed a file");
+    }
+    // A real scan output with a torn last line still resumes: the torn row is scanned again.
+    let mut torn = std::fs::read(d.join("scan.tsv")).unwrap();
+    torn.extend_from_slice(b"b.png\tno_ma");
+    std::fs::write(d.join("scan.tsv"), &torn).unwrap();
+    let out = run_in(
+        d,
+        &[
+            "scan", "--list", "L.hsl", "-o", "scan.tsv", "a.png", "b.png",
+        ],
+    );
+    assert_exit(
+        &out,
+        1,
+        "resume: only b.png is scanned, and it does not match",
+    );
+    let text = std::fs::read_to_string(d.join("scan.tsv")).unwrap();
+    let paths: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(paths, ["path", "a.png", "b.png"], "{text}");
+}
+
+#[test]
+fn special_files_are_refused_as_lists_and_images_without_blocking() {
+    let dir = setup();
+    let d = dir.path();
+    mkfifo(&d.join("fifo"));
+    let cases: &[&[&str]] = &[
+        &["info", "fifo"],
+        &["verify", "fifo"],
+        &["export", "fifo"],
+        &["match", "-l", "fifo", "a.png"],
+        &["scan", "-l", "fifo", "a.png"],
+        &["merge", "-o", "m.hsl", "fifo"],
+        &[
+            "update",
+            "--base",
+            "fifo",
+            "--delta",
+            "hashes.txt",
+            "-o",
+            "u.hsl",
+        ],
+        &["dedup", "hashes.txt", "-l", "fifo"],
+        &["hash", "fifo"],
+        &["match", "-l", "L.hsl", "fifo"],
+        &["scan", "-l", "L.hsl", "fifo"],
+    ];
+    for args in cases {
+        let out = run_in(d, args);
+        assert_exit(&out, 2, &format!("{args:?}"));
+        assert!(
+            stderr(&out).contains("named pipe"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!d.join("m.hsl").exists() && !d.join("u.hsl").exists());
+}
+
+#[test]
+fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tree")).unwrap();
+    std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
+    mkfifo(&d.join("tree/fifo"));
+    let out = run_in(d, &["hash", "tree"]);
+    assert_exit(&out, 2, "hash tree");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
+    assert!(
+        stderr(&out).contains("tree/fifo: is a named pipe"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("1 special file"), "{}", stderr(&out));
+
+    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]);
+    assert_exit(&out, 2, "match tree");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
+
+    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]);
+    assert_exit(&out, 2, "scan tree");
+    let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
+    assert!(rows.contains("tree/fifo\terror\t"), "{rows}");
+    assert!(rows.contains("tree/a.png\tmatch\t"), "{rows}");
+}
+
+#[test]
+fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
+    let dir = setup();
+    let d = dir.path();
+    std::os::unix::fs::symlink("a.png", d.join("link.png")).unwrap();
+    std::os::unix::fs::symlink("missing.png", d.join("dangling.png")).unwrap();
+    std::fs::write(d.join("empty.png"), b"").unwrap();
+
+    let out = run_in(d, &["hash", "a.png", "link.png"]);
+    assert_exit(&out, 0, "hash a link");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hashes: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(hashes.len(), 2, "{text}");
+    assert_eq!(hashes[0], hashes[1], "the link is hashed as its target");
+
+    let out = run_in(d, &["hash", "dangling.png"]);
+    assert_exit(&out, 2, "dangling link");
+    assert!(stderr(&out).contains("dangling.png"), "{}", stderr(&out));
+
+    let out = run_in(d, &["match", "-l", "L.hsl", "link.png"]);
+    assert_exit(&out, 0, "match a link");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("link.png\t"));
+
+    let out = run_in(d, &["match", "-l", "L.hsl", "empty.png"]);
+    assert_exit(&out, 2, "match an empty file");
+    assert!(stderr(&out).contains("empty.png"), "{}", stderr(&out));
+
+    let out = run_in(
+        d,
+        &[
+            "scan",
+            "-l",
+            "L.hsl",
+            "-o",
+            "s.tsv",
+            "link.png",
+            "dangling.png",
+            "empty.png",
+        ],
+    );
+    assert_exit(&out, 2, "scan");
+    let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
+    assert!(rows.contains("link.png\tmatch\t"), "{rows}");
+    assert!(rows.contains("dangling.png\terror\t"), "{rows}");
+    assert!(rows.contains("empty.png\terror\t"), "{rows}");
+}
+
+#[test]
+fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tree")).unwrap();
+    std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
+    std::os::unix::fs::symlink("../a.png", d.join("tree/link.png")).unwrap();
+
+    let out = run_in(d, &["hash", "tree"]);
+    assert_exit(&out, 0, "hash without -L");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("tree/b.png") && !text.contains("tree/link.png"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("skipped 1 symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run_in(d, &["hash", "-L", "tree"]);
+    assert_exit(&out, 0, "hash -L");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("tree/b.png") && text.contains("tree/link.png"),
+        "{text}"
+    );
+    assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
+
+    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]);
+    assert_exit(&out, 1, "match without -L: only b.png, no match");
+    assert!(
+        stderr(&out).contains("skipped 1 symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_in(d, &["match", "--follow", "-l", "L.hsl", "tree"]);
+    assert_exit(&out, 0, "match -L: the link to a.png matches");
+
+    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]);
+    assert_exit(&out, 1, "scan without -L");
+    assert!(
+        stderr(&out).contains("skipped 1 symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("s.tsv.report.json")).unwrap()).unwrap();
+    assert_eq!(report["files"]["not_scanned"]["symlinks"], 1, "{report}");
+    let out = run_in(d, &["scan", "-L", "-l", "L.hsl", "-o", "s2.tsv", "tree"]);
+    assert_exit(&out, 0, "scan -L");
+}
+
+#[test]
+fn a_scan_output_inside_the_scanned_tree_is_not_scanned() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tree")).unwrap();
+    std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
+    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
+    assert_exit(&out, 0, "first scan");
+    // The second run resumes; neither its output nor the report is scanned as an image.
+    std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
+    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
+    assert_exit(&out, 1, "resumed scan: b.png does not match");
+    let text = std::fs::read_to_string(d.join("tree/out.tsv")).unwrap();
+    let paths: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(paths, ["path", "tree/a.png", "tree/b.png"], "{text}");
+    assert!(
+        stderr(&out).contains("skipped 2 outputs of this command"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept() {
+    let dir = setup();
+    let d = dir.path();
+    let dead = d.join(".L.hsl.hashsieve-tmp-999999-0123456789ab");
+    let live = d.join(".L.hsl.hashsieve-tmp-999998-ba9876543210");
+    let unknown = d.join(".L.hsl.tmp");
+    for p in [&dead, &live, &unknown] {
+        std::fs::write(p, b"half a list").unwrap();
+    }
+    // A live writer holds the lock on its temporary file.
+    let held = std::fs::File::open(&live).unwrap();
+    held.lock().unwrap();
+    let out = run_in(d, &["build", "-o", "new.hsl", "hashes.txt"]);
+    assert_exit(&out, 0, "build");
+    assert!(
+        !dead.exists(),
+        "the dead writer's temporary file is removed"
+    );
+    assert!(live.exists(), "a locked temporary file is left alone");
+    assert!(unknown.exists(), "a file we do not recognise is left alone");
+    drop(held);
+}
+
+#[test]
+fn sigterm_and_sigint_remove_the_temporary_file() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // The build reads its input from a pipe we hold open, so it is still running (with its
+        // output's temporary file open) when the signal comes.
+        let mut child = Command::new(bin())
+            .args(["build", "-o", "big.hsl", "-"])
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        {
+            use std::io::Write;
+            let mut text = String::new();
+            for i in 0..200_000u64 {
+                let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                text.push_str(&format!("{h:016x}{h:016x}{h:016x}{h:016x},id{i}\n"));
+            }
+            stdin.write_all(text.as_bytes()).unwrap();
+        }
+        let start = Instant::now();
+        while temp_files(d).is_empty() {
+            if start.elapsed() > WAIT {
+                let _ = child.kill();
+                panic!("no temporary file appeared");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > WAIT {
+                let _ = child.kill();
+                panic!("the build did not exit on SIG{signal}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        drop(stdin);
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        assert!(
+            temp_files(d).is_empty(),
+            "SIG{signal} left {:?}",
+            temp_files(d)
+        );
+        assert!(!d.join("big.hsl").exists());
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Runs the binary under `umask 022` (set in a shell that then execs it).
+fn under_umask_022(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("umask 022; exec \"$0\" \"$@\"")
+        .arg(bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{args:?}: {}",
+        stderr(&out)
+    );
+    out
+}
+
+#[test]
+fn new_files_get_0666_masked_by_the_umask_and_replacements_keep_their_mode() {
+    let dir = setup();
+    let d = dir.path();
+    under_umask_022(d, &["build", "-o", "new.hsl", "hashes.txt"]);
+    under_umask_022(d, &["export", "new.hsl", "-o", "new.csv"]);
+    under_umask_022(d, &["scan", "-l", "new.hsl", "-o", "s.tsv", "a.png"]);
+    under_umask_022(
+        d,
+        &[
+            "eval",
+            "robustness",
+            "-q",
+            "--transforms",
+            "jpeg_q70",
+            "--markdown",
+            "r.md",
+            "a.png",
+            "b.png",
+        ],
+    );
+    for f in ["new.hsl", "new.csv", "s.tsv", "s.tsv.report.json", "r.md"] {
+        assert_eq!(mode(&d.join(f)), 0o644, "{f}");
+    }
+    // Replacing keeps the old file's mode, and replaces by rename: a reader that has the old
+    // file open still reads all of the old bytes.
+    std::fs::set_permissions(d.join("new.hsl"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let old_bytes = std::fs::read(d.join("new.hsl")).unwrap();
+    let mut old = std::fs::File::open(d.join("new.hsl")).unwrap();
+    std::fs::write(
+        d.join("more.txt"),
+        "ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00,x\n",
+    )
+    .unwrap();
+    under_umask_022(d, &["build", "-o", "new.hsl", "hashes.txt", "more.txt"]);
+    assert_eq!(mode(&d.join("new.hsl")), 0o640);
+    let mut seen = Vec::new();
+    std::io::Read::read_to_end(&mut old, &mut seen).unwrap();
+    assert_eq!(seen, old_bytes);
+    assert_ne!(std::fs::read(d.join("new.hsl")).unwrap(), old_bytes);
+}
+
+#[test]
+fn the_library_removes_its_live_temporary_files_on_request() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.txt");
+    let mut f = hashsieve::fs::AtomicFile::create(&path).unwrap();
+    f.write_all(b"x").unwrap();
+    assert_eq!(temp_files(dir.path()).len(), 1);
+    assert!(hashsieve::fs::remove_temp_files() >= 1);
+    assert!(temp_files(dir.path()).is_empty());
+    assert!(f.commit().is_err(), "an interrupted write does not land");
+    assert!(!path.exists());
+}
