@@ -253,16 +253,32 @@ fn merge_and_update() {
             "--list-version",
             "2",
             "-o",
-            "ab.hsl",
+            "ab2.hsl",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 removed"), "{}", stderr(&o));
-    let list = HashList::open(d.join("ab.hsl")).unwrap();
+    let list = HashList::open(d.join("ab2.hsl")).unwrap();
     assert_eq!(
         (list.entry_count(), list.version(), list.name()),
         (3, "2", "ab")
     );
+    // Updating a list onto itself is refused (write a new file, then rename it over the old).
+    let before = fs::read(d.join("ab.hsl")).unwrap();
+    let o = run(
+        d,
+        &[
+            "update",
+            "--base",
+            "ab.hsl",
+            "--delta",
+            "delta.txt",
+            "-o",
+            "ab.hsl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read(d.join("ab.hsl")).unwrap(), before);
     // Mixed algorithms do not merge; a bad delta writes nothing.
     let mut b = ListBuilder::new(HashKind::PHash);
     b.add(Hash64::from_u64(77), EntryMeta::new("x")).unwrap();
