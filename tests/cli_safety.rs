@@ -180,6 +180,49 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     }
 }
 
+/// Runs the binary with standard output appended to `path` (`>> path`).
+fn run_appending_to(dir: &Path, path: &Path, args: &[&str]) -> Output {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::from(file))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn standard_output_onto_an_input_is_refused_and_inside_a_walk_is_skipped() {
+    let dir = setup();
+    let d = dir.path();
+    let before = snapshot(d);
+    for args in [
+        &["export", "L.hsl"][..],
+        &["info", "L.hsl"],
+        &["match", "-l", "L.hsl", "a.png"],
+    ] {
+        let out = run_appending_to(d, &d.join("L.hsl"), args);
+        assert_exit(&out, 2, &format!("{args:?} >> L.hsl"));
+        assert!(
+            stderr(&out).contains("standard output is the input"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(snapshot(d), before, "{args:?} changed a file");
+    }
+    // `hash tree > tree/hashes.tsv`: the output is not hashed as an input.
+    std::fs::create_dir(d.join("tree")).unwrap();
+    std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
+    let out = run_appending_to(d, &d.join("tree/hashes.tsv"), &["hash", "tree"]);
+    assert_exit(&out, 0, "hash tree >> tree/hashes.tsv");
+    let text = std::fs::read_to_string(d.join("tree/hashes.tsv")).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
 #[test]
 fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
     let dir = setup();
@@ -425,7 +468,7 @@ fn a_scan_output_inside_the_scanned_tree_is_not_scanned() {
         .collect();
     assert_eq!(paths, ["path", "tree/a.png", "tree/b.png"], "{text}");
     assert!(
-        stderr(&out).contains("skipped 2 outputs of this command"),
+        stderr(&out).contains("skipped 2 own outputs or temporary files"),
         "{}",
         stderr(&out)
     );
@@ -455,55 +498,63 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
     drop(held);
 }
 
+/// Starts `build -o big.hsl -` in `dir`, feeds it 200,000 lines and waits until its temporary
+/// file appears. The build then waits for the rest of its input on the pipe we hold open.
+fn blocked_build(dir: &Path) -> (std::process::Child, std::process::ChildStdin) {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args(["build", "-o", "big.hsl", "-"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut text = String::new();
+    for i in 0..200_000u64 {
+        let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        text.push_str(&format!("{h:016x}{h:016x}{h:016x}{h:016x},id{i}\n"));
+    }
+    stdin.write_all(text.as_bytes()).unwrap();
+    let start = Instant::now();
+    while temp_files(dir).is_empty() {
+        if start.elapsed() > WAIT {
+            let _ = child.kill();
+            panic!("no temporary file appeared");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (child, stdin)
+}
+
+/// Sends `signal` to `child` and waits (bounded) for it to end.
+fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > WAIT {
+            let _ = child.kill();
+            panic!("the build did not exit on SIG{signal}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn sigterm_and_sigint_remove_the_temporary_file() {
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        // The build reads its input from a pipe we hold open, so it is still running (with its
-        // output's temporary file open) when the signal comes.
-        let mut child = Command::new(bin())
-            .args(["build", "-o", "big.hsl", "-"])
-            .current_dir(d)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        {
-            use std::io::Write;
-            let mut text = String::new();
-            for i in 0..200_000u64 {
-                let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                text.push_str(&format!("{h:016x}{h:016x}{h:016x}{h:016x},id{i}\n"));
-            }
-            stdin.write_all(text.as_bytes()).unwrap();
-        }
-        let start = Instant::now();
-        while temp_files(d).is_empty() {
-            if start.elapsed() > WAIT {
-                let _ = child.kill();
-                panic!("no temporary file appeared");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if start.elapsed() > WAIT {
-                let _ = child.kill();
-                panic!("the build did not exit on SIG{signal}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let (mut child, stdin) = blocked_build(d);
+        let status = signal_and_wait(&mut child, signal);
         drop(stdin);
         assert_eq!(status.code(), Some(code), "SIG{signal}");
         assert!(
@@ -513,6 +564,33 @@ fn sigterm_and_sigint_remove_the_temporary_file() {
         );
         assert!(!d.join("big.hsl").exists());
     }
+}
+
+#[test]
+fn a_build_killed_by_sigkill_leaves_the_old_list_and_a_temp_file_the_next_write_removes() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::copy(d.join("L.hsl"), d.join("big.hsl")).unwrap();
+    let old = std::fs::read(d.join("big.hsl")).unwrap();
+    let (mut child, stdin) = blocked_build(d);
+    let status = signal_and_wait(&mut child, "KILL");
+    drop(stdin);
+    assert_eq!(status.code(), None, "killed by the signal");
+    assert_eq!(
+        std::fs::read(d.join("big.hsl")).unwrap(),
+        old,
+        "the old list is whole"
+    );
+    let left = temp_files(d);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(".big.hsl.hashsieve-tmp-"), "{left:?}");
+    // A failed build (a malformed line) leaves no temporary file of its own, and removes the
+    // dead writer's.
+    std::fs::write(d.join("bad.txt"), "not hex\n").unwrap();
+    let out = run_in(d, &["build", "-o", "other.hsl", "bad.txt"]);
+    assert_exit(&out, 2, "bad build");
+    assert!(temp_files(d).is_empty(), "{:?}", temp_files(d));
+    assert!(!d.join("other.hsl").exists());
 }
 
 fn mode(path: &Path) -> u32 {

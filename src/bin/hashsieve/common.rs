@@ -203,8 +203,8 @@ impl Skipped {
         );
         part(
             self.outputs,
-            "output of this command",
-            "outputs of this command",
+            "own output or temporary file",
+            "own outputs or temporary files",
         );
         part(
             self.special,
