@@ -266,7 +266,12 @@ fn create_locked(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf
         live().get_or_insert_with(HashSet::new).insert(tmp.clone());
         // A cleaner may take the lock between creation and here and remove the file: then the
         // lock fails or the path no longer names our file, and we start again with a new name.
-        if file.try_lock().is_ok() && same_file(&tmp, &file) {
+        // Where the file system has no locks, no cleaner can take one either: go on unlocked.
+        let ours = match file.try_lock() {
+            Ok(()) | Err(std::fs::TryLockError::Error(_)) => same_file(&tmp, &file),
+            Err(std::fs::TryLockError::WouldBlock) => false,
+        };
+        if ours {
             return Ok((tmp, file));
         }
         forget(&tmp);

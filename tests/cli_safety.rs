@@ -303,6 +303,15 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
         &["hash", "fifo"],
         &["match", "-l", "L.hsl", "fifo"],
         &["scan", "-l", "L.hsl", "fifo"],
+        &[
+            "eval",
+            "robustness",
+            "-q",
+            "--transforms",
+            "jpeg_q70",
+            "a.png",
+            "fifo",
+        ],
     ];
     for args in cases {
         let out = run_in(d, args);

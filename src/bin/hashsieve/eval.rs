@@ -180,6 +180,8 @@ fn image_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     };
     for (p, photos_only) in dirs {
         if !p.is_dir() {
+            // A pipe or device would block or never end: refuse it rather than wait.
+            common::regular_file(p)?;
             files.push(p.to_path_buf());
             continue;
         }

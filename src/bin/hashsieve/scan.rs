@@ -24,7 +24,9 @@ pub(crate) struct Args {
     #[arg(long = "list", short = 'l', required = true)]
     lists: Vec<PathBuf>,
     /// Where to write the results. Started again with the same output, the scan resumes: files
-    /// already recorded there are not hashed again. Without it, rows go to stdout.
+    /// already recorded there are not hashed again. Only a scan output of the same `--format`
+    /// is resumed; any other existing file is refused and left unchanged. An output (and its
+    /// `.report.json`) inside a scanned directory is not scanned. Without it, rows go to stdout.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
     /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
