@@ -78,6 +78,12 @@ pub fn remove_temp_files() -> usize {
 }
 
 /// Whether `name` (a file name, not a path) is that of an [`AtomicFile`]'s temporary file.
+///
+/// ```
+/// use hashsieve::fs::is_temp_file_name;
+/// assert!(is_temp_file_name(".list.hsl.hashsieve-tmp-4242-0a1b2c3d4e5f".as_ref()));
+/// assert!(!is_temp_file_name("list.hsl".as_ref()));
+/// ```
 pub fn is_temp_file_name(name: &std::ffi::OsStr) -> bool {
     let name = name.as_encoded_bytes();
     name.first() == Some(&b'.') && name.windows(MARKER.len()).any(|w| w == MARKER.as_bytes())
@@ -209,6 +215,15 @@ impl Drop for AtomicFile {
 }
 
 /// Writes `bytes` to `path` through an [`AtomicFile`].
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("notes.txt");
+/// hashsieve::fs::write_atomic(&path, b"v1")?;
+/// hashsieve::fs::write_atomic(&path, b"v2")?; // replaces v1 whole, by rename
+/// assert_eq!(std::fs::read(&path)?, b"v2");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 ///

@@ -18,6 +18,8 @@
 //!   AVX-512), BK-tree and multi-index hashing behind one [`index::Index`] trait.
 //! * [`matching`]: the [`matching::Matcher`] over opened lists (thresholds, quality gates,
 //!   dihedral fan-out, batches, atomic list replacement) and deduplication (self-join, clusters).
+//! * [`fs`]: [`fs::AtomicFile`], the one atomic writer (temp file, `fsync`, rename) behind every
+//!   file the crate and its tool write, with clean-up of temporary files killed writers left.
 //! * `eval` (feature `eval`, on with the default `cli`): in-memory edits and the robustness
 //!   evaluation (recall, precision and false-match rates per algorithm and edit).
 //!
