@@ -12,8 +12,10 @@
 //!   belongs to a writer that was killed.
 //! - **Clean-up.** A failed or dropped write removes its temporary file. Every
 //!   [`AtomicFile::create`] first removes the leftovers of killed writers from the target's
-//!   directory: files with the temporary name whose lock it can take. Files it does not
-//!   recognise, and temporary files still locked by a live writer, are never touched. On
+//!   directory: files with the temporary name whose lock it can take (and the unlocked
+//!   `.hashsieve-XXXXXX.tmp` files of earlier versions once a day has passed since their last
+//!   write). Files it does not recognise, and temporary files still locked by a live writer,
+//!   are never touched. On
 //!   `SIGINT`/`SIGTERM` a program calls [`remove_temp_files`] (from a signal-handling thread,
 //!   not from a signal handler) before it exits; the `hashsieve` tool does.
 //! - **Modes.** A new file is created with mode `0666` masked by the process's umask, like any
@@ -308,6 +310,26 @@ fn same_file(path: &Path, _file: &File) -> bool {
     path.exists()
 }
 
+/// Writers of earlier versions named their temporary files `.hashsieve-XXXXXX.tmp` (six
+/// letters or digits) and took no lock.
+fn is_legacy_temp_file_name(name: &std::ffi::OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.len() == ".hashsieve-".len() + 6 + ".tmp".len()
+        && name.starts_with(b".hashsieve-")
+        && name.ends_with(b".tmp")
+        && name[11..17].iter().all(u8::is_ascii_alphanumeric)
+}
+
+/// A legacy temporary file this much older than its last write belongs to a dead writer.
+const LEGACY_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+fn older_than(meta: &std::fs::Metadata, age: std::time::Duration) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|e| e > age)
+}
+
 /// Removes the temporary files of killed writers from `dir`: names with the marker whose lock
 /// can be taken. Best effort: errors leave a file where it is.
 fn remove_stale(dir: &Path) {
@@ -315,10 +337,16 @@ fn remove_stale(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if !is_temp_file_name(&entry.file_name()) {
+        let name = entry.file_name();
+        let legacy = is_legacy_temp_file_name(&name);
+        if !is_temp_file_name(&name) && !legacy {
             continue;
         }
         if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if legacy && !entry.metadata().is_ok_and(|m| older_than(&m, LEGACY_AGE)) {
+            // Earlier builds took no lock: only age tells a dead writer from a live one.
             continue;
         }
         let path = entry.path();

@@ -490,9 +490,19 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
     let dead = d.join(".L.hsl.hashsieve-tmp-999999-0123456789ab");
     let live = d.join(".L.hsl.hashsieve-tmp-999998-ba9876543210");
     let unknown = d.join(".L.hsl.tmp");
-    for p in [&dead, &live, &unknown] {
+    // Earlier versions' temporary files (no lock): removed only once a day old.
+    let legacy_old = d.join(".hashsieve-a1B2c3.tmp");
+    let legacy_new = d.join(".hashsieve-d4E5f6.tmp");
+    for p in [&dead, &live, &unknown, &legacy_old, &legacy_new] {
         std::fs::write(p, b"half a list").unwrap();
     }
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&legacy_old)
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
     // A live writer holds the lock on its temporary file.
     let held = std::fs::File::open(&live).unwrap();
     held.lock().unwrap();
@@ -504,6 +514,14 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
     );
     assert!(live.exists(), "a locked temporary file is left alone");
     assert!(unknown.exists(), "a file we do not recognise is left alone");
+    assert!(
+        !legacy_old.exists(),
+        "an old version's day-old temporary file is removed"
+    );
+    assert!(
+        legacy_new.exists(),
+        "an old version's recent temporary file may be live"
+    );
     drop(held);
 }
 
