@@ -323,6 +323,16 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
         );
     }
     assert!(!d.join("m.hsl").exists() && !d.join("u.hsl").exists());
+    // A device (only /dev/null, which reading cannot harm) is refused the same way.
+    for args in [&["info", "/dev/null"][..], &["hash", "/dev/null"]] {
+        let out = run_in(d, args);
+        assert_exit(&out, 2, &format!("{args:?}"));
+        assert!(
+            stderr(&out).contains("a device"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]
