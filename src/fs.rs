@@ -23,6 +23,8 @@
 //!   file's permission bits.
 //! - **Special files.** A target that exists and is not a regular file (a pipe, `/dev/stdout`,
 //!   a terminal) is opened and written directly: renaming over it would replace it.
+//! - **Links.** A target that is a symbolic link to a regular file is replaced by the new file
+//!   (the rename replaces the link; the file it pointed to is left as it was).
 //!
 //! ```
 //! use std::io::Write;
@@ -143,7 +145,7 @@ impl AtomicFile {
             dir,
         };
         if let Some(meta) = existing {
-            // Replacing a file: keep its permissions. Best effort, like the rest of the copy.
+            // Replacing a file: keep its permissions (best effort).
             if let Some(out) = guard.out.as_ref() {
                 let _ = out.get_ref().set_permissions(meta.permissions());
             }
