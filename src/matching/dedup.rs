@@ -513,10 +513,15 @@ impl<H: HashBits> Groups<H> {
 
 /// The error for a join that finds (or would find) more than `max` pairs.
 fn too_many_pairs(what: String, r: u32, max: u64) -> crate::error::Error {
+    let mb = max.saturating_mul(std::mem::size_of::<Pair>() as u64) / 1_000_000;
+    let size = if mb > 0 {
+        format!(" (about {mb} MB)")
+    } else {
+        String::new()
+    };
     ErrorKind::ResourceLimit(format!(
-        "{what} within threshold {r}, more than the limit of {max} pairs (about {} MB); \
-         lower the threshold, or raise the pair limit (`--max-pairs`) if memory allows",
-        max.saturating_mul(std::mem::size_of::<Pair>() as u64) / 1_000_000
+        "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
+         threshold, or raise the pair limit (`--max-pairs`) if memory allows"
     ))
     .into()
 }
