@@ -184,9 +184,15 @@ mod tests {
     fn names_that_may_be_hashes_are_not_shown() {
         assert_eq!(shown_name("pdqq"), "\"pdqq\"");
         assert_eq!(shown_name("phash256"), "\"phash256\"");
-        assert_eq!(shown_name("17e011b7f8102383"), "name (16 characters, not shown)");
+        assert_eq!(
+            shown_name("17e011b7f8102383"),
+            "name (16 characters, not shown)"
+        );
         assert_eq!(shown_name("x17e011b7"), "name (9 characters, not shown)");
-        assert_eq!(shown_name(&"z".repeat(40)), "name (40 characters, not shown)");
+        assert_eq!(
+            shown_name(&"z".repeat(40)),
+            "name (40 characters, not shown)"
+        );
         let e = Error::new(ErrorKind::UnknownName {
             what: "algorithm",
             name: "00112233445566778899aabbccddeeff".into(),

@@ -64,7 +64,10 @@ fn bench_refuses_sizes_that_overflow_or_cannot_fit() {
     }
     // Within the u32 range but 4.3 billion 256-bit hashes (about 400 GiB with the index copy):
     // refused before allocating, by the memory available (or by the allocation probe).
-    let out = hashsieve(d, &["bench", "search", "--size", "4294967295", "--queries", "1"]);
+    let out = hashsieve(
+        d,
+        &["bench", "search", "--size", "4294967295", "--queries", "1"],
+    );
     refused(&out, &[]);
     let err = stderr(&out);
     assert!(
@@ -94,8 +97,19 @@ fn thresholds_are_refused_not_clamped_by_every_command() {
     std::fs::write(d.join("p.txt"), "00000000000000ff,a\n0000000000000fff,b\n").unwrap();
     for args in [
         vec!["dedup", "--algo", "phash", "-t", "65", "p.txt"],
-        vec!["bench", "search", "--size", "10", "--bits", "64", "-t", "65"],
-        vec!["build", "--algo", "phash", "--index-threshold", "65", "-o", "x.hsl", "p.txt"],
+        vec![
+            "bench", "search", "--size", "10", "--bits", "64", "-t", "65",
+        ],
+        vec![
+            "build",
+            "--algo",
+            "phash",
+            "--index-threshold",
+            "65",
+            "-o",
+            "x.hsl",
+            "p.txt",
+        ],
     ] {
         refused(&hashsieve(d, &args), &["threshold 65 exceeds the 64-bit"]);
     }
@@ -144,14 +158,32 @@ fn dedup_refuses_more_pairs_than_allowed() {
     std::fs::write(d.join("set.txt"), text).unwrap();
     let out = hashsieve(
         d,
-        &["dedup", "--algo", "phash", "-t", "32", "--max-pairs", "10000", "set.txt"],
+        &[
+            "dedup",
+            "--algo",
+            "phash",
+            "-t",
+            "32",
+            "--max-pairs",
+            "10000",
+            "set.txt",
+        ],
     );
     refused(&out, &["lower the threshold", "--max-pairs"]);
     assert!(out.stdout.is_empty());
     // A threshold whose pairs fit runs.
     let out = hashsieve(
         d,
-        &["dedup", "--algo", "phash", "-t", "4", "--max-pairs", "10000", "set.txt"],
+        &[
+            "dedup",
+            "--algo",
+            "phash",
+            "-t",
+            "4",
+            "--max-pairs",
+            "10000",
+            "set.txt",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
@@ -204,10 +236,23 @@ fn builds_that_keep_nothing_write_nothing_unless_allowed() {
     let d = dir.path();
     let n = needles();
     // Every record malformed: fails even with a high --max-errors.
-    std::fs::write(d.join("bad.txt"), format!("{}\n{}\n", &n[0][..30], &n[1][..50])).unwrap();
+    std::fs::write(
+        d.join("bad.txt"),
+        format!("{}\n{}\n", &n[0][..30], &n[1][..50]),
+    )
+    .unwrap();
     let out = hashsieve(
         d,
-        &["build", "--input-format", "hex", "--max-errors", "1000", "-o", "out.hsl", "bad.txt"],
+        &[
+            "build",
+            "--input-format",
+            "hex",
+            "--max-errors",
+            "1000",
+            "-o",
+            "out.hsl",
+            "bad.txt",
+        ],
     );
     refused(&out, &["every record"]);
     assert!(!d.join("out.hsl").exists());
@@ -226,14 +271,30 @@ fn builds_that_keep_nothing_write_nothing_unless_allowed() {
     }
     // update and merge too.
     std::fs::write(d.join("one.txt"), format!("{},a\n", n[0])).unwrap();
-    assert!(hashsieve(d, &["build", "-o", "one.hsl", "one.txt"]).status.success());
+    assert!(hashsieve(d, &["build", "-o", "one.hsl", "one.txt"])
+        .status
+        .success());
     std::fs::write(d.join("del.txt"), format!("-{}\n", n[0])).unwrap();
-    let out = hashsieve(d, &["update", "--base", "one.hsl", "--delta", "del.txt", "-o", "e.hsl"]);
+    let out = hashsieve(
+        d,
+        &[
+            "update", "--base", "one.hsl", "--delta", "del.txt", "-o", "e.hsl",
+        ],
+    );
     refused(&out, &["--allow-empty"]);
     assert!(!d.join("e.hsl").exists());
     let out = hashsieve(
         d,
-        &["update", "--base", "one.hsl", "--delta", "del.txt", "--allow-empty", "-o", "e.hsl"],
+        &[
+            "update",
+            "--base",
+            "one.hsl",
+            "--delta",
+            "del.txt",
+            "--allow-empty",
+            "-o",
+            "e.hsl",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = hashsieve(d, &["merge", "-o", "m.hsl", "e.hsl"]);

@@ -107,7 +107,10 @@ fn hex_runs(text: &str) -> Vec<String> {
 
 #[test]
 fn the_checker_catches_a_leak() {
-    assert_eq!(hex_runs("a: 0123456789abcdef0 x 0123"), ["0123456789abcdef0"]);
+    assert_eq!(
+        hex_runs("a: 0123456789abcdef0 x 0123"),
+        ["0123456789abcdef0"]
+    );
     // The sweep's own oracle must fail on a message that leaks: `hash` of a file whose *name*
     // is a canary echoes that name, and the name is in the directory listing's files.
     let mut s = Sweep::new();
@@ -128,8 +131,14 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     let n: Vec<&str> = needles.lines().collect();
 
     // ---- inputs ----
-    s.write("known.txt", format!("{P},canary-entry\n{},other\n{},third\n", n[0], n[1]));
-    s.write("short.txt", format!("{S},short-entry\n0000000000ff00ff,x\n"));
+    s.write(
+        "known.txt",
+        format!("{P},canary-entry\n{},other\n{},third\n", n[0], n[1]),
+    );
+    s.write(
+        "short.txt",
+        format!("{S},short-entry\n0000000000ff00ff,x\n"),
+    );
     let mut bad = format!(
         "{P}\n{}\n{S}\n{P}x,id-a\nzz{P}\nhash={P2}{P2}\n{},\n",
         &P[..63],
@@ -149,7 +158,10 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
             &P[..60]
         ),
     );
-    s.write("ref101.txt", format!("{P},101,a.jpg\n{P2},10,b.jpg\n{},90,c.jpg\n", n[2]));
+    s.write(
+        "ref101.txt",
+        format!("{P},101,a.jpg\n{P2},10,b.jpg\n{},90,c.jpg\n", n[2]),
+    );
     s.write(
         "quote.csv",
         format!("hash,id\n{P},\"open\n{P2},b\n{},c\n", n[3]),
@@ -162,19 +174,22 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
             &P[1..]
         ),
     );
-    s.write(
-        "all_bad.txt",
-        format!("{}\n{}\n", &P[..63], &P2[..62]),
-    );
+    s.write("all_bad.txt", format!("{}\n{}\n", &P[..63], &P2[..62]));
     s.write(
         "delta.txt",
-        format!("+{P},new\n-{}\n+{P}{S}\n*{P2}\n+{S},short\n-{P2},gone\n", &P[..50]),
+        format!(
+            "+{P},new\n-{}\n+{P}{S}\n*{P2}\n+{S},short\n-{P2},gone\n",
+            &P[..50]
+        ),
     );
     s.write(
         "delta.csv",
         format!("op,hash,id,quality\nadd,{P},a,500\nzap,{P2},b,\n+,{S},c,\n-,{P2},\"open\n"),
     );
-    s.write("all_bad_delta.txt", format!("+{}\n-{}\n", &P[..10], &P2[..20]));
+    s.write(
+        "all_bad_delta.txt",
+        format!("+{}\n-{}\n", &P[..10], &P2[..20]),
+    );
     s.write("fake.hsl", format!("\u{89}HSL{P}{P2}{S}"));
     s.write("text_as_list.hsl", format!("{P}\n{P2}\n"));
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -186,7 +201,10 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
 
     // ---- lists ----
     s.check(&["build", "-o", "known.hsl", "known.txt"], None);
-    s.check(&["build", "--algo", "phash", "-o", "short.hsl", "short.txt"], None);
+    s.check(
+        &["build", "--algo", "phash", "-o", "short.hsl", "short.txt"],
+        None,
+    );
     assert!(s.path("known.hsl").exists() && s.path("short.hsl").exists());
     // A copy of the known list with damage in its entry bytes.
     let mut corrupt = std::fs::read(s.path("known.hsl")).unwrap();
@@ -197,23 +215,88 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.write("corrupt.hsl", &corrupt);
 
     // ---- build ----
-    for input in ["bad.txt", "bad.tsv", "ref101.txt", "quote.csv", "bad.jsonl", "all_bad.txt"] {
+    for input in [
+        "bad.txt",
+        "bad.tsv",
+        "ref101.txt",
+        "quote.csv",
+        "bad.jsonl",
+        "all_bad.txt",
+    ] {
         s.check(&["build", "-o", "b.hsl", input], None);
-        s.check(&["build", "--max-errors", "1000", "-o", "b.hsl", input], None);
-        s.check(&["build", "--algo", "phash", "--max-errors", "9", "-o", "b.hsl", input], None);
+        s.check(
+            &["build", "--max-errors", "1000", "-o", "b.hsl", input],
+            None,
+        );
+        s.check(
+            &[
+                "build",
+                "--algo",
+                "phash",
+                "--max-errors",
+                "9",
+                "-o",
+                "b.hsl",
+                input,
+            ],
+            None,
+        );
     }
-    s.check(&["build", "--input-format", "hex", "--max-errors", "99", "-o", "b.hsl", "bad.tsv"], None);
-    s.check(&["build", "--input-format", "csv", "--hash-col", "nope", "-o", "b.hsl", "quote.csv"], None);
-    s.check(&["build", "--max-errors", "99", "-o", "b.hsl", "-"], Some(&bad));
+    s.check(
+        &[
+            "build",
+            "--input-format",
+            "hex",
+            "--max-errors",
+            "99",
+            "-o",
+            "b.hsl",
+            "bad.tsv",
+        ],
+        None,
+    );
+    s.check(
+        &[
+            "build",
+            "--input-format",
+            "csv",
+            "--hash-col",
+            "nope",
+            "-o",
+            "b.hsl",
+            "quote.csv",
+        ],
+        None,
+    );
+    s.check(
+        &["build", "--max-errors", "99", "-o", "b.hsl", "-"],
+        Some(&bad),
+    );
 
     // ---- match ----
-    for input in ["bad.txt", "bad.tsv", "short.txt", "known.txt", "imgs", "ref101.txt"] {
+    for input in [
+        "bad.txt",
+        "bad.tsv",
+        "short.txt",
+        "known.txt",
+        "imgs",
+        "ref101.txt",
+    ] {
         s.check(&["match", "-l", "known.hsl", input], None);
-        s.check(&["match", "-l", "known.hsl", "-l", "short.hsl", input], None);
-        s.check(&["match", "-l", "short.hsl", "--min-quality", "90", input], None);
+        s.check(
+            &["match", "-l", "known.hsl", "-l", "short.hsl", input],
+            None,
+        );
+        s.check(
+            &["match", "-l", "short.hsl", "--min-quality", "90", input],
+            None,
+        );
     }
     s.check(&["match", "-l", "known.hsl", "-"], Some(&bad));
-    s.check(&["match", "-l", "known.hsl", "--dihedral", "-"], Some(P.as_bytes()));
+    s.check(
+        &["match", "-l", "known.hsl", "--dihedral", "-"],
+        Some(P.as_bytes()),
+    );
     for list in ["fake.hsl", "text_as_list.hsl", "corrupt.hsl", "known.txt"] {
         s.check(&["match", "-l", list, "known.txt"], None);
     }
@@ -222,15 +305,27 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.check(&["hash", "imgs", "bad.txt", "imgs/fake.png"], None);
     s.check(&["hash", "--algo", "pdq,phash", "--dihedral", "imgs"], None);
     s.check(&["scan", "-l", "known.hsl", "-o", "scan.tsv", "imgs"], None);
-    s.check(&["scan", "-l", "corrupt.hsl", "-o", "scan2.tsv", "imgs"], None);
+    s.check(
+        &["scan", "-l", "corrupt.hsl", "-o", "scan2.tsv", "imgs"],
+        None,
+    );
     s.check(&["scan", "-l", "fake.hsl", "-o", "scan3.tsv", "imgs"], None);
 
     // ---- info, verify, export ----
-    for list in ["fake.hsl", "text_as_list.hsl", "corrupt.hsl", "known.hsl", "bad.txt"] {
+    for list in [
+        "fake.hsl",
+        "text_as_list.hsl",
+        "corrupt.hsl",
+        "known.hsl",
+        "bad.txt",
+    ] {
         s.check(&["info", list], None);
         s.check(&["verify", list], None);
         s.check(&["export", list], None);
-        s.check(&["export", "--format", "csv", list, "-o", "exported.csv"], None);
+        s.check(
+            &["export", "--format", "csv", list, "-o", "exported.csv"],
+            None,
+        );
     }
 
     // ---- merge, update ----
@@ -238,17 +333,67 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.check(&["merge", "-o", "m.hsl", "known.hsl", "fake.hsl"], None);
     s.check(&["merge", "-o", "m.hsl", "corrupt.hsl"], None);
     for delta in ["delta.txt", "delta.csv", "all_bad_delta.txt", "bad.tsv"] {
-        s.check(&["update", "--base", "known.hsl", "--delta", delta, "-o", "u.hsl"], None);
         s.check(
-            &["update", "--base", "known.hsl", "--delta", delta, "--max-errors", "99", "-o", "u.hsl"],
+            &[
+                "update",
+                "--base",
+                "known.hsl",
+                "--delta",
+                delta,
+                "-o",
+                "u.hsl",
+            ],
             None,
         );
-        s.check(&["update", "--base", "short.hsl", "--delta", delta, "-o", "u.hsl"], None);
+        s.check(
+            &[
+                "update",
+                "--base",
+                "known.hsl",
+                "--delta",
+                delta,
+                "--max-errors",
+                "99",
+                "-o",
+                "u.hsl",
+            ],
+            None,
+        );
+        s.check(
+            &[
+                "update",
+                "--base",
+                "short.hsl",
+                "--delta",
+                delta,
+                "-o",
+                "u.hsl",
+            ],
+            None,
+        );
     }
-    s.check(&["update", "--base", "corrupt.hsl", "--delta", "delta.txt", "-o", "u.hsl"], None);
+    s.check(
+        &[
+            "update",
+            "--base",
+            "corrupt.hsl",
+            "--delta",
+            "delta.txt",
+            "-o",
+            "u.hsl",
+        ],
+        None,
+    );
 
     // ---- dedup ----
-    for input in ["bad.txt", "bad.tsv", "known.txt", "short.txt", "fake.hsl", "corrupt.hsl"] {
+    for input in [
+        "bad.txt",
+        "bad.tsv",
+        "known.txt",
+        "short.txt",
+        "fake.hsl",
+        "corrupt.hsl",
+    ] {
         s.check(&["dedup", input], None);
         s.check(&["dedup", "--algo", "phash", input], None);
         s.check(&["dedup", "-l", "fake.hsl", "-l", "short.hsl", input], None);
@@ -257,14 +402,39 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.check(&["dedup", "-l", "known.hsl", "known.hsl"], None);
 
     // ---- bench, eval, demo ----
-    s.check(&["bench", "search", "--size", "2000", "--queries", "20", "--budget", "0.01"], None);
-    s.check(&["bench", "search", "--size", "2000", "-t", "300"], None);
     s.check(
-        &["eval", "robustness", "eval", "--transforms", "jpeg_q70", "--algorithms", "pdq", "-q",
-          "--reference", "bad.tsv"],
+        &[
+            "bench",
+            "search",
+            "--size",
+            "2000",
+            "--queries",
+            "20",
+            "--budget",
+            "0.01",
+        ],
         None,
     );
-    s.check(&["eval", "robustness", "eval/photo.png", "imgs", "-q"], None);
+    s.check(&["bench", "search", "--size", "2000", "-t", "300"], None);
+    s.check(
+        &[
+            "eval",
+            "robustness",
+            "eval",
+            "--transforms",
+            "jpeg_q70",
+            "--algorithms",
+            "pdq",
+            "-q",
+            "--reference",
+            "bad.tsv",
+        ],
+        None,
+    );
+    s.check(
+        &["eval", "robustness", "eval/photo.png", "imgs", "-q"],
+        None,
+    );
     s.check(&["demo", "--data", "demo"], None);
 
     assert!(s.runs > 100, "{} runs", s.runs);

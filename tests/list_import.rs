@@ -431,7 +431,13 @@ fn cr_only_line_ends_read_every_line() {
     let n = needles();
     for (format, lines) in [
         (None, n[..5].to_vec()),
-        (None, n[..5].iter().map(|h| format!("{h},id-{}", &h[..2])).collect()),
+        (
+            None,
+            n[..5]
+                .iter()
+                .map(|h| format!("{h},id-{}", &h[..2]))
+                .collect(),
+        ),
         (None, n[..5].iter().map(|h| format!("pdq {h}")).collect()),
         (
             None,
@@ -458,10 +464,19 @@ fn cr_only_line_ends_read_every_line() {
     // A CR-only CSV with a bad row names the right line.
     let text = format!("hash,id\r{},a\r{},b\r{},c\r", n[0], &n[1][..10], n[2]);
     let mut b = ListBuilder::new(HashKind::Pdq);
-    let report = import(text.as_bytes(), "cr.csv", &ImportOptions::new().max_errors(1), &mut b)
-        .unwrap();
+    let report = import(
+        text.as_bytes(),
+        "cr.csv",
+        &ImportOptions::new().max_errors(1),
+        &mut b,
+    )
+    .unwrap();
     assert_eq!((report.added, report.malformed), (2, 1));
-    assert!(report.messages[0].starts_with("cr.csv:3: "), "{:?}", report.messages);
+    assert!(
+        report.messages[0].starts_with("cr.csv:3: "),
+        "{:?}",
+        report.messages
+    );
 }
 
 #[test]
@@ -474,12 +489,19 @@ fn a_reference_file_keeps_its_quality_column_even_when_out_of_range() {
         Some(InputFormat::PdqHasher)
     );
     let mut b = ListBuilder::new(HashKind::Pdq).created(0);
-    let report = import(text.as_bytes(), "ref.txt", &ImportOptions::new().max_errors(5), &mut b)
-        .unwrap();
+    let report = import(
+        text.as_bytes(),
+        "ref.txt",
+        &ImportOptions::new().max_errors(5),
+        &mut b,
+    )
+    .unwrap();
     assert_eq!(report.format, Some(InputFormat::PdqHasher));
     // 101 is malformed, 10 is under the PDQ quality gate (50), 90 is kept.
     assert_eq!((report.malformed, report.rejected, report.added), (1, 1, 1));
-    assert!(report.messages[0].starts_with("ref.txt:1: ") && report.messages[0].contains("quality"));
+    assert!(
+        report.messages[0].starts_with("ref.txt:1: ") && report.messages[0].contains("quality")
+    );
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
     let ids: Vec<String> = rows(&list).into_iter().map(|r| r.1).collect();
     assert_eq!(ids, ["c.jpg"]);
@@ -503,27 +525,57 @@ fn an_unterminated_quote_reports_where_it_began_and_what_it_took_in() {
     assert!(first.contains("next 3 line(s), to line 6"), "{first}");
     // The lines taken in count against max_errors: 3 is not enough, 4 is.
     let mut b = ListBuilder::new(HashKind::Pdq);
-    assert!(import(text.as_bytes(), "q.csv", &ImportOptions::new().max_errors(3), &mut b).is_err());
+    assert!(import(
+        text.as_bytes(),
+        "q.csv",
+        &ImportOptions::new().max_errors(3),
+        &mut b
+    )
+    .is_err());
     let mut b = ListBuilder::new(HashKind::Pdq);
-    let report =
-        import(text.as_bytes(), "q.csv", &ImportOptions::new().max_errors(4), &mut b).unwrap();
+    let report = import(
+        text.as_bytes(),
+        "q.csv",
+        &ImportOptions::new().max_errors(4),
+        &mut b,
+    )
+    .unwrap();
     assert_eq!((report.added, report.malformed, report.records), (1, 4, 5));
     // A closed quote spanning lines is reported the same way.
     let text = format!("hash,id\n{},\"x\ny\"\n{},z\n", n[0], n[1]);
     let mut b = ListBuilder::new(HashKind::Pdq);
-    let report =
-        import(text.as_bytes(), "m.csv", &ImportOptions::new().max_errors(9), &mut b).unwrap();
+    let report = import(
+        text.as_bytes(),
+        "m.csv",
+        &ImportOptions::new().max_errors(9),
+        &mut b,
+    )
+    .unwrap();
     assert_eq!((report.added, report.malformed), (1, 2));
-    assert!(report.messages[0].starts_with("m.csv:2: ") && report.messages[0].contains("to line 3"));
+    assert!(
+        report.messages[0].starts_with("m.csv:2: ") && report.messages[0].contains("to line 3")
+    );
 }
 
 #[test]
 fn an_input_with_every_record_malformed_fails_whatever_max_errors() {
     let n = needles();
     for (name, format, text) in [
-        ("h.txt", InputFormat::Hex, format!("{}\n{}\n", &n[0][..20], &n[1][..30])),
-        ("j.jsonl", InputFormat::JsonLines, "{\"hash\": 1}\n{\"hash\": 2}\n".to_owned()),
-        ("c.csv", InputFormat::Csv, format!("hash,id\n{},a\n", &n[0][..9])),
+        (
+            "h.txt",
+            InputFormat::Hex,
+            format!("{}\n{}\n", &n[0][..20], &n[1][..30]),
+        ),
+        (
+            "j.jsonl",
+            InputFormat::JsonLines,
+            "{\"hash\": 1}\n{\"hash\": 2}\n".to_owned(),
+        ),
+        (
+            "c.csv",
+            InputFormat::Csv,
+            format!("hash,id\n{},a\n", &n[0][..9]),
+        ),
     ] {
         let mut b = ListBuilder::new(HashKind::Pdq);
         let options = ImportOptions::new().max_errors(1000).format(format);

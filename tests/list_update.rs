@@ -274,6 +274,10 @@ fn delta_every_line_malformed_fails_whatever_max_errors() {
     let text = "op,hash,id\n+,0000000000000001,a\n+,0000000000000002,\"b\n+,0000000000000003,c\n";
     let delta = Delta::parse(text.as_bytes(), "d.csv", HashKind::PHash, 5).unwrap();
     assert_eq!((delta.additions(), delta.malformed()), (1, 2));
-    assert!(delta.messages()[0].starts_with("d.csv:3: "), "{:?}", delta.messages());
+    assert!(
+        delta.messages()[0].starts_with("d.csv:3: "),
+        "{:?}",
+        delta.messages()
+    );
     assert!(delta.messages()[0].contains("to line 4"));
 }

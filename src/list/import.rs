@@ -288,7 +288,12 @@ impl<'s> Problems<'s> {
 
     /// Records `n` malformed records that all show up at `line` (a quoted CSV field that took
     /// in the lines after it).
-    pub(crate) fn report_many(&mut self, line: u64, n: u64, reason: impl fmt::Display) -> Result<()> {
+    pub(crate) fn report_many(
+        &mut self,
+        line: u64,
+        n: u64,
+        reason: impl fmt::Display,
+    ) -> Result<()> {
         self.count += n;
         if self.messages.len() < MAX_MESSAGES {
             self.messages

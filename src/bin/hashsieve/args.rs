@@ -24,13 +24,7 @@ fn integer(s: &str, what: &str, min: u64, max: u64) -> Result<u64, String> {
 /// `--threshold`: an inclusive Hamming distance, 0..=256. Whether it fits the algorithm's width
 /// (64 for the 64-bit kinds) is checked by [`check_threshold`] once the algorithm is known.
 pub(crate) fn threshold(s: &str) -> Result<u32, String> {
-    integer(
-        s,
-        "the threshold",
-        0,
-        u64::from(MAX_BITS),
-    )
-    .map(|v| v as u32)
+    integer(s, "the threshold", 0, u64::from(MAX_BITS)).map(|v| v as u32)
 }
 
 /// Refuses a threshold above the bit width of `kind`.
