@@ -11,12 +11,22 @@
 //! | [`JsonLines`](InputFormat::JsonLines) | `jsonl` | one JSON object per line with the same field names; categories a string or an array of strings |
 //!
 //! Categories in text are `scheme:code` items separated by whitespace; a bare item is
-//! `tag:<item>`. Blank lines are skipped everywhere; a UTF-8 byte-order mark is ignored.
+//! `tag:<item>`. Blank lines are skipped everywhere; a UTF-8 byte-order mark is ignored. Lines
+//! end at LF, CRLF or a lone CR (old Mac files), and are read through one bounded
+//! [`LineReader`]: a line over [`MAX_LINE_LEN`] is malformed and never held in memory.
+//!
+//! Detection never picks a format that would ignore a column the input has: a first line
+//! `hash,<number>,<text>` is the reference hasher's `hash,quality,filename` even when the
+//! number is out of range (that line is then malformed, and the quality gate applies to the
+//! others), not a hex line whose id is `<number>,<text>`.
 //!
 //! Every malformed line is reported as `source:line: reason`; the reason never contains the
 //! hash text (hash lists are sensitive). Up to [`ImportOptions::max_errors`] malformed lines are
 //! skipped and listed in the [`ImportReport`]; one more and the import fails with
-//! [`ErrorKind::Parse`]. On failure the builder holds whatever was added before it: discard it,
+//! [`ErrorKind::Parse`]. A CSV/TSV record whose quoted field spans lines (usually a quote never
+//! closed) is reported at the line where it began, with the lines it took in, and counts as
+//! that many malformed records. An input whose every record is malformed fails whatever
+//! `max_errors` allows. On failure the builder holds whatever was added before it: discard it,
 //! so nothing partial is ever written.
 
 use std::fmt;
@@ -204,7 +214,8 @@ pub struct ImportOptions {
     pub id_col: Option<String>,
     /// Generic formats: the category column (default `categories` when present).
     pub category_col: Option<String>,
-    /// How many malformed lines to skip before failing (default 0: the first fails).
+    /// How many malformed lines to skip before failing (default 0: the first fails). An input
+    /// whose every record is malformed fails whatever this allows.
     pub max_errors: u64,
 }
 
@@ -477,7 +488,7 @@ pub(crate) fn parse_hash(kind: HashKind, text: &str) -> std::result::Result<Hash
 /// # Errors
 ///
 /// [`ErrorKind::Parse`] with the count and the first `source:line: reason` when there are more
-/// than `max_errors` malformed records; [`ErrorKind::Format`] when the format cannot be detected
+/// than `max_errors` malformed records, or when every record is malformed; [`ErrorKind::Format`] when the format cannot be detected
 /// or a required column is missing; [`ErrorKind::Io`] when reading fails. The builder then
 /// holds a partial list: discard it.
 ///

@@ -5,6 +5,10 @@
 //!
 //! A delta is text in one of two forms, told apart by its first non-blank, non-comment line.
 //!
+//! Lines end at LF, CRLF or a lone CR, as in the [importers](super::import), and the same
+//! rules hold for malformed lines: a CSV field that spans lines is reported where it began,
+//! and a delta whose every line is malformed fails whatever `max_errors` allows.
+//!
 //! **Lines**: one operation per line; blank lines and lines starting with `#` are ignored.
 //!
 //! ```text
@@ -66,7 +70,7 @@ impl Delta {
     /// # Errors
     ///
     /// [`ErrorKind::Parse`] with `source:line: reason` (never the hash text) when more than
-    /// `max_errors` lines are malformed, [`ErrorKind::Format`] when a CSV delta lacks the `op`
+    /// `max_errors` lines are malformed or every line is, [`ErrorKind::Format`] when a CSV delta lacks the `op`
     /// or `hash` column, [`ErrorKind::Io`] when reading fails.
     ///
     /// ```

@@ -592,7 +592,7 @@ impl PairBudget {
     fn check(&self, r: u32) -> Result<()> {
         if self.stopped() {
             return Err(too_many_pairs(
-                format!("more than {} pairs are", self.max),
+                "the join stopped: more pairs are".to_owned(),
                 r,
                 self.max,
             ));
