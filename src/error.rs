@@ -89,11 +89,16 @@ pub enum ErrorKind {
     },
 
     /// An algorithm or format name was not recognised.
-    #[error("unknown {what} {name:?}; expected one of: {expected}")]
+    ///
+    /// The message quotes the name only when it cannot be a hash: at most 32
+    /// characters with no run of 8 or more hex digits; otherwise it gives only its length: a name
+    /// taken from an input's column may be a misplaced hash value.
+    #[error("unknown {what} {}; expected one of: {expected}", shown_name(name))]
     UnknownName {
         /// What kind of name, e.g. "algorithm".
         what: &'static str,
-        /// The name given (never a hash value).
+        /// The name given. It may hold anything the input held: show it through the
+        /// error's `Display`, which applies that rule, never directly.
         name: String,
         /// The accepted names, comma separated.
         expected: &'static str,
@@ -135,7 +140,64 @@ pub enum ErrorKind {
         first: String,
     },
 
+    /// The work asked for would need more memory (or produce more results) than allowed.
+    ///
+    /// The message says what the estimate is, what the limit is and how to ask for less, e.g.
+    /// "about 2.5e9 pairs within threshold 128 exceed the limit of 50000000; lower the
+    /// threshold or raise the pair limit".
+    #[error("too much work: {0}")]
+    ResourceLimit(String),
+
     /// Two things that must agree do not (for example a list's algorithm and a query's).
     #[error("mismatch: {0}")]
     Mismatch(String),
+}
+
+/// The longest name [`shown_name`] quotes.
+const MAX_SHOWN_NAME: usize = 32;
+
+/// A name taken from input, made safe to show in a message.
+///
+/// The name is quoted when it is at most 32 characters long and has no run of 8 or more hex
+/// digits; anything else (which could be a hash value or a part of one) is described only by
+/// its length. Every message that shows a name read from input goes through this rule.
+pub(crate) fn shown_name(name: &str) -> String {
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for c in name.chars() {
+        run = if c.is_ascii_hexdigit() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let chars = name.chars().count();
+    if chars <= MAX_SHOWN_NAME && longest < 8 {
+        format!("{name:?}")
+    } else {
+        format!("name ({chars} characters, not shown)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_may_be_hashes_are_not_shown() {
+        assert_eq!(shown_name("pdqq"), "\"pdqq\"");
+        assert_eq!(shown_name("phash256"), "\"phash256\"");
+        assert_eq!(
+            shown_name("17e011b7f8102383"),
+            "name (16 characters, not shown)"
+        );
+        assert_eq!(shown_name("x17e011b7"), "name (9 characters, not shown)");
+        assert_eq!(
+            shown_name(&"z".repeat(40)),
+            "name (40 characters, not shown)"
+        );
+        let e = Error::new(ErrorKind::UnknownName {
+            what: "algorithm",
+            name: "00112233445566778899aabbccddeeff".into(),
+            expected: "pdq",
+        });
+        assert!(!e.to_string().contains("0011"), "{e}");
+    }
 }

@@ -11,7 +11,7 @@ use hashsieve::matching::{
     cluster, cross_join, planted_clusters, self_join, self_join_with, DedupOptions, JoinMethod,
     Pair,
 };
-use hashsieve::{Hash256, Hash64, HashKind};
+use hashsieve::{ErrorKind, Hash256, Hash64, HashKind};
 
 /// Every pair within `r`, by comparing all of them.
 fn brute_pairs<H: HashBits>(h: &[H], r: u32) -> Vec<Pair> {
@@ -223,6 +223,45 @@ impl FlipForTest for Hash256 {
         l[0] ^= (1u64 << k) - 1;
         Hash256::from_limbs(l)
     }
+}
+
+#[test]
+fn the_pair_limit_is_exact_and_fails_cleanly() {
+    // Unique hashes only (the limit counts pairs of distinct hashes).
+    let (h, _) = planted_clusters::<Hash256>(3000, 150, 10, 15, 41);
+    let h: Vec<Hash256> = h.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    for r in [31u32, 60] {
+        let true_pairs = brute_pairs(&h, r).len() as u64;
+        assert!(true_pairs > 10, "r {r}: {true_pairs}");
+        let want = cluster(&h, &[], &DedupOptions::new(r).max_pairs(u64::MAX)).unwrap();
+        for method in [JoinMethod::Auto, JoinMethod::Scan, JoinMethod::Pigeonhole] {
+            let at = DedupOptions::new(r).method(method).max_pairs(true_pairs);
+            assert_eq!(cluster(&h, &[], &at).unwrap(), want, "r {r} {method:?}");
+            let under = DedupOptions::new(r)
+                .method(method)
+                .max_pairs(true_pairs - 1);
+            let err = cluster(&h, &[], &under).unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::ResourceLimit(_)),
+                "r {r} {method:?}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(
+                msg.contains("lower the threshold") && msg.contains("max-pairs"),
+                "{msg}"
+            );
+        }
+    }
+    // A threshold that links nearly every pair is refused from the sample, before the join.
+    let (h, _) = planted_clusters::<Hash64>(20_000, 0, 2, 0, 42);
+    let err = cluster(&h, &[], &DedupOptions::new(40).max_pairs(1_000_000)).unwrap_err();
+    assert!(err.to_string().contains("from a sample"), "{err}");
+    // Thresholds beyond the width are refused, not clamped.
+    let err = cluster(&h[..10], &[], &DedupOptions::new(65)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
+    let h256 = vec![Hash256::from_limbs([1, 2, 3, 4]); 3];
+    assert!(cluster(&h256, &[], &DedupOptions::new(257)).is_err());
+    assert!(cluster(&h256, &[], &DedupOptions::new(256)).is_ok());
 }
 
 // ---- CLI ----

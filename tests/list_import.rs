@@ -387,7 +387,10 @@ fn errors_name_the_line_and_never_echo_hashes() {
         report.messages
     );
     assert!(report.messages[1].starts_with("in.csv:4: ") && report.messages[1].contains("quality"));
-    let text = format!("{{\"hash\": \"{short}\"}}\n{{\"hash\": 5}}\n{{bad json\n[1]\n");
+    let text = format!(
+        "{{\"hash\": \"{short}\"}}\n{{\"hash\": 5}}\n{{bad json\n[1]\n{{\"hash\": \"{}\"}}\n",
+        n[0]
+    );
     let mut b = ListBuilder::new(HashKind::Pdq);
     let report = import(
         text.as_bytes(),
@@ -421,6 +424,168 @@ fn errors_name_the_line_and_never_echo_hashes() {
     let mut b = ListBuilder::new(HashKind::Pdq);
     let err = import(text.as_bytes(), "c.csv", &ImportOptions::default(), &mut b).unwrap_err();
     assert!(err.to_string().contains("c.csv:2"), "{err}");
+}
+
+#[test]
+fn cr_only_line_ends_read_every_line() {
+    let n = needles();
+    for (format, lines) in [
+        (None, n[..5].to_vec()),
+        (
+            None,
+            n[..5]
+                .iter()
+                .map(|h| format!("{h},id-{}", &h[..2]))
+                .collect(),
+        ),
+        (None, n[..5].iter().map(|h| format!("pdq {h}")).collect()),
+        (
+            None,
+            std::iter::once("hash,id".to_owned())
+                .chain(n[..5].iter().enumerate().map(|(i, h)| format!("{h},e{i}")))
+                .collect(),
+        ),
+        (
+            Some(InputFormat::Hex),
+            n[..5].iter().map(|h| format!("{h},x")).collect(),
+        ),
+    ] {
+        let text = lines.join("\r") + "\r";
+        let mut options = ImportOptions::default();
+        options.format = format;
+        let (report, list) = run(HashKind::Pdq, &text, &options);
+        assert_eq!((report.added, report.malformed), (5, 0), "{lines:?}");
+        // Oracle: the same text with LF line ends.
+        let (lf_report, lf_list) = run(HashKind::Pdq, &lines.join("\n"), &options);
+        assert_eq!(rows(&list), rows(&lf_list));
+        assert_eq!(report.format, lf_report.format);
+        assert!(rows(&list).iter().all(|r| !r.1.contains('\r')));
+    }
+    // A CR-only CSV with a bad row names the right line.
+    let text = format!("hash,id\r{},a\r{},b\r{},c\r", n[0], &n[1][..10], n[2]);
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(
+        text.as_bytes(),
+        "cr.csv",
+        &ImportOptions::new().max_errors(1),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!((report.added, report.malformed), (2, 1));
+    assert!(
+        report.messages[0].starts_with("cr.csv:3: "),
+        "{:?}",
+        report.messages
+    );
+}
+
+#[test]
+fn a_reference_file_keeps_its_quality_column_even_when_out_of_range() {
+    let n = needles();
+    // First line quality 101 (out of range), then a low-quality and a good line.
+    let text = format!("{},101,a.jpg\n{},10,b.jpg\n{},90,c.jpg\n", n[0], n[1], n[2]);
+    assert_eq!(
+        InputFormat::detect(text.lines().next().unwrap()),
+        Some(InputFormat::PdqHasher)
+    );
+    let mut b = ListBuilder::new(HashKind::Pdq).created(0);
+    let report = import(
+        text.as_bytes(),
+        "ref.txt",
+        &ImportOptions::new().max_errors(5),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!(report.format, Some(InputFormat::PdqHasher));
+    // 101 is malformed, 10 is under the PDQ quality gate (50), 90 is kept.
+    assert_eq!((report.malformed, report.rejected, report.added), (1, 1, 1));
+    assert!(
+        report.messages[0].starts_with("ref.txt:1: ") && report.messages[0].contains("quality")
+    );
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    let ids: Vec<String> = rows(&list).into_iter().map(|r| r.1).collect();
+    assert_eq!(ids, ["c.jpg"]);
+}
+
+#[test]
+fn an_unterminated_quote_reports_where_it_began_and_what_it_took_in() {
+    let n = needles();
+    let text = format!(
+        "hash,id\n{},a\n{},\"b\n{},c\n{},d\n{},e\n",
+        n[0], n[1], n[2], n[3], n[4]
+    );
+    // Default: fails, naming line 3 and the 3 lines it took in (4..=6).
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let err = import(text.as_bytes(), "q.csv", &ImportOptions::default(), &mut b).unwrap_err();
+    let ErrorKind::Parse { count, first } = err.kind() else {
+        panic!("{err}")
+    };
+    assert_eq!(*count, 4, "{first}");
+    assert!(first.starts_with("q.csv:3: "), "{first}");
+    assert!(first.contains("next 3 line(s), to line 6"), "{first}");
+    // The lines taken in count against max_errors: 3 is not enough, 4 is.
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    assert!(import(
+        text.as_bytes(),
+        "q.csv",
+        &ImportOptions::new().max_errors(3),
+        &mut b
+    )
+    .is_err());
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(
+        text.as_bytes(),
+        "q.csv",
+        &ImportOptions::new().max_errors(4),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!((report.added, report.malformed, report.records), (1, 4, 5));
+    // A closed quote spanning lines is reported the same way.
+    let text = format!("hash,id\n{},\"x\ny\"\n{},z\n", n[0], n[1]);
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    let report = import(
+        text.as_bytes(),
+        "m.csv",
+        &ImportOptions::new().max_errors(9),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!((report.added, report.malformed), (1, 2));
+    assert!(
+        report.messages[0].starts_with("m.csv:2: ") && report.messages[0].contains("to line 3")
+    );
+}
+
+#[test]
+fn an_input_with_every_record_malformed_fails_whatever_max_errors() {
+    let n = needles();
+    for (name, format, text) in [
+        (
+            "h.txt",
+            InputFormat::Hex,
+            format!("{}\n{}\n", &n[0][..20], &n[1][..30]),
+        ),
+        (
+            "j.jsonl",
+            InputFormat::JsonLines,
+            "{\"hash\": 1}\n{\"hash\": 2}\n".to_owned(),
+        ),
+        (
+            "c.csv",
+            InputFormat::Csv,
+            format!("hash,id\n{},a\n", &n[0][..9]),
+        ),
+    ] {
+        let mut b = ListBuilder::new(HashKind::Pdq);
+        let options = ImportOptions::new().max_errors(1000).format(format);
+        let err = import(text.as_bytes(), name, &options, &mut b).unwrap_err();
+        let ErrorKind::Parse { first, .. } = err.kind() else {
+            panic!("{err}")
+        };
+        assert!(first.contains("every record"), "{first}");
+        assert_eq!(b.entry_count(), 0);
+    }
 }
 
 // ---- export -> import round trips ----

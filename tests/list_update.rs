@@ -240,3 +240,44 @@ fn delta_rejects_malformed_categories_at_their_line() {
     let mut b = ListBuilder::new(HashKind::PHash);
     update(&base, &delta, &mut b).unwrap();
 }
+
+#[test]
+fn delta_with_cr_only_line_ends_reads_every_line() {
+    let base = list_from(&[(1, "a"), (2, "b")]);
+    let lf = "# comment\n-0000000000000001\n+0000000000000003,c\n+0000000000000004,d\n";
+    let cr = lf.replace('\n', "\r");
+    let (from_cr, cr_report) = apply(&base, &cr);
+    let (from_lf, lf_report) = apply(&base, lf);
+    assert_eq!(content(&from_cr), content(&from_lf));
+    assert_eq!(cr_report, lf_report);
+    assert_eq!(content(&from_cr).len(), 3);
+    // The CSV form too.
+    let csv = "op,hash,id\r-,0000000000000001,\r+,0000000000000003,c\r+,0000000000000004,d\r";
+    let (from_csv, _) = apply(&base, csv);
+    assert_eq!(content(&from_csv), content(&from_lf));
+}
+
+#[test]
+fn delta_every_line_malformed_fails_whatever_max_errors() {
+    for text in [
+        "+00000000000000zz,a\n-12\n",
+        "op,hash\n+,0000zz\n",
+        "op,hash,id\n+,0000000000000001,\"a\n+,0000000000000002,b\n",
+    ] {
+        let err = Delta::parse(text.as_bytes(), "d.txt", HashKind::PHash, 100).unwrap_err();
+        let ErrorKind::Parse { first, .. } = err.kind() else {
+            panic!("{err}")
+        };
+        assert!(first.contains("every record"), "{first}");
+    }
+    // An unterminated quote names its line and span.
+    let text = "op,hash,id\n+,0000000000000001,a\n+,0000000000000002,\"b\n+,0000000000000003,c\n";
+    let delta = Delta::parse(text.as_bytes(), "d.csv", HashKind::PHash, 5).unwrap();
+    assert_eq!((delta.additions(), delta.malformed()), (1, 2));
+    assert!(
+        delta.messages()[0].starts_with("d.csv:3: "),
+        "{:?}",
+        delta.messages()
+    );
+    assert!(delta.messages()[0].contains("to line 4"));
+}

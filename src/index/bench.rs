@@ -169,12 +169,47 @@ pub fn run(size: usize, threshold: u32, bits: u32, seed: u64) -> Result<Vec<Benc
 ///
 /// # Errors
 ///
-/// [`ErrorKind::InvalidArgument`] for a width other than 64 or 256 or an empty list.
+/// [`ErrorKind::InvalidArgument`] for a width other than 64 or 256, an empty list, more than
+/// `u32::MAX` hashes or a threshold above the width (refused, not clamped);
+/// [`ErrorKind::ResourceLimit`] when the hashes cannot be allocated, or when the answers
+/// (about `queries × size ×` the share of random pairs within the threshold) would take more
+/// than [`MAX_BENCH_MATCHES`] matches.
 pub fn run_with(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
     if opts.size == 0 {
         return Err(
             ErrorKind::InvalidArgument("benchmark list size must be at least 1".into()).into(),
         );
+    }
+    if opts.size > u32::MAX as usize || opts.queries > u32::MAX as usize {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "benchmark list size and query count must be at most {}",
+            u32::MAX
+        ))
+        .into());
+    }
+    if !matches!(opts.bits, 64 | 256) {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "hash width {} (expected 64 or 256)",
+            opts.bits
+        ))
+        .into());
+    }
+    if opts.threshold > opts.bits {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "threshold {} exceeds the {}-bit hash width; use 0..={}",
+            opts.threshold, opts.bits, opts.bits
+        ))
+        .into());
+    }
+    let expected = expected_matches(opts.bits, opts.threshold, opts.size, opts.queries);
+    if expected > MAX_BENCH_MATCHES as f64 {
+        return Err(ErrorKind::ResourceLimit(format!(
+            "{} queries against {} random {}-bit hashes at threshold {} would return about \
+             {expected:.3e} matches, more than the limit of {MAX_BENCH_MATCHES}; lower the \
+             threshold, the size or the number of queries",
+            opts.queries, opts.size, opts.bits, opts.threshold
+        ))
+        .into());
     }
     match opts.bits {
         64 => bench_width::<Hash64>(opts, 13),
@@ -206,9 +241,38 @@ fn score(found: &[Vec<Match>], truth: &[Vec<Match>]) -> (f64, u64) {
     )
 }
 
+/// The most matches (8 bytes each, per result set) [`run_with`] lets a benchmark return.
+pub const MAX_BENCH_MATCHES: u64 = 1 << 27;
+
+/// The expected number of matches of `queries` uniform random queries against `size` uniform
+/// random hashes of `bits` bits within `r` (the planted copies add at most one per query).
+fn expected_matches(bits: u32, r: u32, size: usize, queries: usize) -> f64 {
+    // P(distance <= r) = sum_{k <= r} C(bits, k) / 2^bits, in f64 (C(256, 128) < 1e77).
+    let mut c = 1.0f64;
+    let mut total = 0.0f64;
+    for k in 0..=r.min(bits) {
+        total += c;
+        c = c * f64::from(bits - k) / f64::from(k + 1);
+    }
+    let p = total / 2f64.powi(bits as i32);
+    queries as f64 * (size as f64 * p + 1.0)
+}
+
 fn bench_width<H: HashBits>(opts: &BenchOptions, kmax: u32) -> Result<Vec<BenchRow>> {
+    // Fail cleanly, not abort, when the hashes cannot be allocated at all.
+    let mut probe: Vec<H> = Vec::new();
+    probe
+        .try_reserve_exact(opts.size.saturating_add(opts.queries))
+        .map_err(|_| {
+            ErrorKind::ResourceLimit(format!(
+                "cannot allocate {} {}-bit hashes; lower the size",
+                opts.size,
+                H::BITS
+            ))
+        })?;
+    drop(probe);
     let data = synthetic::<H>(opts.size, opts.queries, kmax, opts.seed);
-    let r = opts.threshold.min(H::BITS);
+    let r = opts.threshold;
     let scan = LinearScan::new(&data.hashes);
     let truth = scan.range_batch(&data.queries, r);
     let mut rows = Vec::new();

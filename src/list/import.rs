@@ -11,12 +11,22 @@
 //! | [`JsonLines`](InputFormat::JsonLines) | `jsonl` | one JSON object per line with the same field names; categories a string or an array of strings |
 //!
 //! Categories in text are `scheme:code` items separated by whitespace; a bare item is
-//! `tag:<item>`. Blank lines are skipped everywhere; a UTF-8 byte-order mark is ignored.
+//! `tag:<item>`. Blank lines are skipped everywhere; a UTF-8 byte-order mark is ignored. Lines
+//! end at LF, CRLF or a lone CR (old Mac files), and are read through one bounded
+//! [`LineReader`]: a line over [`MAX_LINE_LEN`] is malformed and never held in memory.
+//!
+//! Detection never picks a format that would ignore a column the input has: a first line
+//! `hash,<number>,<text>` is the reference hasher's `hash,quality,filename` even when the
+//! number is out of range (that line is then malformed, and the quality gate applies to the
+//! others), not a hex line whose id is `<number>,<text>`.
 //!
 //! Every malformed line is reported as `source:line: reason`; the reason never contains the
 //! hash text (hash lists are sensitive). Up to [`ImportOptions::max_errors`] malformed lines are
 //! skipped and listed in the [`ImportReport`]; one more and the import fails with
-//! [`ErrorKind::Parse`]. On failure the builder holds whatever was added before it: discard it,
+//! [`ErrorKind::Parse`]. A CSV/TSV record whose quoted field spans lines (usually a quote never
+//! closed) is reported at the line where it began, with the lines it took in, and counts as
+//! that many malformed records. An input whose every record is malformed fails whatever
+//! `max_errors` allows. On failure the builder holds whatever was added before it: discard it,
 //! so nothing partial is ever written.
 
 use std::fmt;
@@ -132,8 +142,12 @@ impl InputFormat {
         if is_hex_hash(first) {
             let second = fields.next();
             let third = fields.next();
+            // A number between the hash and a third field is the reference hasher's quality
+            // column, even out of range (that line is then malformed): reading such a file as
+            // plain hex would ignore the column, and with it the quality gate.
             if let (Some(q), Some(_)) = (second, third) {
-                if q.trim().parse::<u8>().is_ok_and(|q| q <= 100) {
+                let q = q.trim();
+                if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) {
                     return Some(InputFormat::PdqHasher);
                 }
             }
@@ -200,7 +214,8 @@ pub struct ImportOptions {
     pub id_col: Option<String>,
     /// Generic formats: the category column (default `categories` when present).
     pub category_col: Option<String>,
-    /// How many malformed lines to skip before failing (default 0: the first fails).
+    /// How many malformed lines to skip before failing (default 0: the first fails). An input
+    /// whose every record is malformed fails whatever this allows.
     pub max_errors: u64,
 }
 
@@ -279,7 +294,18 @@ impl<'s> Problems<'s> {
     /// Records a malformed record at `line`; fails once there are more than `max_errors`.
     /// `reason` must never contain the hash text.
     pub(crate) fn report(&mut self, line: u64, reason: impl fmt::Display) -> Result<()> {
-        self.count += 1;
+        self.report_many(line, 1, reason)
+    }
+
+    /// Records `n` malformed records that all show up at `line` (a quoted CSV field that took
+    /// in the lines after it).
+    pub(crate) fn report_many(
+        &mut self,
+        line: u64,
+        n: u64,
+        reason: impl fmt::Display,
+    ) -> Result<()> {
+        self.count += n;
         if self.messages.len() < MAX_MESSAGES {
             self.messages
                 .push(format!("{}:{line}: {reason}", self.source));
@@ -318,27 +344,64 @@ macro_rules! for_each_record {
     };
 }
 
-/// A line reader that bounds line length, tracks line numbers and checks UTF-8.
-pub(crate) struct Lines<'r> {
+/// A line reader that bounds line length, tracks line numbers and checks UTF-8: the one every
+/// text reader of this crate (and of the `hashsieve` tool) uses.
+///
+/// Lines end at `\n`, `\r\n` or a lone `\r` (old Mac files). A line longer than
+/// [`MAX_LINE_LEN`] is consumed without being held in memory and comes back as an error, as
+/// does a line that is not UTF-8; a byte-order mark at the start of the first line is dropped.
+/// Memory use is bounded by [`MAX_LINE_LEN`] whatever the input.
+///
+/// ```
+/// use hashsieve::list::import::LineReader;
+/// let mut input = &b"a\r\nb\rc\n\xff\n"[..];
+/// let mut lines = LineReader::new(&mut input);
+/// assert_eq!(lines.next_line()?, Some((1, Ok("a"))));
+/// assert_eq!(lines.next_line()?, Some((2, Ok("b"))));
+/// assert_eq!(lines.next_line()?, Some((3, Ok("c"))));
+/// assert_eq!(lines.next_line()?, Some((4, Err("line is not valid UTF-8"))));
+/// assert_eq!(lines.next_line()?, None);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct LineReader<'r> {
     r: &'r mut dyn BufRead,
     buf: Vec<u8>,
     line: u64,
+    /// The last line ended with `\r`: a `\n` right after it belongs to that terminator.
+    skip_lf: bool,
 }
 
-/// One line: its number and its text, or why it is unreadable.
-pub(crate) type Line<'a> = (u64, std::result::Result<&'a str, &'static str>);
+impl fmt::Debug for LineReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LineReader")
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
 
-impl<'r> Lines<'r> {
-    pub(crate) fn new(r: &'r mut dyn BufRead) -> Lines<'r> {
-        Lines {
+/// One line from a [`LineReader`]: its 1-based number and its text without the terminator, or
+/// why it is unreadable (a reason that never contains the line's content).
+pub type Line<'a> = (u64, std::result::Result<&'a str, &'static str>);
+
+pub(crate) type Lines<'r> = LineReader<'r>;
+
+impl<'r> LineReader<'r> {
+    /// A reader over `r`.
+    pub fn new(r: &'r mut dyn BufRead) -> LineReader<'r> {
+        LineReader {
             r,
             buf: Vec::new(),
             line: 0,
+            skip_lf: false,
         }
     }
 
-    /// The next line without its terminator (`\n` or `\r\n`), or `None` at the end.
-    pub(crate) fn next_line(&mut self) -> std::io::Result<Option<Line<'_>>> {
+    /// The next line without its terminator, or `None` at the end.
+    ///
+    /// # Errors
+    ///
+    /// Any I/O error from the underlying reader other than [`std::io::ErrorKind::Interrupted`].
+    pub fn next_line(&mut self) -> std::io::Result<Option<Line<'_>>> {
         self.buf.clear();
         let mut too_long = false;
         let mut any = false;
@@ -351,10 +414,14 @@ impl<'r> Lines<'r> {
             if avail.is_empty() {
                 break;
             }
+            if std::mem::take(&mut self.skip_lf) && avail[0] == b'\n' {
+                self.r.consume(1);
+                continue;
+            }
             any = true;
-            let (chunk, done) = match avail.iter().position(|&b| b == b'\n') {
-                Some(i) => (&avail[..i], i + 1),
-                None => (avail, avail.len()),
+            let (chunk, done, end) = match memchr::memchr2(b'\n', b'\r', avail) {
+                Some(i) => (&avail[..i], i + 1, Some(avail[i])),
+                None => (avail, avail.len(), None),
             };
             if !too_long {
                 if self.buf.len() + chunk.len() > MAX_LINE_LEN {
@@ -364,9 +431,9 @@ impl<'r> Lines<'r> {
                     self.buf.extend_from_slice(chunk);
                 }
             }
-            let ended = done > chunk.len();
             self.r.consume(done);
-            if ended {
+            if let Some(end) = end {
+                self.skip_lf = end == b'\r';
                 break;
             }
         }
@@ -376,9 +443,6 @@ impl<'r> Lines<'r> {
         self.line += 1;
         if too_long {
             return Ok(Some((self.line, Err("line longer than 1 MiB"))));
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
         }
         let mut text = match std::str::from_utf8(&self.buf) {
             Ok(t) => t,
@@ -424,7 +488,7 @@ pub(crate) fn parse_hash(kind: HashKind, text: &str) -> std::result::Result<Hash
 /// # Errors
 ///
 /// [`ErrorKind::Parse`] with the count and the first `source:line: reason` when there are more
-/// than `max_errors` malformed records; [`ErrorKind::Format`] when the format cannot be detected
+/// than `max_errors` malformed records, or when every record is malformed; [`ErrorKind::Format`] when the format cannot be detected
 /// or a required column is missing; [`ErrorKind::Io`] when reading fails. The builder then
 /// holds a partial list: discard it.
 ///
@@ -486,7 +550,79 @@ fn import_dyn(
     report.rejected = builder.report().offered - before.1 - report.added;
     report.malformed = problems.count;
     report.messages = problems.messages;
+    if report.malformed > 0 && report.added + report.rejected + report.skipped == 0 {
+        return Err(all_malformed(report.malformed, &report.messages));
+    }
     Ok(report)
+}
+
+/// The error for an input whose every record is malformed, whatever `max_errors` allows: such
+/// an input is the wrong format or the wrong file, never a list with a few bad lines.
+pub(crate) fn all_malformed(count: u64, messages: &[String]) -> Error {
+    let first = messages.first().map_or("", String::as_str);
+    Error::new(ErrorKind::Parse {
+        count,
+        first: format!("{first} (every record of the input is malformed; check its format)"),
+    })
+}
+
+/// Turns every `\r\n` and lone `\r` into `\n`, so that the CSV reader numbers the lines of
+/// a file with CR-only line ends as an editor does.
+pub(crate) struct CrToLf<R> {
+    inner: R,
+    after_cr: bool,
+}
+
+impl<R: Read> CrToLf<R> {
+    pub(crate) fn new(inner: R) -> CrToLf<R> {
+        CrToLf {
+            inner,
+            after_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.inner.read(out)?;
+            let mut w = 0;
+            for i in 0..n {
+                let b = out[i];
+                if std::mem::replace(&mut self.after_cr, b == b'\r') && b == b'\n' {
+                    continue;
+                }
+                out[w] = if b == b'\r' { b'\n' } else { b };
+                w += 1;
+            }
+            // A read that held only the `\n` of a `\r\n` must not look like the end.
+            if w > 0 || n == 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+/// How many lines after its first a CSV record's fields took in (0 for a one-line record): a
+/// line break inside a quoted field, usually a quote that was never closed.
+pub(crate) fn lines_taken_in(record: &csv::ByteRecord) -> u64 {
+    record
+        .iter()
+        .map(|f| {
+            let body = f.strip_suffix(b"\n").unwrap_or(f);
+            let n = memchr::memchr_iter(b'\n', body).count() as u64;
+            n.max(u64::from(f.contains(&b'\n')))
+        })
+        .sum()
+}
+
+/// The message for a record that spans lines.
+pub(crate) fn spanning_reason(taken: u64, line: u64) -> String {
+    format!(
+        "a quoted field starts on this line and takes in the next {taken} line(s), to line {}; \
+         close the quote or remove the line break",
+        line + taken
+    )
 }
 
 /// Reads up to the first non-blank line, returning the detected format and the bytes read.
@@ -500,16 +636,21 @@ fn detect(input: &mut dyn BufRead, source: &str) -> Result<(Option<InputFormat>,
         if n == 0 {
             return Ok((None, prefix));
         }
-        let line = String::from_utf8_lossy(&prefix[start..]);
-        if line.trim().trim_start_matches('\u{feff}').trim().is_empty() {
+        let text = String::from_utf8_lossy(&prefix[start..]);
+        // A file with CR-only line ends reads as one long "line" here: look at its first line.
+        let first = text
+            .split(['\r', '\n'])
+            .map(|l| l.trim_start_matches('\u{feff}').trim())
+            .find(|l| !l.is_empty());
+        let Some(line) = first else {
             if prefix.len() > 4 * MAX_LINE_LEN {
                 return Err(Error::new(ErrorKind::Format(format!(
                     "{source}: the first 4 MiB are blank; cannot tell the input format"
                 ))));
             }
             continue;
-        }
-        return match InputFormat::detect(&line) {
+        };
+        return match InputFormat::detect(line) {
             Some(f) => Ok((Some(f), prefix)),
             None => Err(Error::new(ErrorKind::Format(format!(
                 "{source}: cannot tell the input format from its first line; pass the format \
@@ -743,7 +884,7 @@ impl Ctx<'_, '_> {
             .quoting(quoting)
             .has_headers(true)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(CrToLf::new(input));
         let source = self.source;
         let io = |e: csv::Error| -> Error {
             match e.into_kind() {
@@ -817,6 +958,14 @@ impl Ctx<'_, '_> {
                     .get(0)
                     .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
             {
+                continue;
+            }
+            let taken = lines_taken_in(&record);
+            if taken > 0 {
+                // Each line taken in is a record lost: count them all, so `max_errors` bites.
+                self.report.records += 1 + taken;
+                self.problems
+                    .report_many(line, 1 + taken, spanning_reason(taken, line))?;
                 continue;
             }
             self.report.records += 1;

@@ -5,6 +5,10 @@
 //!
 //! A delta is text in one of two forms, told apart by its first non-blank, non-comment line.
 //!
+//! Lines end at LF, CRLF or a lone CR, as in the [importers](super::import), and the same
+//! rules hold for malformed lines: a CSV field that spans lines is reported where it began,
+//! and a delta whose every line is malformed fails whatever `max_errors` allows.
+//!
 //! **Lines**: one operation per line; blank lines and lines starting with `#` are ignored.
 //!
 //! ```text
@@ -29,7 +33,10 @@ use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{parse_categories, parse_hash, parse_quality, Lines, Problems, MAX_LINE_LEN};
+use super::import::{
+    all_malformed, lines_taken_in, parse_categories, parse_hash, parse_quality, spanning_reason,
+    CrToLf, Lines, Problems, MAX_LINE_LEN,
+};
 use super::reader::{Category, Entry, HashList};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
@@ -63,7 +70,7 @@ impl Delta {
     /// # Errors
     ///
     /// [`ErrorKind::Parse`] with `source:line: reason` (never the hash text) when more than
-    /// `max_errors` lines are malformed, [`ErrorKind::Format`] when a CSV delta lacks the `op`
+    /// `max_errors` lines are malformed or every line is, [`ErrorKind::Format`] when a CSV delta lacks the `op`
     /// or `hash` column, [`ErrorKind::Io`] when reading fails.
     ///
     /// ```
@@ -92,14 +99,18 @@ impl Delta {
             if n == 0 {
                 break;
             }
-            let line = String::from_utf8_lossy(&prefix[start..]);
-            let t = line.trim().trim_start_matches('\u{feff}');
-            if t.is_empty() || t.starts_with('#') {
+            let text = String::from_utf8_lossy(&prefix[start..]);
+            // With CR-only line ends this holds several lines: look at each.
+            let first = text
+                .split(['\r', '\n'])
+                .map(|l| l.trim().trim_start_matches('\u{feff}').trim())
+                .find(|t| !t.is_empty() && !t.starts_with('#'));
+            let Some(t) = first else {
                 if prefix.len() > 4 * MAX_LINE_LEN {
                     break;
                 }
                 continue;
-            }
+            };
             csv_form = !(t.starts_with('+') || t.starts_with('-'));
             break;
         }
@@ -113,6 +124,9 @@ impl Delta {
         }
         delta.malformed = problems.count;
         delta.messages = problems.messages;
+        if delta.malformed > 0 && delta.additions() + delta.removals() == 0 {
+            return Err(all_malformed(delta.malformed, &delta.messages));
+        }
         Ok(delta)
     }
 
@@ -191,7 +205,7 @@ impl Delta {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(CrToLf::new(input));
         let io = |e: csv::Error| -> Error {
             match e.into_kind() {
                 csv::ErrorKind::Io(e) => Error::from(e).with_path(source),
@@ -223,6 +237,11 @@ impl Delta {
         let mut record = csv::ByteRecord::new();
         while rdr.read_byte_record(&mut record).map_err(io)? {
             let line = record.position().map_or(0, |p| p.line());
+            let taken = lines_taken_in(&record);
+            if taken > 0 {
+                problems.report_many(line, 1 + taken, spanning_reason(taken, line))?;
+                continue;
+            }
             let get = |i: Option<usize>| -> std::result::Result<Option<&str>, String> {
                 match i.and_then(|i| record.get(i)) {
                     None => Ok(None),

@@ -59,6 +59,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -69,6 +70,16 @@ use crate::index::{HashBits, Index, IndexKind, IndexOptions, Isa, SearchIndex};
 
 /// Queries per block in the scan join (as in the linear scan's batch).
 const SCAN_BLOCK: usize = 256;
+/// Hashes the scan join compares a block with at a time, so that one call's pairs stay
+/// bounded (at most `SCAN_BLOCK * SCAN_HAY` = 1M) and the pair limit is checked often.
+const SCAN_HAY: usize = 4096;
+/// Random pairs [`cluster`] samples to estimate how many pairs fall within the threshold.
+const SAMPLE_PAIRS: u64 = 20_000;
+
+/// The default [`DedupOptions::max_pairs`]: 50 million pairs of distinct hashes, about 600 MB
+/// of pairs (12 bytes each). Real case sets at PDQ's threshold 31 have a few pairs per
+/// near-duplicate group; a threshold near half the bits links most of all `n²/2` pairs.
+pub const DEFAULT_MAX_PAIRS: u64 = 50_000_000;
 /// Widest part the pigeonhole join uses (its bucket offsets take `4 << bits` bytes).
 const MAX_PART_BITS: u32 = 22;
 /// Cost model, nanoseconds: one hash comparison inside the bucket join.
@@ -119,6 +130,12 @@ pub struct DedupOptions {
     pub include_singletons: bool,
     /// The join method (default [`JoinMethod::Auto`]).
     pub method: JoinMethod,
+    /// The most pairs of distinct hashes within the threshold the join may find (default
+    /// [`DEFAULT_MAX_PAIRS`]); more is an [`ErrorKind::ResourceLimit`] error, raised early when
+    /// a sample of random pairs already shows the limit will be passed. Bounds the join's
+    /// memory, which grows with the pairs found. Exact duplicates do not count: they are
+    /// grouped before the join.
+    pub max_pairs: u64,
 }
 
 impl DedupOptions {
@@ -128,7 +145,14 @@ impl DedupOptions {
             threshold,
             include_singletons: false,
             method: JoinMethod::Auto,
+            max_pairs: DEFAULT_MAX_PAIRS,
         }
+    }
+
+    /// Sets the most pairs the join may find before it fails.
+    pub fn max_pairs(mut self, max_pairs: u64) -> DedupOptions {
+        self.max_pairs = max_pairs;
+        self
     }
 
     /// Sets whether singletons are returned.
@@ -182,7 +206,8 @@ pub fn self_join<H: HashBits>(hashes: &[H], threshold: u32) -> Vec<Pair> {
 /// Panics if `hashes` holds more than `u32::MAX` entries.
 pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMethod) -> Vec<Pair> {
     let groups = Groups::new(hashes);
-    let unique = join_unique(&groups.unique, threshold, method);
+    let unique = join_unique(&groups.unique, threshold, method, u64::MAX)
+        .expect("an unlimited join cannot pass its limit");
     let mut out: Vec<Pair> = Vec::new();
     for g in 0..groups.unique.len() {
         let m = groups.members(g);
@@ -220,8 +245,20 @@ pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMet
 ///
 /// # Errors
 ///
-/// [`ErrorKind::InvalidArgument`] if `quality` is neither empty nor as long as `hashes`, or
-/// if there are more than `u32::MAX` hashes.
+/// [`ErrorKind::InvalidArgument`] if `quality` is neither empty nor as long as `hashes`, if
+/// there are more than `u32::MAX` hashes, or if the threshold exceeds the hash width;
+/// [`ErrorKind::ResourceLimit`] if more than `options.max_pairs` pairs of distinct hashes are
+/// within the threshold (estimated from a sample before the join starts, counted during it).
+///
+/// ```
+/// use hashsieve::Hash64;
+/// use hashsieve::matching::{cluster, DedupOptions};
+/// use hashsieve::ErrorKind;
+/// let hashes: Vec<Hash64> = (0..300u64).map(|i| Hash64::from_u64(i * 0x9e37_79b9)).collect();
+/// // At threshold 64 every pair is linked: 44,850 pairs, over a limit of 1,000.
+/// let err = cluster(&hashes, &[], &DedupOptions::new(64).max_pairs(1000)).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::ResourceLimit(_)));
+/// ```
 pub fn cluster<H: HashBits>(
     hashes: &[H],
     quality: &[Option<u8>],
@@ -236,8 +273,23 @@ pub fn cluster<H: HashBits>(
         .into());
     }
     check_len(hashes.len())?;
+    if options.threshold > H::BITS {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "threshold {} exceeds the {}-bit hash width; use 0..={}",
+            options.threshold,
+            H::BITS,
+            H::BITS
+        ))
+        .into());
+    }
     let groups = Groups::new(hashes);
-    let pairs = join_unique(&groups.unique, options.threshold, options.method);
+    check_estimate(&groups.unique, options.threshold, options.max_pairs)?;
+    let pairs = join_unique(
+        &groups.unique,
+        options.threshold,
+        options.method,
+        options.max_pairs,
+    )?;
     let mut uf = UnionFind::new(hashes.len());
     for g in 0..groups.unique.len() {
         let m = groups.members(g);
@@ -459,31 +511,130 @@ impl<H: HashBits> Groups<H> {
     }
 }
 
-/// The pairs of distinct hashes within `r`, `a < b`, unsorted.
-fn join_unique<H: HashBits>(hashes: &[H], r: u32, method: JoinMethod) -> Vec<Pair> {
+/// The error for a join that finds (or would find) more than `max` pairs.
+fn too_many_pairs(what: String, r: u32, max: u64) -> crate::error::Error {
+    let mb = max.saturating_mul(std::mem::size_of::<Pair>() as u64) / 1_000_000;
+    let size = if mb > 0 {
+        format!(" (about {mb} MB)")
+    } else {
+        String::new()
+    };
+    ErrorKind::ResourceLimit(format!(
+        "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
+         threshold, or raise the pair limit (`--max-pairs`) if memory allows"
+    ))
+    .into()
+}
+
+/// Fails early when a sample of random pairs of `unique` shows that clearly more than `max`
+/// pairs are within `r` (the lower end of a 3-sigma interval is over the limit), so that a
+/// join that must fail does not first run for minutes.
+fn check_estimate<H: HashBits>(unique: &[H], r: u32, max: u64) -> Result<()> {
+    let n = unique.len() as u64;
+    let all = u128::from(n) * u128::from(n.saturating_sub(1)) / 2;
+    if all <= u128::from(max) {
+        return Ok(());
+    }
+    let mut rng = SplitMix64::new(0x5eed_d00d);
+    let mut hits = 0u64;
+    for _ in 0..SAMPLE_PAIRS {
+        let a = rng.below(n) as usize;
+        let b = (a + 1 + rng.below(n - 1) as usize) % n as usize;
+        hits += u64::from(unique[a].hamming(&unique[b]) <= r);
+    }
+    let low = (hits as f64 - 3.0 * (hits as f64).sqrt()).max(0.0) / SAMPLE_PAIRS as f64;
+    let estimate = low * all as f64;
+    if estimate > max as f64 {
+        let share = hits as f64 / SAMPLE_PAIRS as f64;
+        return Err(too_many_pairs(
+            format!(
+                "about {:.3e} pairs ({:.2}% of all pairs of {n} distinct hashes, from a sample) \
+                 are",
+                share * all as f64,
+                share * 100.0
+            ),
+            r,
+            max,
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the pairs a parallel join has found against its limit.
+struct PairBudget {
+    max: u64,
+    found: AtomicU64,
+    over: AtomicBool,
+}
+
+impl PairBudget {
+    fn new(max: u64) -> PairBudget {
+        PairBudget {
+            max,
+            found: AtomicU64::new(0),
+            over: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds `n` pairs; returns false (and stops every worker) once over the limit.
+    fn add(&self, n: usize) -> bool {
+        let total = self.found.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if total > self.max {
+            self.over.store(true, Ordering::Relaxed);
+        }
+        !self.stopped()
+    }
+
+    fn stopped(&self) -> bool {
+        self.over.load(Ordering::Relaxed)
+    }
+
+    fn check(&self, r: u32) -> Result<()> {
+        if self.stopped() {
+            return Err(too_many_pairs(
+                "the join stopped: more pairs are".to_owned(),
+                r,
+                self.max,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The pairs of distinct hashes within `r`, `a < b`, unsorted; fails once more than `max`
+/// are found.
+fn join_unique<H: HashBits>(
+    hashes: &[H],
+    r: u32,
+    method: JoinMethod,
+    max: u64,
+) -> Result<Vec<Pair>> {
     let n = hashes.len();
     if n < 2 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
+    let budget = PairBudget::new(max);
     let r = r.min(H::BITS);
     let scan_cost = scan_cost(H::BITS, n);
     let plan = match method {
         JoinMethod::Scan => None,
         _ => best_plan(H::BITS, n, r),
     };
-    match plan {
+    let pairs = match plan {
         Some((plan, predicted))
             if method == JoinMethod::Pigeonhole || predicted < scan_cost && n >= 4096 =>
         {
             // Check the plan against the real bucket sizes before running it.
             if method == JoinMethod::Auto && plan.measured_cost(hashes) >= scan_cost {
-                scan_join(hashes, r)
+                scan_join(hashes, r, &budget)
             } else {
-                plan.run(hashes, r)
+                plan.run(hashes, r, &budget)
             }
         }
-        _ => scan_join(hashes, r),
-    }
+        _ => scan_join(hashes, r, &budget),
+    };
+    budget.check(r)?;
+    Ok(pairs)
 }
 
 fn scan_cost(bits: u32, n: usize) -> f64 {
@@ -492,35 +643,49 @@ fn scan_cost(bits: u32, n: usize) -> f64 {
     c * (n as f64) * (n as f64) / 2.0 / threads
 }
 
-/// All pairs by the blocked SIMD batch kernel.
-fn scan_join<H: HashBits>(hashes: &[H], r: u32) -> Vec<Pair> {
+/// All pairs by the blocked SIMD batch kernel; stops early once `budget` is spent.
+fn scan_join<H: HashBits>(hashes: &[H], r: u32, budget: &PairBudget) -> Vec<Pair> {
     let isa = Isa::detect();
     let n = hashes.len();
     let blocks = n.div_ceil(SCAN_BLOCK);
-    (0..blocks)
+    let found: Vec<Vec<Pair>> = (0..blocks)
         .into_par_iter()
-        .flat_map_iter(|b| {
+        .map(|b| {
             let q0 = b * SCAN_BLOCK;
             let q1 = (q0 + SCAN_BLOCK).min(n);
+            let mut pairs = Vec::new();
             let mut found = Vec::new();
-            H::batch_kernel(
-                isa,
-                &hashes[q0..],
-                &hashes[q0..q1],
-                r,
-                q0 as u32,
-                &mut found,
-            );
-            found.into_iter().filter_map(move |(qi, m)| {
-                let a = q0 as u32 + qi;
-                (m.index > a).then_some(Pair {
-                    a,
-                    b: m.index,
-                    distance: m.distance,
-                })
-            })
+            for c0 in (q0..n).step_by(SCAN_HAY) {
+                if budget.stopped() {
+                    return Vec::new();
+                }
+                let c1 = (c0 + SCAN_HAY).min(n);
+                found.clear();
+                H::batch_kernel(
+                    isa,
+                    &hashes[c0..c1],
+                    &hashes[q0..q1],
+                    r,
+                    c0 as u32,
+                    &mut found,
+                );
+                let before = pairs.len();
+                pairs.extend(found.iter().filter_map(|&(qi, m)| {
+                    let a = q0 as u32 + qi;
+                    (m.index > a).then_some(Pair {
+                        a,
+                        b: m.index,
+                        distance: m.distance,
+                    })
+                }));
+                if !budget.add(pairs.len() - before) {
+                    return Vec::new();
+                }
+            }
+            pairs
         })
-        .collect()
+        .collect();
+    found.concat()
 }
 
 /// Binomial sum `sum_{k<=s} C(w, k)`: keys within `s` bits of a `w`-bit key.
@@ -630,9 +795,12 @@ impl Plan {
         total / threads
     }
 
-    fn run<H: HashBits>(&self, hashes: &[H], r: u32) -> Vec<Pair> {
+    fn run<H: HashBits>(&self, hashes: &[H], r: u32, budget: &PairBudget) -> Vec<Pair> {
         let mut out = Vec::new();
         for t in 0..self.parts.len() {
+            if budget.stopped() {
+                return Vec::new();
+            }
             let (off, keys) = self.offsets(hashes, t);
             let mut fill = off.clone();
             let mut order = vec![0u32; hashes.len()];
@@ -661,7 +829,12 @@ impl Plan {
                 .into_par_iter()
                 .map(|c| {
                     let mut v = Vec::new();
-                    table.scan(c * chunk..((c + 1) * chunk).min(nkeys), &mut v);
+                    if !budget.stopped() {
+                        table.scan(c * chunk..((c + 1) * chunk).min(nkeys), &mut v);
+                        if !budget.add(v.len()) {
+                            v = Vec::new();
+                        }
+                    }
                     v
                 })
                 .collect();

@@ -9,7 +9,7 @@ mod matcher;
 pub use cluster::UnionFind;
 pub use dedup::{
     cluster, cluster_matches, cross_join, planted_clusters, self_join, self_join_with, Cluster,
-    DedupOptions, JoinMethod, Member, Pair,
+    DedupOptions, JoinMethod, Member, Pair, DEFAULT_MAX_PAIRS,
 };
 pub use matcher::{
     add_index_section, build_index_section, verify_index_section, ListOptions, MatchRecord,

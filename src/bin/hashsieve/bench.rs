@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use hashsieve::index::bench::{run_with, BenchOptions};
 
+use anyhow::bail;
+
+use crate::args;
 use crate::common::{Format, RowWriter};
 
 #[derive(clap::Args)]
@@ -22,20 +25,21 @@ enum What {
 
 #[derive(clap::Args)]
 struct SearchArgs {
-    /// Number of hashes in the list.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Number of hashes in the list (at least 1; refused when they would not fit in the
+    /// memory available).
+    #[arg(long, default_value_t = 1_000_000, value_parser = args::count)]
     size: usize,
-    /// Inclusive Hamming threshold.
-    #[arg(long, short = 't', default_value_t = 31)]
+    /// Inclusive Hamming threshold, 0..=bits.
+    #[arg(long, short = 't', default_value_t = 31, value_parser = args::threshold)]
     threshold: u32,
     /// Hash width: 256 (PDQ) or 64 (pHash and friends).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = args::bits)]
     bits: u32,
-    /// Number of queries.
-    #[arg(long, default_value_t = 1000)]
+    /// Number of queries (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = args::count)]
     queries: usize,
-    /// Seconds each measurement may run before it stops early.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds each measurement may run before it stops early (more than 0, at most a day).
+    #[arg(long, default_value_t = 3.0, value_parser = args::seconds)]
     budget: f64,
     /// Random seed for the synthetic data.
     #[arg(long, default_value_t = 1)]
@@ -47,9 +51,28 @@ struct SearchArgs {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let What::Search(a) = args.what;
+    if a.threshold > a.bits {
+        bail!(
+            "threshold {} exceeds the {}-bit hash width; use 0..={}",
+            a.threshold,
+            a.bits,
+            a.bits
+        );
+    }
+    // The hashes, the queries, and an index's copy of the hashes (MIH keeps one, sorted).
+    let bytes = u64::from(a.bits / 8);
+    let need = (a.size as u64)
+        .saturating_mul(3)
+        .saturating_add(a.queries as u64)
+        .saturating_mul(bytes);
+    args::check_memory(
+        need,
+        &format!("bench search --size {}", a.size),
+        "lower --size",
+    )?;
     let mut opts = BenchOptions::new(a.size, a.threshold, a.bits, a.seed);
     opts.queries = a.queries;
-    opts.budget = Duration::from_secs_f64(a.budget.max(0.01));
+    opts.budget = Duration::from_secs_f64(a.budget);
     eprintln!(
         "hashsieve bench: {} {}-bit hashes, r={}, {} queries, {} threads",
         a.size,

@@ -29,7 +29,7 @@ pub(crate) struct Args {
     #[arg(long, default_value = "auto")]
     index: IndexKind,
     /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = crate::args::threshold)]
     index_threshold: Option<u32>,
     /// Where to write the list (atomically: nothing is left there if the build fails).
     #[arg(short = 'o', long = "output", value_name = "LIST")]
@@ -53,9 +53,14 @@ pub(crate) struct Args {
     /// Keep all-zero and all-one hashes (rejected by default: blank images).
     #[arg(long)]
     allow_degenerate: bool,
-    /// Skip up to N malformed lines per input instead of failing on the first.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Skip up to N malformed lines per input instead of failing on the first. An input whose
+    /// every record is malformed fails whatever N is.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = crate::args::limit)]
     max_errors: u64,
+    /// Write the list even when it has no entry (by default a build that keeps no entry fails
+    /// and writes nothing: an empty list matches nothing, silently).
+    #[arg(long)]
+    allow_empty: bool,
     /// Input files; `-` reads standard input.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
@@ -80,7 +85,26 @@ pub(crate) fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Refuses to write a list with no entry unless `--allow-empty` asked for one.
+pub(crate) fn check_not_empty(
+    builder: &ListBuilder,
+    allow_empty: bool,
+    output: &Path,
+) -> anyhow::Result<()> {
+    if builder.entry_count() == 0 && !allow_empty {
+        anyhow::bail!(
+            "the list would have no entry, so nothing was written to {}; check the inputs \
+             (format, algorithm, quality), or pass --allow-empty to write an empty list",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(t) = args.index_threshold {
+        crate::args::check_threshold(t, args.algo)?;
+    }
     crate::common::Files::new()
         .inputs(args.inputs.iter().map(PathBuf::as_path))
         .outputs([args.output.as_path()])
@@ -110,6 +134,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         eprintln!("{name}: {report}");
     }
+    check_not_empty(&builder, args.allow_empty, &args.output)?;
     if args.index != IndexKind::Linear {
         let opts = IndexOptions::new(args.index).threshold(
             args.index_threshold

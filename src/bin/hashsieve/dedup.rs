@@ -12,16 +12,25 @@ use hashsieve::list::{HashList, Hashes};
 use hashsieve::matching::{cluster, cluster_matches, cross_join, DedupOptions};
 use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 
+use crate::args;
 use crate::common::{self, Format, RowWriter};
+use crate::hash_text::{BadLine, HashLines};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// The case set: `hashsieve hash` TSV output, a hash-list file (.hsl), or hex lines
     /// (`hash[,id]`, id defaulting to `idx=<n>`).
     input: PathBuf,
-    /// Inclusive Hamming threshold linking two files (default: per algorithm, PDQ 31).
-    #[arg(long, short = 't')]
+    /// Inclusive Hamming threshold linking two files, 0..=the hash width (default: per
+    /// algorithm, PDQ 31).
+    #[arg(long, short = 't', value_parser = args::threshold)]
     threshold: Option<u32>,
+    /// The most pairs of near-duplicates (distinct hashes within the threshold) to collect,
+    /// about 12 bytes each; more is an error saying to lower the threshold. A threshold near
+    /// half the hash width links most pairs of a large set.
+    #[arg(long, value_name = "N", value_parser = args::positive_limit,
+          default_value_t = hashsieve::matching::DEFAULT_MAX_PAIRS)]
+    max_pairs: u64,
     /// Hash algorithm of text input (a list file carries its own).
     #[arg(long, default_value = "pdq")]
     algo: HashKind,
@@ -122,6 +131,14 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
         read_text::<H>(&args.input, kind)?
     };
     let threshold = args.threshold.unwrap_or(kind.default_threshold());
+    args::check_threshold(threshold, kind)?;
+    // The pairs take 12 bytes each, twice that while their vector grows: never allow more
+    // than the memory the system has.
+    let per_pair = 2 * std::mem::size_of::<hashsieve::matching::Pair>() as u64;
+    let max_pairs = match args::memory_available() {
+        Some(avail) if avail / per_pair < args.max_pairs => (avail / per_pair).max(1),
+        _ => args.max_pairs,
+    };
 
     // Reference lists: the ids each input file matches.
     let mut refs = Vec::new();
@@ -141,8 +158,16 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     let marking = !refs.is_empty();
 
     let quality: Vec<Option<u8>> = items.iter().map(|i| i.quality).collect();
-    let options = DedupOptions::new(threshold).include_singletons(args.all || marking);
-    let clusters = cluster(&hashes, &quality, &options)?;
+    let options = DedupOptions::new(threshold)
+        .include_singletons(args.all || marking)
+        .max_pairs(max_pairs);
+    let clusters = cluster(&hashes, &quality, &options).with_context(|| {
+        if max_pairs < args.max_pairs {
+            format!("--max-pairs lowered to {max_pairs} by the memory available")
+        } else {
+            "cannot cluster".to_owned()
+        }
+    })?;
 
     let mut matched: Vec<Vec<String>> = vec![Vec::new(); clusters.len()];
     for (path, list) in args.lists.iter().zip(&refs) {
@@ -155,6 +180,7 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
         let Some(ref_hashes) = H::slice(list.hashes()) else {
             bail!("list {} has an unexpected hash width", path.display());
         };
+        check_cross_estimate(&hashes, ref_hashes, threshold, max_pairs)?;
         let pairs = cross_join(&hashes, ref_hashes, threshold)?;
         for (c, found) in cluster_matches(&clusters, &pairs).into_iter().enumerate() {
             for p in found {
@@ -210,6 +236,34 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     Ok(ExitCode::from(common::EXIT_OK))
 }
 
+/// Refuses a cross-join with a reference list when a sample of random pairs shows it would
+/// find clearly more than `max` pairs (the lower end of a 3-sigma interval is over it).
+fn check_cross_estimate<H: Width>(a: &[H], b: &[H], r: u32, max: u64) -> anyhow::Result<()> {
+    const SAMPLE: u64 = 20_000;
+    let all = a.len() as u128 * b.len() as u128;
+    if all <= u128::from(max) {
+        return Ok(());
+    }
+    let mut rng = hashsieve::index::bench::SplitMix64::new(0x0c05_5e5d);
+    let hits = (0..SAMPLE)
+        .filter(|_| {
+            let x = &a[rng.below(a.len() as u64) as usize];
+            let y = &b[rng.below(b.len() as u64) as usize];
+            x.hamming(y) <= r
+        })
+        .count() as f64;
+    let low = (hits - 3.0 * hits.sqrt()).max(0.0) / SAMPLE as f64 * all as f64;
+    if low > max as f64 {
+        bail!(
+            "about {:.3e} pairs of the input and a reference list are within threshold {r}, \
+             more than --max-pairs {max} allows; lower the threshold, or raise --max-pairs if \
+             memory allows",
+            hits / SAMPLE as f64 * all as f64
+        );
+    }
+    Ok(())
+}
+
 fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
     let list =
         HashList::open(path).with_context(|| format!("cannot open list {}", path.display()))?;
@@ -229,41 +283,47 @@ fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
     Ok((items, hashes))
 }
 
-/// Reads a hash file ([`common::read_hash_lines`]): TSV rows of other algorithms and rows of
-/// failed files are skipped. Malformed lines are reported by number, never by content.
+/// Reads a hash file ([`HashLines`], streamed with its 1 MiB line cap): TSV rows of other
+/// algorithms and rows of failed files are skipped. Malformed lines are reported by number,
+/// never by content.
 fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
     let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let shown = path.display().to_string();
-    let rows = common::read_hash_lines(std::io::BufReader::new(file), &shown)
-        .with_context(|| format!("{shown}: not UTF-8 text, nor a hash-list file"))?;
-    let mut errors: Vec<String> = Vec::new();
+    let mut reader = std::io::BufReader::new(file);
+    let mut rows = HashLines::new(&mut reader);
     let mut bad = 0usize;
-    let mut fail = |errors: &mut Vec<String>, n: usize, why: &str| {
+    let mut fail = |n: u64, why: &str| {
         bad += 1;
-        if errors.len() < MAX_REPORTED {
-            errors.push(format!("{shown}:{n}: {why}"));
+        if bad <= MAX_REPORTED {
+            eprintln!("hashsieve: {shown}:{n}: {why}");
         }
     };
     let (mut items, mut hashes) = (Vec::new(), Vec::new());
-    for row in rows {
+    while let Some(row) = rows
+        .next_row()
+        .with_context(|| format!("cannot read {shown}"))?
+    {
+        let row = match row {
+            Ok(row) => row,
+            Err(BadLine { line, reason }) => {
+                fail(line, reason);
+                continue;
+            }
+        };
         if let Some(a) = &row.algorithm {
             if !a.eq_ignore_ascii_case(kind.name()) || row.hex.is_empty() {
                 continue;
             }
         }
         let Some(hash) = kind.parse_hex(&row.hex).ok().and_then(H::from_value) else {
-            fail(
-                &mut errors,
-                row.line,
-                &format!("not a {} hash", kind.name()),
-            );
+            fail(row.line, &format!("not a {} hash", kind.name()));
             continue;
         };
         let quality = match row.quality.as_deref().map(str::parse::<u8>) {
             None => None,
             Some(Ok(q)) if q <= 100 => Some(q),
             Some(_) => {
-                fail(&mut errors, row.line, "quality is not 0..=100");
+                fail(row.line, "quality is not 0..=100");
                 continue;
             }
         };
@@ -274,8 +334,11 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
         hashes.push(hash);
     }
     if bad > 0 {
-        for e in &errors {
-            eprintln!("hashsieve: {e}");
+        if bad > MAX_REPORTED {
+            eprintln!(
+                "hashsieve: {shown}: {} more malformed line(s) not listed",
+                bad - MAX_REPORTED
+            );
         }
         bail!("{bad} malformed line(s) in {shown}");
     }

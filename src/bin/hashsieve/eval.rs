@@ -41,11 +41,11 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// The precision the reported thresholds keep.
-    #[arg(long, default_value_t = 0.999)]
+    #[arg(long, default_value_t = 0.999, value_parser = crate::args::fraction)]
     min_precision: f64,
     /// Leave out originals whose PDQ quality is below this (the matcher's default gate; 0 keeps
     /// all).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     min_original_quality: u8,
     /// Gate queries as `match` does by default (PDQ quality 50, the other algorithms 1): a
     /// gated query counts as a miss, so recall is that of a deployment with the gates.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod args;
 mod bench;
 mod build;
 mod common;
@@ -13,6 +14,7 @@ mod demo;
 mod eval;
 mod export;
 mod hash;
+mod hash_text;
 mod info;
 mod match_cmd;
 mod merge;

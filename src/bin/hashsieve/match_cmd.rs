@@ -15,14 +15,16 @@ use hashsieve::{HashKind, HashValue};
 use rayon::prelude::*;
 
 use crate::common::{self, Format, RowWriter};
+use crate::hash_text::{BadLine, HashLines};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// A hash-list file to match against (repeat for several).
     #[arg(long = "list", short = 'l', required = true)]
     lists: Vec<PathBuf>,
-    /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
-    #[arg(long, short = 't')]
+    /// Inclusive Hamming threshold for every list, 0..=the list's bit width (default: per
+    /// algorithm, PDQ 31).
+    #[arg(long, short = 't', value_parser = crate::args::threshold)]
     threshold: Option<u32>,
     #[command(flatten)]
     dihedral: common::DihedralArgs,
@@ -59,9 +61,18 @@ const HEADER: [&str; 9] = [
 
 /// A labelled query ready for the matcher.
 struct Labelled {
+    /// The query column of the output: the id, the image path, or the hash itself.
     label: String,
+    /// How messages name the query: the id, the image path, or `file:line`, never the hash.
+    shown: String,
     query: Query,
 }
+
+/// Queries of a hash file matched at a time: the file streams through in batches of this many.
+const BATCH: usize = 4096;
+
+/// Malformed lines of one hash file listed on stderr; the rest are counted.
+const MAX_REPORTED: u64 = 20;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = common::Files::new()
@@ -96,7 +107,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (item, result) in items.iter().zip(matcher.query_batch(&queries)) {
             match result {
                 QueryResult::Skipped(reason) => {
-                    eprintln!("hashsieve: {}: skipped: {reason}", item.label)
+                    eprintln!("hashsieve: {}: skipped: {reason}", item.shown)
                 }
                 QueryResult::Searched(records) => {
                     for r in records {
@@ -131,9 +142,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for input in &args.inputs {
         if input.as_os_str() == "-" {
             let stdin = std::io::stdin();
-            match parse_hash_text(stdin.lock(), "-", &kinds) {
-                Ok(items) => emit(items, &mut out)?,
-                Err(err) => report(&"-", &format!("{err:#}")),
+            let mut lock = stdin.lock();
+            if let Err(err) = match_hash_text(&mut lock, "-", &kinds, &report, &mut |items| {
+                emit(items, &mut out)
+            }) {
+                report(&"-", &format!("{err:#}"));
             }
             continue;
         }
@@ -150,14 +163,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else if is_image(&file) {
                 image_files.push(file);
             } else {
-                let parsed = std::fs::File::open(&file)
+                let shown = file.display().to_string();
+                let result = std::fs::File::open(&file)
                     .map_err(anyhow::Error::from)
                     .and_then(|f| {
-                        parse_hash_text(BufReader::new(f), &file.display().to_string(), &kinds)
+                        let mut reader = BufReader::new(f);
+                        match_hash_text(&mut reader, &shown, &kinds, &report, &mut |items| {
+                            emit(items, &mut out)
+                        })
                     });
-                match parsed {
-                    Ok(items) => emit(items, &mut out)?,
-                    Err(err) => report(&file.display(), &format!("{err:#}")),
+                if let Err(err) = result {
+                    report(&shown, &format!("{err:#}"));
                 }
             }
         }
@@ -219,19 +235,24 @@ fn image_queries(
             let (_, query) = common::image_query(hasher, &pixels, kind, dihedral);
             Labelled {
                 label: label.clone(),
+                shown: label.clone(),
                 query,
             }
         })
         .collect())
 }
 
-/// Reads queries from a hash file ([`common::read_hash_lines`]). A row without an `algorithm`
-/// column takes the one loaded list kind of its width. Errors name the line, never the hash.
-fn parse_hash_text(
-    input: impl BufRead,
+/// Streams the queries of a hash file ([`HashLines`]) to `emit`, [`BATCH`] at a time. A row
+/// without an `algorithm` column takes the one loaded list kind of its width. Each malformed
+/// line is reported through `report` by `source:line`, never by its content, and the file goes
+/// on; the error returned is one that stops the file (reading fails, or `emit` fails).
+fn match_hash_text(
+    input: &mut dyn BufRead,
     source: &str,
     kinds: &[HashKind],
-) -> anyhow::Result<Vec<Labelled>> {
+    report: &dyn Fn(&dyn std::fmt::Display, &dyn std::fmt::Display),
+    emit: &mut dyn FnMut(Vec<Labelled>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let single_kind = |width: usize| -> anyhow::Result<HashKind> {
         let fits: Vec<HashKind> = kinds
             .iter()
@@ -244,14 +265,40 @@ fn parse_hash_text(
             _ => bail!("several loaded lists take {width}-character hashes; use a TSV with an algorithm column"),
         }
     };
+    let mut bad = 0u64;
+    let mut malformed = |line: u64, why: &dyn std::fmt::Display| {
+        bad += 1;
+        if bad <= MAX_REPORTED {
+            report(&format_args!("{source}:{line}"), why);
+        }
+    };
+    let mut rows = HashLines::new(input);
     let mut items = Vec::new();
-    for row in common::read_hash_lines(input, source)? {
-        let at = || format!("{source}:{}", row.line);
-        let kind = match &row.algorithm {
-            Some(a) => a.parse::<HashKind>().with_context(at)?,
-            None => single_kind(row.hex.len()).with_context(at)?,
+    while let Some(row) = rows
+        .next_row()
+        .with_context(|| format!("cannot read {source}"))?
+    {
+        let row = match row {
+            Ok(row) => row,
+            Err(BadLine { line, reason }) => {
+                malformed(line, &reason);
+                continue;
+            }
         };
-        let value: HashValue = kind.parse_hex(&row.hex).with_context(at)?;
+        let parsed = (|| -> anyhow::Result<(HashKind, HashValue)> {
+            let kind = match &row.algorithm {
+                Some(a) => a.parse::<HashKind>()?,
+                None => single_kind(row.hex.len())?,
+            };
+            Ok((kind, kind.parse_hex(&row.hex)?))
+        })();
+        let (kind, value) = match parsed {
+            Ok(kv) => kv,
+            Err(err) => {
+                malformed(row.line, &format_args!("{err:#}"));
+                continue;
+            }
+        };
         let quality = row.quality.as_deref().and_then(|q| q.parse::<u8>().ok());
         let mut query = Query::new(kind, value, quality);
         if let Some(d) = row
@@ -261,10 +308,30 @@ fn parse_hash_text(
         {
             query.variants[0].0 = Some(d);
         }
+        let shown = row
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{source}:{}", row.line));
         items.push(Labelled {
             label: row.id.unwrap_or_else(|| value.to_hex()),
+            shown,
             query,
         });
+        if items.len() >= BATCH {
+            emit(std::mem::take(&mut items))?;
+        }
     }
-    Ok(items)
+    if !items.is_empty() {
+        emit(items)?;
+    }
+    if bad > MAX_REPORTED {
+        report(
+            &source,
+            &format_args!(
+                "{bad} malformed lines in all ({} not listed)",
+                bad - MAX_REPORTED
+            ),
+        );
+    }
+    Ok(())
 }

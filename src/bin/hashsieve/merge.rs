@@ -22,6 +22,9 @@ pub(crate) struct Args {
     /// The merged list's version string.
     #[arg(long = "list-version", value_name = "V")]
     list_version: Option<String>,
+    /// Write the merged list even when it has no entry.
+    #[arg(long)]
+    allow_empty: bool,
     /// The lists to merge.
     #[arg(required = true, value_name = "LIST")]
     lists: Vec<PathBuf>,
@@ -64,6 +67,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let n = merge_into(&mut builder, list, &source)?;
         eprintln!("{}: {n} entries from source {source:?}", path.display());
     }
+    crate::build::check_not_empty(&builder, args.allow_empty, &args.output)?;
     let report = builder
         .write(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;

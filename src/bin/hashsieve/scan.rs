@@ -30,7 +30,7 @@ pub(crate) struct Args {
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
     /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = crate::args::threshold)]
     threshold: Option<u32>,
     #[command(flatten)]
     dihedral: common::DihedralArgs,

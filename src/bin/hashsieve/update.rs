@@ -32,9 +32,13 @@ pub(crate) struct Args {
     /// Keep added all-zero and all-one hashes.
     #[arg(long)]
     allow_degenerate: bool,
-    /// Skip up to N malformed delta lines instead of failing on the first.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Skip up to N malformed delta lines instead of failing on the first. A delta whose every
+    /// line is malformed fails whatever N is.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = crate::args::limit)]
     max_errors: u64,
+    /// Write the new list even when it has no entry left.
+    #[arg(long)]
+    allow_empty: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -63,6 +67,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let report = update(&base, &delta, &mut builder)?;
     eprintln!("{name}: {report}");
+    crate::build::check_not_empty(&builder, args.allow_empty, &args.output)?;
     let built = builder
         .write(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;

@@ -1,0 +1,441 @@
+//! No hash value in any message (issue 10, section 6): every subcommand is driven through as
+//! many error and warning paths as inputs can reach, with inputs that carry canary hashes, and
+//! no run of 16 or more hex digits of any input may reach stderr.
+//!
+//! The check is generic: every run of 16+ hex digits in stderr is cut into 16-digit windows,
+//! and none may occur (case-insensitively) in any file of the test directory or in the text
+//! given on stdin. Hash lists are sensitive: a message may name a file, a line or an id, never
+//! a hash.
+
+#![cfg(feature = "cli")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A canary PDQ hash and a canary 64-bit hash (random, unrelated to any fixture).
+const P: &str = "c4a1f09e33b87d5260e1a9fb4d7c2e8813f6b05a9ed42c71806b3fa55e9d1c27";
+const P2: &str = "7b29e04fd1c8a3356e0f9b12ac47d8e5f31a6c90b2d74e18a5c3f06d9e8b2174";
+const S: &str = "17e011b7f8102383";
+
+struct Sweep {
+    dir: tempfile::TempDir,
+    runs: usize,
+}
+
+impl Sweep {
+    fn new() -> Sweep {
+        Sweep {
+            dir: tempfile::tempdir().unwrap(),
+            runs: 0,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    /// Runs `hashsieve args` in the directory and checks its stderr.
+    #[track_caller]
+    fn check(&mut self, args: &[&str], stdin: Option<&[u8]>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        let mut pipe = child.stdin.take().unwrap();
+        let _ = pipe.write_all(stdin.unwrap_or(b""));
+        drop(pipe);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase();
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        let mut haystacks = vec![P.to_owned(), P2.to_owned(), S.to_owned()];
+        haystacks.extend(stdin.map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()));
+        collect_files(self.dir.path(), &mut haystacks);
+        for run in hex_runs(&err) {
+            for w in run.as_bytes().windows(16) {
+                let w = std::str::from_utf8(w).unwrap();
+                assert!(
+                    !haystacks.iter().any(|h| h.contains(w)),
+                    "hashsieve {args:?} leaked hex {w:?} of an input in its stderr:\n{err}"
+                );
+            }
+        }
+        self.runs += 1;
+    }
+}
+
+/// The lowercased text of every file under `dir`.
+fn collect_files(dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            collect_files(&e.path(), out);
+        } else if ft.is_file() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            out.push(String::from_utf8_lossy(&bytes).to_ascii_lowercase());
+        }
+    }
+}
+
+/// Every maximal run of 16 or more hex digits.
+fn hex_runs(text: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            cur.push(c);
+        } else {
+            if cur.len() >= 16 {
+                runs.push(cur.clone());
+            }
+            cur.clear();
+        }
+    }
+    runs
+}
+
+#[test]
+fn the_checker_catches_a_leak() {
+    assert_eq!(
+        hex_runs("a: 0123456789abcdef0 x 0123"),
+        ["0123456789abcdef0"]
+    );
+    // The sweep's own oracle must fail on a message that leaks: `hash` of a file whose *name*
+    // is a canary echoes that name, and the name is in the directory listing's files.
+    let mut s = Sweep::new();
+    s.write("names.txt", S);
+    let leaked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.check(&["info", S], None);
+    }));
+    assert!(leaked.is_err(), "a path holding a canary must be caught");
+}
+
+#[test]
+fn no_subcommand_prints_an_input_hash_to_stderr() {
+    let mut s = Sweep::new();
+    let needles = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/needles-20.txt"),
+    )
+    .unwrap();
+    let n: Vec<&str> = needles.lines().collect();
+
+    // ---- inputs ----
+    s.write(
+        "known.txt",
+        format!("{P},canary-entry\n{},other\n{},third\n", n[0], n[1]),
+    );
+    s.write(
+        "short.txt",
+        format!("{S},short-entry\n0000000000ff00ff,x\n"),
+    );
+    let mut bad = format!(
+        "{P}\n{}\n{S}\n{P}x,id-a\nzz{P}\nhash={P2}{P2}\n{},\n",
+        &P[..63],
+        &P2[..40]
+    );
+    bad.push_str(&P.repeat(20_000)); // an over-long line
+    bad.push('\n');
+    let mut bad = bad.into_bytes();
+    bad.extend_from_slice(P2.as_bytes());
+    bad.extend_from_slice(b"\xff\xfe\n");
+    s.write("bad.txt", &bad);
+    s.write(
+        "bad.tsv",
+        format!(
+            "path\talgorithm\thash\tquality\n\t{S}\t{P}\t\n\tpdq\t{P}\t10\n\tpdq\t{P2}\t101\n\
+             \tphash\t{S}\t5\n\tpdq\t{}\t\nrow-x\t{P2}\t{P}\t50\n",
+            &P[..60]
+        ),
+    );
+    s.write(
+        "ref101.txt",
+        format!("{P},101,a.jpg\n{P2},10,b.jpg\n{},90,c.jpg\n", n[2]),
+    );
+    s.write(
+        "quote.csv",
+        format!("hash,id\n{P},\"open\n{P2},b\n{},c\n", n[3]),
+    );
+    s.write(
+        "bad.jsonl",
+        format!(
+            "{{\"hash\": \"{}\", \"id\": 5}}\n{{\"hash\": \"{P}\", \"quality\": 300}}\n\
+             {{\"hash\": \"{P2}\", \"categories\": 7}}\n{{\"hash\": \"{P}\", \"id\": [1]}}\n{{\"id\": \"{P}\"}}\n",
+            &P[1..]
+        ),
+    );
+    s.write("all_bad.txt", format!("{}\n{}\n", &P[..63], &P2[..62]));
+    s.write(
+        "delta.txt",
+        format!(
+            "+{P},new\n-{}\n+{P}{S}\n*{P2}\n+{S},short\n-{P2},gone\n",
+            &P[..50]
+        ),
+    );
+    s.write(
+        "delta.csv",
+        format!("op,hash,id,quality\nadd,{P},a,500\nzap,{P2},b,\n+,{S},c,\n-,{P2},\"open\n"),
+    );
+    s.write(
+        "all_bad_delta.txt",
+        format!("+{}\n-{}\n", &P[..10], &P2[..20]),
+    );
+    s.write("fake.hsl", format!("\u{89}HSL{P}{P2}{S}"));
+    s.write("text_as_list.hsl", format!("{P}\n{P2}\n"));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(P.as_bytes());
+    s.write("imgs/fake.png", &png);
+    s.write("imgs/notes.txt", format!("{P}\n"));
+    s.write("demo/photo_002.png", &png);
+    s.write("eval/photo.png", &png);
+
+    // ---- lists ----
+    s.check(&["build", "-o", "known.hsl", "known.txt"], None);
+    s.check(
+        &["build", "--algo", "phash", "-o", "short.hsl", "short.txt"],
+        None,
+    );
+    assert!(s.path("known.hsl").exists() && s.path("short.hsl").exists());
+    // A copy of the known list with damage in its entry bytes.
+    let mut corrupt = std::fs::read(s.path("known.hsl")).unwrap();
+    let len = corrupt.len();
+    for i in (len / 3..len).step_by(97) {
+        corrupt[i] ^= 0x5a;
+    }
+    s.write("corrupt.hsl", &corrupt);
+
+    // ---- build ----
+    for input in [
+        "bad.txt",
+        "bad.tsv",
+        "ref101.txt",
+        "quote.csv",
+        "bad.jsonl",
+        "all_bad.txt",
+    ] {
+        s.check(&["build", "-o", "b.hsl", input], None);
+        s.check(
+            &["build", "--max-errors", "1000", "-o", "b.hsl", input],
+            None,
+        );
+        s.check(
+            &[
+                "build",
+                "--algo",
+                "phash",
+                "--max-errors",
+                "9",
+                "-o",
+                "b.hsl",
+                input,
+            ],
+            None,
+        );
+    }
+    s.check(
+        &[
+            "build",
+            "--input-format",
+            "hex",
+            "--max-errors",
+            "99",
+            "-o",
+            "b.hsl",
+            "bad.tsv",
+        ],
+        None,
+    );
+    s.check(
+        &[
+            "build",
+            "--input-format",
+            "csv",
+            "--hash-col",
+            "nope",
+            "-o",
+            "b.hsl",
+            "quote.csv",
+        ],
+        None,
+    );
+    s.check(
+        &["build", "--max-errors", "99", "-o", "b.hsl", "-"],
+        Some(&bad),
+    );
+
+    // ---- match ----
+    for input in [
+        "bad.txt",
+        "bad.tsv",
+        "short.txt",
+        "known.txt",
+        "imgs",
+        "ref101.txt",
+    ] {
+        s.check(&["match", "-l", "known.hsl", input], None);
+        s.check(
+            &["match", "-l", "known.hsl", "-l", "short.hsl", input],
+            None,
+        );
+        s.check(
+            &["match", "-l", "short.hsl", "--min-quality", "90", input],
+            None,
+        );
+    }
+    s.check(&["match", "-l", "known.hsl", "-"], Some(&bad));
+    s.check(
+        &["match", "-l", "known.hsl", "--dihedral", "-"],
+        Some(P.as_bytes()),
+    );
+    for list in ["fake.hsl", "text_as_list.hsl", "corrupt.hsl", "known.txt"] {
+        s.check(&["match", "-l", list, "known.txt"], None);
+    }
+
+    // ---- hash, scan ----
+    s.check(&["hash", "imgs", "bad.txt", "imgs/fake.png"], None);
+    s.check(&["hash", "--algo", "pdq,phash", "--dihedral", "imgs"], None);
+    s.check(&["scan", "-l", "known.hsl", "-o", "scan.tsv", "imgs"], None);
+    s.check(
+        &["scan", "-l", "corrupt.hsl", "-o", "scan2.tsv", "imgs"],
+        None,
+    );
+    s.check(&["scan", "-l", "fake.hsl", "-o", "scan3.tsv", "imgs"], None);
+
+    // ---- info, verify, export ----
+    for list in [
+        "fake.hsl",
+        "text_as_list.hsl",
+        "corrupt.hsl",
+        "known.hsl",
+        "bad.txt",
+    ] {
+        s.check(&["info", list], None);
+        s.check(&["verify", list], None);
+        s.check(&["export", list], None);
+        s.check(
+            &["export", "--format", "csv", list, "-o", "exported.csv"],
+            None,
+        );
+    }
+
+    // ---- merge, update ----
+    s.check(&["merge", "-o", "m.hsl", "known.hsl", "short.hsl"], None);
+    s.check(&["merge", "-o", "m.hsl", "known.hsl", "fake.hsl"], None);
+    s.check(&["merge", "-o", "m.hsl", "corrupt.hsl"], None);
+    for delta in ["delta.txt", "delta.csv", "all_bad_delta.txt", "bad.tsv"] {
+        s.check(
+            &[
+                "update",
+                "--base",
+                "known.hsl",
+                "--delta",
+                delta,
+                "-o",
+                "u.hsl",
+            ],
+            None,
+        );
+        s.check(
+            &[
+                "update",
+                "--base",
+                "known.hsl",
+                "--delta",
+                delta,
+                "--max-errors",
+                "99",
+                "-o",
+                "u.hsl",
+            ],
+            None,
+        );
+        s.check(
+            &[
+                "update",
+                "--base",
+                "short.hsl",
+                "--delta",
+                delta,
+                "-o",
+                "u.hsl",
+            ],
+            None,
+        );
+    }
+    s.check(
+        &[
+            "update",
+            "--base",
+            "corrupt.hsl",
+            "--delta",
+            "delta.txt",
+            "-o",
+            "u.hsl",
+        ],
+        None,
+    );
+
+    // ---- dedup ----
+    for input in [
+        "bad.txt",
+        "bad.tsv",
+        "known.txt",
+        "short.txt",
+        "fake.hsl",
+        "corrupt.hsl",
+    ] {
+        s.check(&["dedup", input], None);
+        s.check(&["dedup", "--algo", "phash", input], None);
+        s.check(&["dedup", "-l", "fake.hsl", "-l", "short.hsl", input], None);
+        s.check(&["dedup", "-t", "200", "--max-pairs", "1", input], None);
+    }
+    s.check(&["dedup", "-l", "known.hsl", "known.hsl"], None);
+
+    // ---- bench, eval, demo ----
+    s.check(
+        &[
+            "bench",
+            "search",
+            "--size",
+            "2000",
+            "--queries",
+            "20",
+            "--budget",
+            "0.01",
+        ],
+        None,
+    );
+    s.check(&["bench", "search", "--size", "2000", "-t", "300"], None);
+    s.check(
+        &[
+            "eval",
+            "robustness",
+            "eval",
+            "--transforms",
+            "jpeg_q70",
+            "--algorithms",
+            "pdq",
+            "-q",
+            "--reference",
+            "bad.tsv",
+        ],
+        None,
+    );
+    s.check(
+        &["eval", "robustness", "eval/photo.png", "imgs", "-q"],
+        None,
+    );
+    s.check(&["demo", "--data", "demo"], None);
+
+    assert!(s.runs > 100, "{} runs", s.runs);
+}
