@@ -529,7 +529,8 @@ fn failed_writes_leave_nothing_and_replacement_keeps_mapped_lists_valid() {
     let mut b = ListBuilder::new(HashKind::PHash).name("old");
     b.add(Hash64::from_u64(11), EntryMeta::new("a")).unwrap();
     b.write(&path).unwrap();
-    let old = HashList::open(&path).unwrap();
+    // SAFETY: the file is only ever replaced by rename below, never modified in place.
+    let old = unsafe { HashList::open_mmap(&path) }.unwrap();
     let mut b = ListBuilder::new(HashKind::PHash).name("new");
     for i in 1..1000u64 {
         b.add(Hash64::from_u64(i * 7919), EntryMeta::new("b"))
@@ -539,7 +540,8 @@ fn failed_writes_leave_nothing_and_replacement_keeps_mapped_lists_valid() {
     assert_eq!(report.bytes, fs::metadata(&path).unwrap().len());
     assert_eq!((old.name(), old.len()), ("old", 1));
     old.verify().unwrap();
-    let new = HashList::open(&path).unwrap();
+    // SAFETY: as above.
+    let new = unsafe { HashList::open_mmap(&path) }.unwrap();
     assert_eq!((new.name(), new.len()), ("new", 999));
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     // HashList::read gives the same list without a mapping.
@@ -552,21 +554,26 @@ fn open_errors_name_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.hsl");
     fs::write(&empty, b"").unwrap();
-    let err = HashList::open(&empty).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Format(_)));
-    assert_eq!(err.path(), Some(empty.as_path()));
-    let err = HashList::open(dir.path().join("absent.hsl")).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Io(_)));
     let text = dir.path().join("text.hsl");
     fs::write(
         &text,
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22\n",
     )
     .unwrap();
-    assert!(HashList::open(&text)
-        .unwrap_err()
-        .to_string()
-        .contains("magic"));
+    type Open = fn(&Path) -> hashsieve::Result<()>;
+    let read: Open = |p| HashList::read(p).map(drop);
+    // SAFETY: nothing modifies these files while they are mapped.
+    let map: Open = |p| unsafe { HashList::open_mmap(p) }.map(drop);
+    for open in [read, map] {
+        let err = open(&empty).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Format(_)));
+        assert_eq!(err.path(), Some(empty.as_path()));
+        let err = open(&dir.path().join("absent.hsl")).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Io(_)));
+        assert!(open(&text).unwrap_err().to_string().contains("magic"));
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
+    }
 }
 
 // ---- Property tests: build -> open gives back exactly what went in. ----

@@ -84,11 +84,16 @@
 //!
 //! # Robustness
 //!
-//! [`Mih::load`] checks the header, the descriptors and every array bound in O(m), so no byte
-//! pattern can make a later query panic or read out of bounds. Contents are checked lazily: a
-//! query that meets an impossible bucket range (past the end, or buckets adding up to more than
-//! the list) stops using the index and answers with a linear scan; ids past the list are
-//! skipped. [`Mih::validate`] is the full O(n) check.
+//! [`Mih::load`] checks everything: the header, the descriptors (whose substrings must tile
+//! the hash exactly), every array bound, and then the full O(n) [`Mih::validate`]: every
+//! hash of the list is in each table exactly once, in the bucket its bits name. A damaged
+//! section is therefore an error, never a missed match.
+//!
+//! [`Mih::load_unvalidated`] skips `validate`, for a section that was validated before and
+//! cannot have changed. Its O(m) checks still make sure no byte pattern can make a later
+//! query panic or read out of bounds, and a query that meets an impossible bucket range (past
+//! the end, or buckets adding up to more than the list) stops using the index and answers with
+//! a linear scan; but other damage can then drop matches.
 //!
 //! # Performance
 //!
@@ -632,15 +637,32 @@ impl<'a, H: HashBits> Mih<'a, H> {
     }
 
     /// Loads a section written by [`as_bytes`](Mih::as_bytes) over the same `hashes`,
-    /// zero-copy. Checks are O(number of tables); see [`validate`](Mih::validate) for the full
-    /// check.
+    /// zero-copy, and checks it fully ([`validate`](Mih::validate), O(n · tables)), so a
+    /// damaged section is an error, never a missed match.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section (magic, version,
-    /// descriptor or array bounds); [`ErrorKind::Mismatch`] if it was built over a list of
-    /// another width or length.
+    /// descriptor or array bounds) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
+    /// if it was built over a list of another width or length.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<Mih<'a, H>> {
+        let mih = Mih::parse(Cow::Borrowed(section), hashes)?;
+        mih.validate()?;
+        Ok(mih)
+    }
+
+    /// Loads a section like [`load`](Mih::load) but checks only the header, the descriptors
+    /// and the array bounds, in O(number of tables): the contents are **not** validated.
+    ///
+    /// Use it only for a section that passed [`load`](Mih::load) or
+    /// [`validate`](Mih::validate) before and cannot have changed since (it is owned, or
+    /// borrowed from a list whose bytes are immutable). No byte pattern can make a query over
+    /// it panic or loop, but a damaged section can make queries miss matches.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Mih::load), for the checks it makes.
+    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<Mih<'a, H>> {
         Mih::parse(Cow::Borrowed(section), hashes)
     }
 
@@ -749,6 +771,14 @@ impl<'a, H: HashBits> Mih<'a, H> {
         covered.sort_unstable();
         if covered.windows(2).any(|w| w[1].0 < w[0].1) {
             return Err(format_err("table substrings overlap"));
+        }
+        // The pigeonhole argument behind the search needs every bit in exactly one table: a
+        // bit in no table could hide differences and drop matches.
+        let tiled = covered.first().is_some_and(|c| c.0 == 0)
+            && covered.windows(2).all(|w| w[1].0 == w[0].1)
+            && covered.last().is_some_and(|c| c.1 == H::BITS);
+        if !tiled {
+            return Err(format_err("table substrings do not cover the hash"));
         }
         Ok(Mih {
             hashes,
