@@ -253,7 +253,8 @@ fn every_byte_flip_of_the_goldens_is_caught() {
             for pattern in [0x01u8, 0x80, 0xff] {
                 let mut bytes = golden.to_vec();
                 bytes[i] ^= pattern;
-                if let Ok(list) = HashList::from_bytes(bytes) {
+                assert!(HashList::from_bytes(&bytes[..]).is_err());
+                if let Ok(list) = HashList::from_bytes_unverified(bytes) {
                     exercise(&list);
                     assert!(
                         list.verify().is_err(),
@@ -308,8 +309,10 @@ proptest! {
             bytes[i] = *v;
         }
         reseal(&mut bytes, &header);
-        if let Ok(list) = HashList::from_bytes(bytes) {
+        let verified = HashList::from_bytes(&bytes[..]).is_ok();
+        if let Ok(list) = HashList::from_bytes_unverified(bytes) {
             exercise(&list);
+            prop_assert_eq!(verified, list.verify().is_ok());
         }
     }
 }
@@ -324,14 +327,19 @@ fn resealed_structural_faults_fail_verify() {
         reseal(&mut bytes, &header);
         bytes
     };
-    // Two hashes swapped: open succeeds (O(1)), verify reports the order.
+    // Two hashes swapped: the unverified open succeeds (O(1)), verify reports the order, and
+    // so does every verifying constructor.
     let h = sec(b"HASH");
     let bytes = mutate(&|b| {
         let a = h.offset as usize;
         let (x, y) = b[a..a + 64].split_at_mut(32);
         x.swap_with_slice(y);
     });
-    let list = HashList::from_bytes(bytes).unwrap();
+    assert!(HashList::from_bytes(&bytes[..])
+        .unwrap_err()
+        .to_string()
+        .contains("sorted"));
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     exercise(&list);
     assert!(list.verify().unwrap_err().to_string().contains("sorted"));
     // An id offset pointing far out of range: the id reads as "", verify names the section.
@@ -340,14 +348,14 @@ fn resealed_structural_faults_fail_verify() {
         let at = ids.offset as usize + 8 + 8 * 2;
         b[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     });
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     exercise(&list);
     assert_eq!(list.entry(1).unwrap().id(), "");
     assert!(list.verify().unwrap_err().to_string().contains("EIDS"));
     // A quality byte out of range reads as None.
     let q = sec(b"EQUA");
     let bytes = mutate(&|b| b[q.offset as usize] = 200);
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     assert_eq!(list.entry(0).unwrap().quality(), None);
     assert!(list.verify().is_err());
     // An entry range that runs backwards yields no entries for that hash.
@@ -356,7 +364,7 @@ fn resealed_structural_faults_fail_verify() {
         let at = hent.offset as usize + 8;
         b[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     });
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     exercise(&list);
     assert!(list.verify().is_err());
     // Non-zero padding between sections.
@@ -366,7 +374,7 @@ fn resealed_structural_faults_fail_verify() {
         "HENT should end before a padding gap"
     );
     let bytes = mutate(&|b| b[pad_at] = 1);
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     assert!(list.verify().unwrap_err().to_string().contains("padding"));
 }
 

@@ -405,15 +405,18 @@ pub(crate) fn open_list(path: &Path) -> hashsieve::Result<hashsieve::HashList> {
 /// checksums not checked, so a damaged list can still be inspected); special files refused
 /// without blocking. Nothing may answer from a list opened this way.
 pub(crate) fn open_list_header(path: &Path) -> anyhow::Result<hashsieve::HashList> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        anyhow::bail!("not a regular file; a hash list must be a regular file");
-    }
-    if meta.len() == 0 {
-        anyhow::bail!("the file is empty; it is not a hash list");
-    }
-    let file = std::fs::File::open(path)?;
-    // SAFETY: as `open_list`; `info` reads the header and section table only.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
-    Ok(hashsieve::HashList::from_bytes_unverified(map)?)
+    let inner = || -> anyhow::Result<hashsieve::HashList> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            anyhow::bail!("not a regular file; a hash list must be a regular file");
+        }
+        if meta.len() == 0 {
+            anyhow::bail!("the file is empty; it is not a hash list");
+        }
+        let file = std::fs::File::open(path)?;
+        // SAFETY: as `open_list`; `info` reads the header and section table only.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(hashsieve::HashList::from_bytes_unverified(map)?)
+    };
+    inner().with_context(|| path.display().to_string())
 }
