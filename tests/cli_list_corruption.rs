@@ -63,7 +63,11 @@ fn every_byte_flip_exits_2_or_answers_as_the_intact_list() {
     let list = d.join("list.hsl");
     let queries = d.join("queries.txt");
     let (l, q) = (list.to_str().unwrap(), queries.to_str().unwrap());
-    for (index, seed) in [(None, 1), (Some(IndexKind::Mih), 2), (Some(IndexKind::BkTree), 3)] {
+    for (index, seed) in [
+        (None, 1),
+        (Some(IndexKind::Mih), 2),
+        (Some(IndexKind::BkTree), 3),
+    ] {
         let (bytes, text) = small_list(index, seed);
         fs::write(&queries, text).unwrap();
         fs::write(&list, &bytes).unwrap();

@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use hashsieve::index::bench::{synthetic, SplitMix64};
-use hashsieve::index::{
-    BkTree, HashBits, Index, LinearScan, Match, Mih, MihOptions, SearchIndex,
-};
+use hashsieve::index::{BkTree, HashBits, Index, LinearScan, Match, Mih, MihOptions, SearchIndex};
 use hashsieve::{Hash256, Hash64};
 
 /// Runs every query kind on a loaded index; the answers may be wrong but must come back.

@@ -848,70 +848,75 @@ impl<'a, H: HashBits> Mih<'a, H> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] naming the first inconsistency.
+    /// [`ErrorKind::Format`] naming an inconsistency.
     pub fn validate(&self) -> Result<()> {
         let n = self.hashes.len();
-        for (t, table) in self.tables.iter().enumerate() {
-            let s = table.spec;
-            let dir = &self.data[table.dir.clone()];
-            let inline = &self.data[table.inline.clone()];
-            let chunks = &self.data[table.chunks.clone()];
-            let (sh_top, sh_in, sh_ex) = s.shifts();
-            let buckets = 1usize << s.b;
-            if u32_at(dir, 0) != Some(0) || u32_at(dir, buckets) != Some(n as u32) {
-                return Err(format_err(format!(
-                    "table {t}: directory does not span the list"
-                )));
-            }
-            let mut seen = vec![false; n];
-            for k in 0..buckets {
-                let lo = u32_at(dir, k).unwrap_or(0) as usize;
-                let hi = u32_at(dir, k + 1).unwrap_or(0) as usize;
-                if hi < lo || hi > n {
-                    return Err(format_err(format!("table {t}: directory is not ascending")));
-                }
-                let bk = Bucket {
-                    k: k as u64,
-                    lo,
-                    hi,
-                };
-                let start = table.chunk_start(bk);
-                if count_ones(chunks, start, start + (hi - lo) as u64 + table.high_span)
-                    != Some((hi - lo) as u64)
-                {
+        // Tables are independent: check them in parallel (the check reads every hash once per
+        // table, at random).
+        self.tables
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(t, table)| -> Result<()> {
+                let s = table.spec;
+                let dir = &self.data[table.dir.clone()];
+                let inline = &self.data[table.inline.clone()];
+                let chunks = &self.data[table.chunks.clone()];
+                let (sh_top, sh_in, sh_ex) = s.shifts();
+                let buckets = 1usize << s.b;
+                if u32_at(dir, 0) != Some(0) || u32_at(dir, buckets) != Some(n as u32) {
                     return Err(format_err(format!(
-                        "table {t}: unary id bits do not match bucket sizes"
+                        "table {t}: directory does not span the list"
                     )));
                 }
-                let mut prev = None;
-                for i in 0..hi - lo {
-                    let decoded = table.record(chunks, bk, i).and_then(|(extra, low)| {
-                        Some((extra, table.id(super::simd::Scalar, chunks, bk, i, low)?))
-                    });
-                    let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n) else {
-                        return Err(format_err(format!("table {t}: an id does not decode")));
+                let mut seen = vec![false; n];
+                for k in 0..buckets {
+                    let lo = u32_at(dir, k).unwrap_or(0) as usize;
+                    let hi = u32_at(dir, k + 1).unwrap_or(0) as usize;
+                    if hi < lo || hi > n {
+                        return Err(format_err(format!("table {t}: directory is not ascending")));
+                    }
+                    let bk = Bucket {
+                        k: k as u64,
+                        lo,
+                        hi,
                     };
-                    if prev.is_some_and(|p| p >= id)
-                        || std::mem::replace(&mut seen[id as usize], true)
+                    let start = table.chunk_start(bk);
+                    if count_ones(chunks, start, start + (hi - lo) as u64 + table.high_span)
+                        != Some((hi - lo) as u64)
                     {
                         return Err(format_err(format!(
-                            "table {t}: ids repeat or are out of order"
+                            "table {t}: unary id bits do not match bucket sizes"
                         )));
                     }
-                    prev = Some(id);
-                    let key = u64::from(self.hashes[id as usize].key(s.start, s.len));
-                    let inline_ok = s.c1 == 0
-                        || u64::from(inline[lo + i]) == (key >> sh_in) & ((1 << s.c1) - 1);
-                    let extra_ok = u64::from(extra) == (key >> sh_ex) & ((1 << s.c2) - 1);
-                    if (key >> sh_top) as usize != k || !inline_ok || !extra_ok {
-                        return Err(format_err(format!(
-                            "table {t}: an entry is in the wrong bucket"
-                        )));
+                    let mut prev = None;
+                    for i in 0..hi - lo {
+                        let decoded = table.record(chunks, bk, i).and_then(|(extra, low)| {
+                            Some((extra, table.id(super::simd::Scalar, chunks, bk, i, low)?))
+                        });
+                        let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n) else {
+                            return Err(format_err(format!("table {t}: an id does not decode")));
+                        };
+                        if prev.is_some_and(|p| p >= id)
+                            || std::mem::replace(&mut seen[id as usize], true)
+                        {
+                            return Err(format_err(format!(
+                                "table {t}: ids repeat or are out of order"
+                            )));
+                        }
+                        prev = Some(id);
+                        let key = u64::from(self.hashes[id as usize].key(s.start, s.len));
+                        let inline_ok = s.c1 == 0
+                            || u64::from(inline[lo + i]) == (key >> sh_in) & ((1 << s.c1) - 1);
+                        let extra_ok = u64::from(extra) == (key >> sh_ex) & ((1 << s.c2) - 1);
+                        if (key >> sh_top) as usize != k || !inline_ok || !extra_ok {
+                            return Err(format_err(format!(
+                                "table {t}: an entry is in the wrong bucket"
+                            )));
+                        }
                     }
                 }
-            }
-        }
-        Ok(())
+                Ok(())
+            })
     }
 
     fn use_linear(&self, r: u32) -> bool {

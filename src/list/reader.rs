@@ -486,7 +486,16 @@ impl HashList<Vec<u8>> {
         let path = path.as_ref();
         let inner = || -> Result<HashList<Vec<u8>>> {
             let (mut file, len) = open_regular(path)?;
-            let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            let mut data = Vec::new();
+            // A (sparse) file larger than memory is an error, not an abort.
+            usize::try_from(len)
+                .ok()
+                .and_then(|len| data.try_reserve_exact(len).ok())
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidArgument(format!(
+                        "the file is {len} bytes, more than this process can hold in memory"
+                    )))
+                })?;
             std::io::Read::read_to_end(&mut file, &mut data)?;
             HashList::from_bytes(data)
         };

@@ -122,8 +122,8 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     // Reference lists: the ids each input file matches.
     let mut refs = Vec::new();
     for path in &args.lists {
-        let list =
-            common::open_list(path).with_context(|| format!("cannot open list {}", path.display()))?;
+        let list = common::open_list(path)
+            .with_context(|| format!("cannot open list {}", path.display()))?;
         if list.kind() != kind {
             bail!(
                 "list {} holds {} hashes but the input is {}",
