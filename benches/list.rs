@@ -4,7 +4,8 @@
 //! `cargo bench --bench list`. The large list has `HASHSIEVE_BENCH_N` entries (default
 //! 10,000,000: a 10M-entry PDQ list is about 500 MB, built once into a temporary directory
 //! outside the timings). The open benchmarks (`list/open_verified/1M`,
-//! `list/open_unverified/1M`) run at the sizes in `HASHSIEVE_BENCH_OPEN_SIZES`
+//! `list/open_unverified/1M`, and the validated and unvalidated loads of the list's persisted
+//! index, `list/index_load_validated/mih/1M`) run at the sizes in `HASHSIEVE_BENCH_OPEN_SIZES`
 //! (comma separated, default `1000000`), e.g. `HASHSIEVE_BENCH_OPEN_SIZES=1000000,10000000
 //! cargo bench --bench list -- open_`.
 
@@ -12,8 +13,10 @@ use std::hint::black_box;
 use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use hashsieve::index::{Index, IndexKind, IndexOptions, SearchIndex};
 use hashsieve::list::import::{import, ImportOptions, InputFormat};
 use hashsieve::list::EntryMeta;
+use hashsieve::matching::{add_index_section, INDEX_SECTION};
 use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
 
 /// xorshift64*: fixed-seed inputs without a dependency.
@@ -151,8 +154,9 @@ fn bench_big(c: &mut Criterion) {
     g.finish();
 }
 
-/// A PDQ list of `n` entries with ids, written to `path`.
-fn write_list(n: usize, seed: u64, path: &std::path::Path) -> u64 {
+/// A PDQ list of `n` entries with ids (and a persisted multi-index hashing section when
+/// `mih`), written to `path`.
+fn write_list(n: usize, seed: u64, mih: bool, path: &std::path::Path) -> u64 {
     let mut rng = Rng(seed);
     let mut builder = ListBuilder::new(HashKind::Pdq).created(0);
     for i in 0..n {
@@ -160,11 +164,16 @@ fn write_list(n: usize, seed: u64, path: &std::path::Path) -> u64 {
             .add(rng.hash(), EntryMeta::new(&format!("id-{i}")))
             .unwrap();
     }
+    if mih {
+        let options = IndexOptions::new(IndexKind::Mih).threshold(31);
+        add_index_section(&mut builder, &options).unwrap();
+    }
     builder.write(path).unwrap().bytes
 }
 
 /// The cost of the full check at open: mapping with the constant-time header checks only,
-/// against mapping and verifying every byte (what `open_mmap`, `read` and `from_bytes` do).
+/// against mapping and verifying every byte (what `open_mmap`, `read` and `from_bytes` do),
+/// on a list that carries a persisted multi-index hashing section (its CRC is checked too).
 fn bench_open(c: &mut Criterion) {
     let sizes: Vec<usize> = std::env::var("HASHSIEVE_BENCH_OPEN_SIZES")
         .unwrap_or_else(|_| "1000000".into())
@@ -176,7 +185,7 @@ fn bench_open(c: &mut Criterion) {
     g.sample_size(10);
     for n in sizes {
         let path = dir.path().join(format!("open-{n}.hsl"));
-        let bytes = write_list(n, 0x0be9 ^ n as u64, &path);
+        let bytes = write_list(n, 0x0be9 ^ n as u64, true, &path);
         g.throughput(Throughput::Bytes(bytes));
         let id = label(n);
         g.bench_function(format!("open_unverified/{id}"), |b| {
@@ -197,6 +206,26 @@ fn bench_open(c: &mut Criterion) {
                 black_box(list.hashes256().map(<[Hash256]>::len))
             })
         });
+        // The persisted index: the full validation the Matcher runs once when a list is
+        // added, against the constant-time load it then uses per query.
+        // SAFETY: as above.
+        let list = unsafe { HashList::open_mmap(&path) }.unwrap();
+        let section = list.section(INDEX_SECTION).unwrap();
+        let hashes = list.hashes256().unwrap();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("index_load_unvalidated/mih/{id}"), |b| {
+            b.iter(|| {
+                black_box(
+                    SearchIndex::load_unvalidated(section, hashes)
+                        .unwrap()
+                        .len(),
+                )
+            })
+        });
+        g.bench_function(format!("index_load_validated/mih/{id}"), |b| {
+            b.iter(|| black_box(SearchIndex::load(section, hashes).unwrap().len()))
+        });
+        drop(list);
         std::fs::remove_file(&path).unwrap();
     }
     g.finish();

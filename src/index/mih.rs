@@ -520,18 +520,6 @@ fn select<S: Simd>(s: S, b: &[u8], start: u64, end: u64, rank: u32) -> Option<u6
     None
 }
 
-/// Set bits in bit range `start..end`, or `None` past the array.
-fn count_ones(b: &[u8], start: u64, end: u64) -> Option<u64> {
-    let mut c = 0;
-    let mut pos = start;
-    while pos < end {
-        let width = (end - pos).min(56) as u32;
-        c += u64::from(bits_at(b, pos, width)?.count_ones());
-        pos += u64::from(width);
-    }
-    Some(c)
-}
-
 /// A bucket of one table, located.
 #[derive(Clone, Copy)]
 struct Bucket {
@@ -559,15 +547,6 @@ impl Table {
             (rec >> self.spec.low) as u32,
             rec & ((1u64 << self.spec.low) - 1),
         ))
-    }
-
-    /// The id of entry `i` of the bucket, given its low bits.
-    #[inline(always)]
-    fn id<S: Simd>(&self, s: S, chunks: &[u8], bk: Bucket, i: usize, low: u64) -> Option<u32> {
-        let start = self.chunk_start(bk);
-        let end = start + (bk.hi - bk.lo) as u64 + self.high_span;
-        let high = select(s, chunks, start, end, i as u32)?.checked_sub(i as u64)?;
-        u32::try_from((high << self.spec.low) | low).ok()
     }
 }
 
@@ -880,39 +859,59 @@ impl<'a, H: HashBits> Mih<'a, H> {
                         lo,
                         hi,
                     };
-                    let start = table.chunk_start(bk);
-                    if count_ones(chunks, start, start + (hi - lo) as u64 + table.high_span)
-                        != Some((hi - lo) as u64)
-                    {
-                        return Err(format_err(format!(
+                    let unary_err = || {
+                        format_err(format!(
                             "table {t}: unary id bits do not match bucket sizes"
-                        )));
+                        ))
+                    };
+                    // Walk the bucket's unary-coded high id bits once (the i-th set bit, at
+                    // offset p, gives high bits p - i), rather than selecting each id's bit
+                    // from the bucket start, which is quadratic in the bucket size.
+                    let start = table.chunk_start(bk);
+                    let end = start + (hi - lo) as u64 + table.high_span;
+                    let (mut i, mut pos, mut prev) = (0usize, start, None);
+                    while pos < end {
+                        let width = (end - pos).min(56) as u32;
+                        let mut word = bits_at(chunks, pos, width).ok_or_else(unary_err)?;
+                        while word != 0 {
+                            let p = pos - start + u64::from(word.trailing_zeros());
+                            word &= word - 1;
+                            if i >= hi - lo {
+                                return Err(unary_err());
+                            }
+                            let decoded = table.record(chunks, bk, i).and_then(|(extra, low)| {
+                                let id = ((p - i as u64) << s.low) | low;
+                                Some((extra, u32::try_from(id).ok()?))
+                            });
+                            let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n)
+                            else {
+                                return Err(format_err(format!(
+                                    "table {t}: an id does not decode"
+                                )));
+                            };
+                            if prev.is_some_and(|p| p >= id)
+                                || std::mem::replace(&mut seen[id as usize], true)
+                            {
+                                return Err(format_err(format!(
+                                    "table {t}: ids repeat or are out of order"
+                                )));
+                            }
+                            prev = Some(id);
+                            let key = u64::from(self.hashes[id as usize].key(s.start, s.len));
+                            let inline_ok = s.c1 == 0
+                                || u64::from(inline[lo + i]) == (key >> sh_in) & ((1 << s.c1) - 1);
+                            let extra_ok = u64::from(extra) == (key >> sh_ex) & ((1 << s.c2) - 1);
+                            if (key >> sh_top) as usize != k || !inline_ok || !extra_ok {
+                                return Err(format_err(format!(
+                                    "table {t}: an entry is in the wrong bucket"
+                                )));
+                            }
+                            i += 1;
+                        }
+                        pos += u64::from(width);
                     }
-                    let mut prev = None;
-                    for i in 0..hi - lo {
-                        let decoded = table.record(chunks, bk, i).and_then(|(extra, low)| {
-                            Some((extra, table.id(super::simd::Scalar, chunks, bk, i, low)?))
-                        });
-                        let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n) else {
-                            return Err(format_err(format!("table {t}: an id does not decode")));
-                        };
-                        if prev.is_some_and(|p| p >= id)
-                            || std::mem::replace(&mut seen[id as usize], true)
-                        {
-                            return Err(format_err(format!(
-                                "table {t}: ids repeat or are out of order"
-                            )));
-                        }
-                        prev = Some(id);
-                        let key = u64::from(self.hashes[id as usize].key(s.start, s.len));
-                        let inline_ok = s.c1 == 0
-                            || u64::from(inline[lo + i]) == (key >> sh_in) & ((1 << s.c1) - 1);
-                        let extra_ok = u64::from(extra) == (key >> sh_ex) & ((1 << s.c2) - 1);
-                        if (key >> sh_top) as usize != k || !inline_ok || !extra_ok {
-                            return Err(format_err(format!(
-                                "table {t}: an entry is in the wrong bucket"
-                            )));
-                        }
+                    if i != hi - lo {
+                        return Err(unary_err());
                     }
                 }
                 Ok(())

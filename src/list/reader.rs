@@ -123,6 +123,35 @@ impl Ragged {
         bytes.get(start..end).unwrap_or(&[])
     }
 
+    /// Checks that every item of a string table is UTF-8, after
+    /// [`verify_offsets`](Ragged::verify_offsets): one validation of all the elements, plus a
+    /// check that every item starts on a character boundary (equivalent to validating each
+    /// item, and several times faster for millions of short ids).
+    fn verify_utf8(&self, bytes: &[u8], what: &str) -> Result<()> {
+        let elems = Span {
+            at: self.elems_at,
+            len: self.elems,
+        }
+        .slice(bytes);
+        let bad = |i: usize| format_err(format!("section {what}: item {i} is not valid UTF-8"));
+        if let Err(e) = std::str::from_utf8(elems) {
+            // Name the item that holds the first bad byte.
+            let at = e.valid_up_to() as u64;
+            let i = (0..self.count)
+                .find(|&i| self.offset(bytes, i + 1) > at)
+                .unwrap_or(0);
+            return Err(bad(i));
+        }
+        for i in 1..self.count {
+            let o = to_usize(self.offset(bytes, i));
+            if elems.get(o).is_some_and(|&b| b & 0xc0 == 0x80) {
+                // Item i starts (and item i - 1 ends) inside a character.
+                return Err(bad(i));
+            }
+        }
+        Ok(())
+    }
+
     /// Full structural check: offsets non-decreasing (first and last were checked at open).
     fn verify_offsets(&self, bytes: &[u8], what: &str) -> Result<()> {
         let mut prev = 0u64;
@@ -835,11 +864,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
 
     // 4. Ids: offsets monotonic, each id valid UTF-8.
     layout.ids.verify_offsets(bytes, "EIDS")?;
-    for i in 0..layout.ids.count {
-        if std::str::from_utf8(layout.ids.get(bytes, i)).is_err() {
-            return Err(format_err(format!("entry {i}: the id is not valid UTF-8")));
-        }
-    }
+    layout.ids.verify_utf8(bytes, "EIDS")?;
 
     // 5. Quality bytes.
     if let Some(q) = layout.quality {
