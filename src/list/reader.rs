@@ -538,10 +538,11 @@ impl<D: AsRef<[u8]>> HashList<D> {
     /// interpret, such as a persisted search index), the padding and the structure. No answer
     /// is ever given from bytes whose checksum was not checked.
     ///
-    /// The check is one pass over the buffer; measured on a 2-core AMD EPYC (Zen 4) VM it
-    /// costs about TODO_FIGURES. A caller that has already verified these exact bytes (a
-    /// file verified once and since kept read-only) can skip it with
-    /// [`HashList::from_bytes_unverified`].
+    /// The check is one pass over the buffer, about 4 to 5 GiB/s on one core (`cargo bench
+    /// --bench list -- open_`, a 2-core Xeon VM under load: 16 ms for a 1M-entry PDQ list of
+    /// 89 MB, 0.2 s for 10M entries, 896 MB; the header-only open takes about 20 µs). A
+    /// caller that has already verified these exact bytes (a file verified once and since
+    /// kept read-only) can skip it with [`HashList::from_bytes_unverified`].
     ///
     /// The buffer needs no particular alignment: when the hashes cannot be viewed in place
     /// (the buffer's address is not a multiple of 8, or the target is big-endian), they are
