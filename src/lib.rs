@@ -12,8 +12,10 @@
 //! * [`algo`]: [`algo::pdq`] (hash, quality, 8 dihedral variants, reference or exact) and
 //!   [`algo::imagehash`], both bit-exact with their references, each hash with a quality;
 //!   [`algo::Hasher`] decodes once and computes several hashes.
-//! * [`list`]: the hash-list file ([`HashList`], [`ListBuilder`]): memory-mapped, versioned,
-//!   checksummed; importers and exporters for the formats the field exchanges.
+//! * [`list`]: the hash-list file ([`HashList`], [`ListBuilder`]): versioned, checksummed,
+//!   read into memory or memory-mapped (an explicit, `unsafe` opt-in:
+//!   [`HashList::open_mmap`]), and verified in full before it answers; importers and
+//!   exporters for the formats the field exchanges.
 //! * [`index`]: exact Hamming search over hash slices: SIMD linear scan (scalar, AVX2,
 //!   AVX-512), BK-tree and multi-index hashing behind one [`index::Index`] trait.
 //! * [`matching`]: the [`matching::Matcher`] over opened lists (thresholds, quality gates,
@@ -66,6 +68,15 @@
 //!
 //! Pixels live only for the duration of a hashing call; nothing in the library writes, copies,
 //! logs or transmits imagery. Hash values never appear in error messages or `Debug` output.
+//!
+//! ## Lists are checked before they answer
+//!
+//! Every [`HashList`] constructor checks every byte (the CRC of every section, padding,
+//! structure) before it returns, and the [`matching::Matcher`] validates a persisted search
+//! index in full when a list is added: a corrupt list is an error, never a wrong or missed
+//! match. Skipping the check takes an explicit call ([`HashList::from_bytes_unverified`]).
+//! A list mapped with [`HashList::open_mmap`] must not be modified in place while mapped
+//! (`SIGBUS`); replace list files by renaming a new file over them.
 
 #![deny(missing_docs)]
 #![warn(

@@ -265,7 +265,7 @@ fn builds_that_keep_nothing_write_nothing_unless_allowed() {
         assert!(!d.join("out.hsl").exists());
         let out = hashsieve(d, &["build", "--allow-empty", "-o", "out.hsl", input]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let list = hashsieve::HashList::open(d.join("out.hsl")).unwrap();
+        let list = hashsieve::HashList::read(d.join("out.hsl")).unwrap();
         assert_eq!(list.len(), 0);
         std::fs::remove_file(d.join("out.hsl")).unwrap();
     }

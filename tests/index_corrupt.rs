@@ -1,10 +1,11 @@
 //! Serialised indexes from untrusted bytes: every truncation is an error; random and targeted
-//! corruptions either fail to load or answer (possibly wrongly) without panicking or hanging.
+//! corruptions either fail the (validating) load or answer exactly as the linear scan; loaded
+//! without validation they may answer wrongly, but never panic or hang.
 
 use std::time::{Duration, Instant};
 
 use hashsieve::index::bench::{synthetic, SplitMix64};
-use hashsieve::index::{BkTree, HashBits, Index, Match, Mih, MihOptions, SearchIndex};
+use hashsieve::index::{BkTree, HashBits, Index, LinearScan, Match, Mih, MihOptions, SearchIndex};
 use hashsieve::{Hash256, Hash64};
 
 /// Runs every query kind on a loaded index; the answers may be wrong but must come back.
@@ -49,16 +50,40 @@ fn list_tables(bits: u32) -> u32 {
     }
 }
 
-/// Loads through every entry point; on success, queries (with and without the fallback).
+/// A validated index answers every query exactly as the scan.
+fn exact<H: HashBits>(index: &dyn Index<Hash = H>, list: &[H], queries: &[H]) {
+    let scan = LinearScan::new(list);
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    for q in queries {
+        for r in [0, 3, 10, 31, H::BITS] {
+            index.range(q, r, &mut got);
+            scan.range(q, r, &mut want);
+            assert_eq!(got, want, "a validated index missed or invented a match");
+        }
+        assert_eq!(index.knn(q, 3), scan.knn(q, 3));
+    }
+}
+
+/// Loads through every entry point. The validating loads refuse the bytes or answer exactly;
+/// the unvalidated ones may answer wrongly but must come back.
 fn load_and_query<H: HashBits>(bytes: &[u8], list: &[H], queries: &[H]) {
     if let Ok(idx) = SearchIndex::load(bytes, list) {
-        exercise(&idx, queries);
+        exact(&idx, list, queries);
     }
     if let Ok(m) = Mih::load(bytes, list) {
+        exact(&m.with_fallback(false), list, queries);
+    }
+    if let Ok(t) = BkTree::load(bytes, list) {
+        exact(&t, list, queries);
+    }
+    if let Ok(idx) = SearchIndex::load_unvalidated(bytes, list) {
+        exercise(&idx, queries);
+    }
+    if let Ok(m) = Mih::load_unvalidated(bytes, list) {
         let _ = m.validate();
         exercise(&m.with_fallback(false), queries);
     }
-    if let Ok(t) = BkTree::load(bytes, list) {
+    if let Ok(t) = BkTree::load_unvalidated(bytes, list) {
         let _ = t.validate();
         exercise(&t, queries);
     }
@@ -146,7 +171,8 @@ fn bktree_cycles_and_backward_children_are_cut_off() {
         let v: u32 = if i == nodes { nodes as u32 } else { 0 };
         b[first_child + 4 * i..first_child + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
     }
-    let t = BkTree::load(&b, &data.hashes).unwrap();
+    assert!(BkTree::load(&b, &data.hashes).is_err());
+    let t = BkTree::load_unvalidated(&b, &data.hashes).unwrap();
     assert!(t.validate().is_err());
     exercise(&t, &data.queries);
     // Overlapping forward ranges: node i's children are i+1..nodes (exponential paths
@@ -165,7 +191,8 @@ fn bktree_cycles_and_backward_children_are_cut_off() {
         };
         b[first_child + 4 * i..first_child + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
     }
-    let t = BkTree::load(&b, &data.hashes).unwrap();
+    assert!(BkTree::load(&b, &data.hashes).is_err());
+    let t = BkTree::load_unvalidated(&b, &data.hashes).unwrap();
     exercise(&t, &data.queries);
 }
 
@@ -192,7 +219,10 @@ fn mih_impossible_directories_fall_back_to_the_scan() {
             b[dir + 4 * k..dir + 4 * k + 4].copy_from_slice(&v.to_le_bytes());
         }
     }
-    let m = Mih::load(&b, &data.hashes).unwrap().with_fallback(false);
+    assert!(Mih::load(&b, &data.hashes).is_err());
+    let m = Mih::load_unvalidated(&b, &data.hashes)
+        .unwrap()
+        .with_fallback(false);
     assert!(m.validate().is_err());
     // Detected as corrupt while querying: answered by the scan, hence still exact.
     for (q, want) in data.queries.iter().zip(&good) {

@@ -138,7 +138,7 @@ fn stdin_input_and_explicit_format() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("<stdin>"));
-    let list = HashList::open(dir.path().join("s.hsl")).unwrap();
+    let list = HashList::read(dir.path().join("s.hsl")).unwrap();
     assert_eq!((list.len(), list.name()), (2, "s"));
 }
 
@@ -169,7 +169,7 @@ fn failed_build_exits_2_names_the_line_and_leaves_no_file() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("warning") && stderr(&o).contains("in.txt:2:"));
-    assert_eq!(HashList::open(d.join("out.hsl")).unwrap().len(), 2);
+    assert_eq!(HashList::read(d.join("out.hsl")).unwrap().len(), 2);
     // A failing later input also writes nothing, even over an existing list.
     fs::write(d.join("bad.txt"), "nonsense here\n").unwrap();
     let before = fs::read(d.join("out.hsl")).unwrap();
@@ -258,7 +258,7 @@ fn merge_and_update() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 removed"), "{}", stderr(&o));
-    let list = HashList::open(d.join("ab2.hsl")).unwrap();
+    let list = HashList::read(d.join("ab2.hsl")).unwrap();
     assert_eq!(
         (list.entry_count(), list.version(), list.name()),
         (3, "2", "ab")

@@ -253,7 +253,8 @@ fn every_byte_flip_of_the_goldens_is_caught() {
             for pattern in [0x01u8, 0x80, 0xff] {
                 let mut bytes = golden.to_vec();
                 bytes[i] ^= pattern;
-                if let Ok(list) = HashList::from_bytes(bytes) {
+                assert!(HashList::from_bytes(&bytes[..]).is_err());
+                if let Ok(list) = HashList::from_bytes_unverified(bytes) {
                     exercise(&list);
                     assert!(
                         list.verify().is_err(),
@@ -308,8 +309,10 @@ proptest! {
             bytes[i] = *v;
         }
         reseal(&mut bytes, &header);
-        if let Ok(list) = HashList::from_bytes(bytes) {
+        let verified = HashList::from_bytes(&bytes[..]).is_ok();
+        if let Ok(list) = HashList::from_bytes_unverified(bytes) {
             exercise(&list);
+            prop_assert_eq!(verified, list.verify().is_ok());
         }
     }
 }
@@ -324,14 +327,19 @@ fn resealed_structural_faults_fail_verify() {
         reseal(&mut bytes, &header);
         bytes
     };
-    // Two hashes swapped: open succeeds (O(1)), verify reports the order.
+    // Two hashes swapped: the unverified open succeeds (O(1)), verify reports the order, and
+    // so does every verifying constructor.
     let h = sec(b"HASH");
     let bytes = mutate(&|b| {
         let a = h.offset as usize;
         let (x, y) = b[a..a + 64].split_at_mut(32);
         x.swap_with_slice(y);
     });
-    let list = HashList::from_bytes(bytes).unwrap();
+    assert!(HashList::from_bytes(&bytes[..])
+        .unwrap_err()
+        .to_string()
+        .contains("sorted"));
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     exercise(&list);
     assert!(list.verify().unwrap_err().to_string().contains("sorted"));
     // An id offset pointing far out of range: the id reads as "", verify names the section.
@@ -340,14 +348,14 @@ fn resealed_structural_faults_fail_verify() {
         let at = ids.offset as usize + 8 + 8 * 2;
         b[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     });
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     exercise(&list);
     assert_eq!(list.entry(1).unwrap().id(), "");
     assert!(list.verify().unwrap_err().to_string().contains("EIDS"));
     // A quality byte out of range reads as None.
     let q = sec(b"EQUA");
     let bytes = mutate(&|b| b[q.offset as usize] = 200);
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     assert_eq!(list.entry(0).unwrap().quality(), None);
     assert!(list.verify().is_err());
     // An entry range that runs backwards yields no entries for that hash.
@@ -356,7 +364,7 @@ fn resealed_structural_faults_fail_verify() {
         let at = hent.offset as usize + 8;
         b[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     });
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     exercise(&list);
     assert!(list.verify().is_err());
     // Non-zero padding between sections.
@@ -366,7 +374,7 @@ fn resealed_structural_faults_fail_verify() {
         "HENT should end before a padding gap"
     );
     let bytes = mutate(&|b| b[pad_at] = 1);
-    let list = HashList::from_bytes(bytes).unwrap();
+    let list = HashList::from_bytes_unverified(bytes).unwrap();
     assert!(list.verify().unwrap_err().to_string().contains("padding"));
 }
 
@@ -529,7 +537,8 @@ fn failed_writes_leave_nothing_and_replacement_keeps_mapped_lists_valid() {
     let mut b = ListBuilder::new(HashKind::PHash).name("old");
     b.add(Hash64::from_u64(11), EntryMeta::new("a")).unwrap();
     b.write(&path).unwrap();
-    let old = HashList::open(&path).unwrap();
+    // SAFETY: the file is only ever replaced by rename below, never modified in place.
+    let old = unsafe { HashList::open_mmap(&path) }.unwrap();
     let mut b = ListBuilder::new(HashKind::PHash).name("new");
     for i in 1..1000u64 {
         b.add(Hash64::from_u64(i * 7919), EntryMeta::new("b"))
@@ -539,7 +548,8 @@ fn failed_writes_leave_nothing_and_replacement_keeps_mapped_lists_valid() {
     assert_eq!(report.bytes, fs::metadata(&path).unwrap().len());
     assert_eq!((old.name(), old.len()), ("old", 1));
     old.verify().unwrap();
-    let new = HashList::open(&path).unwrap();
+    // SAFETY: as above.
+    let new = unsafe { HashList::open_mmap(&path) }.unwrap();
     assert_eq!((new.name(), new.len()), ("new", 999));
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     // HashList::read gives the same list without a mapping.
@@ -552,21 +562,26 @@ fn open_errors_name_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.hsl");
     fs::write(&empty, b"").unwrap();
-    let err = HashList::open(&empty).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Format(_)));
-    assert_eq!(err.path(), Some(empty.as_path()));
-    let err = HashList::open(dir.path().join("absent.hsl")).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Io(_)));
     let text = dir.path().join("text.hsl");
     fs::write(
         &text,
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22\n",
     )
     .unwrap();
-    assert!(HashList::open(&text)
-        .unwrap_err()
-        .to_string()
-        .contains("magic"));
+    type Open = fn(&Path) -> hashsieve::Result<()>;
+    let read: Open = |p| HashList::read(p).map(drop);
+    // SAFETY: nothing modifies these files while they are mapped.
+    let map: Open = |p| unsafe { HashList::open_mmap(p) }.map(drop);
+    for open in [read, map] {
+        let err = open(&empty).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Format(_)));
+        assert_eq!(err.path(), Some(empty.as_path()));
+        let err = open(&dir.path().join("absent.hsl")).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Io(_)));
+        assert!(open(&text).unwrap_err().to_string().contains("magic"));
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
+    }
 }
 
 // ---- Property tests: build -> open gives back exactly what went in. ----

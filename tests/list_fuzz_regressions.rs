@@ -39,9 +39,12 @@ fn delta(data: &[u8]) {
 }
 
 fn open(data: &[u8]) {
-    let Ok(list) = HashList::from_bytes(data) else {
+    let verified = HashList::from_bytes(data).is_ok();
+    let Ok(list) = HashList::from_bytes_unverified(data) else {
+        assert!(!verified);
         return;
     };
+    assert_eq!(verified, list.verify().is_ok());
     for (_, entries) in list.iter() {
         for e in entries {
             let _ = (e.id(), e.quality(), e.source(), e.categories().count());

@@ -1,10 +1,10 @@
 #![no_main]
 //! A persistent index section (BK-tree or multi-index hashing) loaded from arbitrary bytes over
-//! a fixed list, then queried: loading may fail, a corrupt index may answer wrongly, but nothing
-//! may panic or hang. Inputs starting with a valid magic get a real section spliced in front so
+//! a fixed list, then queried. `SearchIndex::load` (validated) either fails or answers exactly
+//! as a linear scan; `load_unvalidated` may answer wrongly, but nothing may panic or hang. Inputs starting with a valid magic get a real section spliced in front so
 //! that the fuzzer reaches past the header checks.
 
-use hashsieve::index::{BkTree, Index, Mih, SearchIndex};
+use hashsieve::index::{BkTree, Index, LinearScan, Mih, SearchIndex};
 use hashsieve::Hash256;
 use libfuzzer_sys::fuzz_target;
 
@@ -35,6 +35,15 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(index) = SearchIndex::load(&bytes, &hashes) {
+        let scan = LinearScan::new(&hashes);
+        let (mut out, mut want) = (Vec::new(), Vec::new());
+        for q in hashes.iter().step_by(37) {
+            index.range(q, 40, &mut out);
+            scan.range(q, 40, &mut want);
+            assert_eq!(out, want, "a validated index must answer as the scan");
+        }
+    }
+    if let Ok(index) = SearchIndex::load_unvalidated(&bytes, &hashes) {
         let mut out = Vec::new();
         for q in hashes.iter().step_by(37) {
             index.range(q, 40, &mut out);

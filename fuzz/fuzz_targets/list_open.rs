@@ -1,5 +1,5 @@
 #![no_main]
-//! `HashList::from_bytes`, every accessor, and `verify` on arbitrary bytes. Nothing may panic.
+//! `HashList::from_bytes` / `from_bytes_unverified`, every accessor, and `verify` on arbitrary bytes. Nothing may panic.
 //!
 //! Random bytes rarely carry valid CRCs, so when the first byte is odd the target first
 //! "reseals" the input (recomputes the header and section checksums the way a writer would):
@@ -42,9 +42,13 @@ fuzz_target!(|data: &[u8]| {
     if mode & 1 == 1 {
         reseal(&mut bytes);
     }
-    let Ok(list) = HashList::from_bytes(&bytes[..]) else {
+    // The verified constructor accepts exactly the lists that verify.
+    let verified = HashList::from_bytes(&bytes[..]).is_ok();
+    let Ok(list) = HashList::from_bytes_unverified(&bytes[..]) else {
+        assert!(!verified);
         return;
     };
+    assert_eq!(verified, list.verify().is_ok());
     let _ = (
         list.name(),
         list.version(),

@@ -58,11 +58,16 @@
 //!
 //! # Robustness
 //!
-//! [`BkTree::load`] checks the header and every array bound in O(1). Queries check each range
-//! they read, descend only to higher-numbered children and stop after `2 × nodes` node visits
-//! plus child pushes (a sound tree needs at most that), so no byte pattern can cause a panic,
-//! an endless loop or more than O(nodes) work per query; a corrupt section may give wrong
-//! answers. [`BkTree::validate`] is the full O(n) check.
+//! [`BkTree::load`] checks the header and every array bound, then runs the full O(n)
+//! [`BkTree::validate`]: the nodes hold every list position exactly once, children follow
+//! their parents, and every key is the real distance to the parent. A damaged section is
+//! therefore an error, never a missed match.
+//!
+//! [`BkTree::load_unvalidated`] skips `validate`, for a section validated before that cannot
+//! have changed. Queries check each range they read, descend only to higher-numbered children
+//! and stop after `2 × nodes` node visits plus child pushes (a sound tree needs at most that),
+//! so no byte pattern can cause a panic, an endless loop or more than O(nodes) work per
+//! query; but a corrupt section loaded that way may give wrong answers.
 //!
 //! [`IndexKind::Auto`]: super::IndexKind::Auto
 
@@ -245,13 +250,32 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     /// Loads a section written by [`as_bytes`](BkTree::as_bytes) over the same `hashes`,
-    /// zero-copy, with O(1) checks.
+    /// zero-copy, and checks it fully ([`validate`](BkTree::validate), O(n)), so a damaged
+    /// section is an error, never a missed match.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section;
-    /// [`ErrorKind::Mismatch`] if it was built over a list of another width or length.
+    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section or are
+    /// inconsistent with `hashes`; [`ErrorKind::Mismatch`] if it was built over a list of
+    /// another width or length.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<'a, H>> {
+        let tree = BkTree::parse(Cow::Borrowed(section), hashes)?;
+        tree.validate()?;
+        Ok(tree)
+    }
+
+    /// Loads a section like [`load`](BkTree::load) with O(1) checks only (header and array
+    /// bounds): the tree itself is **not** validated.
+    ///
+    /// Use it only for a section that passed [`load`](BkTree::load) or
+    /// [`validate`](BkTree::validate) before and cannot have changed since. No byte pattern
+    /// can make a query over it panic or loop, but a damaged tree can make queries miss
+    /// matches.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](BkTree::load), for the checks it makes.
+    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<'a, H>> {
         BkTree::parse(Cow::Borrowed(section), hashes)
     }
 

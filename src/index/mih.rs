@@ -84,11 +84,16 @@
 //!
 //! # Robustness
 //!
-//! [`Mih::load`] checks the header, the descriptors and every array bound in O(m), so no byte
-//! pattern can make a later query panic or read out of bounds. Contents are checked lazily: a
-//! query that meets an impossible bucket range (past the end, or buckets adding up to more than
-//! the list) stops using the index and answers with a linear scan; ids past the list are
-//! skipped. [`Mih::validate`] is the full O(n) check.
+//! [`Mih::load`] checks everything: the header, the descriptors (whose substrings must tile
+//! the hash exactly), every array bound, and then the full O(n) [`Mih::validate`]: every
+//! hash of the list is in each table exactly once, in the bucket its bits name. A damaged
+//! section is therefore an error, never a missed match.
+//!
+//! [`Mih::load_unvalidated`] skips `validate`, for a section that was validated before and
+//! cannot have changed. Its O(m) checks still make sure no byte pattern can make a later
+//! query panic or read out of bounds, and a query that meets an impossible bucket range (past
+//! the end, or buckets adding up to more than the list) stops using the index and answers with
+//! a linear scan; but other damage can then drop matches.
 //!
 //! # Performance
 //!
@@ -515,18 +520,6 @@ fn select<S: Simd>(s: S, b: &[u8], start: u64, end: u64, rank: u32) -> Option<u6
     None
 }
 
-/// Set bits in bit range `start..end`, or `None` past the array.
-fn count_ones(b: &[u8], start: u64, end: u64) -> Option<u64> {
-    let mut c = 0;
-    let mut pos = start;
-    while pos < end {
-        let width = (end - pos).min(56) as u32;
-        c += u64::from(bits_at(b, pos, width)?.count_ones());
-        pos += u64::from(width);
-    }
-    Some(c)
-}
-
 /// A bucket of one table, located.
 #[derive(Clone, Copy)]
 struct Bucket {
@@ -554,15 +547,6 @@ impl Table {
             (rec >> self.spec.low) as u32,
             rec & ((1u64 << self.spec.low) - 1),
         ))
-    }
-
-    /// The id of entry `i` of the bucket, given its low bits.
-    #[inline(always)]
-    fn id<S: Simd>(&self, s: S, chunks: &[u8], bk: Bucket, i: usize, low: u64) -> Option<u32> {
-        let start = self.chunk_start(bk);
-        let end = start + (bk.hi - bk.lo) as u64 + self.high_span;
-        let high = select(s, chunks, start, end, i as u32)?.checked_sub(i as u64)?;
-        u32::try_from((high << self.spec.low) | low).ok()
     }
 }
 
@@ -632,15 +616,32 @@ impl<'a, H: HashBits> Mih<'a, H> {
     }
 
     /// Loads a section written by [`as_bytes`](Mih::as_bytes) over the same `hashes`,
-    /// zero-copy. Checks are O(number of tables); see [`validate`](Mih::validate) for the full
-    /// check.
+    /// zero-copy, and checks it fully ([`validate`](Mih::validate), O(n · tables)), so a
+    /// damaged section is an error, never a missed match.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section (magic, version,
-    /// descriptor or array bounds); [`ErrorKind::Mismatch`] if it was built over a list of
-    /// another width or length.
+    /// descriptor or array bounds) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
+    /// if it was built over a list of another width or length.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<Mih<'a, H>> {
+        let mih = Mih::parse(Cow::Borrowed(section), hashes)?;
+        mih.validate()?;
+        Ok(mih)
+    }
+
+    /// Loads a section like [`load`](Mih::load) but checks only the header, the descriptors
+    /// and the array bounds, in O(number of tables): the contents are **not** validated.
+    ///
+    /// Use it only for a section that passed [`load`](Mih::load) or
+    /// [`validate`](Mih::validate) before and cannot have changed since (it is owned, or
+    /// borrowed from a list whose bytes are immutable). No byte pattern can make a query over
+    /// it panic or loop, but a damaged section can make queries miss matches.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Mih::load), for the checks it makes.
+    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<Mih<'a, H>> {
         Mih::parse(Cow::Borrowed(section), hashes)
     }
 
@@ -750,6 +751,14 @@ impl<'a, H: HashBits> Mih<'a, H> {
         if covered.windows(2).any(|w| w[1].0 < w[0].1) {
             return Err(format_err("table substrings overlap"));
         }
+        // The pigeonhole argument behind the search needs every bit in exactly one table: a
+        // bit in no table could hide differences and drop matches.
+        let tiled = covered.first().is_some_and(|c| c.0 == 0)
+            && covered.windows(2).all(|w| w[1].0 == w[0].1)
+            && covered.last().is_some_and(|c| c.1 == H::BITS);
+        if !tiled {
+            return Err(format_err("table substrings do not cover the hash"));
+        }
         Ok(Mih {
             hashes,
             data,
@@ -818,70 +827,95 @@ impl<'a, H: HashBits> Mih<'a, H> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] naming the first inconsistency.
+    /// [`ErrorKind::Format`] naming an inconsistency.
     pub fn validate(&self) -> Result<()> {
         let n = self.hashes.len();
-        for (t, table) in self.tables.iter().enumerate() {
-            let s = table.spec;
-            let dir = &self.data[table.dir.clone()];
-            let inline = &self.data[table.inline.clone()];
-            let chunks = &self.data[table.chunks.clone()];
-            let (sh_top, sh_in, sh_ex) = s.shifts();
-            let buckets = 1usize << s.b;
-            if u32_at(dir, 0) != Some(0) || u32_at(dir, buckets) != Some(n as u32) {
-                return Err(format_err(format!(
-                    "table {t}: directory does not span the list"
-                )));
-            }
-            let mut seen = vec![false; n];
-            for k in 0..buckets {
-                let lo = u32_at(dir, k).unwrap_or(0) as usize;
-                let hi = u32_at(dir, k + 1).unwrap_or(0) as usize;
-                if hi < lo || hi > n {
-                    return Err(format_err(format!("table {t}: directory is not ascending")));
-                }
-                let bk = Bucket {
-                    k: k as u64,
-                    lo,
-                    hi,
-                };
-                let start = table.chunk_start(bk);
-                if count_ones(chunks, start, start + (hi - lo) as u64 + table.high_span)
-                    != Some((hi - lo) as u64)
-                {
+        // Tables are independent: check them in parallel (the check reads every hash once per
+        // table, at random).
+        self.tables
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(t, table)| -> Result<()> {
+                let s = table.spec;
+                let dir = &self.data[table.dir.clone()];
+                let inline = &self.data[table.inline.clone()];
+                let chunks = &self.data[table.chunks.clone()];
+                let (sh_top, sh_in, sh_ex) = s.shifts();
+                let buckets = 1usize << s.b;
+                if u32_at(dir, 0) != Some(0) || u32_at(dir, buckets) != Some(n as u32) {
                     return Err(format_err(format!(
-                        "table {t}: unary id bits do not match bucket sizes"
+                        "table {t}: directory does not span the list"
                     )));
                 }
-                let mut prev = None;
-                for i in 0..hi - lo {
-                    let decoded = table.record(chunks, bk, i).and_then(|(extra, low)| {
-                        Some((extra, table.id(super::simd::Scalar, chunks, bk, i, low)?))
-                    });
-                    let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n) else {
-                        return Err(format_err(format!("table {t}: an id does not decode")));
-                    };
-                    if prev.is_some_and(|p| p >= id)
-                        || std::mem::replace(&mut seen[id as usize], true)
-                    {
-                        return Err(format_err(format!(
-                            "table {t}: ids repeat or are out of order"
-                        )));
+                let mut seen = vec![false; n];
+                for k in 0..buckets {
+                    let lo = u32_at(dir, k).unwrap_or(0) as usize;
+                    let hi = u32_at(dir, k + 1).unwrap_or(0) as usize;
+                    if hi < lo || hi > n {
+                        return Err(format_err(format!("table {t}: directory is not ascending")));
                     }
-                    prev = Some(id);
-                    let key = u64::from(self.hashes[id as usize].key(s.start, s.len));
-                    let inline_ok = s.c1 == 0
-                        || u64::from(inline[lo + i]) == (key >> sh_in) & ((1 << s.c1) - 1);
-                    let extra_ok = u64::from(extra) == (key >> sh_ex) & ((1 << s.c2) - 1);
-                    if (key >> sh_top) as usize != k || !inline_ok || !extra_ok {
-                        return Err(format_err(format!(
-                            "table {t}: an entry is in the wrong bucket"
-                        )));
+                    let bk = Bucket {
+                        k: k as u64,
+                        lo,
+                        hi,
+                    };
+                    let unary_err = || {
+                        format_err(format!(
+                            "table {t}: unary id bits do not match bucket sizes"
+                        ))
+                    };
+                    // Walk the bucket's unary-coded high id bits once (the i-th set bit, at
+                    // offset p, gives high bits p - i), rather than selecting each id's bit
+                    // from the bucket start, which is quadratic in the bucket size.
+                    let start = table.chunk_start(bk);
+                    let end = start + (hi - lo) as u64 + table.high_span;
+                    let (mut i, mut pos, mut prev) = (0usize, start, None);
+                    while pos < end {
+                        let width = (end - pos).min(56) as u32;
+                        let mut word = bits_at(chunks, pos, width).ok_or_else(unary_err)?;
+                        while word != 0 {
+                            let p = pos - start + u64::from(word.trailing_zeros());
+                            word &= word - 1;
+                            if i >= hi - lo {
+                                return Err(unary_err());
+                            }
+                            let decoded = table.record(chunks, bk, i).and_then(|(extra, low)| {
+                                let id = ((p - i as u64) << s.low) | low;
+                                Some((extra, u32::try_from(id).ok()?))
+                            });
+                            let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n)
+                            else {
+                                return Err(format_err(format!(
+                                    "table {t}: an id does not decode"
+                                )));
+                            };
+                            if prev.is_some_and(|p| p >= id)
+                                || std::mem::replace(&mut seen[id as usize], true)
+                            {
+                                return Err(format_err(format!(
+                                    "table {t}: ids repeat or are out of order"
+                                )));
+                            }
+                            prev = Some(id);
+                            let key = u64::from(self.hashes[id as usize].key(s.start, s.len));
+                            let inline_ok = s.c1 == 0
+                                || u64::from(inline[lo + i]) == (key >> sh_in) & ((1 << s.c1) - 1);
+                            let extra_ok = u64::from(extra) == (key >> sh_ex) & ((1 << s.c2) - 1);
+                            if (key >> sh_top) as usize != k || !inline_ok || !extra_ok {
+                                return Err(format_err(format!(
+                                    "table {t}: an entry is in the wrong bucket"
+                                )));
+                            }
+                            i += 1;
+                        }
+                        pos += u64::from(width);
+                    }
+                    if i != hi - lo {
+                        return Err(unary_err());
                     }
                 }
-            }
-        }
-        Ok(())
+                Ok(())
+            })
     }
 
     fn use_linear(&self, r: u32) -> bool {

@@ -452,6 +452,10 @@ pub(crate) fn check_len(len: usize) -> Result<()> {
     Ok(())
 }
 
+fn unknown_magic() -> Error {
+    ErrorKind::Format("unknown index section (bad magic bytes)".into()).into()
+}
+
 /// Any of the three indexes, chosen at build time (possibly automatically).
 #[derive(Debug)]
 pub enum SearchIndex<'a, H: HashBits> {
@@ -487,20 +491,44 @@ impl<'a, H: HashBits> SearchIndex<'a, H> {
     }
 
     /// Loads a persistent index section written by [`BkTree::as_bytes`] or [`Mih::as_bytes`],
-    /// recognised by its magic bytes, over the same hashes it was built from.
+    /// recognised by its magic bytes, over the same hashes it was built from, and validates it
+    /// fully ([`BkTree::load`], [`Mih::load`]: O(n)), so a damaged section is an error, never
+    /// a missed match.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Format`] when the bytes are not a supported index section (unknown magic,
-    /// newer version, truncated); [`ErrorKind::Mismatch`] when the section was built over a
-    /// list of another size or width.
+    /// newer version, truncated) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
+    /// when the section was built over a list of another size or width.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<'a, H>> {
         if section.starts_with(bktree::MAGIC) {
             BkTree::load(section, hashes).map(SearchIndex::BkTree)
         } else if section.starts_with(mih::MAGIC) {
             Mih::load(section, hashes).map(SearchIndex::Mih)
         } else {
-            Err(ErrorKind::Format("unknown index section (bad magic bytes)".into()).into())
+            Err(unknown_magic())
+        }
+    }
+
+    /// Loads a persistent index section like [`load`](SearchIndex::load), with only the
+    /// constant-time checks of [`BkTree::load_unvalidated`] / [`Mih::load_unvalidated`]: the
+    /// contents are **not** validated.
+    ///
+    /// Use it only for a section that passed [`load`](SearchIndex::load) before and cannot
+    /// have changed since (the [`Matcher`](crate::matching::Matcher) validates a list's index
+    /// once when the list is added, then uses this per query). A damaged section loaded this
+    /// way cannot cause a panic, but can make queries miss matches.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](SearchIndex::load), for the checks it makes.
+    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<'a, H>> {
+        if section.starts_with(bktree::MAGIC) {
+            BkTree::load_unvalidated(section, hashes).map(SearchIndex::BkTree)
+        } else if section.starts_with(mih::MAGIC) {
+            Mih::load_unvalidated(section, hashes).map(SearchIndex::Mih)
+        } else {
+            Err(unknown_magic())
         }
     }
 

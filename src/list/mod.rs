@@ -119,20 +119,42 @@
 //!
 //! ## What readers check, and when
 //!
-//! [`HashList::open`] / [`HashList::from_bytes`] do constant-time work only: magic, version
-//! range, header length, header CRC, algorithm and width, section layout and bounds (all
-//! arithmetic checked), required sections present, every length consistent with `n` and `m`
-//! (`checked_mul`), the first and last offsets of each ragged table and of `HENT`, names UTF-8.
-//! [`HashList::verify`] does the O(file) rest: section CRCs, zero padding, hashes sorted and
-//! unique, every offset monotonic, every string UTF-8, qualities in range, every set, category
-//! and source reference in range. After a successful open no byte pattern can make an accessor
-//! panic; what a corrupt-but-opened file reads as is documented on [`HashList`].
+//! Every constructor of [`HashList`] ([`HashList::read`], [`HashList::open_mmap`],
+//! [`HashList::from_bytes`]) checks the whole file before it returns, so no answer is ever
+//! given from a byte whose checksum was not checked:
+//!
+//! 1. in constant time: magic, version range, header length, header CRC, algorithm and width,
+//!    section layout and bounds (all arithmetic checked), required sections present, every
+//!    length consistent with `n` and `m` (`checked_mul`), the first and last offsets of each
+//!    ragged table and of `HENT`, names UTF-8;
+//! 2. in one pass over the file ([`HashList::verify`]): the CRC of **every** section, known
+//!    or not (a persisted search index `INDX` included), zero padding, hashes sorted and
+//!    unique, every offset monotonic, every string UTF-8, qualities in range, every set,
+//!    category and source reference in range.
+//!
+//! A reader that knows a section's meaning may check more when it uses it: the
+//! [`Matcher`](crate::matching::Matcher) fully validates a persisted index (every hash
+//! present exactly once and where its bits say, BK-tree keys equal to the distances) when
+//! the list is added, so a damaged index is an error, never a missed match.
+//!
+//! [`HashList::from_bytes_unverified`] is the one, explicit, way to skip step 2 (for bytes
+//! verified before that cannot have changed since). After it no byte pattern can make an
+//! accessor panic; what a corrupt file then reads as is documented on [`HashList`].
+//!
+//! Paths that are not regular files (FIFOs, sockets, devices) are refused before they are
+//! opened, so opening a list never blocks.
 //!
 //! ## Replacing lists
 //!
 //! Lists are never edited in place: the builder writes a temporary file in the target
-//! directory, `fsync`s it and renames it over the old one, so processes that have the old list
-//! mapped keep a valid mapping (truncating a mapped file raises `SIGBUS`).
+//! directory, `fsync`s it and renames it over the old one. A process that has the old list
+//! open keeps reading the old, intact file (a rename does not touch the old inode). Writing
+//! over a list file in place (`cp new.hsl live.hsl`, `>`, an editor) is unsafe for any process
+//! that has it mapped: truncation raises `SIGBUS`, which kills the process, and changed bytes
+//! bypass the checks made at open. That is why mapping is an `unsafe` opt-in
+//! ([`HashList::open_mmap`]) and [`HashList::read`] copies the file into memory. To replace
+//! a list safely, write the new file next to it (same directory, so the same file system) and
+//! `mv` it over the old one.
 
 mod builder;
 pub mod export;

@@ -1,5 +1,6 @@
 //! The low-level view of a hash-list file: the header, the section table, the constants of the
-//! format and the checks [`HashList::open`](super::HashList::open) runs on them.
+//! format and the constant-time checks every [`HashList`](super::HashList) constructor runs on
+//! them.
 //!
 //! Most code wants [`HashList`](super::HashList). This module is for tools that inspect files
 //! (`hashsieve info`), for readers of sections this crate does not interpret, and for tests. The

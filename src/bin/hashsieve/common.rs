@@ -580,3 +580,33 @@ impl DihedralArgs {
             .with_pdq_options(hashsieve::algo::pdq::PdqOptions::default().dihedral(self.mode()))
     }
 }
+
+/// Opens a list file for a command: memory-mapped, every byte verified before it is used
+/// (checksums of every section, structure), special files refused without blocking.
+pub(crate) fn open_list(path: &Path) -> hashsieve::Result<hashsieve::HashList> {
+    // SAFETY: hashsieve writes lists by atomic rename and the README tells users to replace
+    // them the same way, never in place; a list overwritten in place while a command runs is
+    // the documented hazard of `open_mmap` (the command may die with SIGBUS). Mapping keeps a
+    // 10M-entry list out of the heap.
+    unsafe { hashsieve::HashList::open_mmap(path) }
+}
+
+/// Opens a list file for `info`: the header and section table only (constant time, section
+/// checksums not checked, so a damaged list can still be inspected); special files refused
+/// without blocking. Nothing may answer from a list opened this way.
+pub(crate) fn open_list_header(path: &Path) -> anyhow::Result<hashsieve::HashList> {
+    let inner = || -> anyhow::Result<hashsieve::HashList> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            anyhow::bail!("not a regular file; a hash list must be a regular file");
+        }
+        if meta.len() == 0 {
+            anyhow::bail!("the file is empty; it is not a hash list");
+        }
+        let file = std::fs::File::open(path)?;
+        // SAFETY: as `open_list`; `info` reads the header and section table only.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(hashsieve::HashList::from_bytes_unverified(map)?)
+    };
+    inner().with_context(|| path.display().to_string())
+}

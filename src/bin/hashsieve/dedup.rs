@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use hashsieve::index::HashBits;
-use hashsieve::list::{HashList, Hashes};
+use hashsieve::list::Hashes;
 use hashsieve::matching::{cluster, cluster_matches, cross_join, DedupOptions};
 use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 
@@ -111,7 +111,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         == 4
         && &magic == b"\x89HSL";
     let kind = if is_list {
-        HashList::open(&args.input)
+        common::open_list(&args.input)
             .with_context(|| format!("cannot open list {}", args.input.display()))?
             .kind()
     } else {
@@ -143,8 +143,8 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     // Reference lists: the ids each input file matches.
     let mut refs = Vec::new();
     for path in &args.lists {
-        let list =
-            HashList::open(path).with_context(|| format!("cannot open list {}", path.display()))?;
+        let list = common::open_list(path)
+            .with_context(|| format!("cannot open list {}", path.display()))?;
         if list.kind() != kind {
             bail!(
                 "list {} holds {} hashes but the input is {}",
@@ -266,7 +266,7 @@ fn check_cross_estimate<H: Width>(a: &[H], b: &[H], r: u32, max: u64) -> anyhow:
 
 fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
     let list =
-        HashList::open(path).with_context(|| format!("cannot open list {}", path.display()))?;
+        common::open_list(path).with_context(|| format!("cannot open list {}", path.display()))?;
     let Some(hs) = H::slice(list.hashes()) else {
         bail!("list {} has an unexpected hash width", path.display());
     };

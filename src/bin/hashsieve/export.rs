@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hashsieve::fs::AtomicFile;
 use hashsieve::list::export::{export, ExportFormat};
-use hashsieve::HashList;
 
 /// Write a list as text: hex (hashes only), csv or jsonl (everything; they import back).
 #[derive(clap::Args, Debug)]
@@ -28,7 +27,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .lists([args.list.as_path()])
         .outputs(args.output.as_deref())
         .check()?;
-    let list = HashList::open(&args.list).context("cannot open the list")?;
+    let list = crate::common::open_list(&args.list).context("cannot open the list")?;
     match &args.output {
         None => {
             let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());

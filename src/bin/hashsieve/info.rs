@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hashsieve::HashList;
 
 /// Show a list's header, counts and sections without reading the whole file.
 #[derive(clap::Args, Debug)]
@@ -41,7 +40,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     crate::common::Files::new()
         .lists([args.list.as_path()])
         .check()?;
-    let list = HashList::open(&args.list).context("cannot open the list")?;
+    let list = crate::common::open_list_header(&args.list).context("cannot open the list")?;
     let h = list.header();
     let mut out = std::io::stdout().lock();
     writeln!(out, "path\t{}", args.list.display())?;

@@ -85,8 +85,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(t) = args.threshold {
             opts = opts.threshold(t);
         }
-        matcher
-            .add_list_file(path, opts)
+        common::open_list(path)
+            .and_then(|list| matcher.add_list(list, opts))
             .with_context(|| format!("cannot load list {}", path.display()))?;
     }
     let kinds = matcher.kinds();

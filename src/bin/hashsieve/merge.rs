@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use hashsieve::list::update::merge_into;
-use hashsieve::{HashList, ListBuilder};
+use hashsieve::ListBuilder;
 
 use crate::build::stem;
 
@@ -38,7 +38,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let lists = args
         .lists
         .iter()
-        .map(|p| HashList::open(p).context("cannot open the list"))
+        .map(|p| crate::common::open_list(p).context("cannot open the list"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let kind = lists[0].kind();
     if let Some((p, l)) = args

@@ -13,7 +13,7 @@ use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
 use hashsieve::matching::{ListOptions, Matcher, QueryResult};
-use hashsieve::{HashKind, HashList};
+use hashsieve::HashKind;
 use rayon::prelude::*;
 
 use crate::common::{self, Format, RowWriter};
@@ -80,8 +80,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let matcher: Matcher = Matcher::with_options(gates.clone());
     let mut list_meta = Vec::new();
     for path in &args.lists {
-        let list =
-            HashList::open(path).with_context(|| format!("cannot load list {}", path.display()))?;
+        let list = common::open_list(path)
+            .with_context(|| format!("cannot load list {}", path.display()))?;
         let threshold = args.threshold.unwrap_or(list.kind().default_threshold());
         list_meta.push(serde_json::json!({
             "path": path.display().to_string(),

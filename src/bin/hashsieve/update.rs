@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hashsieve::list::update::{update, Delta};
-use hashsieve::{HashList, ListBuilder};
+use hashsieve::ListBuilder;
 
 use crate::build::open_input;
 
@@ -47,7 +47,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .inputs([args.delta.as_path()])
         .outputs([args.output.as_path()])
         .check()?;
-    let base = HashList::open(&args.base).context("cannot open the base list")?;
+    let base = crate::common::open_list(&args.base).context("cannot open the base list")?;
     let (reader, name) = open_input(&args.delta)?;
     let delta = Delta::parse(reader, &name, base.kind(), args.max_errors)
         .with_context(|| format!("cannot read the delta {name}; nothing was written"))?;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hashsieve::HashList;
 
 /// Check a list's checksums and structure. Exits 0 when intact, 2 otherwise.
 #[derive(clap::Args, Debug)]
@@ -18,9 +17,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     crate::common::Files::new()
         .lists([args.list.as_path()])
         .check()?;
-    let list = HashList::open(&args.list).context("cannot open the list")?;
-    list.verify()
-        .with_context(|| format!("{} is corrupt", args.list.display()))?;
+    // Opening verifies every byte.
+    let list = crate::common::open_list(&args.list)
+        .with_context(|| format!("{} is corrupt or cannot be read", args.list.display()))?;
     hashsieve::matching::verify_index_section(&list).with_context(|| {
         format!(
             "{}: the search index section is corrupt",

@@ -1,0 +1,105 @@
+//! Through the real binary: every single-byte flip of a small list (no index, multi-index
+//! hashing, BK-tree) makes `match` and `export` exit 2, or print exactly what the intact list
+//! gives. A list is never answered from corrupt bytes.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use hashsieve::index::{IndexKind, IndexOptions};
+use hashsieve::list::{Category, EntryMeta};
+use hashsieve::matching::add_index_section;
+use hashsieve::{Hash256, HashKind, ListBuilder};
+
+/// splitmix64.
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A 5-hash PDQ list (ids, qualities, categories, one hash with two entries), optionally with
+/// an index section, and the text of queries near its hashes (one hex hash per line).
+fn small_list(index: Option<IndexKind>, seed: u64) -> (Vec<u8>, String) {
+    let mut s = seed;
+    let mut b = ListBuilder::new(HashKind::Pdq).name("small").created(0);
+    let cats = [Category::new("vics-us", "1"), Category::new("uk", "A")];
+    let mut queries = String::new();
+    for i in 0..5u8 {
+        let h = Hash256::from_limbs([next(&mut s), next(&mut s), next(&mut s), next(&mut s)]);
+        let id = format!("case-{i}");
+        let meta = EntryMeta::new(&id)
+            .quality(60 + i)
+            .category(cats[usize::from(i) % 2]);
+        b.add(h, meta).unwrap();
+        if i == 2 {
+            b.add(h, EntryMeta::new("case-2-dup")).unwrap();
+        }
+        let mut near = h;
+        for _ in 0..5 * i {
+            let bit = (next(&mut s) % 256) as usize;
+            near.set_bit(bit, !near.bit(bit));
+        }
+        queries.push_str(&format!("{h}\n{near}\n"));
+    }
+    if let Some(kind) = index {
+        add_index_section(&mut b, &IndexOptions::new(kind).threshold(31)).unwrap();
+    }
+    (b.to_vec().unwrap(), queries)
+}
+
+fn run(args: &[&str]) -> (Option<i32>, Vec<u8>) {
+    let o = common::hashsieve(args);
+    (o.status.code(), o.stdout)
+}
+
+#[test]
+fn every_byte_flip_exits_2_or_answers_as_the_intact_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let list = d.join("list.hsl");
+    let queries = d.join("queries.txt");
+    let (l, q) = (list.to_str().unwrap(), queries.to_str().unwrap());
+    for (index, seed) in [
+        (None, 1),
+        (Some(IndexKind::Mih), 2),
+        (Some(IndexKind::BkTree), 3),
+    ] {
+        let (bytes, text) = small_list(index, seed);
+        fs::write(&queries, text).unwrap();
+        fs::write(&list, &bytes).unwrap();
+        let matched = run(&["match", "--list", l, q]);
+        assert_eq!(matched.0, Some(0), "intact list, {index:?}");
+        let lines = String::from_utf8_lossy(&matched.1).lines().count();
+        assert!(lines >= 10, "{lines} matches");
+        let exported = run(&["export", l]);
+        assert_eq!(exported.0, Some(0));
+        let mut accepted = 0;
+        for pos in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[pos] ^= 0xff;
+            write_over(&list, &bad);
+            let what = format!("{index:?}: byte {pos} flipped");
+            let got = run(&["match", "--list", l, q]);
+            if got.0 == Some(2) {
+                assert!(got.1.is_empty(), "{what}: exit 2 after output");
+            } else {
+                accepted += 1;
+                assert_eq!(got, matched, "{what}");
+            }
+            if index.is_none() {
+                let got = run(&["export", l]);
+                assert!(got.0 == Some(2) || got == exported, "{what}: export");
+            }
+        }
+        assert_eq!(accepted, 0, "{index:?}");
+    }
+}
+
+/// Replaces the file's contents (nothing has it open).
+fn write_over(path: &Path, bytes: &[u8]) {
+    fs::write(path, bytes).unwrap();
+}
