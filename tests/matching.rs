@@ -320,8 +320,14 @@ fn replacing_a_list_under_load_never_mixes_versions() {
             })
         })
         .collect();
-    for round in 0..60 {
-        let next = if round % 2 == 0 { &v2 } else { &v1 };
+    // At least 60 swaps, and on until the workers have checked some batches (a loaded machine
+    // may not schedule them during the first 60); a worker that panicked ends the loop too.
+    let mut round = 0;
+    while round < 60
+        || (checked.load(Ordering::Relaxed) < 6 && !workers.iter().any(|w| w.is_finished()))
+    {
+        round += 1;
+        let next = if round % 2 == 1 { &v2 } else { &v1 };
         m.replace_list(
             HashList::from_bytes(next.clone()).unwrap(),
             ListOptions::default(),
