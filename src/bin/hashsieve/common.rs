@@ -390,3 +390,12 @@ impl DihedralArgs {
             .with_pdq_options(hashsieve::algo::pdq::PdqOptions::default().dihedral(self.mode()))
     }
 }
+
+/// Decoding options for a command whose workers decode one image, hash it and drop it, with
+/// nothing in between that waits for other threads (no parallel query): each image counts
+/// against the process-wide decode budget until it is dropped, so memory stays bounded whatever
+/// the thread count. (`scan` queries the matcher, which runs in parallel, while it holds the
+/// image: it keeps the default, where only the decode itself counts.)
+pub(crate) fn decode_options() -> hashsieve::image::DecodeOptions {
+    hashsieve::image::DecodeOptions::default().with_keep_reserved(true)
+}

@@ -1,0 +1,192 @@
+//! What decoding an image will allocate, worked out from its header before anything is
+//! allocated: the number that [`Limits::max_alloc`](super::Limits::max_alloc) and the
+//! [`DecodeBudget`](super::DecodeBudget) are checked against.
+//!
+//! Each estimate is an upper bound of the peak bytes live while the `image` crate (0.25) decodes
+//! one image with our pixel buffer at the decoder's native depth, worked out from the decoders'
+//! sources and checked against a counting allocator on every fixture
+//! (`tests/decode_limits.rs`):
+//!
+//! | Format | Beyond the pixel buffer |
+//! |---|---|
+//! | BMP | a few rows |
+//! | PNG | a few rows, the inflate state |
+//! | GIF | the first frame's index plane (1 byte a pixel), and an RGBA copy of the frame when it does not span the canvas's width |
+//! | JPEG | a copy of the file, row buffers (half the pixel buffer, generously); progressive: every DCT coefficient (2 bytes a sample of each component) |
+//! | WebP | lossy: the YUV planes (1.5 bytes a pixel); lossless: a 4-byte ARGB plane when there is no alpha, and transform images; extended with alpha: the alpha plane's decoding (6 bytes a pixel); animated: the RGBA canvas and frame too |
+//! | TIFF | the decoder's own whole-image buffer (4 or 8 bytes a pixel for CMYK), a copy of the file |
+
+use ::image::ExtendedColorType;
+
+use super::decode::ImageFormat;
+
+/// Fixed working memory of every decoder (tables, small buffers), generously.
+const FIXED: u64 = 256 << 10;
+/// PNG's inflate state and chunk buffers, on top of [`FIXED`].
+const PNG_FIXED: u64 = 512 << 10;
+
+/// The header facts an estimate needs.
+pub(crate) struct Header<'a> {
+    pub(crate) format: ImageFormat,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// The pixel buffer at the decoder's native depth.
+    pub(crate) native: u64,
+    /// The colour type in the file (CMYK for a CMYK TIFF or JPEG).
+    pub(crate) original: ExtendedColorType,
+}
+
+/// Peak bytes the decoder allocates besides the caller's input, including the pixel buffer at
+/// native depth (saturating: a huge answer only means "refuse").
+pub(crate) fn decode_peak(h: &Header<'_>) -> u64 {
+    let px = u64::from(h.width) * u64::from(h.height);
+    let row = if h.height == 0 {
+        0
+    } else {
+        h.native / u64::from(h.height)
+    };
+    let len = h.bytes.len() as u64;
+    let extra = match h.format {
+        ImageFormat::Bmp => row.saturating_mul(4),
+        ImageFormat::Png => row.saturating_mul(4).saturating_add(PNG_FIXED),
+        ImageFormat::Gif => gif_extra(h.bytes, h.width, h.height, px, row),
+        ImageFormat::Jpeg => {
+            let coefficients = jpeg_progressive_coefficients(h.bytes).unwrap_or(0);
+            len.saturating_add(h.native / 2)
+                .saturating_add(coefficients)
+        }
+        ImageFormat::WebP => webp_bytes_per_pixel(h.bytes).saturating_mul(px),
+        ImageFormat::Tiff => {
+            let buffer = match h.original {
+                ExtendedColorType::Cmyk8 => px.saturating_mul(4),
+                ExtendedColorType::Cmyk16 => px.saturating_mul(8),
+                _ => h.native,
+            };
+            buffer.saturating_add(len)
+        }
+    };
+    h.native.saturating_add(extra).saturating_add(FIXED)
+}
+
+/// GIF: the first frame's index plane, its RGBA copy when the decoder cannot write it straight
+/// into the canvas, and two canvas rows.
+fn gif_extra(bytes: &[u8], width: u32, height: u32, px: u64, row: u64) -> u64 {
+    let Some(f) = super::pillow::first_frame(bytes) else {
+        // No frame descriptor: the decoder fails before allocating pixels.
+        return px;
+    };
+    let frame = u64::from(f.width) * u64::from(f.height);
+    // The `image` crate writes the frame in place when it spans the canvas's width and fits.
+    let direct =
+        f.left == 0 && f.width == width && u64::from(f.top) + u64::from(f.height) <= u64::from(height);
+    let copy = if direct { 0 } else { frame.saturating_mul(4) };
+    frame
+        .saturating_add(copy)
+        .saturating_add(row.saturating_mul(2))
+}
+
+/// WebP working memory per pixel of the canvas, from the first chunk's kind.
+fn webp_bytes_per_pixel(bytes: &[u8]) -> u64 {
+    match bytes.get(12..16) {
+        // Lossy: Y, U and V planes, padded to 16-pixel macroblocks (2 covers the padding of any
+        // image big enough to matter, plus per-macroblock state).
+        Some(b"VP8 ") => 2,
+        // Lossless: a 4-byte ARGB plane unless the output is RGBA, plus the transform and
+        // entropy images (at most a quarter of a pixel each, three of them).
+        Some(b"VP8L") => {
+            let alpha = bytes
+                .get(21..25)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) >> 28 & 1 == 1)
+                .unwrap_or(false);
+            if alpha {
+                1
+            } else {
+                5
+            }
+        }
+        // Extended: a still image may carry a lossy frame with a lossless-coded alpha plane
+        // (1.5 + 6); an animation also keeps an RGBA canvas and an RGBA frame.
+        Some(b"VP8X") => {
+            let animated = bytes.get(20).is_some_and(|f| f & 0x02 != 0);
+            if animated {
+                16
+            } else {
+                8
+            }
+        }
+        _ => 8,
+    }
+}
+
+/// Bytes of DCT coefficients a progressive JPEG keeps for the whole image (2 per sample of each
+/// component, in whole MCUs), or `None` for a baseline JPEG or an unreadable header.
+fn jpeg_progressive_coefficients(bytes: &[u8]) -> Option<u64> {
+    let mut pos = 2;
+    loop {
+        while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        if *bytes.get(pos)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(pos + 1)?;
+        match marker {
+            0x01 | 0xD0..=0xD8 => {
+                pos += 2;
+                continue;
+            }
+            0xD9 | 0xDA => return None,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*bytes.get(pos + 2)?, *bytes.get(pos + 3)?]));
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if !is_sof {
+            pos += 2 + len;
+            continue;
+        }
+        let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+        if !progressive {
+            return None;
+        }
+        let sof = bytes.get(pos + 4..pos + 2 + len)?;
+        let height = u64::from(u16::from_be_bytes([*sof.get(1)?, *sof.get(2)?]));
+        let width = u64::from(u16::from_be_bytes([*sof.get(3)?, *sof.get(4)?]));
+        let n = usize::from(*sof.get(5)?);
+        let comps: Vec<(u64, u64)> = (0..n)
+            .map(|i| {
+                let s = *sof.get(6 + 3 * i + 1)?;
+                Some((u64::from(s >> 4).max(1), u64::from(s & 15).max(1)))
+            })
+            .collect::<Option<_>>()?;
+        let hmax = comps.iter().map(|c| c.0).max()?;
+        let vmax = comps.iter().map(|c| c.1).max()?;
+        let mcux = width.div_ceil(8 * hmax);
+        let mcuy = height.div_ceil(8 * vmax);
+        let samples: u64 = comps
+            .iter()
+            .map(|&(h, v)| (mcux * h * 8) * (mcuy * v * 8))
+            .sum();
+        return Some(samples.saturating_mul(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webp_kinds() {
+        let mut simple = b"RIFF\0\0\0\0WEBPVP8L\0\0\0\0\x2f".to_vec();
+        simple.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(webp_bytes_per_pixel(&simple), 5);
+        simple[24] |= 0x10; // alpha_is_used, bit 28
+        assert_eq!(webp_bytes_per_pixel(&simple), 1);
+        assert_eq!(webp_bytes_per_pixel(b"RIFF\0\0\0\0WEBPVP8 \0\0\0\0"), 2);
+        let mut x = b"RIFF\0\0\0\0WEBPVP8X\0\0\0\0\0".to_vec();
+        assert_eq!(webp_bytes_per_pixel(&x), 8);
+        x[20] = 0x02;
+        assert_eq!(webp_bytes_per_pixel(&x), 16);
+        assert_eq!(webp_bytes_per_pixel(b"RIFF"), 8);
+    }
+}
