@@ -27,11 +27,11 @@ pub const DEFAULT_MAX_ALLOC: u64 = 256 << 20;
 /// The defaults ([`Limits::default`]) accept images up to 65535 pixels on a side and
 /// 178,956,970 pixels in all (Pillow's own decompression-bomb threshold), and at most 256 MiB
 /// of decoder memory ([`DEFAULT_MAX_ALLOC`]). The memory limit is the one that binds first for
-/// large images: it admits an 8-bit RGB image of about 85 megapixels in PNG, BMP or TIFF
-/// (64 MP with alpha), a baseline JPEG of about 55 MP, a progressive JPEG of about 35 MP
-/// (4:2:0; 20 MP at 4:4:4), a lossy WebP of about 50 MP and a lossless one of about 30 MP
+/// large images: it admits an 8-bit RGB image of about 85 megapixels in PNG or BMP (64 MP with
+/// alpha), 44 MP in TIFF, a baseline JPEG of about 55 MP, a progressive JPEG of about 35 MP
+/// (4:2:0; 25 MP at 4:4:4), a lossy WebP of about 50 MP and a lossless one of about 30 MP
 /// (WebP itself stops at 16383 x 16383), and a GIF of about 50 MP. A 24 MP camera photo needs
-/// 110-170 MB. Raise it with [`Limits::with_max_alloc`] for larger trusted images.
+/// 110-250 MB. Raise it with [`Limits::with_max_alloc`] for larger trusted images.
 ///
 /// ```
 /// use hashsieve::image::Limits;
