@@ -232,19 +232,34 @@ fn assert_limits(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
 #[test]
 fn thirteen_thousand_square_headers_are_refused_without_allocating() {
     let cases = [
-        ("gif 13000x13000, 35 bytes", gif_header(13_000, 13_000, 13_000, 13_000)),
-        ("gif 13000x13000 with a small frame", gif_header(13_000, 13_000, 1, 1)),
+        (
+            "gif 13000x13000, 35 bytes",
+            gif_header(13_000, 13_000, 13_000, 13_000),
+        ),
+        (
+            "gif 13000x13000 with a small frame",
+            gif_header(13_000, 13_000, 1, 1),
+        ),
         ("png rgb 13000x13000", png_header(13_000, 13_000, 2)),
         ("bmp 13000x13000", bmp_header(13_000, 13_000)),
-        ("webp vp8l 13000x13000", riff(&[(b"VP8L", vp8l(13_000, 13_000))])),
+        (
+            "webp vp8l 13000x13000",
+            riff(&[(b"VP8L", vp8l(13_000, 13_000))]),
+        ),
         ("webp vp8x 13000x13000", webp_vp8x(13_000, 13_000, 0)),
-        ("webp vp8x 13000x13000 with alpha", webp_vp8x(13_000, 13_000, 0x10)),
+        (
+            "webp vp8x 13000x13000 with alpha",
+            webp_vp8x(13_000, 13_000, 0x10),
+        ),
     ];
     for (what, bytes) in &cases {
         assert!(bytes.len() < 500, "{what}: {} bytes", bytes.len());
         let (result, peak) = peak_of(|| decode(bytes, &own_budget()));
         assert_limits(result, what);
-        assert!(peak < 7 << 20, "{what}: {peak} bytes live while refusing it");
+        assert!(
+            peak < 7 << 20,
+            "{what}: {peak} bytes live while refusing it"
+        );
     }
 }
 
@@ -255,7 +270,10 @@ fn a_gif_frame_larger_than_its_canvas_is_counted() {
     let (result, peak) = peak_of(|| decode(&bytes, &own_budget()));
     match result {
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::LimitsExceeded(_) | ErrorKind::Decode(_)),
+            matches!(
+                e.kind(),
+                ErrorKind::LimitsExceeded(_) | ErrorKind::Decode(_)
+            ),
             "{e}"
         ),
         Ok(img) => assert_eq!((img.width(), img.height()), (1, 1)),
@@ -270,7 +288,10 @@ fn the_default_memory_limit_binds() {
     // 9500 x 9500 RGB = 270.75 MB of pixels, over 256 MiB.
     let err = decode(&png_header(9_500, 9_500, 2), &own_budget()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)), "{err}");
-    assert!(err.to_string().contains(&DEFAULT_MAX_ALLOC.to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&DEFAULT_MAX_ALLOC.to_string()),
+        "{err}"
+    );
     // Within the limit, the same header gets as far as its (missing) data: a decode error.
     let err = decode(&png_header(4_000, 4_000, 2), &own_budget()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Decode(_)), "{err}");
@@ -322,7 +343,10 @@ fn the_decoder_never_has_more_than_max_alloc_live() {
             let at_m = opts.clone().with_limits(Limits::none().with_max_alloc(m));
             let (result, peak) = peak_of(|| decode(&bytes, &at_m));
             result.unwrap();
-            assert!(peak <= m, "{name} {orientation:?}: {peak} bytes live, limit {m}");
+            assert!(
+                peak <= m,
+                "{name} {orientation:?}: {peak} bytes live, limit {m}"
+            );
             assert!(
                 m <= 3 * peak + (1 << 20),
                 "{name} {orientation:?}: limit {m} for {peak} bytes live"
@@ -389,7 +413,11 @@ fn threads_share_one_budget() {
 fn an_image_larger_than_the_budget_decodes_alone() {
     let bytes = std::fs::read(common::data("corpus/edge_prime_997x661.png")).unwrap();
     let budget = DecodeBudget::new(1000);
-    let img = decode(&bytes, &DecodeOptions::default().with_budget(budget.clone())).unwrap();
+    let img = decode(
+        &bytes,
+        &DecodeOptions::default().with_budget(budget.clone()),
+    )
+    .unwrap();
     assert_eq!((img.width(), img.height()), (997, 661));
     assert_eq!(budget.in_use(), 0);
 }
@@ -429,7 +457,12 @@ fn limits_three_ways_with_a_budget() {
     assert_eq!(none.into_vec(), generous.into_vec());
     let m = smallest_fitting(&bytes, &opts);
     assert_limits(
-        decode(&bytes, &opts.clone().with_limits(Limits::default().with_max_alloc(m - 1))),
+        decode(
+            &bytes,
+            &opts
+                .clone()
+                .with_limits(Limits::default().with_max_alloc(m - 1)),
+        ),
         "one byte under the smallest fitting max_alloc",
     );
     assert_eq!(budget.in_use(), 0);
@@ -460,7 +493,10 @@ fn assert_not_regular(result: Option<Result<DecodedImage, hashsieve::Error>>, wh
         matches!(err.kind(), ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput),
         "{what}: {err}"
     );
-    assert!(err.to_string().contains("not a regular file"), "{what}: {err}");
+    assert!(
+        err.to_string().contains("not a regular file"),
+        "{what}: {err}"
+    );
 }
 
 /// A FIFO with no writer would block `open` forever; a character device (`/dev/zero`) never
@@ -470,7 +506,10 @@ fn assert_not_regular(result: Option<Result<DecodedImage, hashsieve::Error>>, wh
 fn special_files_are_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("queue.png");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(status.success());
     let result = decode_path_or_hang(&fifo);
     if result.is_none() {

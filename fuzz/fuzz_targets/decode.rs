@@ -102,7 +102,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(image) => image,
         Err(e) => {
             assert!(
-                matches!(e.kind(), ErrorKind::Decode(_) | ErrorKind::LimitsExceeded(_)),
+                matches!(
+                    e.kind(),
+                    ErrorKind::Decode(_) | ErrorKind::LimitsExceeded(_)
+                ),
                 "unexpected error kind: {e}"
             );
             return;

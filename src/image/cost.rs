@@ -78,8 +78,9 @@ fn gif_extra(bytes: &[u8], width: u32, height: u32, px: u64, row: u64) -> u64 {
     };
     let frame = u64::from(f.width) * u64::from(f.height);
     // The `image` crate writes the frame in place when it spans the canvas's width and fits.
-    let direct =
-        f.left == 0 && f.width == width && u64::from(f.top) + u64::from(f.height) <= u64::from(height);
+    let direct = f.left == 0
+        && f.width == width
+        && u64::from(f.top) + u64::from(f.height) <= u64::from(height);
     let copy = if direct { 0 } else { frame.saturating_mul(4) };
     frame
         .saturating_add(copy)
@@ -139,7 +140,10 @@ fn jpeg_progressive_coefficients(bytes: &[u8]) -> Option<u64> {
             0xD9 | 0xDA => return None,
             _ => {}
         }
-        let len = usize::from(u16::from_be_bytes([*bytes.get(pos + 2)?, *bytes.get(pos + 3)?]));
+        let len = usize::from(u16::from_be_bytes([
+            *bytes.get(pos + 2)?,
+            *bytes.get(pos + 3)?,
+        ]));
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if !is_sof {
             pos += 2 + len;

@@ -119,7 +119,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
 
-    let hasher = args.dihedral.hasher().with_decode_options(common::decode_options());
+    let hasher = args
+        .dihedral
+        .hasher()
+        .with_decode_options(common::decode_options());
     let mut image_files = Vec::new();
     for input in &args.inputs {
         if input.as_os_str() == "-" {
