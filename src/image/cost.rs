@@ -14,7 +14,10 @@
 //! | GIF | the first frame's index plane (1 byte a pixel), and an RGBA copy of the frame when it does not span the canvas's width |
 //! | JPEG | a copy of the file, row buffers (half the pixel buffer, generously); progressive: every DCT coefficient (2 bytes a sample of each component) |
 //! | WebP | lossy: the YUV planes (1.5 bytes a pixel); lossless: a 4-byte ARGB plane when there is no alpha, and transform images; extended with alpha: the alpha plane's decoding (6 bytes a pixel); animated: the RGBA canvas and frame too |
-//! | TIFF | the decoder's own whole-image buffer (4 or 8 bytes a pixel for CMYK), a copy of the file |
+//! | TIFF | the decoder's own whole-image buffer (4 or 8 bytes a pixel for CMYK) |
+//!
+//! Every format also counts a copy of the file (metadata chunks, a JPEG's whole input) and, for
+//! PNG, the inflated ICC profile (at most [`METADATA_CAP`], which the decoder is held to).
 
 use ::image::ExtendedColorType;
 
@@ -22,6 +25,11 @@ use super::decode::ImageFormat;
 
 /// Fixed working memory of every decoder (tables, small buffers), generously.
 const FIXED: u64 = 256 << 10;
+/// The most a decoder may allocate for metadata (a PNG's ICC profile and text chunks, in all):
+/// 16 MiB. Real ICC profiles are under a few MB; Pillow refuses text chunks over 1 MB.
+pub(crate) const METADATA_CAP: u64 = 16 << 20;
+/// Deflate's largest expansion: 258 bytes from a 2-bit code.
+const DEFLATE_RATIO: u64 = 1032;
 /// PNG's inflate state and chunk buffers, on top of [`FIXED`].
 const PNG_FIXED: u64 = 512 << 10;
 
@@ -37,8 +45,9 @@ pub(crate) struct Header<'a> {
     pub(crate) original: ExtendedColorType,
 }
 
-/// Peak bytes the decoder allocates besides the caller's input, including the pixel buffer at
-/// native depth (saturating: a huge answer only means "refuse").
+/// Peak bytes the decoder allocates, including the pixel buffer at native depth and copies of
+/// parts of the caller's input, but not the input itself (saturating: a huge answer only means
+/// "refuse").
 pub(crate) fn decode_peak(h: &Header<'_>) -> u64 {
     let px = u64::from(h.width) * u64::from(h.height);
     let row = if h.height == 0 {
@@ -49,12 +58,14 @@ pub(crate) fn decode_peak(h: &Header<'_>) -> u64 {
     let len = h.bytes.len() as u64;
     let extra = match h.format {
         ImageFormat::Bmp => row.saturating_mul(4),
-        ImageFormat::Png => row.saturating_mul(4).saturating_add(PNG_FIXED),
+        ImageFormat::Png => row
+            .saturating_mul(4)
+            .saturating_add(PNG_FIXED)
+            .saturating_add(png_icc_bound(h.bytes)),
         ImageFormat::Gif => gif_extra(h.bytes, h.width, h.height, px, row),
         ImageFormat::Jpeg => {
             let coefficients = jpeg_progressive_coefficients(h.bytes).unwrap_or(0);
-            len.saturating_add(h.native / 2)
-                .saturating_add(coefficients)
+            (h.native / 2).saturating_add(coefficients)
         }
         ImageFormat::WebP => webp_bytes_per_pixel(h.bytes).saturating_mul(px),
         ImageFormat::Tiff => {
@@ -63,10 +74,37 @@ pub(crate) fn decode_peak(h: &Header<'_>) -> u64 {
                 ExtendedColorType::Cmyk16 => px.saturating_mul(8),
                 _ => h.native,
             };
-            buffer.saturating_add(len)
+            buffer
         }
     };
-    h.native.saturating_add(extra).saturating_add(FIXED)
+    h.native
+        .saturating_add(extra)
+        .saturating_add(len)
+        .saturating_add(FIXED)
+}
+
+/// The most an ICC profile in a PNG's `iCCP` chunks can inflate to: deflate's largest expansion
+/// of their bytes, held to [`METADATA_CAP`].
+fn png_icc_bound(bytes: &[u8]) -> u64 {
+    let mut pos = 8;
+    let mut compressed = 0u64;
+    while let Some(head) = bytes.get(pos..pos + 8) {
+        let len = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+        if &head[4..8] == b"iCCP" {
+            compressed = compressed.saturating_add(len);
+        }
+        if &head[4..8] == b"IEND" {
+            break;
+        }
+        let Some(next) = usize::try_from(len)
+            .ok()
+            .and_then(|l| pos.checked_add(12)?.checked_add(l))
+        else {
+            break;
+        };
+        pos = next;
+    }
+    compressed.saturating_mul(DEFLATE_RATIO).min(METADATA_CAP)
 }
 
 /// GIF: the first frame's index plane, its RGBA copy when the decoder cannot write it straight

@@ -485,7 +485,12 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
     }
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
-    reader.limits(lim.to_image());
+    // While the header is read, only metadata can be allocated (a PNG's ICC profile is inflated
+    // then, before we know the dimensions): hold it to `METADATA_CAP`. The PNG decoder keeps
+    // this limit for all its metadata.
+    let mut header_limits = lim.to_image();
+    header_limits.max_alloc = Some(lim.max_alloc.min(cost::METADATA_CAP));
+    reader.limits(header_limits);
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
 
     let (width, height) = decoder.dimensions();
