@@ -436,6 +436,43 @@ fn a_24_megapixel_jpeg_decodes_with_default_limits() {
     assert!(peak <= DEFAULT_MAX_ALLOC, "{peak}");
 }
 
+/// Images whose decoder buffers are larger than the metadata cap still decode, in every format
+/// that has a lossless encoder here (the TIFF decoder takes its limits in two steps).
+#[test]
+fn large_images_decode_with_default_limits_in_every_format() {
+    use ::image::ImageEncoder;
+    let (w, h) = (3000u32, 2000u32); // 18 MB of RGB, over the 16 MiB metadata cap
+    let rgb = photo_rgb(w, h);
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut tiff = Cursor::new(Vec::new());
+    ::image::codecs::tiff::TiffEncoder::new(&mut tiff)
+        .write_image(&rgb, w, h, ::image::ExtendedColorType::Rgb8)
+        .unwrap();
+    files.push(("tiff", tiff.into_inner()));
+    let mut png = Vec::new();
+    ::image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgb, w, h, ::image::ExtendedColorType::Rgb8)
+        .unwrap();
+    files.push(("png", png));
+    let mut bmp = Vec::new();
+    ::image::codecs::bmp::BmpEncoder::new(&mut bmp)
+        .write_image(&rgb, w, h, ::image::ExtendedColorType::Rgb8)
+        .unwrap();
+    files.push(("bmp", bmp));
+    let mut webp = Vec::new();
+    ::image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+        .write_image(&rgb, w, h, ::image::ExtendedColorType::Rgb8)
+        .unwrap();
+    files.push(("webp", webp));
+    for (what, bytes) in &files {
+        for orientation in [Orientation::Reference, Orientation::Apply] {
+            let img = decode(bytes, &own_budget().with_orientation(orientation))
+                .unwrap_or_else(|e| panic!("{what} {orientation:?}: {e}"));
+            assert_eq!(img.into_vec(), rgb, "{what} {orientation:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The budget shared by threads.
 
