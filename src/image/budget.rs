@@ -218,6 +218,24 @@ pub(crate) struct Reservation {
 }
 
 impl Reservation {
+    /// Makes the reservation `bytes`: smaller always; larger only when the budget has room now
+    /// and no one is waiting. Returns whether the reservation is now `bytes`.
+    pub(crate) fn resize_without_waiting(&mut self, bytes: u64) -> bool {
+        if bytes <= self.bytes {
+            self.shrink_to(bytes);
+            return true;
+        }
+        let mut state = self.budget.lock();
+        let more = bytes - self.bytes;
+        let nobody_waiting = state.serving == state.next_ticket;
+        if !nobody_waiting || state.used.saturating_add(more) > self.budget.inner.capacity {
+            return false;
+        }
+        state.used += more;
+        self.bytes = bytes;
+        true
+    }
+
     /// Gives back all but `bytes` of the reservation (nothing if it holds no more).
     pub(crate) fn shrink_to(&mut self, bytes: u64) {
         if bytes >= self.bytes {
@@ -348,6 +366,22 @@ mod tests {
         assert_eq!(budget.in_use(), 180);
         drop(first);
         drop(second);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn growing_never_waits() {
+        let budget = DecodeBudget::new(100);
+        let mut r = budget.reserve(10, u64::MAX).unwrap();
+        assert!(r.resize_without_waiting(60));
+        assert_eq!(budget.in_use(), 60);
+        let other = budget.reserve(30, u64::MAX);
+        // 60 + 30 + 20 > 100: refused, not waited for.
+        assert!(!r.resize_without_waiting(80));
+        assert_eq!(budget.in_use(), 90);
+        assert!(r.resize_without_waiting(5));
+        drop(other);
+        drop(r);
         assert_eq!(budget.in_use(), 0);
     }
 

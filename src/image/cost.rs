@@ -24,7 +24,7 @@ use ::image::ExtendedColorType;
 use super::decode::ImageFormat;
 
 /// Fixed working memory of every decoder (tables, small buffers), generously.
-const FIXED: u64 = 256 << 10;
+pub(crate) const FIXED: u64 = 256 << 10;
 /// The most a decoder may allocate for metadata (a PNG's ICC profile and text chunks, in all):
 /// 16 MiB. Real ICC profiles are under a few MB; Pillow refuses text chunks over 1 MB.
 pub(crate) const METADATA_CAP: u64 = 16 << 20;

@@ -484,14 +484,25 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
         }
     }
 
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
-    // While the header is read, only metadata can be allocated (a PNG's ICC profile is inflated
-    // then, before we know the dimensions): hold it to `METADATA_CAP`. The PNG decoder keeps
-    // this limit for all its metadata.
-    let mut header_limits = lim.to_image();
-    header_limits.max_alloc = Some(lim.max_alloc.min(cost::METADATA_CAP));
-    reader.limits(header_limits);
-    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    // While the header is read, only metadata and a copy of the input can be allocated (a PNG's
+    // ICC profile is inflated then, before the dimensions are known): hold the metadata to
+    // `METADATA_CAP` (the PNG decoder keeps that limit for all its metadata), and reserve it
+    // from the budget with the copy before reading the header.
+    let metadata = lim.max_alloc.min(cost::METADATA_CAP);
+    let open = || {
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
+        let mut header_limits = lim.to_image();
+        header_limits.max_alloc = Some(metadata);
+        reader.limits(header_limits);
+        reader.into_decoder().map_err(map_image_error)
+    };
+    let header_need = input
+        .saturating_add(bytes.len() as u64)
+        .saturating_add(metadata)
+        .saturating_add(cost::FIXED)
+        .min(lim.max_alloc);
+    let mut reservation = opts.budget.reserve(header_need, lim.max_alloc)?;
+    let mut decoder = open()?;
 
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
@@ -548,7 +559,15 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
             lim.max_alloc
         )));
     }
-    let mut reservation = opts.budget.reserve(need, lim.max_alloc)?;
+    if !reservation.resize_without_waiting(need) {
+        // Waiting while holding part of the budget could wait forever (every thread holding a
+        // part, none able to grow): give everything back, the header's memory too, wait for the
+        // whole need, and read the header again.
+        drop(decoder);
+        drop(reservation);
+        reservation = opts.budget.reserve(need, lim.max_alloc)?;
+        decoder = open()?;
+    }
     let mut rest = lim.to_image();
     rest.max_alloc = Some(lim.max_alloc.saturating_sub(ours));
     decoder.set_limits(rest).map_err(map_image_error)?;
