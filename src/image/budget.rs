@@ -18,10 +18,13 @@ pub const DEFAULT_BUDGET: u64 = 256 << 20;
 /// Memory that decodes running at the same time may use together, in bytes, shared by every
 /// thread that holds a clone.
 ///
-/// Each [`decode`](super::decode) works out, from the header, how much memory it will need (the
-/// same estimate it checks against [`Limits::max_alloc`](super::Limits::max_alloc)), reserves
-/// that much from its options' budget before it allocates anything, and gives it back when it
-/// returns, whether it succeeded, failed or panicked. When the budget is spent, a decode waits
+/// Each [`decode`](super::decode) reserves, before it reads the header, what reading a header
+/// may take (a copy of the input and the metadata limit of 16 MiB, or `max_alloc` if smaller);
+/// then it works out from the header how much memory the decode will need (the same estimate it
+/// checks against [`Limits::max_alloc`](super::Limits::max_alloc)) and changes its reservation to
+/// that before it allocates any pixels. It gives everything back when it returns, whether it
+/// succeeded, failed or panicked. A decode never waits while it holds part of the budget: if
+/// the budget cannot grow at once, it gives its part back and waits for the whole. When the budget is spent, a decode waits
 /// until earlier ones finish; requests are served first come, first served, so none starves.
 /// A request larger than the whole budget (possible only with a `max_alloc` above the budget)
 /// waits until no other decode is running and then runs alone, so the memory of decodes in
@@ -124,7 +127,8 @@ impl DecodeBudget {
     /// budget is spent; the reservation is given back when the returned guard drops.
     ///
     /// A request larger than the whole budget waits until nothing else is reserved, then holds
-    /// the whole budget (and more) alone.
+    /// the whole budget (and more) alone. A thread that already holds a reservation (a kept
+    /// image) is served at once, even past the budget: it could otherwise wait for itself.
     ///
     /// # Errors
     ///

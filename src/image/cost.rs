@@ -68,14 +68,12 @@ pub(crate) fn decode_peak(h: &Header<'_>) -> u64 {
             (h.native / 2).saturating_add(coefficients)
         }
         ImageFormat::WebP => webp_bytes_per_pixel(h.bytes).saturating_mul(px),
-        ImageFormat::Tiff => {
-            let buffer = match h.original {
-                ExtendedColorType::Cmyk8 => px.saturating_mul(4),
-                ExtendedColorType::Cmyk16 => px.saturating_mul(8),
-                _ => h.native,
-            };
-            buffer
-        }
+        // The decoder's own whole-image buffer, wider than ours for CMYK.
+        ImageFormat::Tiff => match h.original {
+            ExtendedColorType::Cmyk8 => px.saturating_mul(4),
+            ExtendedColorType::Cmyk16 => px.saturating_mul(8),
+            _ => h.native,
+        },
     };
     h.native
         .saturating_add(extra)
