@@ -8,8 +8,8 @@
 # Builds the release binary and the `decode_bombs` example if needed, writes the inputs into a
 # temporary directory (nothing is committed), and prints one line per run:
 #   input  bytes  threads  exit  peak_rss_MB  wall_s
-# Runs each input alone on 1 thread, then 8 copies of each 13000 x 13000 input and of the 12 MP
-# photo at 1, 2 and 4 threads (RAYON_NUM_THREADS).
+# Runs each input alone on 1 thread, then 8 copies of each 13000 x 13000 input, of the ICC bomb
+# and of the 12 MP photo at 1, 2 and 4 threads (RAYON_NUM_THREADS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +44,7 @@ printf '%-26s %9s %7s %4s %11s %7s\n' input bytes threads exit peak_rss_MB wall_
 for f in "$dir"/*; do
     measure "$(basename "$f")" 1 "$f"
 done
-for f in "$dir"/*13000* "$dir"/jpeg_12mp.jpg; do
+for f in "$dir"/*13000* "$dir"/png_icc_bomb.png "$dir"/jpeg_12mp.jpg; do
     copies=()
     for i in 1 2 3 4 5 6 7 8; do
         cp "$f" "$dir/copy$i-$(basename "$f")"

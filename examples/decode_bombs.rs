@@ -1,6 +1,7 @@
 //! Writes the inputs of `benches/decode_memory.sh` into a directory: tiny files whose headers
 //! declare 13000 x 13000 images (GIF, PNG, BMP, WebP), real small files that decode to
-//! 13000 x 13000 pixels, and synthetic 12 MP and 24 MP photos (JPEG).
+//! 13000 x 13000 pixels, a PNG whose ICC profile inflates to 250 MB, and synthetic 12 MP and
+//! 24 MP photos (JPEG).
 //!
 //! ```text
 //! cargo run --release --example decode_bombs -- OUT_DIR
@@ -45,6 +46,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     WebPEncoder::new_lossless(&mut webp).write_image(&rgb, SIDE, SIDE, ExtendedColorType::Rgb8)?;
     write("webp_13000_real.webp", &webp)?;
     drop(rgb);
+
+    // A 16 x 16 PNG whose ICC profile inflates to 250 MB, before the dimensions are known.
+    let mut icc = Vec::new();
+    let mut encoder =
+        PngEncoder::new_with_quality(&mut icc, CompressionType::Best, FilterType::NoFilter);
+    encoder.set_icc_profile(vec![0; 250_000_000])?;
+    encoder.write_image(&[128; 16 * 16 * 3], 16, 16, ExtendedColorType::Rgb8)?;
+    write("png_icc_bomb.png", &icc)?;
 
     for (name, w, h) in [("jpeg_12mp.jpg", 4000, 3000), ("jpeg_24mp.jpg", 6000, 4000)] {
         write(name, &photo_jpeg(w, h)?)?;

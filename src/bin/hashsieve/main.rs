@@ -60,6 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    common::tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
