@@ -335,6 +335,28 @@ fn an_inflating_icc_profile_is_held_to_the_metadata_cap() {
     assert!(m > 4 << 20, "the profile is not counted: {m}");
 }
 
+/// Found by the `decode` fuzz target: a 204-byte TIFF whose Photometric tag declares 2.6
+/// million values made the TIFF decoder allocate 84 MB while opening the file, before any limit
+/// of ours applied (its own default allows 256 MiB). A value that runs past the end of the file
+/// is now refused before the decoder sees it.
+#[test]
+fn a_tiff_tag_declaring_more_values_than_the_file_holds_is_refused() {
+    let hex =
+        "49492a000800000009000001040001000000070000000101040001000000050000000201030001000000\
+               100000000301030001000000010000000601030002002800010000000100000011010400010000007a\
+               0000001601040001000000050000001701040001000000460000001c0103000100003f01000089504e\
+               470d0a1a0a0000000000ff000001ffff8000810052c10b00000000000000f6a4e724d26facd2aeb0da\
+               f2a972cd3fa02fd44f487078de451f5f6c246dee453351e4d3ca3aca414c46c1682afad1a4022c";
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let opts = own_budget().with_limits(Limits::default().with_max_alloc(32 << 20));
+    let (result, peak) = peak_of(|| decode(&bytes, &opts));
+    let err = result.err().expect("refused");
+    assert!(matches!(err.kind(), ErrorKind::Decode(_)), "{err}");
+    assert!(peak < 1 << 20, "{peak} bytes live");
+}
+
 // ---------------------------------------------------------------------------------------------
 // max_alloc bounds what the decoder really allocates.
 

@@ -496,9 +496,19 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
         reader.limits(header_limits);
         reader.into_decoder().map_err(map_image_error)
     };
+    if format == ImageFormat::Tiff && cost::tiff_values_in_file(bytes) == Some(false) {
+        return Err(decode_err(
+            "truncated or corrupt TIFF: a tag declares more values than the file holds",
+        ));
+    }
+    let header_extra = if format == ImageFormat::Tiff {
+        cost::tiff_header_bound(bytes)
+    } else {
+        metadata
+    };
     let header_need = input
         .saturating_add(bytes.len() as u64)
-        .saturating_add(metadata)
+        .saturating_add(header_extra)
         .saturating_add(cost::FIXED)
         .min(lim.max_alloc);
     let mut reservation = opts.budget.reserve(header_need, lim.max_alloc)?;
