@@ -352,7 +352,7 @@ fn a_tiff_tag_declaring_more_values_than_the_file_holds_is_refused() {
         .collect();
     let opts = own_budget().with_limits(Limits::default().with_max_alloc(32 << 20));
     let (result, peak) = peak_of(|| decode(&bytes, &opts));
-    let err = result.err().expect("refused");
+    let err = result.expect_err("refused");
     assert!(matches!(err.kind(), ErrorKind::Decode(_)), "{err}");
     assert!(peak < 1 << 20, "{peak} bytes live");
 }
