@@ -171,14 +171,21 @@ impl Hasher {
         (plain, dihedral)
     }
 
-    /// Decodes `bytes` once and computes each of `kinds`, in order.
+    /// The decoding options, keeping the image's memory reserved in the decode budget until the
+    /// hashes are computed (the image is dropped before the call returns, so it is safe).
+    fn holding(&self) -> DecodeOptions {
+        self.decode.clone().with_keep_reserved(true)
+    }
+
+    /// Decodes `bytes` once and computes each of `kinds`, in order. The decoded image counts
+    /// against the decode budget until the hashes are computed.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) or
     /// [`ErrorKind::LimitsExceeded`](crate::ErrorKind::LimitsExceeded).
     pub fn hash_bytes(&self, bytes: &[u8], kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
-        let image = decode(bytes, &self.decode)?;
+        let image = decode(bytes, &self.holding())?;
         Ok(kinds
             .iter()
             .map(|&k| self.hash_pixels(&image.pixels(), k))
@@ -191,7 +198,7 @@ impl Hasher {
     ///
     /// As [`Hasher::hash_bytes`], plus I/O errors; the error carries the path.
     pub fn hash_path(&self, path: &Path, kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
-        let image = decode_path(path, &self.decode)?;
+        let image = decode_path(path, &self.holding())?;
         Ok(kinds
             .iter()
             .map(|&k| self.hash_pixels(&image.pixels(), k))

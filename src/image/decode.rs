@@ -7,19 +7,31 @@ use std::path::Path;
 
 use ::image::{ColorType, ImageDecoder, ImageError, ImageReader};
 
+use super::budget::{DecodeBudget, Reservation};
+use super::cost;
 use super::orient::{self, Transform};
 use super::pillow;
 use super::pixels::{PixelBuffer, PixelLayout};
 use crate::error::{Error, ErrorKind, Result};
 
+/// The default [`Limits::max_alloc`]: 256 MiB.
+pub const DEFAULT_MAX_ALLOC: u64 = 256 << 20;
+
 /// Decoding limits: a decompression bomb or a huge header is a clean error, fast.
 ///
-/// Every limit is checked against the dimensions in the file's header before any pixel buffer is
-/// allocated, so a small file declaring a 100000 x 100000 image fails in microseconds.
+/// Every limit is checked against the header before any pixel buffer is allocated: the
+/// dimensions, and the memory that the dimensions, pixel format and encoding imply (see
+/// [`Limits::max_alloc`]). So a small file declaring a 100000 x 100000 image fails in
+/// microseconds, without allocating.
 ///
-/// The defaults ([`Limits::default`]) accept every image up to 65535 pixels on a side and
-/// 178,956,970 pixels in all (Pillow's own decompression-bomb threshold, so anything the
-/// reference tools hash is accepted), and at most 1 GiB of decoder allocations.
+/// The defaults ([`Limits::default`]) accept images up to 65535 pixels on a side and
+/// 178,956,970 pixels in all (Pillow's own decompression-bomb threshold), and at most 256 MiB
+/// of decoder memory ([`DEFAULT_MAX_ALLOC`]). The memory limit is the one that binds first for
+/// large images: it admits an 8-bit RGB image of about 85 megapixels in PNG or BMP (64 MP with
+/// alpha), 44 MP in TIFF, a baseline JPEG of about 55 MP, a progressive JPEG of about 35 MP
+/// (4:2:0; 25 MP at 4:4:4), a lossy WebP of about 50 MP and a lossless one of about 30 MP
+/// (WebP itself stops at 16383 x 16383), and a GIF of about 50 MP. A 24 MP camera photo needs
+/// 110-250 MB. Raise it with [`Limits::with_max_alloc`] for larger trusted images.
 ///
 /// ```
 /// use hashsieve::image::Limits;
@@ -39,9 +51,12 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Largest total allocation the decoder may make, in bytes: the decoded pixels at the
     /// decoder's native depth (4 bytes a pixel for RGBA, 8 for 16-bit RGBA), plus the decoder's
-    /// own working memory where the decoder reports it, plus a rotated copy when
-    /// [`Orientation::Apply`] turns the image by 90 degrees. [`decode_path`] also refuses files
-    /// larger than this.
+    /// working memory as the header implies it (row buffers, YUV planes, DCT coefficients of a
+    /// progressive JPEG, an animation's canvas: an upper bound, worked out per format before
+    /// anything is allocated), plus a rotated copy when [`Orientation::Apply`] turns the image
+    /// by 90 degrees, plus (for [`decode_path`]) the file's bytes. [`decode_path`] also refuses
+    /// files larger than this. The same number is what a decode reserves from its
+    /// [`DecodeBudget`].
     pub max_alloc: u64,
 }
 
@@ -51,7 +66,7 @@ impl Default for Limits {
             max_width: 65_535,
             max_height: 65_535,
             max_pixels: 178_956_970,
-            max_alloc: 1 << 30,
+            max_alloc: DEFAULT_MAX_ALLOC,
         }
     }
 }
@@ -173,6 +188,20 @@ pub struct DecodeOptions {
     pub orientation: Orientation,
     /// 16-bit to 8-bit policy.
     pub sixteen_bit: SixteenBit,
+    /// The memory budget this decode shares with others running at the same time; by default
+    /// [`DecodeBudget::shared`], one budget for the whole process.
+    pub budget: DecodeBudget,
+    /// Whether the decoded image keeps the bytes of its pixels reserved in [`Self::budget`]
+    /// until it is dropped (`false` by default: the reservation ends when [`decode`] returns).
+    ///
+    /// Turn it on where each thread decodes one image, hashes it and drops it before it decodes
+    /// the next (as [`Hasher`](crate::algo::Hasher) does): then images being hashed count
+    /// against the budget too, and memory stays bounded whatever the thread count. Do not turn
+    /// it on where decoded images are collected, or where the holder waits for work done on
+    /// other threads before it drops the image (a rayon parallel iterator included): a thread
+    /// waiting for budget could be the one that work needs, and neither would go on. (A thread
+    /// that itself holds a reservation never waits.)
+    pub keep_reserved: bool,
 }
 
 impl DecodeOptions {
@@ -194,6 +223,21 @@ impl DecodeOptions {
     #[must_use]
     pub fn with_sixteen_bit(mut self, policy: SixteenBit) -> DecodeOptions {
         self.sixteen_bit = policy;
+        self
+    }
+
+    /// Sets the memory budget shared with other decodes (see [`DecodeBudget`]).
+    #[must_use]
+    pub fn with_budget(mut self, budget: DecodeBudget) -> DecodeOptions {
+        self.budget = budget;
+        self
+    }
+
+    /// Sets whether the decoded image keeps its pixels' bytes reserved until it is dropped (see
+    /// [`DecodeOptions::keep_reserved`]).
+    #[must_use]
+    pub fn with_keep_reserved(mut self, keep: bool) -> DecodeOptions {
+        self.keep_reserved = keep;
         self
     }
 }
@@ -266,14 +310,30 @@ impl fmt::Display for ImageFormat {
 /// and [`PixelLayout::Rgb8`] for everything else.
 ///
 /// The library keeps nothing once this value is dropped; drop it as soon as the hashes are
-/// computed.
-#[derive(Clone, Debug)]
+/// computed. (A clone does not count against the budget even when the original does; see
+/// [`DecodeOptions::keep_reserved`].)
+#[derive(Debug)]
 pub struct DecodedImage {
     data: Vec<u8>,
     width: u32,
     height: u32,
     layout: PixelLayout,
     format: ImageFormat,
+    /// The pixels' bytes, while they count against a [`DecodeBudget`].
+    reserved: Option<Reservation>,
+}
+
+impl Clone for DecodedImage {
+    fn clone(&self) -> DecodedImage {
+        DecodedImage {
+            data: self.data.clone(),
+            width: self.width,
+            height: self.height,
+            layout: self.layout,
+            format: self.format,
+            reserved: None,
+        }
+    }
 }
 
 impl DecodedImage {
@@ -322,9 +382,16 @@ impl DecodedImage {
         self.format
     }
 
-    /// Gives up the pixel buffer (tightly packed rows in [`DecodedImage::layout`]).
+    /// Gives up the pixel buffer (tightly packed rows in [`DecodedImage::layout`]); it no
+    /// longer counts against the budget.
     pub fn into_vec(self) -> Vec<u8> {
         self.data
+    }
+
+    /// Whether the pixels still count against the decode budget (see
+    /// [`DecodeOptions::keep_reserved`]).
+    pub fn is_reserved(&self) -> bool {
+        self.reserved.is_some()
     }
 }
 
@@ -377,9 +444,11 @@ fn bmp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 /// Decodes image bytes (JPEG, PNG, GIF, WebP, BMP or TIFF, recognised from the content) into
 /// 8-bit grey or RGB pixels, following the pixel policy of [`crate::image`].
 ///
-/// The header is read first and checked against `opts.limits`; only then is one buffer of the
-/// decoder's native size allocated, converted to 8 bits in place, and (with
-/// [`Orientation::Apply`]) turned upright.
+/// The header is read first and checked against `opts.limits`, including the memory it implies
+/// (see [`Limits::max_alloc`]); that memory is then reserved from `opts.budget`, waiting while
+/// other decodes have spent it (see [`DecodeBudget`]). Only then is one buffer of the decoder's
+/// native size allocated, converted to 8 bits in place, and (with [`Orientation::Apply`])
+/// turned upright.
 ///
 /// ```
 /// use hashsieve::image::{decode, DecodeOptions, Limits};
@@ -399,6 +468,12 @@ fn bmp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 /// - [`ErrorKind::Decode`] for empty input, an unrecognised or unsupported format, zero
 ///   dimensions, truncated or corrupt data.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
+    decode_counting(bytes, opts, 0)
+}
+
+/// [`decode`], counting `input` bytes that the caller allocated for `bytes` against the limits
+/// and the budget.
+fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<DecodedImage> {
     let format = sniff(bytes)?;
     let lim = &opts.limits;
     if format == ImageFormat::Bmp {
@@ -409,9 +484,35 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
         }
     }
 
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
-    reader.limits(lim.to_image());
-    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    // While the header is read, only metadata and a copy of the input can be allocated (a PNG's
+    // ICC profile is inflated then, before the dimensions are known): hold the metadata to
+    // `METADATA_CAP` (the PNG decoder keeps that limit for all its metadata), and reserve it
+    // from the budget with the copy before reading the header.
+    let metadata = lim.max_alloc.min(cost::METADATA_CAP);
+    let open = || {
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
+        let mut header_limits = lim.to_image();
+        header_limits.max_alloc = Some(metadata);
+        reader.limits(header_limits);
+        reader.into_decoder().map_err(map_image_error)
+    };
+    if format == ImageFormat::Tiff && cost::tiff_values_in_file(bytes) == Some(false) {
+        return Err(decode_err(
+            "truncated or corrupt TIFF: a tag declares more values than the file holds",
+        ));
+    }
+    let header_extra = if format == ImageFormat::Tiff {
+        cost::tiff_header_bound(bytes)
+    } else {
+        metadata
+    };
+    let header_need = input
+        .saturating_add(bytes.len() as u64)
+        .saturating_add(header_extra)
+        .saturating_add(cost::FIXED)
+        .min(lim.max_alloc);
+    let mut reservation = opts.budget.reserve(header_need, lim.max_alloc)?;
+    let mut decoder = open()?;
 
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
@@ -445,29 +546,49 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
         Transform::Identity
     };
 
-    // One buffer at the decoder's native depth, plus a rotated copy of the 8-bit result.
+    // One buffer at the decoder's native depth, plus a rotated copy of the 8-bit result: what
+    // we allocate ourselves, and what the `image` crate's own accounting must leave room for.
     let native = decoder.total_bytes();
     let extra = if transform.needs_copy() { out_bytes } else { 0 };
-    let need = native.saturating_add(extra);
+    let ours = native.saturating_add(extra);
+    // Everything the decode will have live at its peak, from the header alone.
+    let need = cost::decode_peak(&cost::Header {
+        format,
+        bytes,
+        width,
+        height,
+        native,
+        original: decoder.original_color_type(),
+    })
+    .saturating_add(extra)
+    .saturating_add(input);
     if need > lim.max_alloc {
         return Err(limits(format!(
-            "decoding {width}x{height} pixels needs {need} bytes, more than the limit of {}",
+            "decoding {width}x{height} {format} pixels needs about {need} bytes, more than the \
+             limit of {}",
             lim.max_alloc
         )));
     }
+    if !reservation.resize_without_waiting(need) {
+        // Waiting while holding part of the budget could wait forever (every thread holding a
+        // part, none able to grow): give everything back, the header's memory too, wait for the
+        // whole need, and read the header again.
+        drop(decoder);
+        drop(reservation);
+        reservation = opts.budget.reserve(need, lim.max_alloc)?;
+        decoder = open()?;
+    }
     let mut rest = lim.to_image();
-    rest.max_alloc = Some(lim.max_alloc - need);
+    rest.max_alloc = Some(lim.max_alloc.saturating_sub(ours));
     decoder.set_limits(rest).map_err(map_image_error)?;
 
     let native =
         usize::try_from(native).map_err(|_| limits("image does not fit in memory".into()))?;
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(native).map_err(|_| {
+    let mut buf = zeroed(native).ok_or_else(|| {
         limits(format!(
             "cannot allocate {native} bytes for {width}x{height} pixels"
         ))
     })?;
-    buf.resize(native, 0);
     decoder.read_image(&mut buf).map_err(map_image_error)?;
 
     if format == ImageFormat::Gif && color == ColorType::Rgba8 {
@@ -495,16 +616,48 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
 
     let (width, height) =
         orient::apply(transform, &mut buf, width, height, layout.bytes_per_pixel());
+    let reserved = if opts.keep_reserved {
+        reservation.shrink_to(buf.len() as u64);
+        Some(reservation)
+    } else {
+        None
+    };
     Ok(DecodedImage {
         data: buf,
         width,
         height,
         layout,
         format,
+        reserved,
     })
 }
 
+/// `n` zero bytes, or `None` if the allocator has no room.
+///
+/// Zeroed memory comes straight from the operating system for large sizes, untouched, so a
+/// file that declares a large image and then ends early costs only the pages its data reached.
+fn zeroed(n: usize) -> Option<Vec<u8>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(n).ok()?;
+    // SAFETY: `layout` has a non-zero size (n > 0), as `alloc_zeroed` requires.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was just allocated by the global allocator with the layout of `[u8; n]`,
+    // which is the layout of a `Vec<u8>` of capacity `n`; all `n` bytes are initialised
+    // (zeroed), so a length of `n` is valid; nothing else owns `ptr`.
+    Some(unsafe { Vec::from_raw_parts(ptr, n, n) })
+}
+
 /// Reads and decodes an image file; the format comes from the content, not the file name.
+///
+/// Only regular files (or symbolic links to them) are read: a FIFO, socket or device is refused
+/// before it is opened, so a path that would block forever (a FIFO with no writer) or never end
+/// (`/dev/zero`) is an error at once. The file's bytes count against [`Limits::max_alloc`]
+/// and the budget together with the decoder's memory.
 ///
 /// ```no_run
 /// use hashsieve::image::{decode_path, DecodeOptions};
@@ -516,21 +669,89 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
 /// # Errors
 ///
 /// As [`decode`] (with the path attached), plus [`ErrorKind::Io`] when the file cannot be read
-/// and [`ErrorKind::LimitsExceeded`] when it is larger than [`Limits::max_alloc`].
+/// or is not a regular file, and [`ErrorKind::LimitsExceeded`] when it is larger than
+/// [`Limits::max_alloc`].
 pub fn decode_path(path: &Path, opts: &DecodeOptions) -> Result<DecodedImage> {
     let with_path = |e: Error| e.with_path(path);
-    let file = std::fs::File::open(path).map_err(|e| with_path(e.into()))?;
+    let meta = std::fs::metadata(path).map_err(|e| with_path(e.into()))?;
+    regular_file(&meta).map_err(with_path)?;
     let cap = opts.limits.max_alloc;
+    if meta.len() > cap {
+        return Err(with_path(too_large(cap)));
+    }
+    let file = open_no_block(path).map_err(|e| with_path(e.into()))?;
+    // The path may have been replaced between the two looks: check what was opened.
+    let meta = file.metadata().map_err(|e| with_path(e.into()))?;
+    regular_file(&meta).map_err(with_path)?;
     let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(usize::try_from(meta.len().min(cap)).unwrap_or(0))
+        .map_err(|_| with_path(too_large(cap)))?;
     file.take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| with_path(e.into()))?;
     if bytes.len() as u64 > cap {
-        return Err(with_path(limits(format!(
-            "the file is larger than the allocation limit of {cap} bytes"
-        ))));
+        return Err(with_path(too_large(cap)));
     }
-    decode(&bytes, opts).map_err(with_path)
+    decode_counting(&bytes, opts, bytes.capacity() as u64).map_err(with_path)
+}
+
+fn too_large(cap: u64) -> Error {
+    limits(format!(
+        "the file is larger than the allocation limit of {cap} bytes"
+    ))
+}
+
+/// Refuses anything but a regular file, naming what it is.
+fn regular_file(meta: &std::fs::Metadata) -> Result<()> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&kind)
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("not a regular file ({what}); only regular files are read as images"),
+    )
+    .into())
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+/// Opens for reading without ever blocking in `open` (a FIFO swapped in after the metadata
+/// check would otherwise wait for a writer); reads of a regular file are unaffected.
+fn open_no_block(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// Converts `n` pixels of `color` in `buf` to 8-bit grey or RGB in place, then shrinks `buf`.

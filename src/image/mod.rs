@@ -56,14 +56,25 @@
 //! # Limits
 //!
 //! A decompression bomb or a header declaring 100000 x 100000 pixels must not take the process
-//! down. [`Limits`] are checked against the dimensions in the header before any pixel buffer
-//! exists, then the decoder is held to [`Limits::max_alloc`]. Defaults: 65535 pixels a side,
-//! 178,956,970 pixels (Pillow's `DecompressionBombError` threshold, so anything the reference
-//! tools hash is accepted) and 1 GiB. [`Limits::none`] is for trusted input only.
+//! down. [`Limits`] are checked against the header before any pixel buffer exists: the
+//! dimensions, and the memory that the dimensions, pixel format and encoding imply (the pixel
+//! buffer plus the decoder's working memory, per format), against [`Limits::max_alloc`].
+//! Defaults: 65535 pixels a side, 178,956,970 pixels (Pillow's `DecompressionBombError`
+//! threshold) and 256 MiB ([`DEFAULT_MAX_ALLOC`]), which admits a 24 MP photo in any format with
+//! room to spare (about 55 MP for a baseline JPEG, 85 MP for an RGB PNG; see [`Limits`]).
+//! [`Limits::none`] is for trusted input only.
+//!
+//! Threads do not multiply the limit: every decode reserves its memory from a [`DecodeBudget`]
+//! before it allocates, and by default all decodes in the process share one budget of
+//! [`DEFAULT_BUDGET`] (256 MiB), waiting their turn when it is spent. With the defaults, a
+//! process decoding on any number of threads keeps at most 256 MiB of decoding memory
+//! (measured: any input under 1 MB, at any thread count, peaks well under 300 MB of RSS in the
+//! CLI; `benches/decode_memory.sh`).
 //!
 //! # Memory
 //!
-//! [`decode`] allocates one buffer at the decoder's native depth (for example 4 bytes a pixel
+//! [`decode`] allocates one buffer at the decoder's native depth (zeroed by the operating system,
+//! so pages a truncated file never reaches cost nothing) (for example 4 bytes a pixel
 //! for RGBA, 6 for 16-bit RGB), converts it to 8-bit grey or RGB in place, and shrinks it; an
 //! applied 90-degree orientation needs one more buffer of the 8-bit size, briefly. The library
 //! keeps nothing: [`DecodedImage`] owns that one buffer, and dropping it (as soon as the hashes
@@ -71,12 +82,16 @@
 //!
 //! [`ErrorKind::Decode`]: crate::ErrorKind::Decode
 
+mod budget;
+mod cost;
 mod decode;
 mod orient;
 mod pillow;
 mod pixels;
 
+pub use budget::{DecodeBudget, DEFAULT_BUDGET};
 pub use decode::{
     decode, decode_path, DecodeOptions, DecodedImage, ImageFormat, Limits, Orientation, SixteenBit,
+    DEFAULT_MAX_ALLOC,
 };
 pub use pixels::{PixelBuffer, PixelLayout};

@@ -610,3 +610,26 @@ pub(crate) fn open_list_header(path: &Path) -> anyhow::Result<hashsieve::HashLis
     };
     inner().with_context(|| path.display().to_string())
 }
+
+/// Decoding options for a command whose workers decode one image, hash it and drop it, with
+/// nothing in between that waits for other threads (no parallel query): each image counts
+/// against the process-wide decode budget until it is dropped, so memory stays bounded whatever
+/// the thread count. (`scan` queries the matcher, which runs in parallel, while it holds the
+/// image: it keeps the default, where only the decode itself counts.)
+pub(crate) fn decode_options() -> hashsieve::image::DecodeOptions {
+    hashsieve::image::DecodeOptions::default().with_keep_reserved(true)
+}
+
+/// Makes freed large buffers go straight back to the operating system. glibc raises its mmap
+/// threshold (up to 32 MiB) after the first large buffer is freed; from then on freed image
+/// buffers stay in per-thread arenas, and with many threads the resident memory rose to 1.6x
+/// what was live (422 MB for a 256 MiB decode budget, 32 threads, `benches/decode_memory.sh`).
+/// A fixed threshold of 1 MiB keeps it near what is live. Call it before any thread starts.
+pub(crate) fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets an allocator parameter, with a valid one; it is called at
+    // start-up, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}

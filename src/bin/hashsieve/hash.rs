@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::{HashOutput, Hasher};
-use hashsieve::image::{decode_path, DecodeOptions, Orientation};
+use hashsieve::image::{decode_path, Orientation};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
@@ -56,7 +56,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher =
         args.dihedral
             .hasher()
-            .with_decode_options(DecodeOptions::default().with_orientation(match args.exif {
+            .with_decode_options(common::decode_options().with_orientation(match args.exif {
                 ExifArg::Reference => Orientation::Reference,
                 ExifArg::Apply => Orientation::Apply,
             }));

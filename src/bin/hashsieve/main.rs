@@ -62,6 +62,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    common::tune_allocator();
     let cli = Cli::parse();
     common::remove_temp_files_on_signal();
     let result = match cli.command {

@@ -136,7 +136,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(())
     };
 
-    let hasher = args.dihedral.hasher();
+    let hasher = args
+        .dihedral
+        .hasher()
+        .with_decode_options(common::decode_options());
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     for input in &args.inputs {
