@@ -81,6 +81,75 @@ pub fn remove_temp_files() -> usize {
         .count()
 }
 
+/// Opens `path` for reading if it names a regular file (or a symbolic link to one).
+///
+/// The type is checked before the file is opened, so a FIFO (whose `open` would wait for a
+/// writer), a socket or a device (`/dev/zero` never ends) is refused at once; the open itself
+/// never blocks, and the opened file is checked again in case the path was swapped in between.
+///
+/// ```
+/// let err = hashsieve::fs::open_regular("/dev/null".as_ref()).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// assert!(err.to_string().contains("a character device"));
+/// ```
+///
+/// # Errors
+///
+/// The error of `stat` or `open`, or [`io::ErrorKind::InvalidInput`] naming what the path is
+/// when it is not a regular file.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    fn refuse(ty: std::fs::FileType) -> io::Result<()> {
+        if ty.is_file() {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}, not a regular file", file_kind(&ty)),
+        ))
+    }
+    refuse(std::fs::metadata(path)?.file_type())?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    refuse(file.metadata()?.file_type())?;
+    Ok(file)
+}
+
+/// What a file is, for messages: "a regular file", "a directory", "a FIFO (named pipe)", "a
+/// socket", "a block device", "a character device", "a symbolic link" or "a special file".
+pub fn file_kind(ty: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ty.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ty.is_socket() {
+            return "a socket";
+        }
+        if ty.is_block_device() {
+            return "a block device";
+        }
+        if ty.is_char_device() {
+            return "a character device";
+        }
+    }
+    if ty.is_file() {
+        "a regular file"
+    } else if ty.is_dir() {
+        "a directory"
+    } else if ty.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}
+
 /// Whether `name` (a file name, not a path) is that of an [`AtomicFile`]'s temporary file.
 ///
 /// ```

@@ -328,7 +328,7 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
         let out = run_in(d, args);
         assert_exit(&out, 2, &format!("{args:?}"));
         assert!(
-            stderr(&out).contains("a device"),
+            stderr(&out).contains("a character device"),
             "{args:?}: {}",
             stderr(&out)
         );
@@ -346,7 +346,7 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     assert_exit(&out, 2, "hash tree");
     assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
     assert!(
-        stderr(&out).contains("tree/fifo: is a named pipe"),
+        stderr(&out).contains("tree/fifo: is a FIFO (named pipe)"),
         "{}",
         stderr(&out)
     );

@@ -6,9 +6,9 @@
 //! own counter for what is reserved, and the typed error for what is refused.
 
 mod common;
+#[path = "common/tracking_alloc.rs"]
+mod tracking_alloc;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,66 +19,11 @@ use hashsieve::image::{
 };
 use hashsieve::ErrorKind;
 
+use common::crafted::{bmp_header, gif_header, png_header, riff, vp8l, webp_vp8x};
+use tracking_alloc::peak_of;
+
 // ---------------------------------------------------------------------------------------------
 // Live and peak bytes allocated by the current thread.
-
-struct Tracking;
-
-thread_local! {
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-}
-
-fn track(delta: i64) {
-    // `try_with`: the allocator may run while the thread's locals are being torn down.
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + delta;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the extra
-// work only updates two thread-local counters, which neither allocates nor touches the memory.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        track(layout.size() as i64);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        track(layout.size() as i64);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        track(-(layout.size() as i64));
-        // SAFETY: `ptr` came from `System` through this allocator with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        track(new_size as i64 - layout.size() as i64);
-        // SAFETY: `ptr` came from `System` through this allocator with this layout; the caller
-        // upholds the rest of `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Tracking = Tracking;
-
-/// Runs `f` and returns its result with the most bytes this thread had live above the level at
-/// the start (what `f` allocated and had not freed, at its peak).
-fn peak_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    let out = f();
-    let peak = PEAK.with(Cell::get) - base;
-    (out, peak.max(0) as u64)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Inputs.
@@ -86,102 +31,6 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
 /// A budget of this test's own, so tests running at the same time do not wait for each other.
 fn own_budget() -> DecodeOptions {
     DecodeOptions::default().with_budget(DecodeBudget::unlimited())
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(body);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-}
-
-/// An IHDR declaring `w` x `h` 8-bit pixels of PNG colour type `colour`, an IDAT with one empty
-/// stored block, IEND.
-fn png_header(w: u32, h: u32, colour: u8) -> Vec<u8> {
-    let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
-    png_chunk(&mut p, b"IHDR", &ihdr);
-    png_chunk(&mut p, b"IDAT", &[0x78, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff]);
-    png_chunk(&mut p, b"IEND", &[]);
-    p
-}
-
-/// 35 bytes: a `w` x `h` logical screen and first frame, a 2-colour palette, one LZW byte.
-fn gif_header(w: u16, h: u16, frame_w: u16, frame_h: u16) -> Vec<u8> {
-    let (w, h) = (w.to_le_bytes(), h.to_le_bytes());
-    let (fw, fh) = (frame_w.to_le_bytes(), frame_h.to_le_bytes());
-    let mut g = b"GIF89a".to_vec();
-    g.extend_from_slice(&[w[0], w[1], h[0], h[1], 0x80, 0, 0]);
-    g.extend_from_slice(&[0, 0, 0, 0xff, 0xff, 0xff]);
-    g.extend_from_slice(&[0x2C, 0, 0, 0, 0, fw[0], fw[1], fh[0], fh[1], 0]);
-    g.extend_from_slice(&[2, 2, 0x4C, 0x01, 0, 0x3B]);
-    g
-}
-
-/// A 24-bit BMP info header declaring `w` x `h`, with 64 bytes of pixels.
-fn bmp_header(w: u32, h: u32) -> Vec<u8> {
-    let mut b = b"BM".to_vec();
-    b.extend_from_slice(&(54u32 + 64).to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&54u32.to_le_bytes());
-    b.extend_from_slice(&40u32.to_le_bytes());
-    b.extend_from_slice(&(w as i32).to_le_bytes());
-    b.extend_from_slice(&(h as i32).to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&24u16.to_le_bytes());
-    b.extend_from_slice(&[0; 24]);
-    b.extend_from_slice(&[0; 64]);
-    b
-}
-
-fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
-    let mut body = b"WEBP".to_vec();
-    for (kind, chunk) in chunks {
-        body.extend_from_slice(*kind);
-        body.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-        body.extend_from_slice(chunk);
-        if chunk.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut w = b"RIFF".to_vec();
-    w.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    w.extend_from_slice(&body);
-    w
-}
-
-/// A VP8L header of a `w` x `h` image without alpha, then 3 bytes of zeros.
-fn vp8l(w: u32, h: u32) -> Vec<u8> {
-    let bits = (w - 1) | ((h - 1) << 14);
-    let mut v = vec![0x2F];
-    v.extend_from_slice(&bits.to_le_bytes());
-    v.extend_from_slice(&[0; 3]);
-    v
-}
-
-fn webp_vp8x(w: u32, h: u32, flags: u8) -> Vec<u8> {
-    let (cw, ch) = ((w - 1).to_le_bytes(), (h - 1).to_le_bytes());
-    let vp8x = vec![flags, 0, 0, 0, cw[0], cw[1], cw[2], ch[0], ch[1], ch[2]];
-    riff(&[(b"VP8X", vp8x), (b"VP8L", vp8l(w, h))])
 }
 
 /// The files of a fixture directory.

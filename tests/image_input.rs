@@ -170,20 +170,7 @@ fn assert_limits_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
 
 // --- Minimal encoders for inputs built inside the tests. ---
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
+use common::crafted::crc32;
 
 fn adler32(data: &[u8]) -> u32 {
     let (mut a, mut b) = (1u32, 0u32);

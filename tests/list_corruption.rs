@@ -2,33 +2,14 @@
 //! index, multi-index hashing, BK-tree), and zeroed pages of a 100k-entry list, either fail to
 //! open or answer exactly as a brute-force scan of the intact list.
 
+mod common;
+
 use hashsieve::index::{Index, IndexKind, IndexOptions, LinearScan, Match, SearchIndex};
 use hashsieve::list::{Category, EntryMeta};
 use hashsieve::matching::{add_index_section, ListOptions, Matcher, Query, INDEX_SECTION};
 use hashsieve::{Hash256, Hash64, HashKind, HashList, HashValue, ListBuilder};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn hash256(&mut self) -> Hash256 {
-        Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
-    }
-    fn near256(&mut self, h: Hash256, flips: u32) -> Hash256 {
-        let mut out = h;
-        for _ in 0..flips {
-            let k = (self.next() % 256) as usize;
-            out.set_bit(k, !out.bit(k));
-        }
-        out
-    }
-}
+use common::Rng;
 
 /// Everything a list answers with: per hash, its value and its entries' ids, qualities and
 /// categories, in order.
@@ -83,7 +64,7 @@ fn small_list(kind: HashKind, index: Option<IndexKind>, seed: u64) -> (Vec<u8>, 
     for h in &hashes {
         queries.push(*h);
         queries.push(match h {
-            HashValue::Bits256(h) => HashValue::Bits256(rng.near256(*h, 20)),
+            HashValue::Bits256(h) => HashValue::Bits256(rng.near(*h, 20)),
             HashValue::Bits64(h) => HashValue::Bits64(Hash64::from_u64(h.to_u64() ^ 0x0101_0001)),
         });
     }
@@ -213,7 +194,7 @@ fn big_list() -> (Vec<u8>, Vec<Hash256>) {
     }
     add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31)).unwrap();
     let mut queries: Vec<Hash256> = (0..500)
-        .map(|i| rng.near256(hashes[i * 199], (i % 32) as u32))
+        .map(|i| rng.near(hashes[i * 199], (i % 32) as u32))
         .collect();
     queries.extend((0..50).map(|_| rng.hash256()));
     (b.to_vec().unwrap(), queries)

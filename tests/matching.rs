@@ -1,6 +1,8 @@
 //! The Matcher against a brute-force oracle, the quality gate, dihedral fan-out, embedded index
 //! sections and atomic list replacement under concurrent queries.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -12,28 +14,7 @@ use hashsieve::matching::{
 };
 use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn hash256(&mut self) -> Hash256 {
-        Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
-    }
-    fn near(&mut self, h: Hash256, flips: u32) -> Hash256 {
-        let mut out = h;
-        for _ in 0..flips {
-            let k = (self.next() % 256) as usize;
-            out.set_bit(k, !out.bit(k));
-        }
-        out
-    }
-}
+use common::Rng;
 
 /// A PDQ list of `n` random hashes (every 7th one shared by two entries) plus `planted`.
 fn pdq_list(

@@ -5,60 +5,13 @@
 //!
 //! Layout: byte 0 picks the orientation policy and the 16-bit policy; the rest is the file.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "../../tests/common/tracking_alloc.rs"]
+mod tracking_alloc;
 
 use hashsieve::algo::Hasher;
 use hashsieve::image::{decode, DecodeBudget, DecodeOptions, Limits, Orientation, SixteenBit};
 use hashsieve::{ErrorKind, HashKind};
 use libfuzzer_sys::fuzz_target;
-
-struct Tracking;
-
-thread_local! {
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-}
-
-fn track(delta: i64) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + delta;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the extra
-// work only updates two thread-local counters, which neither allocates nor touches the memory.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        track(layout.size() as i64);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        track(layout.size() as i64);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        track(-(layout.size() as i64));
-        // SAFETY: `ptr` came from `System` through this allocator with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        track(new_size as i64 - layout.size() as i64);
-        // SAFETY: `ptr` came from `System` through this allocator with this layout; the caller
-        // upholds the rest of `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Tracking = Tracking;
 
 /// Tight enough that a fuzz run never needs much memory, loose enough for real small images.
 const MAX_ALLOC: u64 = 32 << 20;
@@ -89,12 +42,9 @@ fuzz_target!(|data: &[u8]| {
         .with_budget(DecodeBudget::unlimited())
         .with_keep_reserved(policy & 8 != 0);
 
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    let result = decode(bytes, &opts);
-    let peak = PEAK.with(Cell::get) - base;
+    let (result, peak) = tracking_alloc::peak_of(|| decode(bytes, &opts));
     assert!(
-        peak <= MAX_ALLOC as i64,
+        peak <= MAX_ALLOC,
         "{peak} bytes live while decoding, limit {MAX_ALLOC}"
     );
 

@@ -673,16 +673,12 @@ fn zeroed(n: usize) -> Option<Vec<u8>> {
 /// [`Limits::max_alloc`].
 pub fn decode_path(path: &Path, opts: &DecodeOptions) -> Result<DecodedImage> {
     let with_path = |e: Error| e.with_path(path);
-    let meta = std::fs::metadata(path).map_err(|e| with_path(e.into()))?;
-    regular_file(&meta).map_err(with_path)?;
+    let file = crate::fs::open_regular(path).map_err(|e| with_path(e.into()))?;
+    let meta = file.metadata().map_err(|e| with_path(e.into()))?;
     let cap = opts.limits.max_alloc;
     if meta.len() > cap {
         return Err(with_path(too_large(cap)));
     }
-    let file = open_no_block(path).map_err(|e| with_path(e.into()))?;
-    // The path may have been replaced between the two looks: check what was opened.
-    let meta = file.metadata().map_err(|e| with_path(e.into()))?;
-    regular_file(&meta).map_err(with_path)?;
     let mut bytes = Vec::new();
     bytes
         .try_reserve_exact(usize::try_from(meta.len().min(cap)).unwrap_or(0))
@@ -700,58 +696,6 @@ fn too_large(cap: u64) -> Error {
     limits(format!(
         "the file is larger than the allocation limit of {cap} bytes"
     ))
-}
-
-/// Refuses anything but a regular file, naming what it is.
-fn regular_file(meta: &std::fs::Metadata) -> Result<()> {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        return Ok(());
-    }
-    let what = if kind.is_dir() {
-        "a directory"
-    } else {
-        special_kind(&kind)
-    };
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidInput,
-        format!("not a regular file ({what}); only regular files are read as images"),
-    )
-    .into())
-}
-
-#[cfg(unix)]
-fn special_kind(kind: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else {
-        "a special file"
-    }
-}
-
-#[cfg(not(unix))]
-fn special_kind(_: &std::fs::FileType) -> &'static str {
-    "a special file"
-}
-
-/// Opens for reading without ever blocking in `open` (a FIFO swapped in after the metadata
-/// check would otherwise wait for a writer); reads of a regular file are unaffected.
-fn open_no_block(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    options.open(path)
 }
 
 /// Converts `n` pixels of `color` in `buf` to 8-bit grey or RGB in place, then shrinks `buf`.

@@ -394,51 +394,11 @@ impl<D> fmt::Debug for HashList<D> {
     }
 }
 
-/// Opens `path` for reading after checking that it names a regular file (following symlinks).
-///
-/// The type is checked before the file is opened, so a FIFO (whose `open` would block until a
-/// writer appears), a socket or a device is refused at once; it is checked again on the opened
-/// file, in case the path was swapped in between.
+/// Opens `path` for reading if it is a regular file ([`crate::fs::open_regular`]), with its length.
 fn open_regular(path: &Path) -> Result<(File, u64)> {
-    fn refuse(ty: std::fs::FileType) -> Result<()> {
-        if ty.is_file() {
-            return Ok(());
-        }
-        let what = if ty.is_dir() {
-            "a directory"
-        } else {
-            special_file_kind(ty)
-        };
-        Err(Error::new(ErrorKind::InvalidArgument(format!(
-            "{what}, not a regular file; a hash list must be a regular file"
-        ))))
-    }
-    refuse(std::fs::metadata(path)?.file_type())?;
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    refuse(meta.file_type())?;
-    Ok((file, meta.len()))
-}
-
-#[cfg(unix)]
-fn special_file_kind(ty: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ty.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if ty.is_socket() {
-        "a socket"
-    } else if ty.is_block_device() {
-        "a block device"
-    } else if ty.is_char_device() {
-        "a character device"
-    } else {
-        "a special file"
-    }
-}
-
-#[cfg(not(unix))]
-fn special_file_kind(_: std::fs::FileType) -> &'static str {
-    "a special file"
+    let file = crate::fs::open_regular(path)?;
+    let len = file.metadata()?.len();
+    Ok((file, len))
 }
 
 impl HashList<Mmap> {
@@ -466,8 +426,8 @@ impl HashList<Mmap> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] when the file cannot be opened or mapped, [`ErrorKind::InvalidArgument`]
-    /// when the path is not a regular file, and as [`HashList::from_bytes`] for an empty,
+    /// [`ErrorKind::Io`] when the file cannot be opened or mapped or the path is not a regular
+    /// file (`InvalidInput`), and as [`HashList::from_bytes`] for an empty,
     /// truncated, corrupt or unsupported file. Errors carry the path.
     ///
     /// ```no_run
@@ -503,8 +463,8 @@ impl HashList<Vec<u8>> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] when the file cannot be read, [`ErrorKind::InvalidArgument`] when the
-    /// path is not a regular file, and as [`HashList::from_bytes`]. Errors carry the path.
+    /// [`ErrorKind::Io`] when the file cannot be read or the path is not a regular file
+    /// (`InvalidInput`), and as [`HashList::from_bytes`]. Errors carry the path.
     ///
     /// ```no_run
     /// let list = hashsieve::HashList::read("known.hsl")?;

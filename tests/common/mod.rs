@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod crafted;
+
 use std::path::{Path, PathBuf};
 
 /// A path under `tests/data`.
@@ -80,4 +82,31 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
         out[4 * i..4 * i + 4].copy_from_slice(&x.to_be_bytes());
     }
     out
+}
+
+/// A seeded splitmix64 generator for synthetic hashes.
+pub struct Rng(pub u64);
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// A uniformly random 256-bit hash.
+    pub fn hash256(&mut self) -> hashsieve::Hash256 {
+        hashsieve::Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
+    }
+    /// `h` with `flips` random bits flipped (a bit may flip twice).
+    pub fn near(&mut self, h: hashsieve::Hash256, flips: u32) -> hashsieve::Hash256 {
+        let mut out = h;
+        for _ in 0..flips {
+            let k = (self.next() % 256) as usize;
+            out.set_bit(k, !out.bit(k));
+        }
+        out
+    }
 }

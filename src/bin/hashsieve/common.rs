@@ -258,7 +258,10 @@ pub(crate) fn walk_inputs(
         if !meta.is_dir() {
             on_error(
                 input,
-                &format!("is {}, not a regular file", special_kind(&meta.file_type())),
+                &format!(
+                    "is {}, not a regular file",
+                    hashsieve::fs::file_kind(&meta.file_type())
+                ),
             );
             continue;
         }
@@ -284,7 +287,7 @@ pub(crate) fn walk_inputs(
                         skipped.special += 1;
                         on_error(
                             e.path(),
-                            &format!("is {}, not a regular file", special_kind(&t)),
+                            &format!("is {}, not a regular file", hashsieve::fs::file_kind(&t)),
                         );
                     }
                 }
@@ -485,32 +488,8 @@ pub(crate) fn regular_file(path: &Path) -> anyhow::Result<()> {
     anyhow::bail!(
         "{} is {}, not a regular file",
         path.display(),
-        special_kind(&meta.file_type())
+        hashsieve::fs::file_kind(&meta.file_type())
     )
-}
-
-/// What a file that is not regular is, for messages.
-pub(crate) fn special_kind(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else {
-        "a special file"
-    }
 }
 
 /// One item of `--min-quality`: `Q` sets the gate of every algorithm, `ALGO=Q` of one.
@@ -596,14 +575,10 @@ pub(crate) fn open_list(path: &Path) -> hashsieve::Result<hashsieve::HashList> {
 /// without blocking. Nothing may answer from a list opened this way.
 pub(crate) fn open_list_header(path: &Path) -> anyhow::Result<hashsieve::HashList> {
     let inner = || -> anyhow::Result<hashsieve::HashList> {
-        let meta = std::fs::metadata(path)?;
-        if !meta.is_file() {
-            anyhow::bail!("not a regular file; a hash list must be a regular file");
-        }
-        if meta.len() == 0 {
+        let file = hashsieve::fs::open_regular(path)?;
+        if file.metadata()?.len() == 0 {
             anyhow::bail!("the file is empty; it is not a hash list");
         }
-        let file = std::fs::File::open(path)?;
         // SAFETY: as `open_list`; `info` reads the header and section table only.
         let map = unsafe { memmap2::Mmap::map(&file)? };
         Ok(hashsieve::HashList::from_bytes_unverified(map)?)
