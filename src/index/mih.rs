@@ -87,7 +87,10 @@
 //! [`Mih::load`] checks everything: the header, the descriptors (whose substrings must tile
 //! the hash exactly), every array bound, and then the full O(n) [`Mih::validate`]: every
 //! hash of the list is in each table exactly once, in the bucket its bits name. A damaged
-//! section is therefore an error, never a missed match.
+//! section is therefore an error, never a missed match. The validation reads the section and
+//! the hashes sequentially (a walk of each table and one pass over the hashes, compared
+//! through a fingerprint under a fresh random key), never at random: 65 ms at 1M PDQ hashes
+//! and 0.51 s at 10M on a 2-core Xeon VM, a fraction of the cost of building the index.
 //!
 //! [`Mih::load_unvalidated`] skips `validate`, for a section that was validated before and
 //! cannot have changed. Its O(m) checks still make sure no byte pattern can make a later
@@ -1266,7 +1269,7 @@ fn encode(
     specs: &[Spec],
     fill: impl Fn(usize, Spec, &mut [u8], usize, usize) + Sync,
 ) -> Result<Vec<u8>> {
-    let lay = layout(n, &specs)
+    let lay = layout(n, specs)
         .ok_or_else(|| ErrorKind::InvalidArgument("index layout overflows memory".into()))?;
     let mut data = vec![0u8; lay.total];
     data[..8].copy_from_slice(MAGIC);
