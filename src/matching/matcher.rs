@@ -352,10 +352,10 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     /// now rather than a missed match later; queries then load it in constant time. For a
     /// multi-index hashing section the validation is two sequential passes, one over the
     /// section and one over the hashes, compared through a keyed fingerprint
-    /// ([`Mih::validate`](crate::index::Mih::validate)): it took 65 ms at 1M PDQ hashes and
-    /// 0.51 s at 10M, against 0.39 s and 2.2 s for the earlier per-id random lookups measured
-    /// in the same session (`HASHSIEVE_BENCH_OPEN_SIZES=1000000,10000000 cargo bench --bench
-    /// list -- index_load`, 2-core Xeon VM shared with another build).
+    /// ([`Mih::validate`](crate::index::Mih::validate)): it took 63 ms at 1M PDQ hashes and
+    /// 0.49 s at 10M, against 0.11 s and 2.07 s for the earlier per-id random lookups run
+    /// back to back on the same machine (`HASHSIEVE_BENCH_OPEN_SIZES=1000000,10000000 cargo
+    /// bench --bench list -- index_load`, 2-core Xeon VM).
     ///
     /// # Errors
     ///
