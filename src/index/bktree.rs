@@ -383,6 +383,10 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     pub fn validate(&self) -> Result<()> {
         let n = self.hashes.len();
         let v = self.view();
+        // Unlike the multi-index hashing check, this one stays random access: whether a node's
+        // ids share one hash, and whether a child's key is its distance to the parent, needs
+        // the hashes of tree neighbours, so a fingerprint could only replace `seen` (n bytes,
+        // touched once per id), not the hash reads that dominate.
         let mut seen = vec![false; n];
         if self.nodes == 0 {
             return if n == 0 {
