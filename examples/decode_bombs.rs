@@ -18,7 +18,7 @@ use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
-use crafted::{bmp_header, gif_header, png_header, riff, vp8l, webp_vp8x};
+use crafted::{bmp_header, gif_header, photo_rgb, png_header, riff, vp8l, webp_vp8x};
 
 const SIDE: u32 = 13_000;
 
@@ -72,20 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// A photo-like `w` x `h` JPEG (smooth gradients, edges and noise), quality 90.
 fn photo_jpeg(w: u32, h: u32) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-    let mut seed = 0x9E37_79B9u32;
-    for y in 0..h {
-        for x in 0..w {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            let noise = (seed >> 28) as u8;
-            let disc = ((x / 300 + y / 200) % 2) as u8 * 60;
-            rgb.push(((x * 255 / w) as u8).wrapping_add(noise));
-            rgb.push(((y * 255 / h) as u8).wrapping_add(disc));
-            rgb.push((((x + y) * 255 / (w + h)) as u8) ^ noise);
-        }
-    }
+    let rgb = photo_rgb(w, h);
     let mut out = Cursor::new(Vec::new());
     JpegEncoder::new_with_quality(&mut out, 90).write_image(&rgb, w, h, ExtendedColorType::Rgb8)?;
     Ok(out.into_inner())

@@ -5,6 +5,8 @@
 
 #![cfg(feature = "cli")]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -32,14 +34,7 @@ fn refused(out: &Output, needles: &[&str]) {
     }
 }
 
-fn needles() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/needles-20.txt");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+use common::needles;
 
 /// A PDQ list of the 20 needles, ids n0..n19.
 fn needle_list(dir: &Path) -> PathBuf {

@@ -19,7 +19,7 @@ use hashsieve::image::{
 };
 use hashsieve::ErrorKind;
 
-use common::crafted::{bmp_header, gif_header, png_header, riff, vp8l, webp_vp8x};
+use common::crafted::{bmp_header, gif_header, photo_rgb, png_header, riff, vp8l, webp_vp8x};
 use tracking_alloc::peak_of;
 
 // ---------------------------------------------------------------------------------------------
@@ -42,25 +42,6 @@ fn fixtures(sub: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// Synthetic photo-like RGB: gradients, blocks and noise.
-fn photo_rgb(w: u32, h: u32) -> Vec<u8> {
-    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-    let mut seed = 0x9E37_79B9u32;
-    for y in 0..h {
-        for x in 0..w {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            let noise = (seed >> 28) as u8;
-            let block = ((x / 300 + y / 200) % 2) as u8 * 60;
-            rgb.push(((x * 255 / w) as u8).wrapping_add(noise));
-            rgb.push(((y * 255 / h) as u8).wrapping_add(block));
-            rgb.push((((x + y) * 255 / (w + h)) as u8) ^ noise);
-        }
-    }
-    rgb
 }
 
 fn assert_limits(result: Result<DecodedImage, hashsieve::Error>, what: &str) {

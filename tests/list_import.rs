@@ -1,6 +1,8 @@
 //! Importers and exporters: every text format, detection, error reporting (line numbers, never
 //! the hash text, `max_errors`), and export -> import round trips.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -10,15 +12,7 @@ use hashsieve::list::{Category, EntryMeta, HashList, ListBuilder};
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
 use proptest::prelude::*;
 
-/// PDQ hashes from the reference test data (tests/data/list/needles-20.txt).
-fn needles() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/needles-20.txt");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+use common::needles;
 
 fn short64() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/short64.dat");

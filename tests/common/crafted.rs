@@ -103,3 +103,22 @@ pub fn webp_vp8x(w: u32, h: u32, flags: u8) -> Vec<u8> {
     let vp8x = vec![flags, 0, 0, 0, cw[0], cw[1], cw[2], ch[0], ch[1], ch[2]];
     riff(&[(b"VP8X", vp8x), (b"VP8L", vp8l(w, h))])
 }
+
+/// Synthetic photo-like RGB: gradients, blocks and noise.
+pub fn photo_rgb(w: u32, h: u32) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    let mut seed = 0x9E37_79B9u32;
+    for y in 0..h {
+        for x in 0..w {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let noise = (seed >> 28) as u8;
+            let block = ((x / 300 + y / 200) % 2) as u8 * 60;
+            rgb.push(((x * 255 / w) as u8).wrapping_add(noise));
+            rgb.push(((y * 255 / h) as u8).wrapping_add(block));
+            rgb.push((((x + y) * 255 / (w + h)) as u8) ^ noise);
+        }
+    }
+    rgb
+}

@@ -110,3 +110,12 @@ impl Rng {
         out
     }
 }
+
+/// The 20 PDQ hashes of the reference test data (tests/data/list/needles-20.txt), as hex.
+pub fn needles() -> Vec<String> {
+    std::fs::read_to_string(data("list/needles-20.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
