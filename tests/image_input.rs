@@ -170,7 +170,7 @@ fn assert_limits_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
 
 // --- Minimal encoders for inputs built inside the tests. ---
 
-use common::crafted::crc32;
+use common::crafted::png_chunk;
 
 fn adler32(data: &[u8]) -> u32 {
     let (mut a, mut b) = (1u32, 0u32);
@@ -244,15 +244,6 @@ fn zlib_zeros(n: usize) -> Vec<u8> {
     let adler = (((n % 65521) as u32) << 16) | 1;
     out.extend_from_slice(&adler.to_be_bytes());
     out
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(body);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
 }
 
 /// A PNG from its IHDR fields, extra chunks placed before IDAT, and a ready zlib stream.
