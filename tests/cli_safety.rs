@@ -6,6 +6,8 @@
 //! binary under test (to show that a test fails on an older build).
 #![cfg(unix)]
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -78,11 +80,6 @@ fn list_of(dir: &Path, image: &str, list: &str) {
     std::fs::write(dir.join("hashes.txt"), format!("{hex},known\n")).unwrap();
     let out = run_in(dir, &["build", "-o", list, "hashes.txt"]);
     assert_exit(&out, 0, "build");
-}
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(status.success());
 }
 
 /// Every file of `dir` (not recursive) and its bytes.
@@ -282,7 +279,7 @@ fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
 fn special_files_are_refused_as_lists_and_images_without_blocking() {
     let dir = setup();
     let d = dir.path();
-    mkfifo(&d.join("fifo"));
+    common::mkfifo(&d.join("fifo"));
     let cases: &[&[&str]] = &[
         &["info", "fifo"],
         &["verify", "fifo"],
@@ -341,7 +338,7 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     let d = dir.path();
     std::fs::create_dir(d.join("tree")).unwrap();
     std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
-    mkfifo(&d.join("tree/fifo"));
+    common::mkfifo(&d.join("tree/fifo"));
     let out = run_in(d, &["hash", "tree"]);
     assert_exit(&out, 2, "hash tree");
     assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));

@@ -451,11 +451,7 @@ fn assert_not_regular(result: Option<Result<DecodedImage, hashsieve::Error>>, wh
 fn special_files_are_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("queue.png");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::mkfifo(&fifo);
     let result = decode_path_or_hang(&fifo);
     if result.is_none() {
         // Unblock the reader so the thread ends, then fail.

@@ -32,7 +32,7 @@ fn content<D: AsRef<[u8]>>(list: &HashList<D>) -> Content {
 /// A small list of `kind` with ids, qualities, categories and a shared hash, optionally with a
 /// persisted index section; and queries near its hashes.
 fn small_list(kind: HashKind, index: Option<IndexKind>, seed: u64) -> (Vec<u8>, Vec<HashValue>) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut b = ListBuilder::new(kind)
         .name("small")
         .version("v1")
@@ -184,7 +184,7 @@ fn every_single_byte_flip_is_refused_or_harmless() {
 
 /// A 100k-entry PDQ list with a multi-index hashing section, and planted near-duplicates.
 fn big_list() -> (Vec<u8>, Vec<Hash256>) {
-    let mut rng = Rng(0x100_000);
+    let mut rng = Rng::new(0x100_000);
     let mut b = ListBuilder::new(HashKind::Pdq).name("big").created(0);
     let mut hashes = Vec::new();
     for i in 0..100_000 {
@@ -227,7 +227,7 @@ fn zeroed_pages_of_a_large_list_are_refused_or_harmless() {
     assert!(section.len() > 8 * PAGE, "{} bytes", section.len());
     let section_at = section.as_ptr() as usize - intact.as_bytes().as_ptr() as usize;
 
-    let mut rng = Rng(0x9a9e);
+    let mut rng = Rng::new(0x9a9e);
     let pages = bytes.len().div_ceil(PAGE);
     let mut index_pages = 0;
     for case in 0..48 {
@@ -326,11 +326,7 @@ fn reseal(bytes: &mut [u8]) {
 fn a_fifo_is_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("list.hsl");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(status.success());
+    common::mkfifo(&fifo);
     let (tx, rx) = std::sync::mpsc::channel();
     let path = fifo.clone();
     std::thread::spawn(move || {

@@ -69,7 +69,7 @@ fn found(result: &QueryResult) -> Vec<(String, u32)> {
 
 #[test]
 fn matcher_equals_brute_force_for_every_index() {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let centres: Vec<Hash256> = (0..20).map(|_| rng.hash256()).collect();
     let planted: Vec<Hash256> = centres
         .iter()
@@ -107,7 +107,7 @@ fn matcher_equals_brute_force_for_every_index() {
 
 #[test]
 fn embedded_index_section_is_used_and_agrees() {
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     let centres: Vec<Hash256> = (0..10).map(|_| rng.hash256()).collect();
     let planted: Vec<Hash256> = centres.iter().map(|c| rng.near(*c, 20)).collect();
     let mut b = ListBuilder::new(HashKind::Pdq).name("idx").created(0);
@@ -140,7 +140,7 @@ fn embedded_index_section_is_used_and_agrees() {
 
 #[test]
 fn corrupt_index_section_fails_the_load_not_a_query() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     let mut b = ListBuilder::new(HashKind::Pdq).name("bad").created(0);
     for i in 0..100 {
         b.add(rng.hash256(), EntryMeta::new(&format!("e{i}")))
@@ -157,7 +157,7 @@ fn corrupt_index_section_fails_the_load_not_a_query() {
 
 #[test]
 fn quality_gate_and_kind_mismatch_are_reported() {
-    let mut rng = Rng(5);
+    let mut rng = Rng::new(5);
     let (bytes, _) = pdq_list("known", "v1", &mut rng, 10, &[]);
     let m: Matcher<Vec<u8>> = Matcher::new();
     m.add_list(
@@ -241,7 +241,7 @@ fn dihedral_fan_out_reports_the_orientation_that_matched() {
 
 #[test]
 fn replacing_a_list_under_load_never_mixes_versions() {
-    let mut rng = Rng(99);
+    let mut rng = Rng::new(99);
     let queries: Vec<Hash256> = (0..40).map(|_| rng.hash256()).collect();
     // v1 holds near copies of the even queries, v2 of the odd ones, with version-tagged ids.
     let build = |version: &str, parity: usize, rng: &mut Rng| {

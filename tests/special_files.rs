@@ -3,6 +3,8 @@
 //! device, so a regression cannot damage the machine running the tests.
 #![cfg(unix)]
 
+mod common;
+
 use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -14,11 +16,7 @@ use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
 /// A named pipe in a fresh directory (`mkfifo` is part of every Unix userland).
 fn fifo(dir: &Path) -> PathBuf {
     let path = dir.join("pipe");
-    let status = Command::new("mkfifo")
-        .arg(&path)
-        .status()
-        .expect("mkfifo runs");
-    assert!(status.success(), "mkfifo failed");
+    common::mkfifo(&path);
     path
 }
 

@@ -84,17 +84,16 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
-/// A seeded splitmix64 generator for synthetic hashes.
-pub struct Rng(pub u64);
+/// A seeded generator of synthetic hashes (the library's `SplitMix64`).
+pub struct Rng(hashsieve::index::bench::SplitMix64);
 impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(hashsieve::index::bench::SplitMix64::new(seed))
+    }
     /// The next 64 random bits.
     pub fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next()
     }
     /// A uniformly random 256-bit hash.
     pub fn hash256(&mut self) -> hashsieve::Hash256 {
@@ -118,4 +117,13 @@ pub fn needles() -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// Makes a named pipe at `path` (`mkfifo` is part of every Unix userland).
+pub fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
 }

@@ -14,7 +14,7 @@ use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 
 use crate::args;
 use crate::common::{self, Format, RowWriter};
-use crate::hash_text::{BadLine, HashLines};
+use crate::hash_text::{BadLine, HashLines, Malformed};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -46,9 +46,6 @@ pub(crate) struct Args {
     #[arg(long = "list", short = 'l')]
     lists: Vec<PathBuf>,
 }
-
-/// How many malformed lines are listed before giving up.
-const MAX_REPORTED: usize = 20;
 
 /// One input file's entry.
 struct Item {
@@ -291,10 +288,9 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
     let shown = path.display().to_string();
     let mut reader = std::io::BufReader::new(file);
     let mut rows = HashLines::new(&mut reader);
-    let mut bad = 0usize;
+    let mut bad = Malformed::default();
     let mut fail = |n: u64, why: &str| {
-        bad += 1;
-        if bad <= MAX_REPORTED {
+        if bad.count_one() {
             eprintln!("hashsieve: {shown}:{n}: {why}");
         }
     };
@@ -333,14 +329,14 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
         items.push(Item { id, quality });
         hashes.push(hash);
     }
-    if bad > 0 {
-        if bad > MAX_REPORTED {
+    if bad.count() > 0 {
+        if bad.unlisted() > 0 {
             eprintln!(
                 "hashsieve: {shown}: {} more malformed line(s) not listed",
-                bad - MAX_REPORTED
+                bad.unlisted()
             );
         }
-        bail!("{bad} malformed line(s) in {shown}");
+        bail!("{} malformed line(s) in {shown}", bad.count());
     }
     Ok((items, hashes))
 }

@@ -15,7 +15,7 @@ use hashsieve::{HashKind, HashValue};
 use rayon::prelude::*;
 
 use crate::common::{self, Format, RowWriter};
-use crate::hash_text::{BadLine, HashLines};
+use crate::hash_text::{BadLine, HashLines, Malformed};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -70,9 +70,6 @@ struct Labelled {
 
 /// Queries of a hash file matched at a time: the file streams through in batches of this many.
 const BATCH: usize = 4096;
-
-/// Malformed lines of one hash file listed on stderr; the rest are counted.
-const MAX_REPORTED: u64 = 20;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = common::Files::new()
@@ -268,10 +265,9 @@ fn match_hash_text(
             _ => bail!("several loaded lists take {width}-character hashes; use a TSV with an algorithm column"),
         }
     };
-    let mut bad = 0u64;
+    let mut bad = Malformed::default();
     let mut malformed = |line: u64, why: &dyn std::fmt::Display| {
-        bad += 1;
-        if bad <= MAX_REPORTED {
+        if bad.count_one() {
             report(&format_args!("{source}:{line}"), why);
         }
     };
@@ -327,12 +323,13 @@ fn match_hash_text(
     if !items.is_empty() {
         emit(items)?;
     }
-    if bad > MAX_REPORTED {
+    if bad.unlisted() > 0 {
         report(
             &source,
             &format_args!(
-                "{bad} malformed lines in all ({} not listed)",
-                bad - MAX_REPORTED
+                "{} malformed lines in all ({} not listed)",
+                bad.count(),
+                bad.unlisted()
             ),
         );
     }
