@@ -560,6 +560,31 @@ impl DihedralArgs {
     }
 }
 
+/// `--exif`, shared by every command that hashes images.
+#[derive(Clone, Copy, clap::Args)]
+pub(crate) struct ExifArgs {
+    /// Orientation tags: `reference` does what the reference tools do (EXIF orientation ignored,
+    /// TIFF orientation applied, as Pillow does); `apply` turns every image upright first.
+    #[arg(long, value_enum, default_value = "reference")]
+    exif: ExifArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExifArg {
+    Reference,
+    Apply,
+}
+
+impl ExifArgs {
+    /// The orientation handling asked for.
+    pub(crate) fn orientation(self) -> hashsieve::image::Orientation {
+        match self.exif {
+            ExifArg::Reference => hashsieve::image::Orientation::Reference,
+            ExifArg::Apply => hashsieve::image::Orientation::Apply,
+        }
+    }
+}
+
 /// Opens a list file for a command: memory-mapped, every byte verified before it is used
 /// (checksums of every section, structure), special files refused without blocking.
 pub(crate) fn open_list(path: &Path) -> hashsieve::Result<hashsieve::HashList> {

@@ -17,6 +17,8 @@ pub(crate) struct Args {
     /// The sample set: originals at the top, edited variants under `transformed/<edit>/`.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus"))]
     data: PathBuf,
+    #[command(flatten)]
+    exif: crate::common::ExifArgs,
 }
 
 /// The originals that go into the demo list; every other photo is an unrelated negative.
@@ -36,7 +38,9 @@ const UNRELATED: [&str; 5] = [
 ];
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let hasher = Hasher::new();
+    let hasher = Hasher::new().with_decode_options(
+        crate::common::decode_options().with_orientation(args.exif.orientation()),
+    );
     let pdq = |path: &Path| -> anyhow::Result<hashsieve::algo::pdq::PdqDihedral> {
         let image = hashsieve::image::decode_path(path, hasher.decode_options())
             .with_context(|| format!("cannot read the sample set at {}", args.data.display()))?;

@@ -71,6 +71,8 @@ pub(crate) struct Args {
     /// in-memory edits against: its distances are compared with ours, edit by edit.
     #[arg(long)]
     reference: Option<PathBuf>,
+    #[command(flatten)]
+    exif: crate::common::ExifArgs,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -112,7 +114,10 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .collect::<Result<_, _>>()?
     };
     let files = image_files(&args.paths)?;
-    let originals = ImageFiles::new(files, DecodeOptions::default());
+    let originals = ImageFiles::new(
+        files,
+        DecodeOptions::default().with_orientation(args.exif.orientation()),
+    );
     let options = RobustnessOptions::default()
         .transforms(transforms)
         .algorithms(args.algorithms.clone())

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::{HashOutput, Hasher};
-use hashsieve::image::{decode_path, Orientation};
+use hashsieve::image::decode_path;
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
@@ -24,21 +24,13 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
-    /// Orientation tags: `reference` does what the reference tools do (EXIF orientation ignored,
-    /// TIFF orientation applied, as Pillow does); `apply` turns every image upright first.
-    #[arg(long, value_enum, default_value = "reference")]
-    exif: ExifArg,
+    #[command(flatten)]
+    exif: common::ExifArgs,
     #[command(flatten)]
     walk: common::WalkArgs,
     /// Image files or directories (searched recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ExifArg {
-    Reference,
-    Apply,
 }
 
 /// One file's rows, computed in a worker thread.
@@ -53,13 +45,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = common::Files::new().inputs(args.paths.iter().map(PathBuf::as_path));
     files.check()?;
     let (files, skipped) = common::walk_inputs(&args.paths, args.walk, &files.output_ids(), report);
-    let hasher =
-        args.dihedral
-            .hasher()
-            .with_decode_options(common::decode_options().with_orientation(match args.exif {
-                ExifArg::Reference => Orientation::Reference,
-                ExifArg::Apply => Orientation::Apply,
-            }));
+    let hasher = args
+        .dihedral
+        .hasher()
+        .with_decode_options(common::decode_options().with_orientation(args.exif.orientation()));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral.enabled() {

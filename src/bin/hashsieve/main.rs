@@ -26,6 +26,9 @@ mod verify;
 #[derive(Parser)]
 #[command(name = "hashsieve", version, about, long_about = None)]
 struct Cli {
+    /// Worker threads for the commands that work in parallel (default: one per CPU core).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +67,12 @@ enum Command {
 fn main() -> ExitCode {
     common::tune_allocator();
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        // Fails only when a pool already exists, which nothing builds before this point.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(n))
+            .build_global();
+    }
     common::remove_temp_files_on_signal();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),

@@ -28,6 +28,8 @@ pub(crate) struct Args {
     threshold: Option<u32>,
     #[command(flatten)]
     dihedral: common::DihedralArgs,
+    #[command(flatten)]
+    exif: common::ExifArgs,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
     /// are skipped (reported on stderr). Default: pdq=50, and 1 for the others, which skips only
@@ -136,7 +138,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher = args
         .dihedral
         .hasher()
-        .with_decode_options(common::decode_options());
+        .with_decode_options(common::decode_options().with_orientation(args.exif.orientation()));
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     for input in &args.inputs {

@@ -34,6 +34,8 @@ pub(crate) struct Args {
     threshold: Option<u32>,
     #[command(flatten)]
     dihedral: common::DihedralArgs,
+    #[command(flatten)]
+    exif: common::ExifArgs,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
     /// are skipped (recorded as `skipped`). Default: pdq=50, and 1 for the others, which skips only
@@ -141,7 +143,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .numeric(&["quality", "distance"]);
 
-    let hasher = args.dihedral.hasher();
+    let hasher = args.dihedral.hasher().with_decode_options(
+        hashsieve::image::DecodeOptions::default().with_orientation(args.exif.orientation()),
+    );
     let pb = common::progress(files.len() as u64, "files");
     let (mut matched, mut clean, mut skipped_quality, mut errors) =
         (0u64, 0u64, 0u64, walk_errors.len() as u64);
