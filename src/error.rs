@@ -76,8 +76,12 @@ impl From<std::io::Error> for Error {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Reading or writing a file failed.
+    ///
+    /// The message includes the OS error, so it is not also returned as the
+    /// [`source`](std::error::Error::source): a reporter that prints the chain would say it twice.
+    /// Match on this variant to inspect it.
     #[error("I/O error: {0}")]
-    Io(#[source] std::io::Error),
+    Io(std::io::Error),
 
     /// A hash's text form could not be parsed. The text itself is not included.
     #[error("invalid {expected} hash: {reason}")]

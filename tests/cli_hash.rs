@@ -180,10 +180,13 @@ fn csv_and_json_formats() {
         path.to_str().unwrap(),
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = text
+    let mut rows: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let summary = rows.pop().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["rows"], 2);
     assert_eq!(rows.len(), 2);
     let refs = reference();
     assert_eq!(rows[0]["hash"], refs["photo_002.png"]["pdq_hex"].as_str());

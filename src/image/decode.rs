@@ -679,17 +679,59 @@ pub fn decode_path(path: &Path, opts: &DecodeOptions) -> Result<DecodedImage> {
     if meta.len() > cap {
         return Err(with_path(too_large(cap)));
     }
+    read_and_decode(file, meta.len(), opts).map_err(with_path)
+}
+
+/// Reads an image from `reader` to its end and decodes it; the format comes from the content.
+///
+/// For an image that is not in a file: standard input, a socket, an archive member. At most
+/// [`Limits::max_alloc`] bytes are read (one more tells that the input is larger), and they
+/// count against the limit and the budget together with the decoder's memory, as in
+/// [`decode_path`].
+///
+/// ```
+/// use hashsieve::image::{decode_reader, DecodeOptions};
+/// let not_an_image: &[u8] = b"hello";
+/// assert!(decode_reader(not_an_image, &DecodeOptions::default()).is_err());
+/// ```
+///
+/// # Errors
+///
+/// As [`decode`], plus [`ErrorKind::Io`] when reading fails and
+/// [`ErrorKind::LimitsExceeded`] when the input is larger than [`Limits::max_alloc`].
+pub fn decode_reader<R: Read>(reader: R, opts: &DecodeOptions) -> Result<DecodedImage> {
+    read_and_decode(reader, 0, opts)
+}
+
+/// Reads at most `max_alloc` bytes (reserving `size_hint` up front, capped) and decodes them.
+fn read_and_decode(reader: impl Read, size_hint: u64, opts: &DecodeOptions) -> Result<DecodedImage> {
+    let cap = opts.limits.max_alloc;
+    let limit = usize::try_from(cap.saturating_add(1)).unwrap_or(usize::MAX);
     let mut bytes = Vec::new();
     bytes
-        .try_reserve_exact(usize::try_from(meta.len().min(cap)).unwrap_or(0))
-        .map_err(|_| with_path(too_large(cap)))?;
-    file.take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| with_path(e.into()))?;
-    if bytes.len() as u64 > cap {
-        return Err(with_path(too_large(cap)));
+        .try_reserve_exact(usize::try_from(size_hint.min(cap)).unwrap_or(0))
+        .map_err(|_| too_large(cap))?;
+    // Grown by hand, at most doubling and never past the limit, so the buffer itself never
+    // holds more than the limit allows (`read_to_end` may double it past the limit).
+    let mut reader = reader.take(limit as u64);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if bytes.capacity() - bytes.len() < n {
+            let grow = bytes.len().max(chunk.len()).min(limit - bytes.len()).max(n);
+            bytes.try_reserve_exact(grow).map_err(|_| too_large(cap))?;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
-    decode_counting(&bytes, opts, bytes.capacity() as u64).map_err(with_path)
+    if bytes.len() as u64 > cap {
+        return Err(too_large(cap));
+    }
+    decode_counting(&bytes, opts, bytes.capacity() as u64)
 }
 
 fn too_large(cap: u64) -> Error {

@@ -33,6 +33,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             || e.downcast_ref::<hashsieve::Error>().is_some_and(
                 |e| matches!(e.kind(), hashsieve::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe),
             )
+            || e.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
             || e.downcast_ref::<csv::Error>().is_some_and(
                 |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe),
             )
@@ -42,22 +44,133 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Output table formats shared by the commands that print rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
-    /// Tab-separated, with a header row.
+    /// Tab-separated, with a header row; tab, newline, CR, backslash and bytes that are not
+    /// UTF-8 are escaped (`\t`, `\n`, `\r`, `\\`, `\xNN`), so every line is one row.
     Tsv,
-    /// Comma-separated (RFC 4180), with a header row.
+    /// Comma-separated (RFC 4180), with a header row; fields quoted as CSV does.
     Csv,
-    /// JSON lines: one object per row.
+    /// JSON lines: one object per row, then one `{"type":"summary", ...}` record.
     Json,
 }
 
-/// Writes rows of string cells as TSV, CSV or JSON lines to stdout.
+/// One cell of a row: text, or a path kept exact (its bytes, on Unix).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cell<'a> {
+    /// Text: written as it is (escaped in TSV).
+    Text(&'a str),
+    /// A path: TSV escapes its bytes that are not UTF-8 as `\xNN`, CSV writes its bytes, JSON
+    /// writes a string, or `{"bytes": "<base64>"}` when it is not UTF-8 (as ripgrep does).
+    Path(&'a Path),
+}
+
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(s: &'a str) -> Cell<'a> {
+        Cell::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Cell<'a> {
+    fn from(s: &'a String) -> Cell<'a> {
+        Cell::Text(s)
+    }
+}
+
+impl<'a> From<&'a Path> for Cell<'a> {
+    fn from(p: &'a Path) -> Cell<'a> {
+        Cell::Path(p)
+    }
+}
+
+impl Cell<'_> {
+    /// The cell's bytes: a path's own bytes on Unix, its lossy UTF-8 elsewhere.
+    fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Cell::Text(s) => s.as_bytes().into(),
+            #[cfg(unix)]
+            Cell::Path(p) => std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()).into(),
+            #[cfg(not(unix))]
+            Cell::Path(p) => match p.to_string_lossy() {
+                std::borrow::Cow::Borrowed(s) => s.as_bytes().into(),
+                std::borrow::Cow::Owned(s) => s.into_bytes().into(),
+            },
+        }
+    }
+}
+
+/// Appends `bytes` to `out` escaped for TSV: `\t`, `\n`, `\r` and `\\` for tab, newline,
+/// carriage return and backslash, `\xNN` (two lowercase hex digits) for each byte that is not
+/// part of valid UTF-8. Every other byte is copied, so `cut -f` and `awk -F'\t'` see one field.
+pub(crate) fn tsv_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    for chunk in bytes.utf8_chunks() {
+        for b in chunk.valid().bytes() {
+            match b {
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                _ => out.push(b),
+            }
+        }
+        for b in chunk.invalid() {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+        }
+    }
+}
+
+/// Undoes [`tsv_escape`]. A backslash before anything else (or a bad `\xNN`) is kept as it is.
+pub(crate) fn tsv_unescape(cell: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cell.len());
+    let mut i = 0;
+    while i < cell.len() {
+        let (byte, used) = match (cell[i], cell.get(i + 1)) {
+            (b'\\', Some(b't')) => (b'\t', 2),
+            (b'\\', Some(b'n')) => (b'\n', 2),
+            (b'\\', Some(b'r')) => (b'\r', 2),
+            (b'\\', Some(b'\\')) => (b'\\', 2),
+            (b'\\', Some(b'x')) => match cell
+                .get(i + 2..i + 4)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(b) => (b, 4),
+                None => (b'\\', 1),
+            },
+            (b, _) => (b, 1),
+        };
+        out.push(byte);
+        i += used;
+    }
+    out
+}
+
+/// How JSON output types a column's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ColumnType {
+    /// A string.
+    Text,
+    /// A number; an empty cell is `null`.
+    Number,
+    /// `true` or `false`; an empty cell is `null`.
+    Bool,
+    /// An array of the cell's space-separated words (`[]` when empty).
+    Array,
+}
+
+/// Writes rows as TSV, CSV or JSON lines to stdout (or any writer).
+///
+/// Cells are text or exact paths ([`Cell`]); JSON types the columns named by
+/// [`numeric`](RowWriter::numeric), [`booleans`](RowWriter::booleans) and
+/// [`arrays`](RowWriter::arrays) and ends with a [`summary`](RowWriter::summary) record. Write
+/// errors come back as [`io::Error`]s, so a closed pipe is seen as one ([`finish`]).
 pub(crate) struct RowWriter {
     format: Format,
     header: Vec<&'static str>,
-    numeric: &'static [&'static str],
+    types: Vec<ColumnType>,
     header_pending: bool,
     csv: Option<csv::Writer<Box<dyn Write>>>,
     out: Box<dyn Write>,
+    line: Vec<u8>,
 }
 
 impl RowWriter {
@@ -71,36 +184,50 @@ impl RowWriter {
         format: Format,
         header: Vec<&'static str>,
     ) -> anyhow::Result<RowWriter> {
-        let w = match format {
-            Format::Json => RowWriter {
-                format,
-                header,
-                numeric: &[],
-                header_pending: false,
-                csv: None,
-                out,
-            },
-            Format::Tsv | Format::Csv => {
-                let delim = if format == Format::Tsv { b'\t' } else { b',' };
-                let csv = csv::WriterBuilder::new().delimiter(delim).from_writer(out);
-                RowWriter {
-                    format,
-                    header,
-                    numeric: &[],
-                    header_pending: true,
-                    csv: Some(csv),
-                    out: Box::new(io::sink()),
-                }
-            }
+        let types = vec![ColumnType::Text; header.len()];
+        let (csv, out) = match format {
+            Format::Csv => (
+                Some(csv::WriterBuilder::new().from_writer(out)),
+                Box::new(io::sink()) as Box<dyn Write>,
+            ),
+            Format::Tsv | Format::Json => (None, out),
         };
         // The header goes out with the first row (or flush), unless `without_header` drops it.
-        Ok(w)
+        Ok(RowWriter {
+            format,
+            header_pending: format != Format::Json,
+            header,
+            types,
+            csv,
+            out,
+            line: Vec::new(),
+        })
+    }
+
+    fn typed(mut self, columns: &[&str], t: ColumnType) -> RowWriter {
+        for (name, ty) in self.header.iter().zip(self.types.iter_mut()) {
+            if columns.contains(name) {
+                *ty = t;
+            }
+        }
+        self
     }
 
     /// Names the columns that JSON output writes as numbers (an empty cell becomes `null`).
-    pub(crate) fn numeric(mut self, columns: &'static [&'static str]) -> RowWriter {
-        self.numeric = columns;
-        self
+    pub(crate) fn numeric(self, columns: &[&str]) -> RowWriter {
+        self.typed(columns, ColumnType::Number)
+    }
+
+    /// Names the columns that JSON output writes as booleans (cells `true`/`false`; an empty
+    /// cell becomes `null`).
+    pub(crate) fn booleans(self, columns: &[&str]) -> RowWriter {
+        self.typed(columns, ColumnType::Bool)
+    }
+
+    /// Names the columns that JSON output writes as arrays of strings: the cell's words,
+    /// separated by spaces (categories).
+    pub(crate) fn arrays(self, columns: &[&str]) -> RowWriter {
+        self.typed(columns, ColumnType::Array)
     }
 
     /// Omits the header row (appending to a file that already has one).
@@ -109,37 +236,76 @@ impl RowWriter {
         self
     }
 
-    fn write_header(&mut self) -> anyhow::Result<()> {
+    fn write_header(&mut self) -> io::Result<()> {
         if std::mem::take(&mut self.header_pending) {
-            if let Some(csv) = self.csv.as_mut() {
-                csv.write_record(&self.header)?;
-            }
+            let cells: Vec<Cell<'_>> = self.header.iter().map(|h| Cell::Text(h)).collect();
+            self.write_cells(&cells)?;
         }
         Ok(())
     }
 
-    /// Writes one row; `cells` are in header order.
+    /// Writes one row of text cells, in header order.
     pub(crate) fn row(&mut self, cells: &[&str]) -> anyhow::Result<()> {
+        let cells: Vec<Cell<'_>> = cells.iter().map(|c| Cell::Text(c)).collect();
+        self.cells(&cells)
+    }
+
+    /// Writes one row, in header order.
+    pub(crate) fn cells(&mut self, cells: &[Cell<'_>]) -> anyhow::Result<()> {
         debug_assert_eq!(cells.len(), self.header.len());
         self.write_header()?;
-        if let Some(csv) = self.csv.as_mut() {
-            csv.write_record(cells)?;
-        } else {
-            let mut obj = serde_json::Map::new();
-            for (k, v) in self.header.iter().zip(cells) {
-                let value = if !self.numeric.contains(k) {
-                    serde_json::Value::String((*v).to_string())
-                } else if let Ok(n) = v.parse::<u64>() {
-                    n.into()
-                } else {
-                    serde_json::Value::Null
-                };
-                obj.insert((*k).to_string(), value);
-            }
-            serde_json::to_writer(&mut self.out, &obj)?;
-            self.out.write_all(b"\n")?;
-        }
+        self.write_cells(cells)?;
         Ok(())
+    }
+
+    fn write_cells(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+        if let Some(csv) = self.csv.as_mut() {
+            return csv
+                .write_record(cells.iter().map(|c| c.bytes()))
+                .map_err(csv_to_io);
+        }
+        self.line.clear();
+        if self.format == Format::Tsv {
+            for (i, c) in cells.iter().enumerate() {
+                if i > 0 {
+                    self.line.push(b'\t');
+                }
+                tsv_escape(&c.bytes(), &mut self.line);
+            }
+        } else {
+            self.line.push(b'{');
+            for (i, ((name, ty), cell)) in
+                self.header.iter().zip(&self.types).zip(cells).enumerate()
+            {
+                if i > 0 {
+                    self.line.push(b',');
+                }
+                serde_json::to_writer(&mut self.line, name)?;
+                self.line.push(b':');
+                serde_json::to_writer(&mut self.line, &json_value(*ty, cell))?;
+            }
+            self.line.push(b'}');
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+
+    /// Ends the output: JSON writes one last record, `{"type":"summary", ...}` with `counts`
+    /// (rows carry no `type` key, as in `rg --json`); TSV and CSV write nothing more. Flushes.
+    pub(crate) fn summary(&mut self, counts: &[(&str, u64)]) -> anyhow::Result<()> {
+        self.write_header()?;
+        if self.format == Format::Json {
+            let mut line = b"{\"type\":\"summary\"".to_vec();
+            for (name, n) in counts {
+                line.push(b',');
+                serde_json::to_writer(&mut line, name)?;
+                line.push(b':');
+                line.extend_from_slice(n.to_string().as_bytes());
+            }
+            line.extend_from_slice(b"}\n");
+            self.out.write_all(&line)?;
+        }
+        self.flush()
     }
 
     pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
@@ -154,6 +320,54 @@ impl RowWriter {
     #[allow(dead_code)]
     pub(crate) fn format(&self) -> Format {
         self.format
+    }
+}
+
+/// A cell as the JSON value of a column of type `ty`.
+fn json_value(ty: ColumnType, cell: &Cell<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    let text = match cell {
+        Cell::Text(s) => *s,
+        Cell::Path(p) => {
+            return match p.to_str() {
+                Some(s) => Value::String(s.to_string()),
+                None => {
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(cell.bytes());
+                    serde_json::json!({ "bytes": b64 })
+                }
+            }
+        }
+    };
+    match ty {
+        ColumnType::Text => Value::String(text.to_string()),
+        ColumnType::Array => text.split_whitespace().map(Value::from).collect(),
+        _ if text.is_empty() => Value::Null,
+        ColumnType::Number => {
+            if let Ok(n) = text.parse::<u64>() {
+                n.into()
+            } else if let Ok(n) = text.parse::<i64>() {
+                n.into()
+            } else {
+                // A number that is not one is kept as text, never turned into `null`.
+                text.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| Value::String(text.to_string()), Value::Number)
+            }
+        }
+        ColumnType::Bool => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text.to_string()),
+        },
+    }
+}
+
+fn csv_to_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("CSV: {other:?}")),
     }
 }
 
@@ -306,12 +520,33 @@ pub(crate) fn walk_inputs(
 pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {{pos}}/{{len}} {what} [{{elapsed_precise}}] {{per_sec}} ETA {{eta}} {{wide_bar}}"
-        ))
-        .expect("valid template"),
+        ProgressStyle::with_template(&progress_template(what))
+            .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&rate(state.per_sec()));
+            },
+        ),
     );
     pb
+}
+
+/// The progress bar's template: `{rate}` is [`rate`], rounded (indicatif's own `{per_sec}`
+/// prints "40.3237/s").
+fn progress_template(what: &str) -> String {
+    format!("{{spinner}} {{pos}}/{{len}} {what} [{{elapsed_precise}}] {{rate}} ETA {{eta}} {{wide_bar}}")
+}
+
+/// A rate for people: "40/s", "2.5/s" (one decimal under 10), "0/s" before the first item.
+pub(crate) fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_string()
+    } else if per_sec < 9.95 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.0}/s")
+    }
 }
 
 /// The hash of `kind` for one decoded image and the query to match it with: PDQ's 8 dihedral
@@ -631,5 +866,39 @@ pub(crate) fn tune_allocator() {
     // start-up, before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_rounded() {
+        assert_eq!(rate(40.3237), "40/s");
+        assert_eq!(rate(1234.5678), "1235/s");
+        assert_eq!(rate(2.5371), "2.5/s");
+        assert_eq!(rate(9.96), "10/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+    }
+
+    #[test]
+    fn progress_shows_a_rounded_rate() {
+        // The template renders through `rate`, not indicatif's `{per_sec}` ("40.3237/s").
+        let t = progress_template("files");
+        assert!(t.contains("{rate}") && !t.contains("per_sec"), "{t}");
+        progress(10, "files").finish_and_clear();
+    }
+
+    #[test]
+    fn tsv_escaping_is_exact_and_reversible() {
+        let mut out = Vec::new();
+        tsv_escape(b"a\tb\\c\n\r\xff\xfe\x80 \"\xc3\xa9", &mut out);
+        assert_eq!(out, b"a\\tb\\\\c\\n\\r\\xff\\xfe\\x80 \"\xc3\xa9");
+        let raw: &[u8] = b"a\tb\\c\n\r\xff\xfe\x80 \"\xc3\xa9\\x41";
+        out.clear();
+        tsv_escape(raw, &mut out);
+        assert_eq!(tsv_unescape(&out), raw);
     }
 }

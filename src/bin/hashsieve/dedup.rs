@@ -200,7 +200,9 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
         header.push("matched");
     }
     let mut out =
-        RowWriter::stdout(args.format, header)?.numeric(&["cluster", "quality", "distance"]);
+        RowWriter::stdout(args.format, header)?
+        .numeric(&["cluster", "quality", "distance"])
+        .booleans(&["representative"]);
     let mut number = 0u64;
     for (c, cl) in clusters.iter().enumerate() {
         let m = &mut matched[c];

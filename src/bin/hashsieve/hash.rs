@@ -1,17 +1,17 @@
 //! `hashsieve hash`: hash files and directories in parallel.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::{HashOutput, Hasher};
-use hashsieve::image::decode_path;
+use hashsieve::image::{decode_path, decode_reader};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
-use crate::common::{self, Format, RowWriter};
+use crate::common::{self, Cell, Format, RowWriter};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -28,23 +28,55 @@ pub(crate) struct Args {
     exif: common::ExifArgs,
     #[command(flatten)]
     walk: common::WalkArgs,
-    /// Image files or directories (searched recursively).
+    /// Image files or directories (searched recursively); `-` reads one image from standard
+    /// input (its path column is `-`).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
 
-/// One file's rows, computed in a worker thread.
-type FileRows = Vec<[String; 5]>;
+/// One file's rows, computed in a worker thread: the hash cells of each row (algorithm, hash,
+/// quality, orientation), the path going in front.
+type FileRows = Vec<[String; 4]>;
+
+/// What to hash: a file, or the image on standard input (`-`).
+enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Source {
+    fn path(&self) -> &Path {
+        match self {
+            Source::File(p) => p,
+            Source::Stdin => Path::new("-"),
+        }
+    }
+}
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let errored = AtomicBool::new(false);
-    let report = |path: &std::path::Path, err: &dyn std::fmt::Display| {
-        errored.store(true, Ordering::Relaxed);
+    let errors = AtomicU64::new(0);
+    let report = |path: &Path, err: &dyn std::fmt::Display| {
+        errors.fetch_add(1, Ordering::Relaxed);
         eprintln!("hashsieve: {}: {err}", path.display());
     };
+    if args.paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        anyhow::bail!("`-` (standard input, one image) is given more than once");
+    }
     let files = common::Files::new().inputs(args.paths.iter().map(PathBuf::as_path));
     files.check()?;
-    let (files, skipped) = common::walk_inputs(&args.paths, args.walk, &files.output_ids(), report);
+    let outputs = files.output_ids();
+    let mut sources = Vec::new();
+    let mut skipped = common::Skipped::default();
+    for input in &args.paths {
+        if input.as_os_str() == "-" {
+            sources.push(Source::Stdin);
+            continue;
+        }
+        let (walked, s) =
+            common::walk_inputs(std::slice::from_ref(input), args.walk, &outputs, report);
+        skipped.add(s);
+        sources.extend(walked.into_iter().map(Source::File));
+    }
     let hasher = args
         .dihedral
         .hasher()
@@ -54,50 +86,64 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.dihedral.enabled() {
         header.push("orientation");
     }
+    let width = header.len();
     let mut out = RowWriter::stdout(args.format, header)?.numeric(&["quality"]);
-    let pb = common::progress(files.len() as u64, "files");
+    let pb = common::progress(sources.len() as u64, "files");
+    let (mut hashed, mut rows_written) = (0u64, 0u64);
     // Chunks keep the output in input order while the files of a chunk hash in parallel.
-    for chunk in files.chunks(256) {
+    for chunk in sources.chunks(256) {
         let results: Vec<anyhow::Result<FileRows>> = chunk
             .par_iter()
-            .map(|path| hash_file(path, &args, &hasher))
+            .map(|source| hash_source(source, &args, &hasher))
             .collect();
-        for (path, result) in chunk.iter().zip(results) {
+        for (source, result) in chunk.iter().zip(results) {
             pb.inc(1);
             match result {
                 Ok(rows) => {
-                    for row in rows {
-                        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-                        out.row(&cells[..if args.dihedral.enabled() { 5 } else { 4 }])?;
+                    hashed += 1;
+                    for row in &rows {
+                        let mut cells = vec![Cell::Path(source.path())];
+                        cells.extend(row[..width - 1].iter().map(Cell::from));
+                        out.cells(&cells)?;
+                        rows_written += 1;
                     }
                 }
-                Err(err) => report(path, &format!("{err:#}")),
+                Err(err) => report(source.path(), &format!("{err:#}")),
             }
         }
     }
     pb.finish_and_clear();
-    out.flush()?;
+    out.summary(&[
+        ("hashed", hashed),
+        ("errors", errors.load(Ordering::Relaxed)),
+        ("rows", rows_written),
+    ])?;
     if let Some(line) = skipped.summary() {
         eprintln!("hashsieve: {line}");
     }
-    Ok(ExitCode::from(if errored.load(Ordering::Relaxed) {
+    Ok(ExitCode::from(if errors.load(Ordering::Relaxed) > 0 {
         common::EXIT_ERROR
     } else {
         common::EXIT_OK
     }))
 }
 
-fn hash_file(path: &std::path::Path, args: &Args, hasher: &Hasher) -> anyhow::Result<FileRows> {
-    let image = decode_path(path, hasher.decode_options()).context("cannot hash")?;
+fn hash_source(source: &Source, args: &Args, hasher: &Hasher) -> anyhow::Result<FileRows> {
+    let opts = hasher.decode_options();
+    let image = match source {
+        Source::File(path) => decode_path(path, opts),
+        Source::Stdin => decode_reader(std::io::stdin().lock(), opts),
+    }
+    // The path goes in front of the message once, by the caller: not again from the error.
+    .map_err(|e| hashsieve::Error::new(e.into_kind()))
+    .context("cannot hash")?;
     let pixels = image.pixels();
-    let shown = path.display().to_string();
     let mut rows = Vec::new();
     for &kind in &args.algo {
         if kind == HashKind::Pdq && args.dihedral.enabled() {
             let dih = hasher.pdq_dihedral_pixels(&pixels);
             for d in Dihedral::ALL {
                 rows.push([
-                    shown.clone(),
                     kind.name().to_string(),
                     dih.get(d).to_hex(),
                     dih.quality.to_string(),
@@ -114,7 +160,6 @@ fn hash_file(path: &std::path::Path, args: &Args, hasher: &Hasher) -> anyhow::Re
             ""
         };
         rows.push([
-            shown.clone(),
             kind.name().to_string(),
             value.to_hex(),
             quality,

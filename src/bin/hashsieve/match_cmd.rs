@@ -99,7 +99,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "distance",
         "threshold",
         "query_quality",
-    ]);
+    ])
+    .arrays(&["categories"]);
     let mut matched = false;
     let mut emit = |items: Vec<Labelled>, out: &mut RowWriter| -> anyhow::Result<()> {
         let queries: Vec<Query> = items.iter().map(|l| l.query.clone()).collect();

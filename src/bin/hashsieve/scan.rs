@@ -299,8 +299,10 @@ fn already_done(output: &Path, format: Format) -> anyhow::Result<HashSet<String>
             if !complete.starts_with(format!("{header}\n").as_bytes()) {
                 return Err(refuse("its first line is not the scan header"));
             }
+            // TSV is escaped, not quoted (common::tsv_escape).
             let mut rd = csv::ReaderBuilder::new()
                 .delimiter(delim)
+                .quoting(format == Format::Csv)
                 .flexible(true)
                 .from_reader(complete);
             for (n, rec) in rd.records().enumerate() {
@@ -314,7 +316,12 @@ fn already_done(output: &Path, format: Format) -> anyhow::Result<HashSet<String>
                     )));
                 }
                 if let Some(p) = rec.get(0) {
-                    done.insert(p.to_string());
+                    done.insert(match format {
+                        Format::Tsv => {
+                            String::from_utf8_lossy(&common::tsv_unescape(p.as_bytes())).into()
+                        }
+                        _ => p.to_string(),
+                    });
                 }
             }
         }

@@ -1,0 +1,383 @@
+//! What the CLI writes: exact paths in every format (TSV escaping, CSV quoting, JSON bytes),
+//! typed JSON with a summary record, a quiet end on a closed stdout, OS errors said once, and
+//! `hash -` reading an image from stdin.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::hashsieve;
+
+/// A small synthetic PNG (photo-like, so PDQ's quality is high).
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_raw(w, h, common::crafted::photo_rgb(w, h)).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// Undoes the TSV escaping the CLI documents: `\t`, `\n`, `\r`, `\\` and `\xNN`.
+fn tsv_unescape(cell: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cell.len() {
+        if cell[i] != b'\\' {
+            out.push(cell[i]);
+            i += 1;
+            continue;
+        }
+        match cell[i + 1] {
+            b't' => out.push(b'\t'),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = std::str::from_utf8(&cell[i + 2..i + 4]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 2;
+            }
+            other => panic!("unknown escape \\{}", other as char),
+        }
+        i += 2;
+    }
+    out
+}
+
+/// The lines of a TSV output, each split at tabs (no field may hold a raw tab or newline).
+fn tsv_cells(stdout: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(|&b| b == b'\t').map(<[u8]>::to_vec).collect())
+        .collect()
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A JSON path value as bytes: a string, or `{"bytes": base64}` for a non-UTF-8 one.
+fn json_path(v: &serde_json::Value) -> Vec<u8> {
+    use base64::Engine;
+    match v {
+        serde_json::Value::String(s) => s.as_bytes().to_vec(),
+        serde_json::Value::Object(o) => base64::engine::general_purpose::STANDARD
+            .decode(o["bytes"].as_str().unwrap())
+            .unwrap(),
+        other => panic!("not a path: {other}"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_names_stay_distinct_and_exact() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let names: [&[u8]; 2] = [b"x\xff.png", b"x\xfe.png"];
+    let img = png(64, 48);
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    for n in names {
+        std::fs::write(dir.path().join("d").join(OsStr::from_bytes(n)), &img).unwrap();
+    }
+    let mut want: Vec<Vec<u8>> = names.iter().map(|n| [b"d/", *n].concat()).collect();
+    want.sort();
+    for format in ["tsv", "csv", "json"] {
+        let out = run_in(dir.path(), &["hash", "--format", format, "d"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut paths: Vec<Vec<u8>> = match format {
+            "tsv" => tsv_cells(&out.stdout)[1..]
+                .iter()
+                .map(|r| {
+                    assert_eq!(r.len(), 4, "{format}: one row, four fields");
+                    tsv_unescape(&r[0])
+                })
+                .collect(),
+            "csv" => csv::ReaderBuilder::new()
+                .from_reader(&out.stdout[..])
+                .byte_records()
+                .map(|r| r.unwrap()[0].to_vec())
+                .collect(),
+            _ => json_lines(&out.stdout)
+                .iter()
+                .filter(|o| o.get("type").is_none())
+                .map(|o| json_path(&o["path"]))
+                .collect(),
+        };
+        paths.sort();
+        assert_eq!(paths, want, "{format}: the paths, byte for byte");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn tsv_escapes_tab_newline_cr_and_backslash() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a\tb\nc\rd\\e \"q\".png";
+    std::fs::write(dir.path().join(name), png(64, 48)).unwrap();
+    let out = run_in(dir.path(), &["hash", name]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::str::from_utf8(&out.stdout).unwrap();
+    // One header line and one row: no raw tab or newline inside a field, no CSV quoting.
+    assert_eq!(text.lines().count(), 2, "{text:?}");
+    let rows = tsv_cells(&out.stdout);
+    assert_eq!(rows[1].len(), 4, "{text:?}");
+    assert_eq!(
+        std::str::from_utf8(&rows[1][0]).unwrap(),
+        "a\\tb\\nc\\rd\\\\e \"q\".png"
+    );
+    assert_eq!(tsv_unescape(&rows[1][0]), name.as_bytes());
+    // CSV keeps the bytes and quotes as CSV does.
+    let out = run_in(dir.path(), &["hash", "--format", "csv", name]);
+    let rec = csv::ReaderBuilder::new()
+        .from_reader(&out.stdout[..])
+        .byte_records()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&rec[0], name.as_bytes());
+}
+
+#[test]
+fn json_has_types_and_ends_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.png"), png(64, 48)).unwrap();
+    std::fs::write(dir.path().join("b.png"), png(80, 60)).unwrap();
+    std::fs::write(dir.path().join("c.png"), b"not an image").unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "hash", "--format", "json", "--algo", "pdq,dhash", "a.png", "b.png", "c.png",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "c.png fails");
+    let objs = json_lines(&out.stdout);
+    let (summary, rows) = objs.split_last().unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in rows {
+        assert!(r.get("type").is_none(), "rows are plain objects: {r}");
+        assert!(r["path"].is_string() && r["hash"].is_string());
+    }
+    assert!(rows[0]["quality"].is_u64(), "PDQ's quality is a number");
+    assert!(rows[1]["quality"].is_u64(), "dHash's quality is a number");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["hashed"], 2);
+    assert_eq!(summary["errors"], 1);
+    assert_eq!(summary["rows"], 4);
+}
+
+#[test]
+fn match_and_dedup_json_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
+    let out = run_in(d, &["hash", "a.png"]);
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(
+        d.join("in.csv"),
+        format!("hash,id,quality,categories\n{hex},known,100,ncmec:A1 tag:x\n"),
+    )
+    .unwrap();
+    let out = run_in(d, &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_in(d, &["match", "-l", "l.hsl", "--format", "json", "a.png"]);
+    assert_eq!(out.status.code(), Some(0));
+    let objs = json_lines(&out.stdout);
+    let row = &objs[0];
+    assert_eq!(row["categories"], serde_json::json!(["ncmec:A1", "tag:x"]));
+    assert!(row["distance"].is_u64());
+
+    // dedup: `representative` is a boolean.
+    std::fs::write(d.join("h.txt"), format!("{hex},one\n{hex},two\n")).unwrap();
+    let out = run_in(d, &["dedup", "h.txt", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let objs = json_lines(&out.stdout);
+    let rows: Vec<_> = objs.iter().filter(|o| o.get("type").is_none()).collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|o| o["representative"].is_boolean()));
+    assert_eq!(
+        rows.iter()
+            .filter(|o| o["representative"] == serde_json::Value::Bool(true))
+            .count(),
+        1
+    );
+}
+
+/// Reads one line of `args`'s output, closes the pipe and waits: the command must end quietly.
+fn closed_early(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // The reader (and the pipe's read end) is dropped here.
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = png(16, 16);
+    std::fs::create_dir(dir.path().join("imgs")).unwrap();
+    // Far more output than a pipe buffers (about 400 kB), so the writer meets the closed pipe.
+    for i in 0..200 {
+        std::fs::write(dir.path().join(format!("imgs/{i:03}.png")), &img).unwrap();
+    }
+    for format in ["tsv", "csv", "json"] {
+        let out = closed_early(
+            dir.path(),
+            &[
+                "hash",
+                "--format",
+                format,
+                "--algo",
+                "pdq,phash,dhash,ahash,whash",
+                "--dihedral",
+                "imgs",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert!(stderr.is_empty(), "{format}: {stderr}");
+    }
+    // The same for export.
+    let mut text = String::from("hash,id\n");
+    for i in 0..20_000u32 {
+        text.push_str(&format!("{:064x},id{i}\n", u128::from(i) * 0x9e37_79b9_7f4a_7c15 + 1));
+    }
+    std::fs::write(dir.path().join("in.csv"), text).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq", "--min-quality", "0"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for format in ["hex", "csv", "jsonl"] {
+        let out = closed_early(dir.path(), &["export", "--format", format, "l.hsl"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "export {format}: {stderr}");
+        assert!(stderr.is_empty(), "export {format}: {stderr}");
+    }
+}
+
+#[test]
+fn os_errors_are_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
+    let out = run_in(d, &["hash", "a.png"]);
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
+    assert_eq!(
+        run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let cases: [(&[&str], &str); 6] = [
+        (&["hash", "missing.png"], "missing.png"),
+        (&["match", "-l", "missing.hsl", "a.png"], "missing.hsl"),
+        (&["export", "missing.hsl"], "missing.hsl"),
+        (
+            &["build", "in.txt", "-o", "no/such/dir/out.hsl", "--algo", "pdq"],
+            "out.hsl",
+        ),
+        (&["export", "l.hsl", "-o", "no/such/dir/out.csv"], "out.csv"),
+        (&["build", "missing.txt", "-o", "x.hsl", "--algo", "pdq"], "missing.txt"),
+    ];
+    for (args, path) in cases {
+        let out = run_in(d, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches(path).count(), 1, "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("(os error 2)").count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn hash_reads_one_image_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = png(96, 64);
+    std::fs::write(dir.path().join("a.png"), &img).unwrap();
+    let by_path = run_in(dir.path(), &["hash", "--algo", "pdq,phash", "a.png"]);
+    assert_eq!(by_path.status.code(), Some(0));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args(["hash", "--algo", "pdq,phash", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&img).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = tsv_cells(&by_path.stdout);
+    let got = tsv_cells(&out.stdout);
+    assert_eq!(got.len(), 3);
+    for (g, w) in got[1..].iter().zip(&want[1..]) {
+        assert_eq!(g[0], b"-");
+        assert_eq!(g[1..], w[1..], "same hashes as the file");
+    }
+    // Not an image on stdin: an error row on stderr, exit 2, nothing on stdout but the header.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args(["hash", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(tsv_cells(&out.stdout).len(), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-: ") && stderr.contains("cannot decode"), "{stderr}");
+}
+
+#[test]
+fn hash_stdin_given_twice_is_an_error() {
+    let out = hashsieve(&["hash", "-", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("standard input"), "{stderr}");
+}
