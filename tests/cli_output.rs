@@ -166,7 +166,14 @@ fn json_has_types_and_ends_with_a_summary() {
     let out = run_in(
         dir.path(),
         &[
-            "hash", "--format", "json", "--algo", "pdq,dhash", "a.png", "b.png", "c.png",
+            "hash",
+            "--format",
+            "json",
+            "--algo",
+            "pdq,dhash",
+            "a.png",
+            "b.png",
+            "c.png",
         ],
     );
     assert_eq!(out.status.code(), Some(2), "c.png fails");
@@ -274,12 +281,24 @@ fn a_closed_stdout_ends_the_command_quietly() {
     // The same for export.
     let mut text = String::from("hash,id\n");
     for i in 0..20_000u32 {
-        text.push_str(&format!("{:064x},id{i}\n", u128::from(i) * 0x9e37_79b9_7f4a_7c15 + 1));
+        text.push_str(&format!(
+            "{:064x},id{i}\n",
+            u128::from(i) * 0x9e37_79b9_7f4a_7c15 + 1
+        ));
     }
     std::fs::write(dir.path().join("in.csv"), text).unwrap();
     let out = run_in(
         dir.path(),
-        &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq", "--min-quality", "0"],
+        &[
+            "build",
+            "in.csv",
+            "-o",
+            "l.hsl",
+            "--algo",
+            "pdq",
+            "--min-quality",
+            "0",
+        ],
     );
     assert_eq!(
         out.status.code(),
@@ -314,18 +333,32 @@ fn os_errors_are_said_once() {
         (&["match", "-l", "missing.hsl", "a.png"], "missing.hsl"),
         (&["export", "missing.hsl"], "missing.hsl"),
         (
-            &["build", "in.txt", "-o", "no/such/dir/out.hsl", "--algo", "pdq"],
+            &[
+                "build",
+                "in.txt",
+                "-o",
+                "no/such/dir/out.hsl",
+                "--algo",
+                "pdq",
+            ],
             "out.hsl",
         ),
         (&["export", "l.hsl", "-o", "no/such/dir/out.csv"], "out.csv"),
-        (&["build", "missing.txt", "-o", "x.hsl", "--algo", "pdq"], "missing.txt"),
+        (
+            &["build", "missing.txt", "-o", "x.hsl", "--algo", "pdq"],
+            "missing.txt",
+        ),
     ];
     for (args, path) in cases {
         let out = run_in(d, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.matches(path).count(), 1, "{args:?}: {stderr}");
-        assert_eq!(stderr.matches("(os error 2)").count(), 1, "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.matches("(os error 2)").count(),
+            1,
+            "{args:?}: {stderr}"
+        );
     }
 }
 
@@ -371,7 +404,10 @@ fn hash_reads_one_image_from_stdin() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(tsv_cells(&out.stdout).len(), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("-: ") && stderr.contains("cannot decode"), "{stderr}");
+    assert!(
+        stderr.contains("-: ") && stderr.contains("cannot decode"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -380,4 +416,89 @@ fn hash_stdin_given_twice_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("standard input"), "{stderr}");
+}
+
+#[test]
+fn export_options_for_the_other_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = "f8f8f0cce0f4e84d0e370a22028f67f0b36e2ed596623e1d33e6339c4e9c9b22";
+    let b = "b0a10efd71cc3f429413d48d0ffffe12e34e0e17ada952a9d29684210aa9e5af";
+    std::fs::write(
+        d.join("in.csv"),
+        format!("hash,id,quality\n{a},one.jpg,90\n{a},two.jpg,80\n{b},three.jpg,\n"),
+    )
+    .unwrap();
+    let out = run_in(
+        d,
+        &[
+            "build",
+            "in.csv",
+            "-o",
+            "l.hsl",
+            "--algo",
+            "pdq",
+            "--min-quality",
+            "0",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // hex: unique hashes; --with-ids: `hash,id` per entry.
+    let out = run_in(d, &["export", "--format", "hex", "l.hsl"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+    let out = run_in(d, &["export", "--format", "hex", "--with-ids", "l.hsl"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("{a},one.jpg\n")) && text.contains(&format!("{b},three.jpg\n")));
+    assert_eq!(text.lines().count(), 3);
+    // pdq-hasher: an entry without quality needs --missing-quality; nothing is written without.
+    let out = run_in(d, &["export", "--format", "pdq-hasher", "l.hsl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--missing-quality") && !stderr.contains(b),
+        "{stderr}"
+    );
+    let out = run_in(
+        d,
+        &[
+            "export",
+            "--format",
+            "pdq-hasher",
+            "--missing-quality",
+            "0",
+            "l.hsl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("{a},90,one.jpg\n")) && text.contains(&format!("{b},0,three.jpg\n"))
+    );
+    // pytx-csv.
+    let out = run_in(d, &["export", "--format", "pytx-csv", "l.hsl"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out
+        .stdout
+        .starts_with(b"signal_type,signal_str,collab,category,tags\r\n"));
+    // Options for another format are refused, not ignored.
+    let out = run_in(d, &["export", "--format", "csv", "--with-ids", "l.hsl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run_in(
+        d,
+        &[
+            "export",
+            "--format",
+            "hex",
+            "--missing-quality",
+            "0",
+            "l.hsl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
 }

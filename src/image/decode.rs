@@ -704,7 +704,11 @@ pub fn decode_reader<R: Read>(reader: R, opts: &DecodeOptions) -> Result<Decoded
 }
 
 /// Reads at most `max_alloc` bytes (reserving `size_hint` up front, capped) and decodes them.
-fn read_and_decode(reader: impl Read, size_hint: u64, opts: &DecodeOptions) -> Result<DecodedImage> {
+fn read_and_decode(
+    reader: impl Read,
+    size_hint: u64,
+    opts: &DecodeOptions,
+) -> Result<DecodedImage> {
     let cap = opts.limits.max_alloc;
     let limit = usize::try_from(cap.saturating_add(1)).unwrap_or(usize::MAX);
     let mut bytes = Vec::new();

@@ -91,7 +91,7 @@ mod pixels;
 
 pub use budget::{DecodeBudget, DEFAULT_BUDGET};
 pub use decode::{
-    decode, decode_path, decode_reader, DecodeOptions, DecodedImage, ImageFormat, Limits, Orientation, SixteenBit,
-    DEFAULT_MAX_ALLOC,
+    decode, decode_path, decode_reader, DecodeOptions, DecodedImage, ImageFormat, Limits,
+    Orientation, SixteenBit, DEFAULT_MAX_ALLOC,
 };
 pub use pixels::{PixelBuffer, PixelLayout};

@@ -1,11 +1,30 @@
-//! Exporters: a list back to text. CSV and JSON lines keep everything (id, quality, categories,
-//! source) and import back to the same list; hex keeps only the hashes.
+//! Exporters: a list back to text, in our own formats (which keep every field) and in the
+//! formats other tools read as they are.
 //!
-//! | [`ExportFormat`] | output |
-//! |---|---|
-//! | [`Hex`](ExportFormat::Hex) | one unique hash per line, lowercase hex, in list order |
-//! | [`Csv`](ExportFormat::Csv) | header `hash,id,quality,categories,source`, one row per entry; quality and source empty when absent; categories `scheme:code` separated by spaces |
-//! | [`JsonLines`](ExportFormat::JsonLines) | one object per entry: `{"hash", "id", "quality"?, "categories"?, "source"?}`, categories an array of `scheme:code` strings |
+//! | [`ExportFormat`] | name | output |
+//! |---|---|---|
+//! | [`Hex`](ExportFormat::Hex) | `hex` | one unique hash per line, lowercase hex, in list order; with [`ExportOptions::with_ids`], one line `hash,id` per entry: the PDQ C++ tools' hash-with-metadata form (`mih-query`, `clusterize256`) |
+//! | [`Csv`](ExportFormat::Csv) | `csv` | header `hash,id,quality,categories,source`, one row per entry; quality and source empty when absent; categories `scheme:code` separated by spaces |
+//! | [`JsonLines`](ExportFormat::JsonLines) | `jsonl` | one object per entry: `{"hash", "id", "quality"?, "categories"?, "source"?}`, categories an array of `scheme:code` strings |
+//! | [`PdqHasher`](ExportFormat::PdqHasher) | `pdq-hasher` | `hash,quality,id` per entry, no header: what the C++ `pdq-photo-hasher` prints, read as it is by `mih-query` and `clusterize256` (PDQ lists only) |
+//! | [`PytxCsv`](ExportFormat::PytxCsv) | `pytx-csv` | python-threatexchange's `dataset -P --csv`: header `signal_type,signal_str,collab,category,tags`, CRLF line ends as Python's `csv` writes them, one row per entry (PDQ lists only) |
+//!
+//! CSV and JSON lines keep everything and import back to the same list. The others keep what
+//! their format can hold:
+//!
+//! - `hex` keeps the hashes (and the ids with [`ExportOptions::with_ids`]).
+//! - `pdq-hasher` keeps hash, quality and id. Its quality column is an integer that the
+//!   reference tools always fill, so an entry with no recorded quality has none to write: the
+//!   export fails unless [`ExportOptions::missing_quality`] says what to write for them (`0`
+//!   makes quality gates drop them, `100` keeps them). Nothing is made up silently.
+//! - `pytx-csv` keeps hash, source (the `collab` column) and categories: `category:X` is the
+//!   `category` column (at most one per entry), `tag:Y` a tag `Y`, and a category of another
+//!   scheme the tag `scheme:code` (which imports back as `tag:scheme:code`). It has no id or
+//!   quality.
+//!
+//! The line formats (`hex` with ids, `pdq-hasher`) have no quoting: an id holding a line break
+//! cannot be written, and the export fails before it writes anything. Every check runs before
+//! the first byte is written.
 
 use std::fmt;
 use std::io::Write;
@@ -15,25 +34,32 @@ use serde::Serialize;
 
 use super::reader::HashList;
 use crate::error::{Error, ErrorKind, Result};
+use crate::hash::HashKind;
 
-/// A text format an exporter writes.
+/// A text format an exporter writes. See the [module documentation](self) for each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExportFormat {
-    /// One hash per line.
+    /// One hash per line (or `hash,id` per entry, with [`ExportOptions::with_ids`]).
     Hex,
     /// CSV with a header row, one row per entry.
     Csv,
     /// One JSON object per entry.
     JsonLines,
+    /// `hash,quality,id` lines, as the PDQ C++ `pdq-photo-hasher` writes them.
+    PdqHasher,
+    /// python-threatexchange's dataset CSV.
+    PytxCsv,
 }
 
 impl ExportFormat {
     /// Every format.
-    pub const ALL: [ExportFormat; 3] = [
+    pub const ALL: [ExportFormat; 5] = [
         ExportFormat::Hex,
         ExportFormat::Csv,
         ExportFormat::JsonLines,
+        ExportFormat::PdqHasher,
+        ExportFormat::PytxCsv,
     ];
 
     /// The name used on the command line.
@@ -42,7 +68,15 @@ impl ExportFormat {
             ExportFormat::Hex => "hex",
             ExportFormat::Csv => "csv",
             ExportFormat::JsonLines => "jsonl",
+            ExportFormat::PdqHasher => "pdq-hasher",
+            ExportFormat::PytxCsv => "pytx-csv",
         }
+    }
+
+    /// Whether the format keeps every field of an entry (id, quality, categories, source), so
+    /// that importing it gives the same list.
+    pub const fn is_lossless(self) -> bool {
+        matches!(self, ExportFormat::Csv | ExportFormat::JsonLines)
     }
 }
 
@@ -56,10 +90,11 @@ impl FromStr for ExportFormat {
     type Err = Error;
     fn from_str(s: &str) -> Result<ExportFormat> {
         let lower = s.trim().to_ascii_lowercase();
-        let lower = if lower == "json" || lower == "ndjson" {
-            "jsonl"
-        } else {
-            lower.as_str()
+        let lower = match lower.as_str() {
+            "json" | "ndjson" => "jsonl",
+            "pdq" | "pdq-photo-hasher" => "pdq-hasher",
+            "pytx" => "pytx-csv",
+            other => other,
         };
         ExportFormat::ALL
             .into_iter()
@@ -68,10 +103,53 @@ impl FromStr for ExportFormat {
                 ErrorKind::UnknownName {
                     what: "export format",
                     name: s.chars().take(32).collect(),
-                    expected: "hex, csv, jsonl",
+                    expected: "hex, csv, jsonl, pdq-hasher, pytx-csv",
                 }
                 .into()
             })
+    }
+}
+
+/// Options of [`export_with`].
+///
+/// ```
+/// use hashsieve::list::export::ExportOptions;
+/// let opts = ExportOptions::new().with_ids(true).missing_quality(0);
+/// assert!(opts.with_ids);
+/// assert_eq!(opts.missing_quality, Some(0));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportOptions {
+    /// [`Hex`](ExportFormat::Hex): one `hash,id` line per entry instead of one line per unique
+    /// hash. Other formats ignore it (they always carry the id, or have no place for it).
+    pub with_ids: bool,
+    /// [`PdqHasher`](ExportFormat::PdqHasher): the quality written for entries that have none
+    /// recorded. `None` (the default) fails the export when there is such an entry.
+    pub missing_quality: Option<u8>,
+}
+
+impl ExportOptions {
+    /// The defaults: hex without ids; entries without quality refused by `pdq-hasher`.
+    pub fn new() -> ExportOptions {
+        ExportOptions::default()
+    }
+
+    /// Sets [`with_ids`](ExportOptions::with_ids).
+    pub fn with_ids(mut self, yes: bool) -> ExportOptions {
+        self.with_ids = yes;
+        self
+    }
+
+    /// Sets [`missing_quality`](ExportOptions::missing_quality).
+    ///
+    /// # Panics
+    ///
+    /// When `quality` is over 100 (a caller bug: qualities are 0..=100).
+    pub fn missing_quality(mut self, quality: u8) -> ExportOptions {
+        assert!(quality <= 100, "a quality is 0..=100");
+        self.missing_quality = Some(quality);
+        self
     }
 }
 
@@ -96,14 +174,12 @@ fn csv_err(e: csv::Error) -> Error {
     }
 }
 
-/// Writes `list` to `out` in `format`, returning the number of lines written (header excluded).
-///
-/// `out` is written in order; wrap it in a `BufWriter` when it is unbuffered.
+/// Writes `list` to `out` in `format` with the default [`ExportOptions`], returning the number
+/// of lines written (header excluded). See [`export_with`].
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Io`] when writing fails (a closed pipe shows up as
-/// [`std::io::ErrorKind::BrokenPipe`]).
+/// As [`export_with`].
 ///
 /// ```
 /// use hashsieve::list::{export::{export, ExportFormat}, EntryMeta, HashList, ListBuilder};
@@ -119,14 +195,74 @@ fn csv_err(e: csv::Error) -> Error {
 pub fn export<D: AsRef<[u8]>>(
     list: &HashList<D>,
     format: ExportFormat,
+    out: impl Write,
+) -> Result<u64> {
+    export_with(list, format, &ExportOptions::default(), out)
+}
+
+/// Writes `list` to `out` in `format`, returning the number of lines written (header excluded).
+///
+/// Everything that could make the export fail other than writing (a format that cannot hold
+/// this list) is checked before the first byte is written. `out` is written in order; wrap it
+/// in a `BufWriter` when it is unbuffered.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidArgument`] when the format cannot hold the list: `pdq-hasher` or
+///   `pytx-csv` for a list that is not PDQ; an id with a line break in a line format (`hex`
+///   with ids, `pdq-hasher`); an entry without quality in `pdq-hasher` without
+///   [`ExportOptions::missing_quality`]; an entry with two `category:` categories in
+///   `pytx-csv`. The message names the entry by its position, never by its hash.
+/// - [`ErrorKind::Io`] when writing fails (a closed pipe shows up as
+///   [`std::io::ErrorKind::BrokenPipe`]).
+///
+/// ```
+/// use hashsieve::list::export::{export_with, ExportFormat, ExportOptions};
+/// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+/// use hashsieve::{Hash256, HashKind};
+/// let mut b = ListBuilder::new(HashKind::Pdq);
+/// b.add(Hash256::from_hex(&"f0".repeat(32))?, EntryMeta::new("a.jpg").quality(90))?;
+/// let list = HashList::from_bytes(b.to_vec()?)?;
+/// let mut out = Vec::new();
+/// export_with(&list, ExportFormat::PdqHasher, &ExportOptions::new(), &mut out)?;
+/// assert_eq!(String::from_utf8(out).unwrap(), format!("{},90,a.jpg\n", "f0".repeat(32)));
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+pub fn export_with<D: AsRef<[u8]>>(
+    list: &HashList<D>,
+    format: ExportFormat,
+    options: &ExportOptions,
     mut out: impl Write,
 ) -> Result<u64> {
+    check(list, format, options)?;
     let mut lines = 0u64;
     match format {
-        ExportFormat::Hex => {
+        ExportFormat::Hex if !options.with_ids => {
             for (hash, _) in list.iter() {
                 writeln!(out, "{hash}")?;
                 lines += 1;
+            }
+        }
+        ExportFormat::Hex | ExportFormat::PdqHasher => {
+            let quality = format == ExportFormat::PdqHasher;
+            let mut line = Vec::new();
+            for (hash, entries) in list.iter() {
+                let hex = hash.to_hex();
+                for e in entries {
+                    line.clear();
+                    line.extend_from_slice(hex.as_bytes());
+                    line.push(b',');
+                    if quality {
+                        // `check` made sure that one of the two is there.
+                        let q = e.quality().or(options.missing_quality).unwrap_or(0);
+                        line.extend_from_slice(q.to_string().as_bytes());
+                        line.push(b',');
+                    }
+                    line.extend_from_slice(e.id_bytes());
+                    line.push(b'\n');
+                    out.write_all(&line)?;
+                    lines += 1;
+                }
             }
         }
         ExportFormat::Csv => {
@@ -165,6 +301,41 @@ pub fn export<D: AsRef<[u8]>>(
             }
             w.flush()?;
         }
+        ExportFormat::PytxCsv => {
+            // Python's csv.DictWriter: minimal quoting, "\r\n" after every record.
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(&mut out);
+            w.write_record(["signal_type", "signal_str", "collab", "category", "tags"])
+                .map_err(csv_err)?;
+            let mut category = String::new();
+            let mut tags = String::new();
+            for (hash, entries) in list.iter() {
+                let hex = hash.to_hex();
+                for e in entries {
+                    category.clear();
+                    tags.clear();
+                    for c in e.categories() {
+                        if c.scheme == "category" {
+                            category.push_str(c.code);
+                            continue;
+                        }
+                        if !tags.is_empty() {
+                            tags.push(' ');
+                        }
+                        if c.scheme != "tag" {
+                            tags.push_str(c.scheme);
+                            tags.push(':');
+                        }
+                        tags.push_str(c.code);
+                    }
+                    w.write_record(["pdq", &hex, e.source().unwrap_or(""), &category, &tags])
+                        .map_err(csv_err)?;
+                    lines += 1;
+                }
+            }
+            w.flush()?;
+        }
         ExportFormat::JsonLines => {
             for (hash, entries) in list.iter() {
                 let hex = hash.to_hex();
@@ -190,4 +361,56 @@ pub fn export<D: AsRef<[u8]>>(
     }
     out.flush()?;
     Ok(lines)
+}
+
+/// Refuses, before anything is written, a list that `format` cannot hold.
+fn check<D: AsRef<[u8]>>(
+    list: &HashList<D>,
+    format: ExportFormat,
+    options: &ExportOptions,
+) -> Result<()> {
+    let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidArgument(msg)));
+    let pdq_only = matches!(format, ExportFormat::PdqHasher | ExportFormat::PytxCsv);
+    if pdq_only && list.kind() != HashKind::Pdq {
+        return invalid(format!(
+            "the {format} format holds PDQ hashes, and this list holds {} hashes; export csv or jsonl",
+            list.kind().name()
+        ));
+    }
+    let lines =
+        format == ExportFormat::PdqHasher || (format == ExportFormat::Hex && options.with_ids);
+    if !lines && format != ExportFormat::PytxCsv {
+        return Ok(());
+    }
+    let mut no_quality = 0u64;
+    let mut first_no_quality = None;
+    for (n, e) in (1u64..).zip(list.iter().flat_map(|(_, entries)| entries)) {
+        if lines && e.id_bytes().iter().any(|&b| b == b'\n' || b == b'\r') {
+            return invalid(format!(
+                "entry {n} has an id with a line break, which the {format} format cannot hold \
+                 (it has no quoting); export csv or jsonl"
+            ));
+        }
+        if format == ExportFormat::PdqHasher && e.quality().is_none() {
+            no_quality += 1;
+            first_no_quality.get_or_insert(n);
+        }
+        if format == ExportFormat::PytxCsv
+            && e.categories().filter(|c| c.scheme == "category").count() > 1
+        {
+            return invalid(format!(
+                "entry {n} has more than one `category:` category, and a pytx-csv row holds one; \
+                 export csv or jsonl"
+            ));
+        }
+    }
+    if let (Some(first), None) = (first_no_quality, options.missing_quality) {
+        return invalid(format!(
+            "{no_quality} entries (the first is entry {first}) have no recorded quality, which \
+             every pdq-hasher line holds; choose the quality written for them (`--missing-quality` \
+             in the CLI, `ExportOptions::missing_quality` in the library: 0 to have quality \
+             gates drop them, 100 to keep them), or export csv or jsonl"
+        ));
+    }
+    Ok(())
 }

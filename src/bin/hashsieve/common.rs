@@ -522,12 +522,12 @@ pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     pb.set_style(
         ProgressStyle::with_template(&progress_template(what))
             .expect("valid template")
-        .with_key(
-            "rate",
-            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = w.write_str(&rate(state.per_sec()));
-            },
-        ),
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&rate(state.per_sec()));
+                },
+            ),
     );
     pb
 }

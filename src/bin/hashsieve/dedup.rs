@@ -199,8 +199,7 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     if marking {
         header.push("matched");
     }
-    let mut out =
-        RowWriter::stdout(args.format, header)?
+    let mut out = RowWriter::stdout(args.format, header)?
         .numeric(&["cluster", "quality", "distance"])
         .booleans(&["representative"]);
     let mut number = 0u64;

@@ -95,12 +95,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("hashsieve: {what}: {err}");
     };
 
-    let mut out = RowWriter::stdout(args.format, HEADER.to_vec())?.numeric(&[
-        "distance",
-        "threshold",
-        "query_quality",
-    ])
-    .arrays(&["categories"]);
+    let mut out = RowWriter::stdout(args.format, HEADER.to_vec())?
+        .numeric(&["distance", "threshold", "query_quality"])
+        .arrays(&["categories"]);
     let mut matched = false;
     let mut emit = |items: Vec<Labelled>, out: &mut RowWriter| -> anyhow::Result<()> {
         let queries: Vec<Query> = items.iter().map(|l| l.query.clone()).collect();
