@@ -278,6 +278,11 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
         assert!(stderr.is_empty(), "{format}: {stderr}");
     }
+    // `demo` prints its first line before it hashes the rest, so the pipe is closed by then.
+    let out = closed_early(dir.path(), &["demo"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "demo: {stderr}");
+    assert!(stderr.is_empty(), "demo: {stderr}");
     // The same for export.
     let mut text = String::from("hash,id\n");
     for i in 0..20_000u32 {

@@ -2,6 +2,7 @@
 //! list from original photos, scan a folder of edited variants and unrelated photos, and print
 //! which matched, at what distance and orientation, and which did not.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ const UNRELATED: [&str; 5] = [
 ];
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Written with `?`, not `println!` (which panics on a closed pipe): `demo | head` ends quietly.
+    let mut out = std::io::stdout().lock();
     let hasher = Hasher::new().with_decode_options(
         crate::common::decode_options().with_orientation(args.exif.orientation()),
     );
@@ -58,12 +61,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     let list = HashList::from_bytes(builder.to_vec()?)?;
-    println!(
+    writeln!(
+        out,
         "Built list {:?}: {} PDQ hashes of bundled photos: {}",
         list.name(),
         list.len(),
         KNOWN.join(", ")
-    );
+    )?;
     let matcher = Matcher::new();
     matcher.add_list(list, ListOptions::default())?;
 
@@ -98,29 +102,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         queries.push((format!("unrelated ({name})"), args.data.join(name)));
     }
 
-    println!(
+    writeln!(
+        out,
         "\nScanning {} images (PDQ, all 8 orientations, threshold 31):\n",
         queries.len()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:<34} {:<10} {:<16} {:>8}  orientation",
         "image", "result", "matched entry", "distance"
-    );
+    )?;
     let (mut variant_hits, mut variants, mut false_hits) = (0, 0, 0);
     for (label, path) in &queries {
         let unrelated = label.starts_with("unrelated");
         let result = matcher.query(&Query::pdq_dihedral(&pdq(path)?));
         let best = result.matches().first();
         match (&result, best) {
-            (QueryResult::Skipped(reason), _) => println!("{label:<34} skipped    {reason}"),
+            (QueryResult::Skipped(reason), _) => writeln!(out, "{label:<34} skipped    {reason}")?,
             (_, Some(m)) => {
                 let orientation = m.orientation.map(Dihedral::name).unwrap_or("");
-                println!(
+                writeln!(
+                    out,
                     "{label:<34} {:<10} {:<16} {:>8}  {orientation}",
                     "MATCH", m.entry_ids[0], m.distance
-                );
+                )?;
             }
-            (_, None) => println!("{label:<34} {:<10}", "no match"),
+            (_, None) => writeln!(out, "{label:<34} {:<10}", "no match")?,
         }
         if unrelated {
             false_hits += usize::from(best.is_some());
@@ -129,10 +136,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             variant_hits += usize::from(best.is_some());
         }
     }
-    println!(
+    writeln!(
+        out,
         "\n{variant_hits} of {variants} edited variants matched their original; {false_hits} of {} unrelated photos matched (false matches).",
         UNRELATED.len()
-    );
-    println!("Next: `hashsieve hash`, `build`, `match` and `scan` do the same on your own files (see README).");
+    )?;
+    writeln!(out, "Next: `hashsieve hash`, `build`, `match` and `scan` do the same on your own files (see README).")?;
     Ok(ExitCode::SUCCESS)
 }

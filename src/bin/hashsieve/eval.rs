@@ -1,6 +1,7 @@
 //! `hashsieve eval robustness`: edit benign images in memory, hash originals and edits with every
 //! algorithm, and report recall, precision and false-match rates per edit (Markdown, CSV, SVG).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -104,7 +105,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
         standard_set()
     } else if args.transforms == ["list"] {
         for t in standard_set() {
-            println!("{}\t{}", t.name(), t.category());
+            writeln!(std::io::stdout(), "{}\t{}", t.name(), t.category())?;
         }
         return Ok(ExitCode::SUCCESS);
     } else {
@@ -145,7 +146,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     }
     match &args.markdown {
         Some(path) => common::write_atomic(path, markdown.as_bytes())?,
-        None => print!("{markdown}"),
+        None => std::io::stdout().write_all(markdown.as_bytes())?,
     }
     if let Some(path) = &args.csv {
         common::write_atomic(path, report.to_csv().as_bytes())?;
