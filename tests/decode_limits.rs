@@ -9,7 +9,7 @@ mod common;
 #[path = "common/tracking_alloc.rs"]
 mod tracking_alloc;
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -475,4 +475,27 @@ fn special_files_are_refused_without_blocking() {
     let to_fifo = dir.path().join("to_fifo.png");
     std::os::unix::fs::symlink(&fifo, &to_fifo).unwrap();
     assert_not_regular(decode_path_or_hang(&to_fifo), "link to fifo");
+}
+
+/// `decode_reader` (`hash -`): no limits decodes, generous limits decode, and an input longer
+/// than `max_alloc` is refused after reading at most one byte more, without holding it all.
+#[test]
+fn decode_reader_is_bounded_by_max_alloc() {
+    use hashsieve::image::decode_reader;
+    let img = image::RgbImage::from_raw(64, 48, photo_rgb(64, 48)).unwrap();
+    let mut png = Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let png = png.into_inner();
+    let none = own_budget().with_limits(Limits::none());
+    let by_bytes = decode(&png, &none).unwrap();
+    let from_reader = decode_reader(&png[..], &none).unwrap();
+    assert_eq!(from_reader.into_vec(), by_bytes.into_vec());
+    assert!(decode_reader(&png[..], &own_budget()).is_ok(), "default limits");
+    // A stream far longer than the limit (1 GiB of zeros, never materialised).
+    let endless = std::io::repeat(0).take(1 << 30);
+    let tight = own_budget().with_limits(Limits::default().with_max_alloc(1 << 20));
+    let (result, peak) = peak_of(|| decode_reader(endless, &tight));
+    let err = result.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)), "{err}");
+    assert!(peak < 4 << 20, "held {peak} bytes for a 1 MiB limit");
 }
