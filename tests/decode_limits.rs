@@ -490,7 +490,10 @@ fn decode_reader_is_bounded_by_max_alloc() {
     let by_bytes = decode(&png, &none).unwrap();
     let from_reader = decode_reader(&png[..], &none).unwrap();
     assert_eq!(from_reader.into_vec(), by_bytes.into_vec());
-    assert!(decode_reader(&png[..], &own_budget()).is_ok(), "default limits");
+    assert!(
+        decode_reader(&png[..], &own_budget()).is_ok(),
+        "default limits"
+    );
     // A stream far longer than the limit (1 GiB of zeros, never materialised).
     let endless = std::io::repeat(0).take(1 << 30);
     let tight = own_budget().with_limits(Limits::default().with_max_alloc(1 << 20));

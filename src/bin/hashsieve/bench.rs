@@ -95,8 +95,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "build_s",
         "index_mib",
     ];
-    let mut out = RowWriter::stdout(a.format, header)?;
-    for r in rows {
+    let numbers = header[1..].to_vec();
+    let mut out = RowWriter::stdout(a.format, header)?.numeric(&numbers);
+    for r in &rows {
         out.row(&[
             &r.method,
             &r.bits.to_string(),
@@ -111,6 +112,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             &format!("{:.1}", r.index_bytes as f64 / (1 << 20) as f64),
         ])?;
     }
-    out.flush()?;
+    out.summary(&[("rows", rows.len() as u64)])?;
     Ok(ExitCode::SUCCESS)
 }

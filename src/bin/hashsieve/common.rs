@@ -49,7 +49,8 @@ pub(crate) enum Format {
     Tsv,
     /// Comma-separated (RFC 4180), with a header row; fields quoted as CSV does.
     Csv,
-    /// JSON lines: one object per row, then one `{"type":"summary", ...}` record.
+    /// JSON lines: one object per row; `hash` and `bench` end with a `{"type":"summary", ...}`
+    /// record.
     Json,
 }
 
