@@ -327,13 +327,31 @@ fn os_errors_are_said_once() {
     let out = run_in(d, &["hash", "a.png"]);
     let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
     std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
+    std::fs::write(d.join("delta.txt"), format!("+{hex},other\n")).unwrap();
     assert_eq!(
         run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
             .status
             .code(),
         Some(0)
     );
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 9] = [
+        (&["merge", "-o", "no/such/dir/m.hsl", "l.hsl"], "m.hsl"),
+        (
+            &[
+                "update",
+                "--base",
+                "l.hsl",
+                "--delta",
+                "delta.txt",
+                "-o",
+                "no/such/dir/u.hsl",
+            ],
+            "u.hsl",
+        ),
+        (
+            &["scan", "-l", "l.hsl", "-o", "no/such/dir/s.tsv", "a.png"],
+            "s.tsv",
+        ),
         (&["hash", "missing.png"], "missing.png"),
         (&["match", "-l", "missing.hsl", "a.png"], "missing.hsl"),
         (&["export", "missing.hsl"], "missing.hsl"),

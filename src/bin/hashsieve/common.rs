@@ -21,10 +21,33 @@ pub(crate) fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("hashsieve: error: {err:#}");
+            eprintln!("hashsieve: error: {}", error_message(&err));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The error's chain joined by ": ", as anyhow's `{:#}` writes it, but saying each path once:
+/// a library error that names a file already named by an outer context ("cannot write
+/// out.hsl") is written without its path.
+pub(crate) fn error_message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for (i, e) in err.chain().enumerate() {
+        if i > 0 {
+            text.push_str(": ");
+        }
+        match e.downcast_ref::<hashsieve::Error>() {
+            Some(he)
+                if he
+                    .path()
+                    .is_some_and(|p| text.contains(&p.display().to_string())) =>
+            {
+                text.push_str(&he.kind().to_string())
+            }
+            _ => text.push_str(&e.to_string()),
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

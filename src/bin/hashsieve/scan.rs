@@ -127,7 +127,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = match &args.output {
         Some(path) => {
             let fresh = resume.is_none();
-            let file = OpenOptions::new().create(true).append(true).open(path)?;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
             let w = RowWriter::new(
                 Box::new(std::io::BufWriter::new(file)),
                 args.format,
