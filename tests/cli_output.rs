@@ -525,3 +525,45 @@ fn export_options_for_the_other_tools() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `scan --resume` reads back the escaped TSV it wrote: files with a tab, a quote or a
+/// backslash in their names are done once, not scanned again.
+#[cfg(unix)]
+#[test]
+fn scan_resumes_over_escaped_tsv_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("imgs")).unwrap();
+    let img = png(64, 48);
+    for name in [
+        "\"quoted\".png",
+        "tab\there.png",
+        "back\\slash.png",
+        "plain.png",
+    ] {
+        std::fs::write(d.join("imgs").join(name), &img).unwrap();
+    }
+    let out = run_in(d, &["hash", "imgs/plain.png"]);
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
+    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
+    assert_eq!(out.status.code(), Some(0));
+    let first = run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = std::fs::read(d.join("s.tsv")).unwrap();
+    assert_eq!(tsv_cells(&before).len(), 5, "a header and 4 rows");
+    let again = run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_ne!(again.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("4 already done"), "{stderr}");
+    assert_eq!(
+        std::fs::read(d.join("s.tsv")).unwrap(),
+        before,
+        "nothing scanned twice"
+    );
+}
