@@ -3,12 +3,13 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod args;
 mod bench;
 mod build;
 mod common;
+mod completions;
 mod dedup;
 mod demo;
 mod eval;
@@ -18,6 +19,7 @@ mod hash_text;
 mod info;
 mod match_cmd;
 mod merge;
+mod samples;
 mod scan;
 mod update;
 mod verify;
@@ -62,6 +64,10 @@ enum Command {
     /// Evaluate hashes: `eval robustness` measures recall and false matches under edits.
     #[command(subcommand)]
     Eval(eval::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with `--dir`.
+    Man(completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +94,8 @@ fn main() -> ExitCode {
         Command::Update(a) => update::run(a),
         Command::Dedup(a) => dedup::run(a),
         Command::Eval(c) => eval::run(c),
+        Command::Completions(a) => completions::completions(a, Cli::command()),
+        Command::Man(a) => completions::man(a, Cli::command()),
     };
     common::finish(result)
 }
