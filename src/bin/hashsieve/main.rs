@@ -26,7 +26,7 @@ mod verify;
 
 /// Perceptual image hashes and exact Hamming search over hash lists.
 #[derive(Parser)]
-#[command(name = "hashsieve", version, about, long_about = None)]
+#[command(name = "hashsieve", version, propagate_version = true, about, long_about = None)]
 struct Cli {
     /// Worker threads for the commands that work in parallel (default: one per CPU core).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
