@@ -124,7 +124,10 @@ fn bash_completes_subcommands_and_their_options() {
 fn man_page_is_roff_naming_every_subcommand() {
     let names = subcommands();
     let page = stdout_of(&["man"]);
-    assert!(page.lines().any(|l| l.starts_with(".TH hashsieve 1")), "{page}");
+    assert!(
+        page.lines().any(|l| l.starts_with(".TH hashsieve 1")),
+        "{page}"
+    );
     assert!(page.contains("\n.SH SYNOPSIS\n") && page.contains("\n.SH SUBCOMMANDS\n"));
     for name in &names {
         // roff escapes the hyphen.
@@ -146,7 +149,10 @@ fn man_dir_writes_one_page_per_command() {
         let page = std::fs::read_to_string(dir.path().join(format!("hashsieve-{name}.1")))
             .unwrap_or_else(|e| panic!("hashsieve-{name}.1: {e}"));
         let title = format!(".TH hashsieve-{name} 1");
-        assert!(page.lines().any(|l| l.starts_with(&title)), "{name}: {page}");
+        assert!(
+            page.lines().any(|l| l.starts_with(&title)),
+            "{name}: {page}"
+        );
     }
     // Nested subcommands get their own page; clap's `help` subcommands do not.
     assert!(dir.path().join("hashsieve-eval-robustness.1").is_file());
@@ -175,7 +181,10 @@ fn demo_runs_on_the_embedded_sample_set() {
     let corpus = data("corpus");
     let on_disk = stdout_of(&["demo", "--data", corpus.to_str().unwrap()]);
     assert_eq!(embedded, on_disk);
-    assert!(embedded.contains("5 of 6 edited variants matched their original"), "{embedded}");
+    assert!(
+        embedded.contains("5 of 6 edited variants matched their original"),
+        "{embedded}"
+    );
 
     // An installed binary: a copy elsewhere, run from elsewhere, without cargo's environment.
     let dir = tempfile::tempdir().unwrap();
