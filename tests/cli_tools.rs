@@ -235,3 +235,60 @@ fn eval_default_originals_are_the_embedded_photos() {
     assert_eq!(embedded, stdout_of(&explicit));
     assert!(embedded.starts_with("# Robustness: "), "{embedded}");
 }
+
+/// Runs the binary with `args` in a private mount namespace where the source tree's `tests/data`
+/// is an empty directory, as on a machine where only the installed binary exists. `None` when
+/// this system does not let an unprivileged process make one (`unshare -rm`).
+#[cfg(target_os = "linux")]
+fn without_source_data(args: &[&str]) -> Option<std::process::Output> {
+    let empty = tempfile::tempdir().unwrap();
+    let data_dir = data("");
+    let run = |tail: &[&str]| {
+        Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg(r#"mount --bind "$1" "$2" && [ -z "$(ls -A "$2")" ] || exit 99; shift 2; exec "$@""#)
+            .arg("sh")
+            .arg(empty.path())
+            .arg(&data_dir)
+            .args(tail)
+            .output()
+    };
+    match run(&["true"]) {
+        Ok(probe) if probe.status.success() => {}
+        _ => {
+            eprintln!("no unprivileged mount namespace here: only the binary-contents check ran");
+            return None;
+        }
+    }
+    let mut tail = vec![env!("CARGO_BIN_EXE_hashsieve")];
+    tail.extend_from_slice(args);
+    Some(run(&tail).unwrap())
+}
+
+/// The strongest oracle where the system allows it: with the source tree's data hidden, `demo`
+/// and the default `eval` give the same output as with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn demo_and_default_eval_need_no_source_data() {
+    let eval = [
+        "eval",
+        "robustness",
+        "-q",
+        "--transforms",
+        "jpeg_q70",
+        "--algorithms",
+        "pdq",
+    ];
+    for args in [&["demo"][..], &eval[..]] {
+        let Some(hidden) = without_source_data(args) else {
+            return;
+        };
+        assert_eq!(
+            hidden.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&hidden.stderr)
+        );
+        assert_eq!(String::from_utf8(hidden.stdout).unwrap(), stdout_of(args));
+    }
+}
