@@ -1,12 +1,14 @@
 //! `hashsieve demo`: the main job on the bundled, benign sample set, with no set-up: build a small
 //! list from original photos, scan a folder of edited variants and unrelated photos, and print
 //! which matched, at what distance and orientation, and which did not.
+//!
+//! The sample set is compiled into the binary (see `samples.rs`), so an installed `hashsieve demo`
+//! needs no source tree; `--data DIR` runs it on a directory of the same layout instead.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::list::EntryMeta;
@@ -15,9 +17,11 @@ use hashsieve::{HashKind, HashList, ListBuilder};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The sample set: originals at the top, edited variants under `transformed/<edit>/`.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus"))]
-    data: PathBuf,
+    /// Run on this sample set instead of the bundled one: the photos named in the output at the
+    /// top, edited variants under `transformed/<edit>/` (the layout of the repository's
+    /// `tests/data/corpus`, whose SOURCES.tsv credits the bundled photos).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
     #[command(flatten)]
     exif: crate::common::ExifArgs,
 }
@@ -44,9 +48,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher = Hasher::new().with_decode_options(
         crate::common::decode_options().with_orientation(args.exif.orientation()),
     );
-    let pdq = |path: &Path| -> anyhow::Result<hashsieve::algo::pdq::PdqDihedral> {
-        let image = hashsieve::image::decode_path(path, hasher.decode_options())
-            .with_context(|| format!("cannot read the sample set at {}", args.data.display()))?;
+    let samples = crate::samples::SampleSet::new(args.data);
+    let pdq = |rel: &str| -> anyhow::Result<hashsieve::algo::pdq::PdqDihedral> {
+        let image = samples.decode(rel, hasher.decode_options())?;
         Ok(hasher.pdq_dihedral_pixels(&image.pixels()))
     };
 
@@ -54,7 +58,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .name("demo-known")
         .version("bundled");
     for name in KNOWN {
-        let h = pdq(&args.data.join(name))?;
+        let h = pdq(name)?;
         builder.add(
             h.get(Dihedral::Orig),
             EntryMeta::new(name).quality(h.quality),
@@ -63,7 +67,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let list = HashList::from_bytes(builder.to_vec()?)?;
     writeln!(
         out,
-        "Built list {:?}: {} PDQ hashes of bundled photos: {}",
+        "Built list {:?}: {} PDQ hashes of sample photos: {}",
         list.name(),
         list.len(),
         KNOWN.join(", ")
@@ -71,35 +75,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new();
     matcher.add_list(list, ListOptions::default())?;
 
-    let mut queries: Vec<(String, PathBuf)> = Vec::new();
-    let transformed = args.data.join("transformed");
-    let mut edits: Vec<PathBuf> = std::fs::read_dir(&transformed)
-        .with_context(|| format!("cannot read {}", transformed.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    edits.sort();
-    for dir in edits {
-        let edit = dir
-            .file_name()
+    let mut queries: Vec<(String, String)> = Vec::new();
+    for (edit, rel) in samples.variants()? {
+        let stem = Path::new(&rel)
+            .file_stem()
             .unwrap_or_default()
             .to_string_lossy()
-            .to_string();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
-        for f in files {
-            let stem = f
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_string();
-            queries.push((format!("{edit} of {stem}"), f));
-        }
+            .into_owned();
+        queries.push((format!("{edit} of {stem}"), rel));
     }
     for name in UNRELATED {
-        queries.push((format!("unrelated ({name})"), args.data.join(name)));
+        queries.push((format!("unrelated ({name})"), name.to_string()));
     }
 
     writeln!(
@@ -113,9 +99,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "image", "result", "matched entry", "distance"
     )?;
     let (mut variant_hits, mut variants, mut false_hits) = (0, 0, 0);
-    for (label, path) in &queries {
+    for (label, rel) in &queries {
         let unrelated = label.starts_with("unrelated");
-        let result = matcher.query(&Query::pdq_dihedral(&pdq(path)?));
+        let result = matcher.query(&Query::pdq_dihedral(&pdq(rel)?));
         let best = result.matches().first();
         match (&result, best) {
             (QueryResult::Skipped(reason), _) => writeln!(out, "{label:<34} skipped    {reason}")?,

@@ -12,6 +12,7 @@ use hashsieve::matching::MatcherOptions;
 use hashsieve::DecodeOptions;
 
 use crate::common;
+use crate::samples::BundledPhotos;
 
 #[derive(clap::Subcommand)]
 pub(crate) enum Command {
@@ -23,8 +24,8 @@ pub(crate) enum Command {
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Images or directories of images (not searched recursively) to use as originals; they
-    /// must be unrelated to each other. Default: the bundled sample photos
-    /// (`tests/data/corpus/photo_*`).
+    /// must be unrelated to each other. Default: the ten sample photos bundled in the binary
+    /// (copies of the repository's `tests/data/corpus/photo_*`).
     paths: Vec<PathBuf>,
     /// Edits, comma separated (default: the standard set; `--transforms list` prints it).
     /// Combine edits with `+`, e.g. `resize_50+jpeg_q70`.
@@ -114,11 +115,12 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| s.parse::<Transform>())
             .collect::<Result<_, _>>()?
     };
-    let files = image_files(&args.paths)?;
-    let originals = ImageFiles::new(
-        files,
-        DecodeOptions::default().with_orientation(args.exif.orientation()),
-    );
+    let decode = DecodeOptions::default().with_orientation(args.exif.orientation());
+    let originals: Box<dyn Originals> = if args.paths.is_empty() {
+        Box::new(BundledPhotos::new(decode))
+    } else {
+        Box::new(ImageFiles::new(image_files(&args.paths)?, decode))
+    };
     let options = RobustnessOptions::default()
         .transforms(transforms)
         .algorithms(args.algorithms.clone())
@@ -135,7 +137,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     if args.quiet {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let report = robustness::run(&originals, &options, &|| pb.inc(1))?;
+    let report = robustness::run(originals.as_ref(), &options, &|| pb.inc(1))?;
     pb.finish_and_clear();
 
     let mut markdown = report.to_markdown();
@@ -174,17 +176,11 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The files to use as originals: files as given, directories' image files (not recursively),
-/// or the bundled sample photos when no path is given.
+/// The files to use as originals: files as given, and directories' image files (not
+/// recursively).
 fn image_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
-    let dirs: Vec<(&Path, bool)> = if paths.is_empty() {
-        vec![(&bundled, true)]
-    } else {
-        paths.iter().map(|p| (p.as_path(), false)).collect()
-    };
-    for (p, photos_only) in dirs {
+    for p in paths {
         if !p.is_dir() {
             // A pipe or device would block or never end: refuse it rather than wait.
             common::regular_file(p)?;
@@ -195,11 +191,6 @@ fn image_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             .with_context(|| format!("cannot read {}", p.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|f| f.is_file() && is_image_name(f))
-            .filter(|f| {
-                !photos_only
-                    || f.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("photo_"))
-            })
             .collect();
         entries.sort();
         files.extend(entries);

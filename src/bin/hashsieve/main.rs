@@ -3,12 +3,13 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod args;
 mod bench;
 mod build;
 mod common;
+mod completions;
 mod dedup;
 mod demo;
 mod eval;
@@ -18,13 +19,14 @@ mod hash_text;
 mod info;
 mod match_cmd;
 mod merge;
+mod samples;
 mod scan;
 mod update;
 mod verify;
 
 /// Perceptual image hashes and exact Hamming search over hash lists.
 #[derive(Parser)]
-#[command(name = "hashsieve", version, about, long_about = None)]
+#[command(name = "hashsieve", version, propagate_version = true, about, long_about = None)]
 struct Cli {
     /// Worker threads for the commands that work in parallel (default: one per CPU core).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -62,6 +64,10 @@ enum Command {
     /// Evaluate hashes: `eval robustness` measures recall and false matches under edits.
     #[command(subcommand)]
     Eval(eval::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with `--dir`.
+    Man(completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +94,8 @@ fn main() -> ExitCode {
         Command::Update(a) => update::run(a),
         Command::Dedup(a) => dedup::run(a),
         Command::Eval(c) => eval::run(c),
+        Command::Completions(a) => completions::completions(a, Cli::command()),
+        Command::Man(a) => completions::man(a, Cli::command()),
     };
     common::finish(result)
 }
