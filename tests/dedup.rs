@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use hashsieve::index::HashBits;
 use hashsieve::list::ListBuilder;
 use hashsieve::matching::{
-    cluster, cluster_report, cross_join, planted_clusters, self_join, self_join_with,
-    DedupOptions, JoinMethod, Linkage, Pair,
+    cluster, cluster_report, cross_join, planted_clusters, self_join, self_join_with, DedupOptions,
+    JoinMethod, Linkage, Pair,
 };
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind};
 
@@ -311,8 +311,8 @@ fn single_linkage_chains_and_centre_linkage_does_not() {
     assert_eq!(single[0].representative, 0);
     // The far end is 100 bits from the representative, far over the threshold.
     assert_eq!(single[0].max_distance, 100);
-    let centre = cluster(&h, &[], &DedupOptions::new(31).linkage(Linkage::Centre))
-        .expect("cluster");
+    let centre =
+        cluster(&h, &[], &DedupOptions::new(31).linkage(Linkage::Centre)).expect("cluster");
     let sets: Vec<Vec<u32>> = centre
         .iter()
         .map(|c| c.members.iter().map(|m| m.index).collect())
@@ -321,8 +321,7 @@ fn single_linkage_chains_and_centre_linkage_does_not() {
     assert!(centre.iter().all(|c| c.max_distance == 20));
     // Quality picks the centres: the best one takes both neighbours.
     let q = [None, None, Some(90), None, None, None];
-    let centre = cluster(&h, &q, &DedupOptions::new(31).linkage(Linkage::Centre))
-        .expect("cluster");
+    let centre = cluster(&h, &q, &DedupOptions::new(31).linkage(Linkage::Centre)).expect("cluster");
     assert_eq!(centre[0].representative, 2);
     assert_eq!(centre[0].members.len(), 3);
 }
@@ -340,8 +339,8 @@ fn blank_frames_do_not_cluster() {
         .map(|c| c.members.iter().map(|m| m.index).collect())
         .collect();
     assert_eq!(sets, vec![vec![1, 5]]);
-    let report = cluster_report(&h, &[], &DedupOptions::new(31).include_singletons(true))
-        .expect("cluster");
+    let report =
+        cluster_report(&h, &[], &DedupOptions::new(31).include_singletons(true)).expect("cluster");
     assert_eq!(report.gated, vec![0, 2, 3, 4, 6]);
     assert_eq!(report.clusters.len(), 1);
     // Gate 0 keeps every hash: the blank frames cluster as they are.
@@ -613,17 +612,20 @@ fn cli_tsv_from_hash_command_and_list_marks() {
     let tsv = dir.path().join("case.tsv");
     std::fs::write(&tsv, &out.stdout).expect("write");
 
-    // The oracle: parse the TSV ourselves.
+    // The oracle: parse the TSV ourselves; the PDQ quality gate (50, not degenerate) applies.
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let col = |c: &str| header.iter().position(|x| *x == c).expect("column");
-    let (pc, hc) = (col("path"), col("hash"));
+    let (pc, hc, qc) = (col("path"), col("hash"), col("quality"));
     let mut ids = Vec::new();
     let mut hashes = Vec::new();
     for l in lines {
         let f: Vec<&str> = l.split('\t').collect();
-        if f[hc].is_empty() {
+        if f[hc].is_empty()
+            || f[qc].parse::<u8>().expect("quality") < 50
+            || Hash256::from_hex(f[hc]).expect("hex").is_degenerate()
+        {
             continue;
         }
         ids.push(f[pc].to_string());
@@ -656,7 +658,7 @@ fn cli_tsv_from_hash_command_and_list_marks() {
     let got = super_rows(&out);
     let matched: BTreeSet<String> = got
         .iter()
-        .filter(|r| r[6].contains("ref:known-1"))
+        .filter(|r| r[7].contains("ref:known-1"))
         .map(|r| r[1].clone())
         .collect();
     let direct: Vec<u32> = (0..hashes.len() as u32)

@@ -2,15 +2,19 @@
 //! clusters that match reference lists.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use hashsieve::index::HashBits;
 use hashsieve::list::Hashes;
-use hashsieve::matching::{cluster, cluster_matches, cross_join, DedupOptions};
+use hashsieve::matching::{
+    cluster_matches, cluster_report, cross_join, ClusterReport, DedupOptions, Linkage,
+};
 use hashsieve::{Hash256, Hash64, HashKind, HashValue};
+use indicatif::ProgressBar;
 
 use crate::args;
 use crate::common::{self, Format, RowWriter};
@@ -18,26 +22,42 @@ use crate::hash_text::{BadLine, HashLines, Malformed};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The case set: `hashsieve hash` TSV output, a hash-list file (.hsl), or hex lines
+    /// The case set: `-` for standard input, a hash-list file (.hsl), or hash text: our
+    /// `hash` or `scan` output (error rows are skipped and counted), or hex lines
     /// (`hash[,id]`, id defaulting to `idx=<n>`).
     input: PathBuf,
     /// Inclusive Hamming threshold linking two files, 0..=the hash width (default: per
     /// algorithm, PDQ 31).
     #[arg(long, short = 't', value_parser = args::threshold)]
     threshold: Option<u32>,
+    /// How linked files form clusters. `single`: connected components, which chain (files
+    /// each within the threshold of the next form one cluster however far apart its ends
+    /// are; see the `max_distance` column). `centre`: the best file not yet clustered (highest
+    /// quality, then first) takes every file not yet clustered within the threshold of it, so
+    /// every member is within the threshold of its representative.
+    #[arg(long, value_enum, default_value = "single")]
+    linkage: LinkageArg,
+    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one (`0` keeps
+    /// every file). Files below the gate and degenerate hashes (all zeros or all ones, such as
+    /// blank frames) are left out of the clusters and counted. Default: pdq=50, and 1 for the
+    /// others, as in `match`.
+    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
+    min_quality: Vec<common::QualityGate>,
     /// The most pairs of near-duplicates (distinct hashes within the threshold) to collect,
     /// about 12 bytes each; more is an error saying to lower the threshold. A threshold near
     /// half the hash width links most pairs of a large set.
     #[arg(long, value_name = "N", value_parser = args::positive_limit,
           default_value_t = hashsieve::matching::DEFAULT_MAX_PAIRS)]
     max_pairs: u64,
-    /// Hash algorithm of text input (a list file carries its own).
+    /// Hash algorithm of text input (a list file carries its own); rows of other algorithms
+    /// are skipped and counted.
     #[arg(long, default_value = "pdq")]
     algo: HashKind,
     /// Output format: TSV with a header, CSV, or JSON lines.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
-    /// Also print files with no near-duplicate (clusters of one).
+    /// Also print files with no near-duplicate (clusters of one), and files left out by the
+    /// quality gate (last, with an empty `cluster`).
     #[arg(long)]
     all: bool,
     /// Reference hash-list files (repeat for several): adds a `matched` column listing the
@@ -47,10 +67,47 @@ pub(crate) struct Args {
     lists: Vec<PathBuf>,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LinkageArg {
+    Single,
+    #[value(alias = "center")]
+    Centre,
+}
+
+/// The columns, in order; `matched` only with `--list`.
+const HEADER: [&str; 8] = [
+    "cluster",
+    "id",
+    "hash",
+    "quality",
+    "distance",
+    "representative",
+    "max_distance",
+    "matched",
+];
+
+/// The columns JSON output writes as numbers.
+const NUMERIC: [&str; 4] = ["cluster", "quality", "distance", "max_distance"];
+
 /// One input file's entry.
 struct Item {
     id: String,
     quality: Option<u8>,
+}
+
+/// What reading the input counted, for the summary.
+#[derive(Default)]
+struct ReadStats {
+    /// Rows or entries read, whether used or not.
+    rows: u64,
+    /// Rows of other hash algorithms.
+    other_kind: u64,
+    /// Rows without a hash (scan error rows, failed files).
+    no_hash: u64,
+    /// Rows of other orientations than the original (`hash --dihedral`).
+    other_orientation: u64,
+    /// Further rows of one file (a scan writes one row per matched entry).
+    repeated: u64,
 }
 
 /// A hash width the command handles, with conversions from the library's value types.
@@ -58,6 +115,7 @@ trait Width: HashBits + Copy {
     fn from_value(v: HashValue) -> Option<Self>;
     fn slice(h: Hashes<'_>) -> Option<&[Self]>;
     fn hex(&self) -> String;
+    fn value(self) -> HashValue;
 }
 
 impl Width for Hash256 {
@@ -75,6 +133,9 @@ impl Width for Hash256 {
     }
     fn hex(&self) -> String {
         self.to_hex()
+    }
+    fn value(self) -> HashValue {
+        HashValue::Bits256(self)
     }
 }
 
@@ -94,41 +155,129 @@ impl Width for Hash64 {
     fn hex(&self) -> String {
         self.to_hex()
     }
+    fn value(self) -> HashValue {
+        HashValue::Bits64(self)
+    }
+}
+
+/// Where the case set comes from.
+enum Source {
+    /// A hash-list file.
+    List,
+    /// Hash text, from a file or standard input.
+    Text(Box<dyn BufRead>),
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let stdin = args.input.as_os_str() == "-";
     common::Files::new()
         .lists(args.lists.iter().map(PathBuf::as_path))
         .inputs([args.input.as_path()])
         .check()?;
-    let mut magic = [0u8; 4];
-    let is_list = File::open(&args.input)
-        .and_then(|mut f| f.read(&mut magic))
-        .with_context(|| format!("cannot read {}", args.input.display()))?
-        == 4
-        && &magic == b"\x89HSL";
-    let kind = if is_list {
-        common::open_list(&args.input)
-            .with_context(|| format!("cannot open list {}", args.input.display()))?
-            .kind()
+    let pb = if stdin {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes} read [{elapsed_precise}] {bytes_per_sec}",
+            )
+            .expect("valid template"),
+        );
+        pb
     } else {
-        args.algo
+        readable(&args.input)?;
+        let len = std::fs::metadata(&args.input).map_or(0, |m| m.len());
+        common::progress(len, "bytes read")
+    };
+    let raw: Box<dyn Read> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            File::open(&args.input)
+                .with_context(|| format!("cannot read {}", args.input.display()))?,
+        )
+    };
+    let mut reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: raw,
+            pb: pb.clone(),
+        },
+    ));
+    let head = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", shown(&args.input)))?;
+    let source = if head.starts_with(b"\x89HSL") {
+        if stdin {
+            bail!("a hash-list file cannot be read from standard input; give its path");
+        }
+        Source::List
+    } else {
+        Source::Text(reader)
+    };
+    let kind = match source {
+        Source::List => common::open_list(&args.input)
+            .with_context(|| format!("cannot open list {}", args.input.display()))?
+            .kind(),
+        Source::Text(_) => args.algo,
     };
     if kind.bits() == 64 {
-        run_width::<Hash64>(&args, kind, is_list)
+        run_width::<Hash64>(&args, kind, source, pb)
     } else {
-        run_width::<Hash256>(&args, kind, is_list)
+        run_width::<Hash256>(&args, kind, source, pb)
     }
 }
 
-fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Result<ExitCode> {
-    let (items, hashes) = if is_list {
-        read_list::<H>(&args.input)?
+/// Refuses an input that is neither a regular file nor a pipe (`<(cmd)`): a directory, a
+/// device or a socket is no hash file.
+fn readable(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+        if meta.file_type().is_fifo() {
+            return Ok(());
+        }
+    }
+    common::regular_file(path)
+}
+
+/// The input as messages name it.
+fn shown(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".to_owned()
     } else {
-        read_text::<H>(&args.input, kind)?
-    };
+        path.display().to_string()
+    }
+}
+
+/// Counts the bytes read on a progress bar.
+struct Counting {
+    inner: Box<dyn Read>,
+    pb: ProgressBar,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pb.inc(n as u64);
+        Ok(n)
+    }
+}
+
+fn run_width<H: Width>(
+    args: &Args,
+    kind: HashKind,
+    source: Source,
+    pb: ProgressBar,
+) -> anyhow::Result<ExitCode> {
     let threshold = args.threshold.unwrap_or(kind.default_threshold());
     args::check_threshold(threshold, kind)?;
+    let (items, hashes, stats) = match source {
+        Source::List => read_list::<H>(&args.input)?,
+        Source::Text(reader) => read_text::<H>(reader, &shown(&args.input), kind)?,
+    };
+    pb.finish_and_clear();
     // The pairs take 12 bytes each, twice that while their vector grows: never allow more
     // than the memory the system has.
     let per_pair = 2 * std::mem::size_of::<hashsieve::matching::Pair>() as u64;
@@ -155,18 +304,33 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
     let marking = !refs.is_empty();
 
     let quality: Vec<Option<u8>> = items.iter().map(|i| i.quality).collect();
+    let linkage = match args.linkage {
+        LinkageArg::Single => Linkage::Single,
+        LinkageArg::Centre => Linkage::Centre,
+    };
     let options = DedupOptions::new(threshold)
         .include_singletons(args.all || marking)
-        .max_pairs(max_pairs);
-    let clusters = cluster(&hashes, &quality, &options).with_context(|| {
+        .max_pairs(max_pairs)
+        .linkage(linkage)
+        .min_quality(common::matcher_options(&args.min_quality).min_quality_of(kind));
+    let spinner = ProgressBar::new_spinner().with_message(format!(
+        "clustering {} hashes at threshold {threshold}",
+        hashes.len()
+    ));
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let report = cluster_report(&hashes, &quality, &options).with_context(|| {
         if max_pairs < args.max_pairs {
             format!("--max-pairs lowered to {max_pairs} by the memory available")
         } else {
             "cannot cluster".to_owned()
         }
-    })?;
+    });
+    spinner.finish_and_clear();
+    let report = report?;
+    let clusters = &report.clusters;
 
     let mut matched: Vec<Vec<String>> = vec![Vec::new(); clusters.len()];
+    let pb = common::progress(refs.len() as u64, "lists");
     for (path, list) in args.lists.iter().zip(&refs) {
         let name = if list.name().is_empty() {
             path.file_stem()
@@ -179,29 +343,21 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
         };
         check_cross_estimate(&hashes, ref_hashes, threshold, max_pairs)?;
         let pairs = cross_join(&hashes, ref_hashes, threshold)?;
-        for (c, found) in cluster_matches(&clusters, &pairs).into_iter().enumerate() {
+        for (c, found) in cluster_matches(clusters, &pairs).into_iter().enumerate() {
             for p in found {
                 for e in list.entries_of(p.b as usize) {
                     matched[c].push(format!("{name}:{}", e.id()));
                 }
             }
         }
+        pb.inc(1);
     }
+    pb.finish_and_clear();
 
-    let mut header = vec![
-        "cluster",
-        "id",
-        "hash",
-        "quality",
-        "distance",
-        "representative",
-    ];
-    if marking {
-        header.push("matched");
-    }
-    let mut out =
-        RowWriter::stdout(args.format, header)?.numeric(&["cluster", "quality", "distance"]);
+    let columns = if marking { 8 } else { 7 };
+    let mut out = RowWriter::stdout(args.format, HEADER[..columns].to_vec())?.numeric(&NUMERIC);
     let mut number = 0u64;
+    let mut printed = 0u64;
     for (c, cl) in clusters.iter().enumerate() {
         let m = &mut matched[c];
         if cl.members.len() < 2 && !args.all && m.is_empty() {
@@ -211,7 +367,9 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
         m.dedup();
         let marks = m.join(";");
         number += 1;
+        printed += 1;
         let number = number.to_string();
+        let max = cl.max_distance.to_string();
         for mem in &cl.members {
             let i = mem.index as usize;
             let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
@@ -222,15 +380,100 @@ fn run_width<H: Width>(args: &Args, kind: HashKind, is_list: bool) -> anyhow::Re
             } else {
                 "false"
             };
-            let mut cells = vec![number.as_str(), &items[i].id, &hex, &q, &d, rep];
-            if marking {
-                cells.push(&marks);
-            }
-            out.row(&cells)?;
+            let cells = [
+                number.as_str(),
+                &items[i].id,
+                &hex,
+                &q,
+                &d,
+                rep,
+                &max,
+                &marks,
+            ];
+            out.row(&cells[..columns])?;
+        }
+    }
+    if args.all {
+        // Left out by the quality gate: in no cluster.
+        for &g in &report.gated {
+            let i = g as usize;
+            let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
+            let hex = hashes[i].hex();
+            let cells = ["", &items[i].id, &hex, &q, "", "false", "", ""];
+            out.row(&cells[..columns])?;
         }
     }
     out.flush()?;
+    eprintln!(
+        "hashsieve: dedup: {}",
+        summary(&stats, &report, &hashes, threshold, args.linkage, printed)
+    );
     Ok(ExitCode::from(common::EXIT_OK))
+}
+
+/// The end-of-run line: what was read, skipped and gated, and what the clusters are.
+fn summary<H: Width>(
+    stats: &ReadStats,
+    report: &ClusterReport,
+    hashes: &[H],
+    threshold: u32,
+    linkage: LinkageArg,
+    printed: u64,
+) -> String {
+    let mut skipped = Vec::new();
+    for (n, what) in [
+        (stats.other_kind, "of other algorithms"),
+        (stats.no_hash, "without a hash (error rows)"),
+        (stats.other_orientation, "of other orientations"),
+        (stats.repeated, "repeating a file (scan matches)"),
+    ] {
+        if n > 0 {
+            skipped.push(format!("{n} {what}"));
+        }
+    }
+    let skipped = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(" (skipped {})", skipped.join(", "))
+    };
+    let degenerate = report
+        .gated
+        .iter()
+        .filter(|&&i| hashes[i as usize].value().is_degenerate())
+        .count();
+    let largest = report
+        .clusters
+        .iter()
+        .map(|c| c.members.len())
+        .max()
+        .unwrap_or(0);
+    let widest = report
+        .clusters
+        .iter()
+        .filter(|c| c.members.len() > 1)
+        .map(|c| c.max_distance)
+        .max()
+        .unwrap_or(0);
+    let multi = report
+        .clusters
+        .iter()
+        .filter(|c| c.members.len() > 1)
+        .count();
+    let linkage = match linkage {
+        LinkageArg::Single => "single",
+        LinkageArg::Centre => "centre",
+    };
+    format!(
+        "{} rows read{skipped}; {} below the quality gate ({degenerate} degenerate); {} hashes \
+         clustered ({} distinct), {} pairs within {threshold}; {multi} clusters of 2 or more \
+         ({linkage} linkage), largest {largest}, widest {widest} from its representative; {printed} \
+         clusters printed",
+        stats.rows,
+        report.gated.len(),
+        hashes.len() - report.gated.len(),
+        report.distinct,
+        report.pairs,
+    )
 }
 
 /// Refuses a cross-join with a reference list when a sample of random pairs shows it would
@@ -261,7 +504,9 @@ fn check_cross_estimate<H: Width>(a: &[H], b: &[H], r: u32, max: u64) -> anyhow:
     Ok(())
 }
 
-fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
+type Input<H> = (Vec<Item>, Vec<H>, ReadStats);
+
+fn read_list<H: Width>(path: &Path) -> anyhow::Result<Input<H>> {
     let list =
         common::open_list(path).with_context(|| format!("cannot open list {}", path.display()))?;
     let Some(hs) = H::slice(list.hashes()) else {
@@ -277,16 +522,21 @@ fn read_list<H: Width>(path: &Path) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
             hashes.push(*h);
         }
     }
-    Ok((items, hashes))
+    let stats = ReadStats {
+        rows: items.len() as u64,
+        ..ReadStats::default()
+    };
+    Ok((items, hashes, stats))
 }
 
 /// Reads a hash file ([`HashLines`], streamed with its 1 MiB line cap): TSV rows of other
 /// algorithms and rows of failed files are skipped. Malformed lines are reported by number,
 /// never by content.
-fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>, Vec<H>)> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let shown = path.display().to_string();
-    let mut reader = std::io::BufReader::new(file);
+fn read_text<H: Width>(
+    mut reader: Box<dyn BufRead>,
+    shown: &str,
+    kind: HashKind,
+) -> anyhow::Result<Input<H>> {
     let mut rows = HashLines::new(&mut reader);
     let mut bad = Malformed::default();
     let mut fail = |n: u64, why: &str| {
@@ -294,11 +544,13 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
             eprintln!("hashsieve: {shown}:{n}: {why}");
         }
     };
-    let (mut items, mut hashes) = (Vec::new(), Vec::new());
+    let (mut items, mut hashes) = (Vec::new(), Vec::<H>::new());
+    let mut stats = ReadStats::default();
     while let Some(row) = rows
         .next_row()
         .with_context(|| format!("cannot read {shown}"))?
     {
+        stats.rows += 1;
         let row = match row {
             Ok(row) => row,
             Err(BadLine { line, reason }) => {
@@ -307,9 +559,22 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
             }
         };
         if let Some(a) = &row.algorithm {
-            if !a.eq_ignore_ascii_case(kind.name()) || row.hex.is_empty() {
+            if !a.eq_ignore_ascii_case(kind.name()) {
+                stats.other_kind += 1;
                 continue;
             }
+        }
+        if row.hex.is_empty() {
+            stats.no_hash += 1;
+            continue;
+        }
+        if row
+            .orientation
+            .as_deref()
+            .is_some_and(|o| !o.eq_ignore_ascii_case("orig"))
+        {
+            stats.other_orientation += 1;
+            continue;
         }
         let Some(hash) = kind.parse_hex(&row.hex).ok().and_then(H::from_value) else {
             fail(row.line, &format!("not a {} hash", kind.name()));
@@ -323,6 +588,15 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
                 continue;
             }
         };
+        if row.id.is_some()
+            && items
+                .last()
+                .is_some_and(|p: &Item| Some(&p.id) == row.id.as_ref())
+            && hashes.last() == Some(&hash)
+        {
+            stats.repeated += 1;
+            continue;
+        }
         let id = row
             .id
             .unwrap_or_else(|| format!("idx={}", hashes.len() + 1));
@@ -338,5 +612,5 @@ fn read_text<H: Width>(path: &Path, kind: HashKind) -> anyhow::Result<(Vec<Item>
         }
         bail!("{} malformed line(s) in {shown}", bad.count());
     }
-    Ok((items, hashes))
+    Ok((items, hashes, stats))
 }
