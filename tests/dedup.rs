@@ -230,7 +230,7 @@ fn qualities(n: usize, seed: u64) -> Vec<Option<u8>> {
     (0..n as u64)
         .map(|i| {
             let x = (i ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
-            (x % 5 != 0).then_some((x % 11 * 10) as u8)
+            (!x.is_multiple_of(5)).then_some((x % 11 * 10) as u8)
         })
         .collect()
 }
