@@ -215,13 +215,18 @@ fn reads_scan_output_and_standard_input() {
     ]);
     expect_code(&out, 2);
     let scanned = std::fs::read(&scan).expect("scan output");
-    assert!(table(&scanned).iter().any(|r| r["status"] == "error"));
+    let status = |s: &str| table(&scanned).iter().filter(|r| r["status"] == s).count();
+    assert_eq!(status("error"), 1);
+    // Error rows and the rows the scan skipped (low quality: the blank frames) have no hash
+    // to cluster; a file matching two entries has two rows.
+    let no_hash = status("error") + status("skipped");
+    assert!(status("match") >= 4);
 
     let out = hashsieve(&["dedup", scan.to_str().unwrap()]);
     expect_code(&out, 0);
     assert_eq!(clusters_of(&table(&out.stdout)), want);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("1 without a hash"), "{err}");
+    assert!(err.contains(&format!("{no_hash} without a hash")), "{err}");
 
     // The same bytes on standard input.
     let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
@@ -303,4 +308,238 @@ fn single_linkage_reports_the_chain_and_centre_linkage_bounds_it() {
         assert_eq!(v["max_distance"], 100);
         assert!(v["cluster"].is_u64() && v["distance"].is_u64());
     }
+}
+
+/// The rows of dedup JSON output.
+fn json_rows(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+/// Every golden input file of the record reader (tests/data/formats) goes through `dedup`:
+/// each file (each record of the original orientation, of the algorithm asked for) is one
+/// row, with the id and hash the `.expected` file gives, and the summary counts what was
+/// skipped. At threshold 0 with `--all`, a cluster is a set of identical hashes.
+#[test]
+fn reads_every_input_format() {
+    let root = common::data("formats");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("formats") {
+        let dir = dir.expect("entry").path();
+        if !dir.is_dir() || dir.ends_with("real") {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).expect("dir") {
+            let f = f.expect("entry").path();
+            if f.extension().is_some_and(|e| e != "expected") {
+                files.push(f);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 20, "{files:?}");
+    let mut formats = BTreeSet::new();
+    for path in files {
+        let expected =
+            std::fs::read_to_string(format!("{}.expected", path.display())).expect("expected file");
+        let mut lines = expected
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("expected json"));
+        let format = lines.next().expect("format line")["format"].clone();
+        let items: Vec<serde_json::Value> = lines.collect();
+        if items.iter().any(|v| v.get("malformed").is_some()) {
+            continue;
+        }
+        formats.insert(format.to_string());
+        let records: Vec<&serde_json::Value> =
+            items.iter().filter_map(|v| v.get("record")).collect();
+        // The algorithm: PDQ when the file has any, else the first record's.
+        let algo = if records.iter().any(|r| r["kind"] == "pdq") {
+            "pdq".to_owned()
+        } else {
+            records[0]["kind"].as_str().unwrap().to_owned()
+        };
+        // The oracle: the records of that kind; rotations and flips after a file's first row
+        // are left out.
+        let mut want: Vec<(String, String)> = Vec::new();
+        let mut last_id: Option<serde_json::Value> = None;
+        let (mut other_kind, mut rotated) = (0, 0);
+        for v in &items {
+            let Some(r) = v.get("record") else { continue };
+            if r["kind"] != algo.as_str() {
+                other_kind += 1;
+                continue;
+            }
+            let id = match r["id"].as_str() {
+                Some(id) => id.to_owned(),
+                None => format!("line={}", v["line"]),
+            };
+            let turned = !(r["orientation"].is_null() || r["orientation"] == "orig");
+            if turned && last_id.as_ref() == Some(&r["id"]) {
+                rotated += 1;
+                continue;
+            }
+            last_id = Some(r["id"].clone());
+            want.push((id, r["hash"].as_str().unwrap().to_owned()));
+        }
+        let p = path.to_str().unwrap();
+        let args = [
+            "dedup",
+            p,
+            "--algo",
+            &algo,
+            "--all",
+            "--min-quality",
+            "0",
+            "-t",
+            "0",
+            "--format",
+            "json",
+        ];
+        let out = hashsieve(&args);
+        expect_code(&out, 0);
+        let mut got: Vec<(String, String)> = json_rows(&out)
+            .iter()
+            .map(|o| {
+                (
+                    o["id"].as_str().unwrap().to_owned(),
+                    o["hash"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{p}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{} rows read", items.len())),
+            "{p}: {err}"
+        );
+        if other_kind > 0 {
+            assert!(
+                err.contains(&format!("{other_kind} of other algorithms")),
+                "{p}: {err}"
+            );
+        }
+        if rotated > 0 {
+            assert!(
+                err.contains(&format!("{rotated} of other orientations")),
+                "{p}: {err}"
+            );
+        }
+        let signals = items
+            .iter()
+            .filter(|v| v["skip"] == "other-signal-type")
+            .count();
+        if signals > 0 {
+            assert!(
+                err.contains(&format!("{signals} of other signal types")),
+                "{p}: {err}"
+            );
+        }
+    }
+    assert!(formats.len() >= 7, "{formats:?}");
+}
+
+/// `--input-format` overrides detection: `hash,quality,name` read as hex lines keeps the
+/// whole tail as the id.
+#[test]
+fn input_format_overrides_detection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, hashes) = chain_file(dir.path());
+    let path = dir.path().join("hasher.txt");
+    let text: String = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("{},90,f{i}.jpg\n", h.to_hex()))
+        .collect();
+    std::fs::write(&path, text).expect("write");
+    let p = path.to_str().unwrap();
+    let out = hashsieve(&["dedup", p, "--all", "--format", "json"]);
+    expect_code(&out, 0);
+    let rows = json_rows(&out);
+    assert!(rows
+        .iter()
+        .all(|o| o["id"].as_str().unwrap().starts_with('f') && o["quality"] == 90));
+    let out = hashsieve(&[
+        "dedup",
+        p,
+        "--all",
+        "--format",
+        "json",
+        "--input-format",
+        "hex",
+    ]);
+    expect_code(&out, 0);
+    let rows = json_rows(&out);
+    assert!(rows
+        .iter()
+        .all(|o| o["id"].as_str().unwrap().starts_with("90,f") && o["quality"].is_null()));
+    let out = hashsieve(&["dedup", p, "--input-format", "nonsense"]);
+    expect_code(&out, 2);
+}
+
+/// A scan row's orientation is the variant that matched, while its hash is the file's own: a
+/// file that matched only through a rotation is still clustered.
+#[test]
+fn scan_rows_matched_through_a_rotation_are_clustered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = dir.path().join("case");
+    std::fs::create_dir_all(case.join("copy")).expect("mkdir");
+    let photo = common::data("corpus/photo_002.png");
+    std::fs::copy(&photo, case.join("a.png")).expect("copy");
+    std::fs::copy(&photo, case.join("copy/a.png")).expect("copy");
+    let out = hashsieve(&[
+        "hash",
+        "--algo",
+        "pdq",
+        "--dihedral",
+        photo.to_str().unwrap(),
+    ]);
+    expect_code(&out, 0);
+    let rows = table(&out.stdout);
+    let rot90 = rows
+        .iter()
+        .find(|r| r["orientation"] == "rot90")
+        .expect("a rot90 row");
+    let orig = rows
+        .iter()
+        .find(|r| r["orientation"] == "orig")
+        .expect("orig");
+    let (rot90, orig) = (
+        Hash256::from_hex(&rot90["hash"]).expect("hex"),
+        Hash256::from_hex(&orig["hash"]).expect("hex"),
+    );
+    assert!(rot90.distance(&orig) > 31);
+    // A list holding the rotated hash only.
+    let mut b = ListBuilder::new(HashKind::Pdq).name("ref");
+    b.add(rot90, EntryMeta::new("turned")).expect("add");
+    let list = dir.path().join("ref.hsl");
+    b.write(&list).expect("write list");
+    let scan = dir.path().join("scan.tsv");
+    let out = hashsieve(&[
+        "scan",
+        case.to_str().unwrap(),
+        "--list",
+        list.to_str().unwrap(),
+        "--dihedral",
+        "-o",
+        scan.to_str().unwrap(),
+    ]);
+    expect_code(&out, 0);
+    let scanned = table(&std::fs::read(&scan).expect("scan output"));
+    assert!(scanned
+        .iter()
+        .all(|r| r["status"] == "match" && r["orientation"] != "orig"));
+    let out = hashsieve(&["dedup", scan.to_str().unwrap()]);
+    expect_code(&out, 0);
+    let want: BTreeSet<BTreeSet<String>> = [scanned
+        .iter()
+        .map(|r| r["path"].clone())
+        .collect::<BTreeSet<String>>()]
+    .into();
+    assert_eq!(want.iter().next().unwrap().len(), 2);
+    assert_eq!(clusters_of(&table(&out.stdout)), want);
 }

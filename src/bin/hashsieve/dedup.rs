@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use hashsieve::algo::pdq::Dihedral;
 use hashsieve::index::HashBits;
+use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader, SkipReason};
 use hashsieve::list::Hashes;
 use hashsieve::matching::{
     cluster_matches, cluster_report, cross_join, ClusterReport, DedupOptions, Linkage,
@@ -18,14 +20,20 @@ use indicatif::ProgressBar;
 
 use crate::args;
 use crate::common::{self, Format, RowWriter};
-use crate::hash_text::{BadLine, HashLines, Malformed};
+use crate::hash_text::Malformed;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The case set: `-` for standard input, a hash-list file (.hsl), or hash text: our
-    /// `hash` or `scan` output (error rows are skipped and counted), or hex lines
-    /// (`hash[,id]`, id defaulting to `idx=<n>`).
+    /// The case set: `-` for standard input, a hash-list file (.hsl), or hash text in any
+    /// format `build` reads: our `hash` or `scan` output as TSV, CSV or JSON (error rows are
+    /// skipped and counted; the `path` is the id), the PDQ hasher's and pytx's outputs, hex
+    /// lines (`hash[,id]`, id defaulting to `line=<n>`), CSV/TSV/JSON lines with named columns.
     input: PathBuf,
+    /// Format of text input: hex, pdq-hasher, pytx-csv, pytx-signals, hashsieve, csv, tsv,
+    /// jsonl (default: detected from the header and the first lines; when two fit, the error
+    /// names both).
+    #[arg(long, value_name = "F")]
+    input_format: Option<InputFormat>,
     /// Inclusive Hamming threshold linking two files, 0..=the hash width (default: per
     /// algorithm, PDQ 31).
     #[arg(long, short = 't', value_parser = args::threshold)]
@@ -90,7 +98,7 @@ const HEADER: [&str; 8] = [
 const NUMERIC: [&str; 4] = ["cluster", "quality", "distance", "max_distance"];
 
 /// One input file's entry.
-struct Item {
+struct Entry {
     id: String,
     quality: Option<u8>,
 }
@@ -102,8 +110,10 @@ struct ReadStats {
     rows: u64,
     /// Rows of other hash algorithms.
     other_kind: u64,
-    /// Rows without a hash (scan error rows, failed files).
+    /// Rows without a hash (scan error and skipped rows, failed files).
     no_hash: u64,
+    /// pytx signals that are not image hashes.
+    other_signal: u64,
     /// Rows of other orientations than the original (`hash --dihedral`).
     other_orientation: u64,
     /// Further rows of one file (a scan writes one row per matched entry).
@@ -275,7 +285,9 @@ fn run_width<H: Width>(
     args::check_threshold(threshold, kind)?;
     let (items, hashes, stats) = match source {
         Source::List => read_list::<H>(&args.input)?,
-        Source::Text(reader) => read_text::<H>(reader, &shown(&args.input), kind)?,
+        Source::Text(reader) => {
+            read_text::<H>(reader, &shown(&args.input), kind, args.input_format)?
+        }
     };
     pb.finish_and_clear();
     // The pairs take 12 bytes each, twice that while their vector grows: never allow more
@@ -423,7 +435,8 @@ fn summary<H: Width>(
     let mut skipped = Vec::new();
     for (n, what) in [
         (stats.other_kind, "of other algorithms"),
-        (stats.no_hash, "without a hash (error rows)"),
+        (stats.other_signal, "of other signal types"),
+        (stats.no_hash, "without a hash (error or skipped rows)"),
         (stats.other_orientation, "of other orientations"),
         (stats.repeated, "repeating a file (scan matches)"),
     ] {
@@ -504,7 +517,7 @@ fn check_cross_estimate<H: Width>(a: &[H], b: &[H], r: u32, max: u64) -> anyhow:
     Ok(())
 }
 
-type Input<H> = (Vec<Item>, Vec<H>, ReadStats);
+type Input<H> = (Vec<Entry>, Vec<H>, ReadStats);
 
 fn read_list<H: Width>(path: &Path) -> anyhow::Result<Input<H>> {
     let list =
@@ -515,7 +528,7 @@ fn read_list<H: Width>(path: &Path) -> anyhow::Result<Input<H>> {
     let (mut items, mut hashes) = (Vec::new(), Vec::new());
     for (i, h) in hs.iter().enumerate() {
         for e in list.entries_of(i) {
-            items.push(Item {
+            items.push(Entry {
                 id: e.id().to_string(),
                 quality: e.quality(),
             });
@@ -529,15 +542,21 @@ fn read_list<H: Width>(path: &Path) -> anyhow::Result<Input<H>> {
     Ok((items, hashes, stats))
 }
 
-/// Reads a hash file ([`HashLines`], streamed with its 1 MiB line cap): TSV rows of other
-/// algorithms and rows of failed files are skipped. Malformed lines are reported by number,
-/// never by content.
+/// Reads hash text in any format of the record reader ([`RecordReader`], streamed, lines
+/// capped at 1 MiB): rows of other algorithms, rows without a hash (scan errors), repeated rows
+/// of one file and rows of other orientations are skipped and counted. Malformed lines are
+/// reported by number, never by content, and fail the run once all are read.
 fn read_text<H: Width>(
-    mut reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead>,
     shown: &str,
     kind: HashKind,
+    format: Option<InputFormat>,
 ) -> anyhow::Result<Input<H>> {
-    let mut rows = HashLines::new(&mut reader);
+    let mut options = ReadOptions::new().kinds([kind]);
+    if let Some(f) = format {
+        options = options.format(f);
+    }
+    let mut records = RecordReader::new(reader, shown, &options)?;
     let mut bad = Malformed::default();
     let mut fail = |n: u64, why: &str| {
         if bad.count_one() {
@@ -546,61 +565,50 @@ fn read_text<H: Width>(
     };
     let (mut items, mut hashes) = (Vec::new(), Vec::<H>::new());
     let mut stats = ReadStats::default();
-    while let Some(row) = rows
-        .next_row()
-        .with_context(|| format!("cannot read {shown}"))?
-    {
+    // The id of the last record kept (`None` inside: the input has no ids).
+    let mut last_id: Option<Option<String>> = None;
+    while let Some(item) = records.next_item()? {
         stats.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(BadLine { line, reason }) => {
-                fail(line, reason);
+        let record = match item {
+            Item::Record(r) => r,
+            Item::Skipped { reason, .. } => {
+                match reason {
+                    SkipReason::OtherKind => stats.other_kind += 1,
+                    SkipReason::OtherSignalType => stats.other_signal += 1,
+                    SkipReason::Duplicate => stats.repeated += 1,
+                    _ => stats.no_hash += 1,
+                }
+                continue;
+            }
+            Item::Malformed { line, reason } => {
+                fail(line, &reason);
+                continue;
+            }
+            other => {
+                fail(other.line(), "unreadable row");
                 continue;
             }
         };
-        if let Some(a) = &row.algorithm {
-            if !a.eq_ignore_ascii_case(kind.name()) {
-                stats.other_kind += 1;
-                continue;
-            }
-        }
-        if row.hex.is_empty() {
-            stats.no_hash += 1;
-            continue;
-        }
-        if row
-            .orientation
-            .as_deref()
-            .is_some_and(|o| !o.eq_ignore_ascii_case("orig"))
+        // The rotations and flips of a file (`hash --dihedral`, the PDQ hasher's `--pdqdih`,
+        // pytx `--rotations`, with or without ids) follow its original: only that one is
+        // clustered. A file's first row is always kept: a scan row's orientation is the one
+        // that matched a list entry, while its hash is the file's own.
+        if record.orientation.is_some_and(|o| o != Dihedral::Orig)
+            && last_id.as_ref() == Some(&record.id)
         {
             stats.other_orientation += 1;
             continue;
         }
-        let Some(hash) = kind.parse_hex(&row.hex).ok().and_then(H::from_value) else {
-            fail(row.line, &format!("not a {} hash", kind.name()));
+        last_id = Some(record.id.clone());
+        let Some(hash) = H::from_value(record.hash) else {
+            fail(record.line, &format!("not a {} hash", kind.name()));
             continue;
         };
-        let quality = match row.quality.as_deref().map(str::parse::<u8>) {
-            None => None,
-            Some(Ok(q)) if q <= 100 => Some(q),
-            Some(_) => {
-                fail(row.line, "quality is not 0..=100");
-                continue;
-            }
-        };
-        if row.id.is_some()
-            && items
-                .last()
-                .is_some_and(|p: &Item| Some(&p.id) == row.id.as_ref())
-            && hashes.last() == Some(&hash)
-        {
-            stats.repeated += 1;
-            continue;
-        }
-        let id = row
-            .id
-            .unwrap_or_else(|| format!("idx={}", hashes.len() + 1));
-        items.push(Item { id, quality });
+        let id = record.id.unwrap_or_else(|| format!("line={}", record.line));
+        items.push(Entry {
+            id,
+            quality: record.quality,
+        });
         hashes.push(hash);
     }
     if bad.count() > 0 {
