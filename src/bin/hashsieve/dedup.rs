@@ -556,7 +556,8 @@ fn read_text<H: Width>(
     if let Some(f) = format {
         options = options.format(f);
     }
-    let mut records = RecordReader::new(reader, shown, &options)?;
+    let mut records = RecordReader::new(reader, shown, &options)
+        .context("cannot read the input (name its format with --input-format)")?;
     let mut bad = Malformed::default();
     let mut fail = |n: u64, why: &str| {
         if bad.count_one() {
@@ -593,17 +594,22 @@ fn read_text<H: Width>(
         // pytx `--rotations`, with or without ids) follow its original: only that one is
         // clustered. A file's first row is always kept: a scan row's orientation is the one
         // that matched a list entry, while its hash is the file's own.
-        if record.orientation.is_some_and(|o| o != Dihedral::Orig)
-            && last_id.as_ref() == Some(&record.id)
-        {
-            stats.other_orientation += 1;
-            continue;
-        }
-        last_id = Some(record.id.clone());
         let Some(hash) = H::from_value(record.hash) else {
             fail(record.line, &format!("not a {} hash", kind.name()));
             continue;
         };
+        if record.orientation.is_some_and(|o| o != Dihedral::Orig)
+            && last_id.as_ref() == Some(&record.id)
+        {
+            if hashes.last() == Some(&hash) {
+                // A scan's further row for the file, matched through another orientation.
+                stats.repeated += 1;
+            } else {
+                stats.other_orientation += 1;
+            }
+            continue;
+        }
+        last_id = Some(record.id.clone());
         let id = record.id.unwrap_or_else(|| format!("line={}", record.line));
         items.push(Entry {
             id,
