@@ -4,6 +4,8 @@
 //! checked against each other), regressions for the defects of the issue, ambiguity, and a
 //! round-trip property over random records in each format's shape.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -607,6 +609,56 @@ mod regressions {
             assert_eq!(list.entry_count(), 3, "{rel}");
         }
     }
+}
+
+// ---- the tool ----
+
+/// `hashsieve build` reads the real outputs, gates quality, says what it skipped and why, and
+/// refuses an input that fits two formats, naming both.
+#[cfg(feature = "cli")]
+#[test]
+fn build_reads_real_outputs_and_refuses_ambiguous_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("l.hsl");
+    let out_s = out.to_str().unwrap();
+    let input = formats_dir().join("real/cpp/pdqdih-across.txt");
+    let o = common::hashsieve(&["build", "-o", out_s, input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("32 added, 24 rejected"), "{stderr}");
+    let input = formats_dir().join("real/pytx/dataset-P.txt");
+    let o = common::hashsieve(&["build", "-o", out_s, input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("16 added")
+            && stderr.contains("10 a signal type that is not an image hash"),
+        "{stderr}"
+    );
+    let mixed = dir.path().join("mixed.txt");
+    let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    std::fs::write(&mixed, format!("{a},id\n{a},90,x.jpg\n")).unwrap();
+    let o = common::hashsieve(&["build", "-o", out_s, mixed.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("hex") && stderr.contains("pdq-hasher"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(a), "{stderr}");
+    let o = common::hashsieve(&[
+        "build",
+        "-o",
+        out_s,
+        "--input-format",
+        "pdq-hasher",
+        "--min-quality",
+        "0",
+        mixed.to_str().unwrap(),
+        "--max-errors",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 // ---- round trip: random records, written in each format's shape, read back ----

@@ -22,7 +22,7 @@
 //! Common rules:
 //!
 //! - Lines end at LF, CRLF or a lone CR; a UTF-8 byte-order mark is ignored; blank lines are
-//!   skipped; a line over [`MAX_LINE_LEN`](super::import::MAX_LINE_LEN) is malformed and never
+//!   skipped; a line over [`MAX_LINE_LEN`] is malformed and never
 //!   held in memory. Lines starting with `#` before a header (or anywhere in the line formats
 //!   `hex`, `pdq-hasher`, `pytx-signals`) are comments. JSON objects whose `"type"` is
 //!   `"header"` or `"summary"` are not rows.
