@@ -923,6 +923,39 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any text, with or without a format named: an error or items, never a panic or a hang,
+    /// at most 8 items per line (pdqdih-across), and no malformed reason quoting the text.
+    #[test]
+    fn any_text_reads_cleanly(
+        parts in prop::collection::vec(prop::sample::select(vec![
+            "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "00000000000000ab",
+            ",", "\t", "\n", "\r", "\r\n", "\"", "'", " ", "{", "}", ":", "=", "#", "\\", "x",
+            "hash", "path", "algorithm", "signal_type", "signal_str", "pdq", "video_md5", "90",
+            "hash=", "xform=rot90", "filename=", "quality=", "POSITIVE_CLASS", "\u{feff}", "\u{ff}",
+            "{\"hash\":", "\"type\":\"summary\"", "ROTATE90", "\\xff",
+        ]), 0..40),
+        format in prop::option::of(prop::sample::select(InputFormat::ALL.to_vec())),
+    ) {
+        let text: String = parts.concat();
+        let mut options = ReadOptions::new();
+        options.format = format;
+        if let Ok(mut reader) = RecordReader::new(text.as_bytes(), "fuzz", &options) {
+            let lines = text.split(['\n', '\r']).count() as u64;
+            let mut n = 0u64;
+            while let Some(item) = reader.next_item().unwrap() {
+                n += 1;
+                prop_assert!(n <= 8 * lines + 8, "too many items");
+                if let Item::Malformed { reason, .. } = &item {
+                    prop_assert!(!reason.contains("f8f8f0cee0f4a84f"), "{}", reason);
+                }
+            }
+        }
+    }
+}
+
 /// The order of the pdq-hasher dihedral columns and rows is the reference's.
 #[test]
 fn dihedral_names_map_to_the_reference_order() {

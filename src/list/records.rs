@@ -692,21 +692,16 @@ impl<R: BufRead> RecordReader<R> {
             if buf.is_empty() {
                 return Ok(Parser::Empty);
             }
-            let first = buf[0];
-            if first == b'#' || first.is_ascii_whitespace() && first != b' ' && first != b'\t' {
-                // A comment line or an empty line: consume it.
-                if self.read_line()?.is_none() {
-                    return Ok(Parser::Empty);
-                }
-                continue;
-            }
             let peek = &buf[..buf.len().min(MAX_LINE_LEN)];
             let line_end = memchr::memchr2(b'\n', b'\r', peek).unwrap_or(peek.len());
             let line = &peek[..line_end];
             let text = String::from_utf8_lossy(line);
-            let text = text.trim_start_matches('\u{feff}').trim_start();
-            if text.is_empty() {
-                self.read_line()?;
+            let text = text.trim_start_matches('\u{feff}').trim();
+            if text.is_empty() || text.starts_with('#') {
+                // A blank line or a comment before the header: consume it.
+                if self.read_line()?.is_none() {
+                    return Ok(Parser::Empty);
+                }
                 continue;
             }
             let json = text.starts_with('{');
