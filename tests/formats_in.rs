@@ -4,6 +4,8 @@
 //! checked against each other), regressions for the defects of the issue, ambiguity, and a
 //! round-trip property over random records in each format's shape.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -609,6 +611,56 @@ mod regressions {
     }
 }
 
+// ---- the tool ----
+
+/// `hashsieve build` reads the real outputs, gates quality, says what it skipped and why, and
+/// refuses an input that fits two formats, naming both.
+#[cfg(feature = "cli")]
+#[test]
+fn build_reads_real_outputs_and_refuses_ambiguous_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("l.hsl");
+    let out_s = out.to_str().unwrap();
+    let input = formats_dir().join("real/cpp/pdqdih-across.txt");
+    let o = common::hashsieve(&["build", "-o", out_s, input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("32 added, 24 rejected"), "{stderr}");
+    let input = formats_dir().join("real/pytx/dataset-P.txt");
+    let o = common::hashsieve(&["build", "-o", out_s, input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("16 added")
+            && stderr.contains("10 a signal type that is not an image hash"),
+        "{stderr}"
+    );
+    let mixed = dir.path().join("mixed.txt");
+    let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    std::fs::write(&mixed, format!("{a},id\n{a},90,x.jpg\n")).unwrap();
+    let o = common::hashsieve(&["build", "-o", out_s, mixed.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("hex") && stderr.contains("pdq-hasher"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(a), "{stderr}");
+    let o = common::hashsieve(&[
+        "build",
+        "-o",
+        out_s,
+        "--input-format",
+        "pdq-hasher",
+        "--min-quality",
+        "0",
+        mixed.to_str().unwrap(),
+        "--max-errors",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 // ---- round trip: random records, written in each format's shape, read back ----
 
 #[derive(Clone, Debug)]
@@ -868,6 +920,39 @@ proptest! {
             .collect();
         let want: Vec<_> = recs.iter().map(|r| Ok(expect(shape, r))).collect();
         prop_assert_eq!(got, want, "{:?}\n{}", shape, text);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any text, with or without a format named: an error or items, never a panic or a hang,
+    /// at most 8 items per line (pdqdih-across), and no malformed reason quoting the text.
+    #[test]
+    fn any_text_reads_cleanly(
+        parts in prop::collection::vec(prop::sample::select(vec![
+            "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "00000000000000ab",
+            ",", "\t", "\n", "\r", "\r\n", "\"", "'", " ", "{", "}", ":", "=", "#", "\\", "x",
+            "hash", "path", "algorithm", "signal_type", "signal_str", "pdq", "video_md5", "90",
+            "hash=", "xform=rot90", "filename=", "quality=", "POSITIVE_CLASS", "\u{feff}", "\u{ff}",
+            "{\"hash\":", "\"type\":\"summary\"", "ROTATE90", "\\xff",
+        ]), 0..40),
+        format in prop::option::of(prop::sample::select(InputFormat::ALL.to_vec())),
+    ) {
+        let text: String = parts.concat();
+        let mut options = ReadOptions::new();
+        options.format = format;
+        if let Ok(mut reader) = RecordReader::new(text.as_bytes(), "fuzz", &options) {
+            let lines = text.split(['\n', '\r']).count() as u64;
+            let mut n = 0u64;
+            while let Some(item) = reader.next_item().unwrap() {
+                n += 1;
+                prop_assert!(n <= 8 * lines + 8, "too many items");
+                if let Item::Malformed { reason, .. } = &item {
+                    prop_assert!(!reason.contains("f8f8f0cee0f4a84f"), "{}", reason);
+                }
+            }
+        }
     }
 }
 

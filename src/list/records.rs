@@ -22,7 +22,7 @@
 //! Common rules:
 //!
 //! - Lines end at LF, CRLF or a lone CR; a UTF-8 byte-order mark is ignored; blank lines are
-//!   skipped; a line over [`MAX_LINE_LEN`](super::import::MAX_LINE_LEN) is malformed and never
+//!   skipped; a line over [`MAX_LINE_LEN`] is malformed and never
 //!   held in memory. Lines starting with `#` before a header (or anywhere in the line formats
 //!   `hex`, `pdq-hasher`, `pytx-signals`) are comments. JSON objects whose `"type"` is
 //!   `"header"` or `"summary"` are not rows.
@@ -583,14 +583,13 @@ impl<R: BufRead> RecordReader<R> {
     /// Reads one CSV/TSV record (which may span lines) into the table's fields. `None` at the
     /// end; `Some(false)` when the record was malformed (the items are pending).
     fn read_table_record(&mut self) -> Result<Option<bool>> {
-        let Parser::Table(t) = &mut self.parser else {
-            return Ok(None);
+        // The parser is taken out while the record is read (a cheap move of its box).
+        let mut parser = std::mem::replace(&mut self.parser, Parser::Empty);
+        let result = match &mut parser {
+            Parser::Table(t) => self.read_csv_record(&mut t.csv),
+            _ => Ok(None),
         };
-        let mut csv = std::mem::take(&mut t.csv);
-        let result = self.read_csv_record(&mut csv);
-        if let Parser::Table(t) = &mut self.parser {
-            t.csv = csv;
-        }
+        self.parser = parser;
         result
     }
 
@@ -692,21 +691,16 @@ impl<R: BufRead> RecordReader<R> {
             if buf.is_empty() {
                 return Ok(Parser::Empty);
             }
-            let first = buf[0];
-            if first == b'#' || first.is_ascii_whitespace() && first != b' ' && first != b'\t' {
-                // A comment line or an empty line: consume it.
-                if self.read_line()?.is_none() {
-                    return Ok(Parser::Empty);
-                }
-                continue;
-            }
             let peek = &buf[..buf.len().min(MAX_LINE_LEN)];
             let line_end = memchr::memchr2(b'\n', b'\r', peek).unwrap_or(peek.len());
             let line = &peek[..line_end];
             let text = String::from_utf8_lossy(line);
-            let text = text.trim_start_matches('\u{feff}').trim_start();
-            if text.is_empty() {
-                self.read_line()?;
+            let text = text.trim_start_matches('\u{feff}').trim();
+            if text.is_empty() || text.starts_with('#') {
+                // A blank line or a comment before the header: consume it.
+                if self.read_line()?.is_none() {
+                    return Ok(Parser::Empty);
+                }
                 continue;
             }
             let json = text.starts_with('{');
@@ -2111,30 +2105,17 @@ fn json_raw<'a>(
     })
 }
 
-/// Standard base64 (with or without padding); `None` when invalid.
+/// Standard base64 (with or without padding, as ripgrep's `--json` writes it); `None` when
+/// invalid.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for b in text.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    use base64::Engine;
+    const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    STANDARD_ANY_PAD.decode(text).ok()
 }
 
 #[cfg(test)]
@@ -2173,6 +2154,7 @@ mod tests {
     fn base64() {
         assert_eq!(base64_decode("eP8uanBn").unwrap(), b"x\xff.jpg");
         assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YQ").unwrap(), b"a");
         assert!(base64_decode("a*").is_none());
     }
 
