@@ -965,6 +965,19 @@ fn detect_prefix(
 ) -> Result<Option<InputFormat>> {
     let lines = sample_lines(prefix, false);
     if lines.is_empty() {
+        // Only over-long lines (or a line longer than the sample): not an empty input, and
+        // no line to tell the format by. Reading on as empty would drop every record.
+        if let Some(n) = prefix
+            .split(|&b| b == b'\n')
+            .position(|l| l.len() > MAX_LINE_LEN)
+        {
+            return Err(Error::new(ErrorKind::Format(format!(
+                "{source}:{}: line longer than 1 MiB, and no line before it tells the input \
+                 format; pass the format explicitly (one of: {})",
+                n + 1,
+                InputFormat::NAMES
+            ))));
+        }
         return Ok(None);
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
