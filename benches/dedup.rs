@@ -6,12 +6,14 @@
 //! flipped. Before timing, the join's answer is checked: every planted cluster's pairs are
 //! found, and every pair reported is within the threshold.
 //!
-//! Id: `dedup/selfjoin/<N>/r31` (all threads; throughput in hashes).
+//! Ids: `dedup/selfjoin/<N>/r31`, and `dedup/cluster/single/<N>/r31` and
+//! `dedup/cluster/centre/<N>/r31` for clustering end to end with each linkage (all threads;
+//! throughput in hashes).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hashsieve::matching::{planted_clusters, self_join};
+use hashsieve::matching::{cluster, planted_clusters, self_join, DedupOptions, Linkage};
 use hashsieve::Hash256;
 
 fn set_size() -> usize {
@@ -60,5 +62,30 @@ fn selfjoin(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, selfjoin);
+fn clustering(c: &mut Criterion) {
+    let n = set_size();
+    let r = 31;
+    let (hashes, truth) = planted_clusters::<Hash256>(n, n / 100, 10, 15, 42);
+    let mut g = c.benchmark_group("dedup");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    for (name, linkage) in [("single", Linkage::Single), ("centre", Linkage::Centre)] {
+        let opts = DedupOptions::new(r).linkage(linkage);
+        let got = cluster(&hashes, &[], &opts).expect("cluster");
+        // Members of a planted cluster are within 30 of each other: single linkage keeps
+        // each whole; centre linkage keeps every member within the threshold.
+        assert!(got.len() >= truth.len() / 2);
+        if linkage == Linkage::Centre {
+            assert!(got.iter().all(|c| c.max_distance <= r));
+        }
+        g.bench_with_input(
+            BenchmarkId::new(format!("cluster/{name}"), format!("{}/r{r}", label(n))),
+            &hashes,
+            |b, h| b.iter(|| black_box(cluster(black_box(h), &[], &opts).expect("cluster"))),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, selfjoin, clustering);
 criterion_main!(benches);

@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use hashsieve::index::HashBits;
 use hashsieve::list::ListBuilder;
 use hashsieve::matching::{
-    cluster, cross_join, planted_clusters, self_join, self_join_with, DedupOptions, JoinMethod,
-    Pair,
+    cluster, cluster_report, cross_join, planted_clusters, self_join, self_join_with, DedupOptions,
+    JoinMethod, Linkage, Pair,
 };
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind};
 
@@ -137,6 +137,8 @@ fn clusters_are_connected_components() {
                     let rep = &h[c.representative as usize];
                     assert_eq!(m.distance, h[m.index as usize].hamming(rep));
                 }
+                let max = c.members.iter().map(|m| m.distance).max();
+                assert_eq!(Some(c.max_distance), max);
             }
         }
     }
@@ -173,7 +175,8 @@ fn representative_is_highest_quality_then_first() {
         (&[], 0),
     ];
     for (q, want) in cases {
-        let c = cluster(&h, q, &DedupOptions::new(1)).expect("cluster");
+        // Gate off: the all-zero hash and quality 0 take part here.
+        let c = cluster(&h, q, &DedupOptions::new(1).min_quality(0)).expect("cluster");
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].representative, want, "{q:?}");
         let rep = h[want as usize];
@@ -187,6 +190,206 @@ fn representative_is_highest_quality_then_first() {
         err.kind(),
         hashsieve::ErrorKind::InvalidArgument(_)
     ));
+}
+
+/// Greedy leader clustering, the slow obvious way: the oracle of [`Linkage::Centre`].
+/// Returns (sorted members, representative) per cluster of at least `min` members, ordered
+/// by the smallest member.
+fn brute_centres<H: HashBits>(
+    h: &[H],
+    q: &[Option<u8>],
+    r: u32,
+    min: usize,
+) -> Vec<(Vec<u32>, u32)> {
+    let key = |i: usize| q.get(i).copied().flatten().map_or(0, |v| u16::from(v) + 1);
+    let mut order: Vec<usize> = (0..h.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(key(i)), i));
+    let mut taken = vec![false; h.len()];
+    let mut out = Vec::new();
+    for c in order {
+        if taken[c] {
+            continue;
+        }
+        let mut comp = Vec::new();
+        for j in 0..h.len() {
+            if !taken[j] && h[j].hamming(&h[c]) <= r {
+                taken[j] = true;
+                comp.push(j as u32);
+            }
+        }
+        if comp.len() >= min {
+            out.push((comp, c as u32));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Qualities for a test set: some unknown, the rest spread over 0..=100 with ties.
+fn qualities(n: usize, seed: u64) -> Vec<Option<u8>> {
+    (0..n as u64)
+        .map(|i| {
+            let x = (i ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+            (!x.is_multiple_of(5)).then_some((x % 11 * 10) as u8)
+        })
+        .collect()
+}
+
+#[test]
+fn centre_linkage_matches_greedy_oracle() {
+    for (seed, n, r) in [
+        (31u64, 0usize, 31u32),
+        (32, 1, 31),
+        (33, 400, 31),
+        (34, 3000, 31),
+        (35, 3000, 45),
+    ] {
+        let h = with_duplicates::<Hash256>(n, 25, seed);
+        let q = qualities(n, seed);
+        for (quality, singletons) in [(&q[..], false), (&q[..], true), (&[][..], true)] {
+            let opts = DedupOptions::new(r)
+                .linkage(Linkage::Centre)
+                .include_singletons(singletons)
+                .min_quality(0);
+            let got = cluster(&h, quality, &opts).expect("cluster");
+            let got: Vec<(Vec<u32>, u32)> = got
+                .iter()
+                .map(|c| {
+                    // Every member within the threshold of its representative.
+                    assert!(c.max_distance <= r);
+                    for m in &c.members {
+                        let d = h[m.index as usize].hamming(&h[c.representative as usize]);
+                        assert_eq!(m.distance, d);
+                        assert!(d <= r);
+                    }
+                    (
+                        c.members.iter().map(|m| m.index).collect(),
+                        c.representative,
+                    )
+                })
+                .collect();
+            let want = brute_centres(&h, quality, r, if singletons { 1 } else { 2 });
+            assert_eq!(got, want, "seed {seed} r {r}");
+            if singletons {
+                // Every hash in exactly one cluster.
+                let mut all: Vec<u32> = got.iter().flat_map(|c| c.0.clone()).collect();
+                all.sort_unstable();
+                assert_eq!(all, (0..n as u32).collect::<Vec<_>>());
+            }
+        }
+    }
+}
+
+fn flip256(h: Hash256, bit: u32) -> Hash256 {
+    let mut l = h.limbs();
+    l[(bit / 64) as usize] ^= 1 << (bit % 64);
+    Hash256::from_limbs(l)
+}
+
+/// A line of hashes, each 20 bits from the one before (fresh bits every step).
+fn chain(len: u32) -> Vec<Hash256> {
+    let mut h = Hash256::from_limbs([0x5555_5555_5555_5555; 4]);
+    let mut out = vec![h];
+    for step in 0..len - 1 {
+        for b in 0..20 {
+            h = flip256(h, step * 20 + b);
+        }
+        out.push(h);
+    }
+    out
+}
+
+#[test]
+fn single_linkage_chains_and_centre_linkage_does_not() {
+    let h = chain(6);
+    for w in h.windows(2) {
+        assert_eq!(w[0].hamming(&w[1]), 20);
+    }
+    let single = cluster(&h, &[], &DedupOptions::new(31)).expect("cluster");
+    assert_eq!(single.len(), 1);
+    assert_eq!(single[0].members.len(), 6);
+    assert_eq!(single[0].representative, 0);
+    // The far end is 100 bits from the representative, far over the threshold.
+    assert_eq!(single[0].max_distance, 100);
+    let centre =
+        cluster(&h, &[], &DedupOptions::new(31).linkage(Linkage::Centre)).expect("cluster");
+    let sets: Vec<Vec<u32>> = centre
+        .iter()
+        .map(|c| c.members.iter().map(|m| m.index).collect())
+        .collect();
+    assert_eq!(sets, vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+    assert!(centre.iter().all(|c| c.max_distance == 20));
+    // Quality picks the centres: the best one takes both neighbours.
+    let q = [None, None, Some(90), None, None, None];
+    let centre = cluster(&h, &q, &DedupOptions::new(31).linkage(Linkage::Centre)).expect("cluster");
+    assert_eq!(centre[0].representative, 2);
+    assert_eq!(centre[0].members.len(), 3);
+}
+
+/// Blank frames hash to all zeros (or all ones); before the gate they formed a cluster.
+#[test]
+fn blank_frames_do_not_cluster() {
+    let zero = Hash256::from_limbs([0; 4]);
+    let ones = Hash256::from_limbs([u64::MAX; 4]);
+    let real = Hash256::from_limbs([0x0123_4567_89ab_cdef; 4]);
+    let h = vec![zero, real, zero, ones, zero, flip256(real, 3), ones];
+    let got = cluster(&h, &[], &DedupOptions::new(31)).expect("cluster");
+    let sets: Vec<Vec<u32>> = got
+        .iter()
+        .map(|c| c.members.iter().map(|m| m.index).collect())
+        .collect();
+    assert_eq!(sets, vec![vec![1, 5]]);
+    let report =
+        cluster_report(&h, &[], &DedupOptions::new(31).include_singletons(true)).expect("cluster");
+    assert_eq!(report.gated, vec![0, 2, 3, 4, 6]);
+    assert_eq!(report.clusters.len(), 1);
+    // Gate 0 keeps every hash: the blank frames cluster as they are.
+    let all = cluster(&h, &[], &DedupOptions::new(31).min_quality(0)).expect("cluster");
+    assert_eq!(all.len(), 3);
+}
+
+#[test]
+fn quality_gate_matches_oracle() {
+    let n = 2000;
+    let h = with_duplicates::<Hash256>(n, 15, 77);
+    let q = qualities(n, 77);
+    for (min, linkage) in [
+        (0u8, Linkage::Single),
+        (1, Linkage::Single),
+        (50, Linkage::Single),
+        (50, Linkage::Centre),
+        (101, Linkage::Single),
+    ] {
+        let opts = DedupOptions::new(31)
+            .min_quality(min)
+            .linkage(linkage)
+            .include_singletons(true);
+        let report = cluster_report(&h, &q, &opts).expect("cluster");
+        let gated: Vec<u32> = (0..n as u32)
+            .filter(|&i| min > 0 && q[i as usize].is_some_and(|v| v < min))
+            .collect();
+        assert_eq!(report.gated, gated, "gate {min}");
+        // The rest, clustered on their own, give the same clusters (positions mapped).
+        let kept: Vec<u32> = (0..n as u32).filter(|i| !gated.contains(i)).collect();
+        let sub_h: Vec<Hash256> = kept.iter().map(|&i| h[i as usize]).collect();
+        let sub_q: Vec<Option<u8>> = kept.iter().map(|&i| q[i as usize]).collect();
+        let want = cluster(&sub_h, &sub_q, &opts.clone().min_quality(0)).expect("cluster");
+        assert_eq!(report.clusters.len(), want.len());
+        for (g, w) in report.clusters.iter().zip(&want) {
+            assert_eq!(g.representative, kept[w.representative as usize]);
+            let wm: Vec<(u32, u32)> = w
+                .members
+                .iter()
+                .map(|m| (kept[m.index as usize], m.distance))
+                .collect();
+            let gm: Vec<(u32, u32)> = g.members.iter().map(|m| (m.index, m.distance)).collect();
+            assert_eq!(gm, wm);
+        }
+        let distinct: BTreeSet<Hash256> = sub_h.iter().copied().collect();
+        assert_eq!(report.distinct, distinct.len() as u64);
+        let distinct: Vec<Hash256> = distinct.into_iter().collect();
+        assert_eq!(report.pairs, brute_pairs(&distinct, 31).len() as u64);
+    }
 }
 
 #[test]
@@ -409,17 +612,20 @@ fn cli_tsv_from_hash_command_and_list_marks() {
     let tsv = dir.path().join("case.tsv");
     std::fs::write(&tsv, &out.stdout).expect("write");
 
-    // The oracle: parse the TSV ourselves.
+    // The oracle: parse the TSV ourselves; the PDQ quality gate (50, not degenerate) applies.
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let col = |c: &str| header.iter().position(|x| *x == c).expect("column");
-    let (pc, hc) = (col("path"), col("hash"));
+    let (pc, hc, qc) = (col("path"), col("hash"), col("quality"));
     let mut ids = Vec::new();
     let mut hashes = Vec::new();
     for l in lines {
         let f: Vec<&str> = l.split('\t').collect();
-        if f[hc].is_empty() {
+        if f[hc].is_empty()
+            || f[qc].parse::<u8>().expect("quality") < 50
+            || Hash256::from_hex(f[hc]).expect("hex").is_degenerate()
+        {
             continue;
         }
         ids.push(f[pc].to_string());
@@ -452,7 +658,7 @@ fn cli_tsv_from_hash_command_and_list_marks() {
     let got = super_rows(&out);
     let matched: BTreeSet<String> = got
         .iter()
-        .filter(|r| r[6].contains("ref:known-1"))
+        .filter(|r| r[7].contains("ref:known-1"))
         .map(|r| r[1].clone())
         .collect();
     let direct: Vec<u32> = (0..hashes.len() as u32)

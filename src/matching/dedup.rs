@@ -2,6 +2,21 @@
 //! threshold), connected-component clustering with a representative per cluster, and a
 //! cross-join of a set against reference lists whose matches mark whole clusters.
 //!
+//! # Clusters
+//!
+//! [`cluster`] groups the hashes linked by the threshold in one of two ways ([`Linkage`]):
+//!
+//! * **Single linkage** (the default): connected components. Clusters *chain*: hashes each
+//!   within the threshold of the next form one cluster however far apart its ends are, so a
+//!   member can be further than the threshold from its representative (at PDQ's threshold 31,
+//!   members of real case sets reached 40). [`Cluster::max_distance`] reports how far.
+//! * **Centre** linkage: greedy leader clustering in representative order; every member is
+//!   within the threshold of its representative.
+//!
+//! A quality gate ([`DedupOptions::min_quality`]) leaves low-quality and degenerate hashes
+//! (blank frames hash to all zeros) out of every cluster: they would otherwise all cluster
+//! together.
+//!
 //! # Algorithm
 //!
 //! Exact duplicates collapse first (a parallel sort), so the join runs on unique hashes. The
@@ -45,7 +60,7 @@
 //! use hashsieve::Hash64;
 //! use hashsieve::matching::{cluster, self_join, DedupOptions, Pair};
 //!
-//! let hashes = [0b0000u64, 0b0111, 0xffff_0000, 0b0001].map(Hash64::from_u64);
+//! let hashes = [0b1_0000u64, 0b1_0111, 0xffff_0000, 0b1_0001].map(Hash64::from_u64);
 //! assert_eq!(
 //!     self_join(&hashes, 2),
 //!     vec![Pair { a: 0, b: 3, distance: 1 }, Pair { a: 1, b: 3, distance: 2 }]
@@ -120,13 +135,54 @@ pub enum JoinMethod {
     Pigeonhole,
 }
 
-/// Options for [`cluster`].
+/// How [`cluster`] groups the hashes linked by the threshold.
+///
+/// ```
+/// use hashsieve::Hash64;
+/// use hashsieve::matching::{cluster, DedupOptions, Linkage};
+/// // A chain: each hash 2 bits from the next, the ends 6 apart.
+/// let hashes = [0b1u64, 0b111, 0b1_1111, 0b111_1111].map(Hash64::from_u64);
+/// let single = cluster(&hashes, &[], &DedupOptions::new(2))?;
+/// assert_eq!(single.len(), 1); // one chained cluster...
+/// assert_eq!(single[0].max_distance, 6); // ...whose far end is 6 from its representative
+/// let centre = cluster(&hashes, &[], &DedupOptions::new(2).linkage(Linkage::Centre))?;
+/// assert_eq!(centre.len(), 2);
+/// assert!(centre.iter().all(|c| c.max_distance <= 2));
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Linkage {
+    /// Single linkage: the connected components of the graph linking every pair within the
+    /// threshold. Clusters **chain**: `a` near `b` near `c` puts `a` and `c` in one cluster
+    /// however far apart they are, so a member can lie well beyond the threshold from its
+    /// representative (see [`Cluster::max_distance`]). On real case sets at PDQ's threshold
+    /// 31, members reached distance 40. Finds every near-duplicate of every member.
+    #[default]
+    Single,
+    /// Centre (leader) clustering: the hashes are taken in representative order (highest
+    /// quality first, then input order); the first not yet in a cluster becomes a centre
+    /// and takes every hash not yet in a cluster within the threshold of it. Every member is
+    /// within the threshold of its representative, and every hash is in exactly one
+    /// cluster; two near-duplicates can end up in different clusters when each is nearer
+    /// another centre. Exact and deterministic; needs 8 bytes per pair more than single
+    /// linkage (the pairs as adjacency lists).
+    Centre,
+}
+
+/// Options for [`cluster`] and [`cluster_report`].
+///
+/// The quality gate: a hash whose quality is known and below [`min_quality`](Self::min_quality),
+/// and (unless the gate is 0) a degenerate hash (all zeros or all ones: the hash of a blank
+/// frame, which would cluster every blank frame together), is left out of every cluster
+/// and listed in [`ClusterReport::gated`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DedupOptions {
     /// The largest Hamming distance (inclusive) that links two hashes.
     pub threshold: u32,
     /// Whether hashes with no near-duplicate come back as clusters of one (default false).
+    /// Hashes left out by the quality gate never do.
     pub include_singletons: bool,
     /// The join method (default [`JoinMethod::Auto`]).
     pub method: JoinMethod,
@@ -136,16 +192,26 @@ pub struct DedupOptions {
     /// memory, which grows with the pairs found. Exact duplicates do not count: they are
     /// grouped before the join.
     pub max_pairs: u64,
+    /// How linked hashes form clusters (default [`Linkage::Single`]).
+    pub linkage: Linkage,
+    /// The quality gate (default 1, which leaves out flat images of quality 0 and degenerate
+    /// hashes; 0 keeps every hash). Use the matcher's gate of the algorithm, e.g. 50 for PDQ
+    /// ([`MatcherOptions::min_quality_of`](crate::matching::MatcherOptions::min_quality_of)).
+    /// Hashes without a quality are gated only when degenerate.
+    pub min_quality: u8,
 }
 
 impl DedupOptions {
-    /// Options linking hashes within `threshold`, without singletons.
+    /// Options linking hashes within `threshold` by single linkage, without singletons, with
+    /// the default quality gate of 1.
     pub fn new(threshold: u32) -> DedupOptions {
         DedupOptions {
             threshold,
             include_singletons: false,
             method: JoinMethod::Auto,
             max_pairs: DEFAULT_MAX_PAIRS,
+            linkage: Linkage::Single,
+            min_quality: 1,
         }
     }
 
@@ -166,6 +232,36 @@ impl DedupOptions {
         self.method = method;
         self
     }
+
+    /// Sets the linkage.
+    pub fn linkage(mut self, linkage: Linkage) -> DedupOptions {
+        self.linkage = linkage;
+        self
+    }
+
+    /// Sets the quality gate (0 keeps every hash, degenerate ones included).
+    pub fn min_quality(mut self, min_quality: u8) -> DedupOptions {
+        self.min_quality = min_quality;
+        self
+    }
+
+    /// Whether the quality gate leaves out `hash` of quality `quality`.
+    ///
+    /// ```
+    /// use hashsieve::Hash64;
+    /// use hashsieve::matching::DedupOptions;
+    /// let gate = DedupOptions::new(10).min_quality(50);
+    /// assert!(gate.gates(&Hash64::from_u64(0), None)); // degenerate
+    /// assert!(gate.gates(&Hash64::from_u64(0x1234), Some(49)));
+    /// assert!(!gate.gates(&Hash64::from_u64(0x1234), None));
+    /// assert!(!DedupOptions::new(10).min_quality(0).gates(&Hash64::from_u64(0), Some(0)));
+    /// ```
+    pub fn gates<H: HashBits>(&self, hash: &H, quality: Option<u8>) -> bool {
+        if self.min_quality == 0 {
+            return false;
+        }
+        quality.is_some_and(|q| q < self.min_quality) || is_degenerate(hash)
+    }
 }
 
 /// One member of a [`Cluster`].
@@ -173,19 +269,39 @@ impl DedupOptions {
 pub struct Member {
     /// Position in the input.
     pub index: u32,
-    /// Hamming distance to the cluster's representative (0 for the representative). Members
-    /// are linked by chains of near-duplicates, so this can exceed the threshold.
+    /// Hamming distance to the cluster's representative (0 for the representative). With
+    /// [`Linkage::Single`] members are linked by chains of near-duplicates, so this can
+    /// exceed the threshold; with [`Linkage::Centre`] it never does.
     pub distance: u32,
 }
 
-/// A connected component of the "within the threshold" graph.
+/// A cluster of near-duplicates: a connected component of the "within the threshold" graph
+/// ([`Linkage::Single`]) or a centre and the hashes it took ([`Linkage::Centre`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Cluster {
     /// Position of the representative: the member with the highest quality (a known quality
     /// beats none), ties broken by the earliest position.
     pub representative: u32,
     /// The members, sorted by position.
     pub members: Vec<Member>,
+    /// The largest distance of a member to the representative: above the threshold when a
+    /// single-linkage cluster chains.
+    pub max_distance: u32,
+}
+
+/// What [`cluster_report`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterReport {
+    /// The clusters, ordered by their smallest position (as [`cluster`] returns them).
+    pub clusters: Vec<Cluster>,
+    /// The positions the quality gate left out ([`DedupOptions::gates`]), ascending.
+    pub gated: Vec<u32>,
+    /// The distinct hashes among those clustered (exact duplicates counted once).
+    pub distinct: u64,
+    /// The pairs of distinct hashes within the threshold.
+    pub pairs: u64,
 }
 
 /// Every pair `a < b` of `hashes` within `threshold` (inclusive), sorted by `(a, b)`.
@@ -236,10 +352,16 @@ pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMet
     out
 }
 
-/// Clusters `hashes`: the connected components of the graph linking every pair within
-/// `options.threshold`, each with its representative (highest `quality`, then earliest) and
-/// every member's distance to it. Components of one member are left out unless
-/// `options.include_singletons`. Clusters come ordered by their smallest position.
+/// Clusters `hashes`: [`cluster_report`]'s clusters.
+///
+/// With the default [`Linkage::Single`] the clusters are the connected components of the
+/// graph linking every pair within `options.threshold` (they chain: see
+/// [`Cluster::max_distance`]); with [`Linkage::Centre`] every member is within the threshold
+/// of its representative. Each cluster has its representative (highest `quality`, then
+/// earliest) and every member's distance to it. Clusters of one member are left out unless
+/// `options.include_singletons`; hashes the quality gate leaves out
+/// ([`DedupOptions::gates`]) are in no cluster. Clusters come ordered by their smallest
+/// position.
 ///
 /// `quality` holds one value per hash, or is empty (no qualities known).
 ///
@@ -254,8 +376,8 @@ pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMet
 /// use hashsieve::Hash64;
 /// use hashsieve::matching::{cluster, DedupOptions};
 /// use hashsieve::ErrorKind;
-/// let hashes: Vec<Hash64> = (0..300u64).map(|i| Hash64::from_u64(i * 0x9e37_79b9)).collect();
-/// // At threshold 64 every pair is linked: 44,850 pairs, over a limit of 1,000.
+/// let hashes: Vec<Hash64> = (1..300u64).map(|i| Hash64::from_u64(i * 0x9e37_79b9)).collect();
+/// // At threshold 64 every pair is linked: 44,551 pairs, over a limit of 1,000.
 /// let err = cluster(&hashes, &[], &DedupOptions::new(64).max_pairs(1000)).unwrap_err();
 /// assert!(matches!(err.kind(), ErrorKind::ResourceLimit(_)));
 /// ```
@@ -264,6 +386,37 @@ pub fn cluster<H: HashBits>(
     quality: &[Option<u8>],
     options: &DedupOptions,
 ) -> Result<Vec<Cluster>> {
+    cluster_report(hashes, quality, options).map(|r| r.clusters)
+}
+
+/// Clusters `hashes` as [`cluster`] does, and says which hashes the quality gate left out
+/// and how many pairs linked the rest.
+///
+/// # Errors
+///
+/// As [`cluster`].
+///
+/// ```
+/// use hashsieve::Hash64;
+/// use hashsieve::matching::{cluster_report, DedupOptions};
+/// // Three blank frames (all-zero hashes) and two near-duplicates of quality 80 and 30.
+/// let hashes = [0u64, 0, 0, 0xf0f0, 0xf0f1].map(Hash64::from_u64);
+/// let quality = [Some(0), Some(0), None, Some(80), Some(30)];
+/// let report = cluster_report(&hashes, &quality, &DedupOptions::new(4).min_quality(20))?;
+/// assert_eq!(report.gated, vec![0, 1, 2]); // blank frames do not cluster together
+/// assert_eq!(report.clusters.len(), 1);
+/// assert_eq!(report.clusters[0].representative, 3);
+/// assert_eq!((report.distinct, report.pairs), (2, 1));
+/// // Quality 30 is under a gate of 50: no cluster is left.
+/// let report = cluster_report(&hashes, &quality, &DedupOptions::new(4).min_quality(50))?;
+/// assert_eq!((report.gated.len(), report.clusters.len()), (4, 0));
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+pub fn cluster_report<H: HashBits>(
+    hashes: &[H],
+    quality: &[Option<u8>],
+    options: &DedupOptions,
+) -> Result<ClusterReport> {
     if !quality.is_empty() && quality.len() != hashes.len() {
         return Err(ErrorKind::InvalidArgument(format!(
             "{} qualities for {} hashes; give one per hash or none",
@@ -282,7 +435,23 @@ pub fn cluster<H: HashBits>(
         ))
         .into());
     }
-    let groups = Groups::new(hashes);
+    let q = |i: usize| quality.get(i).copied().flatten();
+    // The gate: `kept[k]` is the input position of the `k`-th hash clustered.
+    let gated: Vec<u32> = (0..hashes.len())
+        .filter(|&i| options.gates(&hashes[i], q(i)))
+        .map(|i| i as u32)
+        .collect();
+    let (kept, sub): (Vec<u32>, std::borrow::Cow<'_, [H]>) = if gated.is_empty() {
+        ((0..hashes.len() as u32).collect(), hashes.into())
+    } else {
+        let kept: Vec<u32> = (0..hashes.len())
+            .filter(|&i| !options.gates(&hashes[i], q(i)))
+            .map(|i| i as u32)
+            .collect();
+        let sub = kept.iter().map(|&i| hashes[i as usize]).collect::<Vec<H>>();
+        (kept, sub.into())
+    };
+    let groups = Groups::new(&sub);
     check_estimate(&groups.unique, options.threshold, options.max_pairs)?;
     let pairs = join_unique(
         &groups.unique,
@@ -290,45 +459,138 @@ pub fn cluster<H: HashBits>(
         options.method,
         options.max_pairs,
     )?;
-    let mut uf = UnionFind::new(hashes.len());
-    for g in 0..groups.unique.len() {
-        let m = groups.members(g);
-        for w in m.windows(2) {
-            uf.union(w[0], w[1]);
-        }
-    }
-    for p in &pairs {
-        uf.union(
-            groups.members(p.a as usize)[0],
-            groups.members(p.b as usize)[0],
-        );
-    }
+    // Representative order: highest quality (a known quality beats none), then earliest.
+    let rank = |k: u32| {
+        let i = kept[k as usize];
+        (
+            std::cmp::Reverse(q(i as usize).map_or(0, |v| u16::from(v) + 1)),
+            i,
+        )
+    };
     let min = if options.include_singletons { 1 } else { 2 };
-    let q = |i: u32| quality.get(i as usize).copied().flatten();
-    let clusters = uf
-        .components(min)
+    // Components as (members, representative), in positions of `sub`.
+    let comps: Vec<(Vec<u32>, u32)> = match options.linkage {
+        Linkage::Single => {
+            let mut uf = UnionFind::new(sub.len());
+            for g in 0..groups.unique.len() {
+                let m = groups.members(g);
+                for w in m.windows(2) {
+                    uf.union(w[0], w[1]);
+                }
+            }
+            for p in &pairs {
+                uf.union(
+                    groups.members(p.a as usize)[0],
+                    groups.members(p.b as usize)[0],
+                );
+            }
+            uf.components(min)
+                .into_par_iter()
+                .map(|comp| {
+                    let rep = *comp
+                        .iter()
+                        .min_by_key(|&&k| rank(k))
+                        .expect("components are non-empty");
+                    (comp, rep)
+                })
+                .collect()
+        }
+        Linkage::Centre => centres(&groups, &pairs, rank, min),
+    };
+    let clusters = comps
         .into_par_iter()
-        .map(|comp| {
-            // Highest quality; `max_by_key` keeps the last maximum, so scan in reverse.
-            let rep = *comp
+        .map(|(comp, rep)| {
+            let rh = &sub[rep as usize];
+            let members: Vec<Member> = comp
                 .iter()
-                .rev()
-                .max_by_key(|&&i| q(i).map_or(0, |v| u16::from(v) + 1))
-                .expect("components are non-empty");
-            let rh = &hashes[rep as usize];
+                .map(|&k| Member {
+                    index: kept[k as usize],
+                    distance: sub[k as usize].hamming(rh),
+                })
+                .collect();
             Cluster {
-                representative: rep,
-                members: comp
-                    .iter()
-                    .map(|&i| Member {
-                        index: i,
-                        distance: hashes[i as usize].hamming(rh),
-                    })
-                    .collect(),
+                representative: kept[rep as usize],
+                max_distance: members.iter().map(|m| m.distance).max().unwrap_or(0),
+                members,
             }
         })
         .collect();
-    Ok(clusters)
+    Ok(ClusterReport {
+        clusters,
+        gated,
+        distinct: groups.unique.len() as u64,
+        pairs: pairs.len() as u64,
+    })
+}
+
+/// Centre (leader) clustering over the groups of identical hashes and the pairs of distinct
+/// ones: groups in the order of their best member by `rank`; each group not yet taken becomes
+/// a centre (its best member the representative) and takes every group not yet taken that a
+/// pair links to it. Returns the clusters of at least `min` members, each sorted, ordered
+/// by their smallest member.
+fn centres<H: HashBits, R: Ord + Send, F: Fn(u32) -> R + Sync>(
+    groups: &Groups<H>,
+    pairs: &[Pair],
+    rank: F,
+    min_size: usize,
+) -> Vec<(Vec<u32>, u32)> {
+    let g = groups.unique.len();
+    // Adjacency of the groups (compressed rows).
+    let mut start = vec![0u32; g + 1];
+    for p in pairs {
+        start[p.a as usize + 1] += 1;
+        start[p.b as usize + 1] += 1;
+    }
+    for i in 1..=g {
+        start[i] += start[i - 1];
+    }
+    let mut fill = start.clone();
+    let mut adj = vec![0u32; start[g] as usize];
+    for p in pairs {
+        for (x, y) in [(p.a, p.b), (p.b, p.a)] {
+            adj[fill[x as usize] as usize] = y;
+            fill[x as usize] += 1;
+        }
+    }
+    drop(fill);
+    let best: Vec<u32> = (0..g)
+        .into_par_iter()
+        .map(|x| {
+            *groups
+                .members(x)
+                .iter()
+                .min_by_key(|&&k| rank(k))
+                .expect("groups are non-empty")
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..g as u32).collect();
+    order.par_sort_unstable_by_key(|&x| rank(best[x as usize]));
+    let mut taken = vec![false; g];
+    let mut out = Vec::new();
+    for x in order {
+        if std::mem::replace(&mut taken[x as usize], true) {
+            continue;
+        }
+        let mut comp = groups.members(x as usize).to_vec();
+        for &y in &adj[start[x as usize] as usize..start[x as usize + 1] as usize] {
+            if !std::mem::replace(&mut taken[y as usize], true) {
+                comp.extend_from_slice(groups.members(y as usize));
+            }
+        }
+        if comp.len() >= min_size {
+            comp.sort_unstable();
+            out.push((comp, best[x as usize]));
+        }
+    }
+    out.par_sort_unstable_by_key(|(comp, _)| comp[0]);
+    out
+}
+
+/// Whether `hash` is all zeros or all ones.
+fn is_degenerate<H: HashBits>(hash: &H) -> bool {
+    let zero = H::from_words(&mut || 0);
+    let d = hash.hamming(&zero);
+    d == 0 || d == H::BITS
 }
 
 /// Every pair (query position `a`, reference position `b`) within `threshold`, sorted by

@@ -8,8 +8,9 @@ mod matcher;
 
 pub use cluster::UnionFind;
 pub use dedup::{
-    cluster, cluster_matches, cross_join, planted_clusters, self_join, self_join_with, Cluster,
-    DedupOptions, JoinMethod, Member, Pair, DEFAULT_MAX_PAIRS,
+    cluster, cluster_matches, cluster_report, cross_join, planted_clusters, self_join,
+    self_join_with, Cluster, ClusterReport, DedupOptions, JoinMethod, Linkage, Member, Pair,
+    DEFAULT_MAX_PAIRS,
 };
 pub use matcher::{
     add_index_section, build_index_section, verify_index_section, ListOptions, MatchRecord,
