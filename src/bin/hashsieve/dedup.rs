@@ -367,7 +367,8 @@ fn run_width<H: Width>(
     pb.finish_and_clear();
 
     let columns = if marking { 8 } else { 7 };
-    let mut out = RowWriter::stdout(args.format, HEADER[..columns].to_vec())?.numeric(&NUMERIC)
+    let mut out = RowWriter::stdout(args.format, HEADER[..columns].to_vec())?
+        .numeric(&NUMERIC)
         .booleans(&["representative"]);
     let mut number = 0u64;
     let mut printed = 0u64;
