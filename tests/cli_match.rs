@@ -1,5 +1,5 @@
 //! End-to-end tests of `hashsieve match`: build a list with the real binary, then match images,
-//! hash files and stdin against it; exit codes 0 (matched), 1 (nothing), 2 (error).
+//! and hash text (`--hashes`, files and stdin) against it; exit codes 0 (matched), 1 (nothing), 2 (error).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -210,6 +210,7 @@ fn hash_files_and_stdin_are_queries() {
             "match",
             "-l",
             list.to_str().unwrap(),
+            "--hashes",
             dir.path().join("known.tsv").to_str().unwrap(),
         ],
         None,
@@ -232,6 +233,7 @@ fn hash_files_and_stdin_are_queries() {
             list.to_str().unwrap(),
             "--format",
             "json",
+            "--hashes",
             "-",
         ],
         Some(&input),
@@ -245,7 +247,8 @@ fn hash_files_and_stdin_are_queries() {
     assert_eq!(objs.len(), 2);
     assert_eq!(objs[0]["query"], "upload-1");
     assert_eq!(objs[0]["distance"], 0);
-    assert_eq!(objs[1]["query"], hex[1]);
+    // Without an id the query is named by its line, never by its hash.
+    assert_eq!(objs[1]["query"], "-:2");
 }
 
 #[test]
@@ -265,7 +268,7 @@ fn exit_codes_for_no_match_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     // A malformed hash line: exit 2, the line number named, the text not echoed.
     let out = run(
-        &["match", "-l", list.to_str().unwrap(), "-"],
+        &["match", "-l", list.to_str().unwrap(), "--hashes", "-"],
         Some("0123456789abcdefXYZ\n"),
     );
     assert_eq!(out.status.code(), Some(2));
@@ -283,4 +286,42 @@ fn exit_codes_for_no_match_and_errors() {
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Issue 11: a text file that holds a listed hash, named like an image, is not a match. Given
+/// by path or found in a directory, it is an error ("not an image", exit 2), and its hex is
+/// never the query.
+#[test]
+fn a_text_file_named_like_an_image_is_not_an_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, tsv) = known_list(dir.path());
+    let hex = tsv.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir(&uploads).unwrap();
+    let forged = uploads.join("upload.jpg");
+    std::fs::write(&forged, hex).unwrap();
+    std::fs::write(uploads.join("notes.txt"), format!("{hex}\n")).unwrap();
+    for input in [&forged, &uploads] {
+        let out = run(
+            &[
+                "match",
+                "-l",
+                list.to_str().unwrap(),
+                input.to_str().unwrap(),
+            ],
+            None,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("upload.jpg") && err.contains("not an image"),
+            "{err}"
+        );
+        assert!(!err.contains(hex), "{err}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.lines().skip(1).next().is_none(),
+            "no match row: {text}"
+        );
+    }
 }

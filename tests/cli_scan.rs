@@ -58,7 +58,7 @@ fn known_list(dir: &Path) -> PathBuf {
 
 fn read_rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
+    let mut lines = text.lines().skip_while(|l| l.starts_with('#'));
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     assert_eq!(&header[..4], ["path", "status", "algorithm", "hash"]);
     lines
@@ -221,14 +221,11 @@ fn scan_without_errors_exits_by_match() {
         same.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let row: serde_json::Value = serde_json::from_str(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["type"], "header");
+    let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(row["status"], "match");
     assert_eq!(row["distance"], 0);
 }

@@ -16,6 +16,7 @@ mod export;
 mod hash;
 mod hash_text;
 mod info;
+mod lists;
 mod match_cmd;
 mod merge;
 mod scan;
