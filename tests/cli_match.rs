@@ -59,7 +59,10 @@ fn known_list(dir: &Path) -> (PathBuf, String) {
 fn rows(out: &Output) -> Vec<Vec<String>> {
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let header: Vec<&str> = header.split('\t').collect();
     assert_eq!(
         &header[..5],
         ["query", "list", "entry_id", "distance", "orientation"]
@@ -324,4 +327,224 @@ fn a_text_file_named_like_an_image_is_not_an_image() {
             "no match row: {text}"
         );
     }
+}
+
+/// Builds a list called `name` of `algo` hashes from `rows` (a CSV with a header).
+fn build_csv(dir: &Path, name: &str, algo: &str, csv: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.csv"));
+    std::fs::write(&src, csv).unwrap();
+    let list = dir.join(format!("{name}.hsl"));
+    let out = run(
+        &[
+            "build",
+            "--name",
+            name,
+            "--algo",
+            algo,
+            "--input-format",
+            "csv",
+            "-o",
+            list.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    list
+}
+
+/// The hash of `image` by `algo`, as hex.
+fn hex_of(image: &Path, algo: &str) -> String {
+    let out = run(&["hash", "--algo", algo, image.to_str().unwrap()], None);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .nth(2)
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 11: `-t 10` with a PDQ and a pHash list set PDQ's threshold to 10 too, silently.
+/// Thresholds are per algorithm (or per list); a bare one with several algorithms is an error
+/// that shows the per-algorithm syntax.
+#[test]
+fn thresholds_are_per_algorithm_or_per_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = data("corpus/photo_003.png");
+    let pdq = build_csv(
+        dir.path(),
+        "pdq-list",
+        "pdq",
+        &format!("hash,id\n{},a\n", hex_of(&photo, "pdq")),
+    );
+    let phash = build_csv(
+        dir.path(),
+        "phash-list",
+        "phash",
+        &format!("hash,id\n{},b\n", hex_of(&photo, "phash")),
+    );
+    let (p, h, q) = (
+        pdq.to_str().unwrap(),
+        phash.to_str().unwrap(),
+        photo.to_str().unwrap(),
+    );
+    let thresholds = |extra: &[&str]| {
+        let mut args = vec!["match", "-l", p, "-l", h];
+        args.extend_from_slice(extra);
+        args.push(q);
+        let out = run(&args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got: Vec<(String, String)> = rows(&out)
+            .into_iter()
+            .map(|r| (r[1].clone(), r[5].clone()))
+            .collect();
+        got.sort();
+        got
+    };
+    let pair = |a: &str, b: &str| {
+        vec![
+            ("pdq-list".to_string(), a.to_string()),
+            ("phash-list".to_string(), b.to_string()),
+        ]
+    };
+    assert_eq!(thresholds(&[]), pair("31", "10"), "the defaults");
+    assert_eq!(
+        thresholds(&["--threshold", "pdq=40,phash=6"]),
+        pair("40", "6")
+    );
+    assert_eq!(
+        thresholds(&["-t", "phash=7", "--list-threshold", "pdq-list=12"]),
+        pair("12", "7")
+    );
+    // A bare threshold with two algorithms: refused, naming the per-algorithm form.
+    let out = run(&["match", "-l", p, "-l", h, "-t", "10", q], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pdq=31,phash=10"), "{err}");
+    assert!(out.stdout.is_empty());
+    // With one algorithm a bare threshold is fine.
+    let out = run(&["match", "-l", p, "-t", "10", q], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(rows(&out)[0][5], "10");
+    // Each threshold must fit its algorithm, name a loaded algorithm or list.
+    for (bad, says) in [
+        (vec!["-t", "phash=65"], "exceeds the 64-bit"),
+        (vec!["-t", "dhash=3"], "no dhash list is loaded"),
+        (
+            vec!["--list-threshold", "nope=3"],
+            "no loaded list is named",
+        ),
+    ] {
+        let mut args = vec!["match", "-l", p, "-l", h];
+        args.extend_from_slice(&bad);
+        args.push(q);
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{bad:?}: {err}");
+    }
+}
+
+/// Issue 11: two lists of one name used to be a silent replacement (the first was never
+/// searched); now an error naming both files.
+#[test]
+fn two_lists_of_one_name_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = data("corpus/photo_003.png");
+    let hex = hex_of(&photo, "pdq");
+    let a = build_csv(dir.path(), "same", "pdq", &format!("hash,id\n{hex},a\n"));
+    let b = dir.path().join("other.hsl");
+    std::fs::copy(&a, &b).unwrap();
+    for cmd in ["match", "scan"] {
+        let out = run(
+            &[
+                cmd,
+                "-l",
+                a.to_str().unwrap(),
+                "-l",
+                b.to_str().unwrap(),
+                photo.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("same name") && err.contains("other.hsl"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+/// pytx opinions: entries marked NEGATIVE_CLASS or DISPUTED are hidden by default (as `tx
+/// match` hides them); `--show-hidden` shows them, `--category` reports only the categories
+/// named (naming a hidden one shows it), `--exclude-category` leaves some out.
+#[test]
+fn hidden_categories_and_category_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let p3 = data("corpus/photo_003.png");
+    let p2 = data("corpus/photo_002.png");
+    let list = build_csv(
+        dir.path(),
+        "opinions",
+        "pdq",
+        &format!(
+            "hash,id,categories\n{h3},pos,category:POSITIVE_CLASS\n{h3},neg,category:NEGATIVE_CLASS\n{h2},disp,category:DISPUTED tag:x\n",
+            h3 = hex_of(&p3, "pdq"),
+            h2 = hex_of(&p2, "pdq")
+        ),
+    );
+    let matched = |extra: &[&str]| -> (Option<i32>, Vec<String>) {
+        let mut args = vec!["match", "-l", list.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend([p3.to_str().unwrap(), p2.to_str().unwrap()]);
+        let out = run(&args, None);
+        let mut ids: Vec<String> = rows(&out).into_iter().map(|r| r[2].clone()).collect();
+        ids.sort();
+        (out.status.code(), ids)
+    };
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(matched(&[]), (Some(0), ids(&["pos"])));
+    assert_eq!(
+        matched(&["--show-hidden"]),
+        (Some(0), ids(&["disp", "neg", "pos"]))
+    );
+    assert_eq!(
+        matched(&["--category", "category:DISPUTED"]),
+        (Some(0), ids(&["disp"]))
+    );
+    assert_eq!(
+        matched(&[
+            "--category",
+            "tag:x",
+            "--category",
+            "category:POSITIVE_CLASS"
+        ]),
+        (Some(0), ids(&["disp", "pos"]))
+    );
+    assert_eq!(
+        matched(&["--exclude-category", "category:POSITIVE_CLASS"]),
+        (Some(1), ids(&[]))
+    );
+    assert_eq!(matched(&["--category", "nocolon"]).0, Some(2));
+    // scan applies the same filter: photo_002's only entry is disputed.
+    let out = run(
+        &["scan", "-l", list.to_str().unwrap(), p2.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\tno_match\t"), "{text}");
 }
