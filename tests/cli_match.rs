@@ -1,7 +1,7 @@
 //! End-to-end tests of `hashsieve match`: build a list with the real binary, then match images,
 //! and hash text (`--hashes`, files and stdin) against it; exit codes 0 (matched), 1 (nothing), 2 (error).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -547,4 +547,77 @@ fn hidden_categories_and_category_filters() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\tno_match\t"), "{text}");
+}
+
+/// Issue 11: `match --hashes -` waited for the end of its input. Each record is now answered
+/// as it arrives, so a service can keep the command running as a co-process: write a line,
+/// read its answer, with stdin still open. (Each read waits at most 30 s, so a regression
+/// fails rather than hangs.)
+#[test]
+fn hashes_on_stdin_are_answered_line_by_line() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (list, tsv) = known_list(dir.path());
+    let hex: Vec<String> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(2).unwrap().to_string())
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .args([
+            "match",
+            "-l",
+            list.to_str().unwrap(),
+            "--unmatched",
+            "--hashes",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |rx: &mpsc::Receiver<String>| {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("an answer while stdin is still open")
+    };
+    writeln!(stdin, "{},first", hex[0]).unwrap();
+    stdin.flush().unwrap();
+    assert!(next(&rx).starts_with("query\tlist\t"));
+    let row = next(&rx);
+    assert!(row.starts_with("first\tknown\t"), "{row}");
+    // A hash that matches nothing gets its row too (--unmatched), named by its line.
+    writeln!(stdin, "{}", "0".repeat(64)).unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(next(&rx), "-:2\t\t\t\t\t\t\t\t");
+    // A bad line is reported and skipped; the next is answered.
+    writeln!(stdin, "not a hash").unwrap();
+    writeln!(stdin, "{},third", hex[1]).unwrap();
+    stdin.flush().unwrap();
+    assert!(next(&rx).starts_with("third\tknown\t"));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    assert_eq!(status.code(), Some(2), "a bad line makes the run exit 2");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("-:3"), "{err}");
 }
