@@ -161,6 +161,7 @@ pub mod export;
 pub mod import;
 pub mod raw;
 mod reader;
+pub mod records;
 pub mod update;
 
 pub use builder::{BuildReport, EntryMeta, ListBuilder, DEFAULT_MIN_QUALITY_PDQ};

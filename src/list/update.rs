@@ -5,9 +5,11 @@
 //!
 //! A delta is text in one of two forms, told apart by its first non-blank, non-comment line.
 //!
-//! Lines end at LF, CRLF or a lone CR, as in the [importers](super::import), and the same
-//! rules hold for malformed lines: a CSV field that spans lines is reported where it began,
-//! and a delta whose every line is malformed fails whatever `max_errors` allows.
+//! Both forms are read with the [record reader](super::records) (the lines form's `<hex>[,<id>]`
+//! after the operation is a line of its `hex` format, the CSV form is its `csv` format), so the
+//! same rules hold: lines end at LF, CRLF or a lone CR; a quoted CSV field may span lines, and
+//! one never closed is reported where it began and at each line it took in; a delta whose
+//! every line is malformed fails whatever `max_errors` allows.
 //!
 //! **Lines**: one operation per line; blank lines and lines starting with `#` are ignored.
 //!
@@ -33,11 +35,9 @@ use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{
-    all_malformed, lines_taken_in, parse_categories, parse_hash, parse_quality, spanning_reason,
-    CrToLf, Lines, Problems, MAX_LINE_LEN,
-};
+use super::import::{all_malformed, Lines, Problems, DEFAULT_CATEGORY_SCHEME, MAX_LINE_LEN};
 use super::reader::{Category, Entry, HashList};
+use super::records::{hex_item, InputFormat, Item, ReadOptions, Record, RecordReader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
 
@@ -136,6 +136,7 @@ impl Delta {
         kind: HashKind,
         problems: &mut Problems<'_>,
     ) -> Result<()> {
+        let options = ReadOptions::new().kinds([kind]);
         let mut lines = Lines::new(input);
         while let Some((n, text)) = lines.next_line().map_err(|e| problems.io(e))? {
             let text = match text {
@@ -154,34 +155,45 @@ impl Delta {
                     continue;
                 }
             };
-            let (hash_text, id) = match rest.split_once(',') {
-                Some((h, id)) => (h, Some(id)),
-                None => (rest, None),
-            };
-            let hash = match parse_hash(kind, hash_text) {
-                Ok(h) => h,
-                Err(reason) => {
+            // The rest of the line is a line of the hex format: `<hex>[,<id>]`.
+            let r = match hex_item(&options, n, rest) {
+                Item::Record(r) => r,
+                Item::Malformed { reason, .. } => {
                     problems.report(n, reason)?;
                     continue;
                 }
+                _ => continue,
             };
             if add {
-                let id = id.map_or_else(
-                    || format!("idx={}", self.additions.len() + 1),
-                    str::to_owned,
-                );
-                self.additions.push(Addition {
-                    hash,
-                    id,
-                    quality: None,
-                    categories: Vec::new(),
-                    source: None,
-                });
+                self.add(r);
             } else {
-                self.remove(hash, id);
+                self.remove(r.hash, r.id.as_deref());
             }
         }
         Ok(())
+    }
+
+    fn add(&mut self, r: Record) {
+        let id =
+            r.id.unwrap_or_else(|| format!("idx={}", self.additions.len() + 1));
+        let mut categories: Vec<(String, String)> = r
+            .categories
+            .iter()
+            .map(|c| {
+                let c = Category::parse(c, DEFAULT_CATEGORY_SCHEME);
+                (c.scheme.to_owned(), c.code.to_owned())
+            })
+            .collect();
+        if let Some(o) = r.orientation {
+            categories.push(("orientation".into(), o.name().into()));
+        }
+        self.additions.push(Addition {
+            hash: r.hash,
+            id,
+            quality: r.quality,
+            categories,
+            source: r.source,
+        });
     }
 
     fn remove(&mut self, hash: HashValue, id: Option<&str>) {
@@ -202,97 +214,36 @@ impl Delta {
         kind: HashKind,
         problems: &mut Problems<'_>,
     ) -> Result<()> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(CrToLf::new(input));
-        let io = |e: csv::Error| -> Error {
-            match e.into_kind() {
-                csv::ErrorKind::Io(e) => Error::from(e).with_path(source),
-                _ => Error::new(ErrorKind::Format(format!("{source}: unreadable CSV"))),
-            }
-        };
-        let headers: Vec<String> = rdr
-            .byte_headers()
-            .map_err(io)?
-            .iter()
-            .map(|h| {
-                String::from_utf8_lossy(h)
-                    .trim()
-                    .trim_start_matches('\u{feff}')
-                    .to_ascii_lowercase()
-            })
-            .collect();
-        let col = |name: &str| headers.iter().position(|h| h == name);
-        let need = |name: &str| {
-            col(name).ok_or_else(|| {
-                Error::new(ErrorKind::Format(format!(
-                    "{source}: a CSV delta needs a column {name:?} (lines must start with + or -)"
-                )))
-            })
-        };
-        let (op_c, hash_c) = (need("op")?, need("hash")?);
-        let (id_c, q_c, cat_c, src_c) =
-            (col("id"), col("quality"), col("categories"), col("source"));
-        let mut record = csv::ByteRecord::new();
-        while rdr.read_byte_record(&mut record).map_err(io)? {
-            let line = record.position().map_or(0, |p| p.line());
-            let taken = lines_taken_in(&record);
-            if taken > 0 {
-                problems.report_many(line, 1 + taken, spanning_reason(taken, line))?;
-                continue;
-            }
-            let get = |i: Option<usize>| -> std::result::Result<Option<&str>, String> {
-                match i.and_then(|i| record.get(i)) {
-                    None => Ok(None),
-                    Some(raw) => std::str::from_utf8(raw)
-                        .map(Some)
-                        .map_err(|_| "a field is not valid UTF-8".into()),
+        let options = ReadOptions::new().format(InputFormat::Csv).kinds([kind]);
+        let mut reader = RecordReader::new(input, source, &options)?;
+        if !reader.has_column("op") {
+            return Err(Error::new(ErrorKind::Format(format!(
+                "{source}: a CSV delta needs a column \"op\" (lines must start with + or -)"
+            ))));
+        }
+        while let Some(item) = reader.next_item()? {
+            let r = match item {
+                Item::Record(r) => r,
+                Item::Malformed { line, reason } => {
+                    problems.report(line, reason)?;
+                    continue;
+                }
+                Item::Skipped { line, reason } => {
+                    problems.report(line, reason)?;
+                    continue;
                 }
             };
-            let parsed = (|| -> std::result::Result<(), String> {
-                let op = get(Some(op_c))?.unwrap_or("").trim().to_ascii_lowercase();
-                let hash = parse_hash(kind, get(Some(hash_c))?.ok_or("missing hash column")?)?;
-                let id = get(id_c)?;
-                match op.as_str() {
-                    "+" | "add" => {
-                        let quality = match get(q_c)? {
-                            Some(q) => parse_quality(q)?,
-                            None => None,
-                        };
-                        let parsed = get(cat_c)?.map(parse_categories).unwrap_or_default();
-                        if parsed.iter().any(|c| !c.is_valid()) {
-                            return Err("malformed category: scheme and code must be \
-                                        non-empty without whitespace or control characters, \
-                                        and the scheme without ':'"
-                                .into());
-                        }
-                        let categories = parsed
-                            .into_iter()
-                            .map(|c| (c.scheme.to_owned(), c.code.to_owned()))
-                            .collect();
-                        let source = get(src_c)?.filter(|s| !s.is_empty()).map(str::to_owned);
-                        let id = id.map_or_else(
-                            || format!("idx={}", self.additions.len() + 1),
-                            str::to_owned,
-                        );
-                        self.additions.push(Addition {
-                            hash,
-                            id,
-                            quality,
-                            categories,
-                            source,
-                        });
-                    }
-                    "-" | "remove" | "del" | "delete" => {
-                        self.remove(hash, id.filter(|i| !i.is_empty()))
-                    }
-                    _ => return Err("op must be + / add or - / remove".into()),
+            let op = reader
+                .column("op")
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            match op.as_str() {
+                "+" | "add" => self.add(r),
+                "-" | "remove" | "del" | "delete" => {
+                    self.remove(r.hash, r.id.as_deref().filter(|i| !i.is_empty()))
                 }
-                Ok(())
-            })();
-            if let Err(reason) = parsed {
-                problems.report(line, reason)?;
+                _ => problems.report(r.line, "op must be + / add or - / remove")?,
             }
         }
         Ok(())

@@ -1,0 +1,2252 @@
+//! The record reader: one reader for every hash-text format, used by the importers, the update
+//! delta, and the tool's `build`, `match --hashes`, `dedup` and scan resume.
+//!
+//! A [`RecordReader`] turns text into [`Item`]s: a [`Record`] (hash, algorithm, quality, id,
+//! categories, source, orientation), a line skipped on purpose ([`Item::Skipped`], with a
+//! [`SkipReason`]), or a malformed line ([`Item::Malformed`], with a reason that never contains
+//! the hash text). It reads one record at a time and never waits for more input than the
+//! current record needs, so a co-process can write a line and wait for the answer.
+//!
+//! # Formats
+//!
+//! | [`InputFormat`] | name | shape | fields |
+//! |---|---|---|---|
+//! | [`Hex`](InputFormat::Hex) | `hex` | the PDQ reference tools' hash files (`hashio`, read by `mih-query`, `clusterize256`, `hashtool256`): `[hash=]<hex>[,<metadata>]` | id = the metadata, whole (it may contain commas); none without it |
+//! | [`PdqHasher`](InputFormat::PdqHasher) | `pdq-hasher` | `pdq-photo-hasher` output in every mode: `hash,quality,filename`; `-d`: `hash=…,norm=…,delta=…,quality=…,filename=…`; `--pdqdih` (8 rows per file); `-d --pdqdih`: `hash=…,quality=…,filename=…` then 8 rows `hash=…,xform=rot90,filename=…`; `--pdqdih-across`: `h1,…,h8,quality,filename`; `-d --pdqdih-across`: `hash=…,quality=…,orig=…,rot90=…,…,flipm=…,filename=…` | id = file name; quality; orientation from `xform=` and the across columns (`orig`, `rot90`, `rot180`, `rot270`, `flipx`, `flipy`, `flipp` → [`FlipPlus1`](Dihedral::FlipPlus1), `flipm` → [`FlipMinus1`](Dihedral::FlipMinus1)). An `xform=` row takes the quality of the same file's `quality=` row; its `xform=orig` row repeats that row's hash and is [skipped](SkipReason::Duplicate) |
+//! | [`PytxSignals`](InputFormat::PytxSignals) | `pytx-signals` | python-threatexchange lines: `tx hash photo` (`pdq <hex>`, with `--rotations` `ROTATE90 pdq <hex>`); `tx dataset -P` (`<type> <value> '<collab>' <CATEGORY>[ <tag>,<tag>]`, with `-c` one collab and no collab column, with `-s pdq` no type column, with `-S` no metadata) | kind from the signal type; types that are not image hashes (`video_md5`, `url`, `raw_text`, `trend_query {…}`, …) are [skipped](SkipReason::OtherSignalType); source = collab (a Python string literal); categories `category:<CATEGORY>` and `tag:<tag>`; orientation from the rotation name. Text after the hash that is not pytx metadata is the id |
+//! | [`PytxCsv`](InputFormat::PytxCsv) | `pytx-csv` | `tx dataset -P --csv`: header with `signal_type`, `signal_str`, and optionally `collab`, `category`, `tags`, in any order | as `pytx-signals`; `tags` separated by whitespace, a quoted field may span lines |
+//! | [`Hashsieve`](InputFormat::Hashsieve) | `hashsieve` | our own output read back: `hashsieve hash` and `hashsieve scan` as TSV, CSV or JSON lines; a header (or keys) with `path`, `algorithm`, `hash` | kind = `algorithm`; id = `path`; `quality`, `orientation` (a value that is not a dihedral name, such as an EXIF orientation code, is ignored). Rows with no hash (failed files) or a `status` of `error` or `skipped` are [skipped](SkipReason::NoHash); repeated rows of one file (scan writes one per matched entry) give one record |
+//! | [`Csv`](InputFormat::Csv), [`Tsv`](InputFormat::Tsv) | `csv`, `tsv` | a header naming the columns (our `export --format csv` writes `hash,id,quality,categories,source`) | hash (`hash_col`, default `hash`), id (`id_col`, default `id` when present), categories (`category_col`, default `categories`), `quality`, `source`, `algorithm`, `orientation` when present |
+//! | [`JsonLines`](InputFormat::JsonLines) | `jsonl` | one JSON object per line with the same keys (our `export --format jsonl`) | categories a string or an array of strings |
+//!
+//! Common rules:
+//!
+//! - Lines end at LF, CRLF or a lone CR; a UTF-8 byte-order mark is ignored; blank lines are
+//!   skipped; a line over [`MAX_LINE_LEN`](super::import::MAX_LINE_LEN) is malformed and never
+//!   held in memory. Lines starting with `#` before a header (or anywhere in the line formats
+//!   `hex`, `pdq-hasher`, `pytx-signals`) are comments. JSON objects whose `"type"` is
+//!   `"header"` or `"summary"` are not rows.
+//! - In CSV (and generic TSV), fields follow RFC 4180 quoting: a quoted field may span lines
+//!   (pytx writes multi-line tags), up to 1 MiB per record; a quote never closed is malformed,
+//!   at the line where it began and at every line it took in.
+//! - In `hashsieve` TSV, the `path` cell is unescaped: `\t`, `\n`, `\r`, `\\` and `\xNN` (a byte).
+//!   In `hashsieve` JSON a path may be `{"bytes": "<base64>"}` (as ripgrep writes non-UTF-8
+//!   paths). A path whose bytes are UTF-8 becomes that text; one that is not keeps the escaped
+//!   form (`\xNN` for the bytes that are not UTF-8, `\\` for a backslash), so ids stay text and
+//!   distinct paths stay distinct.
+//! - Categories in text are `scheme:code` items separated by whitespace; a bare item is
+//!   `tag:<item>`.
+//! - The algorithm: formats that name it (`pytx-*`, `hashsieve`, an `algorithm` column) give
+//!   it; rows of kinds not in [`ReadOptions::kinds`] are [skipped](SkipReason::OtherKind).
+//!   Formats that do not (`hex`, `pdq-hasher`, generic tables without `algorithm`) read a hash
+//!   as the first of `kinds` with its width; with no `kinds`, 64 hex digits are PDQ and 16 are
+//!   pHash.
+//!
+//! # Detection
+//!
+//! Unless [`ReadOptions::format`] is given, the format is detected from the lines of the first
+//! read (up to 32 after leading comments), never from the first line alone, and without
+//! waiting for more input than the first complete line. A first line that is a header decides
+//! the table formats (`path`+`algorithm`+`hash`: `hashsieve`; `signal_type`+`signal_str`:
+//! `pytx-csv`; anything else: `csv`/`tsv`; `{`: JSON lines, `hashsieve` when the objects have
+//! `path`, `algorithm` and `hash`). Otherwise each line is matched against the line formats, and
+//! the format is the one every line fits (lines that fit none are malformed later, and do not
+//! vote). Detection never picks a format that would ignore a column the input has: a line
+//! `hash,<number>,<text>` is `pdq-hasher`, not `hex` with the id `<number>,<text>`. When two
+//! formats fit (lines of two formats, or a header with the columns of two), the reader fails
+//! with [`ErrorKind::Format`] naming both; name the format to read such an input.
+//!
+//! ```
+//! use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader};
+//! let hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+//! let text = format!("video_md5 d41d8cd98f00b204e9800998ecf8427e 'c' POSITIVE_CLASS\n\
+//!                     pdq {hex} 'c' POSITIVE_CLASS tag1\n");
+//! let mut reader = RecordReader::new(text.as_bytes(), "dataset.txt", &ReadOptions::new())?;
+//! assert_eq!(reader.format(), Some(InputFormat::PytxSignals));
+//! assert!(matches!(reader.next_item()?, Some(Item::Skipped { line: 1, .. })));
+//! let Some(Item::Record(r)) = reader.next_item()? else { panic!() };
+//! assert_eq!(r.categories, ["category:POSITIVE_CLASS", "tag:tag1"]);
+//! assert_eq!(r.source.as_deref(), Some("c"));
+//! assert!(reader.next_item()?.is_none());
+//! # Ok::<(), hashsieve::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::io::{BufRead, Chain, Cursor, Read};
+use std::str::FromStr;
+
+use super::import::MAX_LINE_LEN;
+use super::reader::Category;
+use crate::algo::pdq::Dihedral;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hash::{HashKind, HashValue};
+
+/// How many lines (after leading comments and blank lines) detection looks at, at most.
+pub const DETECT_LINES: usize = 32;
+
+/// A text format the record reader reads. See the [module documentation](self) for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InputFormat {
+    /// One hex hash per line, optional `hash=` prefix and `,metadata` tail (PDQ reference tools).
+    Hex,
+    /// `pdq-photo-hasher` output in every mode (`hash,quality,filename`, `-d`, `--pdqdih`,
+    /// `--pdqdih-across`).
+    PdqHasher,
+    /// python-threatexchange `dataset -P --csv` output.
+    PytxCsv,
+    /// python-threatexchange signal lines: `tx hash`, `tx dataset -P` (all variants).
+    PytxSignals,
+    /// `hashsieve hash` and `hashsieve scan` output, as TSV, CSV or JSON lines.
+    Hashsieve,
+    /// CSV with a header row naming the columns.
+    Csv,
+    /// TSV with a header row naming the columns.
+    Tsv,
+    /// JSON objects, one per line.
+    JsonLines,
+}
+
+#[allow(non_upper_case_globals)]
+impl InputFormat {
+    /// The former name of [`InputFormat::Hashsieve`], which reads TSV, CSV and JSON lines.
+    #[deprecated(note = "use InputFormat::Hashsieve, which reads every delimiter")]
+    pub const HashsieveTsv: InputFormat = InputFormat::Hashsieve;
+
+    /// Every format.
+    pub const ALL: [InputFormat; 8] = [
+        InputFormat::Hex,
+        InputFormat::PdqHasher,
+        InputFormat::PytxCsv,
+        InputFormat::PytxSignals,
+        InputFormat::Hashsieve,
+        InputFormat::Csv,
+        InputFormat::Tsv,
+        InputFormat::JsonLines,
+    ];
+
+    /// The names, for messages and help.
+    pub const NAMES: &'static str =
+        "hex, pdq-hasher, pytx-csv, pytx-signals, hashsieve, csv, tsv, jsonl";
+
+    /// The name used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InputFormat::Hex => "hex",
+            InputFormat::PdqHasher => "pdq-hasher",
+            InputFormat::PytxCsv => "pytx-csv",
+            InputFormat::PytxSignals => "pytx-signals",
+            InputFormat::Hashsieve => "hashsieve",
+            InputFormat::Csv => "csv",
+            InputFormat::Tsv => "tsv",
+            InputFormat::JsonLines => "jsonl",
+        }
+    }
+
+    /// Guesses the format from one line, the first of an input.
+    ///
+    /// `None` when the line fits no format. A reader looks at more than one line (see the
+    /// [module documentation](self#detection)); this is the one-line guess.
+    ///
+    /// ```
+    /// use hashsieve::list::records::InputFormat;
+    /// let hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    /// assert_eq!(InputFormat::detect(hex), Some(InputFormat::Hex));
+    /// assert_eq!(InputFormat::detect(&format!("{hex},100,a.jpg")), Some(InputFormat::PdqHasher));
+    /// assert_eq!(InputFormat::detect(&format!("pdq {hex}")), Some(InputFormat::PytxSignals));
+    /// assert_eq!(InputFormat::detect("signal_type,signal_str,collab,category,tags"),
+    ///            Some(InputFormat::PytxCsv));
+    /// assert_eq!(InputFormat::detect("path\talgorithm\thash\tquality"),
+    ///            Some(InputFormat::Hashsieve));
+    /// assert_eq!(InputFormat::detect(r#"{"hash": "00"}"#), Some(InputFormat::JsonLines));
+    /// ```
+    pub fn detect(first_line: &str) -> Option<InputFormat> {
+        let line = first_line.trim_start_matches('\u{feff}').trim();
+        match detect_lines("", &[line], &ReadOptions::default()) {
+            Ok(Some(f)) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for InputFormat {
+    type Err = Error;
+
+    /// Parses a [name](InputFormat::name), ignoring case, and the former names
+    /// (`hashsieve-tsv`, `json`, `ndjson`, `pdq`, `reference`, ...).
+    fn from_str(s: &str) -> Result<InputFormat> {
+        let lower = s.trim().to_ascii_lowercase();
+        let lower = match lower.as_str() {
+            "json" | "jsonlines" | "ndjson" => "jsonl",
+            "pdq" | "reference" => "hex",
+            "hashsieve-tsv" | "hashsieve-csv" | "hashsieve-json" | "hashsieve-jsonl" => "hashsieve",
+            "pytx" | "threatexchange" => "pytx-signals",
+            "pdq-photo-hasher" => "pdq-hasher",
+            other => other,
+        };
+        InputFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == lower)
+            .ok_or_else(|| {
+                ErrorKind::UnknownName {
+                    what: "input format",
+                    name: s.chars().take(32).collect(),
+                    expected: InputFormat::NAMES,
+                }
+                .into()
+            })
+    }
+}
+
+/// How to read an input.
+///
+/// ```
+/// use hashsieve::list::records::{InputFormat, ReadOptions};
+/// use hashsieve::HashKind;
+/// let options = ReadOptions::new().format(InputFormat::Csv).kinds([HashKind::Pdq]);
+/// assert_eq!(options.kinds, [HashKind::Pdq]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    /// The format; `None` detects it.
+    pub format: Option<InputFormat>,
+    /// The algorithms wanted: rows of other kinds are [skipped](SkipReason::OtherKind). Empty:
+    /// every kind.
+    pub kinds: Vec<HashKind>,
+    /// Generic formats: the hash column (default `hash`).
+    pub hash_col: Option<String>,
+    /// Generic formats: the id column (default `id` when present).
+    pub id_col: Option<String>,
+    /// Generic formats: the category column (default `categories` when present).
+    pub category_col: Option<String>,
+}
+
+impl ReadOptions {
+    /// Options that detect the format and read every kind.
+    pub fn new() -> ReadOptions {
+        ReadOptions::default()
+    }
+
+    /// Sets the format.
+    pub fn format(mut self, format: InputFormat) -> ReadOptions {
+        self.format = Some(format);
+        self
+    }
+
+    /// Sets the algorithms wanted.
+    pub fn kinds(mut self, kinds: impl IntoIterator<Item = HashKind>) -> ReadOptions {
+        self.kinds = kinds.into_iter().collect();
+        self
+    }
+
+    /// Sets the hash column of the generic formats.
+    pub fn hash_col(mut self, name: impl Into<String>) -> ReadOptions {
+        self.hash_col = Some(name.into());
+        self
+    }
+
+    /// Sets the id column of the generic formats.
+    pub fn id_col(mut self, name: impl Into<String>) -> ReadOptions {
+        self.id_col = Some(name.into());
+        self
+    }
+
+    /// Sets the category column of the generic formats.
+    pub fn category_col(mut self, name: impl Into<String>) -> ReadOptions {
+        self.category_col = Some(name.into());
+        self
+    }
+
+    fn wants(&self, kind: HashKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
+/// One hash read from text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Record {
+    /// The 1-based line where the record starts.
+    pub line: u64,
+    /// The algorithm.
+    pub kind: HashKind,
+    /// The hash.
+    pub hash: HashValue,
+    /// The quality (0..=100), when the input has one.
+    pub quality: Option<u8>,
+    /// The id (a file name, a path, an id column); `None` when the input has none.
+    pub id: Option<String>,
+    /// Categories, `scheme:code`, each valid ([`Category::is_valid`]).
+    pub categories: Vec<String>,
+    /// The source: the pytx collaboration, a `source` column.
+    pub source: Option<String>,
+    /// The orientation the hash was computed in (dihedral output of the PDQ tools, pytx
+    /// rotations, our `orientation` column).
+    pub orientation: Option<Dihedral>,
+}
+
+impl Record {
+    /// A record with no metadata.
+    ///
+    /// ```
+    /// use hashsieve::list::records::Record;
+    /// use hashsieve::{Hash64, HashKind, HashValue};
+    /// let r = Record::new(1, HashKind::PHash, HashValue::Bits64(Hash64::from_u64(5)));
+    /// assert_eq!((r.id, r.quality), (None, None));
+    /// ```
+    pub fn new(line: u64, kind: HashKind, hash: HashValue) -> Record {
+        Record {
+            line,
+            kind,
+            hash,
+            quality: None,
+            id: None,
+            categories: Vec::new(),
+            source: None,
+            orientation: None,
+        }
+    }
+}
+
+/// Why a line was skipped on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A hash of an algorithm not in [`ReadOptions::kinds`].
+    OtherKind,
+    /// A pytx signal that is not an image hash (`video_md5`, `url`, `trend_query`, ...).
+    OtherSignalType,
+    /// A row without a hash: a scan error or skipped row, a `hash` row of a failed file.
+    NoHash,
+    /// A row that repeats the record before it (a scan writes one row per matched entry; the
+    /// PDQ hasher's `xform=orig` row repeats the file's `quality=` row).
+    Duplicate,
+}
+
+impl SkipReason {
+    /// A short description.
+    pub const fn description(self) -> &'static str {
+        match self {
+            SkipReason::OtherKind => "a hash of another algorithm",
+            SkipReason::OtherSignalType => "a signal type that is not an image hash",
+            SkipReason::NoHash => "a row without a hash",
+            SkipReason::Duplicate => "a repeat of the row before",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// What the reader made of a record of the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Item {
+    /// A hash.
+    Record(Record),
+    /// A line skipped on purpose.
+    Skipped {
+        /// The 1-based line.
+        line: u64,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// A line that could not be read.
+    Malformed {
+        /// The 1-based line.
+        line: u64,
+        /// Why; never the hash text.
+        reason: String,
+    },
+}
+
+impl Item {
+    /// The line the item starts at.
+    pub fn line(&self) -> u64 {
+        match self {
+            Item::Record(r) => r.line,
+            Item::Skipped { line, .. } | Item::Malformed { line, .. } => *line,
+        }
+    }
+}
+
+/// Reads hash records from text in any [`InputFormat`]. See the [module documentation](self).
+pub struct RecordReader<R> {
+    input: Chain<Cursor<Vec<u8>>, R>,
+    source: String,
+    options: ReadOptions,
+    format: Option<InputFormat>,
+    lines: LineState,
+    parser: Parser,
+    pending: VecDeque<Item>,
+}
+
+impl<R> fmt::Debug for RecordReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordReader")
+            .field("source", &self.source)
+            .field("format", &self.format)
+            .field("line", &self.lines.line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: BufRead> RecordReader<R> {
+    /// A reader over `input`; `source` names it in messages (a path, `<stdin>`).
+    ///
+    /// Detects the format (unless given) from the header and the lines of the first read; a
+    /// table format's header is read here.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Format`] when the format cannot be told, when two formats fit (the message
+    /// names both), or when a table lacks a column it needs; [`ErrorKind::Io`] when reading
+    /// fails.
+    pub fn new(mut input: R, source: &str, options: &ReadOptions) -> Result<RecordReader<R>> {
+        let (format, prefix) = match options.format {
+            Some(f) => (Some(f), Vec::new()),
+            None => {
+                let prefix = sample(&mut input, source)?;
+                (detect_prefix(&prefix, source, options)?, prefix)
+            }
+        };
+        let mut reader = RecordReader {
+            input: Cursor::new(prefix).chain(input),
+            source: source.to_owned(),
+            options: options.clone(),
+            format,
+            lines: LineState::default(),
+            parser: Parser::Empty,
+            pending: VecDeque::new(),
+        };
+        reader.parser = match format {
+            None => Parser::Empty,
+            Some(InputFormat::Hex) => Parser::Hex,
+            Some(InputFormat::PdqHasher) => Parser::PdqHasher(PdqState::default()),
+            Some(InputFormat::PytxSignals) => Parser::Pytx,
+            Some(InputFormat::JsonLines) => Parser::Json(Box::new(JsonState::new(options, false))),
+            Some(f) => reader.table_header(f)?,
+        };
+        // A JSON input named `hashsieve` reads as JSON with our keys.
+        if let Parser::Table(t) = &reader.parser {
+            if t.json {
+                reader.parser = Parser::Json(Box::new(JsonState::new(options, true)));
+            }
+        }
+        Ok(reader)
+    }
+
+    /// The format read (detected or given); `None` for an input with no meaningful line.
+    pub fn format(&self) -> Option<InputFormat> {
+        self.format
+    }
+
+    /// The name of the input given to [`RecordReader::new`].
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The next item; `None` at the end of the input.
+    ///
+    /// Never blocks on more input than the current record needs.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when reading fails. Bad lines are [`Item::Malformed`], not errors.
+    pub fn next_item(&mut self) -> Result<Option<Item>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Ok(Some(item));
+            }
+            let more = match self.parser {
+                Parser::Empty => return Ok(None),
+                Parser::Hex | Parser::PdqHasher(_) | Parser::Pytx => self.next_line_item()?,
+                Parser::Table(_) => self.next_table_item()?,
+                Parser::Json(_) => self.next_json_item()?,
+            };
+            if !more && self.pending.is_empty() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Whether a table input's header has the column `name` (lower case).
+    pub(crate) fn has_column(&self, name: &str) -> bool {
+        matches!(&self.parser, Parser::Table(t) if t.header.iter().any(|h| h == name))
+    }
+
+    /// The cell of column `name` (lower case) in the row of the last item of a table input.
+    pub(crate) fn column(&self, name: &str) -> Option<&str> {
+        let Parser::Table(t) = &self.parser else {
+            return None;
+        };
+        let i = t.header.iter().position(|h| h == name)?;
+        if i >= t.csv.fields_len() {
+            return None;
+        }
+        std::str::from_utf8(t.csv.field(i)).ok()
+    }
+
+    fn io(&self, e: std::io::Error) -> Error {
+        Error::from(e).with_path(&self.source)
+    }
+
+    /// Reads the next line into `self.lines.buf`; `None` at the end.
+    fn read_line(&mut self) -> Result<Option<LineStatus>> {
+        match read_raw_line(
+            &mut self.input,
+            &mut self.lines.buf,
+            &mut self.lines.skip_lf,
+        ) {
+            Err(e) => Err(self.io(e)),
+            Ok(None) => Ok(None),
+            Ok(Some(too_long)) => {
+                self.lines.line += 1;
+                if self.lines.line == 1 && self.lines.buf.starts_with("\u{feff}".as_bytes()) {
+                    self.lines.buf.drain(..3);
+                }
+                Ok(Some(if too_long {
+                    LineStatus::TooLong
+                } else if std::str::from_utf8(&self.lines.buf).is_err() {
+                    LineStatus::NotUtf8
+                } else {
+                    LineStatus::Ok
+                }))
+            }
+        }
+    }
+
+    fn malformed(&mut self, line: u64, reason: impl Into<String>) {
+        self.pending.push_back(Item::Malformed {
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    /// Line formats: reads lines until one gives items. `false` at the end.
+    fn next_line_item(&mut self) -> Result<bool> {
+        loop {
+            let Some(status) = self.read_line()? else {
+                return Ok(false);
+            };
+            let n = self.lines.line;
+            match status {
+                LineStatus::TooLong => {
+                    self.malformed(n, TOO_LONG);
+                    return Ok(true);
+                }
+                LineStatus::NotUtf8 => {
+                    self.malformed(n, NOT_UTF8);
+                    return Ok(true);
+                }
+                LineStatus::Ok => {}
+            }
+            let buf = std::mem::take(&mut self.lines.buf);
+            let text = std::str::from_utf8(&buf).unwrap_or("").trim();
+            if text.is_empty() || text.starts_with('#') {
+                self.lines.buf = buf;
+                continue;
+            }
+            let mut parser = std::mem::replace(&mut self.parser, Parser::Empty);
+            match &mut parser {
+                Parser::Hex => {
+                    let item = hex_item(&self.options, n, text);
+                    self.pending.push_back(item);
+                }
+                Parser::PdqHasher(state) => {
+                    pdq_hasher_items(&self.options, state, n, text, &mut self.pending)
+                }
+                Parser::Pytx => {
+                    let item = pytx_item(&self.options, n, text);
+                    self.pending.push_back(item);
+                }
+                _ => {}
+            }
+            self.parser = parser;
+            self.lines.buf = buf;
+            return Ok(true);
+        }
+    }
+
+    /// Reads one CSV/TSV record (which may span lines) into the table's fields. `None` at the
+    /// end; `Some(false)` when the record was malformed (the items are pending).
+    fn read_table_record(&mut self) -> Result<Option<bool>> {
+        let Parser::Table(t) = &mut self.parser else {
+            return Ok(None);
+        };
+        let mut csv = std::mem::take(&mut t.csv);
+        let result = self.read_csv_record(&mut csv);
+        if let Parser::Table(t) = &mut self.parser {
+            t.csv = csv;
+        }
+        result
+    }
+
+    fn read_csv_record(&mut self, csv: &mut CsvState) -> Result<Option<bool>> {
+        csv.reader.reset();
+        csv.out_used = 0;
+        csv.ends_used = 0;
+        let mut start = 0;
+        loop {
+            let Some(status) = self.read_line()? else {
+                if start == 0 {
+                    return Ok(None);
+                }
+                // The input ended inside a quoted field.
+                let last = self.lines.line;
+                self.spanning(start, last, true);
+                return Ok(Some(false));
+            };
+            let n = self.lines.line;
+            if start == 0 {
+                if status == LineStatus::Ok && self.lines.buf.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                start = n;
+            }
+            if status == LineStatus::TooLong {
+                if n > start {
+                    self.spanning(start, n - 1, false);
+                }
+                self.malformed(n, TOO_LONG);
+                return Ok(Some(false));
+            }
+            if csv.out_used + self.lines.buf.len() > MAX_LINE_LEN {
+                self.spanning(start, n, false);
+                return Ok(Some(false));
+            }
+            self.lines.buf.push(b'\n');
+            let mut input: &[u8] = &self.lines.buf;
+            loop {
+                if csv.out_used == csv.out.len() {
+                    csv.out.resize((csv.out.len() * 2).max(256), 0);
+                }
+                if csv.ends_used == csv.ends.len() {
+                    csv.ends.resize((csv.ends.len() * 2).max(16), 0);
+                }
+                let (res, nin, nout, nend) = csv.reader.read_record(
+                    input,
+                    &mut csv.out[csv.out_used..],
+                    &mut csv.ends[csv.ends_used..],
+                );
+                input = &input[nin..];
+                csv.out_used += nout;
+                csv.ends_used += nend;
+                match res {
+                    csv_core::ReadRecordResult::InputEmpty => break,
+                    csv_core::ReadRecordResult::OutputFull
+                    | csv_core::ReadRecordResult::OutputEndsFull => {}
+                    csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => {
+                        csv.record_line = start;
+                        return Ok(Some(true));
+                    }
+                }
+            }
+            // The record goes on: a quoted field spans the line end.
+        }
+    }
+
+    /// Reports a record from `start` that took in the lines to `last` (a quote never closed,
+    /// or a record over the size limit).
+    fn spanning(&mut self, start: u64, last: u64, eof: bool) {
+        let taken = last - start;
+        let reason = if eof {
+            format!(
+                "a quoted field starts on this line and is never closed; it takes in the next \
+                 {taken} line(s), to line {last}; close the quote"
+            )
+        } else {
+            format!(
+                "a quoted field starts on this line and takes in the next {taken} line(s), to \
+                 line {last}, more than 1 MiB; close the quote or remove the line breaks"
+            )
+        };
+        self.malformed(start, reason);
+        for l in start + 1..=last {
+            self.malformed(l, format!("taken in by the quoted field of line {start}"));
+        }
+    }
+
+    /// Reads the header of a table format and builds its parser.
+    fn table_header(&mut self, format: InputFormat) -> Result<Parser> {
+        // Skip blank lines and leading comments; peek at the header line to pick the
+        // delimiter (and JSON for `hashsieve`).
+        let (delim, json) = loop {
+            let source = &self.source;
+            let buf = self
+                .input
+                .fill_buf()
+                .map_err(|e| Error::from(e).with_path(source))?;
+            if buf.is_empty() {
+                return Ok(Parser::Empty);
+            }
+            let first = buf[0];
+            if first == b'#' || first.is_ascii_whitespace() && first != b' ' && first != b'\t' {
+                // A comment line or an empty line: consume it.
+                if self.read_line()?.is_none() {
+                    return Ok(Parser::Empty);
+                }
+                continue;
+            }
+            let peek = &buf[..buf.len().min(MAX_LINE_LEN)];
+            let line_end = memchr::memchr2(b'\n', b'\r', peek).unwrap_or(peek.len());
+            let line = &peek[..line_end];
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_start_matches('\u{feff}').trim_start();
+            if text.is_empty() {
+                self.read_line()?;
+                continue;
+            }
+            let json = text.starts_with('{');
+            let delim = match format {
+                InputFormat::Tsv => b'\t',
+                InputFormat::Csv | InputFormat::PytxCsv => b',',
+                _ if line.contains(&b'\t') => b'\t',
+                _ => b',',
+            };
+            break (delim, json && format == InputFormat::Hashsieve);
+        };
+        if json {
+            return Ok(Parser::Table(Box::new(Table {
+                json: true,
+                ..Table::default()
+            })));
+        }
+        // Generic TSV keeps CSV quoting (as the csv crate reads it); our own TSV has none.
+        let quoting = !(format == InputFormat::Hashsieve && delim == b'\t');
+        let mut table = Table {
+            csv: CsvState::new(delim, quoting),
+            escaped: format == InputFormat::Hashsieve && delim == b'\t',
+            ..Table::default()
+        };
+        self.parser = Parser::Table(Box::new(std::mem::take(&mut table)));
+        let header = match self.read_table_record()? {
+            Some(true) => {
+                let Parser::Table(t) = &self.parser else {
+                    unreachable!("the parser is a table")
+                };
+                (0..t.csv.fields_len())
+                    .map(|i| {
+                        String::from_utf8_lossy(t.csv.field(i))
+                            .trim()
+                            .trim_start_matches('\u{feff}')
+                            .to_ascii_lowercase()
+                    })
+                    .collect::<Vec<String>>()
+            }
+            Some(false) => {
+                return Err(Error::new(ErrorKind::Format(format!(
+                    "{}: the header row is unreadable (a quote is never closed)",
+                    self.source
+                ))))
+            }
+            None => return Ok(Parser::Empty),
+        };
+        self.pending.clear();
+        let Parser::Table(mut t) = std::mem::replace(&mut self.parser, Parser::Empty) else {
+            unreachable!("the parser is a table")
+        };
+        t.cols = Columns::from_header(format, &header, &self.options, &self.source)?;
+        t.header = header;
+        Ok(Parser::Table(t))
+    }
+
+    fn next_table_item(&mut self) -> Result<bool> {
+        loop {
+            match self.read_table_record()? {
+                None => return Ok(false),
+                Some(false) => return Ok(true),
+                Some(true) => {}
+            }
+            let Parser::Table(t) = &mut self.parser else {
+                return Ok(false);
+            };
+            let line = t.csv.record_line;
+            let fields: Vec<&[u8]> = (0..t.csv.fields_len()).map(|i| t.csv.field(i)).collect();
+            if fields.len() == 1 && fields[0].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let item = match table_raw(&t.cols, &fields, t.escaped) {
+                Ok(raw) => finish(&self.options, &mut t.seen, line, raw),
+                Err(reason) => Item::Malformed { line, reason },
+            };
+            self.pending.push_back(item);
+            return Ok(true);
+        }
+    }
+
+    fn next_json_item(&mut self) -> Result<bool> {
+        loop {
+            let Some(status) = self.read_line()? else {
+                return Ok(false);
+            };
+            let n = self.lines.line;
+            match status {
+                LineStatus::TooLong => {
+                    self.malformed(n, TOO_LONG);
+                    return Ok(true);
+                }
+                LineStatus::NotUtf8 => {
+                    self.malformed(n, NOT_UTF8);
+                    return Ok(true);
+                }
+                LineStatus::Ok => {}
+            }
+            let text = std::str::from_utf8(&self.lines.buf).unwrap_or("").trim();
+            if text.is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(e) => {
+                    // serde_json's syntax errors name a position, never the content.
+                    self.malformed(n, format!("invalid JSON at column {}", e.column()));
+                    return Ok(true);
+                }
+            };
+            let Some(obj) = value.as_object() else {
+                self.malformed(n, "not a JSON object");
+                return Ok(true);
+            };
+            if let Some(serde_json::Value::String(t)) = obj.get("type") {
+                if t == "summary" || t == "header" {
+                    continue;
+                }
+            }
+            let Parser::Json(state) = &mut self.parser else {
+                return Ok(false);
+            };
+            let item = match json_raw(state, obj) {
+                Ok(raw) => finish(&self.options, &mut state.seen, n, raw),
+                Err(reason) => Item::Malformed { line: n, reason },
+            };
+            self.pending.push_back(item);
+            return Ok(true);
+        }
+    }
+}
+
+const TOO_LONG: &str = "line longer than 1 MiB";
+const NOT_UTF8: &str = "line is not valid UTF-8";
+
+#[derive(Default)]
+struct LineState {
+    buf: Vec<u8>,
+    line: u64,
+    skip_lf: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LineStatus {
+    Ok,
+    TooLong,
+    NotUtf8,
+}
+
+/// Reads one line (without its terminator) into `buf`: `Some(too_long)`, or `None` at the end.
+///
+/// Lines end at `\n`, `\r\n` or a lone `\r`; `skip_lf` carries a `\r` seen at the end of the
+/// last line. A line longer than [`MAX_LINE_LEN`] is consumed without being held (`buf` is
+/// left empty). Never reads past the line's end, so it never waits for more input than the
+/// line.
+pub(crate) fn read_raw_line(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    skip_lf: &mut bool,
+) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            break;
+        }
+        if std::mem::take(skip_lf) && avail[0] == b'\n' {
+            r.consume(1);
+            continue;
+        }
+        any = true;
+        let (chunk, done, end) = match memchr::memchr2(b'\n', b'\r', avail) {
+            Some(i) => (&avail[..i], i + 1, Some(avail[i])),
+            None => (avail, avail.len(), None),
+        };
+        if !too_long {
+            if buf.len() + chunk.len() > MAX_LINE_LEN {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        r.consume(done);
+        if let Some(end) = end {
+            *skip_lf = end == b'\r';
+            break;
+        }
+    }
+    Ok(any.then_some(too_long))
+}
+
+// ---- detection ----
+
+/// Reads the first chunk of the input: at least the first complete meaningful line (or the
+/// end), and whatever else the first reads brought, up to [`DETECT_LINES`] lines.
+fn sample(input: &mut dyn BufRead, source: &str) -> Result<Vec<u8>> {
+    let mut prefix = Vec::new();
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::from(e).with_path(source)),
+        };
+        if buf.is_empty() {
+            return Ok(prefix);
+        }
+        let take = buf.len().min(4 * MAX_LINE_LEN);
+        prefix.extend_from_slice(&buf[..take]);
+        input.consume(take);
+        let lines = sample_lines(&prefix, true);
+        if !lines.is_empty() || prefix.len() > 4 * MAX_LINE_LEN {
+            return Ok(prefix);
+        }
+    }
+}
+
+/// The meaningful lines of a sample: after leading blank lines and `#` comments, up to
+/// [`DETECT_LINES`], complete lines only (unless `complete` is false: then the last partial
+/// line too, for a sample that is the whole input).
+fn sample_lines(prefix: &[u8], complete: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = prefix;
+    let mut first = true;
+    while let Some(i) = memchr::memchr2(b'\n', b'\r', rest)
+        .or((!complete && !rest.is_empty()).then_some(rest.len()))
+    {
+        let line = &rest[..i];
+        rest = &rest[(i + 1).min(rest.len())..];
+        if line.len() > MAX_LINE_LEN {
+            continue;
+        }
+        let text = String::from_utf8_lossy(line);
+        let mut text = text.trim();
+        if first {
+            text = text.trim_start_matches('\u{feff}').trim();
+        }
+        if text.is_empty() {
+            continue;
+        }
+        if out.is_empty() && text.starts_with('#') {
+            continue;
+        }
+        first = false;
+        out.push(text.to_owned());
+        if out.len() >= DETECT_LINES {
+            break;
+        }
+    }
+    out
+}
+
+fn detect_prefix(
+    prefix: &[u8],
+    source: &str,
+    options: &ReadOptions,
+) -> Result<Option<InputFormat>> {
+    let lines = sample_lines(prefix, false);
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    match detect_lines(source, &refs, options)? {
+        Some(f) => Ok(Some(f)),
+        None => Err(Error::new(ErrorKind::Format(format!(
+            "{source}: cannot tell the input format from its first lines; pass the format \
+             explicitly (one of: {})",
+            InputFormat::NAMES
+        )))),
+    }
+}
+
+const LINE_FORMATS: [InputFormat; 3] = [
+    InputFormat::Hex,
+    InputFormat::PytxSignals,
+    InputFormat::PdqHasher,
+];
+
+fn ambiguous(source: &str, a: InputFormat, b: InputFormat, why: &str) -> Error {
+    Error::new(ErrorKind::Format(format!(
+        "{source}: the input fits two formats, {a} and {b} ({why}); pass the format \
+         explicitly (--input-format {a} or --input-format {b}; formats: {})",
+        InputFormat::NAMES
+    )))
+}
+
+/// Detects the format from the meaningful lines of a sample.
+fn detect_lines(
+    source: &str,
+    lines: &[&str],
+    options: &ReadOptions,
+) -> Result<Option<InputFormat>> {
+    let Some(first) = lines.first() else {
+        return Ok(None);
+    };
+    let first_fits = line_shapes(first);
+    if first_fits == 0 {
+        if let Some(f) = detect_header(source, first, lines, options)? {
+            return Ok(Some(f));
+        }
+    }
+    // Line formats: the one every line that fits any fits.
+    let mut all = 0b111u8;
+    let mut votes = [0usize; 3];
+    let mut any = false;
+    for line in lines {
+        let s = line_shapes(line);
+        if s == 0 {
+            continue;
+        }
+        any = true;
+        all &= s;
+        for (i, v) in votes.iter_mut().enumerate() {
+            if s & (1 << i) != 0 {
+                *v += 1;
+            }
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if all != 0 {
+        let i = all.trailing_zeros() as usize;
+        return Ok(Some(LINE_FORMATS[i]));
+    }
+    let mut ranked: Vec<usize> = (0..3).filter(|&i| votes[i] > 0).collect();
+    ranked.sort_by_key(|&i| std::cmp::Reverse(votes[i]));
+    let (a, b) = (LINE_FORMATS[ranked[0]], LINE_FORMATS[ranked[1]]);
+    Err(ambiguous(
+        source,
+        a,
+        b,
+        "some lines fit one, some the other",
+    ))
+}
+
+/// Which line formats a line fits (bits in [`LINE_FORMATS`] order), by shape.
+fn line_shapes(line: &str) -> u8 {
+    const HEX: u8 = 1;
+    const PYTX: u8 = 2;
+    const PDQ: u8 = 4;
+    let t = line.trim();
+    if let Some(rest) = t.strip_prefix("hash=") {
+        let hash_part = rest.split(',').next().unwrap_or("");
+        if !is_hex_hash(hash_part) {
+            return 0;
+        }
+        if rest.contains(",filename=")
+            && (rest.contains(",quality=") || rest.contains(",xform=") || rest.contains(",orig="))
+        {
+            return PDQ;
+        }
+        return HEX;
+    }
+    let (tok, after) = split_token(t);
+    if !after.is_empty() {
+        // Whitespace-separated: pytx lines.
+        if is_hex_hash(tok) {
+            return if pytx_meta(after).is_some() { PYTX } else { 0 };
+        }
+        if is_signal_type(tok) && !after.starts_with(',') {
+            return PYTX;
+        }
+        let (tok2, after2) = split_token(after);
+        if rotation(tok).is_some() && is_signal_type(tok2) && !after2.is_empty() {
+            return PYTX;
+        }
+        // A hex line whose metadata has spaces is still a hex line.
+    }
+    let fields: Vec<&str> = t.split(',').collect();
+    if !is_hex_hash(fields[0].trim()) {
+        return 0;
+    }
+    if fields.len() == 1 {
+        return HEX | PYTX;
+    }
+    if fields.len() >= 3 && is_digits(fields[1]) {
+        return PDQ;
+    }
+    if fields.len() >= 10
+        && fields[..8].iter().all(|f| is_hex_hash(f.trim()))
+        && is_digits(fields[8])
+    {
+        return PDQ;
+    }
+    HEX
+}
+
+/// Decides a table format from its first line. `None`: not a header.
+fn detect_header(
+    source: &str,
+    first: &str,
+    lines: &[&str],
+    options: &ReadOptions,
+) -> Result<Option<InputFormat>> {
+    if first.starts_with('{') {
+        let mut keys: HashSet<String> = HashSet::new();
+        for line in lines {
+            if let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(line) {
+                if matches!(obj.get("type"), Some(serde_json::Value::String(t)) if t == "summary" || t == "header")
+                {
+                    continue;
+                }
+                keys.extend(obj.keys().map(|k| k.to_ascii_lowercase()));
+            }
+        }
+        let has = |k: &str| keys.contains(k);
+        let ours = has("path") && has("algorithm") && has("hash");
+        return Ok(Some(if ours && options.hash_col.is_none() {
+            InputFormat::Hashsieve
+        } else {
+            InputFormat::JsonLines
+        }));
+    }
+    let tab = first.contains('\t');
+    if !tab && !first.contains(',') {
+        return Ok(None);
+    }
+    let cols: Vec<String> = split_header(first, if tab { b'\t' } else { b',' });
+    let has = |c: &str| cols.iter().any(|h| h == c);
+    let ours = has("path") && has("algorithm") && has("hash");
+    let pytx = has("signal_type") && has("signal_str");
+    if options.hash_col.is_some() {
+        return Ok(Some(if tab {
+            InputFormat::Tsv
+        } else {
+            InputFormat::Csv
+        }));
+    }
+    if ours && pytx {
+        return Err(ambiguous(
+            source,
+            InputFormat::Hashsieve,
+            InputFormat::PytxCsv,
+            "the header has the columns of both",
+        ));
+    }
+    if ours {
+        return Ok(Some(InputFormat::Hashsieve));
+    }
+    if pytx {
+        return Ok(Some(InputFormat::PytxCsv));
+    }
+    Ok(Some(if tab {
+        InputFormat::Tsv
+    } else {
+        InputFormat::Csv
+    }))
+}
+
+fn split_header(line: &str, delim: u8) -> Vec<String> {
+    let mut rdr = csv_core::ReaderBuilder::new().delimiter(delim).build();
+    let mut out = vec![0u8; line.len() + 16];
+    let mut ends = vec![0usize; line.len() + 2];
+    let mut input = line.as_bytes().to_vec();
+    input.push(b'\n');
+    let (_, _, nout, nend) = rdr.read_record(&input, &mut out, &mut ends);
+    let _ = nout;
+    let mut cols = Vec::new();
+    let mut start = 0;
+    for &e in &ends[..nend] {
+        cols.push(
+            String::from_utf8_lossy(&out[start..e])
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_ascii_lowercase(),
+        );
+        start = e;
+    }
+    cols
+}
+
+// ---- shared field parsing ----
+
+pub(crate) fn is_hex_hash(s: &str) -> bool {
+    (s.len() == 16 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_digits(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The python-threatexchange signal type names (`SignalType.get_name()`) of this and earlier
+/// releases, image hashes and others.
+const PYTX_SIGNAL_TYPES: &[&str] = &[
+    "pdq",
+    "vpdq",
+    "pdq_ocr",
+    "video_md5",
+    "video_sha256",
+    "photo_md5",
+    "md5",
+    "url",
+    "url_md5",
+    "raw_text",
+    "text_tlsh",
+    "trend_query",
+];
+
+fn is_signal_type(tok: &str) -> bool {
+    PYTX_SIGNAL_TYPES.contains(&tok) || tok.parse::<HashKind>().is_ok()
+}
+
+/// The kind of a pytx signal type: `Ok(kind)`, or `Err` for a signal that is not an image
+/// hash we read.
+fn signal_kind(tok: &str) -> Option<HashKind> {
+    match tok {
+        "pdq" => Some(HashKind::Pdq),
+        _ if PYTX_SIGNAL_TYPES.contains(&tok) => None,
+        _ => tok.parse::<HashKind>().ok(),
+    }
+}
+
+/// The orientation of a rotation name: ours, the PDQ tools' (`flipp`, `flipm`) and pytx's
+/// (`ORIGINAL`, `ROTATE90`, `FLIPPLUS1`, ...).
+pub(crate) fn rotation(s: &str) -> Option<Dihedral> {
+    match s.to_ascii_lowercase().as_str() {
+        "flipp" => Some(Dihedral::FlipPlus1),
+        "flipm" => Some(Dihedral::FlipMinus1),
+        other => other.parse().ok(),
+    }
+}
+
+/// Splits off the first whitespace-delimited token; the rest is trimmed.
+fn split_token(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, ""),
+    }
+}
+
+/// Parses a quality field: empty or `-` = none, else an integer 0..=100.
+pub(crate) fn parse_quality(field: &str) -> std::result::Result<Option<u8>, &'static str> {
+    let f = field.trim();
+    if f.is_empty() || f == "-" {
+        return Ok(None);
+    }
+    match f.parse::<u8>() {
+        Ok(q) if q <= 100 => Ok(Some(q)),
+        _ => Err("quality is not an integer in 0..=100"),
+    }
+}
+
+/// Parses a hash of `kind`, giving a reason that never echoes the text.
+pub(crate) fn parse_hash(kind: HashKind, text: &str) -> std::result::Result<HashValue, String> {
+    kind.parse_hex(text.trim())
+        .map_err(|e| e.kind().to_string())
+}
+
+/// The kind of a hash given as hex in a format that does not name the algorithm: the first of
+/// `kinds` of its width; with no kinds, PDQ for 64 digits and pHash for 16.
+fn kind_of_hex(options: &ReadOptions, text: &str) -> HashKind {
+    let len = text.trim().len();
+    let width = |k: &HashKind| (k.bits() / 4) as usize == len;
+    if options.kinds.is_empty() {
+        return if len == 16 {
+            HashKind::PHash
+        } else {
+            HashKind::Pdq
+        };
+    }
+    options
+        .kinds
+        .iter()
+        .copied()
+        .find(width)
+        .unwrap_or(options.kinds[0])
+}
+
+const BAD_CATEGORY: &str = "malformed category: scheme and code must be non-empty without \
+                            whitespace or control characters, and the scheme without ':'";
+
+/// Parses whitespace-separated `scheme:code` items into `out`.
+fn push_categories(
+    field: &str,
+    default_scheme: &str,
+    out: &mut Vec<String>,
+) -> std::result::Result<(), String> {
+    for item in field.split_whitespace() {
+        let c = Category::parse(item, default_scheme);
+        if !c.is_valid() {
+            return Err(BAD_CATEGORY.into());
+        }
+        out.push(c.to_string());
+    }
+    Ok(())
+}
+
+// ---- line formats ----
+
+enum Parser {
+    Empty,
+    Hex,
+    PdqHasher(PdqState),
+    Pytx,
+    Table(Box<Table>),
+    Json(Box<JsonState>),
+}
+
+/// A line of the hex format: `[hash=]<hex>[,<metadata>]`.
+pub(crate) fn hex_item(options: &ReadOptions, n: u64, text: &str) -> Item {
+    let (hash_part, id) = match text.split_once(',') {
+        Some((h, m)) => (h, Some(m)),
+        None => (text, None),
+    };
+    let hash_part = hash_part.strip_prefix("hash=").unwrap_or(hash_part);
+    let kind = kind_of_hex(options, hash_part);
+    match parse_hash(kind, hash_part) {
+        Ok(hash) => {
+            let mut r = Record::new(n, kind, hash);
+            r.id = id.map(str::to_owned);
+            Item::Record(r)
+        }
+        Err(reason) => Item::Malformed { line: n, reason },
+    }
+}
+
+/// What the PDQ hasher's `-d --pdqdih` rows need from the row before: the file's quality row.
+#[derive(Default)]
+struct PdqState {
+    /// (file name, hash, quality) of the last `quality=` row.
+    last: Option<(String, HashValue, Option<u8>)>,
+}
+
+fn pdq_hasher_items(
+    options: &ReadOptions,
+    state: &mut PdqState,
+    n: u64,
+    text: &str,
+    out: &mut VecDeque<Item>,
+) {
+    let bad = |reason: &str| Item::Malformed {
+        line: n,
+        reason: reason.to_owned(),
+    };
+    let record =
+        |kind: HashKind, hash: HashValue, q: Option<u8>, name: &str, o: Option<Dihedral>| {
+            let mut r = Record::new(n, kind, hash);
+            r.quality = q;
+            r.id = Some(name.to_owned());
+            r.orientation = o;
+            Item::Record(r)
+        };
+    if let Some(rest) = text.strip_prefix("hash=") {
+        // -d forms; the file name is last and may contain commas.
+        let Some((fields, name)) = rest.split_once(",filename=") else {
+            out.push_back(bad("no filename= field"));
+            return;
+        };
+        let mut parts = fields.split(',');
+        let hash_text = parts.next().unwrap_or("");
+        let kind = kind_of_hex(options, hash_text);
+        let hash = match parse_hash(kind, hash_text) {
+            Ok(h) => h,
+            Err(reason) => {
+                out.push_back(Item::Malformed { line: n, reason });
+                return;
+            }
+        };
+        let mut quality = None;
+        let mut has_quality = false;
+        let mut xform = None;
+        let mut across: Vec<(Dihedral, &str)> = Vec::new();
+        for p in parts {
+            let Some((key, value)) = p.split_once('=') else {
+                out.push_back(bad("a field is not key=value"));
+                return;
+            };
+            match key {
+                "quality" => {
+                    has_quality = true;
+                    match parse_quality(value) {
+                        Ok(q) => quality = q,
+                        Err(reason) => {
+                            out.push_back(bad(reason));
+                            return;
+                        }
+                    }
+                }
+                "xform" => match rotation(value) {
+                    Some(d) => xform = Some(d),
+                    None => {
+                        out.push_back(bad("unknown xform name"));
+                        return;
+                    }
+                },
+                "norm" | "delta" => {}
+                other => {
+                    // A field of a newer tool is ignored.
+                    if let Some(d) = rotation(other) {
+                        across.push((d, value));
+                    }
+                }
+            }
+        }
+        if !options.wants(kind) {
+            out.push_back(Item::Skipped {
+                line: n,
+                reason: SkipReason::OtherKind,
+            });
+            return;
+        }
+        if !across.is_empty() {
+            // -d --pdqdih-across: the 8 hashes; `hash=` repeats `orig=`.
+            let mut items = Vec::new();
+            for (d, value) in across {
+                match parse_hash(kind, value) {
+                    Ok(h) => items.push(record(kind, h, quality, name, Some(d))),
+                    Err(reason) => {
+                        out.push_back(Item::Malformed { line: n, reason });
+                        return;
+                    }
+                }
+            }
+            out.extend(items);
+            return;
+        }
+        if let Some(d) = xform {
+            // -d --pdqdih: the quality is the file's `quality=` row's.
+            let last = state.last.as_ref().filter(|(f, _, _)| f == name);
+            if d == Dihedral::Orig && last.is_some_and(|(_, h, _)| *h == hash) {
+                out.push_back(Item::Skipped {
+                    line: n,
+                    reason: SkipReason::Duplicate,
+                });
+                return;
+            }
+            let q = last.and_then(|(_, _, q)| *q);
+            out.push_back(record(kind, hash, q, name, Some(d)));
+            return;
+        }
+        if has_quality {
+            state.last = Some((name.to_owned(), hash, quality));
+        }
+        out.push_back(record(kind, hash, quality, name, None));
+        return;
+    }
+    let fields: Vec<&str> = text.splitn(11, ',').collect();
+    if fields.len() >= 10 && fields[..8].iter().all(|f| is_hex_hash(f.trim())) {
+        // --pdqdih-across: 8 hashes, quality, file name (which may contain commas).
+        let q = match parse_quality(fields[8]) {
+            Ok(q) => q,
+            Err(reason) => {
+                out.push_back(bad(reason));
+                return;
+            }
+        };
+        let name = text.splitn(10, ',').nth(9).unwrap_or("");
+        let kind = kind_of_hex(options, fields[0]);
+        if !options.wants(kind) {
+            out.push_back(Item::Skipped {
+                line: n,
+                reason: SkipReason::OtherKind,
+            });
+            return;
+        }
+        let mut items = Vec::new();
+        for (d, f) in Dihedral::ALL.into_iter().zip(&fields[..8]) {
+            match parse_hash(kind, f) {
+                Ok(h) => items.push(record(kind, h, q, name, Some(d))),
+                Err(reason) => {
+                    out.push_back(Item::Malformed { line: n, reason });
+                    return;
+                }
+            }
+        }
+        out.extend(items);
+        return;
+    }
+    let mut parts = text.splitn(3, ',');
+    let hash_text = parts.next().unwrap_or("");
+    let kind = kind_of_hex(options, hash_text);
+    let hash = match parse_hash(kind, hash_text) {
+        Ok(h) => h,
+        Err(reason) => {
+            out.push_back(Item::Malformed { line: n, reason });
+            return;
+        }
+    };
+    let quality = match parts.next().map(parse_quality) {
+        Some(Ok(q)) => q,
+        Some(Err(reason)) => {
+            out.push_back(bad(reason));
+            return;
+        }
+        None => {
+            out.push_back(bad("expected hash,quality,filename"));
+            return;
+        }
+    };
+    let Some(name) = parts.next() else {
+        out.push_back(bad("expected hash,quality,filename"));
+        return;
+    };
+    if !options.wants(kind) {
+        out.push_back(Item::Skipped {
+            line: n,
+            reason: SkipReason::OtherKind,
+        });
+        return;
+    }
+    out.push_back(record(kind, hash, quality, name, None));
+}
+
+/// pytx metadata after the value: `['<collab>'] <CATEGORY>[ <tags>]`, or nothing.
+/// `None` when the text is not that shape.
+fn pytx_meta(text: &str) -> Option<(Option<String>, Vec<String>)> {
+    let mut rest = text.trim();
+    let mut collab = None;
+    if rest.starts_with('\'') || rest.starts_with('"') {
+        let (s, after) = python_str(rest)?;
+        collab = Some(s);
+        rest = after.trim_start();
+    }
+    let mut categories = Vec::new();
+    if rest.is_empty() {
+        return collab.is_some().then_some((collab, categories));
+    }
+    let (cat, tags) = match rest.split_once(' ') {
+        Some((c, t)) => (c, t),
+        None => (rest, ""),
+    };
+    if cat.is_empty() || !cat.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        return None;
+    }
+    categories.push(format!("category:{cat}"));
+    for tag in tags.split(',') {
+        let tag = tag.trim();
+        if !tag.is_empty() {
+            categories.push(format!("tag:{tag}"));
+        }
+    }
+    Some((collab, categories))
+}
+
+/// A Python string literal as `repr` writes it: `'…'` or `"…"` with backslash escapes.
+/// Returns the string and the text after it.
+fn python_str(text: &str) -> Option<(String, &str)> {
+    let quote = text.chars().next()?;
+    let mut out = String::new();
+    let mut chars = text[1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == quote {
+            return Some((out, &text[1 + i + 1..]));
+        }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let (_, e) = chars.next()?;
+        let mut hex = |n: usize| -> Option<char> {
+            let mut v = 0u32;
+            for _ in 0..n {
+                v = v * 16 + chars.next()?.1.to_digit(16)?;
+            }
+            char::from_u32(v)
+        };
+        match e {
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'x' => out.push(hex(2)?),
+            'u' => out.push(hex(4)?),
+            'U' => out.push(hex(8)?),
+            other => out.push(other),
+        }
+    }
+    None
+}
+
+fn pytx_item(options: &ReadOptions, n: u64, text: &str) -> Item {
+    let skipped = |reason| Item::Skipped { line: n, reason };
+    let t = text.trim();
+    let (first, after) = split_token(t);
+    let (kind, value, rest, orientation) = if is_hex_hash(first) {
+        // `-s <type>`: no type column.
+        (kind_of_hex(options, first), first, after, None)
+    } else if let (Some(d), (ty, after2)) = (rotation(first), split_token(after)) {
+        // `tx hash photo --rotations`: `ROTATE90 pdq <hex>`.
+        let Some(kind) = signal_kind(ty) else {
+            return skipped(SkipReason::OtherSignalType);
+        };
+        let (value, rest) = split_token(after2);
+        (kind, value, rest, Some(d))
+    } else if !first.is_empty()
+        && first
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        let Some(kind) = signal_kind(first) else {
+            return skipped(SkipReason::OtherSignalType);
+        };
+        let (value, rest) = split_token(after);
+        (kind, value, rest, None)
+    } else {
+        return Item::Malformed {
+            line: n,
+            reason: "expected `<signal_type> <hash>`".into(),
+        };
+    };
+    if !options.wants(kind) {
+        return skipped(SkipReason::OtherKind);
+    }
+    let hash = match parse_hash(kind, value) {
+        Ok(h) => h,
+        Err(reason) => return Item::Malformed { line: n, reason },
+    };
+    let mut r = Record::new(n, kind, hash);
+    r.orientation = orientation;
+    if !rest.is_empty() {
+        match pytx_meta(rest) {
+            Some((collab, categories)) => {
+                if categories
+                    .iter()
+                    .any(|c| !Category::parse(c, "tag").is_valid())
+                {
+                    return Item::Malformed {
+                        line: n,
+                        reason: BAD_CATEGORY.into(),
+                    };
+                }
+                r.source = collab.filter(|c| !c.is_empty());
+                r.categories = categories;
+            }
+            // Not pytx metadata: the text after the hash is an id.
+            None => r.id = Some(rest.to_owned()),
+        }
+    }
+    Item::Record(r)
+}
+
+// ---- tables ----
+
+/// Where each field of a table comes from (column indexes, or JSON keys).
+#[derive(Clone, Debug, Default)]
+struct Columns {
+    hash: usize,
+    kind: Option<usize>,
+    /// The kind column is pytx's `signal_type` (other types are skipped, not malformed).
+    signal: bool,
+    id: Option<usize>,
+    /// The id is our `path` (unescaped in TSV).
+    path: bool,
+    quality: Option<usize>,
+    categories: Option<usize>,
+    pytx_category: Option<usize>,
+    tags: Option<usize>,
+    source: Option<usize>,
+    orientation: Option<usize>,
+    status: Option<usize>,
+    /// Our format: an empty hash is a row without one.
+    ours: bool,
+}
+
+impl Columns {
+    fn from_header(
+        format: InputFormat,
+        header: &[String],
+        options: &ReadOptions,
+        source: &str,
+    ) -> Result<Columns> {
+        let col = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            header.iter().position(|h| *h == name)
+        };
+        let missing = |name: &str, hint: &str| {
+            Error::new(ErrorKind::Format(format!(
+                "{source}: the header has no column {name:?}{hint}"
+            )))
+        };
+        Ok(match format {
+            InputFormat::PytxCsv => Columns {
+                hash: col("signal_str").ok_or_else(|| missing("signal_str", ""))?,
+                kind: Some(col("signal_type").ok_or_else(|| missing("signal_type", ""))?),
+                signal: true,
+                source: col("collab"),
+                pytx_category: col("category"),
+                tags: col("tags"),
+                ..Columns::default()
+            },
+            InputFormat::Hashsieve => Columns {
+                hash: col("hash").ok_or_else(|| missing("hash", ""))?,
+                id: Some(col("path").ok_or_else(|| missing("path", ""))?),
+                path: true,
+                kind: Some(col("algorithm").ok_or_else(|| missing("algorithm", ""))?),
+                quality: col("quality"),
+                orientation: col("orientation"),
+                status: col("status"),
+                ours: true,
+                ..Columns::default()
+            },
+            _ => {
+                let hash_name = options.hash_col.as_deref().unwrap_or("hash");
+                let pick = |given: &Option<String>, default: &str| -> Result<Option<usize>> {
+                    match given {
+                        Some(name) => col(name).map(Some).ok_or_else(|| missing(name, "")),
+                        None => Ok(col(default)),
+                    }
+                };
+                Columns {
+                    hash: col(hash_name)
+                        .ok_or_else(|| missing(hash_name, "; name the hash column"))?,
+                    id: pick(&options.id_col, "id")?,
+                    categories: pick(&options.category_col, "categories")?,
+                    quality: col("quality"),
+                    source: col("source"),
+                    kind: col("algorithm"),
+                    orientation: col("orientation"),
+                    ..Columns::default()
+                }
+            }
+        })
+    }
+}
+
+struct CsvState {
+    reader: csv_core::Reader,
+    /// The fields of the record read last, and the ends of each (as csv_core gives them).
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    out_used: usize,
+    ends_used: usize,
+    record_line: u64,
+}
+
+impl Default for CsvState {
+    fn default() -> CsvState {
+        CsvState::new(b',', true)
+    }
+}
+
+impl CsvState {
+    fn new(delim: u8, quoting: bool) -> CsvState {
+        CsvState {
+            reader: csv_core::ReaderBuilder::new()
+                .delimiter(delim)
+                .quoting(quoting)
+                .build(),
+            out: Vec::new(),
+            ends: Vec::new(),
+            out_used: 0,
+            ends_used: 0,
+            record_line: 0,
+        }
+    }
+
+    fn fields_len(&self) -> usize {
+        self.ends_used
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.out[start..self.ends[i]]
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    csv: CsvState,
+    cols: Columns,
+    /// Our TSV: cells are escaped.
+    escaped: bool,
+    /// A JSON input of our format (read by [`JsonState`]).
+    json: bool,
+    /// The header's names, lower case.
+    header: Vec<String>,
+    seen: Seen,
+}
+
+/// The records of the current path, to drop the repeated rows of a scan.
+#[derive(Default)]
+struct Seen {
+    path: String,
+    keys: HashSet<(HashKind, HashValue, Option<Dihedral>)>,
+}
+
+/// The fields of one row, before checks.
+#[derive(Default)]
+struct Raw<'a> {
+    hash: Option<Cow<'a, str>>,
+    kind: Option<Cow<'a, str>>,
+    signal: bool,
+    id: Option<Cow<'a, str>>,
+    quality: Option<Cow<'a, str>>,
+    categories: Vec<String>,
+    source: Option<Cow<'a, str>>,
+    orientation: Option<Cow<'a, str>>,
+    status: Option<Cow<'a, str>>,
+    ours: bool,
+}
+
+fn table_raw<'a>(
+    cols: &Columns,
+    fields: &[&'a [u8]],
+    escaped: bool,
+) -> std::result::Result<Raw<'a>, String> {
+    let get = |i: Option<usize>| -> std::result::Result<Option<&'a str>, String> {
+        match i {
+            None => Ok(None),
+            Some(i) => match fields.get(i) {
+                None => Ok(None),
+                Some(raw) => std::str::from_utf8(raw)
+                    .map(Some)
+                    .map_err(|_| format!("column {} is not valid UTF-8", i + 1)),
+            },
+        }
+    };
+    let hash = match fields.get(cols.hash) {
+        None => return Err(format!("missing column {}", cols.hash + 1)),
+        Some(_) => get(Some(cols.hash))?,
+    };
+    let mut categories = Vec::new();
+    if let Some(c) = get(cols.categories)? {
+        push_categories(c, "tag", &mut categories)?;
+    }
+    if let Some(c) = get(cols.pytx_category)? {
+        for c in c.split_whitespace() {
+            categories.push(format!("category:{c}"));
+        }
+    }
+    if let Some(tags) = get(cols.tags)? {
+        for t in tags.split_whitespace() {
+            categories.push(format!("tag:{t}"));
+        }
+    }
+    let id = match get(cols.id)? {
+        Some(p) if escaped && cols.path => Some(Cow::Owned(unescape_tsv(p))),
+        other => other.map(Cow::Borrowed),
+    };
+    Ok(Raw {
+        hash: hash.map(Cow::Borrowed),
+        kind: get(cols.kind)?.map(Cow::Borrowed),
+        signal: cols.signal,
+        id,
+        quality: get(cols.quality)?.map(Cow::Borrowed),
+        categories,
+        source: get(cols.source)?.map(Cow::Borrowed),
+        orientation: get(cols.orientation)?.map(Cow::Borrowed),
+        status: get(cols.status)?.map(Cow::Borrowed),
+        ours: cols.ours,
+    })
+}
+
+/// Turns the fields of a row into an item.
+fn finish(options: &ReadOptions, seen: &mut Seen, line: u64, raw: Raw<'_>) -> Item {
+    let skipped = |reason| Item::Skipped { line, reason };
+    let bad = |reason: String| Item::Malformed { line, reason };
+    if let Some(status) = raw.status.as_deref() {
+        if matches!(status.trim(), "error" | "skipped") {
+            return skipped(SkipReason::NoHash);
+        }
+    }
+    let hash_text = raw.hash.as_deref().unwrap_or("").trim();
+    let kind = match raw.kind.as_deref().map(str::trim) {
+        Some(k) if raw.signal => match signal_kind(k) {
+            Some(kind) => kind,
+            None => return skipped(SkipReason::OtherSignalType),
+        },
+        Some(k) if !k.is_empty() || raw.ours => match k.parse::<HashKind>() {
+            Ok(kind) => kind,
+            Err(_) if raw.ours && hash_text.is_empty() => return skipped(SkipReason::NoHash),
+            Err(_) => return bad("unknown algorithm name".into()),
+        },
+        _ => kind_of_hex(options, hash_text),
+    };
+    if raw.ours && hash_text.is_empty() {
+        return skipped(SkipReason::NoHash);
+    }
+    if !options.wants(kind) {
+        return skipped(SkipReason::OtherKind);
+    }
+    let hash = match parse_hash(kind, hash_text) {
+        Ok(h) => h,
+        Err(reason) => return bad(reason),
+    };
+    let quality = match raw.quality.as_deref().map(parse_quality) {
+        None => None,
+        Some(Ok(q)) => q,
+        Some(Err(reason)) => return bad(reason.into()),
+    };
+    // Not a dihedral name (older outputs wrote the EXIF orientation code there): none.
+    let orientation = raw.orientation.as_deref().and_then(|o| rotation(o.trim()));
+    if raw
+        .categories
+        .iter()
+        .any(|c| !Category::parse(c, "tag").is_valid())
+    {
+        return bad(BAD_CATEGORY.into());
+    }
+    let id = raw.id.map(Cow::into_owned);
+    if raw.status.is_some() {
+        // A scan writes one row per matched entry: one record per (path, kind, hash).
+        let path = id.as_deref().unwrap_or("");
+        if seen.path != path {
+            seen.path = path.to_owned();
+            seen.keys.clear();
+        }
+        if !seen.keys.insert((kind, hash, orientation)) {
+            return skipped(SkipReason::Duplicate);
+        }
+    }
+    let mut r = Record::new(line, kind, hash);
+    r.quality = quality;
+    r.id = id;
+    r.categories = raw.categories;
+    r.source = raw.source.map(Cow::into_owned).filter(|s| !s.is_empty());
+    r.orientation = orientation;
+    Item::Record(r)
+}
+
+/// Undoes our TSV escapes (`\t`, `\n`, `\r`, `\\`, `\xNN`). A cell whose bytes are not UTF-8
+/// keeps its escaped form (see the [module documentation](self)).
+fn unescape_tsv(cell: &str) -> String {
+    if !cell.contains('\\') {
+        return cell.to_owned();
+    }
+    let mut bytes = Vec::with_capacity(cell.len());
+    let b = cell.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b't' => bytes.push(b'\t'),
+                b'n' => bytes.push(b'\n'),
+                b'r' => bytes.push(b'\r'),
+                b'\\' => bytes.push(b'\\'),
+                b'x' if i + 3 < b.len() => {
+                    match std::str::from_utf8(&b[i + 2..i + 4])
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    {
+                        Some(v) => {
+                            bytes.push(v);
+                            i += 4;
+                            continue;
+                        }
+                        None => bytes.extend_from_slice(&b[i..i + 2]),
+                    }
+                }
+                other => {
+                    bytes.push(b'\\');
+                    bytes.push(other);
+                }
+            }
+            i += 2;
+        } else {
+            bytes.push(b[i]);
+            i += 1;
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => escape_bytes(e.as_bytes()),
+    }
+}
+
+/// The escaped text of bytes that are not UTF-8: `\xNN` for the bytes outside valid UTF-8
+/// sequences, `\\` for a backslash, `\t` `\n` `\r` for those.
+pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+// ---- JSON lines ----
+
+struct JsonState {
+    hash_key: String,
+    id_key: String,
+    id_given: bool,
+    cat_key: String,
+    ours: bool,
+    seen: Seen,
+}
+
+impl JsonState {
+    fn new(options: &ReadOptions, ours: bool) -> JsonState {
+        JsonState {
+            hash_key: options.hash_col.clone().unwrap_or_else(|| "hash".into()),
+            id_key: options.id_col.clone().unwrap_or_else(|| "id".into()),
+            id_given: options.id_col.is_some(),
+            cat_key: options
+                .category_col
+                .clone()
+                .unwrap_or_else(|| "categories".into()),
+            ours,
+            seen: Seen::default(),
+        }
+    }
+}
+
+fn json_raw<'a>(
+    state: &JsonState,
+    obj: &'a serde_json::Map<String, serde_json::Value>,
+) -> std::result::Result<Raw<'a>, String> {
+    use serde_json::Value;
+    let text = |key: &str| -> std::result::Result<Option<Cow<'a, str>>, String> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(Cow::Borrowed(s.as_str()))),
+            Some(Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
+            Some(_) => Err(format!("field {key:?} is not a string")),
+        }
+    };
+    let hash = match obj.get(state.hash_key.as_str()) {
+        Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+        Some(Value::Null) if state.ours => None,
+        Some(_) => return Err(format!("field {:?} is not a string", state.hash_key)),
+        None if state.ours => None,
+        None => return Err(format!("no field {:?}", state.hash_key)),
+    };
+    let ours = state.ours || obj.contains_key("path") && obj.contains_key("algorithm");
+    let id = if obj.contains_key(state.id_key.as_str()) || state.id_given {
+        match obj.get(state.id_key.as_str()) {
+            Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+            Some(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
+            None | Some(Value::Null) if !state.id_given => None,
+            _ => {
+                return Err(format!(
+                    "field {:?} is missing or not a string",
+                    state.id_key
+                ))
+            }
+        }
+    } else if ours {
+        match obj.get("path") {
+            Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+            Some(Value::Object(o)) => match o.get("bytes") {
+                Some(Value::String(b64)) => match base64_decode(b64) {
+                    Some(bytes) => Some(Cow::Owned(match String::from_utf8(bytes) {
+                        Ok(s) => s,
+                        Err(e) => escape_bytes(e.as_bytes()),
+                    })),
+                    None => return Err("field \"path\" has invalid base64 bytes".into()),
+                },
+                _ => return Err("field \"path\" is not a string or {\"bytes\": …}".into()),
+            },
+            None | Some(Value::Null) => None,
+            Some(_) => return Err("field \"path\" is not a string".into()),
+        }
+    } else {
+        None
+    };
+    let quality = match obj.get("quality") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(q)) => Some(Cow::Owned(q.to_string())),
+        Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+        Some(_) => return Err("quality is not a number".into()),
+    };
+    let mut categories = Vec::new();
+    match obj.get(state.cat_key.as_str()) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => push_categories(s, "tag", &mut categories)?,
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item.as_str() {
+                    Some(s) => push_categories(s, "tag", &mut categories)?,
+                    None => return Err("a category is not a string".into()),
+                }
+            }
+        }
+        Some(_) => return Err("categories are not a string or an array".into()),
+    }
+    Ok(Raw {
+        hash,
+        kind: text("algorithm")?,
+        signal: false,
+        id,
+        quality,
+        categories,
+        source: match obj.get("source") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+            Some(_) => return Err("source is not a string".into()),
+        },
+        orientation: text("orientation")?,
+        status: text("status")?,
+        ours,
+    })
+}
+
+/// Standard base64 (with or without padding); `None` when invalid.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for b in text.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+
+    fn items(text: &str, options: &ReadOptions) -> (Option<InputFormat>, Vec<Item>) {
+        let mut r = RecordReader::new(text.as_bytes(), "t", options).unwrap();
+        let mut out = Vec::new();
+        while let Some(i) = r.next_item().unwrap() {
+            out.push(i);
+        }
+        (r.format(), out)
+    }
+
+    #[test]
+    fn python_strings() {
+        assert_eq!(python_str("'a b' X"), Some(("a b".into(), " X")));
+        assert_eq!(python_str(r#""it's" X"#), Some(("it's".into(), " X")));
+        assert_eq!(python_str(r"'a\'b\x41\n'"), Some(("a'bA\n".into(), "")));
+        assert_eq!(python_str("'open"), None);
+    }
+
+    #[test]
+    fn tsv_escapes() {
+        assert_eq!(unescape_tsv(r"a\tb\\c\nd"), "a\tb\\c\nd");
+        assert_eq!(unescape_tsv(r"caf\xc3\xa9"), "café");
+        assert_eq!(unescape_tsv(r"x\xff.jpg"), r"x\xff.jpg");
+        assert_ne!(unescape_tsv(r"x\xff.jpg"), unescape_tsv(r"x\xfe.jpg"));
+        assert_eq!(unescape_tsv(r"a\x"), r"a\x");
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(base64_decode("eP8uanBn").unwrap(), b"x\xff.jpg");
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert!(base64_decode("a*").is_none());
+    }
+
+    #[test]
+    fn line_shapes_of_each_format() {
+        assert_eq!(line_shapes(HEX), 0b011);
+        assert_eq!(line_shapes(&format!("{HEX},id")), 0b001);
+        assert_eq!(line_shapes(&format!("{HEX},90,a.jpg")), 0b100);
+        assert_eq!(line_shapes(&format!("pdq {HEX}")), 0b010);
+        assert_eq!(
+            line_shapes("video_md5 d41d8cd98f00b204e9800998ecf8427e"),
+            0b010
+        );
+        assert_eq!(line_shapes("just some text"), 0);
+    }
+
+    #[test]
+    fn a_co_process_is_answered_line_by_line() {
+        // A reader that hands out one line per read and fails if asked for more than the
+        // lines written so far.
+        struct OneLine {
+            lines: Vec<Vec<u8>>,
+            pos: usize,
+            allowed: std::rc::Rc<std::cell::Cell<usize>>,
+        }
+        impl Read for OneLine {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                assert!(self.pos < self.allowed.get(), "read past the written lines");
+                let Some(l) = self.lines.get(self.pos) else {
+                    return Ok(0);
+                };
+                out[..l.len()].copy_from_slice(l);
+                self.pos += 1;
+                Ok(l.len())
+            }
+        }
+        let allowed = std::rc::Rc::new(std::cell::Cell::new(1));
+        let src = OneLine {
+            lines: (0..3).map(|_| format!("{HEX},x\n").into_bytes()).collect(),
+            pos: 0,
+            allowed: allowed.clone(),
+        };
+        let mut r =
+            RecordReader::new(std::io::BufReader::new(src), "pipe", &ReadOptions::new()).unwrap();
+        assert_eq!(r.format(), Some(InputFormat::Hex));
+        for line in 1..=3 {
+            let item = r.next_item().unwrap().unwrap();
+            assert_eq!(item.line(), line);
+            allowed.set(allowed.get() + 1);
+        }
+        assert!(r.next_item().unwrap().is_none());
+    }
+
+    #[test]
+    fn scan_rows_give_one_record_per_file_and_hash() {
+        let text = format!(
+            "path\tstatus\talgorithm\thash\tquality\tlist\tentry_id\tdistance\torientation\tdetail\n\
+             a.jpg\tmatch\tpdq\t{HEX}\t100\tL\te1\t0\t\t\n\
+             a.jpg\tmatch\tpdq\t{HEX}\t100\tL\te2\t3\t\t\n\
+             b.jpg\terror\t\t\t\t\t\t\t\tnot an image\n"
+        );
+        let (f, items) = items(&text, &ReadOptions::new());
+        assert_eq!(f, Some(InputFormat::Hashsieve));
+        assert!(matches!(&items[0], Item::Record(r) if r.id.as_deref() == Some("a.jpg")));
+        assert!(matches!(
+            items[1],
+            Item::Skipped {
+                reason: SkipReason::Duplicate,
+                ..
+            }
+        ));
+        assert!(matches!(
+            items[2],
+            Item::Skipped {
+                reason: SkipReason::NoHash,
+                ..
+            }
+        ));
+    }
+}
