@@ -200,7 +200,21 @@ fn an_over_long_line_is_a_malformed_line_for_match_and_dedup() {
         writeln!(f, "{},q2", n[3]).unwrap();
         f.flush().unwrap();
     }
+    // Its format cannot be told from a first line that long: an error, never an empty input.
     let out = hashsieve(d, &["match", "-l", "needles.hsl", "--hashes", "big.txt"]);
+    refused(&out, &["big.txt: cannot tell the input format"]);
+    let out = hashsieve(
+        d,
+        &[
+            "match",
+            "-l",
+            "needles.hsl",
+            "--input-format",
+            "hex",
+            "--hashes",
+            "big.txt",
+        ],
+    );
     refused(&out, &["big.txt:1: line longer than 1 MiB"]);
     // The rest of the file still streams through and matches.
     let stdout = String::from_utf8_lossy(&out.stdout);

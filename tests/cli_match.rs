@@ -269,15 +269,20 @@ fn exit_codes_for_no_match_and_errors() {
         None,
     );
     assert_eq!(out.status.code(), Some(1));
-    // A malformed hash line: exit 2, the line number named, the text not echoed.
-    let out = run(
-        &["match", "-l", list.to_str().unwrap(), "--hashes", "-"],
-        Some("0123456789abcdefXYZ\n"),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("-:1"), "{err}");
-    assert!(!err.contains("0123456789abcdefXYZ"), "{err}");
+    // A malformed hash line: exit 2, the line number named, the text not echoed; an input
+    // whose format cannot be told is an error too.
+    for format in [&["--input-format", "hex"][..], &[]] {
+        let mut args = vec!["match", "-l", list.to_str().unwrap(), "--hashes", "-"];
+        args.extend_from_slice(format);
+        let out = run(&args, Some("0123456789abcdefXYZ\n"));
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(if format.is_empty() { "format" } else { "-:1" }),
+            "{err}"
+        );
+        assert!(!err.contains("0123456789abcdef"), "{err}");
+    }
     // A missing list is an error before anything runs.
     let out = run(
         &[

@@ -971,6 +971,18 @@ fn detect_prefix(
 ) -> Result<Option<InputFormat>> {
     let lines = sample_lines(prefix, false);
     if lines.is_empty() {
+        // No meaningful line in the sample: an empty input, or one whose first lines are too
+        // long to read, which must not pass for empty (its other lines would go unread).
+        let too_long = prefix
+            .split(|&b| b == b'\n' || b == b'\r')
+            .any(|l| l.len() > MAX_LINE_LEN);
+        if too_long {
+            return Err(Error::new(ErrorKind::Format(format!(
+                "{source}: cannot tell the input format: its first line is longer than 1 MiB; \
+                 pass the format explicitly (one of: {})",
+                InputFormat::NAMES
+            ))));
+        }
         return Ok(None);
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();

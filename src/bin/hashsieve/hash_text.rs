@@ -18,7 +18,9 @@ pub(crate) struct HashLine {
     pub(crate) hex: String,
     /// The TSV `quality` column, where present and not empty.
     pub(crate) quality: Option<String>,
-    /// The TSV `orientation` column, where present and not empty.
+    /// The TSV `orientation` column, where present and not empty (unused since `match` reads
+    /// through the library's record reader).
+    #[allow(dead_code)]
     pub(crate) orientation: Option<String>,
 }
 

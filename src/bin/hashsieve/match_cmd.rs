@@ -1,5 +1,6 @@
 //! `hashsieve match`: match images, or hash text read with `--hashes`, against hash lists.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,12 +11,13 @@ use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::image::{decode, decode_path};
 use hashsieve::index::IndexKind;
+use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader};
 use hashsieve::matching::{Query, QueryResult};
-use hashsieve::{HashKind, HashValue};
+use hashsieve::HashKind;
 use rayon::prelude::*;
 
 use crate::common::{self, Format, RowWriter};
-use crate::hash_text::{BadLine, HashLines, Malformed};
+use crate::hash_text::Malformed;
 use crate::lists::{self, ListArgs};
 
 #[derive(clap::Args)]
@@ -45,7 +47,7 @@ pub(crate) struct Args {
     hashes: Vec<PathBuf>,
     /// The format of the --hashes inputs (default: detected from each input's first lines).
     #[arg(long, value_name = "FORMAT", requires = "hashes")]
-    input_format: Option<hashsieve::list::import::InputFormat>,
+    input_format: Option<InputFormat>,
     /// Also write a row for each query that matched nothing (or was skipped), with the match
     /// columns empty: every query then gets at least one row (for a co-process on
     /// `--hashes -`).
@@ -165,11 +167,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             source.display().to_string()
         };
         let result = (|| -> anyhow::Result<()> {
+            let format = args.input_format;
             if stream {
-                let stdin = std::io::stdin();
-                let mut lock = stdin.lock();
                 // Each record is answered (and the output flushed) as soon as it is read.
-                match_hash_text(&mut lock, &shown, &kinds, &report, 1, &mut |items| {
+                let stdin = Box::new(std::io::stdin().lock());
+                match_hash_text(stdin, &shown, &kinds, format, &report, 1, &mut |items| {
                     emit(items, &mut out)?;
                     out.flush()
                 })
@@ -177,10 +179,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 common::regular_file(source)?;
                 let file =
                     std::fs::File::open(source).with_context(|| format!("cannot open {shown}"))?;
-                let mut reader = BufReader::new(file);
-                match_hash_text(&mut reader, &shown, &kinds, &report, BATCH, &mut |items| {
-                    emit(items, &mut out)
-                })
+                let reader = Box::new(BufReader::new(file));
+                match_hash_text(
+                    reader,
+                    &shown,
+                    &kinds,
+                    format,
+                    &report,
+                    BATCH,
+                    &mut |items| emit(items, &mut out),
+                )
             }
         })();
         if let Err(err) = result {
@@ -309,78 +317,56 @@ fn stdin_image_queries(
     Ok(queries_of(&image, "-", hasher, kinds, dihedral))
 }
 
-/// Streams the queries of a hash file ([`HashLines`]) to `emit`, [`BATCH`] at a time. A row
-/// without an `algorithm` column takes the one loaded list kind of its width. Each malformed
-/// line is reported through `report` by `source:line`, never by its content, and the file goes
-/// on; the error returned is one that stops the file (reading fails, or `emit` fails).
+/// Streams the records of one `--hashes` input (`-`: standard input) to `emit`, `batch` at a
+/// time, read by the library's [`RecordReader`] as `build` reads (kinds: those of the loaded
+/// lists). Each malformed line is reported through `report` by `source:line`, never by its
+/// content, and the input goes on; rows skipped on purpose (other algorithms, other pytx signal
+/// types, rows without a hash) are counted in one line at the end. The error returned is one
+/// that stops the input (the format cannot be told, reading fails, or `emit` fails).
 fn match_hash_text(
-    input: &mut dyn BufRead,
+    input: Box<dyn BufRead>,
     source: &str,
     kinds: &[HashKind],
+    format: Option<InputFormat>,
     report: &dyn Fn(&dyn std::fmt::Display, &dyn std::fmt::Display),
     batch: usize,
     emit: &mut dyn FnMut(Vec<Labelled>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let single_kind = |width: usize| -> anyhow::Result<HashKind> {
-        let fits: Vec<HashKind> = kinds
-            .iter()
-            .copied()
-            .filter(|k| k.bits() as usize == width * 4)
-            .collect();
-        match fits.as_slice() {
-            [k] => Ok(*k),
-            [] => bail!("no loaded list takes {width}-character hashes"),
-            _ => bail!("several loaded lists take {width}-character hashes; use a TSV with an algorithm column"),
-        }
-    };
+    let mut options = ReadOptions::new().kinds(kinds.iter().copied());
+    if let Some(f) = format {
+        options = options.format(f);
+    }
+    let mut reader = RecordReader::new(input, source, &options)?;
     let mut bad = Malformed::default();
-    let mut malformed = |line: u64, why: &dyn std::fmt::Display| {
-        if bad.count_one() {
-            report(&format_args!("{source}:{line}"), why);
-        }
-    };
-    let mut rows = HashLines::new(input);
+    let mut skipped: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut items = Vec::new();
-    while let Some(row) = rows
-        .next_row()
+    while let Some(item) = reader
+        .next_item()
         .with_context(|| format!("cannot read {source}"))?
     {
-        let row = match row {
-            Ok(row) => row,
-            Err(BadLine { line, reason }) => {
-                malformed(line, &reason);
-                continue;
+        match item {
+            Item::Record(record) => {
+                let mut query = Query::new(record.kind, record.hash, record.quality);
+                query.variants[0].0 = record.orientation;
+                items.push(Labelled {
+                    label: record
+                        .id
+                        .unwrap_or_else(|| format!("{source}:{}", record.line)),
+                    query,
+                });
+                if items.len() >= batch {
+                    emit(std::mem::take(&mut items))?;
+                }
             }
-        };
-        let parsed = (|| -> anyhow::Result<(HashKind, HashValue)> {
-            let kind = match &row.algorithm {
-                Some(a) => a.parse::<HashKind>()?,
-                None => single_kind(row.hex.len())?,
-            };
-            Ok((kind, kind.parse_hex(&row.hex)?))
-        })();
-        let (kind, value) = match parsed {
-            Ok(kv) => kv,
-            Err(err) => {
-                malformed(row.line, &format_args!("{err:#}"));
-                continue;
+            Item::Skipped { reason, .. } => {
+                *skipped.entry(reason.description()).or_default() += 1;
             }
-        };
-        let quality = row.quality.as_deref().and_then(|q| q.parse::<u8>().ok());
-        let mut query = Query::new(kind, value, quality);
-        if let Some(d) = row
-            .orientation
-            .as_deref()
-            .and_then(|o| o.parse::<Dihedral>().ok())
-        {
-            query.variants[0].0 = Some(d);
-        }
-        items.push(Labelled {
-            label: row.id.unwrap_or_else(|| format!("{source}:{}", row.line)),
-            query,
-        });
-        if items.len() >= batch {
-            emit(std::mem::take(&mut items))?;
+            Item::Malformed { line, reason } => {
+                if bad.count_one() {
+                    report(&format_args!("{source}:{line}"), &reason);
+                }
+            }
+            _ => {}
         }
     }
     if !items.is_empty() {
@@ -395,6 +381,13 @@ fn match_hash_text(
                 bad.unlisted()
             ),
         );
+    }
+    if !skipped.is_empty() {
+        let parts: Vec<String> = skipped
+            .iter()
+            .map(|(why, n)| format!("{n} ({why})"))
+            .collect();
+        eprintln!("hashsieve: {source}: skipped rows: {}", parts.join(", "));
     }
     Ok(())
 }
