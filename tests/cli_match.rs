@@ -626,3 +626,79 @@ fn hashes_on_stdin_are_answered_line_by_line() {
         .unwrap();
     assert!(err.contains("-:3"), "{err}");
 }
+
+/// Hash text read with `--hashes`: a record's quality gates it as an image's does, its id
+/// column names it (the C++ hasher's filename, our `path`), rows of algorithms no list holds and
+/// pytx signals that are not image hashes are skipped and counted, never fatal.
+#[test]
+fn hash_text_records_are_gated_and_named_by_their_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, tsv) = known_list(dir.path());
+    let hex: Vec<&str> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    let matched = |input: &str, extra: &[&str]| {
+        let path = dir.path().join("input.txt");
+        std::fs::write(&path, input).unwrap();
+        let mut args = vec!["match", "-l", list.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend(["--hashes", path.to_str().unwrap()]);
+        let out = run(&args, None);
+        let queries: Vec<String> = rows(&out).into_iter().map(|r| r[0].clone()).collect();
+        (
+            out.status.code(),
+            queries,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // pdq-photo-hasher output: `hash,quality,filename`; quality 20 is under PDQ's gate of 50.
+    let (code, queries, err) =
+        matched(&format!("{},100,a.jpg\n{},20,b.jpg\n", hex[0], hex[1]), &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(queries, ["a.jpg"]);
+    assert!(
+        err.contains("b.jpg: skipped: quality 20 is below the minimum 50"),
+        "{err}"
+    );
+    let (_, queries, _) = matched(
+        &format!("{},100,a.jpg\n{},20,b.jpg\n", hex[0], hex[1]),
+        &["--min-quality", "0"],
+    );
+    assert_eq!(queries, ["a.jpg", "b.jpg"]);
+    // pytx `dataset -P -S` with other signal types first: skipped and counted.
+    let (code, queries, err) = matched(
+        &format!(
+            "video_md5 d41d8cd98f00b204e9800998ecf8427e\ntrend_query {{\"a\": 1}}\npdq {}\n",
+            hex[0]
+        ),
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        queries,
+        [format!("{}:3", dir.path().join("input.txt").display())]
+    );
+    assert!(err.contains("skipped rows: 2"), "{err}");
+    // Our own multi-algorithm hash output: the PDQ rows, named by path.
+    let photo = data("corpus/photo_003.png");
+    let out = run(
+        &["hash", "--algo", "phash,pdq", photo.to_str().unwrap()],
+        None,
+    );
+    let (code, queries, err) = matched(&String::from_utf8(out.stdout).unwrap(), &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(queries, [photo.display().to_string()]);
+    assert!(
+        err.contains("skipped rows: 1 (a hash of another algorithm)"),
+        "{err}"
+    );
+    // Two formats at once: refused, naming both.
+    let (code, _, err) = matched(&format!("{},100,a.jpg\npdq {}\n", hex[0], hex[1]), &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("--input-format pytx-signals or --input-format pdq-hasher"),
+        "{err}"
+    );
+}
