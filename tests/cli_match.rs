@@ -702,3 +702,34 @@ fn hash_text_records_are_gated_and_named_by_their_id() {
         "{err}"
     );
 }
+
+/// `-` is one image on stdin; hash text there is "not an image", pointing to `--hashes -`.
+#[test]
+fn dash_reads_one_image_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, tsv) = known_list(dir.path());
+    let feed = |bytes: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+            .args(["match", "-l", list.to_str().unwrap(), "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = feed(&std::fs::read(data("corpus/photo_003.png")).unwrap());
+    assert_eq!(out.status.code(), Some(0));
+    let got = rows(&out);
+    assert_eq!((got[0][0].as_str(), got[0][3].as_str()), ("-", "0"));
+    let hex = tsv.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
+    let out = feed(format!("{hex}\n").as_bytes());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not an image") && err.contains("--hashes -"),
+        "{err}"
+    );
+    assert!(rows(&out).is_empty());
+}
