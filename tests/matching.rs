@@ -397,7 +397,7 @@ fn category_filter_agrees_with_brute_force() {
             let cats: Vec<&str> = CATS
                 .iter()
                 .copied()
-                .filter(|_| rng.next() % 3 == 0)
+                .filter(|_| rng.next().is_multiple_of(3))
                 .collect();
             let mut meta = EntryMeta::new(&id);
             for c in &cats {

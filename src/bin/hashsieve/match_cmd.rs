@@ -362,7 +362,9 @@ fn match_hash_text(
                 *skipped.entry(reason.description()).or_default() += 1;
             }
             Item::Malformed { line, reason } => {
-                if bad.count_one() {
+                // Every one is counted; the first few are listed.
+                let listed = bad.count_one();
+                if listed {
                     report(&format_args!("{source}:{line}"), &reason);
                 }
             }
