@@ -527,6 +527,7 @@ fn hidden_categories_and_category_filters() {
         matched(&["--category", "category:DISPUTED"]),
         (Some(0), ids(&["disp"]))
     );
+    // Asking for another category of a disputed entry does not show it; naming its opinion does.
     assert_eq!(
         matched(&[
             "--category",
@@ -534,7 +535,11 @@ fn hidden_categories_and_category_filters() {
             "--category",
             "category:POSITIVE_CLASS"
         ]),
-        (Some(0), ids(&["disp", "pos"]))
+        (Some(0), ids(&["pos"]))
+    );
+    assert_eq!(
+        matched(&["--category", "tag:x", "--category", "category:DISPUTED"]),
+        (Some(0), ids(&["disp"]))
     );
     assert_eq!(
         matched(&["--exclude-category", "category:POSITIVE_CLASS"]),

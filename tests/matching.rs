@@ -428,11 +428,12 @@ fn category_filter_agrees_with_brute_force() {
         };
         // The oracle: the rules of the filter, entry by entry.
         let shown = |cats: &[&str]| {
-            let hidden = has(cats, &filter.hidden);
-            let wanted = has(cats, &filter.only);
+            let hidden = cats
+                .iter()
+                .any(|c| has(&[c], &filter.hidden) && !has(&[c], &filter.only));
             !has(cats, &filter.exclude)
-                && (filter.only.is_empty() || wanted)
-                && (!hidden || filter.show_hidden || wanted)
+                && (filter.only.is_empty() || has(cats, &filter.only))
+                && (!hidden || filter.show_hidden)
         };
         let m: Matcher<Vec<u8>> =
             Matcher::with_options(MatcherOptions::default().categories(filter.clone()));

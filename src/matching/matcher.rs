@@ -92,8 +92,8 @@ pub struct MatcherOptions {
 /// An entry is reported when
 ///
 /// * it has none of the [`hidden`](CategoryFilter::hidden) categories, unless
-///   [`show_hidden`](CategoryFilter::show_hidden) is set or it has one of the
-///   [`only`](CategoryFilter::only) categories (asking for a category by name shows it);
+///   [`show_hidden`](CategoryFilter::show_hidden) is set; a hidden category named in
+///   [`only`](CategoryFilter::only) does not hide (asking for it by name shows it);
 /// * [`only`](CategoryFilter::only) is empty or it has one of those categories;
 /// * it has none of the [`exclude`](CategoryFilter::exclude) categories.
 ///
@@ -112,12 +112,14 @@ pub struct MatcherOptions {
 /// assert!(only.reports(["tag:ncmec", "category:POSITIVE_CLASS"]));
 /// assert!(!only.reports(["category:POSITIVE_CLASS"]));
 /// assert!(!only.reports(["tag:ncmec", "category:DISPUTED"]));
+/// let disputed = CategoryFilter::default().only(["category:DISPUTED"]);
+/// assert!(disputed.reports(["tag:ncmec", "category:DISPUTED"]));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CategoryFilter {
     /// Entries with one of these are not reported unless `show_hidden` is set or `only` names
-    /// one of their categories (default: [`HIDDEN_CATEGORIES`]).
+    /// it (default: [`HIDDEN_CATEGORIES`]).
     pub hidden: Vec<String>,
     /// Reports the hidden entries too.
     pub show_hidden: bool,
@@ -180,11 +182,12 @@ impl CategoryFilter {
         let has = |set: &[String], c: &str| set.iter().any(|x| x.eq_ignore_ascii_case(c));
         for c in categories {
             let c = c.as_ref();
-            hidden |= has(&self.hidden, c);
-            wanted |= has(&self.only, c);
+            let named = has(&self.only, c);
+            hidden |= has(&self.hidden, c) && !named;
+            wanted |= named;
             excluded |= has(&self.exclude, c);
         }
-        !excluded && (self.only.is_empty() || wanted) && (!hidden || self.show_hidden || wanted)
+        !excluded && (self.only.is_empty() || wanted) && (!hidden || self.show_hidden)
     }
 }
 

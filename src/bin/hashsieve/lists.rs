@@ -25,7 +25,8 @@ pub(crate) struct ListArgs {
     #[arg(long, value_name = "NAME=T")]
     list_threshold: Vec<ListThreshold>,
     /// Report only list entries with one of these categories (SCHEME:CODE, repeat for several),
-    /// e.g. `category:POSITIVE_CLASS` or `tag:csam`. Naming a hidden category shows it.
+    /// e.g. `category:POSITIVE_CLASS` or `tag:csam`. Naming a hidden category shows the
+    /// entries it hides.
     #[arg(long = "category", value_name = "SCHEME:CODE", value_parser = category)]
     categories: Vec<String>,
     /// Never report list entries with one of these categories (SCHEME:CODE, repeatable).
