@@ -1,5 +1,5 @@
 #![no_main]
-//! The HashsieveTsv importer: any input imports cleanly or fails cleanly, and what it imports builds a
+//! The Hashsieve importer (our hash/scan output, any delimiter): any input imports cleanly or fails cleanly, and what it imports builds a
 //! list that verifies.
 
 use hashsieve::list::import::InputFormat;
@@ -7,4 +7,4 @@ use libfuzzer_sys::fuzz_target;
 
 mod common;
 
-fuzz_target!(|data: &[u8]| common::import_any(data, Some(InputFormat::HashsieveTsv)));
+fuzz_target!(|data: &[u8]| common::import_any(data, Some(InputFormat::Hashsieve)));

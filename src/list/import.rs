@@ -22,7 +22,7 @@ use std::io::BufRead;
 
 use super::builder::{EntryMeta, ListBuilder};
 use super::reader::Category;
-use super::records::{read_raw_line, Item, ReadOptions, Record, RecordReader};
+use super::records::{read_raw_line, Item, ReadOptions, Record, RecordReader, SkipReason};
 use crate::error::{Error, ErrorKind, Result};
 
 pub use super::records::InputFormat;
@@ -86,6 +86,8 @@ pub struct ImportReport {
     pub rejected: u64,
     /// Records skipped on purpose: another signal type or algorithm, or no hash.
     pub skipped: u64,
+    /// The skipped records by reason, in the order the reasons first occurred.
+    pub skipped_by: Vec<(SkipReason, u64)>,
     /// Malformed records skipped (at most `max_errors`).
     pub malformed: u64,
     /// `source:line: reason` for the first malformed records (at most [`MAX_MESSAGES`]).
@@ -103,7 +105,16 @@ impl fmt::Display for ImportReport {
             self.rejected,
             self.skipped,
             self.malformed
-        )
+        )?;
+        if !self.skipped_by.is_empty() {
+            let parts: Vec<String> = self
+                .skipped_by
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            write!(f, " (skipped: {})", parts.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -286,7 +297,13 @@ pub fn import(
                     problems.report(r.line, e.kind())?;
                 }
             }
-            Item::Skipped { .. } => report.skipped += 1,
+            Item::Skipped { reason, .. } => {
+                report.skipped += 1;
+                match report.skipped_by.iter_mut().find(|(r, _)| *r == reason) {
+                    Some((_, n)) => *n += 1,
+                    None => report.skipped_by.push((reason, 1)),
+                }
+            }
             Item::Malformed { line, reason } => problems.report(line, reason)?,
         }
     }

@@ -13,8 +13,8 @@
 //! |---|---|---|---|
 //! | [`Hex`](InputFormat::Hex) | `hex` | the PDQ reference tools' hash files (`hashio`, read by `mih-query`, `clusterize256`, `hashtool256`): `[hash=]<hex>[,<metadata>]` | id = the metadata, whole (it may contain commas); none without it |
 //! | [`PdqHasher`](InputFormat::PdqHasher) | `pdq-hasher` | `pdq-photo-hasher` output in every mode: `hash,quality,filename`; `-d`: `hash=…,norm=…,delta=…,quality=…,filename=…`; `--pdqdih` (8 rows per file); `-d --pdqdih`: `hash=…,quality=…,filename=…` then 8 rows `hash=…,xform=rot90,filename=…`; `--pdqdih-across`: `h1,…,h8,quality,filename`; `-d --pdqdih-across`: `hash=…,quality=…,orig=…,rot90=…,…,flipm=…,filename=…` | id = file name; quality; orientation from `xform=` and the across columns (`orig`, `rot90`, `rot180`, `rot270`, `flipx`, `flipy`, `flipp` → [`FlipPlus1`](Dihedral::FlipPlus1), `flipm` → [`FlipMinus1`](Dihedral::FlipMinus1)). An `xform=` row takes the quality of the same file's `quality=` row; its `xform=orig` row repeats that row's hash and is [skipped](SkipReason::Duplicate) |
-//! | [`PytxSignals`](InputFormat::PytxSignals) | `pytx-signals` | python-threatexchange lines: `tx hash photo` (`pdq <hex>`, with `--rotations` `ROTATE90 pdq <hex>`); `tx dataset -P` (`<type> <value> '<collab>' <CATEGORY>[ <tag>,<tag>]`, with `-c` one collab and no collab column, with `-s pdq` no type column, with `-S` no metadata) | kind from the signal type; types that are not image hashes (`video_md5`, `url`, `raw_text`, `trend_query {…}`, …) are [skipped](SkipReason::OtherSignalType); source = collab (a Python string literal); categories `category:<CATEGORY>` and `tag:<tag>`; orientation from the rotation name. Text after the hash that is not pytx metadata is the id |
-//! | [`PytxCsv`](InputFormat::PytxCsv) | `pytx-csv` | `tx dataset -P --csv`: header with `signal_type`, `signal_str`, and optionally `collab`, `category`, `tags`, in any order | as `pytx-signals`; `tags` separated by whitespace, a quoted field may span lines |
+//! | [`PytxSignals`](InputFormat::PytxSignals) | `pytx-signals` | python-threatexchange lines: `tx hash photo` (`pdq <hex>`, with `--rotations` `ROTATE90 pdq <hex>`); `tx dataset -P` (`<type> <value> '<collab>' <CATEGORY>[ <tag>,<tag>]`, with `-c` one collab and no collab column, with `-s pdq` no type column, with `-S` no metadata) | kind from the signal type; types that are not image hashes (`video_md5`, `url`, `raw_text`, `trend_query {…}`, …) are [skipped](SkipReason::OtherSignalType); source = collab (a Python string literal); categories `category:<CATEGORY>` and `tag:<tag>` (tags split at commas and whitespace); orientation from the rotation name. Text after the hash that is not pytx metadata is the id |
+//! | [`PytxCsv`](InputFormat::PytxCsv) | `pytx-csv` | `tx dataset -P --csv`: header with `signal_type`, `signal_str`, and optionally `collab`, `category`, `tags`, in any order | as `pytx-signals`; `tags` separated by whitespace (pytx joins them with spaces), a quoted field may span lines |
 //! | [`Hashsieve`](InputFormat::Hashsieve) | `hashsieve` | our own output read back: `hashsieve hash` and `hashsieve scan` as TSV, CSV or JSON lines; a header (or keys) with `path`, `algorithm`, `hash` | kind = `algorithm`; id = `path`; `quality`, `orientation` (a value that is not a dihedral name, such as an EXIF orientation code, is ignored). Rows with no hash (failed files) or a `status` of `error` or `skipped` are [skipped](SkipReason::NoHash); repeated rows of one file (scan writes one per matched entry) give one record |
 //! | [`Csv`](InputFormat::Csv), [`Tsv`](InputFormat::Tsv) | `csv`, `tsv` | a header naming the columns (our `export --format csv` writes `hash,id,quality,categories,source`) | hash (`hash_col`, default `hash`), id (`id_col`, default `id` when present), categories (`category_col`, default `categories`), `quality`, `source`, `algorithm`, `orientation` when present |
 //! | [`JsonLines`](InputFormat::JsonLines) | `jsonl` | one JSON object per line with the same keys (our `export --format jsonl`) | categories a string or an array of strings |
@@ -22,7 +22,7 @@
 //! Common rules:
 //!
 //! - Lines end at LF, CRLF or a lone CR; a UTF-8 byte-order mark is ignored; blank lines are
-//!   skipped; a line over [`MAX_LINE_LEN`](super::import::MAX_LINE_LEN) is malformed and never
+//!   skipped; a line over [`MAX_LINE_LEN`] is malformed and never
 //!   held in memory. Lines starting with `#` before a header (or anywhere in the line formats
 //!   `hex`, `pdq-hasher`, `pytx-signals`) are comments. JSON objects whose `"type"` is
 //!   `"header"` or `"summary"` are not rows.
@@ -692,21 +692,16 @@ impl<R: BufRead> RecordReader<R> {
             if buf.is_empty() {
                 return Ok(Parser::Empty);
             }
-            let first = buf[0];
-            if first == b'#' || first.is_ascii_whitespace() && first != b' ' && first != b'\t' {
-                // A comment line or an empty line: consume it.
-                if self.read_line()?.is_none() {
-                    return Ok(Parser::Empty);
-                }
-                continue;
-            }
             let peek = &buf[..buf.len().min(MAX_LINE_LEN)];
             let line_end = memchr::memchr2(b'\n', b'\r', peek).unwrap_or(peek.len());
             let line = &peek[..line_end];
             let text = String::from_utf8_lossy(line);
-            let text = text.trim_start_matches('\u{feff}').trim_start();
-            if text.is_empty() {
-                self.read_line()?;
+            let text = text.trim_start_matches('\u{feff}').trim();
+            if text.is_empty() || text.starts_with('#') {
+                // A blank line or a comment before the header: consume it.
+                if self.read_line()?.is_none() {
+                    return Ok(Parser::Empty);
+                }
                 continue;
             }
             let json = text.starts_with('{');
@@ -1100,7 +1095,9 @@ fn line_shapes(line: &str) -> u8 {
     if fields.len() == 1 {
         return HEX | PYTX;
     }
-    if fields.len() >= 3 && is_digits(fields[1]) {
+    // `hash,quality,filename`; an empty quality is none (our pdq-hasher export of an entry
+    // without one).
+    if fields.len() >= 3 && (is_digits(fields[1]) || fields[1].trim().is_empty()) {
         return PDQ;
     }
     if fields.len() >= 10
@@ -1552,8 +1549,9 @@ fn pytx_meta(text: &str) -> Option<(Option<String>, Vec<String>)> {
         return None;
     }
     categories.push(format!("category:{cat}"));
-    for tag in tags.split(',') {
-        let tag = tag.trim();
+    // pytx joins tags with `,`; a category holds no whitespace, so a tag with spaces becomes
+    // one tag per word, as pytx's CSV (which joins tags with spaces) reads.
+    for tag in tags.split(|c: char| c == ',' || c.is_whitespace()) {
         if !tag.is_empty() {
             categories.push(format!("tag:{tag}"));
         }
@@ -2120,30 +2118,17 @@ fn json_raw<'a>(
     })
 }
 
-/// Standard base64 (with or without padding); `None` when invalid.
+/// Standard base64 (with or without padding, as ripgrep's `--json` writes it); `None` when
+/// invalid.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for b in text.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    use base64::Engine;
+    const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    STANDARD_ANY_PAD.decode(text).ok()
 }
 
 #[cfg(test)]
@@ -2182,6 +2167,7 @@ mod tests {
     fn base64() {
         assert_eq!(base64_decode("eP8uanBn").unwrap(), b"x\xff.jpg");
         assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YQ").unwrap(), b"a");
         assert!(base64_decode("a*").is_none());
     }
 

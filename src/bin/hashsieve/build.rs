@@ -11,8 +11,9 @@ use hashsieve::list::import::{import, ImportOptions, InputFormat};
 use hashsieve::matching::add_index_section;
 use hashsieve::{HashKind, ListBuilder};
 
-/// Build a hash-list file from text inputs (hex lines, reference hasher output, ThreatExchange
-/// CSV or signal files, `hashsieve hash` TSV, CSV/TSV/JSON lines with named columns).
+/// Build a hash-list file from text inputs (hex lines, pdq-photo-hasher output, python-threatexchange
+/// signal lines or dataset CSV, our own hash/scan/export output, CSV/TSV/JSON lines with named
+/// columns).
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// Hash algorithm: pdq, phash, dhash, ahash, whash (or phash256, dhash256, ahash256, whash256).
@@ -34,8 +35,10 @@ pub(crate) struct Args {
     /// Where to write the list (atomically: nothing is left there if the build fails).
     #[arg(short = 'o', long = "output", value_name = "LIST")]
     output: PathBuf,
-    /// Input format: hex, pdq-hasher, pytx-csv, pytx-signals, hashsieve-tsv, csv, tsv, jsonl
-    /// (default: detected from the first line of each input).
+    /// Input format: hex (PDQ reference tools), pdq-hasher (pdq-photo-hasher, every mode),
+    /// pytx-csv, pytx-signals (python-threatexchange `tx hash`, `tx dataset -P`), hashsieve (our
+    /// hash/scan output, TSV/CSV/JSON), csv, tsv, jsonl (default: detected from the header and
+    /// first lines of each input; an input that fits two formats is an error naming both).
     #[arg(long, value_name = "F")]
     input_format: Option<InputFormat>,
     /// CSV/TSV/JSON lines: the hash column (default `hash`).
