@@ -417,16 +417,23 @@ fn a_resume_counts_and_exits_for_the_whole_output() {
     let list = known_list(dir.path());
     let l = list.to_str().unwrap();
     for (first_files, want_first, want_total) in [
-        // A non-image: an error row "not an image".
+        // A non-image: an error row "not an image". The last file recorded (m.png) is scanned
+        // again on resume (its rows may have been cut), the first is not.
         (
-            vec![("notes.jpg", None)],
+            vec![
+                ("a-notes.jpg", None),
+                ("m.png", Some("corpus/photo_008.png")),
+            ],
             2,
-            serde_json::json!({"matched": 0, "no_match": 1, "errors": 1}),
+            serde_json::json!({"matched": 0, "no_match": 2, "errors": 1}),
         ),
         (
-            vec![("a.png", Some("corpus/photo_003.png"))],
+            vec![
+                ("a.png", Some("corpus/photo_003.png")),
+                ("m.png", Some("corpus/photo_008.png")),
+            ],
             0,
-            serde_json::json!({"matched": 1, "no_match": 1, "errors": 0}),
+            serde_json::json!({"matched": 1, "no_match": 2, "errors": 0}),
         ),
     ] {
         let name = if want_first == 2 { "errors" } else { "matches" };
@@ -440,8 +447,9 @@ fn a_resume_counts_and_exits_for_the_whole_output() {
             assert_eq!(rows[0][1], "error");
             assert!(rows[0][9].contains("not an image"), "{:?}", rows[0]);
         }
-        // More files arrive; the resumed run scans only the new one, which does not match.
-        std::fs::copy(data("corpus/photo_007.png"), tree.join("new.png")).unwrap();
+        // More files arrive; the resumed run scans the new one and the last one recorded,
+        // neither of which matches.
+        std::fs::copy(data("corpus/photo_007.png"), tree.join("z-new.png")).unwrap();
         let second = hashsieve(&["scan", "-l", l, "-o", o, t]);
         assert_eq!(
             second.status.code(),
@@ -450,12 +458,83 @@ fn a_resume_counts_and_exits_for_the_whole_output() {
         );
         let report = report_of(&output);
         assert_eq!(report["resumed"], true);
-        assert_eq!(report["files"]["scanned"], 1, "{name}");
+        assert_eq!(report["files"]["scanned"], 2, "{name}");
         assert_eq!(report["files"]["previously_done"], 1, "{name}");
         for key in ["matched", "no_match", "errors"] {
             assert_eq!(report["files"][key], want_total[key], "{name} {key}");
         }
-        assert_eq!(report["files"]["this_run"]["no_match"], 1, "{name}");
+        assert_eq!(report["files"]["this_run"]["no_match"], 2, "{name}");
+        assert_eq!(
+            report["files"]["this_run"]["matched"].as_u64().unwrap()
+                + report["files"]["this_run"]["errors"].as_u64().unwrap(),
+            0,
+            "{name}: the first file was not scanned again"
+        );
         assert_eq!(report["lists"][0]["name"], "known");
     }
+}
+
+/// A file's rows (one per algorithm, one per match) can be cut between two by an interruption;
+/// the file must not then pass for done. A resume drops the last file's rows and scans it again,
+/// so every file ends with all its rows, once.
+#[test]
+fn a_resume_rescans_a_file_whose_rows_were_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = known_list(dir.path());
+    let src = data("corpus/photo_003.png");
+    let out = hashsieve(&["hash", "--algo", "phash", src.to_str().unwrap()]);
+    let phash_tsv = dir.path().join("phash.tsv");
+    std::fs::write(&phash_tsv, out.stdout).unwrap();
+    let phash = dir.path().join("phash.hsl");
+    let out = hashsieve(&[
+        "build",
+        "--name",
+        "known-phash",
+        "--algo",
+        "phash",
+        "-o",
+        phash.to_str().unwrap(),
+        phash_tsv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = tree_of(
+        dir.path(),
+        "tree",
+        &[
+            ("a.png", Some("corpus/photo_008.png")),
+            ("b.png", Some("corpus/photo_003.png")),
+        ],
+    );
+    let output = dir.path().join("out.tsv");
+    let args = [
+        "scan",
+        "-l",
+        list.to_str().unwrap(),
+        "-l",
+        phash.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        tree.to_str().unwrap(),
+    ];
+    assert_eq!(hashsieve(&args).status.code(), Some(0));
+    let full = read_rows(&output);
+    assert_eq!(full.len(), 4, "two files, two algorithms: {full:?}");
+    // Cut the last row: b.png keeps its PDQ row and loses its pHash one.
+    let text = std::fs::read_to_string(&output).unwrap();
+    let cut: String = text
+        .lines()
+        .take(text.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&output, cut).unwrap();
+    assert_eq!(hashsieve(&args).status.code(), Some(0));
+    let mut got = read_rows(&output);
+    let mut want = full.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "every file has all its rows, once");
 }

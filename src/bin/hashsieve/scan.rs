@@ -31,7 +31,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     lists: ListArgs,
     /// Where to write the results. Started again with the same output, the scan resumes: files
-    /// already recorded there are not hashed again. Only a scan output of the same `--format`,
+    /// already recorded there are not hashed again (but the last, whose rows an interruption
+    /// may have cut). Only a scan output of the same `--format`,
     /// lists (name, version, checksum), thresholds and options is resumed (its header records
     /// them); any other existing file is refused and left unchanged. An output (and its
     /// `.report.json`) inside a scanned directory is not scanned. Without it, rows go to stdout.
@@ -403,8 +404,10 @@ fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> 
 /// The files an earlier run recorded in `output` and what their rows say. `output` must be a
 /// scan output of `format` whose settings header equals `settings`; anything else (a list, an
 /// image, another table, an output of other settings or of a hashsieve that wrote no header)
-/// is refused unchanged. Only then is a last line cut off by an interruption dropped from the
-/// file, so that its file is scanned again.
+/// is refused unchanged. Only then are the rows of the last file recorded dropped from the
+/// output (with a last line cut off by an interruption), so that that file is scanned again:
+/// an interruption may have cut its rows between two of them (one per algorithm and match),
+/// and a file recorded in part must not pass for done.
 fn already_done(
     output: &Path,
     format: Format,
@@ -432,17 +435,23 @@ fn already_done(
     };
     let bytes =
         std::fs::read(output).with_context(|| format!("cannot read {}", output.display()))?;
-    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let complete = &bytes[..keep];
     if complete.is_empty() {
         return Err(not_scan("it has no complete line"));
     }
     let mut lines = complete.split_inclusive(|&b| b == b'\n');
     let mut done: HashMap<String, Outcome> = HashMap::new();
-    let mut record = |path: &str, status: &str| {
+    // The last file recorded and the offset of its first row (a file's rows are written
+    // together, one after another).
+    let mut last: Option<(String, usize)> = None;
+    let mut record = |path: &str, status: &str, at: usize| {
         let o = Outcome::of(status);
         let e = done.entry(path.to_string()).or_insert(o);
         *e = (*e).max(o);
+        if last.as_ref().is_none_or(|(p, _)| p != path) {
+            last = Some((path.to_string(), at));
+        }
     };
     let same = |old: &serde_json::Value| -> anyhow::Result<()> {
         if old == settings {
@@ -465,7 +474,10 @@ fn already_done(
                 return Err(not_scan("line 1 is not a scan header"));
             }
             same(header.get("settings").unwrap_or(&serde_json::Value::Null))?;
+            let mut at = first.len();
             for (n, line) in lines.enumerate() {
+                let start = at;
+                at += line.len();
                 let line = line.strip_suffix(b"\n").unwrap_or(line);
                 if line.is_empty() {
                     continue;
@@ -486,7 +498,7 @@ fn already_done(
                     row.get("path").and_then(|p| p.as_str()),
                     row.get("status").and_then(|s| s.as_str()),
                 ) {
-                    record(p, s);
+                    record(p, s, start);
                 }
             }
         }
@@ -534,10 +546,15 @@ fn already_done(
                     )));
                 }
                 if let (Some(p), Some(s)) = (rec.get(0), rec.get(1)) {
-                    record(p, s);
+                    let start = rec.position().map_or(0, |pos| pos.byte() as usize);
+                    record(p, s, offset + start);
                 }
             }
         }
+    }
+    if let Some((path, start)) = last {
+        done.remove(&path);
+        keep = start;
     }
     if keep < bytes.len() {
         let f = OpenOptions::new().write(true).open(output)?;
