@@ -583,14 +583,13 @@ impl<R: BufRead> RecordReader<R> {
     /// Reads one CSV/TSV record (which may span lines) into the table's fields. `None` at the
     /// end; `Some(false)` when the record was malformed (the items are pending).
     fn read_table_record(&mut self) -> Result<Option<bool>> {
-        let Parser::Table(t) = &mut self.parser else {
-            return Ok(None);
+        // The parser is taken out while the record is read (a cheap move of its box).
+        let mut parser = std::mem::replace(&mut self.parser, Parser::Empty);
+        let result = match &mut parser {
+            Parser::Table(t) => self.read_csv_record(&mut t.csv),
+            _ => Ok(None),
         };
-        let mut csv = std::mem::take(&mut t.csv);
-        let result = self.read_csv_record(&mut csv);
-        if let Parser::Table(t) = &mut self.parser {
-            t.csv = csv;
-        }
+        self.parser = parser;
         result
     }
 
