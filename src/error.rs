@@ -155,6 +155,14 @@ pub enum ErrorKind {
     /// Two things that must agree do not (for example a list's algorithm and a query's).
     #[error("mismatch: {0}")]
     Mismatch(String),
+
+    /// A list was added to a matcher that already holds a list of the same name.
+    #[error("a list named {} is already loaded; give each list its own name (`build --name`), or replace it on purpose", shown_name(name))]
+    DuplicateList {
+        /// The list's name. Show it through the error's `Display`, which applies
+        /// [`UnknownName`](ErrorKind::UnknownName)'s rule for names that may be hashes.
+        name: String,
+    },
 }
 
 /// The longest name [`shown_name`] quotes.

@@ -80,7 +80,7 @@ fn thresholds_are_refused_not_clamped_by_every_command() {
     std::fs::write(d.join("q.txt"), format!("{}\n", needles()[0])).unwrap();
     // 257 is beyond every width: refused by the argument parser everywhere.
     for args in [
-        vec!["match", "-l", list, "-t", "257", "q.txt"],
+        vec!["match", "-l", list, "-t", "257", "--hashes", "q.txt"],
         vec!["dedup", "-t", "257", "q.txt"],
         vec!["scan", "-l", list, "-t", "257", "q.txt"],
         vec!["bench", "search", "--size", "10", "-t", "300"],
@@ -200,7 +200,21 @@ fn an_over_long_line_is_a_malformed_line_for_match_and_dedup() {
         writeln!(f, "{},q2", n[3]).unwrap();
         f.flush().unwrap();
     }
-    let out = hashsieve(d, &["match", "-l", "needles.hsl", "big.txt"]);
+    // Its format cannot be told from a first line that long: an error, never an empty input.
+    let out = hashsieve(d, &["match", "-l", "needles.hsl", "--hashes", "big.txt"]);
+    refused(&out, &["big.txt: cannot tell the input format"]);
+    let out = hashsieve(
+        d,
+        &[
+            "match",
+            "-l",
+            "needles.hsl",
+            "--input-format",
+            "hex",
+            "--hashes",
+            "big.txt",
+        ],
+    );
     refused(&out, &["big.txt:1: line longer than 1 MiB"]);
     // The rest of the file still streams through and matches.
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -219,7 +233,7 @@ fn match_goes_on_after_a_malformed_line_and_names_it_by_number() {
     let n = needles();
     let text = format!("{}\n{}\n{}\n", &n[0][..40], n[1], n[2]);
     std::fs::write(d.join("q.txt"), text).unwrap();
-    let out = hashsieve(d, &["match", "-l", "needles.hsl", "q.txt"]);
+    let out = hashsieve(d, &["match", "-l", "needles.hsl", "--hashes", "q.txt"]);
     refused(&out, &["q.txt:1: "]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 3, "{stdout}");

@@ -71,7 +71,7 @@ fn every_byte_flip_exits_2_or_answers_as_the_intact_list() {
         let (bytes, text) = small_list(index, seed);
         fs::write(&queries, text).unwrap();
         fs::write(&list, &bytes).unwrap();
-        let matched = run(&["match", "--list", l, q]);
+        let matched = run(&["match", "--list", l, "--hashes", q]);
         assert_eq!(matched.0, Some(0), "intact list, {index:?}");
         let lines = String::from_utf8_lossy(&matched.1).lines().count();
         assert!(lines >= 10, "{lines} matches");
@@ -83,7 +83,7 @@ fn every_byte_flip_exits_2_or_answers_as_the_intact_list() {
             bad[pos] ^= 0xff;
             write_over(&list, &bad);
             let what = format!("{index:?}: byte {pos} flipped");
-            let got = run(&["match", "--list", l, q]);
+            let got = run(&["match", "--list", l, "--hashes", q]);
             if got.0 == Some(2) {
                 assert!(got.1.is_empty(), "{what}: exit 2 after output");
             } else {

@@ -282,23 +282,44 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
         "imgs",
         "ref101.txt",
     ] {
+        // As images (a text file is "not an image") and, but for the directory, as hash text.
         s.check(&["match", "-l", "known.hsl", input], None);
-        s.check(
-            &["match", "-l", "known.hsl", "-l", "short.hsl", input],
-            None,
-        );
-        s.check(
-            &["match", "-l", "short.hsl", "--min-quality", "90", input],
-            None,
-        );
+        if input != "imgs" {
+            s.check(&["match", "-l", "known.hsl", "--hashes", input], None);
+            s.check(
+                &[
+                    "match",
+                    "-l",
+                    "known.hsl",
+                    "-l",
+                    "short.hsl",
+                    "--hashes",
+                    input,
+                ],
+                None,
+            );
+            s.check(
+                &[
+                    "match",
+                    "-l",
+                    "short.hsl",
+                    "--min-quality",
+                    "90",
+                    "--hashes",
+                    input,
+                ],
+                None,
+            );
+        }
     }
+    s.check(&["match", "-l", "known.hsl", "--hashes", "-"], Some(&bad));
     s.check(&["match", "-l", "known.hsl", "-"], Some(&bad));
     s.check(
-        &["match", "-l", "known.hsl", "--dihedral", "-"],
+        &["match", "-l", "known.hsl", "--dihedral", "--hashes", "-"],
         Some(P.as_bytes()),
     );
     for list in ["fake.hsl", "text_as_list.hsl", "corrupt.hsl", "known.txt"] {
-        s.check(&["match", "-l", list, "known.txt"], None);
+        s.check(&["match", "-l", list, "--hashes", "known.txt"], None);
     }
 
     // ---- hash, scan ----

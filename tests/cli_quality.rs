@@ -204,7 +204,14 @@ fn scan_records_skipped_phash_and_reports_the_gates() {
 
     let (out, rows, report) = scan("default.tsv", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let row: Vec<&str> = rows.lines().nth(1).unwrap().split('\t').collect();
+    // The first rows after the settings (`#` lines) and the column header.
+    let row: Vec<&str> = rows
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .collect();
     assert_eq!((row[1], row[2], row[4]), ("skipped", "phash", "0"));
     assert_eq!(report["min_quality"]["phash"], 1);
     assert_eq!(report["min_pdq_quality"], 50);
@@ -212,7 +219,14 @@ fn scan_records_skipped_phash_and_reports_the_gates() {
 
     let (out, rows, report) = scan("open.tsv", &["--min-quality", "phash=0,pdq=60"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let row: Vec<&str> = rows.lines().nth(1).unwrap().split('\t').collect();
+    // The first rows after the settings (`#` lines) and the column header.
+    let row: Vec<&str> = rows
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .collect();
     assert_eq!((row[1], row[5]), ("match", "flat"));
     assert_eq!(report["min_quality"]["phash"], 0);
     assert_eq!(report["min_pdq_quality"], 60);

@@ -58,7 +58,7 @@ fn known_list(dir: &Path) -> PathBuf {
 
 fn read_rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
+    let mut lines = text.lines().skip_while(|l| l.starts_with('#'));
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     assert_eq!(&header[..4], ["path", "status", "algorithm", "hash"]);
     lines
@@ -221,14 +221,11 @@ fn scan_without_errors_exits_by_match() {
         same.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let row: serde_json::Value = serde_json::from_str(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["type"], "header");
+    let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(row["status"], "match");
     assert_eq!(row["distance"], 0);
 }
@@ -279,4 +276,265 @@ fn demo_runs_on_the_bundled_set() {
     assert!(line("jpeg_q70 of photo_003").contains("MATCH"));
     assert!(line("unrelated (photo_007.png)").contains("no match"));
     assert!(text.contains("0 of 5 unrelated photos matched"));
+}
+
+/// A tree of `files` (name, source under tests/data, or None for a text file).
+fn tree_of(dir: &Path, name: &str, files: &[(&str, Option<&str>)]) -> PathBuf {
+    let tree = dir.join(name);
+    std::fs::create_dir_all(&tree).unwrap();
+    for (file, src) in files {
+        match src {
+            Some(src) => {
+                std::fs::copy(data(src), tree.join(file)).unwrap();
+            }
+            None => std::fs::write(tree.join(file), b"ffee0011 not an image\n").unwrap(),
+        }
+    }
+    tree
+}
+
+fn report_of(output: &Path) -> serde_json::Value {
+    let mut name = output.file_name().unwrap().to_os_string();
+    name.push(".report.json");
+    serde_json::from_str(&std::fs::read_to_string(output.with_file_name(name)).unwrap()).unwrap()
+}
+
+/// Issue 11: a resume with other lists, thresholds, options or format was accepted, and the
+/// report then named only the new list. The output's header records the settings; a resume
+/// with others is refused and leaves the output (and report) unchanged, as is an output
+/// without a header (an older hashsieve's: its settings are unknown).
+#[test]
+fn a_resume_with_other_settings_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = known_list(dir.path());
+    let other = dir.path().join("other.hsl");
+    let out = hashsieve(&[
+        "build",
+        "--name",
+        "known",
+        "--list-version",
+        "8",
+        "-o",
+        other.to_str().unwrap(),
+        dir.path().join("known.tsv").to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let tree = tree_of(
+        dir.path(),
+        "tree",
+        &[("a.png", Some("corpus/photo_003.png"))],
+    );
+    let output = dir.path().join("out.tsv");
+    let (l, o, t) = (
+        list.to_str().unwrap(),
+        output.to_str().unwrap(),
+        tree.to_str().unwrap(),
+    );
+    let first = hashsieve(&["scan", "-l", l, "-o", o, t]);
+    assert_eq!(first.status.code(), Some(0));
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.starts_with("# hashsieve "), "{text}");
+    assert!(text.contains("\n# settings: {"), "{text}");
+    let report = std::fs::read(dir.path().join("out.tsv.report.json")).unwrap();
+    // The same settings resume (nothing left to scan).
+    let again = hashsieve(&["scan", "-l", l, "-o", o, t]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), text);
+    let report = {
+        let now = std::fs::read(dir.path().join("out.tsv.report.json")).unwrap();
+        assert_ne!(now, report, "the resume wrote its report");
+        now
+    };
+    for (args, says) in [
+        (vec!["-l", other.to_str().unwrap()], "lists"),
+        (vec!["-l", l, "-t", "20"], "thresholds"),
+        (vec!["-l", l, "--min-quality", "0"], "min quality"),
+        (vec!["-l", l, "--show-hidden"], "categories"),
+        (vec!["-l", l, "--dihedral"], "dihedral"),
+        (
+            vec!["-l", l, "--format", "csv"],
+            "not a `hashsieve scan --format csv` output",
+        ),
+    ] {
+        let mut full = vec!["scan"];
+        full.extend_from_slice(&args);
+        full.extend(["-o", o, t]);
+        let out = hashsieve(&full);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("cannot resume") && err.contains(says),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read_to_string(&output).unwrap(), text, "{args:?}");
+        assert_eq!(
+            std::fs::read(dir.path().join("out.tsv.report.json")).unwrap(),
+            report,
+            "{args:?}"
+        );
+    }
+    // An output without the settings header: refused, unchanged.
+    let old: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&output, &old).unwrap();
+    let out = hashsieve(&["scan", "-l", l, "-o", o, t]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no settings header"), "{err}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), old);
+    // JSON lines: the header is a first object of type "header"; the same settings resume,
+    // others are refused.
+    let json = dir.path().join("out.json");
+    let j = json.to_str().unwrap();
+    let first = hashsieve(&["scan", "-l", l, "--format", "json", "-o", j, t]);
+    assert_eq!(first.status.code(), Some(0));
+    let text = std::fs::read_to_string(&json).unwrap();
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["type"], "header");
+    assert_eq!(header["settings"]["lists"][0]["name"], "known");
+    assert_eq!(header["settings"]["thresholds"]["known"], 31);
+    let again = hashsieve(&["scan", "-l", l, "--format", "json", "-o", j, t]);
+    assert_eq!(again.status.code(), Some(0));
+    let out = hashsieve(&["scan", "-l", l, "-t", "3", "--format", "json", "-o", j, t]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), text);
+}
+
+/// Issue 11: report.json counted only the last run, and the exit code ignored what earlier
+/// runs recorded. Counts now cover the whole output, and so does the exit code: an error row
+/// of the first run makes the resumed run exit 2, a match of the first run makes it exit 0.
+#[test]
+fn a_resume_counts_and_exits_for_the_whole_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = known_list(dir.path());
+    let l = list.to_str().unwrap();
+    for (first_files, want_first, want_total) in [
+        // A non-image: an error row "not an image". The last file recorded (m.png) is scanned
+        // again on resume (its rows may have been cut), the first is not.
+        (
+            vec![
+                ("a-notes.jpg", None),
+                ("m.png", Some("corpus/photo_008.png")),
+            ],
+            2,
+            serde_json::json!({"matched": 0, "no_match": 2, "errors": 1}),
+        ),
+        (
+            vec![
+                ("a.png", Some("corpus/photo_003.png")),
+                ("m.png", Some("corpus/photo_008.png")),
+            ],
+            0,
+            serde_json::json!({"matched": 1, "no_match": 2, "errors": 0}),
+        ),
+    ] {
+        let name = if want_first == 2 { "errors" } else { "matches" };
+        let tree = tree_of(dir.path(), name, &first_files);
+        let output = dir.path().join(format!("{name}.tsv"));
+        let (o, t) = (output.to_str().unwrap(), tree.to_str().unwrap());
+        let first = hashsieve(&["scan", "-l", l, "-o", o, t]);
+        assert_eq!(first.status.code(), Some(want_first), "{name}");
+        if want_first == 2 {
+            let rows = read_rows(&output);
+            assert_eq!(rows[0][1], "error");
+            assert!(rows[0][9].contains("not an image"), "{:?}", rows[0]);
+        }
+        // More files arrive; the resumed run scans the new one and the last one recorded,
+        // neither of which matches.
+        std::fs::copy(data("corpus/photo_007.png"), tree.join("z-new.png")).unwrap();
+        let second = hashsieve(&["scan", "-l", l, "-o", o, t]);
+        assert_eq!(
+            second.status.code(),
+            Some(want_first),
+            "{name}: the exit code speaks for the whole output"
+        );
+        let report = report_of(&output);
+        assert_eq!(report["resumed"], true);
+        assert_eq!(report["files"]["scanned"], 2, "{name}");
+        assert_eq!(report["files"]["previously_done"], 1, "{name}");
+        for key in ["matched", "no_match", "errors"] {
+            assert_eq!(report["files"][key], want_total[key], "{name} {key}");
+        }
+        assert_eq!(report["files"]["this_run"]["no_match"], 2, "{name}");
+        assert_eq!(
+            report["files"]["this_run"]["matched"].as_u64().unwrap()
+                + report["files"]["this_run"]["errors"].as_u64().unwrap(),
+            0,
+            "{name}: the first file was not scanned again"
+        );
+        assert_eq!(report["lists"][0]["name"], "known");
+    }
+}
+
+/// A file's rows (one per algorithm, one per match) can be cut between two by an interruption;
+/// the file must not then pass for done. A resume drops the last file's rows and scans it again,
+/// so every file ends with all its rows, once.
+#[test]
+fn a_resume_rescans_a_file_whose_rows_were_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = known_list(dir.path());
+    let src = data("corpus/photo_003.png");
+    let out = hashsieve(&["hash", "--algo", "phash", src.to_str().unwrap()]);
+    let phash_tsv = dir.path().join("phash.tsv");
+    std::fs::write(&phash_tsv, out.stdout).unwrap();
+    let phash = dir.path().join("phash.hsl");
+    let out = hashsieve(&[
+        "build",
+        "--name",
+        "known-phash",
+        "--algo",
+        "phash",
+        "-o",
+        phash.to_str().unwrap(),
+        phash_tsv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = tree_of(
+        dir.path(),
+        "tree",
+        &[
+            ("a.png", Some("corpus/photo_008.png")),
+            ("b.png", Some("corpus/photo_003.png")),
+        ],
+    );
+    let output = dir.path().join("out.tsv");
+    let args = [
+        "scan",
+        "-l",
+        list.to_str().unwrap(),
+        "-l",
+        phash.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        tree.to_str().unwrap(),
+    ];
+    assert_eq!(hashsieve(&args).status.code(), Some(0));
+    let full = read_rows(&output);
+    assert_eq!(full.len(), 4, "two files, two algorithms: {full:?}");
+    // Cut the last row: b.png keeps its PDQ row and loses its pHash one.
+    let text = std::fs::read_to_string(&output).unwrap();
+    let cut: String = text
+        .lines()
+        .take(text.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&output, cut).unwrap();
+    assert_eq!(hashsieve(&args).status.code(), Some(0));
+    let mut got = read_rows(&output);
+    let mut want = full.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "every file has all its rows, once");
 }

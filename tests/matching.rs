@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use hashsieve::algo::pdq::{self, Dihedral};
 use hashsieve::index::{IndexKind, IndexOptions};
-use hashsieve::list::EntryMeta;
+use hashsieve::list::{Category, EntryMeta};
 use hashsieve::matching::{
-    add_index_section, ListOptions, Matcher, MatcherOptions, Query, QueryResult, SkipReason,
+    add_index_section, CategoryFilter, ListOptions, Matcher, MatcherOptions, Query, QueryResult,
+    SkipReason,
 };
+use hashsieve::ErrorKind;
 use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
 use common::Rng;
@@ -322,4 +324,158 @@ fn replacing_a_list_under_load_never_mixes_versions() {
     }
     assert!(checked.load(Ordering::Relaxed) > 0);
     assert_eq!(m.lists().len(), 1);
+}
+
+/// Two lists of one name: the second `add_list` is refused (it used to replace the first
+/// silently, so a caller who loaded two lists searched one); `replace_list` replaces on purpose.
+#[test]
+fn a_second_list_of_the_same_name_is_refused() {
+    let mut rng = Rng::new(5);
+    let a = rng.hash256();
+    let b = rng.hash256();
+    let (first, _) = pdq_list("same", "1", &mut rng, 10, &[a]);
+    let (second, _) = pdq_list("same", "2", &mut rng, 10, &[b]);
+    let m: Matcher<Vec<u8>> = Matcher::new();
+    m.add_list(HashList::from_bytes(first).unwrap(), ListOptions::default())
+        .unwrap();
+    let err = m
+        .add_list(
+            HashList::from_bytes(second.clone()).unwrap(),
+            ListOptions::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::DuplicateList { name } if name == "same"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("already loaded"), "{err}");
+    // The first list is still the one searched.
+    assert_eq!(m.lists().len(), 1);
+    assert_eq!(m.lists()[0].1, "1");
+    assert!(!m
+        .query(&Query::new(HashKind::Pdq, a, None))
+        .matches()
+        .is_empty());
+    // Replacing it on purpose works, in place.
+    m.replace_list(
+        HashList::from_bytes(second).unwrap(),
+        ListOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(m.lists()[0].1, "2");
+    assert!(m
+        .query(&Query::new(HashKind::Pdq, a, None))
+        .matches()
+        .is_empty());
+    assert!(!m
+        .query(&Query::new(HashKind::Pdq, b, None))
+        .matches()
+        .is_empty());
+}
+
+/// Entries with the pytx opinions NEGATIVE_CLASS or DISPUTED are hidden by default; the filter
+/// (show hidden, only, exclude) is checked against a brute-force oracle over random lists whose
+/// hashes carry one to three entries with random categories.
+#[test]
+fn category_filter_agrees_with_brute_force() {
+    const CATS: [&str; 5] = [
+        "category:POSITIVE_CLASS",
+        "category:NEGATIVE_CLASS",
+        "category:DISPUTED",
+        "category:INVESTIGATION_SEED",
+        "tag:ncmec",
+    ];
+    let mut rng = Rng::new(77);
+    let queries: Vec<Hash256> = (0..20).map(|_| rng.hash256()).collect();
+    // (hash, id, categories) for every entry.
+    let mut entries: Vec<(Hash256, String, Vec<&str>)> = Vec::new();
+    let mut b = ListBuilder::new(HashKind::Pdq).name("cats").created(0);
+    for (i, q) in queries.iter().enumerate() {
+        let h = rng.near(*q, 4);
+        for e in 0..1 + (rng.next() % 3) as usize {
+            let id = format!("e{i}-{e}");
+            let cats: Vec<&str> = CATS
+                .iter()
+                .copied()
+                .filter(|_| rng.next().is_multiple_of(3))
+                .collect();
+            let mut meta = EntryMeta::new(&id);
+            for c in &cats {
+                let (scheme, code) = c.split_once(':').unwrap();
+                meta = meta.category(Category::new(scheme, code));
+            }
+            b.add(h, meta).unwrap();
+            entries.push((h, id.clone(), cats));
+        }
+    }
+    let bytes = b.to_vec().unwrap();
+    let filters = [
+        CategoryFilter::default(),
+        CategoryFilter::default().show_hidden(true),
+        CategoryFilter::default().only(["tag:ncmec"]),
+        CategoryFilter::default().only(["category:disputed"]),
+        CategoryFilter::default().exclude(["category:POSITIVE_CLASS"]),
+        CategoryFilter::default()
+            .show_hidden(true)
+            .exclude(["tag:ncmec"]),
+    ];
+    let mut totals = Vec::new();
+    for (n, filter) in filters.iter().enumerate() {
+        let mut total = 0;
+        let has = |cats: &[&str], set: &[String]| {
+            cats.iter()
+                .any(|c| set.iter().any(|s| s.eq_ignore_ascii_case(c)))
+        };
+        // The oracle: the rules of the filter, entry by entry.
+        let shown = |cats: &[&str]| {
+            let hidden = cats
+                .iter()
+                .any(|c| has(&[c], &filter.hidden) && !has(&[c], &filter.only));
+            !has(cats, &filter.exclude)
+                && (filter.only.is_empty() || has(cats, &filter.only))
+                && (!hidden || filter.show_hidden)
+        };
+        let m: Matcher<Vec<u8>> =
+            Matcher::with_options(MatcherOptions::default().categories(filter.clone()));
+        m.add_list(
+            HashList::from_bytes(bytes.clone()).unwrap(),
+            ListOptions::default(),
+        )
+        .unwrap();
+        for q in &queries {
+            let result = m.query(&Query::new(HashKind::Pdq, *q, None));
+            let mut want: Vec<(String, u32)> = entries
+                .iter()
+                .filter(|(h, _, cats)| h.distance(q) <= 31 && shown(cats))
+                .map(|(h, id, _)| (id.clone(), h.distance(q)))
+                .collect();
+            want.sort();
+            total += want.len();
+            assert_eq!(found(&result), want, "filter {n}");
+            // The categories reported are those of the entries reported.
+            for r in result.matches() {
+                let mut cats: Vec<String> = entries
+                    .iter()
+                    .filter(|(_, id, _)| r.entry_ids.contains(id))
+                    .flat_map(|(_, _, c)| c.iter().map(|c| c.to_string()))
+                    .collect();
+                cats.sort();
+                cats.dedup();
+                assert_eq!(r.categories, cats, "filter {n}");
+            }
+        }
+        totals.push(total);
+    }
+    // The random categories exercise every filter: showing the hidden ones reports every
+    // entry, and each other filter some but not all.
+    assert_eq!(totals[1], entries.len());
+    assert!(
+        totals
+            .iter()
+            .enumerate()
+            .all(|(i, &t)| i == 1 || (t > 0 && t < entries.len())),
+        "{totals:?}"
+    );
+    // By default an entry whose only opinion is NEGATIVE_CLASS is not reported.
+    assert!(!CategoryFilter::default().reports(["category:NEGATIVE_CLASS"]));
 }

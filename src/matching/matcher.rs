@@ -81,6 +81,114 @@ pub struct MatcherOptions {
     /// The gates of the other kinds, by position in [`HashKind::ALL`] (PDQ's slot is unused:
     /// `min_pdq_quality` holds it).
     min_quality: [u8; HashKind::ALL.len()],
+    /// Which list entries are reported, by category (default: every entry but the hidden ones,
+    /// see [`CategoryFilter`]).
+    pub categories: CategoryFilter,
+}
+
+/// Which list entries a [`Matcher`] reports, by their categories (`scheme:code`, compared
+/// without regard to ASCII case).
+///
+/// An entry is reported when
+///
+/// * it has none of the [`hidden`](CategoryFilter::hidden) categories, unless
+///   [`show_hidden`](CategoryFilter::show_hidden) is set; a hidden category named in
+///   [`only`](CategoryFilter::only) does not hide (asking for it by name shows it);
+/// * [`only`](CategoryFilter::only) is empty or it has one of those categories;
+/// * it has none of the [`exclude`](CategoryFilter::exclude) categories.
+///
+/// By default the hidden categories are [`HIDDEN_CATEGORIES`]: python-threatexchange's
+/// opinions `NEGATIVE_CLASS` (the contributor says the content is *not* what the list is
+/// about) and `DISPUTED`, which `tx match` does not report either. A matched hash whose entries
+/// are all filtered out is not a match; a hash with some entries left reports only those.
+///
+/// ```
+/// use hashsieve::matching::CategoryFilter;
+/// let f = CategoryFilter::default();
+/// assert!(f.reports(["category:POSITIVE_CLASS"]));
+/// assert!(!f.reports(["category:NEGATIVE_CLASS"]));
+/// assert!(f.clone().show_hidden(true).reports(["category:DISPUTED"]));
+/// let only = CategoryFilter::default().only(["tag:ncmec"]);
+/// assert!(only.reports(["tag:ncmec", "category:POSITIVE_CLASS"]));
+/// assert!(!only.reports(["category:POSITIVE_CLASS"]));
+/// assert!(!only.reports(["tag:ncmec", "category:DISPUTED"]));
+/// let disputed = CategoryFilter::default().only(["category:DISPUTED"]);
+/// assert!(disputed.reports(["tag:ncmec", "category:DISPUTED"]));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CategoryFilter {
+    /// Entries with one of these are not reported unless `show_hidden` is set or `only` names
+    /// it (default: [`HIDDEN_CATEGORIES`]).
+    pub hidden: Vec<String>,
+    /// Reports the hidden entries too.
+    pub show_hidden: bool,
+    /// When not empty, only entries with one of these categories are reported.
+    pub only: Vec<String>,
+    /// Entries with one of these categories are never reported.
+    pub exclude: Vec<String>,
+}
+
+/// The categories a [`Matcher`] hides by default: python-threatexchange's opinions that say the
+/// content is not what the list is about, or that this is disputed.
+pub const HIDDEN_CATEGORIES: [&str; 2] = ["category:NEGATIVE_CLASS", "category:DISPUTED"];
+
+impl Default for CategoryFilter {
+    fn default() -> CategoryFilter {
+        CategoryFilter {
+            hidden: HIDDEN_CATEGORIES.iter().map(|c| c.to_string()).collect(),
+            show_hidden: false,
+            only: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl CategoryFilter {
+    /// Sets whether hidden entries are reported.
+    pub fn show_hidden(mut self, show: bool) -> CategoryFilter {
+        self.show_hidden = show;
+        self
+    }
+
+    /// Reports only entries with one of `categories` (`scheme:code`); empty reports every one.
+    pub fn only<S: Into<String>>(
+        mut self,
+        categories: impl IntoIterator<Item = S>,
+    ) -> CategoryFilter {
+        self.only = categories.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Never reports entries with one of `categories` (`scheme:code`).
+    pub fn exclude<S: Into<String>>(
+        mut self,
+        categories: impl IntoIterator<Item = S>,
+    ) -> CategoryFilter {
+        self.exclude = categories.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether the filter lets every entry through (nothing to check per entry).
+    fn passes_all(&self) -> bool {
+        self.only.is_empty()
+            && self.exclude.is_empty()
+            && (self.show_hidden || self.hidden.is_empty())
+    }
+
+    /// Whether an entry with these categories (`scheme:code`) is reported.
+    pub fn reports<S: AsRef<str>>(&self, categories: impl IntoIterator<Item = S>) -> bool {
+        let (mut hidden, mut wanted, mut excluded) = (false, false, false);
+        let has = |set: &[String], c: &str| set.iter().any(|x| x.eq_ignore_ascii_case(c));
+        for c in categories {
+            let c = c.as_ref();
+            let named = has(&self.only, c);
+            hidden |= has(&self.hidden, c) && !named;
+            wanted |= named;
+            excluded |= has(&self.exclude, c);
+        }
+        !excluded && (self.only.is_empty() || wanted) && (!hidden || self.show_hidden)
+    }
 }
 
 /// The default quality gate of the kinds other than PDQ (see [`MatcherOptions`]).
@@ -91,6 +199,7 @@ impl Default for MatcherOptions {
         MatcherOptions {
             min_pdq_quality: 50,
             min_quality: [DEFAULT_MIN_QUALITY; HashKind::ALL.len()],
+            categories: CategoryFilter::default(),
         }
     }
 }
@@ -124,6 +233,12 @@ impl MatcherOptions {
     pub fn min_quality_all(mut self, quality: u8) -> MatcherOptions {
         self.min_pdq_quality = quality;
         self.min_quality = [quality; HashKind::ALL.len()];
+        self
+    }
+
+    /// Sets which entries are reported, by category (see [`CategoryFilter`]).
+    pub fn categories(mut self, filter: CategoryFilter) -> MatcherOptions {
+        self.categories = filter;
         self
     }
 
@@ -343,7 +458,9 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
         }
     }
 
-    /// Adds a list. A list with the same name is replaced (see [`Matcher::replace_list`]).
+    /// Adds a list. Each list has its own name: adding a second list of a name already loaded
+    /// fails ([`ErrorKind::DuplicateList`]), since a silent replacement would drop a list the
+    /// caller meant to search; use [`Matcher::replace_list`] for the daily update.
     ///
     /// When the file carries no index section and the options ask for one (or `Auto` picks one),
     /// the index is built here, once, in memory. When it carries one ([`INDEX_SECTION`]) that
@@ -359,30 +476,59 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     ///
     /// # Errors
     ///
+    /// [`ErrorKind::DuplicateList`] when a list of the same name is loaded;
     /// [`ErrorKind::InvalidArgument`] for a threshold above the list's bit width;
     /// [`ErrorKind::Format`] / [`ErrorKind::Mismatch`] when the list's index section is corrupt
     /// or belongs to other hashes.
     pub fn add_list(&self, list: HashList<D>, options: ListOptions) -> Result<()> {
-        let loaded = Arc::new(load(list, &options)?);
-        let mut guard = self.lists.write().unwrap_or_else(|e| e.into_inner());
-        let mut next: Vec<Arc<Loaded<D>>> = guard
-            .iter()
-            .filter(|l| l.list.name() != loaded.list.name())
-            .cloned()
-            .collect();
-        next.push(loaded);
-        *guard = Arc::new(next);
-        Ok(())
+        self.insert(list, options, false)
     }
 
-    /// Atomically replaces the list of the same name with `list` (the daily update): queries
-    /// already running finish on the old list, later ones see the new one.
+    /// Atomically replaces the list of the same name with `list` (the daily update), or adds it
+    /// when there is none: queries already running finish on the old list, later ones see the
+    /// new one.
     ///
     /// # Errors
     ///
-    /// As [`Matcher::add_list`]; on error the old list stays in place.
+    /// As [`Matcher::add_list`] (except [`ErrorKind::DuplicateList`]); on error the old list
+    /// stays in place.
     pub fn replace_list(&self, list: HashList<D>, options: ListOptions) -> Result<()> {
-        self.add_list(list, options)
+        self.insert(list, options, true)
+    }
+
+    fn insert(&self, list: HashList<D>, options: ListOptions, replace: bool) -> Result<()> {
+        let duplicate = |name: &str| -> crate::Error {
+            ErrorKind::DuplicateList {
+                name: name.to_string(),
+            }
+            .into()
+        };
+        // Refuse before the (possibly long) index build, and again under the lock.
+        if !replace && self.snapshot().iter().any(|l| l.list.name() == list.name()) {
+            return Err(duplicate(list.name()));
+        }
+        let loaded = Arc::new(load(list, &options)?);
+        let mut guard = self.lists.write().unwrap_or_else(|e| e.into_inner());
+        let name = loaded.list.name();
+        let mut next: Vec<Arc<Loaded<D>>> = Vec::with_capacity(guard.len() + 1);
+        let mut replaced = false;
+        for l in guard.iter() {
+            if l.list.name() == name {
+                if !replace {
+                    return Err(duplicate(name));
+                }
+                // Keep the list's place in the load order.
+                next.push(loaded.clone());
+                replaced = true;
+            } else {
+                next.push(l.clone());
+            }
+        }
+        if !replaced {
+            next.push(loaded);
+        }
+        *guard = Arc::new(next);
+        Ok(())
     }
 
     /// Removes the list called `name`; returns whether there was one.
@@ -475,10 +621,9 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
                 }
             });
             for (index, (distance, orientation)) in best {
-                records.push((
-                    order,
-                    record(loaded, index as usize, distance, orientation, query),
-                ));
+                if let Some(r) = self.record(loaded, index as usize, distance, orientation, query) {
+                    records.push((order, r));
+                }
             }
         }
         if !any {
@@ -489,31 +634,45 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     }
 }
 
-fn record<D: AsRef<[u8]>>(
-    loaded: &Loaded<D>,
-    index: usize,
-    distance: u32,
-    orientation: Option<Dihedral>,
-    query: &Query,
-) -> MatchRecord {
-    let mut entry_ids = Vec::new();
-    let mut categories = Vec::new();
-    for entry in loaded.list.entries_of(index) {
-        entry_ids.push(entry.id().to_string());
-        categories.extend(entry.categories().map(|c| c.to_string()));
-    }
-    categories.sort_unstable();
-    categories.dedup();
-    MatchRecord {
-        list: loaded.list.name().to_string(),
-        list_version: loaded.list.version().to_string(),
-        hash_index: index,
-        entry_ids,
-        categories,
-        distance,
-        threshold: loaded.threshold,
-        orientation,
-        query_quality: query.quality,
+impl<D: AsRef<[u8]>> Matcher<D> {
+    /// The record of one matched hash: its entries that the category filter reports, or `None`
+    /// when it reports none of them.
+    fn record(
+        &self,
+        loaded: &Loaded<D>,
+        index: usize,
+        distance: u32,
+        orientation: Option<Dihedral>,
+        query: &Query,
+    ) -> Option<MatchRecord> {
+        let filter = &self.options.categories;
+        let check = !filter.passes_all();
+        let mut entry_ids = Vec::new();
+        let mut categories = Vec::new();
+        for entry in loaded.list.entries_of(index) {
+            let cats: Vec<String> = entry.categories().map(|c| c.to_string()).collect();
+            if check && !filter.reports(&cats) {
+                continue;
+            }
+            entry_ids.push(entry.id().to_string());
+            categories.extend(cats);
+        }
+        if entry_ids.is_empty() {
+            return None;
+        }
+        categories.sort_unstable();
+        categories.dedup();
+        Some(MatchRecord {
+            list: loaded.list.name().to_string(),
+            list_version: loaded.list.version().to_string(),
+            hash_index: index,
+            entry_ids,
+            categories,
+            distance,
+            threshold: loaded.threshold,
+            orientation,
+            query_quality: query.quality,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ pub use dedup::{
     DEFAULT_MAX_PAIRS,
 };
 pub use matcher::{
-    add_index_section, build_index_section, verify_index_section, ListOptions, MatchRecord,
-    Matcher, MatcherOptions, Query, QueryResult, SkipReason, INDEX_SECTION,
+    add_index_section, build_index_section, verify_index_section, CategoryFilter, ListOptions,
+    MatchRecord, Matcher, MatcherOptions, Query, QueryResult, SkipReason, HIDDEN_CATEGORIES,
+    INDEX_SECTION,
 };

@@ -17,6 +17,7 @@ mod export;
 mod hash;
 mod hash_text;
 mod info;
+mod lists;
 mod match_cmd;
 mod merge;
 mod samples;

@@ -1,5 +1,6 @@
-//! `hashsieve match`: match images or hash files against hash lists.
+//! `hashsieve match`: match images, or hash text read with `--hashes`, against hash lists.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,32 +9,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{bail, Context};
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
-use hashsieve::image::decode;
+use hashsieve::image::{decode, decode_path};
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{ListOptions, Matcher, Query, QueryResult};
-use hashsieve::{HashKind, HashValue};
+use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader};
+use hashsieve::matching::{Query, QueryResult};
+use hashsieve::HashKind;
 use rayon::prelude::*;
 
 use crate::common::{self, Format, RowWriter};
-use crate::hash_text::{BadLine, HashLines, Malformed};
+use crate::hash_text::Malformed;
+use crate::lists::{self, ListArgs};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// A hash-list file to match against (repeat for several).
-    #[arg(long = "list", short = 'l', required = true)]
-    lists: Vec<PathBuf>,
-    /// Inclusive Hamming threshold for every list, 0..=the list's bit width (default: per
-    /// algorithm, PDQ 31).
-    #[arg(long, short = 't', value_parser = crate::args::threshold)]
-    threshold: Option<u32>,
+    #[command(flatten)]
+    lists: ListArgs,
     #[command(flatten)]
     dihedral: common::DihedralArgs,
     #[command(flatten)]
     exif: common::ExifArgs,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
-    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
-    /// are skipped (reported on stderr). Default: pdq=50, and 1 for the others, which skips only
-    /// images that are flat on the algorithm's grid.
+    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images (and hashes read with a
+    /// quality) below their algorithm's gate are skipped (reported on stderr). Default: pdq=50,
+    /// and 1 for the others, which skips only images that are flat on the algorithm's grid.
     #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
     min_quality: Vec<common::QualityGate>,
     /// Search index for lists that carry none: auto, linear, mih, bktree.
@@ -42,10 +40,24 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
+    /// Hash text to match instead of images (repeat for several; `-` for standard input, which
+    /// is answered record by record as it arrives). Read as `build` reads its input, in any
+    /// format it takes; the `query` column is each record's id, else `FILE:LINE`.
+    #[arg(long = "hashes", value_name = "FILE")]
+    hashes: Vec<PathBuf>,
+    /// The format of the --hashes inputs (default: detected from each input's first lines).
+    #[arg(long, value_name = "FORMAT", requires = "hashes")]
+    input_format: Option<InputFormat>,
+    /// Also write a row for each query that matched nothing (or was skipped), with the match
+    /// columns empty: every query then gets at least one row (for a co-process on
+    /// `--hashes -`).
+    #[arg(long)]
+    unmatched: bool,
     #[command(flatten)]
     walk: common::WalkArgs,
-    /// Images, directories (recursive), hash files (our TSV, hex lines) or `-` for hashes on stdin.
-    #[arg(required = true)]
+    /// Images or directories (recursive), identified by content: a file that is not an image
+    /// is an error, whatever its name. `-` reads one image from standard input.
+    #[arg(required_unless_present = "hashes")]
     inputs: Vec<PathBuf>,
 }
 
@@ -63,10 +75,9 @@ const HEADER: [&str; 9] = [
 
 /// A labelled query ready for the matcher.
 struct Labelled {
-    /// The query column of the output: the id, the image path, or the hash itself.
+    /// The query column of the output: the image path, or the record's id (else `FILE:LINE`);
+    /// never the hash.
     label: String,
-    /// How messages name the query: the id, the image path, or `file:line`, never the hash.
-    shown: String,
     query: Query,
 }
 
@@ -74,20 +85,23 @@ struct Labelled {
 const BATCH: usize = 4096;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let files = common::Files::new()
-        .lists(args.lists.iter().map(PathBuf::as_path))
-        .inputs(args.inputs.iter().map(PathBuf::as_path));
-    files.check()?;
-    let matcher: Matcher = Matcher::with_options(common::matcher_options(&args.min_quality));
-    for path in &args.lists {
-        let mut opts = ListOptions::default().index(args.index);
-        if let Some(t) = args.threshold {
-            opts = opts.threshold(t);
-        }
-        common::open_list(path)
-            .and_then(|list| matcher.add_list(list, opts))
-            .with_context(|| format!("cannot load list {}", path.display()))?;
+    let is_stdin = |p: &PathBuf| p.as_os_str() == "-";
+    if args.hashes.iter().filter(|p| is_stdin(p)).count()
+        + args.inputs.iter().filter(|p| is_stdin(p)).count()
+        > 1
+    {
+        bail!(
+            "standard input (`-`) can be read once: give it to --hashes or as an image, not both"
+        );
     }
+    let files = common::Files::new()
+        .lists(args.lists.lists.iter().map(PathBuf::as_path))
+        .inputs(args.inputs.iter().map(PathBuf::as_path))
+        .inputs(args.hashes.iter().map(PathBuf::as_path));
+    files.check()?;
+    let (matcher, _) = args
+        .lists
+        .load(common::matcher_options(&args.min_quality), args.index)?;
     let kinds = matcher.kinds();
     let errored = AtomicBool::new(false);
     let report = |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| {
@@ -99,20 +113,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .numeric(&["distance", "threshold", "query_quality"])
         .arrays(&["categories"]);
     let mut matched = false;
+    let unmatched = args.unmatched;
     let mut emit = |items: Vec<Labelled>, out: &mut RowWriter| -> anyhow::Result<()> {
         let queries: Vec<Query> = items.iter().map(|l| l.query.clone()).collect();
         for (item, result) in items.iter().zip(matcher.query_batch(&queries)) {
+            let quality = item
+                .query
+                .quality
+                .map(|q| q.to_string())
+                .unwrap_or_default();
+            let mut rows = 0;
             match result {
                 QueryResult::Skipped(reason) => {
-                    eprintln!("hashsieve: {}: skipped: {reason}", item.shown)
+                    eprintln!("hashsieve: {}: skipped: {reason}", item.label)
                 }
                 QueryResult::Searched(records) => {
                     for r in records {
                         let orientation = r.orientation.map(Dihedral::name).unwrap_or("");
-                        let quality = r.query_quality.map(|q| q.to_string()).unwrap_or_default();
                         let categories = r.categories.join(" ");
                         for id in &r.entry_ids {
                             matched = true;
+                            rows += 1;
                             out.row(&[
                                 &item.label,
                                 &r.list,
@@ -129,9 +150,49 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 _ => {}
             }
+            if unmatched && rows == 0 {
+                out.row(&[&item.label, "", "", "", "", "", "", "", &quality])?;
+            }
         }
         Ok(())
     };
+
+    for source in &args.hashes {
+        let stream = is_stdin(source);
+        let shown = if stream {
+            "-".to_string()
+        } else {
+            source.display().to_string()
+        };
+        let result = (|| -> anyhow::Result<()> {
+            let format = args.input_format;
+            if stream {
+                // Each record is answered (and the output flushed) as soon as it is read.
+                let stdin = Box::new(std::io::stdin().lock());
+                match_hash_text(stdin, &shown, &kinds, format, &report, 1, &mut |items| {
+                    emit(items, &mut out)?;
+                    out.flush()
+                })
+            } else {
+                common::regular_file(source)?;
+                let file =
+                    std::fs::File::open(source).with_context(|| format!("cannot open {shown}"))?;
+                let reader = Box::new(BufReader::new(file));
+                match_hash_text(
+                    reader,
+                    &shown,
+                    &kinds,
+                    format,
+                    &report,
+                    BATCH,
+                    &mut |items| emit(items, &mut out),
+                )
+            }
+        })();
+        if let Err(err) = result {
+            report(&shown, &format!("{err:#}"));
+        }
+    }
 
     let hasher = args
         .dihedral
@@ -140,13 +201,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     for input in &args.inputs {
-        if input.as_os_str() == "-" {
-            let stdin = std::io::stdin();
-            let mut lock = stdin.lock();
-            if let Err(err) = match_hash_text(&mut lock, "-", &kinds, &report, &mut |items| {
-                emit(items, &mut out)
-            }) {
-                report(&"-", &format!("{err:#}"));
+        if is_stdin(input) {
+            match stdin_image_queries(&hasher, &kinds, args.dihedral.enabled()) {
+                Ok(items) => emit(items, &mut out)?,
+                Err(err) => report(&"-", &format!("{err:#}")),
             }
             continue;
         }
@@ -157,26 +215,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             |p, e| report(&p.display(), e),
         );
         all_skipped.add(skipped);
-        for file in walked {
-            if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) {
-                report(&file.display(), &"empty file: neither an image nor hashes");
-            } else if is_image(&file) {
-                image_files.push(file);
-            } else {
-                let shown = file.display().to_string();
-                let result = std::fs::File::open(&file)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|f| {
-                        let mut reader = BufReader::new(f);
-                        match_hash_text(&mut reader, &shown, &kinds, &report, &mut |items| {
-                            emit(items, &mut out)
-                        })
-                    });
-                if let Err(err) = result {
-                    report(&shown, &format!("{err:#}"));
-                }
-            }
-        }
+        image_files.extend(walked);
     }
 
     let pb = common::progress(image_files.len() as u64, "images");
@@ -210,114 +249,124 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Whether the file's first bytes are those of an image format we decode.
-fn is_image(path: &Path) -> bool {
-    let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    ::image::guess_format(&head[..n]).is_ok()
+/// The queries of one decoded image, one per loaded kind, labelled `label`.
+fn queries_of(
+    image: &hashsieve::image::DecodedImage,
+    label: &str,
+    hasher: &Hasher,
+    kinds: &[HashKind],
+    dihedral: bool,
+) -> Vec<Labelled> {
+    let pixels = image.pixels();
+    kinds
+        .iter()
+        .map(|&kind| Labelled {
+            label: label.to_string(),
+            query: common::image_query(hasher, &pixels, kind, dihedral).1,
+        })
+        .collect()
 }
 
+/// The queries of one image file. A file that is not an image by its content is an error
+/// ("not an image"), whatever its name.
 fn image_queries(
     path: &Path,
     hasher: &Hasher,
     kinds: &[HashKind],
     dihedral: bool,
 ) -> anyhow::Result<Vec<Labelled>> {
-    let bytes = std::fs::read(path)?;
-    let image = decode(&bytes, hasher.decode_options()).context("cannot hash")?;
-    let pixels = image.pixels();
-    let label = path.display().to_string();
-    Ok(kinds
-        .iter()
-        .map(|&kind| {
-            let (_, query) = common::image_query(hasher, &pixels, kind, dihedral);
-            Labelled {
-                label: label.clone(),
-                shown: label.clone(),
-                query,
-            }
-        })
-        .collect())
+    if let Some(why) = lists::not_an_image(path) {
+        bail!(why);
+    }
+    // The error names the path already where it is shown; its kind says what went wrong.
+    let image =
+        decode_path(path, hasher.decode_options()).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
+    Ok(queries_of(
+        &image,
+        &path.display().to_string(),
+        hasher,
+        kinds,
+        dihedral,
+    ))
 }
 
-/// Streams the queries of a hash file ([`HashLines`]) to `emit`, [`BATCH`] at a time. A row
-/// without an `algorithm` column takes the one loaded list kind of its width. Each malformed
-/// line is reported through `report` by `source:line`, never by its content, and the file goes
-/// on; the error returned is one that stops the file (reading fails, or `emit` fails).
+/// The queries of one image read from standard input (`-`), read up to the decoder's
+/// allocation limit.
+fn stdin_image_queries(
+    hasher: &Hasher,
+    kinds: &[HashKind],
+    dihedral: bool,
+) -> anyhow::Result<Vec<Labelled>> {
+    let cap = hasher.decode_options().limits.max_alloc;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .context("cannot read standard input")?;
+    if bytes.len() as u64 > cap {
+        bail!("the image on standard input is larger than the allocation limit of {cap} bytes");
+    }
+    if let Some(why) = lists::image_kind(&bytes[..bytes.len().min(32)]) {
+        bail!("standard input is {why}; to match hash text, use --hashes -");
+    }
+    let image =
+        decode(&bytes, hasher.decode_options()).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
+    Ok(queries_of(&image, "-", hasher, kinds, dihedral))
+}
+
+/// Streams the records of one `--hashes` input (`-`: standard input) to `emit`, `batch` at a
+/// time, read by the library's [`RecordReader`] as `build` reads (kinds: those of the loaded
+/// lists). Each malformed line is reported through `report` by `source:line`, never by its
+/// content, and the input goes on; rows skipped on purpose (other algorithms, other pytx signal
+/// types, rows without a hash) are counted in one line at the end. The error returned is one
+/// that stops the input (the format cannot be told, reading fails, or `emit` fails).
 fn match_hash_text(
-    input: &mut dyn BufRead,
+    input: Box<dyn BufRead>,
     source: &str,
     kinds: &[HashKind],
+    format: Option<InputFormat>,
     report: &dyn Fn(&dyn std::fmt::Display, &dyn std::fmt::Display),
+    batch: usize,
     emit: &mut dyn FnMut(Vec<Labelled>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let single_kind = |width: usize| -> anyhow::Result<HashKind> {
-        let fits: Vec<HashKind> = kinds
-            .iter()
-            .copied()
-            .filter(|k| k.bits() as usize == width * 4)
-            .collect();
-        match fits.as_slice() {
-            [k] => Ok(*k),
-            [] => bail!("no loaded list takes {width}-character hashes"),
-            _ => bail!("several loaded lists take {width}-character hashes; use a TSV with an algorithm column"),
-        }
-    };
+    let mut options = ReadOptions::new().kinds(kinds.iter().copied());
+    if let Some(f) = format {
+        options = options.format(f);
+    }
+    let mut reader = RecordReader::new(input, source, &options)?;
     let mut bad = Malformed::default();
-    let mut malformed = |line: u64, why: &dyn std::fmt::Display| {
-        if bad.count_one() {
-            report(&format_args!("{source}:{line}"), why);
-        }
-    };
-    let mut rows = HashLines::new(input);
+    let mut skipped: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut items = Vec::new();
-    while let Some(row) = rows
-        .next_row()
+    while let Some(item) = reader
+        .next_item()
         .with_context(|| format!("cannot read {source}"))?
     {
-        let row = match row {
-            Ok(row) => row,
-            Err(BadLine { line, reason }) => {
-                malformed(line, &reason);
-                continue;
+        match item {
+            Item::Record(record) => {
+                let mut query = Query::new(record.kind, record.hash, record.quality);
+                query.variants[0].0 = record.orientation;
+                items.push(Labelled {
+                    label: record
+                        .id
+                        .unwrap_or_else(|| format!("{source}:{}", record.line)),
+                    query,
+                });
+                if items.len() >= batch {
+                    emit(std::mem::take(&mut items))?;
+                }
             }
-        };
-        let parsed = (|| -> anyhow::Result<(HashKind, HashValue)> {
-            let kind = match &row.algorithm {
-                Some(a) => a.parse::<HashKind>()?,
-                None => single_kind(row.hex.len())?,
-            };
-            Ok((kind, kind.parse_hex(&row.hex)?))
-        })();
-        let (kind, value) = match parsed {
-            Ok(kv) => kv,
-            Err(err) => {
-                malformed(row.line, &format_args!("{err:#}"));
-                continue;
+            Item::Skipped { reason, .. } => {
+                *skipped.entry(reason.description()).or_default() += 1;
             }
-        };
-        let quality = row.quality.as_deref().and_then(|q| q.parse::<u8>().ok());
-        let mut query = Query::new(kind, value, quality);
-        if let Some(d) = row
-            .orientation
-            .as_deref()
-            .and_then(|o| o.parse::<Dihedral>().ok())
-        {
-            query.variants[0].0 = Some(d);
-        }
-        let shown = row
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("{source}:{}", row.line));
-        items.push(Labelled {
-            label: row.id.unwrap_or_else(|| value.to_hex()),
-            shown,
-            query,
-        });
-        if items.len() >= BATCH {
-            emit(std::mem::take(&mut items))?;
+            Item::Malformed { line, reason } => {
+                // Every one is counted; the first few are listed.
+                let listed = bad.count_one();
+                if listed {
+                    report(&format_args!("{source}:{line}"), &reason);
+                }
+            }
+            _ => {}
         }
     }
     if !items.is_empty() {
@@ -332,6 +381,13 @@ fn match_hash_text(
                 bad.unlisted()
             ),
         );
+    }
+    if !skipped.is_empty() {
+        let parts: Vec<String> = skipped
+            .iter()
+            .map(|(why, n)| format!("{n} ({why})"))
+            .collect();
+        eprintln!("hashsieve: {source}: skipped rows: {}", parts.join(", "));
     }
     Ok(())
 }

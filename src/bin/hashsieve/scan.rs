@@ -1,8 +1,15 @@
 //! `hashsieve scan`: walk trees, hash in parallel, match against lists, write rows as they are
 //! produced, and resume an interrupted scan without re-hashing what is done.
+//!
+//! The output starts with the settings that decide its answers (lists by name, version and
+//! checksum, thresholds, quality gates, category filter, dihedral and EXIF options, format):
+//! `#` comment lines before the column header (TSV, CSV), or a first object with
+//! `"type":"header"` (JSON lines). A scan resumes into an output only when they are the same,
+//! so that one file never holds answers given under two settings.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,26 +19,25 @@ use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
 use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{ListOptions, Matcher, QueryResult};
+use hashsieve::matching::{Matcher, QueryResult};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
 use crate::common::{self, Format, RowWriter};
+use crate::lists::{self, ListArgs, LoadedList};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// A hash-list file to match against (repeat for several).
-    #[arg(long = "list", short = 'l', required = true)]
-    lists: Vec<PathBuf>,
+    #[command(flatten)]
+    lists: ListArgs,
     /// Where to write the results. Started again with the same output, the scan resumes: files
-    /// already recorded there are not hashed again. Only a scan output of the same `--format`
-    /// is resumed; any other existing file is refused and left unchanged. An output (and its
+    /// already recorded there are not hashed again (but the last, whose rows an interruption
+    /// may have cut). Only a scan output of the same `--format`,
+    /// lists (name, version, checksum), thresholds and options is resumed (its header records
+    /// them); any other existing file is refused and left unchanged. An output (and its
     /// `.report.json`) inside a scanned directory is not scanned. Without it, rows go to stdout.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
-    /// Inclusive Hamming threshold for every list (default: per algorithm, PDQ 31).
-    #[arg(long, short = 't', value_parser = crate::args::threshold)]
-    threshold: Option<u32>,
     #[command(flatten)]
     dihedral: common::DihedralArgs,
     #[command(flatten)]
@@ -47,7 +53,8 @@ pub(crate) struct Args {
     format: Format,
     #[command(flatten)]
     walk: common::WalkArgs,
-    /// Directories or files to scan (recursively).
+    /// Directories or image files to scan (recursively); files are identified as images by
+    /// content, and any other file gets an `error` row "not an image".
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
@@ -65,45 +72,154 @@ const HEADER: [&str; 10] = [
     "detail",
 ];
 
+/// The prefix of the TSV/CSV comment line that holds the settings (JSON).
+const SETTINGS_PREFIX: &str = "# settings: ";
+
 /// Files hashed per parallel batch: bounds memory to a few hundred decoded images at most.
 const CHUNK: usize = 64;
+
+/// What one file's rows say, counted once per file: matched if any of its hashes matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    NoMatch,
+    Skipped,
+    Error,
+    Matched,
+}
+
+impl Outcome {
+    fn of(status: &str) -> Outcome {
+        match status {
+            "match" => Outcome::Matched,
+            "error" => Outcome::Error,
+            "skipped" => Outcome::Skipped,
+            _ => Outcome::NoMatch,
+        }
+    }
+}
+
+/// Files per outcome.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    matched: u64,
+    no_match: u64,
+    skipped: u64,
+    errors: u64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Matched => self.matched += 1,
+            Outcome::Error => self.errors += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::NoMatch => self.no_match += 1,
+        }
+    }
+
+    fn plus(self, other: Counts) -> Counts {
+        Counts {
+            matched: self.matched + other.matched,
+            no_match: self.no_match + other.no_match,
+            skipped: self.skipped + other.skipped,
+            errors: self.errors + other.errors,
+        }
+    }
+
+    fn to_json(self) -> serde_json::Value {
+        serde_json::json!({"matched": self.matched, "no_match": self.no_match,
+                           "skipped_low_quality": self.skipped, "errors": self.errors})
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Tsv => "tsv",
+        Format::Csv => "csv",
+        Format::Json => "json",
+    }
+}
+
+/// The settings that decide a scan's answers, as recorded in its output header: a resume must
+/// have the same. Lists are identified by content (checksum), not path, and sorted by name.
+fn settings(
+    args: &Args,
+    loaded: &[LoadedList],
+    gates: &hashsieve::matching::MatcherOptions,
+    kinds: &[HashKind],
+) -> serde_json::Value {
+    let mut lists: Vec<&LoadedList> = loaded.iter().collect();
+    lists.sort_by(|a, b| a.name.cmp(&b.name));
+    let filter = args.lists.category_filter();
+    serde_json::json!({
+        "format": format_name(args.format),
+        "lists": lists.iter().map(|l| serde_json::json!({
+            "name": l.name, "version": l.version, "algorithm": l.kind.name(),
+            "hashes": l.hashes, "entries": l.entries, "crc32c": l.crc32c,
+        })).collect::<Vec<_>>(),
+        "thresholds": lists.iter().map(|l| (l.name.clone(), l.threshold)).collect::<BTreeMap<_, _>>(),
+        "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<BTreeMap<_, _>>(),
+        "categories": {"hidden": filter.hidden, "show_hidden": filter.show_hidden,
+                       "only": filter.only, "exclude": filter.exclude},
+        "dihedral": args.dihedral.enabled(),
+        "dihedral_mode": args.dihedral.mode().name(),
+        "exif": format!("{:?}", args.exif.orientation()).to_ascii_lowercase(),
+    })
+}
+
+/// Writes the settings header: comment lines (TSV, CSV) or a header object (JSON lines).
+fn write_settings(
+    out: &mut dyn Write,
+    format: Format,
+    settings: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let tool = format!("hashsieve {}", env!("CARGO_PKG_VERSION"));
+    match format {
+        Format::Json => {
+            let header = serde_json::json!({"type": "header", "tool": tool, "settings": settings});
+            serde_json::to_writer(&mut *out, &header)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Tsv | Format::Csv => {
+            writeln!(
+                out,
+                "# {tool} scan: a resume (the same -o) must use the same settings"
+            )?;
+            writeln!(out, "{SETTINGS_PREFIX}{}", serde_json::to_string(settings)?)?;
+        }
+    }
+    Ok(())
+}
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = now();
     let report_path = args.output.as_deref().map(report_path);
     let files = common::Files::new()
-        .lists(args.lists.iter().map(PathBuf::as_path))
+        .lists(args.lists.lists.iter().map(PathBuf::as_path))
         .inputs(args.paths.iter().map(PathBuf::as_path))
         .outputs(args.output.as_deref())
         .outputs(report_path.as_deref());
     files.check()?;
     let outputs = files.output_ids();
     let gates = common::matcher_options(&args.min_quality);
-    let matcher: Matcher = Matcher::with_options(gates.clone());
-    let mut list_meta = Vec::new();
-    for path in &args.lists {
-        let list = common::open_list(path)
-            .with_context(|| format!("cannot load list {}", path.display()))?;
-        let threshold = args.threshold.unwrap_or(list.kind().default_threshold());
-        list_meta.push(serde_json::json!({
-            "path": path.display().to_string(),
-            "name": list.name(),
-            "version": list.version(),
-            "algorithm": list.kind().name(),
-            "hashes": list.len(),
-            "entries": list.entry_count(),
-            "crc32c": format!("{:08x}", crc32c::crc32c(list.as_bytes())),
-            "threshold": threshold,
-        }));
-        let mut opts = ListOptions::default().index(IndexKind::Auto);
-        if let Some(t) = args.threshold {
-            opts = opts.threshold(t);
-        }
-        matcher
-            .add_list(list, opts)
-            .with_context(|| format!("cannot load list {}", path.display()))?;
-    }
+    let (matcher, loaded) = args.lists.load(gates.clone(), IndexKind::Auto)?;
     let kinds = matcher.kinds();
+    let settings = settings(&args, &loaded, &gates, &kinds);
+    let list_meta: Vec<serde_json::Value> = loaded
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "path": l.path.display().to_string(),
+                "name": l.name,
+                "version": l.version,
+                "algorithm": l.kind.name(),
+                "hashes": l.hashes,
+                "entries": l.entries,
+                "crc32c": l.crc32c,
+                "threshold": l.threshold,
+            })
+        })
+        .collect();
 
     // Only a regular file is resumed; a pipe or device is written through.
     let resume = args
@@ -111,17 +227,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .filter(|out| std::fs::metadata(out).is_ok_and(|m| m.is_file() && m.len() > 0));
     let done = match resume {
-        Some(out) => already_done(out, args.format)?,
-        None => HashSet::new(),
+        Some(out) => already_done(out, args.format, &settings)?,
+        None => HashMap::new(),
     };
-    let resumed = !done.is_empty();
+    let resumed = resume.is_some();
+    let mut before = Counts::default();
+    done.values().for_each(|&o| before.add(o));
     let mut walk_errors = Vec::new();
     let (walked, skipped) = common::walk_inputs(&args.paths, args.walk, &outputs, |p, e| {
         walk_errors.push((p.display().to_string(), e.to_string()))
     });
     let files: Vec<PathBuf> = walked
         .into_iter()
-        .filter(|p| !done.contains(&p.display().to_string()))
+        .filter(|p| !done.contains_key(&p.display().to_string()))
         .collect();
 
     let mut out = match &args.output {
@@ -132,18 +250,22 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .append(true)
                 .open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
-            let w = RowWriter::new(
-                Box::new(std::io::BufWriter::new(file)),
-                args.format,
-                HEADER.to_vec(),
-            )?;
+            let mut file = std::io::BufWriter::new(file);
+            if fresh {
+                write_settings(&mut file, args.format, &settings)?;
+            }
+            let w = RowWriter::new(Box::new(file), args.format, HEADER.to_vec())?;
             if fresh {
                 w
             } else {
                 w.without_header()
             }
         }
-        None => RowWriter::stdout(args.format, HEADER.to_vec())?,
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            write_settings(&mut stdout, args.format, &settings)?;
+            RowWriter::new(Box::new(stdout), args.format, HEADER.to_vec())?
+        }
     }
     .numeric(&["quality", "distance"]);
 
@@ -151,12 +273,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         hashsieve::image::DecodeOptions::default().with_orientation(args.exif.orientation()),
     );
     let pb = common::progress(files.len() as u64, "files");
-    let (mut matched, mut clean, mut skipped_quality, mut errors) =
-        (0u64, 0u64, 0u64, walk_errors.len() as u64);
+    let mut now_counts = Counts::default();
     // What the walk could not read gets an error row too (once: not again when resumed).
+    let mut seen = HashSet::new();
     for (path, err) in &walk_errors {
         eprintln!("hashsieve: {path}: {err}");
-        if !done.contains(path) {
+        if !done.contains_key(path) && seen.insert(path.clone()) {
+            now_counts.add(Outcome::Error);
             let mut cells = [""; 10];
             cells[0] = path;
             cells[1] = "error";
@@ -172,17 +295,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         for file_rows in rows {
             pb.inc(1);
             // A file counts once: as matched if any of its hashes matched.
-            let has = |status: &str| file_rows.iter().any(|r| r[1] == status);
-            if has("match") {
-                matched += 1;
-            } else if has("error") {
-                errors += 1;
+            let outcome = file_rows
+                .iter()
+                .map(|r| Outcome::of(&r[1]))
+                .max()
+                .unwrap_or(Outcome::NoMatch);
+            if outcome == Outcome::Error {
                 eprintln!("hashsieve: {}: {}", file_rows[0][0], file_rows[0][9]);
-            } else if has("skipped") {
-                skipped_quality += 1;
-            } else {
-                clean += 1;
             }
+            now_counts.add(outcome);
             for row in &file_rows {
                 let cells: Vec<&str> = row.iter().map(String::as_str).collect();
                 out.row(&cells)?;
@@ -194,6 +315,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     pb.finish_and_clear();
     out.flush()?;
 
+    // The counts cover the whole output: the files recorded by earlier runs and this one's.
+    let total = before.plus(now_counts);
+    let mut file_counts = serde_json::json!({
+        "scanned": files.len(), "previously_done": done.len(),
+        "this_run": now_counts.to_json(), "not_scanned": skipped.to_json(),
+    });
+    if let (Some(obj), serde_json::Value::Object(t)) =
+        (file_counts.as_object_mut(), total.to_json())
+    {
+        obj.extend(t);
+    }
     let summary = serde_json::json!({
         "tool": format!("hashsieve {}", env!("CARGO_PKG_VERSION")),
         "started": started,
@@ -201,29 +333,33 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "resumed": resumed,
         "inputs": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "lists": list_meta,
+        "settings": settings,
         "dihedral": args.dihedral.enabled(),
         "dihedral_mode": args.dihedral.mode().name(),
         "min_pdq_quality": gates.min_pdq_quality,
-        "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<std::collections::BTreeMap<_, _>>(),
-        "files": {"scanned": files.len(), "previously_done": done.len(), "matched": matched,
-                  "no_match": clean, "skipped_low_quality": skipped_quality, "errors": errors,
-                  "not_scanned": skipped.to_json()},
+        "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<BTreeMap<_, _>>(),
+        "files": file_counts,
     });
     match &report_path {
         Some(path) => write_report(path, &summary)?,
         None => eprintln!("{}", serde_json::to_string_pretty(&summary)?),
     }
     eprintln!(
-        "scanned {} files ({} already done): {matched} matched, {clean} no match, {skipped_quality} skipped, {errors} errors",
+        "scanned {} files ({} already done); in all: {} matched, {} no match, {} skipped, {} errors",
         files.len(),
-        done.len()
+        done.len(),
+        total.matched,
+        total.no_match,
+        total.skipped,
+        total.errors
     );
     if let Some(line) = skipped.summary() {
         eprintln!("hashsieve: {line}");
     }
-    let code = if errors > 0 {
+    // The exit code speaks for the whole output, earlier runs included.
+    let code = if total.errors > 0 {
         common::EXIT_ERROR
-    } else if matched > 0 {
+    } else if total.matched > 0 {
         common::EXIT_OK
     } else {
         common::EXIT_NO_MATCH
@@ -253,82 +389,184 @@ fn write_report(path: &Path, summary: &serde_json::Value) -> anyhow::Result<()> 
     common::write_atomic(path, &text)
 }
 
-/// The paths an earlier run recorded in `output`, which must be a scan output of `format`:
-/// its first line is the scan header (TSV, CSV) or every line is a scan row (JSON lines).
-/// Anything else (a list, an image, another table) is refused unchanged. Only then is a last
-/// line cut off by an interruption dropped from the file, so that its file is scanned again.
-fn already_done(output: &Path, format: Format) -> anyhow::Result<HashSet<String>> {
+/// The top-level settings that differ, by name.
+fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (o, n) = (
+        old.as_object().unwrap_or(&empty),
+        new.as_object().unwrap_or(&empty),
+    );
+    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .map(|k| k.replace('_', " "))
+        .collect()
+}
+
+/// The files an earlier run recorded in `output` and what their rows say. `output` must be a
+/// scan output of `format` whose settings header equals `settings`; anything else (a list, an
+/// image, another table, an output of other settings or of a hashsieve that wrote no header)
+/// is refused unchanged. Only then are the rows of the last file recorded dropped from the
+/// output (with a last line cut off by an interruption), so that that file is scanned again:
+/// an interruption may have cut its rows between two of them (one per algorithm and match),
+/// and a file recorded in part must not pass for done.
+fn already_done(
+    output: &Path,
+    format: Format,
+    settings: &serde_json::Value,
+) -> anyhow::Result<HashMap<String, Outcome>> {
     let refuse = |why: &str| {
         anyhow::anyhow!(
-            "cannot resume into {}: {why}, so it is not a `hashsieve scan --format {}` output; \
-             it was left unchanged (give another -o, or the same --format as before)",
+            "cannot resume into {}: {why}; it was left unchanged (give another -o, or the same \
+             --format, lists and options as before)",
             output.display(),
-            match format {
-                Format::Tsv => "tsv",
-                Format::Csv => "csv",
-                Format::Json => "json",
-            }
+        )
+    };
+    let not_scan = |why: &str| {
+        refuse(&format!(
+            "{why}, so it is not a `hashsieve scan --format {}` output",
+            format_name(format)
+        ))
+    };
+    let no_header = || {
+        refuse(
+            "it has no settings header (written by an older hashsieve?), so the lists and \
+                thresholds its answers came from are unknown and a resume could mix answers of \
+                two settings",
         )
     };
     let bytes =
         std::fs::read(output).with_context(|| format!("cannot read {}", output.display()))?;
-    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let complete = &bytes[..keep];
-    let mut done = HashSet::new();
+    if complete.is_empty() {
+        return Err(not_scan("it has no complete line"));
+    }
+    let mut lines = complete.split_inclusive(|&b| b == b'\n');
+    let mut done: HashMap<String, Outcome> = HashMap::new();
+    // The last file recorded and the offset of its first row (a file's rows are written
+    // together, one after another).
+    let mut last: Option<(String, usize)> = None;
+    let mut record = |path: &str, status: &str, at: usize| {
+        let o = Outcome::of(status);
+        let e = done.entry(path.to_string()).or_insert(o);
+        *e = (*e).max(o);
+        if last.as_ref().is_none_or(|(p, _)| p != path) {
+            last = Some((path.to_string(), at));
+        }
+    };
+    let same = |old: &serde_json::Value| -> anyhow::Result<()> {
+        if old == settings {
+            return Ok(());
+        }
+        Err(refuse(&format!(
+            "it was written with other settings ({} differ)",
+            differences(old, settings).join(", ")
+        )))
+    };
     match format {
         Format::Json => {
-            if complete.is_empty() {
-                return Err(refuse("it has no complete line"));
+            let first = lines.next().unwrap_or_default();
+            let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(first)
+                .map_err(|_| not_scan("line 1 is not a JSON object"))?;
+            if header.get("type").and_then(|t| t.as_str()) != Some("header") {
+                if header.len() == HEADER.len() && HEADER.iter().all(|h| header.contains_key(*h)) {
+                    return Err(no_header());
+                }
+                return Err(not_scan("line 1 is not a scan header"));
             }
-            for (n, line) in complete.split(|&b| b == b'\n').enumerate() {
-                if line.is_empty() && n > 0 {
+            same(header.get("settings").unwrap_or(&serde_json::Value::Null))?;
+            let mut at = first.len();
+            for (n, line) in lines.enumerate() {
+                let start = at;
+                at += line.len();
+                let line = line.strip_suffix(b"\n").unwrap_or(line);
+                if line.is_empty() {
                     continue;
                 }
                 let row: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(line)
-                    .map_err(|_| refuse(&format!("line {} is not a JSON object", n + 1)))?;
+                    .map_err(|_| not_scan(&format!("line {} is not a JSON object", n + 2)))?;
+                if row.contains_key("type") {
+                    // A typed record (a summary) is not a row.
+                    continue;
+                }
                 if row.len() != HEADER.len() || !HEADER.iter().all(|h| row.contains_key(*h)) {
-                    return Err(refuse(&format!(
+                    return Err(not_scan(&format!(
                         "line {} has other fields than a scan row",
-                        n + 1
+                        n + 2
                     )));
                 }
-                if let Some(p) = row.get("path").and_then(|p| p.as_str()) {
-                    done.insert(p.to_string());
+                if let (Some(p), Some(s)) = (
+                    row.get("path").and_then(|p| p.as_str()),
+                    row.get("status").and_then(|s| s.as_str()),
+                ) {
+                    record(p, s, start);
                 }
             }
         }
         Format::Tsv | Format::Csv => {
             let delim = if format == Format::Tsv { b'\t' } else { b',' };
             let header = HEADER.join(if format == Format::Tsv { "\t" } else { "," });
-            if !complete.starts_with(format!("{header}\n").as_bytes()) {
-                return Err(refuse("its first line is not the scan header"));
+            let mut found: Option<serde_json::Value> = None;
+            let mut offset = 0;
+            let mut columns = None;
+            for line in lines.by_ref() {
+                offset += line.len();
+                if line.starts_with(b"#") {
+                    if let Some(json) = std::str::from_utf8(line)
+                        .ok()
+                        .and_then(|l| l.trim_end().strip_prefix(SETTINGS_PREFIX))
+                    {
+                        found = serde_json::from_str(json).ok();
+                    }
+                    continue;
+                }
+                columns = Some(line);
+                break;
             }
+            let columns = columns.map(|c| c.strip_suffix(b"\n").unwrap_or(c));
+            if columns != Some(header.as_bytes()) {
+                return Err(not_scan("it has no scan column header"));
+            }
+            let Some(old) = found else {
+                return Err(no_header());
+            };
+            same(&old)?;
             // TSV is escaped, not quoted (common::tsv_escape).
             let mut rd = csv::ReaderBuilder::new()
                 .delimiter(delim)
                 .quoting(format == Format::Csv)
+                .has_headers(false)
                 .flexible(true)
-                .from_reader(complete);
+                .from_reader(&complete[offset..]);
             for (n, rec) in rd.records().enumerate() {
-                let rec = rec.map_err(|_| refuse(&format!("row {} cannot be read", n + 1)))?;
+                let rec = rec.map_err(|_| not_scan(&format!("row {} cannot be read", n + 1)))?;
                 if rec.len() != HEADER.len() {
-                    return Err(refuse(&format!(
+                    return Err(not_scan(&format!(
                         "row {} has {} fields, not {}",
                         n + 1,
                         rec.len(),
                         HEADER.len()
                     )));
                 }
-                if let Some(p) = rec.get(0) {
-                    done.insert(match format {
+                if let (Some(p), Some(s)) = (rec.get(0), rec.get(1)) {
+                    let start = rec.position().map_or(0, |pos| pos.byte() as usize);
+                    let path = match format {
                         Format::Tsv => {
                             String::from_utf8_lossy(&common::tsv_unescape(p.as_bytes())).into()
                         }
                         _ => p.to_string(),
-                    });
+                    };
+                    record(&path, s, offset + start);
                 }
             }
         }
+    }
+    if let Some((path, start)) = last {
+        done.remove(&path);
+        keep = start;
     }
     if keep < bytes.len() {
         let f = OpenOptions::new().write(true).open(output)?;
@@ -359,6 +597,9 @@ fn scan_file(
             detail,
         ]
     };
+    if let Some(why) = lists::not_an_image(path) {
+        return vec![row("error", "", String::new(), String::new(), why)];
+    }
     let image = match decode_path(path, hasher.decode_options()) {
         Ok(image) => image,
         Err(err) => {
