@@ -619,7 +619,10 @@ mod regressions {
             let (report, list) = build(HashKind::Pdq, rel);
             assert_eq!((report.added, report.malformed), (2, 0), "{rel}: {report}");
             assert_eq!(list.entry_count(), 2, "{rel}");
-            assert!(entries(&list).iter().all(|(_, _, _, c)| c.is_empty()), "{rel}");
+            assert!(
+                entries(&list).iter().all(|(_, _, _, c)| c.is_empty()),
+                "{rel}"
+            );
         }
     }
 }
