@@ -596,7 +596,19 @@ mod regressions {
         }
     }
 
-    /// Scan output, error rows included, builds a list of the files' hashes.
+    /// `pdq-photo-hasher -k` prints an all-zero hash with quality 0 for a file it cannot read
+    /// (exit 0): such rows never enter a list.
+    #[test]
+    fn failed_files_of_the_pdq_hasher_are_never_admitted() {
+        let (report, list) = build(HashKind::Pdq, "real/cpp/k-with-error.txt");
+        assert_eq!((report.added, report.rejected), (2, 2), "{report}");
+        assert!(entries(&list)
+            .iter()
+            .all(|(h, id, _, _)| !h.starts_with("0000") && !id.contains("missing")));
+    }
+
+    /// Scan output, error rows included, builds a list of the files' hashes: one entry per file
+    /// and hash however many entries it matched.
     #[test]
     fn scan_output_builds_with_error_rows_skipped() {
         for rel in [
@@ -605,8 +617,12 @@ mod regressions {
             "hashsieve/scan.jsonl",
         ] {
             let (report, list) = build(HashKind::Pdq, rel);
-            assert_eq!((report.added, report.malformed), (3, 0), "{rel}: {report}");
-            assert_eq!(list.entry_count(), 3, "{rel}");
+            assert_eq!((report.added, report.malformed), (2, 0), "{rel}: {report}");
+            assert_eq!(list.entry_count(), 2, "{rel}");
+            assert!(
+                entries(&list).iter().all(|(_, _, _, c)| c.is_empty()),
+                "{rel}"
+            );
         }
     }
 }

@@ -78,7 +78,8 @@ impl ImportOptions {
 pub struct ImportReport {
     /// The format read (detected or given); `None` for an input with no non-blank line.
     pub format: Option<InputFormat>,
-    /// Data records read (lines or rows, blank lines and header rows excluded).
+    /// Items read: records (a `--pdqdih-across` line gives 8), skipped rows and malformed lines
+    /// (blank lines, comments and header rows excluded).
     pub records: u64,
     /// Entries the builder kept.
     pub added: u64,

@@ -15,7 +15,7 @@
 //! | [`PdqHasher`](InputFormat::PdqHasher) | `pdq-hasher` | `pdq-photo-hasher` output in every mode: `hash,quality,filename`; `-d`: `hash=…,norm=…,delta=…,quality=…,filename=…`; `--pdqdih` (8 rows per file); `-d --pdqdih`: `hash=…,quality=…,filename=…` then 8 rows `hash=…,xform=rot90,filename=…`; `--pdqdih-across`: `h1,…,h8,quality,filename`; `-d --pdqdih-across`: `hash=…,quality=…,orig=…,rot90=…,…,flipm=…,filename=…` | id = file name; quality; orientation from `xform=` and the across columns (`orig`, `rot90`, `rot180`, `rot270`, `flipx`, `flipy`, `flipp` → [`FlipPlus1`](Dihedral::FlipPlus1), `flipm` → [`FlipMinus1`](Dihedral::FlipMinus1)). An `xform=` row takes the quality of the same file's `quality=` row; its `xform=orig` row repeats that row's hash and is [skipped](SkipReason::Duplicate) |
 //! | [`PytxSignals`](InputFormat::PytxSignals) | `pytx-signals` | python-threatexchange lines: `tx hash photo` (`pdq <hex>`, with `--rotations` `ROTATE90 pdq <hex>`); `tx dataset -P` (`<type> <value> '<collab>' <CATEGORY>[ <tag>,<tag>]`, with `-c` one collab and no collab column, with `-s pdq` no type column, with `-S` no metadata) | kind from the signal type; types that are not image hashes (`video_md5`, `url`, `raw_text`, `trend_query {…}`, …) are [skipped](SkipReason::OtherSignalType); source = collab (a Python string literal); categories `category:<CATEGORY>` and `tag:<tag>` (tags split at commas and whitespace); orientation from the rotation name. Text after the hash that is not pytx metadata is the id |
 //! | [`PytxCsv`](InputFormat::PytxCsv) | `pytx-csv` | `tx dataset -P --csv`: header with `signal_type`, `signal_str`, and optionally `collab`, `category`, `tags`, in any order | as `pytx-signals`; `tags` separated by whitespace (pytx joins them with spaces), a quoted field may span lines |
-//! | [`Hashsieve`](InputFormat::Hashsieve) | `hashsieve` | our own output read back: `hashsieve hash` and `hashsieve scan` as TSV, CSV or JSON lines; a header (or keys) with `path`, `algorithm`, `hash` | kind = `algorithm`; id = `path`; `quality`, `orientation` (a value that is not a dihedral name, such as an EXIF orientation code, is ignored). Rows with no hash (failed files) or a `status` of `error` or `skipped` are [skipped](SkipReason::NoHash); repeated rows of one file (scan writes one per matched entry) give one record |
+//! | [`Hashsieve`](InputFormat::Hashsieve) | `hashsieve` | our own output read back: `hashsieve hash` and `hashsieve scan` as TSV, CSV or JSON lines; a header (or keys) with `path`, `algorithm`, `hash` | kind = `algorithm`; id = `path`; `quality`, `orientation` (a value that is not a dihedral name, such as an EXIF orientation code, is ignored; in scan output, which has a `status` column, it is the orientation of the match and is not read). Rows with no hash (failed files) or a `status` of `error` or `skipped` are [skipped](SkipReason::NoHash); repeated rows of one file (scan writes one per matched entry) give one record |
 //! | [`Csv`](InputFormat::Csv), [`Tsv`](InputFormat::Tsv) | `csv`, `tsv` | a header naming the columns (our `export --format csv` writes `hash,id,quality,categories,source`) | hash (`hash_col`, default `hash`), id (`id_col`, default `id` when present), categories (`category_col`, default `categories`), `quality`, `source`, `algorithm`, `orientation` when present |
 //! | [`JsonLines`](InputFormat::JsonLines) | `jsonl` | one JSON object per line with the same keys (our `export --format jsonl`) | categories a string or an array of strings |
 //!
@@ -1797,7 +1797,7 @@ struct Table {
 #[derive(Default)]
 struct Seen {
     path: String,
-    keys: HashSet<(HashKind, HashValue, Option<Dihedral>)>,
+    keys: HashSet<(HashKind, HashValue)>,
 }
 
 /// The fields of one row, before checks.
@@ -1904,8 +1904,12 @@ fn finish(options: &ReadOptions, seen: &mut Seen, line: u64, raw: Raw<'_>) -> It
         Some(Ok(q)) => q,
         Some(Err(reason)) => return bad(reason.into()),
     };
-    // Not a dihedral name (older outputs wrote the EXIF orientation code there): none.
-    let orientation = raw.orientation.as_deref().and_then(|o| rotation(o.trim()));
+    // Not a dihedral name (older outputs wrote the EXIF orientation code there): none. In scan
+    // output the column is the orientation of the match, not of the hash (always the file's).
+    let orientation = match raw.status {
+        Some(_) => None,
+        None => raw.orientation.as_deref().and_then(|o| rotation(o.trim())),
+    };
     if raw
         .categories
         .iter()
@@ -1921,7 +1925,7 @@ fn finish(options: &ReadOptions, seen: &mut Seen, line: u64, raw: Raw<'_>) -> It
             seen.path = path.to_owned();
             seen.keys.clear();
         }
-        if !seen.keys.insert((kind, hash, orientation)) {
+        if !seen.keys.insert((kind, hash)) {
             return skipped(SkipReason::Duplicate);
         }
     }
