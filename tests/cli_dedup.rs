@@ -303,19 +303,20 @@ fn single_linkage_reports_the_chain_and_centre_linkage_bounds_it() {
     // JSON: the numeric columns are numbers.
     let out = hashsieve(&["dedup", path.to_str().unwrap(), "--format", "json"]);
     expect_code(&out, 0);
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+    for v in json_rows(&out) {
         assert_eq!(v["max_distance"], 100);
         assert!(v["cluster"].is_u64() && v["distance"].is_u64());
     }
 }
 
-/// The rows of dedup JSON output.
+/// The rows of dedup JSON output (not its summary record, which ends it).
 fn json_rows(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
+    let mut objs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
+        .collect();
+    assert_eq!(objs.pop().expect("a summary")["type"], "summary");
+    objs
 }
 
 /// Every golden input file of the record reader (tests/data/formats) goes through `dedup`:
