@@ -117,6 +117,20 @@ struct Tally {
     rows: u64,
 }
 
+/// The errors of a run: files that failed and malformed lines, each reported on stderr (by
+/// path or `FILE:LINE`, never by content) and counted once.
+#[derive(Default)]
+struct Errors {
+    count: AtomicU64,
+}
+
+impl Errors {
+    fn report(&self, what: &dyn std::fmt::Display, err: &dyn std::fmt::Display) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        eprintln!("hashsieve: {what}: {err}");
+    }
+}
+
 /// Queries of a hash file matched at a time: the file streams through in batches of this many.
 const BATCH: usize = 4096;
 
@@ -139,12 +153,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .lists
         .load(common::matcher_options(&args.min_quality), args.index)?;
     let kinds = matcher.kinds();
-    // Files that failed and malformed lines, each counted once.
-    let errors = AtomicU64::new(0);
-    let report = |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| {
-        errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!("hashsieve: {what}: {err}");
-    };
+    let errors = Errors::default();
+    let report =
+        |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| errors.report(what, err);
 
     let mut out = RowWriter::stdout(args.format, HEADER.to_vec())?
         .numeric(&["distance", "threshold", "query_quality"])
@@ -214,19 +225,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             if stream {
                 // Each record is answered (and the output flushed) as soon as it is read.
                 let stdin = Box::new(std::io::stdin().lock());
-                match_hash_text(
-                    stdin,
-                    &shown,
-                    &kinds,
-                    format,
-                    &report,
-                    &errors,
-                    1,
-                    &mut |items| {
-                        emit(items, &mut out)?;
-                        out.flush()
-                    },
-                )
+                match_hash_text(stdin, &shown, &kinds, format, &errors, 1, &mut |items| {
+                    emit(items, &mut out)?;
+                    out.flush()
+                })
             } else {
                 common::regular_file(source)?;
                 let file =
@@ -237,7 +239,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     &shown,
                     &kinds,
                     format,
-                    &report,
                     &errors,
                     BATCH,
                     &mut |items| emit(items, &mut out),
@@ -290,8 +291,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         emit(items, &mut out)?;
     }
     pb.finish_and_clear();
-    drop(emit);
-    let errors = errors.load(Ordering::Relaxed);
+    let errors = errors.count.load(Ordering::Relaxed);
     out.summary(&[
         ("queries", tally.queries),
         ("matched", tally.matched),
@@ -390,7 +390,7 @@ fn stdin_image_queries(
 
 /// Streams the records of one `--hashes` input (`-`: standard input) to `emit`, `batch` at a
 /// time, read by the library's [`RecordReader`] as `build` reads (kinds: those of the loaded
-/// lists). Each malformed line is reported through `report` by `source:line`, never by its
+/// lists). Each malformed line is reported through `errors` by `source:line`, never by its
 /// content, and the input goes on; rows skipped on purpose (other algorithms, other pytx signal
 /// types, rows without a hash) are counted in one line at the end. The error returned is one
 /// that stops the input (the format cannot be told, reading fails, or `emit` fails).
@@ -399,8 +399,7 @@ fn match_hash_text(
     source: &str,
     kinds: &[HashKind],
     format: Option<InputFormat>,
-    report: &dyn Fn(&dyn std::fmt::Display, &dyn std::fmt::Display),
-    errors: &AtomicU64,
+    errors: &Errors,
     batch: usize,
     emit: &mut dyn FnMut(Vec<Labelled>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -439,7 +438,7 @@ fn match_hash_text(
                 // Every one is counted; the first few are listed.
                 let listed = bad.count_one();
                 if listed {
-                    report(&format_args!("{source}:{line}"), &reason);
+                    errors.report(&format_args!("{source}:{line}"), &reason);
                 }
             }
             _ => {}
@@ -450,7 +449,7 @@ fn match_hash_text(
     }
     if bad.unlisted() > 0 {
         // Each malformed line is an error of the summary; the listed ones are counted already.
-        errors.fetch_add(bad.unlisted(), Ordering::Relaxed);
+        errors.count.fetch_add(bad.unlisted(), Ordering::Relaxed);
         eprintln!(
             "hashsieve: {source}: {} malformed lines in all ({} not listed)",
             bad.count(),
