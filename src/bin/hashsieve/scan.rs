@@ -6,6 +6,10 @@
 //! `#` comment lines before the column header (TSV, CSV), or a first object with
 //! `"type":"header"` (JSON lines). A scan resumes into an output only when they are the same,
 //! so that one file never holds answers given under two settings.
+//!
+//! Paths are written exactly ([`Cell::Path`]) and a resume knows the files done by their bytes.
+//! JSON lines end with a `"type":"summary"` record counting the whole output; a resume drops
+//! it with the rows of the last file recorded and writes a new one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
