@@ -246,6 +246,7 @@ fn hash_files_and_stdin_are_queries() {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|o: &serde_json::Value| o.get("type").is_none())
         .collect();
     assert_eq!(objs.len(), 2);
     assert_eq!(objs[0]["query"], "upload-1");

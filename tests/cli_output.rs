@@ -556,14 +556,365 @@ fn scan_resumes_over_escaped_tsv_paths() {
         String::from_utf8_lossy(&first.stderr)
     );
     let before = std::fs::read(d.join("s.tsv")).unwrap();
-    assert_eq!(tsv_cells(&before).len(), 5, "a header and 4 rows");
+    assert_eq!(
+        column("tsv", &before, "path").len(),
+        4,
+        "4 rows after the settings and column headers"
+    );
     let again = run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_ne!(again.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("4 already done"), "{stderr}");
+    // The last file recorded is scanned again (an interruption may have cut its rows).
+    assert!(
+        stderr.contains("scanned 1 files (3 already done)"),
+        "{stderr}"
+    );
     assert_eq!(
         std::fs::read(d.join("s.tsv")).unwrap(),
         before,
         "nothing scanned twice"
     );
+}
+
+/// The cells of column `name` in a `match`, `scan` or `dedup` output of `format`, as bytes
+/// (TSV unescaped, CSV as written, JSON strings or `{"bytes": base64}`): `#` comment lines and
+/// typed JSON records (a scan's header, the summary) are not rows.
+fn column(format: &str, stdout: &[u8], name: &str) -> Vec<Vec<u8>> {
+    match format {
+        "tsv" => {
+            let rows: Vec<Vec<Vec<u8>>> = tsv_cells(stdout)
+                .into_iter()
+                .filter(|r| !r[0].starts_with(b"#"))
+                .collect();
+            let at = rows[0].iter().position(|h| h == name.as_bytes()).unwrap();
+            rows[1..]
+                .iter()
+                .map(|r| {
+                    assert_eq!(r.len(), rows[0].len(), "one line, one row");
+                    tsv_unescape(&r[at])
+                })
+                .collect()
+        }
+        "csv" => {
+            let mut rd = csv::ReaderBuilder::new()
+                .comment(Some(b'#'))
+                .from_reader(stdout);
+            let at = rd
+                .byte_headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == name.as_bytes())
+                .unwrap();
+            rd.byte_records().map(|r| r.unwrap()[at].to_vec()).collect()
+        }
+        _ => json_lines(stdout)
+            .iter()
+            .filter(|o| o.get("type").is_none())
+            .map(|o| json_path(&o[name]))
+            .collect(),
+    }
+}
+
+/// A directory `d` with two copies of one image whose names differ only in a byte that is
+/// not UTF-8, and a list `l.hsl` holding that image's PDQ hash. Returns the two paths' bytes.
+#[cfg(unix)]
+fn two_non_utf8_names(d: &Path) -> Vec<Vec<u8>> {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let img = png(64, 48);
+    std::fs::write(d.join("one.png"), &img).unwrap();
+    let out = run_in(d, &["hash", "one.png"]);
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::remove_file(d.join("one.png")).unwrap();
+    std::fs::write(d.join("in.txt"), format!("{hex},known\n")).unwrap();
+    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::create_dir(d.join("d")).unwrap();
+    let names: [&[u8]; 2] = [b"x\xff.png", b"x\xfe.png"];
+    for n in names {
+        std::fs::write(d.join("d").join(OsStr::from_bytes(n)), &img).unwrap();
+    }
+    let mut want: Vec<Vec<u8>> = names.iter().map(|n| [b"d/", *n].concat()).collect();
+    want.sort();
+    want
+}
+
+/// `match` and `scan` write a query's (a file's) path exactly in every format: two names that
+/// differ only in a byte that is not UTF-8 stay two (they printed as one `x\u{fffd}.png`).
+#[cfg(unix)]
+#[test]
+fn match_and_scan_write_non_utf8_paths_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let want = two_non_utf8_names(d);
+    for format in ["tsv", "csv", "json"] {
+        let out = run_in(d, &["match", "-l", "l.hsl", "--format", format, "d"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "match {format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut paths = column(format, &out.stdout, "query");
+        paths.sort();
+        assert_eq!(paths, want, "match {format}: the paths, byte for byte");
+
+        let out = run_in(d, &["scan", "-l", "l.hsl", "--format", format, "d"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "scan {format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut paths = column(format, &out.stdout, "path");
+        paths.sort();
+        assert_eq!(paths, want, "scan {format}: the paths, byte for byte");
+    }
+}
+
+/// A resumed scan knows done files by their exact bytes: with names that differ only in a byte
+/// that is not UTF-8, it scans nothing twice and misses nothing, in every format.
+#[cfg(unix)]
+#[test]
+fn scan_resume_knows_files_by_their_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    for format in ["tsv", "csv", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut want = two_non_utf8_names(d);
+        let out_name = format!("s.{format}");
+        let scan = [
+            "scan", "-l", "l.hsl", "--format", format, "-o", &out_name, "d",
+        ];
+        let first = run_in(d, &scan);
+        assert_eq!(
+            first.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        // A third name, new to the resumed run.
+        std::fs::write(
+            d.join("d").join(OsStr::from_bytes(b"x\xfd.png")),
+            png(64, 48),
+        )
+        .unwrap();
+        want.push(b"d/x\xfd.png".to_vec());
+        want.sort();
+        let again = run_in(d, &scan);
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert_eq!(again.status.code(), Some(0), "{format}: {stderr}");
+        // The last file recorded is scanned again (its rows may have been cut), and the new one.
+        assert!(
+            stderr.contains("scanned 2 files (1 already done)"),
+            "{format}: {stderr}"
+        );
+        let mut paths = column(format, &std::fs::read(d.join(&out_name)).unwrap(), "path");
+        paths.sort();
+        assert_eq!(paths, want, "{format}: each file once, byte for byte");
+    }
+}
+
+/// The last record of a JSON output, which must be its only summary record.
+fn only_summary(objs: &[serde_json::Value]) -> (&serde_json::Value, Vec<&serde_json::Value>) {
+    let (summary, rest) = objs.split_last().expect("some output");
+    assert_eq!(summary["type"], "summary", "ends with a summary: {summary}");
+    assert!(
+        rest.iter()
+            .all(|o| o.get("type") != Some(&"summary".into())),
+        "one summary only"
+    );
+    let rows = rest.iter().filter(|o| o.get("type").is_none()).collect();
+    (summary, rows)
+}
+
+/// `match` JSON ends with one summary record whose counts agree with the rows.
+#[test]
+fn match_json_ends_with_a_summary_of_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
+    let out = run_in(d, &["hash", "a.png"]);
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(d.join("in.txt"), format!("{hex},one\n{hex},two\n")).unwrap();
+    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(d.join("b.png"), png(97, 211)).unwrap();
+    std::fs::write(d.join("c.png"), b"not an image").unwrap();
+    let out = run_in(
+        d,
+        &[
+            "match", "-l", "l.hsl", "--format", "json", "a.png", "b.png", "c.png",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "c.png fails");
+    let objs = json_lines(&out.stdout);
+    let (summary, rows) = only_summary(&objs);
+    let matched: std::collections::BTreeSet<_> =
+        rows.iter().map(|r| r["query"].to_string()).collect();
+    assert_eq!(summary["rows"], rows.len() as u64);
+    assert_eq!(summary["matched"], matched.len() as u64);
+    assert_eq!(
+        (summary["rows"].as_u64(), summary["matched"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(summary["queries"], 2, "a.png and b.png");
+    assert_eq!(summary["no_match"], 1, "b.png");
+    assert_eq!(summary["errors"], 1, "c.png");
+
+    // Hash text too, with --unmatched: every query gets a row.
+    std::fs::write(
+        d.join("q.txt"),
+        format!("{hex},q1\n{:064x},q2\nnot hex\n", 1),
+    )
+    .unwrap();
+    let out = run_in(
+        d,
+        &[
+            "match",
+            "-l",
+            "l.hsl",
+            "--format",
+            "json",
+            "--min-quality",
+            "0",
+            "--unmatched",
+            "--hashes",
+            "q.txt",
+        ],
+    );
+    let objs = json_lines(&out.stdout);
+    let (summary, rows) = only_summary(&objs);
+    assert_eq!(summary["rows"], rows.len() as u64);
+    assert_eq!(rows.len(), 3, "q1 twice, q2 once");
+    assert_eq!(summary["queries"], 2);
+    assert_eq!(summary["matched"], 1);
+    assert_eq!(summary["errors"], 1, "the malformed line");
+}
+
+/// `scan` JSON ends with one summary record of the whole output whose counts agree with its
+/// rows, also after resumes: the first over an empty directory (a summary and no rows), the
+/// next with files added.
+#[test]
+fn scan_json_ends_with_one_summary_across_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
+    let out = run_in(d, &["hash", "a.png"]);
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(d.join("in.txt"), format!("{hex},one\n")).unwrap();
+    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::create_dir(d.join("imgs")).unwrap();
+    let scan = [
+        "scan", "-l", "l.hsl", "--format", "json", "-o", "s.json", "imgs",
+    ];
+    let check = |files: u64, matched: u64, errors: u64| {
+        let objs = json_lines(&std::fs::read(d.join("s.json")).unwrap());
+        assert_eq!(objs[0]["type"], "header");
+        let (summary, rows) = only_summary(&objs);
+        let paths: std::collections::BTreeSet<_> =
+            rows.iter().map(|r| r["path"].to_string()).collect();
+        assert_eq!(
+            paths.len() as u64,
+            files,
+            "each file recorded once: {objs:?}"
+        );
+        assert_eq!(summary["rows"], rows.len() as u64);
+        assert_eq!(summary["files"], files);
+        assert_eq!(summary["matched"], matched);
+        assert_eq!(summary["errors"], errors);
+        let count = |status: &str| {
+            let mut p: Vec<_> = rows
+                .iter()
+                .filter(|r| r["status"] == status)
+                .map(|r| &r["path"])
+                .collect();
+            p.dedup();
+            p.len() as u64
+        };
+        assert_eq!(summary["matched"], count("match"));
+        assert_eq!(summary["errors"], count("error"));
+    };
+    let out = run_in(d, &scan);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(0, 0, 0);
+    std::fs::copy(d.join("a.png"), d.join("imgs/a.png")).unwrap();
+    std::fs::write(d.join("imgs/b.png"), png(97, 211)).unwrap();
+    let out = run_in(d, &scan);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(2, 1, 0);
+    std::fs::write(d.join("imgs/c.png"), b"not an image").unwrap();
+    std::fs::write(d.join("imgs/d.png"), png(50, 70)).unwrap();
+    let out = run_in(d, &scan);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(4, 1, 1);
+    // Once more with nothing new: the same rows, one summary.
+    let out = run_in(d, &scan);
+    assert_eq!(out.status.code(), Some(2));
+    check(4, 1, 1);
+}
+
+/// `dedup` writes ids that came from paths exactly (tab, newline, backslash, bytes that are not
+/// UTF-8), as `hash` wrote them, and its JSON ends with one summary record that agrees with the
+/// rows.
+#[cfg(unix)]
+#[test]
+fn dedup_writes_path_ids_exactly_and_ends_json_with_a_summary() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("d")).unwrap();
+    let img = png(64, 48);
+    // (Not a UTF-8 name holding a literal `\xff`: the record reader gives it the id of the
+    // byte 0xff, so no writer can tell the two apart.)
+    let names: [&[u8]; 3] = [b"x\xff.png", b"x\xfe.png", b"t\tn\nb\\s.png"];
+    for n in names {
+        std::fs::write(d.join("d").join(OsStr::from_bytes(n)), &img).unwrap();
+    }
+    let mut want: Vec<Vec<u8>> = names.iter().map(|n| [b"d/", *n].concat()).collect();
+    want.sort();
+    // (Not `hash --format csv`: the record reader refuses a CSV cell that is not UTF-8.)
+    for input in ["tsv", "json"] {
+        let out = run_in(d, &["hash", "--format", input, "d"]);
+        assert_eq!(out.status.code(), Some(0));
+        let file = format!("h.{input}");
+        std::fs::write(d.join(&file), &out.stdout).unwrap();
+        for format in ["tsv", "csv", "json"] {
+            let out = run_in(d, &["dedup", &file, "--format", format]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{input} -> {format}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut ids = column(format, &out.stdout, "id");
+            ids.sort();
+            assert_eq!(ids, want, "{input} -> {format}: the ids, byte for byte");
+            if format == "json" {
+                let objs = json_lines(&out.stdout);
+                let (summary, rows) = only_summary(&objs);
+                assert_eq!(summary["rows"], rows.len() as u64);
+                assert_eq!(summary["clusters"], 1);
+                assert_eq!(summary["hashes"], 3);
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 use indicatif::ProgressBar;
 
 use crate::args;
-use crate::common::{self, Format, RowWriter};
+use crate::common::{self, Cell, Format, RowWriter};
 use crate::hash_text::Malformed;
 
 #[derive(clap::Args)]
@@ -372,6 +372,7 @@ fn run_width<H: Width>(
         .booleans(&["representative"]);
     let mut number = 0u64;
     let mut printed = 0u64;
+    let mut rows = 0u64;
     for (c, cl) in clusters.iter().enumerate() {
         let m = &mut matched[c];
         if cl.members.len() < 2 && !args.all && m.is_empty() {
@@ -394,17 +395,19 @@ fn run_width<H: Width>(
             } else {
                 "false"
             };
+            let id = IdCell::new(&items[i].id);
             let cells = [
-                number.as_str(),
-                &items[i].id,
-                &hex,
-                &q,
-                &d,
-                rep,
-                &max,
-                &marks,
+                number.as_str().into(),
+                id.cell(),
+                hex.as_str().into(),
+                q.as_str().into(),
+                d.as_str().into(),
+                rep.into(),
+                max.as_str().into(),
+                marks.as_str().into(),
             ];
-            out.row(&cells[..columns])?;
+            out.cells(&cells[..columns])?;
+            rows += 1;
         }
     }
     if args.all {
@@ -413,16 +416,79 @@ fn run_width<H: Width>(
             let i = g as usize;
             let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
             let hex = hashes[i].hex();
-            let cells = ["", &items[i].id, &hex, &q, "", "false", "", ""];
-            out.row(&cells[..columns])?;
+            let id = IdCell::new(&items[i].id);
+            let e = Cell::Text("");
+            let cells = [
+                e,
+                id.cell(),
+                hex.as_str().into(),
+                q.as_str().into(),
+                e,
+                "false".into(),
+                e,
+                e,
+            ];
+            out.cells(&cells[..columns])?;
+            rows += 1;
         }
     }
-    out.flush()?;
+    let gated_rows = if args.all {
+        report.gated.len() as u64
+    } else {
+        0
+    };
+    out.summary(&[
+        ("rows_read", stats.rows),
+        ("hashes", hashes.len() as u64),
+        ("below_quality_gate", report.gated.len() as u64),
+        ("clusters", printed),
+        ("rows", rows),
+        ("gated_rows", gated_rows),
+    ])?;
     eprintln!(
         "hashsieve: dedup: {}",
         summary(&stats, &report, &hashes, threshold, args.linkage, printed)
     );
     Ok(ExitCode::from(common::EXIT_OK))
+}
+
+/// An id as the output writes it. The record reader gives the id of a path whose bytes are not
+/// UTF-8 in its escaped form (`\xNN` for those bytes, `\\` for a backslash, as TSV escapes
+/// them: see `hashsieve::list::records`); such an id is written as the path's bytes again
+/// ([`Cell::Path`]), so that it reads as `hash` and `scan` write that path. Every other id is
+/// text (TSV escapes its tab, newline and backslash).
+enum IdCell<'a> {
+    Text(&'a str),
+    #[cfg(unix)]
+    Path(PathBuf),
+}
+
+impl<'a> IdCell<'a> {
+    fn new(id: &'a str) -> IdCell<'a> {
+        #[cfg(unix)]
+        if id.contains("\\x") {
+            let bytes = common::tsv_unescape(id.as_bytes());
+            // Only the exact escaped form of bytes that are not UTF-8: nothing else the
+            // reader gives reads back to bytes that are not UTF-8 and escape to the same text.
+            if std::str::from_utf8(&bytes).is_err() {
+                let mut again = Vec::with_capacity(id.len());
+                common::tsv_escape(&bytes, &mut again);
+                if again == id.as_bytes() {
+                    use std::os::unix::ffi::OsStrExt;
+                    return IdCell::Path(std::ffi::OsStr::from_bytes(&bytes).into());
+                }
+            }
+        }
+        IdCell::Text(id)
+    }
+
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            IdCell::Text(t) => Cell::Text(t),
+            #[cfg(unix)]
+            IdCell::Path(p) => Cell::Path(p),
+        }
+    }
 }
 
 /// The end-of-run line: what was read, skipped and gated, and what the clusters are.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context};
 use hashsieve::algo::pdq::Dihedral;
@@ -16,7 +16,7 @@ use hashsieve::matching::{Query, QueryResult};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
-use crate::common::{self, Format, RowWriter};
+use crate::common::{self, Cell, Format, RowWriter};
 use crate::hash_text::Malformed;
 use crate::lists::{self, ListArgs};
 
@@ -73,12 +73,62 @@ const HEADER: [&str; 9] = [
     "query_quality",
 ];
 
+/// What the `query` column says: never the hash.
+#[derive(Clone)]
+enum Label {
+    /// An image file: its path, written exactly (its bytes; see [`Cell::Path`]).
+    Path(PathBuf),
+    /// A record's id (else `FILE:LINE`), or `-` for an image on standard input.
+    Text(String),
+}
+
+impl Label {
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            Label::Path(p) => Cell::Path(p),
+            Label::Text(t) => Cell::Text(t),
+        }
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Label::Path(p) => p.display().fmt(f),
+            Label::Text(t) => t.fmt(f),
+        }
+    }
+}
+
 /// A labelled query ready for the matcher.
 struct Labelled {
-    /// The query column of the output: the image path, or the record's id (else `FILE:LINE`);
-    /// never the hash.
-    label: String,
+    /// The query column of the output.
+    label: Label,
     query: Query,
+}
+
+/// What a run did, for the JSON summary record: queries (one per image and algorithm, or per
+/// record), how many matched, were skipped by the quality gate, rows written, errors.
+#[derive(Default)]
+struct Tally {
+    queries: u64,
+    matched: u64,
+    skipped: u64,
+    rows: u64,
+}
+
+/// The errors of a run: files that failed and malformed lines, each reported on stderr (by
+/// path or `FILE:LINE`, never by content) and counted once.
+#[derive(Default)]
+struct Errors {
+    count: AtomicU64,
+}
+
+impl Errors {
+    fn report(&self, what: &dyn std::fmt::Display, err: &dyn std::fmt::Display) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        eprintln!("hashsieve: {what}: {err}");
+    }
 }
 
 /// Queries of a hash file matched at a time: the file streams through in batches of this many.
@@ -103,20 +153,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .lists
         .load(common::matcher_options(&args.min_quality), args.index)?;
     let kinds = matcher.kinds();
-    let errored = AtomicBool::new(false);
-    let report = |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| {
-        errored.store(true, Ordering::Relaxed);
-        eprintln!("hashsieve: {what}: {err}");
-    };
+    let errors = Errors::default();
+    let report =
+        |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| errors.report(what, err);
 
     let mut out = RowWriter::stdout(args.format, HEADER.to_vec())?
         .numeric(&["distance", "threshold", "query_quality"])
         .arrays(&["categories"]);
-    let mut matched = false;
+    let mut tally = Tally::default();
     let unmatched = args.unmatched;
     let mut emit = |items: Vec<Labelled>, out: &mut RowWriter| -> anyhow::Result<()> {
         let queries: Vec<Query> = items.iter().map(|l| l.query.clone()).collect();
         for (item, result) in items.iter().zip(matcher.query_batch(&queries)) {
+            tally.queries += 1;
+            let label = item.label.cell();
             let quality = item
                 .query
                 .quality
@@ -125,6 +175,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let mut rows = 0;
             match result {
                 QueryResult::Skipped(reason) => {
+                    tally.skipped += 1;
                     eprintln!("hashsieve: {}: skipped: {reason}", item.label)
                 }
                 QueryResult::Searched(records) => {
@@ -132,26 +183,31 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let orientation = r.orientation.map(Dihedral::name).unwrap_or("");
                         let categories = r.categories.join(" ");
                         for id in &r.entry_ids {
-                            matched = true;
                             rows += 1;
-                            out.row(&[
-                                &item.label,
-                                &r.list,
-                                id,
-                                &r.distance.to_string(),
-                                orientation,
-                                &r.threshold.to_string(),
-                                &r.list_version,
-                                &categories,
-                                &quality,
+                            out.cells(&[
+                                label,
+                                r.list.as_str().into(),
+                                id.into(),
+                                r.distance.to_string().as_str().into(),
+                                orientation.into(),
+                                r.threshold.to_string().as_str().into(),
+                                r.list_version.as_str().into(),
+                                categories.as_str().into(),
+                                quality.as_str().into(),
                             ])?;
                         }
                     }
                 }
                 _ => {}
             }
+            if rows > 0 {
+                tally.matched += 1;
+            }
+            tally.rows += rows;
             if unmatched && rows == 0 {
-                out.row(&[&item.label, "", "", "", "", "", "", "", &quality])?;
+                let e = Cell::Text("");
+                out.cells(&[label, e, e, e, e, e, e, e, quality.as_str().into()])?;
+                tally.rows += 1;
             }
         }
         Ok(())
@@ -169,7 +225,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             if stream {
                 // Each record is answered (and the output flushed) as soon as it is read.
                 let stdin = Box::new(std::io::stdin().lock());
-                match_hash_text(stdin, &shown, &kinds, format, &report, 1, &mut |items| {
+                match_hash_text(stdin, &shown, &kinds, format, &errors, 1, &mut |items| {
                     emit(items, &mut out)?;
                     out.flush()
                 })
@@ -183,7 +239,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     &shown,
                     &kinds,
                     format,
-                    &report,
+                    &errors,
                     BATCH,
                     &mut |items| emit(items, &mut out),
                 )
@@ -235,13 +291,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         emit(items, &mut out)?;
     }
     pb.finish_and_clear();
-    out.flush()?;
+    let errors = errors.count.load(Ordering::Relaxed);
+    out.summary(&[
+        ("queries", tally.queries),
+        ("matched", tally.matched),
+        (
+            "no_match",
+            tally.queries.saturating_sub(tally.matched + tally.skipped),
+        ),
+        ("skipped", tally.skipped),
+        ("rows", tally.rows),
+        ("errors", errors),
+    ])?;
     if let Some(line) = all_skipped.summary() {
         eprintln!("hashsieve: {line}");
     }
-    let code = if errored.load(Ordering::Relaxed) {
+    let code = if errors > 0 {
         common::EXIT_ERROR
-    } else if matched {
+    } else if tally.matched > 0 {
         common::EXIT_OK
     } else {
         common::EXIT_NO_MATCH
@@ -252,7 +319,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// The queries of one decoded image, one per loaded kind, labelled `label`.
 fn queries_of(
     image: &hashsieve::image::DecodedImage,
-    label: &str,
+    label: Label,
     hasher: &Hasher,
     kinds: &[HashKind],
     dihedral: bool,
@@ -261,7 +328,7 @@ fn queries_of(
     kinds
         .iter()
         .map(|&kind| Labelled {
-            label: label.to_string(),
+            label: label.clone(),
             query: common::image_query(hasher, &pixels, kind, dihedral).1,
         })
         .collect()
@@ -283,7 +350,7 @@ fn image_queries(
         decode_path(path, hasher.decode_options()).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
     Ok(queries_of(
         &image,
-        &path.display().to_string(),
+        Label::Path(path.to_path_buf()),
         hasher,
         kinds,
         dihedral,
@@ -312,12 +379,18 @@ fn stdin_image_queries(
     }
     let image =
         decode(&bytes, hasher.decode_options()).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
-    Ok(queries_of(&image, "-", hasher, kinds, dihedral))
+    Ok(queries_of(
+        &image,
+        Label::Text("-".to_string()),
+        hasher,
+        kinds,
+        dihedral,
+    ))
 }
 
 /// Streams the records of one `--hashes` input (`-`: standard input) to `emit`, `batch` at a
 /// time, read by the library's [`RecordReader`] as `build` reads (kinds: those of the loaded
-/// lists). Each malformed line is reported through `report` by `source:line`, never by its
+/// lists). Each malformed line is reported through `errors` by `source:line`, never by its
 /// content, and the input goes on; rows skipped on purpose (other algorithms, other pytx signal
 /// types, rows without a hash) are counted in one line at the end. The error returned is one
 /// that stops the input (the format cannot be told, reading fails, or `emit` fails).
@@ -326,7 +399,7 @@ fn match_hash_text(
     source: &str,
     kinds: &[HashKind],
     format: Option<InputFormat>,
-    report: &dyn Fn(&dyn std::fmt::Display, &dyn std::fmt::Display),
+    errors: &Errors,
     batch: usize,
     emit: &mut dyn FnMut(Vec<Labelled>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -347,9 +420,11 @@ fn match_hash_text(
                 let mut query = Query::new(record.kind, record.hash, record.quality);
                 query.variants[0].0 = record.orientation;
                 items.push(Labelled {
-                    label: record
-                        .id
-                        .unwrap_or_else(|| format!("{source}:{}", record.line)),
+                    label: Label::Text(
+                        record
+                            .id
+                            .unwrap_or_else(|| format!("{source}:{}", record.line)),
+                    ),
                     query,
                 });
                 if items.len() >= batch {
@@ -363,7 +438,7 @@ fn match_hash_text(
                 // Every one is counted; the first few are listed.
                 let listed = bad.count_one();
                 if listed {
-                    report(&format_args!("{source}:{line}"), &reason);
+                    errors.report(&format_args!("{source}:{line}"), &reason);
                 }
             }
             _ => {}
@@ -373,13 +448,12 @@ fn match_hash_text(
         emit(items)?;
     }
     if bad.unlisted() > 0 {
-        report(
-            &source,
-            &format_args!(
-                "{} malformed lines in all ({} not listed)",
-                bad.count(),
-                bad.unlisted()
-            ),
+        // Each malformed line is an error of the summary; the listed ones are counted already.
+        errors.count.fetch_add(bad.unlisted(), Ordering::Relaxed);
+        eprintln!(
+            "hashsieve: {source}: {} malformed lines in all ({} not listed)",
+            bad.count(),
+            bad.unlisted()
         );
     }
     if !skipped.is_empty() {

@@ -6,6 +6,10 @@
 //! `#` comment lines before the column header (TSV, CSV), or a first object with
 //! `"type":"header"` (JSON lines). A scan resumes into an output only when they are the same,
 //! so that one file never holds answers given under two settings.
+//!
+//! Paths are written exactly ([`Cell::Path`]) and a resume knows the files done by their bytes.
+//! JSON lines end with a `"type":"summary"` record counting the whole output; a resume drops
+//! it with the rows of the last file recorded and writes a new one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
@@ -23,7 +27,7 @@ use hashsieve::matching::{Matcher, QueryResult};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
-use crate::common::{self, Format, RowWriter};
+use crate::common::{self, Cell, Format, RowWriter};
 use crate::lists::{self, ListArgs, LoadedList};
 
 #[derive(clap::Args)]
@@ -226,20 +230,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .output
         .as_deref()
         .filter(|out| std::fs::metadata(out).is_ok_and(|m| m.is_file() && m.len() > 0));
-    let done = match resume {
+    let Done {
+        files: done,
+        rows: rows_before,
+    } = match resume {
         Some(out) => already_done(out, args.format, &settings)?,
-        None => HashMap::new(),
+        None => Done::default(),
     };
     let resumed = resume.is_some();
     let mut before = Counts::default();
     done.values().for_each(|&o| before.add(o));
     let mut walk_errors = Vec::new();
     let (walked, skipped) = common::walk_inputs(&args.paths, args.walk, &outputs, |p, e| {
-        walk_errors.push((p.display().to_string(), e.to_string()))
+        walk_errors.push((p.to_path_buf(), e.to_string()))
     });
+    // Done files are known by their exact bytes: two names that differ in a byte that is not
+    // UTF-8 are two files.
     let files: Vec<PathBuf> = walked
         .into_iter()
-        .filter(|p| !done.contains_key(&p.display().to_string()))
+        .filter(|p| !done.contains_key(&path_bytes(p)))
         .collect();
 
     let mut out = match &args.output {
@@ -268,6 +277,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     .numeric(&["quality", "distance"]);
+    let mut rows_now = 0u64;
 
     let hasher = args.dihedral.hasher().with_decode_options(
         hashsieve::image::DecodeOptions::default().with_orientation(args.exif.orientation()),
@@ -277,14 +287,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // What the walk could not read gets an error row too (once: not again when resumed).
     let mut seen = HashSet::new();
     for (path, err) in &walk_errors {
-        eprintln!("hashsieve: {path}: {err}");
-        if !done.contains_key(path) && seen.insert(path.clone()) {
+        eprintln!("hashsieve: {}: {err}", path.display());
+        let key = path_bytes(path);
+        if !done.contains_key(&key) && seen.insert(key) {
             now_counts.add(Outcome::Error);
-            let mut cells = [""; 10];
-            cells[0] = path;
-            cells[1] = "error";
-            cells[9] = err;
-            out.row(&cells)?;
+            let mut cells = [Cell::Text(""); 10];
+            cells[0] = Cell::Path(path);
+            cells[1] = Cell::Text("error");
+            cells[9] = Cell::Text(err);
+            out.cells(&cells)?;
+            rows_now += 1;
         }
     }
     for chunk in files.chunks(CHUNK) {
@@ -292,7 +304,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .par_iter()
             .map(|path| scan_file(path, &hasher, &matcher, &kinds, args.dihedral.enabled()))
             .collect();
-        for file_rows in rows {
+        for (path, file_rows) in chunk.iter().zip(rows) {
             pb.inc(1);
             // A file counts once: as matched if any of its hashes matched.
             let outcome = file_rows
@@ -301,22 +313,36 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .max()
                 .unwrap_or(Outcome::NoMatch);
             if outcome == Outcome::Error {
-                eprintln!("hashsieve: {}: {}", file_rows[0][0], file_rows[0][9]);
+                eprintln!("hashsieve: {}: {}", path.display(), file_rows[0][9]);
             }
             now_counts.add(outcome);
             for row in &file_rows {
-                let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-                out.row(&cells)?;
+                // The path is written exactly (its bytes); the other cells are text.
+                let mut cells: Vec<Cell<'_>> = row.iter().map(Cell::from).collect();
+                cells[0] = Cell::Path(path);
+                out.cells(&cells)?;
+                rows_now += 1;
             }
         }
         // Rows reach the file as each batch finishes, so an interrupted scan loses at most one batch.
         out.flush()?;
     }
     pb.finish_and_clear();
-    out.flush()?;
 
     // The counts cover the whole output: the files recorded by earlier runs and this one's.
     let total = before.plus(now_counts);
+    // JSON ends with a summary record of the whole output (a resume drops the old one).
+    out.summary(&[
+        (
+            "files",
+            total.matched + total.no_match + total.skipped + total.errors,
+        ),
+        ("matched", total.matched),
+        ("no_match", total.no_match),
+        ("skipped", total.skipped),
+        ("errors", total.errors),
+        ("rows", rows_before + rows_now),
+    ])?;
     let mut file_counts = serde_json::json!({
         "scanned": files.len(), "previously_done": done.len(),
         "this_run": now_counts.to_json(), "not_scanned": skipped.to_json(),
@@ -405,18 +431,54 @@ fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> 
         .collect()
 }
 
+/// A path's bytes (Unix), or its text elsewhere: how done files are keyed.
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// A JSON `path` value as bytes: a string, or `{"bytes": "<base64>"}` (a path that is not
+/// UTF-8, as [`Cell::Path`] writes it). `None` for anything else.
+fn json_path_bytes(value: &serde_json::Value) -> Option<Vec<u8>> {
+    use base64::Engine;
+    match value {
+        serde_json::Value::String(s) => Some(s.as_bytes().to_vec()),
+        serde_json::Value::Object(o) if o.len() == 1 => base64::engine::general_purpose::STANDARD
+            .decode(o.get("bytes")?.as_str()?)
+            .ok(),
+        _ => None,
+    }
+}
+
+/// What an earlier run recorded in a scan output, as far as it is kept.
+#[derive(Default)]
+struct Done {
+    /// The files recorded (by their exact bytes, [`path_bytes`]) and what their rows say.
+    files: HashMap<Vec<u8>, Outcome>,
+    /// The rows kept.
+    rows: u64,
+}
+
 /// The files an earlier run recorded in `output` and what their rows say. `output` must be a
 /// scan output of `format` whose settings header equals `settings`; anything else (a list, an
 /// image, another table, an output of other settings or of a hashsieve that wrote no header)
 /// is refused unchanged. Only then are the rows of the last file recorded dropped from the
 /// output (with a last line cut off by an interruption), so that that file is scanned again:
 /// an interruption may have cut its rows between two of them (one per algorithm and match),
-/// and a file recorded in part must not pass for done.
+/// and a file recorded in part must not pass for done. A JSON summary record after the last row
+/// is dropped too (the resumed run writes the summary of the whole output); rows after a
+/// summary are read as any others.
 fn already_done(
     output: &Path,
     format: Format,
     settings: &serde_json::Value,
-) -> anyhow::Result<HashMap<String, Outcome>> {
+) -> anyhow::Result<Done> {
     let refuse = |why: &str| {
         anyhow::anyhow!(
             "cannot resume into {}: {why}; it was left unchanged (give another -o, or the same \
@@ -445,18 +507,23 @@ fn already_done(
         return Err(not_scan("it has no complete line"));
     }
     let mut lines = complete.split_inclusive(|&b| b == b'\n');
-    let mut done: HashMap<String, Outcome> = HashMap::new();
-    // The last file recorded and the offset of its first row (a file's rows are written
-    // together, one after another).
-    let mut last: Option<(String, usize)> = None;
-    let mut record = |path: &str, status: &str, at: usize| {
+    let mut done: HashMap<Vec<u8>, Outcome> = HashMap::new();
+    // The last file recorded, the offset of its first row and its rows so far (a file's rows
+    // are written together, one after another), and all rows read.
+    let mut last: Option<(Vec<u8>, usize, u64)> = None;
+    let mut rows = 0u64;
+    let mut record = |path: Vec<u8>, status: &str, at: usize| {
         let o = Outcome::of(status);
-        let e = done.entry(path.to_string()).or_insert(o);
-        *e = (*e).max(o);
-        if last.as_ref().is_none_or(|(p, _)| p != path) {
-            last = Some((path.to_string(), at));
+        rows += 1;
+        match last.as_mut() {
+            Some((p, _, n)) if *p == path => *n += 1,
+            _ => last = Some((path.clone(), at, 1)),
         }
+        let e = done.entry(path).or_insert(o);
+        *e = (*e).max(o);
     };
+    // Where a summary record after the last row starts (JSON).
+    let mut summary_at: Option<usize> = None;
     let same = |old: &serde_json::Value| -> anyhow::Result<()> {
         if old == settings {
             return Ok(());
@@ -490,20 +557,25 @@ fn already_done(
                     .map_err(|_| not_scan(&format!("line {} is not a JSON object", n + 2)))?;
                 if row.contains_key("type") {
                     // A typed record (a summary) is not a row.
+                    if row.get("type").and_then(|t| t.as_str()) == Some("summary") {
+                        summary_at.get_or_insert(start);
+                    }
                     continue;
                 }
+                summary_at = None;
                 if row.len() != HEADER.len() || !HEADER.iter().all(|h| row.contains_key(*h)) {
                     return Err(not_scan(&format!(
                         "line {} has other fields than a scan row",
                         n + 2
                     )));
                 }
-                if let (Some(p), Some(s)) = (
-                    row.get("path").and_then(|p| p.as_str()),
+                let (Some(p), Some(s)) = (
+                    row.get("path").and_then(json_path_bytes),
                     row.get("status").and_then(|s| s.as_str()),
-                ) {
-                    record(p, s, start);
-                }
+                ) else {
+                    return Err(not_scan(&format!("line {} has no path or status", n + 2)));
+                };
+                record(p, s, start);
             }
         }
         Format::Tsv | Format::Csv => {
@@ -541,7 +613,7 @@ fn already_done(
                 .has_headers(false)
                 .flexible(true)
                 .from_reader(&complete[offset..]);
-            for (n, rec) in rd.records().enumerate() {
+            for (n, rec) in rd.byte_records().enumerate() {
                 let rec = rec.map_err(|_| not_scan(&format!("row {} cannot be read", n + 1)))?;
                 if rec.len() != HEADER.len() {
                     return Err(not_scan(&format!(
@@ -553,26 +625,30 @@ fn already_done(
                 }
                 if let (Some(p), Some(s)) = (rec.get(0), rec.get(1)) {
                     let start = rec.position().map_or(0, |pos| pos.byte() as usize);
+                    // TSV escapes a path's bytes; CSV writes them as they are.
                     let path = match format {
-                        Format::Tsv => {
-                            String::from_utf8_lossy(&common::tsv_unescape(p.as_bytes())).into()
-                        }
-                        _ => p.to_string(),
+                        Format::Tsv => common::tsv_unescape(p),
+                        _ => p.to_vec(),
                     };
-                    record(&path, s, offset + start);
+                    let status = std::str::from_utf8(s).unwrap_or("");
+                    record(path, status, offset + start);
                 }
             }
         }
     }
-    if let Some((path, start)) = last {
+    if let Some(at) = summary_at {
+        keep = at;
+    }
+    if let Some((path, start, n)) = last {
         done.remove(&path);
-        keep = start;
+        rows -= n;
+        keep = keep.min(start);
     }
     if keep < bytes.len() {
         let f = OpenOptions::new().write(true).open(output)?;
         f.set_len(keep as u64)?;
     }
-    Ok(done)
+    Ok(Done { files: done, rows })
 }
 
 fn scan_file(
@@ -582,10 +658,10 @@ fn scan_file(
     kinds: &[HashKind],
     dihedral: bool,
 ) -> Vec<[String; 10]> {
-    let shown = path.display().to_string();
+    // The path cell is left empty: the caller writes the path itself, exactly.
     let row = |status: &str, kind: &str, hash: String, quality: String, detail: String| {
         [
-            shown.clone(),
+            String::new(),
             status.into(),
             kind.into(),
             hash,
