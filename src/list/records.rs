@@ -972,8 +972,8 @@ fn detect_prefix(
             .position(|l| l.len() > MAX_LINE_LEN)
         {
             return Err(Error::new(ErrorKind::Format(format!(
-                "{source}:{}: line longer than 1 MiB, and no line before it tells the input \
-                 format; pass the format explicitly (one of: {})",
+                "{source}: cannot tell the input format: line {} is longer than 1 MiB and no \
+                 line before it tells the format; pass the format explicitly (one of: {})",
                 n + 1,
                 InputFormat::NAMES
             ))));

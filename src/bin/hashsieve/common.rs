@@ -72,8 +72,8 @@ pub(crate) enum Format {
     Tsv,
     /// Comma-separated (RFC 4180), with a header row; fields quoted as CSV does.
     Csv,
-    /// JSON lines: one object per row; `hash` and `bench` end with a `{"type":"summary", ...}`
-    /// record.
+    /// JSON lines: one object per row; the stream ends with a `{"type":"summary", ...}` record
+    /// (`export`'s JSON lines are a list to import again, and have none).
     Json,
 }
 
