@@ -128,6 +128,12 @@ pub enum ErrorKind {
     #[error("invalid hash list: {0}")]
     Format(String),
 
+    /// A text input (hash lines, CSV, JSON lines) whose format cannot be told, fits two
+    /// formats, or lacks a required column. The message names the input and the formats to
+    /// choose from.
+    #[error("{0}")]
+    InputFormat(String),
+
     /// A checksum in a hash list does not match its contents.
     #[error("checksum mismatch in {section}: the file is corrupt; rebuild or re-download it")]
     Checksum {

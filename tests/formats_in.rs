@@ -377,7 +377,7 @@ fn an_input_that_fits_two_formats_fails_naming_both() {
     // Hex lines with an id, and pdq-hasher lines: hex would read `90,b.jpg` as an id.
     let text = format!("{a},first-id\n{b},90,b.jpg\n");
     let err = RecordReader::new(text.as_bytes(), "mixed.txt", &ReadOptions::new()).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Format(_)), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::InputFormat(_)), "{err}");
     let msg = err.to_string();
     assert!(
         msg.contains("mixed.txt") && msg.contains("hex") && msg.contains("pdq-hasher"),

@@ -302,7 +302,7 @@ fn detection_covers_every_format_and_refuses_garbage() {
         &mut b,
     )
     .unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Format(_)));
+    assert!(matches!(err.kind(), ErrorKind::InputFormat(_)));
     assert!(err.to_string().contains("notes.txt"));
     // An empty input is an empty import.
     let report = import(&b"\n\n"[..], "empty", &ImportOptions::default(), &mut b).unwrap();

@@ -255,7 +255,7 @@ impl<'r> LineReader<'r> {
 ///
 /// [`ErrorKind::Parse`] with the count and the first `source:line: reason` when there are more
 /// than `max_errors` malformed records, or when every record is malformed;
-/// [`ErrorKind::Format`] when the format cannot be detected, when two formats fit, or when a
+/// [`ErrorKind::InputFormat`] when the format cannot be detected, when two formats fit, or when a
 /// required column is missing; [`ErrorKind::Io`] when reading fails. The builder then holds a
 /// partial list: discard it.
 ///

@@ -54,7 +54,7 @@
 //! vote). Detection never picks a format that would ignore a column the input has: a line
 //! `hash,<number>,<text>` is `pdq-hasher`, not `hex` with the id `<number>,<text>`. When two
 //! formats fit (lines of two formats, or a header with the columns of two), the reader fails
-//! with [`ErrorKind::Format`] naming both; name the format to read such an input.
+//! with [`ErrorKind::InputFormat`] naming both; name the format to read such an input.
 //!
 //! ```
 //! use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader};
@@ -411,7 +411,7 @@ impl<R: BufRead> RecordReader<R> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] when the format cannot be told, when two formats fit (the message
+    /// [`ErrorKind::InputFormat`] when the format cannot be told, when two formats fit (the message
     /// names both), or when a table lacks a column it needs; [`ErrorKind::Io`] when reading
     /// fails.
     pub fn new(mut input: R, source: &str, options: &ReadOptions) -> Result<RecordReader<R>> {
@@ -741,7 +741,7 @@ impl<R: BufRead> RecordReader<R> {
                     .collect::<Vec<String>>()
             }
             Some(false) => {
-                return Err(Error::new(ErrorKind::Format(format!(
+                return Err(Error::new(ErrorKind::InputFormat(format!(
                     "{}: the header row is unreadable (a quote is never closed)",
                     self.source
                 ))))
@@ -971,7 +971,7 @@ fn detect_prefix(
             .split(|&b| b == b'\n')
             .position(|l| l.len() > MAX_LINE_LEN)
         {
-            return Err(Error::new(ErrorKind::Format(format!(
+            return Err(Error::new(ErrorKind::InputFormat(format!(
                 "{source}: cannot tell the input format: line {} is longer than 1 MiB and no \
                  line before it tells the format; pass the format explicitly (one of: {})",
                 n + 1,
@@ -983,7 +983,7 @@ fn detect_prefix(
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     match detect_lines(source, &refs, options)? {
         Some(f) => Ok(Some(f)),
-        None => Err(Error::new(ErrorKind::Format(format!(
+        None => Err(Error::new(ErrorKind::InputFormat(format!(
             "{source}: cannot tell the input format from its first lines; pass the format \
              explicitly (one of: {})",
             InputFormat::NAMES
@@ -998,7 +998,7 @@ const LINE_FORMATS: [InputFormat; 3] = [
 ];
 
 fn ambiguous(source: &str, a: InputFormat, b: InputFormat, why: &str) -> Error {
-    Error::new(ErrorKind::Format(format!(
+    Error::new(ErrorKind::InputFormat(format!(
         "{source}: the input fits two formats, {a} and {b} ({why}); pass the format \
          explicitly (--input-format {a} or --input-format {b}; formats: {})",
         InputFormat::NAMES
@@ -1690,7 +1690,7 @@ impl Columns {
             header.iter().position(|h| *h == name)
         };
         let missing = |name: &str, hint: &str| {
-            Error::new(ErrorKind::Format(format!(
+            Error::new(ErrorKind::InputFormat(format!(
                 "{source}: the header has no column {name:?}{hint}"
             )))
         };

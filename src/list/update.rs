@@ -70,7 +70,7 @@ impl Delta {
     /// # Errors
     ///
     /// [`ErrorKind::Parse`] with `source:line: reason` (never the hash text) when more than
-    /// `max_errors` lines are malformed or every line is, [`ErrorKind::Format`] when a CSV delta lacks the `op`
+    /// `max_errors` lines are malformed or every line is, [`ErrorKind::InputFormat`] when a CSV delta lacks the `op`
     /// or `hash` column, [`ErrorKind::Io`] when reading fails.
     ///
     /// ```
@@ -217,7 +217,7 @@ impl Delta {
         let options = ReadOptions::new().format(InputFormat::Csv).kinds([kind]);
         let mut reader = RecordReader::new(input, source, &options)?;
         if !reader.has_column("op") {
-            return Err(Error::new(ErrorKind::Format(format!(
+            return Err(Error::new(ErrorKind::InputFormat(format!(
                 "{source}: a CSV delta needs a column \"op\" (lines must start with + or -)"
             ))));
         }
