@@ -121,52 +121,7 @@ impl Cell<'_> {
     }
 }
 
-/// Appends `bytes` to `out` escaped for TSV: `\t`, `\n`, `\r` and `\\` for tab, newline,
-/// carriage return and backslash, `\xNN` (two lowercase hex digits) for each byte that is not
-/// part of valid UTF-8. Every other byte is copied, so `cut -f` and `awk -F'\t'` see one field.
-pub(crate) fn tsv_escape(bytes: &[u8], out: &mut Vec<u8>) {
-    for chunk in bytes.utf8_chunks() {
-        for b in chunk.valid().bytes() {
-            match b {
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                _ => out.push(b),
-            }
-        }
-        for b in chunk.invalid() {
-            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-        }
-    }
-}
-
-/// Undoes [`tsv_escape`]. A backslash before anything else (or a bad `\xNN`) is kept as it is.
-pub(crate) fn tsv_unescape(cell: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(cell.len());
-    let mut i = 0;
-    while i < cell.len() {
-        let (byte, used) = match (cell[i], cell.get(i + 1)) {
-            (b'\\', Some(b't')) => (b'\t', 2),
-            (b'\\', Some(b'n')) => (b'\n', 2),
-            (b'\\', Some(b'r')) => (b'\r', 2),
-            (b'\\', Some(b'\\')) => (b'\\', 2),
-            (b'\\', Some(b'x')) => match cell
-                .get(i + 2..i + 4)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(b) => (b, 4),
-                None => (b'\\', 1),
-            },
-            (b, _) => (b, 1),
-        };
-        out.push(byte);
-        i += used;
-    }
-    out
-}
+pub(crate) use hashsieve::list::records::{escape_tsv as tsv_escape, unescape_tsv as tsv_unescape};
 
 /// How JSON output types a column's text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
