@@ -26,6 +26,17 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// `out`, after checking that its command exited 0 (its stderr shown otherwise).
+fn succeeded(out: Output) -> Output {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Undoes the TSV escaping the CLI documents: `\t`, `\n`, `\r`, `\\` and `\xNN`.
 fn tsv_unescape(cell: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -204,13 +215,10 @@ fn match_and_dedup_json_types() {
         format!("hash,id,quality,categories\n{hex},known,100,ncmec:A1 tag:x\n"),
     )
     .unwrap();
-    let out = run_in(d, &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(run_in(
+        d,
+        &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq"],
+    ));
     let out = run_in(d, &["match", "-l", "l.hsl", "--format", "json", "a.png"]);
     assert_eq!(out.status.code(), Some(0));
     let objs = json_lines(&out.stdout);
@@ -292,7 +300,7 @@ fn a_closed_stdout_ends_the_command_quietly() {
         ));
     }
     std::fs::write(dir.path().join("in.csv"), text).unwrap();
-    let out = run_in(
+    succeeded(run_in(
         dir.path(),
         &[
             "build",
@@ -304,13 +312,7 @@ fn a_closed_stdout_ends_the_command_quietly() {
             "--min-quality",
             "0",
         ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     for format in ["hex", "csv", "jsonl"] {
         let out = closed_early(dir.path(), &["export", "--format", format, "l.hsl"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -452,7 +454,7 @@ fn export_options_for_the_other_tools() {
         format!("hash,id,quality\n{a},one.jpg,90\n{a},two.jpg,80\n{b},three.jpg,\n"),
     )
     .unwrap();
-    let out = run_in(
+    succeeded(run_in(
         d,
         &[
             "build",
@@ -464,13 +466,7 @@ fn export_options_for_the_other_tools() {
             "--min-quality",
             "0",
         ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     // hex: unique hashes; --with-ids: `hash,id` per entry.
     let out = run_in(d, &["export", "--format", "hex", "l.hsl"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
@@ -548,13 +544,7 @@ fn scan_resumes_over_escaped_tsv_paths() {
     std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
     let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
     assert_eq!(out.status.code(), Some(0));
-    let first = run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    succeeded(run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]));
     let before = std::fs::read(d.join("s.tsv")).unwrap();
     assert_eq!(
         column("tsv", &before, "path").len(),
@@ -847,13 +837,7 @@ fn scan_json_ends_with_one_summary_across_resumes() {
     check(0, 0, 0);
     std::fs::copy(d.join("a.png"), d.join("imgs/a.png")).unwrap();
     std::fs::write(d.join("imgs/b.png"), png(97, 211)).unwrap();
-    let out = run_in(d, &scan);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(run_in(d, &scan));
     check(2, 1, 0);
     std::fs::write(d.join("imgs/c.png"), b"not an image").unwrap();
     std::fs::write(d.join("imgs/d.png"), png(50, 70)).unwrap();

@@ -1,5 +1,7 @@
 //! The record reader: one reader for every hash-text format, used by the importers, the update
-//! delta, and the tool's `build`, `match --hashes`, `dedup` and scan resume.
+//! delta, and the tool's `build`, `update`, `match --hashes` and `dedup`. (`scan --resume`
+//! reads its own output back as rows, not records: a file whose row is an error has no hash
+//! but is done.)
 //!
 //! A [`RecordReader`] turns text into [`Item`]s: a [`Record`] (hash, algorithm, quality, id,
 //! categories, source, orientation), a line skipped on purpose ([`Item::Skipped`], with a
@@ -528,6 +530,21 @@ impl<R: BufRead> RecordReader<R> {
         }
     }
 
+    /// Reads a line for the line-at-a-time formats: `Some(true)` when it is text, `Some(false)`
+    /// when it is too long or not UTF-8 (reported as malformed), `None` at the end.
+    fn read_text_line(&mut self) -> Result<Option<bool>> {
+        let Some(status) = self.read_line()? else {
+            return Ok(None);
+        };
+        let reason = match status {
+            LineStatus::Ok => return Ok(Some(true)),
+            LineStatus::TooLong => TOO_LONG,
+            LineStatus::NotUtf8 => NOT_UTF8,
+        };
+        self.malformed(self.lines.line, reason);
+        Ok(Some(false))
+    }
+
     fn malformed(&mut self, line: u64, reason: impl Into<String>) {
         self.pending.push_back(Item::Malformed {
             line,
@@ -538,21 +555,13 @@ impl<R: BufRead> RecordReader<R> {
     /// Line formats: reads lines until one gives items. `false` at the end.
     fn next_line_item(&mut self) -> Result<bool> {
         loop {
-            let Some(status) = self.read_line()? else {
+            let Some(readable) = self.read_text_line()? else {
                 return Ok(false);
             };
-            let n = self.lines.line;
-            match status {
-                LineStatus::TooLong => {
-                    self.malformed(n, TOO_LONG);
-                    return Ok(true);
-                }
-                LineStatus::NotUtf8 => {
-                    self.malformed(n, NOT_UTF8);
-                    return Ok(true);
-                }
-                LineStatus::Ok => {}
+            if !readable {
+                return Ok(true);
             }
+            let n = self.lines.line;
             let buf = std::mem::take(&mut self.lines.buf);
             let text = std::str::from_utf8(&buf).unwrap_or("").trim();
             if text.is_empty() || text.starts_with('#') {
@@ -783,21 +792,13 @@ impl<R: BufRead> RecordReader<R> {
 
     fn next_json_item(&mut self) -> Result<bool> {
         loop {
-            let Some(status) = self.read_line()? else {
+            let Some(readable) = self.read_text_line()? else {
                 return Ok(false);
             };
-            let n = self.lines.line;
-            match status {
-                LineStatus::TooLong => {
-                    self.malformed(n, TOO_LONG);
-                    return Ok(true);
-                }
-                LineStatus::NotUtf8 => {
-                    self.malformed(n, NOT_UTF8);
-                    return Ok(true);
-                }
-                LineStatus::Ok => {}
+            if !readable {
+                return Ok(true);
             }
+            let n = self.lines.line;
             let text = std::str::from_utf8(&self.lines.buf).unwrap_or("").trim();
             if text.is_empty() {
                 continue;
