@@ -145,3 +145,12 @@ mod tests {
         assert_eq!(human(3 << 30), "3.0 GiB");
     }
 }
+
+/// Splits an `ALGO=VALUE` item (`--threshold`, `--min-quality`) into its algorithm and value; a
+/// bare `VALUE` names no algorithm.
+pub(crate) fn per_algorithm(s: &str) -> Result<(Option<hashsieve::HashKind>, &str), String> {
+    match s.split_once('=') {
+        Some((k, v)) => Ok((Some(k.trim().parse().map_err(|e| format!("{e}"))?), v)),
+        None => Ok((None, s)),
+    }
+}

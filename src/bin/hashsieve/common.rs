@@ -717,10 +717,7 @@ impl std::str::FromStr for QualityGate {
     type Err = String;
 
     fn from_str(s: &str) -> Result<QualityGate, String> {
-        let (kind, q) = match s.split_once('=') {
-            Some((k, q)) => (Some(k.trim().parse().map_err(|e| format!("{e}"))?), q),
-            None => (None, s),
-        };
+        let (kind, q) = crate::args::per_algorithm(s)?;
         match q.trim().parse::<u8>() {
             Ok(min) if min <= 100 => Ok(QualityGate { kind, min }),
             _ => Err(format!(

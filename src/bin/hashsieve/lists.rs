@@ -49,10 +49,7 @@ impl std::str::FromStr for Threshold {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Threshold, String> {
-        let (kind, t) = match s.split_once('=') {
-            Some((k, t)) => (Some(k.trim().parse().map_err(|e| format!("{e}"))?), t),
-            None => (None, s),
-        };
+        let (kind, t) = crate::args::per_algorithm(s)?;
         let value = crate::args::threshold(t).map_err(|e| format!("{e} (use T or ALGO=T)"))?;
         Ok(Threshold { kind, value })
     }
