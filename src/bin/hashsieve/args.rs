@@ -126,6 +126,15 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// Splits an `ALGO=VALUE` item (`--threshold`, `--min-quality`) into its algorithm and value; a
+/// bare `VALUE` names no algorithm.
+pub(crate) fn per_algorithm(s: &str) -> Result<(Option<hashsieve::HashKind>, &str), String> {
+    match s.split_once('=') {
+        Some((k, v)) => Ok((Some(k.trim().parse().map_err(|e| format!("{e}"))?), v)),
+        None => Ok((None, s)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,14 +152,5 @@ mod tests {
         assert!(fraction("1.5").is_err() && fraction("NaN").is_err());
         assert!(positive_limit("0").is_err());
         assert_eq!(human(3 << 30), "3.0 GiB");
-    }
-}
-
-/// Splits an `ALGO=VALUE` item (`--threshold`, `--min-quality`) into its algorithm and value; a
-/// bare `VALUE` names no algorithm.
-pub(crate) fn per_algorithm(s: &str) -> Result<(Option<hashsieve::HashKind>, &str), String> {
-    match s.split_once('=') {
-        Some((k, v)) => Ok((Some(k.trim().parse().map_err(|e| format!("{e}"))?), v)),
-        None => Ok((None, s)),
     }
 }
