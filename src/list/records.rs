@@ -32,8 +32,8 @@
 //!   (pytx writes multi-line tags), up to 1 MiB per record; a quote never closed is malformed,
 //!   at the line where it began and at every line it took in.
 //! - In `hashsieve` TSV, the `path` cell is unescaped: `\t`, `\n`, `\r`, `\\` and `\xNN` (a byte).
-//!   In `hashsieve` JSON a path may be `{"bytes": "<base64>"}` (as ripgrep writes non-UTF-8
-//!   paths). A path whose bytes are UTF-8 becomes that text; one that is not keeps the escaped
+//!   In `hashsieve` CSV a path cell holds the path's bytes; in `hashsieve` JSON a path may be
+//!   `{"bytes": "<base64>"}` (as ripgrep writes non-UTF-8 paths). A path whose bytes are UTF-8 becomes that text; one that is not keeps the escaped
 //!   form (`\xNN` for the bytes that are not UTF-8, `\\` for a backslash), so ids stay text and
 //!   distinct paths stay distinct.
 //! - Categories in text are `scheme:code` items separated by whitespace; a bare item is
@@ -1850,9 +1850,15 @@ fn table_raw<'a>(
             categories.push(format!("tag:{t}"));
         }
     }
-    let id = match get(cols.id)? {
-        Some(p) if escaped && cols.path => Some(Cow::Owned(unescape_tsv_text(p))),
-        other => other.map(Cow::Borrowed),
+    let id = match cols.id.and_then(|i| fields.get(i)) {
+        Some(raw) if cols.path => Some(match std::str::from_utf8(raw) {
+            Ok(p) if escaped => Cow::Owned(unescape_tsv_text(p)),
+            Ok(p) => Cow::Borrowed(p),
+            // A path that is not UTF-8 (CSV carries its bytes): its escaped text, the id the
+            // same path gets from TSV or JSON.
+            Err(_) => Cow::Owned(escape_bytes(raw)),
+        }),
+        _ => get(cols.id)?.map(Cow::Borrowed),
     };
     Ok(Raw {
         hash: hash.map(Cow::Borrowed),
@@ -2167,6 +2173,31 @@ mod tests {
         assert_eq!(python_str(r#""it's" X"#), Some(("it's".into(), " X")));
         assert_eq!(python_str(r"'a\'b\x41\n'"), Some(("a'bA\n".into(), "")));
         assert_eq!(python_str("'open"), None);
+    }
+
+    #[test]
+    fn a_path_that_is_not_utf8_gets_one_id_from_tsv_csv_and_json() {
+        let hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        let ids = [
+            format!("path\talgorithm\thash\tquality\nx\\xff.png\tpdq\t{hex}\t100\n").into_bytes(),
+            [
+                b"path,algorithm,hash,quality\nx".as_slice(),
+                b"\xff",
+                format!(".png,pdq,{hex},100\n").as_bytes(),
+            ]
+            .concat(),
+            format!(r#"{{"path":{{"bytes":"eP8ucG5n"}},"algorithm":"pdq","hash":"{hex}"}}"#)
+                .into_bytes(),
+        ]
+        .map(|input| {
+            let mut r = RecordReader::new(&input[..], "t", &ReadOptions::new()).unwrap();
+            match r.next_item().unwrap() {
+                Some(Item::Record(rec)) => rec.id,
+                other => panic!("{other:?}"),
+            }
+        });
+        assert_eq!(ids[0].as_deref(), Some(r"x\xff.png"));
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     }
 
     #[test]
