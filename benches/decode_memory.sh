@@ -9,7 +9,8 @@
 # temporary directory (nothing is committed), and prints one line per run:
 #   input  bytes  threads  exit  peak_rss_MB  wall_s
 # Runs each input alone on 1 thread, then 8 copies of each 13000 x 13000 input, of the ICC bomb
-# and of the 12 MP photo at 1, 2 and 4 threads (RAYON_NUM_THREADS).
+# and of the 12 MP photo at 1, 2 and 4 threads (RAYON_NUM_THREADS). With HEAVY=1 it also runs
+# the many-thread rows of the README: 32 ICC bombs at 32 threads, 16 12 MP photos at 16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,3 +56,16 @@ for f in "$dir"/*13000* "$dir"/png_icc_bomb.png "$dir"/jpeg_12mp.jpg; do
     done
     rm -f "${copies[@]}"
 done
+copies_at() { # file copies threads
+    local f=$1 n=$2 t=$3 copies=()
+    for ((i = 1; i <= n; i++)); do
+        cp "$f" "$dir/copy$i-$(basename "$f")"
+        copies+=("$dir/copy$i-$(basename "$f")")
+    done
+    measure "${n}x $(basename "$f")" "$t" "${copies[@]}"
+    rm -f "${copies[@]}"
+}
+if [[ ${HEAVY:-0} == 1 ]]; then
+    copies_at "$dir"/png_icc_bomb.png 32 32
+    copies_at "$dir"/jpeg_12mp.jpg 16 16
+fi

@@ -5,9 +5,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use common::hashsieve;
 use hashsieve::list::{EntryMeta, ListBuilder};
@@ -230,20 +229,7 @@ fn reads_scan_output_and_standard_input() {
     assert!(err.contains(&format!("{no_hash} without a hash")), "{err}");
 
     // The same bytes on standard input.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(["dedup", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&scanned)
-        .expect("write stdin");
-    let piped = child.wait_with_output().expect("wait");
+    let piped = common::hashsieve_stdin(None, &["dedup", "-"], &scanned);
     expect_code(&piped, 0);
     assert_eq!(piped.stdout, out.stdout);
 }

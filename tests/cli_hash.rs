@@ -1,21 +1,11 @@
 //! End-to-end tests of `hashsieve hash`: the real binary, checked against the corpus reference.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
+mod common;
 
-fn hashsieve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use common::{data, hashsieve};
 
 /// REFERENCE.tsv rows (exif_mode=raw) keyed by file name, as column -> value maps.
 fn reference() -> HashMap<String, HashMap<String, String>> {

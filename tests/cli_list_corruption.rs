@@ -10,26 +10,17 @@ use std::path::Path;
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::{Category, EntryMeta};
 use hashsieve::matching::add_index_section;
-use hashsieve::{Hash256, HashKind, ListBuilder};
-
-/// splitmix64.
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+use hashsieve::{HashKind, ListBuilder};
 
 /// A 5-hash PDQ list (ids, qualities, categories, one hash with two entries), optionally with
 /// an index section, and the text of queries near its hashes (one hex hash per line).
 fn small_list(index: Option<IndexKind>, seed: u64) -> (Vec<u8>, String) {
-    let mut s = seed;
+    let mut rng = common::Rng::new(seed);
     let mut b = ListBuilder::new(HashKind::Pdq).name("small").created(0);
     let cats = [Category::new("vics-us", "1"), Category::new("uk", "A")];
     let mut queries = String::new();
     for i in 0..5u8 {
-        let h = Hash256::from_limbs([next(&mut s), next(&mut s), next(&mut s), next(&mut s)]);
+        let h = rng.hash256();
         let id = format!("case-{i}");
         let meta = EntryMeta::new(&id)
             .quality(60 + i)
@@ -38,11 +29,7 @@ fn small_list(index: Option<IndexKind>, seed: u64) -> (Vec<u8>, String) {
         if i == 2 {
             b.add(h, EntryMeta::new("case-2-dup")).unwrap();
         }
-        let mut near = h;
-        for _ in 0..5 * i {
-            let bit = (next(&mut s) % 256) as usize;
-            near.set_bit(bit, !near.bit(bit));
-        }
+        let near = rng.near(h, 5 * u32::from(i));
         queries.push_str(&format!("{h}\n{near}\n"));
     }
     if let Some(kind) = index {

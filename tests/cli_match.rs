@@ -5,24 +5,12 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
+mod common;
+
+use common::data;
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(pipe);
-    child.wait_with_output().unwrap()
+    common::hashsieve_stdin(None, args, stdin.unwrap_or("").as_bytes())
 }
 
 /// Hashes photo_003.png and photo_002.png with `hash`, builds a list from that TSV.
@@ -712,15 +700,7 @@ fn dash_reads_one_image_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let (list, tsv) = known_list(dir.path());
     let feed = |bytes: &[u8]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-            .args(["match", "-l", list.to_str().unwrap(), "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-        child.wait_with_output().unwrap()
+        common::hashsieve_stdin(None, &["match", "-l", list.to_str().unwrap(), "-"], bytes)
     };
     let out = feed(&std::fs::read(data("corpus/photo_003.png")).unwrap());
     assert_eq!(out.status.code(), Some(0));

@@ -9,9 +9,9 @@
 
 #![cfg(feature = "cli")]
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// A canary PDQ hash and a canary 64-bit hash (random, unrelated to any fixture).
 const P: &str = "c4a1f09e33b87d5260e1a9fb4d7c2e8813f6b05a9ed42c71806b3fa55e9d1c27";
@@ -44,18 +44,7 @@ impl Sweep {
     /// Runs `hashsieve args` in the directory and checks its stderr.
     #[track_caller]
     fn check(&mut self, args: &[&str], stdin: Option<&[u8]>) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-            .current_dir(self.dir.path())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary runs");
-        let mut pipe = child.stdin.take().unwrap();
-        let _ = pipe.write_all(stdin.unwrap_or(b""));
-        drop(pipe);
-        let out = child.wait_with_output().unwrap();
+        let out = common::hashsieve_stdin(Some(self.dir.path()), args, stdin.unwrap_or(b""));
         let err = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase();
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
         let mut haystacks = vec![P.to_owned(), P2.to_owned(), S.to_owned()];
@@ -124,11 +113,7 @@ fn the_checker_catches_a_leak() {
 #[test]
 fn no_subcommand_prints_an_input_hash_to_stderr() {
     let mut s = Sweep::new();
-    let needles = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/needles-20.txt"),
-    )
-    .unwrap();
-    let n: Vec<&str> = needles.lines().collect();
+    let n = common::needles();
 
     // ---- inputs ----
     s.write(

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::hashsieve;
+use common::{hashsieve, hashsieve_in as run_in};
 
 /// A small synthetic PNG (photo-like, so PDQ's quality is high).
 fn png(w: u32, h: u32) -> Vec<u8> {
@@ -16,14 +16,6 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
 }
 
 /// `out`, after checking that its command exited 0 (its stderr shown otherwise).
@@ -394,15 +386,7 @@ fn hash_reads_one_image_from_stdin() {
     std::fs::write(dir.path().join("a.png"), &img).unwrap();
     let by_path = run_in(dir.path(), &["hash", "--algo", "pdq,phash", "a.png"]);
     assert_eq!(by_path.status.code(), Some(0));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(["hash", "--algo", "pdq,phash", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&img).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::hashsieve_stdin(None, &["hash", "--algo", "pdq,phash", "-"], &img);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -417,15 +401,7 @@ fn hash_reads_one_image_from_stdin() {
         assert_eq!(g[1..], w[1..], "same hashes as the file");
     }
     // Not an image on stdin: an error row on stderr, exit 2, nothing on stdout but the header.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(["hash", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"hello").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::hashsieve_stdin(None, &["hash", "-"], b"hello");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(tsv_cells(&out.stdout).len(), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -4,15 +4,10 @@
 
 mod common;
 
-use common::{data, hashsieve};
+use common::{data, hashsieve, stderr};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// `quality.tsv`: file -> column (`phash8`, ..., `whash16`) -> quality text.
 fn quality_fixture() -> HashMap<String, HashMap<String, String>> {

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::stderr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -46,10 +47,6 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         std::thread::sleep(Duration::from_millis(10));
     }
     child.wait_with_output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn assert_exit(out: &Output, code: i32, what: &str) {

@@ -2,20 +2,10 @@
 //! `hashsieve demo`, on the bundled sample set in a temp dir.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
+mod common;
 
-fn hashsieve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use common::{data, hashsieve};
 
 /// A case tree: the photo_003 variants, one unrelated photo, a truncated PNG and a non-image.
 fn case_tree(dir: &Path) -> PathBuf {

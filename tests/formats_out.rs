@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use hashsieve::list::export::{export, export_with, ExportFormat, ExportOptions};
+use hashsieve::list::export::{export_with, ExportFormat, ExportOptions};
 use hashsieve::list::import::{import, ImportOptions, InputFormat};
 use hashsieve::list::{Category, EntryMeta, HashList, ListBuilder};
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
@@ -349,16 +349,6 @@ fn formats_that_cannot_hold_a_list_fail_before_writing() {
         ExportFormat::PytxCsv,
         &ExportOptions::new(),
     );
-}
-
-#[test]
-fn default_export_is_export_with_default_options() {
-    let list = build(HashKind::Pdq, &fixed_rows());
-    for format in [ExportFormat::Csv, ExportFormat::Hex, ExportFormat::PytxCsv] {
-        let mut out = Vec::new();
-        export(&list, format, &mut out).unwrap();
-        assert_eq!(out, export_bytes(&list, format, &ExportOptions::new()));
-    }
 }
 
 fn arb_rows(kind: HashKind) -> impl Strategy<Value = Vec<Row>> {

@@ -194,7 +194,7 @@ impl FromStr for Algorithm {
 fn unknown_algorithm(s: &str) -> Error {
     ErrorKind::UnknownName {
         what: "evaluation algorithm",
-        name: s.chars().take(32).collect(),
+        name: s.to_string(),
         expected: "a hash kind (pdq, phash, ...), pdq+dihedral, pdq+dihedral-exact",
     }
     .into()

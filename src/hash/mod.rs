@@ -388,7 +388,7 @@ impl FromStr for HashKind {
             .ok_or_else(|| {
                 ErrorKind::UnknownName {
                     what: "algorithm",
-                    name: s.chars().take(32).collect(),
+                    name: s.to_string(),
                     expected: HashKind::NAMES,
                 }
                 .into()

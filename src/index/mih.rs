@@ -89,9 +89,8 @@
 //! hash of the list is in each table exactly once, in the bucket its bits name. A damaged
 //! section is therefore an error, never a missed match. The validation reads the section and
 //! the hashes sequentially (a walk of each table and one pass over the hashes, compared
-//! through a fingerprint under a fresh random key), never at random: 63 ms at 1M PDQ hashes
-//! and 0.49 s at 10M on a 2-core Xeon VM (the per-id lookups it replaced took 0.11 s and
-//! 2.07 s).
+//! through a fingerprint under a fresh random key), never at random (`cargo bench --bench
+//! list -- index_load` measures it; figures in the README).
 //!
 //! [`Mih::load_unvalidated`] skips `validate`, for a section that was validated before and
 //! cannot have changed. Its O(m) checks still make sure no byte pattern can make a later

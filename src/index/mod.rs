@@ -321,7 +321,7 @@ impl std::str::FromStr for IndexKind {
             "mih" | "multi-index" => Ok(IndexKind::Mih),
             _ => Err(ErrorKind::UnknownName {
                 what: "index kind",
-                name: s.chars().take(32).collect(),
+                name: s.to_string(),
                 expected: "auto, linear, bktree, mih",
             }
             .into()),

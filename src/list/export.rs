@@ -102,7 +102,7 @@ impl FromStr for ExportFormat {
             .ok_or_else(|| {
                 ErrorKind::UnknownName {
                     what: "export format",
-                    name: s.chars().take(32).collect(),
+                    name: s.to_string(),
                     expected: "hex, csv, jsonl, pdq-hasher, pytx-csv",
                 }
                 .into()

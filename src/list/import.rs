@@ -21,8 +21,9 @@ use std::fmt;
 use std::io::BufRead;
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::reader::Category;
-use super::records::{read_raw_line, Item, ReadOptions, Record, RecordReader, SkipReason};
+use super::records::{
+    read_raw_line, Item, ReadOptions, Record, RecordReader, SkipReason, NOT_UTF8, TOO_LONG,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 pub use super::records::InputFormat;
@@ -170,8 +171,9 @@ impl<'s> Problems<'s> {
     }
 }
 
-/// A line reader that bounds line length, tracks line numbers and checks UTF-8: the one every
-/// text reader of this crate (and of the `hashsieve` tool) uses.
+/// A line reader that bounds line length, tracks line numbers and checks UTF-8, for callers
+/// that read text line by line (the update delta's `+`/`-` lines). It reads through the same
+/// bounded line splitter as [`RecordReader`](super::records::RecordReader).
 ///
 /// Lines end at `\n`, `\r\n` or a lone `\r` (old Mac files). A line longer than
 /// [`MAX_LINE_LEN`] is consumed without being held in memory and comes back as an error, as
@@ -233,11 +235,11 @@ impl<'r> LineReader<'r> {
         };
         self.line += 1;
         if too_long {
-            return Ok(Some((self.line, Err("line longer than 1 MiB"))));
+            return Ok(Some((self.line, Err(TOO_LONG))));
         }
         let mut text = match std::str::from_utf8(&self.buf) {
             Ok(t) => t,
-            Err(_) => return Ok(Some((self.line, Err("line is not valid UTF-8")))),
+            Err(_) => return Ok(Some((self.line, Err(NOT_UTF8)))),
         };
         if self.line == 1 {
             text = text.trim_start_matches('\u{feff}');
@@ -329,18 +331,10 @@ pub(crate) fn add_record(builder: &mut ListBuilder, r: &Record) -> Result<bool> 
             &idx
         }
     };
-    let mut categories: Vec<Category<'_>> = r
-        .categories
-        .iter()
-        .map(|c| Category::parse(c, DEFAULT_CATEGORY_SCHEME))
-        .collect();
-    if let Some(o) = r.orientation {
-        categories.push(Category::new("orientation", o.name()));
-    }
     let meta = EntryMeta {
         id,
         quality: r.quality,
-        categories,
+        categories: r.entry_categories(),
         source: r.source.as_deref(),
     };
     builder.add(r.hash, meta)

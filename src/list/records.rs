@@ -200,7 +200,7 @@ impl FromStr for InputFormat {
             .ok_or_else(|| {
                 ErrorKind::UnknownName {
                     what: "input format",
-                    name: s.chars().take(32).collect(),
+                    name: s.to_string(),
                     expected: InputFormat::NAMES,
                 }
                 .into()
@@ -297,6 +297,21 @@ pub struct Record {
 }
 
 impl Record {
+    /// The categories its list entry gets: each `scheme:code` (a bare item is
+    /// `tag:<item>`), and the orientation as `orientation:<name>` (the list format has no
+    /// orientation field).
+    pub(crate) fn entry_categories(&self) -> Vec<Category<'_>> {
+        let mut categories: Vec<Category<'_>> = self
+            .categories
+            .iter()
+            .map(|c| Category::parse(c, super::import::DEFAULT_CATEGORY_SCHEME))
+            .collect();
+        if let Some(o) = self.orientation {
+            categories.push(Category::new("orientation", o.name()));
+        }
+        categories
+    }
+
     /// A record with no metadata.
     ///
     /// ```
@@ -833,8 +848,8 @@ impl<R: BufRead> RecordReader<R> {
     }
 }
 
-const TOO_LONG: &str = "line longer than 1 MiB";
-const NOT_UTF8: &str = "line is not valid UTF-8";
+pub(crate) const TOO_LONG: &str = "line longer than 1 MiB";
+pub(crate) const NOT_UTF8: &str = "line is not valid UTF-8";
 
 #[derive(Default)]
 struct LineState {

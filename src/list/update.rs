@@ -35,7 +35,7 @@ use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{all_malformed, Lines, Problems, DEFAULT_CATEGORY_SCHEME, MAX_LINE_LEN};
+use super::import::{all_malformed, Lines, Problems, MAX_LINE_LEN};
 use super::reader::{Category, Entry, HashList};
 use super::records::{hex_item, InputFormat, Item, ReadOptions, Record, RecordReader};
 use crate::error::{Error, ErrorKind, Result};
@@ -174,19 +174,13 @@ impl Delta {
     }
 
     fn add(&mut self, r: Record) {
+        let categories = r
+            .entry_categories()
+            .iter()
+            .map(|c| (c.scheme.to_owned(), c.code.to_owned()))
+            .collect();
         let id =
             r.id.unwrap_or_else(|| format!("idx={}", self.additions.len() + 1));
-        let mut categories: Vec<(String, String)> = r
-            .categories
-            .iter()
-            .map(|c| {
-                let c = Category::parse(c, DEFAULT_CATEGORY_SCHEME);
-                (c.scheme.to_owned(), c.code.to_owned())
-            })
-            .collect();
-        if let Some(o) = r.orientation {
-            categories.push(("orientation".into(), o.name().into()));
-        }
         self.additions.push(Addition {
             hash: r.hash,
             id,

@@ -8,8 +8,8 @@
 //!
 //! * **Single linkage** (the default): connected components. Clusters *chain*: hashes each
 //!   within the threshold of the next form one cluster however far apart its ends are, so a
-//!   member can be further than the threshold from its representative (at PDQ's threshold 31,
-//!   members of real case sets reached 40). [`Cluster::max_distance`] reports how far.
+//!   member can be further than the threshold from its representative.
+//!   [`Cluster::max_distance`] reports how far.
 //! * **Centre** linkage: greedy leader clustering in representative order; every member is
 //!   within the threshold of its representative.
 //!
@@ -156,8 +156,10 @@ pub enum Linkage {
     /// Single linkage: the connected components of the graph linking every pair within the
     /// threshold. Clusters **chain**: `a` near `b` near `c` puts `a` and `c` in one cluster
     /// however far apart they are, so a member can lie well beyond the threshold from its
-    /// representative (see [`Cluster::max_distance`]). On real case sets at PDQ's threshold
-    /// 31, members reached distance 40. Finds every near-duplicate of every member.
+    /// representative (see [`Cluster::max_distance`]): a chain of hashes each 20 bits from the
+    /// next is one cluster at threshold 31 whose ends are 100 bits apart (the test
+    /// `single_linkage_chains_and_centre_linkage_does_not`). Finds every near-duplicate of
+    /// every member.
     #[default]
     Single,
     /// Centre (leader) clustering: the hashes are taken in representative order (highest
@@ -437,19 +439,15 @@ pub fn cluster_report<H: HashBits>(
     }
     let q = |i: usize| quality.get(i).copied().flatten();
     // The gate: `kept[k]` is the input position of the `k`-th hash clustered.
-    let gated: Vec<u32> = (0..hashes.len())
-        .filter(|&i| options.gates(&hashes[i], q(i)))
-        .map(|i| i as u32)
-        .collect();
-    let (kept, sub): (Vec<u32>, std::borrow::Cow<'_, [H]>) = if gated.is_empty() {
-        ((0..hashes.len() as u32).collect(), hashes.into())
+    let (gated, kept): (Vec<u32>, Vec<u32>) =
+        (0..hashes.len() as u32).partition(|&i| options.gates(&hashes[i as usize], q(i as usize)));
+    let sub: std::borrow::Cow<'_, [H]> = if gated.is_empty() {
+        hashes.into()
     } else {
-        let kept: Vec<u32> = (0..hashes.len())
-            .filter(|&i| !options.gates(&hashes[i], q(i)))
-            .map(|i| i as u32)
-            .collect();
-        let sub = kept.iter().map(|&i| hashes[i as usize]).collect::<Vec<H>>();
-        (kept, sub.into())
+        kept.iter()
+            .map(|&i| hashes[i as usize])
+            .collect::<Vec<H>>()
+            .into()
     };
     let groups = Groups::new(&sub);
     check_estimate(&groups.unique, options.threshold, options.max_pairs)?;

@@ -469,10 +469,9 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     /// now rather than a missed match later; queries then load it in constant time. For a
     /// multi-index hashing section the validation is two sequential passes, one over the
     /// section and one over the hashes, compared through a keyed fingerprint
-    /// ([`Mih::validate`](crate::index::Mih::validate)): it took 63 ms at 1M PDQ hashes and
-    /// 0.49 s at 10M, against 0.11 s and 2.07 s for the earlier per-id random lookups run
-    /// back to back on the same machine (`HASHSIEVE_BENCH_OPEN_SIZES=1000000,10000000 cargo
-    /// bench --bench list -- index_load`, 2-core Xeon VM).
+    /// ([`Mih::validate`](crate::index::Mih::validate)); its cost is measured by
+    /// `HASHSIEVE_BENCH_OPEN_SIZES=1000000,10000000 cargo bench --bench list -- index_load`
+    /// (figures in the README).
     ///
     /// # Errors
     ///
@@ -688,13 +687,10 @@ fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Load
     let section = list.section(INDEX_SECTION);
     let use_section = section.is_some() && options.index != IndexKind::Linear;
     let mut built = None;
-    if let Some(section) = section.filter(|_| use_section) {
+    if use_section {
         // Validate fully, once, here: a corrupt section fails the add, never a query, and
         // queries can load it with the constant-time checks only.
-        match list.hashes() {
-            Hashes::Bits64(h) => SearchIndex::load(section, h).map(drop)?,
-            Hashes::Bits256(h) => SearchIndex::load(section, h).map(drop)?,
-        }
+        verify_index_section(&list)?;
     } else {
         let opts = IndexOptions::new(options.index).threshold(threshold);
         built = build_index_section(&list, &opts)?;

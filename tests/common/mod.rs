@@ -22,6 +22,45 @@ pub fn hashsieve(args: &[&str]) -> std::process::Output {
         .expect("binary runs")
 }
 
+/// Runs the `hashsieve` binary with `args` in `dir` and collects its output.
+#[cfg(feature = "cli")]
+pub fn hashsieve_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hashsieve"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// Runs the `hashsieve` binary with `args` (in `dir`, when given), `stdin` written to its
+/// standard input, and collects its output.
+#[cfg(feature = "cli")]
+pub fn hashsieve_stdin(dir: Option<&Path>, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashsieve"));
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let mut pipe = child.stdin.take().unwrap();
+    // The command may stop reading early (it refused its input): that is its answer.
+    let _ = pipe.write_all(stdin);
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+/// A command's standard error as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// SHA-256 (FIPS 180-4), small and slow, enough to compare with the reference table.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     const K: [u32; 64] = [

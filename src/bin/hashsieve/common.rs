@@ -110,14 +110,22 @@ impl Cell<'_> {
     fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
         match self {
             Cell::Text(s) => s.as_bytes().into(),
-            #[cfg(unix)]
-            Cell::Path(p) => std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()).into(),
-            #[cfg(not(unix))]
-            Cell::Path(p) => match p.to_string_lossy() {
-                std::borrow::Cow::Borrowed(s) => s.as_bytes().into(),
-                std::borrow::Cow::Owned(s) => s.into_bytes().into(),
-            },
+            Cell::Path(p) => path_bytes(p),
         }
+    }
+}
+
+/// A path's bytes, as [`Cell::Path`] writes them: its own bytes on Unix, its lossy UTF-8
+/// elsewhere.
+pub(crate) fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).into()
+    }
+    #[cfg(not(unix))]
+    match path.to_string_lossy() {
+        std::borrow::Cow::Borrowed(s) => s.as_bytes().into(),
+        std::borrow::Cow::Owned(s) => s.into_bytes().into(),
     }
 }
 

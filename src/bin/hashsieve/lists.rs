@@ -92,7 +92,8 @@ pub(crate) struct LoadedList {
     pub(crate) kind: HashKind,
     pub(crate) hashes: usize,
     pub(crate) entries: usize,
-    /// CRC-32C of the whole file, as 8 hex digits.
+    /// CRC-32C of the whole file, as 8 hex digits; empty unless [`ListArgs::load`] was asked
+    /// for digests (a second pass over the file, which only `scan`'s records need).
     pub(crate) crc32c: String,
     pub(crate) threshold: u32,
 }
@@ -118,6 +119,7 @@ impl ListArgs {
         &self,
         options: MatcherOptions,
         index: IndexKind,
+        digests: bool,
     ) -> anyhow::Result<(Matcher, Vec<LoadedList>)> {
         let mut opened = Vec::new();
         for path in &self.lists {
@@ -209,7 +211,11 @@ impl ListArgs {
                 kind,
                 hashes: list.len(),
                 entries: list.entry_count(),
-                crc32c: format!("{:08x}", crc32c::crc32c(list.as_bytes())),
+                crc32c: if digests {
+                    format!("{:08x}", crc32c::crc32c(list.as_bytes()))
+                } else {
+                    String::new()
+                },
                 threshold,
             };
             matcher

@@ -149,9 +149,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .inputs(args.inputs.iter().map(PathBuf::as_path))
         .inputs(args.hashes.iter().map(PathBuf::as_path));
     files.check()?;
-    let (matcher, _) = args
-        .lists
-        .load(common::matcher_options(&args.min_quality), args.index)?;
+    let (matcher, _) = args.lists.load(
+        common::matcher_options(&args.min_quality),
+        args.index,
+        false,
+    )?;
     let kinds = matcher.kinds();
     let errors = Errors::default();
     let report =
@@ -230,9 +232,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     out.flush()
                 })
             } else {
-                common::regular_file(source)?;
-                let file =
-                    std::fs::File::open(source).with_context(|| format!("cannot open {shown}"))?;
+                let file = hashsieve::fs::open_regular(source)
+                    .with_context(|| format!("cannot open {shown}"))?;
                 let reader = Box::new(BufReader::new(file));
                 match_hash_text(
                     reader,
@@ -256,6 +257,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_decode_options(common::decode_options().with_orientation(args.exif.orientation()));
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
+    let outputs = files.output_ids();
     for input in &args.inputs {
         if is_stdin(input) {
             match stdin_image_queries(&hasher, &kinds, args.dihedral.enabled()) {
@@ -264,12 +266,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             continue;
         }
-        let (walked, skipped) = common::walk_inputs(
-            std::slice::from_ref(input),
-            args.walk,
-            &files.output_ids(),
-            |p, e| report(&p.display(), e),
-        );
+        let (walked, skipped) =
+            common::walk_inputs(std::slice::from_ref(input), args.walk, &outputs, |p, e| {
+                report(&p.display(), e)
+            });
         all_skipped.add(skipped);
         image_files.extend(walked);
     }

@@ -206,7 +206,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     files.check()?;
     let outputs = files.output_ids();
     let gates = common::matcher_options(&args.min_quality);
-    let (matcher, loaded) = args.lists.load(gates.clone(), IndexKind::Auto)?;
+    let (matcher, loaded) = args.lists.load(gates.clone(), IndexKind::Auto, true)?;
     let kinds = matcher.kinds();
     let settings = settings(&args, &loaded, &gates, &kinds);
     let list_meta: Vec<serde_json::Value> = loaded
@@ -248,7 +248,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // UTF-8 are two files.
     let files: Vec<PathBuf> = walked
         .into_iter()
-        .filter(|p| !done.contains_key(&path_bytes(p)))
+        .filter(|p| !done.contains_key(&*common::path_bytes(p)))
         .collect();
 
     let mut out = match &args.output {
@@ -288,8 +288,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut seen = HashSet::new();
     for (path, err) in &walk_errors {
         eprintln!("hashsieve: {}: {err}", path.display());
-        let key = path_bytes(path);
-        if !done.contains_key(&key) && seen.insert(key) {
+        let key = common::path_bytes(path);
+        if !done.contains_key(&*key) && seen.insert(key) {
             now_counts.add(Outcome::Error);
             let mut cells = [Cell::Text(""); 10];
             cells[0] = Cell::Path(path);
@@ -432,17 +432,6 @@ fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> 
 }
 
 /// A path's bytes (Unix), or its text elsewhere: how done files are keyed.
-fn path_bytes(path: &Path) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        path.to_string_lossy().into_owned().into_bytes()
-    }
-}
-
 /// A JSON `path` value as bytes: a string, or `{"bytes": "<base64>"}` (a path that is not
 /// UTF-8, as [`Cell::Path`] writes it). `None` for anything else.
 fn json_path_bytes(value: &serde_json::Value) -> Option<Vec<u8>> {
@@ -459,7 +448,7 @@ fn json_path_bytes(value: &serde_json::Value) -> Option<Vec<u8>> {
 /// What an earlier run recorded in a scan output, as far as it is kept.
 #[derive(Default)]
 struct Done {
-    /// The files recorded (by their exact bytes, [`path_bytes`]) and what their rows say.
+    /// The files recorded (by their exact bytes, [`common::path_bytes`]) and what their rows say.
     files: HashMap<Vec<u8>, Outcome>,
     /// The rows kept.
     rows: u64,
