@@ -458,6 +458,35 @@ impl From<Hash256> for HashValue {
     }
 }
 
+impl TryFrom<HashValue> for Hash64 {
+    type Error = Error;
+    /// The 64-bit hash, or [`ErrorKind::Mismatch`] for a hash of another width.
+    fn try_from(value: HashValue) -> Result<Hash64> {
+        match value {
+            HashValue::Bits64(h) => Ok(h),
+            other => Err(width_mismatch(64, other.bits())),
+        }
+    }
+}
+
+impl TryFrom<HashValue> for Hash256 {
+    type Error = Error;
+    /// The 256-bit hash, or [`ErrorKind::Mismatch`] for a hash of another width.
+    fn try_from(value: HashValue) -> Result<Hash256> {
+        match value {
+            HashValue::Bits256(h) => Ok(h),
+            other => Err(width_mismatch(256, other.bits())),
+        }
+    }
+}
+
+fn width_mismatch(want: u32, found: u32) -> Error {
+    ErrorKind::Mismatch(format!(
+        "expected a {want}-bit hash, found a {found}-bit one"
+    ))
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
