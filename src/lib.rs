@@ -97,7 +97,7 @@ pub mod list;
 pub mod matching;
 
 pub use crate::algo::HashOutput;
-pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::error::{Error, ErrorKind, Limit, Result};
 pub use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 pub use crate::image::{DecodeOptions, Limits, Orientation, PixelBuffer, PixelLayout};
 pub use crate::list::{HashList, ListBuilder};
