@@ -170,18 +170,16 @@ pub enum ErrorKind {
     #[error("I/O error: {0}")]
     Io(#[source] std::io::Error),
 
-    /// A file or a section of it was written by a newer hashsieve, in a format version this
-    /// build does not read. Upgrade hashsieve (or rebuild the file with this version).
-    #[error(
-        "{what} format version {found} is not supported by this build, which reads up to \
-         version {supported}; upgrade hashsieve, or rebuild the file with this version"
-    )]
+    /// A file or a section of it is in a format version this build does not read: written by a
+    /// newer hashsieve (upgrade it, or rebuild the file with this version), or older than the
+    /// oldest version still read (rebuild the file).
+    #[error("{}", version_message(what, *found, *supported))]
     Version {
         /// What has the version, e.g. "hash list".
         what: &'static str,
         /// The version the file declares.
         found: u32,
-        /// The newest version this build reads.
+        /// The newest version this build reads (the message compares the two).
         supported: u32,
     },
 
@@ -357,6 +355,21 @@ impl Limit {
 impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The message of [`ErrorKind::Version`]: what to do depends on which side is newer.
+fn version_message(what: &str, found: u32, supported: u32) -> String {
+    if found > supported {
+        format!(
+            "{what} format v{found} is newer than this build reads (up to v{supported}); \
+             upgrade hashsieve, or rebuild the file with this version"
+        )
+    } else {
+        format!(
+            "{what} format v{found} is older than this build reads (v{supported}); rebuild the \
+             file with this version"
+        )
     }
 }
 

@@ -86,6 +86,7 @@
 )]
 
 pub mod algo;
+mod bytes;
 mod error;
 #[cfg(feature = "eval")]
 pub mod eval;

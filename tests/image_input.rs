@@ -154,6 +154,20 @@ fn assert_decode_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
     }
 }
 
+fn assert_unsupported_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
+    match result {
+        Ok(img) => panic!(
+            "{what}: decoded {}x{} instead of failing",
+            img.width(),
+            img.height()
+        ),
+        Err(e) => assert!(
+            matches!(e.kind(), ErrorKind::Unsupported(_)),
+            "{what}: wrong error kind: {e}"
+        ),
+    }
+}
+
 fn assert_limits_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
     match result {
         Ok(img) => panic!(
@@ -482,9 +496,9 @@ fn jpeg_pixels_are_close_to_libjpeg_turbo() {
 }
 
 #[test]
-fn palette_tiff_is_a_clean_decode_error() {
+fn palette_tiff_is_a_clean_unsupported_error() {
     // The image crate does not decode palette TIFFs (Pillow does): a documented gap.
-    assert_decode_err(
+    assert_unsupported_err(
         decode(
             &read("decode", "unsupported_palette.tif"),
             &DecodeOptions::default(),
@@ -830,11 +844,11 @@ fn decode_path_reads_by_content_and_respects_limits() {
 // Hostile and broken input: typed errors, never a panic.
 
 #[test]
-fn empty_garbage_and_zero_dimensions_are_decode_errors() {
+fn empty_garbage_and_zero_dimensions_are_clean_errors() {
     let opts = DecodeOptions::default();
     assert_decode_err(decode(b"", &opts), "empty");
-    assert_decode_err(decode(b"hello, world: not an image", &opts), "text");
-    assert_decode_err(decode(&[0u8; 4096], &opts), "zeros");
+    assert_unsupported_err(decode(b"hello, world: not an image", &opts), "text");
+    assert_unsupported_err(decode(&[0u8; 4096], &opts), "zeros");
     assert_decode_err(decode(b"\x89PNG\r\n\x1a\n", &opts), "PNG signature only");
     assert_decode_err(decode(b"\xff\xd8\xff", &opts), "JPEG SOI only");
     assert_decode_err(decode(b"GIF89a", &opts), "GIF signature only");
@@ -890,7 +904,10 @@ fn sweep_fixtures() -> Vec<(&'static str, Vec<u8>)> {
 fn typed_or_ok(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
     if let Err(e) = result {
         assert!(
-            matches!(e.kind(), ErrorKind::Decode { .. } | ErrorKind::Limit { .. }),
+            matches!(
+                e.kind(),
+                ErrorKind::Decode { .. } | ErrorKind::Limit { .. } | ErrorKind::Unsupported(_)
+            ),
             "{what}: unexpected error kind {e}"
         );
     }
