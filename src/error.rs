@@ -72,8 +72,6 @@ impl From<std::io::Error> for Error {
 }
 
 /// Crate-private constructors: one per kind, so that each message is worded in one place.
-// Some are used only once the list and index modules have moved off `ErrorKind::Format`.
-#[allow(dead_code)]
 impl Error {
     /// A file or section written by a newer hashsieve: [`ErrorKind::Version`].
     pub(crate) fn version(what: &'static str, found: u32, supported: u32) -> Error {

@@ -428,7 +428,7 @@ fn map_image_error(e: ImageError) -> Error {
             format!("truncated or unreadable data ({io})"),
             Some(Box::new(io)),
         ),
-        ImageError::Unsupported(u) => Error::unsupported(format!("image: {u}")),
+        // Not `Unsupported`: the decoders also report corrupt headers (a zero width) this way.
         other => Error::decode(other.to_string(), Some(Box::new(other))),
     }
 }
@@ -489,10 +489,10 @@ fn bmp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 /// - [`ErrorKind::Limit`] when the declared size breaks `opts.limits`
 ///   ([`Limit::ImageSize`]), or the decoder would need more memory than [`Limits::max_alloc`]
 ///   ([`Limit::Memory`]).
-/// - [`ErrorKind::Unsupported`] for an unrecognised format, or a variant of a format the
-///   decoder does not support.
-/// - [`ErrorKind::Decode`] for empty input, zero dimensions, truncated or corrupt data; the
-///   decoder's error, where there is one, is the [`source`](std::error::Error::source).
+/// - [`ErrorKind::Unsupported`] for bytes that are not in any format decoded here.
+/// - [`ErrorKind::Decode`] for empty input, zero dimensions, truncated or corrupt data, or a
+///   variant of a format the decoder does not support (a palette TIFF); the decoder's error,
+///   where there is one, is the [`source`](std::error::Error::source).
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
     decode_counting(bytes, opts, 0)
 }

@@ -863,6 +863,34 @@ pub(crate) fn tune_allocator() {
 mod tests {
     use super::*;
 
+    /// Library errors now return their OS or decoder error as the source, and that text is
+    /// already in their message: the chain says it once.
+    #[test]
+    fn error_chain_says_each_thing_once() {
+        let missing = std::path::Path::new("/nonexistent/dir/list.hsl");
+        let lib_err = hashsieve::HashList::read(missing).unwrap_err();
+        assert!(std::error::Error::source(&lib_err).is_some());
+        let os = std::fs::File::open(missing).unwrap_err().to_string();
+        let msg = error_message(&anyhow::Error::new(lib_err).context("cannot open the list"));
+        assert_eq!(msg.matches(&os).count(), 1, "{msg}");
+        assert_eq!(msg.matches("list.hsl").count(), 1, "{msg}");
+        assert!(msg.starts_with("cannot open the list: "), "{msg}");
+
+        let decode =
+            hashsieve::image::decode(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", &Default::default())
+                .unwrap_err();
+        let source = std::error::Error::source(&decode)
+            .expect("the decoder's error is kept")
+            .to_string();
+        let msg = error_message(&anyhow::Error::new(decode).context("cannot hash"));
+        assert_eq!(msg.matches(&source).count(), 1, "{msg}");
+
+        // A context with the same words as a source is not dropped by accident: only a source
+        // whose whole text is already there is.
+        let err = anyhow::anyhow!("disk full").context("cannot write out.hsl");
+        assert_eq!(error_message(&err), "cannot write out.hsl: disk full");
+    }
+
     #[test]
     fn rates_are_rounded() {
         assert_eq!(rate(40.3237), "40/s");

@@ -108,7 +108,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                         rows_written += 1;
                     }
                 }
-                Err(err) => report(source.path(), &format!("{err:#}")),
+                Err(err) => report(source.path(), &common::error_message(&err)),
             }
         }
     }

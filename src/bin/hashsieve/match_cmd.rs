@@ -247,7 +247,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         })();
         if let Err(err) = result {
-            report(&shown, &format!("{err:#}"));
+            report(&shown, &crate::common::error_message(&err));
         }
     }
 
@@ -262,7 +262,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         if is_stdin(input) {
             match stdin_image_queries(&hasher, &kinds, args.dihedral.enabled()) {
                 Ok(items) => emit(items, &mut out)?,
-                Err(err) => report(&"-", &format!("{err:#}")),
+                Err(err) => report(&"-", &crate::common::error_message(&err)),
             }
             continue;
         }
@@ -285,7 +285,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             pb.inc(1);
             match result {
                 Ok(q) => items.extend(q),
-                Err(err) => report(&path.display(), &format!("{err:#}")),
+                Err(err) => report(&path.display(), &crate::common::error_message(&err)),
             }
         }
         emit(items, &mut out)?;
