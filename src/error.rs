@@ -397,6 +397,60 @@ pub(crate) fn shown_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn io_and_decode_errors_keep_their_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = Error::from(io).with_path("x.hsl");
+        assert_eq!(e.to_string(), "x.hsl: I/O error: gone");
+        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("gone"));
+
+        let inner = std::io::Error::other("bad huffman table");
+        let e = Error::decode("corrupt JPEG data", Some(Box::new(inner)));
+        assert_eq!(e.to_string(), "cannot decode image: corrupt JPEG data");
+        assert_eq!(e.source().unwrap().to_string(), "bad huffman table");
+        assert!(Error::decode("empty input", None).source().is_none());
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let newer = Error::version("hash list", 3, 1).to_string();
+        assert!(
+            newer.contains("v3 is newer") && newer.contains("upgrade hashsieve"),
+            "{newer}"
+        );
+        let older = Error::version("BK-tree section", 0, 1).to_string();
+        assert!(
+            older.contains("older") && !older.contains("upgrade"),
+            "{older}"
+        );
+        let t = Error::truncated("hash list", 4096, 100).to_string();
+        assert!(
+            t.contains("4096") && t.contains("100") && t.contains("re-download"),
+            "{t}"
+        );
+        let c = Error::corrupt("hash list", "offsets go backwards").to_string();
+        assert_eq!(
+            c,
+            "corrupt hash list: offsets go backwards; rebuild or re-download it"
+        );
+        let l = Error::limit(Limit::Pairs, "lower the threshold");
+        assert_eq!(l.to_string(), "pair limit exceeded: lower the threshold");
+        assert!(matches!(
+            l.kind(),
+            ErrorKind::Limit {
+                which: Limit::Pairs,
+                ..
+            }
+        ));
+        let p = Error::parse(3, 7, Some(12), "odd-length hash").with_path("in.txt");
+        assert_eq!(
+            p.to_string(),
+            "in.txt: 3 malformed line(s) in input; first at line 7, column 12: odd-length hash"
+        );
+        assert!(!Error::parse(1, 2, None, "r").to_string().contains("column"));
+    }
 
     #[test]
     fn names_that_may_be_hashes_are_not_shown() {
