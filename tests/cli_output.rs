@@ -406,7 +406,7 @@ fn hash_reads_one_image_from_stdin() {
     assert_eq!(tsv_cells(&out.stdout).len(), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("-: ") && stderr.contains("cannot decode"),
+        stderr.contains("-: ") && stderr.contains("unrecognised image format"),
         "{stderr}"
     );
 }
