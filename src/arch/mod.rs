@@ -29,16 +29,28 @@
 //! on the `test-util` feature (the crate's own tests and benches do, through a dev-dependency on
 //! itself), which adds:
 //!
-//! * the index options that take an [`Isa`] (for example `IndexOptions::isa`, and
-//!   `LinearScan::with_isa`);
-//! * [`kernels`]: each Hamming kernel called with an explicit [`Isa`];
-//! * `pdq::internals::downsample_fast`, which takes the [`Isa`] of the PDQ downsample.
+//! * `arch::kernels`: each Hamming kernel called with an explicit [`Isa`];
+//! * the index options that take an [`Isa`] (`IndexOptions::isa`, `LinearScan::with_isa` and
+//!   the like);
+//! * `algo::pdq::internals::downsample_fast`, which takes the [`Isa`] of the PDQ downsample.
 //!
 //! Iterate over [`Isa::available`] to test every level this CPU has; force [`Isa::Scalar`] for
-//! the oracle. Forcing a level the CPU lacks is a caller bug: check [`Isa::is_available`] first.
-//! It never runs that level's code (which would be undefined behaviour): the index options
-//! reject it with an error where they can, and the kernels panic with a message naming the
-//! level.
+//! the oracle:
+//!
+//! ```ignore
+//! // In a test or bench (feature `test-util`):
+//! use hashsieve::arch::{kernels, Isa};
+//! for isa in Isa::available() {
+//!     let (mut want, mut got) = (Vec::new(), Vec::new());
+//!     kernels::range256(Isa::Scalar, &hashes, &query, 31, 0, &mut want);
+//!     kernels::range256(isa, &hashes, &query, 31, 0, &mut got);
+//!     assert_eq!(got, want, "{isa}");
+//! }
+//! ```
+//!
+//! Forcing a level the CPU lacks is a caller bug: check [`Isa::is_available`] first. It never
+//! runs that level's code (which would be undefined behaviour): the kernels panic with a message
+//! naming the level, before any of its instructions run.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -47,8 +59,7 @@ mod hamming;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
-#[doc(hidden)]
-pub use self::hamming::api as hamming_api;
+pub(crate) use self::hamming::api as hamming_api;
 pub(crate) use self::hamming::{prefetch, Scalar, Simd, WithSimd};
 
 /// An instruction-set level the crate's kernels can run on.
@@ -105,26 +116,6 @@ impl Isa {
         }
     }
 
-    /// The portable level. Kept while callers move from the old `index::Isa` constructors.
-    #[doc(hidden)]
-    pub fn scalar() -> Isa {
-        Isa::Scalar
-    }
-
-    /// [`Isa::Avx2`] if available. Kept while callers move from the old `index::Isa`
-    /// constructors.
-    #[doc(hidden)]
-    pub fn avx2() -> Option<Isa> {
-        Isa::Avx2.is_available().then_some(Isa::Avx2)
-    }
-
-    /// [`Isa::Avx512`] if available. Kept while callers move from the old `index::Isa`
-    /// constructors.
-    #[doc(hidden)]
-    pub fn avx512() -> Option<Isa> {
-        Isa::Avx512.is_available().then_some(Isa::Avx512)
-    }
-
     fn rank(self) -> u8 {
         match self {
             Isa::Scalar => 0,
@@ -158,9 +149,10 @@ impl Isa {
     }
 }
 
+/// Panics for a forced level this CPU does not run (see the module docs).
 #[cold]
 #[inline(never)]
-fn unavailable(isa: Isa) -> ! {
+pub(crate) fn unavailable(isa: Isa) -> ! {
     panic!(
         "instruction set {} was forced but this CPU does not support it; \
          check Isa::is_available first",
@@ -195,16 +187,8 @@ fn detect_now() -> Isa {
     }
 }
 
-/// Each Hamming kernel with an explicit [`Isa`], for tests and benchmarks that compare a level
-/// with the scalar oracle (feature `test-util`; not part of the stable API).
-///
-/// # Panics
-///
-/// Each function panics if its `isa` is not available on this CPU.
 #[cfg(feature = "test-util")]
-pub mod kernels {
-    pub use super::hamming::api::*;
-}
+pub use self::hamming::api as kernels;
 
 #[cfg(test)]
 mod tests {

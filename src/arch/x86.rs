@@ -28,32 +28,28 @@ pub(super) fn detect() -> Isa {
     }
 }
 
-/// Proof that the CPU has the features of [`Isa::Avx2`]: AVX2, POPCNT, BMI1 and BMI2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Avx2(());
+/// Defines a token: a zero-sized proof that the cached detection found `$isa`'s features.
+macro_rules! token {
+    ($(#[$doc:meta])* $name:ident = $isa:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) struct $name(());
 
-impl Avx2 {
-    /// The token, if the cached detection found the features.
-    #[inline]
-    pub(crate) fn new() -> Option<Avx2> {
-        Isa::Avx2.is_available().then_some(Avx2(()))
-    }
+        impl $name {
+            /// The token, if the cached detection found the features.
+            #[inline]
+            pub(crate) fn new() -> Option<$name> {
+                $isa.is_available().then_some($name(()))
+            }
+        }
+    };
 }
 
-/// Proof that the CPU has the features of [`Isa::Avx512`] (which include [`Isa::Avx2`]'s).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Avx512(());
-
-impl Avx512 {
-    /// The token, if the cached detection found the features.
-    #[inline]
-    pub(crate) fn new() -> Option<Avx512> {
-        Isa::Avx512.is_available().then_some(Avx512(()))
-    }
-
-    /// The AVX2 token: every AVX-512 CPU this crate accepts has AVX2's features too.
-    #[inline]
-    pub(crate) fn avx2(self) -> Avx2 {
-        Avx2(())
-    }
-}
+token!(
+    /// Proof that the CPU has the features of [`Isa::Avx2`]: AVX2, POPCNT, BMI1 and BMI2.
+    Avx2 = Isa::Avx2
+);
+token!(
+    /// Proof that the CPU has the features of [`Isa::Avx512`] (which include [`Isa::Avx2`]'s).
+    Avx512 = Isa::Avx512
+);

@@ -1,5 +1,5 @@
 //! The Hamming kernels of the indexes: range and batch scans over 64- and 256-bit hashes, and
-//! the byte filters of multi-index hashing. The scalar kernels are the oracle; the x86 ones are
+//! the byte filter of multi-index hashing. The scalar kernels are the oracle; the x86 ones are
 //! reached only through the tokens of [`super::x86`].
 
 use super::Isa;
@@ -10,7 +10,34 @@ use crate::index::Match;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod generic;
 mod scalar;
+
+/// The matches a range kernel appends.
+pub(crate) type Hits = Vec<Match>;
+/// The `(query position, match)` pairs a batch kernel appends.
+pub(crate) type Pairs = Vec<(u32, Match)>;
+
+/// A hash width the kernels take: [`Hash64`] or [`Hash256`].
+pub(crate) trait Width: Copy {
+    /// The Hamming distance.
+    fn distance(&self, other: &Self) -> u32;
+}
+
+impl Width for Hash64 {
+    #[inline(always)]
+    fn distance(&self, other: &Hash64) -> u32 {
+        Hash64::distance(self, other)
+    }
+}
+
+impl Width for Hash256 {
+    #[inline(always)]
+    fn distance(&self, other: &Hash256) -> u32 {
+        Hash256::distance(self, other)
+    }
+}
 
 /// An operation generic over the kernel set; [`Isa::dispatch`] runs it inside a function
 /// compiled for the instruction set (mark `with_simd` `#[inline(always)]` so its body, and what
@@ -20,34 +47,11 @@ pub(crate) trait WithSimd {
     fn with_simd<S: Simd>(self, simd: S) -> Self::Output;
 }
 
-/// The kernel set of one instruction set. Implemented by [`Scalar`] and the detection tokens.
+/// The kernels an operation run by [`Isa::dispatch`] calls from inside its loops. Implemented
+/// by [`Scalar`] and the detection tokens.
 pub(crate) trait Simd: Copy + Send + Sync {
     /// Runs `op` inside a function compiled with this set's target features.
     fn run<W: WithSimd>(self, op: W) -> W::Output;
-    /// Appends every `hashes[i]` within `thr` of `q` as `Match(base + i, d)`, in index order.
-    fn range256(self, hashes: &[Hash256], q: &Hash256, thr: u32, base: u32, out: &mut Vec<Match>);
-    /// The 64-bit form of `range256`.
-    fn range64(self, hashes: &[Hash64], q: &Hash64, thr: u32, base: u32, out: &mut Vec<Match>);
-    /// Appends `(query position, Match)` for every pair within `thr` (any order).
-    fn batch256(
-        self,
-        hashes: &[Hash256],
-        queries: &[Hash256],
-        thr: u32,
-        base: u32,
-        out: &mut Vec<(u32, Match)>,
-    );
-    /// The 64-bit form of `batch256`.
-    fn batch64(
-        self,
-        hashes: &[Hash64],
-        queries: &[Hash64],
-        thr: u32,
-        base: u32,
-        out: &mut Vec<(u32, Match)>,
-    );
-    /// Appends `base + i` for each `bytes[i]` with `popcount(bytes[i] ^ q) <= allowed`, in order.
-    fn filter_u8(self, bytes: &[u8], q: u8, allowed: u32, base: u32, out: &mut Vec<u32>);
     /// The position of the set bit of rank `r` (0-based) in `w`; `r < w.count_ones()`.
     fn select64(self, w: u64, r: u32) -> u32;
     /// Bit `i` set for each `bytes[i]` (`i < 64`) with `popcount(bytes[i] ^ q) <= allowed`;
@@ -63,35 +67,6 @@ impl Simd for Scalar {
     #[inline(always)]
     fn run<W: WithSimd>(self, op: W) -> W::Output {
         op.with_simd(self)
-    }
-    fn range256(self, hashes: &[Hash256], q: &Hash256, thr: u32, base: u32, out: &mut Vec<Match>) {
-        scalar::range256(hashes, q, thr, base, out)
-    }
-    fn range64(self, hashes: &[Hash64], q: &Hash64, thr: u32, base: u32, out: &mut Vec<Match>) {
-        scalar::range64(hashes, q, thr, base, out)
-    }
-    fn batch256(
-        self,
-        hashes: &[Hash256],
-        queries: &[Hash256],
-        thr: u32,
-        base: u32,
-        out: &mut Vec<(u32, Match)>,
-    ) {
-        scalar::batch256(hashes, queries, thr, base, out)
-    }
-    fn batch64(
-        self,
-        hashes: &[Hash64],
-        queries: &[Hash64],
-        thr: u32,
-        base: u32,
-        out: &mut Vec<(u32, Match)>,
-    ) {
-        scalar::batch64(hashes, queries, thr, base, out)
-    }
-    fn filter_u8(self, bytes: &[u8], q: u8, allowed: u32, base: u32, out: &mut Vec<u32>) {
-        scalar::filter_u8(bytes, q, allowed, base, out)
     }
     #[inline(always)]
     fn select64(self, w: u64, r: u32) -> u32 {
@@ -116,68 +91,45 @@ pub(crate) fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// Each kernel called with an explicit [`Isa`]: what the indexes call, and (feature
-/// `test-util`) what tests and benchmarks call through [`crate::arch::kernels`].
+/// Each Hamming kernel called with an explicit [`Isa`]: what the indexes call, and (as
+/// `hashsieve::arch::kernels`, feature `test-util`, not part of the stable API) what tests and
+/// benchmarks call to compare a level with the scalar oracle.
+///
+/// # Panics
 ///
 /// Every function panics if its `isa` is not available on this CPU.
+#[cfg_attr(not(feature = "test-util"), allow(unreachable_pub))]
 pub mod api {
-    use super::*;
+    #[cfg(target_arch = "x86_64")]
+    use super::{avx2, avx512};
+    use super::{scalar, Isa};
+    use crate::hash::{Hash256, Hash64};
+    use crate::index::Match;
 
-    struct Range256<'a>(&'a [Hash256], &'a Hash256, u32, u32, &'a mut Vec<Match>);
-    impl WithSimd for Range256<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            s.range256(self.0, self.1, self.2, self.3, self.4)
-        }
-    }
-    struct Range64<'a>(&'a [Hash64], &'a Hash64, u32, u32, &'a mut Vec<Match>);
-    impl WithSimd for Range64<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            s.range64(self.0, self.1, self.2, self.3, self.4)
-        }
-    }
-    struct Batch256<'a>(
-        &'a [Hash256],
-        &'a [Hash256],
-        u32,
-        u32,
-        &'a mut Vec<(u32, Match)>,
-    );
-    impl WithSimd for Batch256<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            s.batch256(self.0, self.1, self.2, self.3, self.4)
-        }
-    }
-    struct Batch64<'a>(
-        &'a [Hash64],
-        &'a [Hash64],
-        u32,
-        u32,
-        &'a mut Vec<(u32, Match)>,
-    );
-    impl WithSimd for Batch64<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            s.batch64(self.0, self.1, self.2, self.3, self.4)
-        }
-    }
-    struct Filter<'a>(&'a [u8], u8, u32, u32, &'a mut Vec<u32>);
-    impl WithSimd for Filter<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            s.filter_u8(self.0, self.1, self.2, self.3, self.4)
-        }
+    /// Calls `$scalar(args)` or the ISA module's `$simd(token, args)`.
+    macro_rules! by_isa {
+        ($isa:expr, $scalar:path, $simd:ident($($arg:expr),*)) => {
+            match $isa {
+                Isa::Scalar => $scalar($($arg),*),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => avx2::$simd(token($isa, crate::arch::x86::Avx2::new()), $($arg),*),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => {
+                    avx512::$simd(token($isa, crate::arch::x86::Avx512::new()), $($arg),*)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                _ => crate::arch::unavailable($isa),
+            }
+        };
     }
 
-    /// Single-query range kernel, 256-bit: appends matches in index order, indexes offset by
-    /// `base`.
+    #[cfg(target_arch = "x86_64")]
+    fn token<T>(isa: Isa, t: Option<T>) -> T {
+        t.unwrap_or_else(|| crate::arch::unavailable(isa))
+    }
+
+    /// Single-query range kernel, 256-bit: appends the hashes within `thr` of `q` as matches
+    /// in index order, indexes offset by `base`.
     pub fn range256(
         isa: Isa,
         hashes: &[Hash256],
@@ -186,7 +138,7 @@ pub mod api {
         base: u32,
         out: &mut Vec<Match>,
     ) {
-        isa.dispatch(Range256(hashes, q, thr, base, out))
+        by_isa!(isa, scalar::range, range(hashes, q, thr, base, out))
     }
 
     /// Single-query range kernel, 64-bit.
@@ -198,7 +150,7 @@ pub mod api {
         base: u32,
         out: &mut Vec<Match>,
     ) {
-        isa.dispatch(Range64(hashes, q, thr, base, out))
+        by_isa!(isa, scalar::range, range(hashes, q, thr, base, out))
     }
 
     /// Many-query kernel, 256-bit: appends `(query position, match)` in unspecified order.
@@ -210,7 +162,11 @@ pub mod api {
         base: u32,
         out: &mut Vec<(u32, Match)>,
     ) {
-        isa.dispatch(Batch256(hashes, queries, thr, base, out))
+        by_isa!(
+            isa,
+            scalar::batch,
+            batch256(hashes, queries, thr, base, out)
+        )
     }
 
     /// Many-query kernel, 64-bit.
@@ -222,26 +178,16 @@ pub mod api {
         base: u32,
         out: &mut Vec<(u32, Match)>,
     ) {
-        isa.dispatch(Batch64(hashes, queries, thr, base, out))
+        by_isa!(isa, scalar::batch, batch64(hashes, queries, thr, base, out))
     }
 
-    struct Mask64<'a>(&'a [u8], u8, u32);
-    impl WithSimd for Mask64<'_> {
-        type Output = u64;
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) -> u64 {
-            s.filter_mask64(self.0, self.1, self.2)
-        }
-    }
-
-    /// Mask form of the byte filter over the first 64 bytes.
+    /// The byte filter of multi-index hashing, over the first 64 bytes: bit `i` set for each
+    /// `bytes[i]` with `popcount(bytes[i] ^ q) <= allowed`.
     pub fn filter_mask64(isa: Isa, bytes: &[u8], q: u8, allowed: u32) -> u64 {
-        isa.dispatch(Mask64(bytes, q, allowed))
-    }
-
-    /// Byte filter used by multi-index hashing: positions `base + i` with
-    /// `popcount(bytes[i] ^ q) <= allowed`, in order.
-    pub fn filter_u8(isa: Isa, bytes: &[u8], q: u8, allowed: u32, base: u32, out: &mut Vec<u32>) {
-        isa.dispatch(Filter(bytes, q, allowed, base, out))
+        by_isa!(
+            isa,
+            scalar::filter_mask64,
+            filter_mask64_with(bytes, q, allowed)
+        )
     }
 }

@@ -1,12 +1,6 @@
 //! The Hamming kernels moved to [`crate::arch`]; these names keep the index modules compiling
 //! until they import from there. Removed at integration.
 
+pub(crate) use crate::arch::hamming_api as raw;
 pub use crate::arch::Isa;
 pub(crate) use crate::arch::{prefetch, Simd, WithSimd};
-
-/// Each Hamming kernel with an explicit instruction set. Moved to `hashsieve::arch::kernels`
-/// (feature `test-util`); kept here until the index modules and tests call that.
-#[doc(hidden)]
-pub mod raw {
-    pub use crate::arch::hamming_api::*;
-}
