@@ -211,16 +211,23 @@ fn lane_div(acc: &Lane, n: f32) -> Lane {
     out
 }
 
-/// One horizontal box pass of window `w` over a strip: `out[x] = box(inp)[x]` for every lane.
+/// The start of a box pass of window `w`: the half-window `h`, the lag `w - h + 1`, and the
+/// running sum of the first `h - 1` inputs.
 #[inline(always)]
-fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
-    let n = inp.len();
+fn box_start(inp: &[Lane], w: usize) -> (usize, usize, Lane) {
     let h = (w + 2) / 2;
-    let lag = w - h + 1;
     let mut acc = [0f32; L];
     for v in &inp[..h - 1] {
         lane_add(&mut acc, v);
     }
+    (h, w - h + 1, acc)
+}
+
+/// One horizontal box pass of window `w` over a strip: `out[x] = box(inp)[x]` for every lane.
+#[inline(always)]
+fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
+    let n = inp.len();
+    let (h, lag, mut acc) = box_start(inp, w);
     // Growing window: add only.
     for o in 0..lag {
         lane_add(&mut acc, &inp[o + h - 1]);
@@ -245,12 +252,7 @@ fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
 #[inline(always)]
 fn box_lanes_sampled(inp: &[Lane], w: usize, xs: &[usize; 64], out: &mut [Lane; 64]) {
     let n = inp.len();
-    let h = (w + 2) / 2;
-    let lag = w - h + 1;
-    let mut acc = [0f32; L];
-    for v in &inp[..h - 1] {
-        lane_add(&mut acc, v);
-    }
+    let (h, lag, mut acc) = box_start(inp, w);
     // Output positions before `o` have had their adds and subtracts applied.
     let mut o = 0usize;
     for (c, &x) in xs.iter().enumerate() {
