@@ -55,7 +55,7 @@ fn one_thread() -> rayon::ThreadPool {
 
 /// The scalar scan's answers for the checked queries (computed in parallel).
 fn truth<H: HashBits>(data: &Synthetic<H>, r: u32) -> Vec<Vec<Match>> {
-    LinearScan::with_isa(&data.hashes, Isa::scalar()).range_batch(&data.queries[..CHECKED], r)
+    LinearScan::with_isa(&data.hashes, Isa::Scalar).range_batch(&data.queries[..CHECKED], r)
 }
 
 fn assert_exact<H: HashBits>(
@@ -130,7 +130,7 @@ fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: 
         let mut g = c.benchmark_group(format!("scan_batch{suffix}"));
         g.throughput(Throughput::Elements(QUERIES as u64));
         g.sample_size(10);
-        for isa in Isa::available().into_iter().filter(|i| *i != Isa::scalar()) {
+        for isa in Isa::available().into_iter().filter(|i| *i != Isa::Scalar) {
             let scan = LinearScan::with_isa(&data.hashes, isa);
             let got = scan.range_batch(&data.queries[..CHECKED], r);
             assert_eq!(

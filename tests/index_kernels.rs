@@ -1,7 +1,8 @@
 //! Every SIMD kernel against the scalar kernel, across vector-width boundaries.
 
+use hashsieve::arch::{kernels, Isa};
 use hashsieve::index::bench::SplitMix64;
-use hashsieve::index::{raw, Isa, Match};
+use hashsieve::index::Match;
 use hashsieve::{Hash256, Hash64};
 
 fn h256(rng: &mut SplitMix64) -> Hash256 {
@@ -50,7 +51,7 @@ fn sorted(mut v: Vec<(u32, Match)>) -> Vec<(u32, Match)> {
 #[test]
 fn detected_isa_is_listed_and_scalar_always_present() {
     let all = Isa::available();
-    assert_eq!(all[0], Isa::scalar());
+    assert_eq!(all[0], Isa::Scalar);
     assert!(all.contains(&Isa::detect()));
     // On the development machine (AVX-512 VPOPCNTDQ) make sure the fast path is really tested.
     if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
@@ -70,13 +71,13 @@ fn range_kernels_match_scalar_at_every_length_0_to_70() {
             for thr in [0, 1, 31, 64, 100, 128, 200, 255, 256] {
                 let base = rng.below(1000) as u32;
                 let (mut want, mut got) = (Vec::new(), Vec::new());
-                raw::range256(Isa::scalar(), &list, &q, thr, base, &mut want);
-                raw::range256(isa, &list, &q, thr, base, &mut got);
+                kernels::range256(Isa::Scalar, &list, &q, thr, base, &mut want);
+                kernels::range256(isa, &list, &q, thr, base, &mut got);
                 assert_eq!(got, want, "{} range256 len {len} thr {thr}", isa.name());
                 let t64 = thr.min(64) / 4 + thr % 3;
                 let (mut want, mut got) = (Vec::new(), Vec::new());
-                raw::range64(Isa::scalar(), &list64, &q64, t64, base, &mut want);
-                raw::range64(isa, &list64, &q64, t64, base, &mut got);
+                kernels::range64(Isa::Scalar, &list64, &q64, t64, base, &mut want);
+                kernels::range64(isa, &list64, &q64, t64, base, &mut got);
                 assert_eq!(got, want, "{} range64 len {len} thr {t64}", isa.name());
             }
         }
@@ -98,8 +99,8 @@ fn batch_kernels_match_scalar_for_odd_batches_and_lengths() {
                 let q64: Vec<Hash64> = (0..nq).map(|_| list64(&mut rng, &c64, 1)[0]).collect();
                 for thr in [0, 20, 90, 128, 256] {
                     let (mut want, mut got) = (Vec::new(), Vec::new());
-                    raw::batch256(Isa::scalar(), &list, &queries, thr, 5, &mut want);
-                    raw::batch256(isa, &list, &queries, thr, 5, &mut got);
+                    kernels::batch256(Isa::Scalar, &list, &queries, thr, 5, &mut want);
+                    kernels::batch256(isa, &list, &queries, thr, 5, &mut got);
                     assert_eq!(
                         sorted(got),
                         sorted(want),
@@ -108,8 +109,8 @@ fn batch_kernels_match_scalar_for_odd_batches_and_lengths() {
                     );
                     let t64 = thr / 4;
                     let (mut want, mut got) = (Vec::new(), Vec::new());
-                    raw::batch64(Isa::scalar(), &l64, &q64, t64, 9, &mut want);
-                    raw::batch64(isa, &l64, &q64, t64, 9, &mut got);
+                    kernels::batch64(Isa::Scalar, &l64, &q64, t64, 9, &mut want);
+                    kernels::batch64(isa, &l64, &q64, t64, 9, &mut got);
                     assert_eq!(
                         sorted(got),
                         sorted(want),
@@ -123,43 +124,13 @@ fn batch_kernels_match_scalar_for_odd_batches_and_lengths() {
 }
 
 #[test]
-fn byte_filter_matches_scalar_at_every_length_and_allowance() {
-    let mut rng = SplitMix64::new(3);
-    for isa in Isa::available() {
-        for len in 0..=200 {
-            let q = rng.next() as u8;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    if rng.below(3) == 0 {
-                        q ^ (1 << rng.below(8))
-                    } else {
-                        rng.next() as u8
-                    }
-                })
-                .collect();
-            for allowed in 0..=9 {
-                let (mut want, mut got) = (Vec::new(), Vec::new());
-                raw::filter_u8(Isa::scalar(), &bytes, q, allowed, 3, &mut want);
-                raw::filter_u8(isa, &bytes, q, allowed, 3, &mut got);
-                assert_eq!(
-                    got,
-                    want,
-                    "{} filter len {len} allowed {allowed}",
-                    isa.name()
-                );
-            }
-        }
-    }
-}
-
-#[test]
 fn scalar_kernel_agrees_with_hash_distance() {
     // The oracle itself, against the definition.
     let mut rng = SplitMix64::new(4);
     let q = h256(&mut rng);
     let list = list256(&mut rng, &q, 300);
     let mut got = Vec::new();
-    raw::range256(Isa::scalar(), &list, &q, 100, 0, &mut got);
+    kernels::range256(Isa::Scalar, &list, &q, 100, 0, &mut got);
     let want: Vec<Match> = list
         .iter()
         .enumerate()
@@ -171,7 +142,7 @@ fn scalar_kernel_agrees_with_hash_distance() {
 }
 
 #[test]
-fn mask_filter_matches_scalar_and_the_position_filter() {
+fn mask_filter_matches_scalar_and_the_definition() {
     let mut rng = SplitMix64::new(5);
     for isa in Isa::available() {
         for len in 0..=80 {
@@ -186,25 +157,21 @@ fn mask_filter_matches_scalar_and_the_position_filter() {
                 })
                 .collect();
             for allowed in 0..=9 {
-                let want = raw::filter_mask64(Isa::scalar(), &bytes, q, allowed);
+                let want = kernels::filter_mask64(Isa::Scalar, &bytes, q, allowed);
                 assert_eq!(
-                    raw::filter_mask64(isa, &bytes, q, allowed),
+                    kernels::filter_mask64(isa, &bytes, q, allowed),
                     want,
                     "{} mask len {len} allowed {allowed}",
                     isa.name()
                 );
-                // Same answer as the position form, restricted to the first 64 bytes.
-                let mut pos = Vec::new();
-                raw::filter_u8(
-                    Isa::scalar(),
-                    &bytes[..len.min(64)],
-                    q,
-                    allowed,
-                    0,
-                    &mut pos,
-                );
-                let from_pos = pos.iter().fold(0u64, |m, &p| m | (1 << p));
-                assert_eq!(want, from_pos);
+                // The oracle against the definition, on the first 64 bytes.
+                let by_definition = bytes
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .filter(|&(_, &b)| (b ^ q).count_ones() <= allowed)
+                    .fold(0u64, |m, (i, _)| m | (1 << i));
+                assert_eq!(want, by_definition);
             }
         }
     }

@@ -74,7 +74,7 @@ fn make<H: Gen>(len: usize, seed: u64) -> (Vec<H>, Vec<H>) {
 /// The oracle: the scalar scan.
 fn oracle<H: HashBits>(list: &[H], q: &H, r: u32) -> Vec<Match> {
     let mut out = Vec::new();
-    LinearScan::with_isa(list, Isa::scalar()).range(q, r, &mut out);
+    LinearScan::with_isa(list, Isa::Scalar).range(q, r, &mut out);
     out
 }
 

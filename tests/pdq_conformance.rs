@@ -10,11 +10,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use hashsieve::algo::pdq::internals::{self, Kernel, Mat64};
+use hashsieve::algo::pdq::internals::{self, Mat64};
 use hashsieve::algo::pdq::{
     pdq, pdq_dihedral, pdq_dihedral_with, pdq_with, Dihedral, DihedralMode, LumaMode, PdqDihedral,
     PdqHash, PdqOptions,
 };
+use hashsieve::arch::Isa;
 use hashsieve::{Hash256, PixelBuffer, PixelLayout};
 
 // ---------------------------------------------------------------------------------------------
@@ -611,7 +612,7 @@ fn intermediates_are_bit_exact() {
         let file = &row["file"];
 
         let mode = LumaMode::Float32;
-        let a = internals::downsample_fast(&px, mode, true, Kernel::detect());
+        let a = internals::downsample_fast(&px, mode, true, Isa::detect());
         let a_ref = internals::downsample_reference(&px, mode, true);
         assert!(bits64(&a_ref) == want_a, "{file}: reference downsample");
         assert!(bits64(&a) == want_a, "{file}: fast downsample");
@@ -713,11 +714,8 @@ const AWKWARD_SIZES: [(usize, usize); 16] = [
     (1031, 17),
 ];
 
-fn all_kernels() -> Vec<Kernel> {
-    [Kernel::Portable, Kernel::Avx2]
-        .into_iter()
-        .filter(|k| k.is_available())
-        .collect()
+fn all_kernels() -> Vec<Isa> {
+    Isa::available()
 }
 
 /// The fast downsample equals the straightforward one bit for bit, for every kernel, layout,

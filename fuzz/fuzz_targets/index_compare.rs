@@ -8,7 +8,7 @@ use hashsieve::{Hash256, Hash64};
 use libfuzzer_sys::fuzz_target;
 
 fn compare<H: HashBits>(hashes: &[H], queries: &[H], threshold: u32) {
-    let oracle = LinearScan::with_isa(hashes, Isa::scalar());
+    let oracle = LinearScan::with_isa(hashes, Isa::Scalar);
     let mut want = Vec::new();
     let mut got = Vec::new();
     let tree = BkTree::build(hashes).unwrap();

@@ -66,8 +66,7 @@ mod simd;
 pub use self::bktree::BkTree;
 pub use self::linear::LinearScan;
 pub use self::mih::{Mih, MihOptions};
-#[doc(hidden)]
-pub use self::simd::raw;
+use self::simd::raw;
 pub use self::simd::Isa;
 
 /// One search result: the position of a hash in the indexed slice and its Hamming distance to

@@ -190,7 +190,7 @@ fn weights_are_normalised_and_in_bounds() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn avx2_kernels_match_scalar() {
-    let Some(avx2) = simd::avx2::Avx2::detect() else {
+    let Some(avx2) = crate::arch::x86::Avx2::new() else {
         eprintln!("no AVX2 on this CPU: nothing to compare");
         return;
     };

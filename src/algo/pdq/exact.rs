@@ -37,9 +37,7 @@
 //! [`pdq_with`](super::pdq_with).
 
 use super::core::{sample_positions, window, Mat64};
-use super::fast::luma_row_scalar;
-#[cfg(target_arch = "x86_64")]
-use super::fast::Isa;
+use super::fast::luma_row;
 use super::{Dihedral, LumaMode};
 use crate::image::PixelBuffer;
 
@@ -129,17 +127,8 @@ fn products(px: &PixelBuffer<'_>, mode: LumaMode) -> Vec<Mat64> {
     // cols[y][c]: row y's dot product with x-weight row c (c < 64 forward, else mirrored).
     let mut cols = vec![[0f32; 128]; h];
     let mut luma = vec![0f32; w];
-    #[cfg(target_arch = "x86_64")]
-    let avx2 = super::x86::Avx2::detect();
     for (y, out) in cols.iter_mut().enumerate() {
-        let row = px.row(y as u32);
-        #[cfg(target_arch = "x86_64")]
-        match avx2 {
-            Some(isa) => isa.luma_row(row, px.layout(), mode, &mut luma),
-            None => luma_row_scalar(row, px.layout(), mode, &mut luma, 0),
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        luma_row_scalar(row, px.layout(), mode, &mut luma, 0);
+        luma_row(px.row(y as u32), px.layout(), mode, &mut luma);
         for (c, o) in out.iter_mut().enumerate() {
             let (s, wt) = xs[c / 64].row(c % 64);
             *o = dot(&luma[s..s + wt.len()], wt);

@@ -20,12 +20,19 @@
 //!   decimation samples.
 //! * Pass 4 (vertical) runs only over those 64 columns and divides only at the 64 sampled rows.
 //!
-//! The code is portable Rust written so LLVM vectorises it; [`downsample`] compiles it a second
-//! time with AVX2 enabled and picks that at run time where the CPU has it. Lanes never mix, so
-//! the instruction set cannot change a result; tests check it against the reference anyway.
+//! The code is portable Rust written so LLVM vectorises it, generic over [`Strips`] (the few
+//! pieces that move values between rows and lanes). `x86.rs` implements [`Strips`] for
+//! [`crate::arch`]'s AVX2 token and compiles this code a second time with AVX2 enabled;
+//! [`downsample`] picks the level from [`Isa`], the crate's one detection. This module does not
+//! import `x86.rs` (the token's impl is found through the trait), so there is no import cycle.
+//! Lanes never mix, so the instruction set cannot change a result; tests check it against the
+//! reference anyway.
+
+use std::ops::Range;
 
 use super::core::{luma_f32, luma_f64, sample_positions, window, Mat64};
 use super::LumaMode;
+use crate::arch::Isa;
 use crate::image::{PixelBuffer, PixelLayout};
 
 /// Rows per strip (SIMD lanes of the horizontal passes).
@@ -34,99 +41,52 @@ pub(super) const L: usize = 16;
 pub(super) type Lane = [f32; L];
 
 /// The instruction-set-specific pieces of the fast path: moving values between rows and lanes.
-/// Implemented by [`Portable`] (the oracle for the others) and, on x86-64, by a token that
-/// proves AVX2 is present.
-pub(super) trait Isa: Copy {
+/// The provided methods are the portable code ([`Portable`], the oracle for the others); on
+/// x86-64, [`crate::arch::x86::Avx2`] overrides them (in `x86.rs`).
+pub(super) trait Strips: Copy {
+    /// The whole downsample ([`downsample_impl`]) with this set's pieces; an ISA's impl
+    /// overrides it with a `#[target_feature]` entry point so the generic code is compiled for
+    /// that ISA.
+    #[inline(always)]
+    fn downsample(self, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat64 {
+        downsample_impl(self, px, mode)
+    }
+
     /// One row of pixels to luma (`out.len()` pixels).
-    fn luma_row(self, row: &[u8], layout: PixelLayout, mode: LumaMode, out: &mut [f32]);
-
-    /// `lanes[x][l] = rows[l * w + x]` for `l < L`, `x < w`.
-    fn rows_to_lanes(self, rows: &[f32], w: usize, lanes: &mut [Lane]);
-
-    /// Ring row `first_row + l` (slot modulo the ring's rows) gets lane `l`, for `l < n_rows`.
-    fn lanes_to_ring(
-        self,
-        lanes: &[Lane],
-        n_rows: usize,
-        first_row: usize,
-        ring: &mut [f32],
-        w: usize,
-    );
-}
-
-/// Plain Rust, no instruction-set assumptions.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Portable;
-
-impl Isa for Portable {
     #[inline(always)]
     fn luma_row(self, row: &[u8], layout: PixelLayout, mode: LumaMode, out: &mut [f32]) {
         luma_row_scalar(row, layout, mode, out, 0);
     }
 
+    /// `lanes[x][l] = rows[l * w + x]` for `l < L`, `x < w`.
     #[inline(always)]
     fn rows_to_lanes(self, rows: &[f32], w: usize, lanes: &mut [Lane]) {
         rows_to_lanes_scalar(rows, w, lanes, 0);
     }
 
+    /// Ring row `r` (slot `r` modulo the ring's rows) gets lane `r - rows.start`, for each `r`
+    /// of `rows` (at most [`L`] rows).
     #[inline(always)]
-    fn lanes_to_ring(
-        self,
-        lanes: &[Lane],
-        n_rows: usize,
-        first_row: usize,
-        ring: &mut [f32],
-        w: usize,
-    ) {
-        lanes_to_ring_scalar(lanes, n_rows, first_row, ring, w, 0);
+    fn lanes_to_ring(self, lanes: &[Lane], rows: Range<usize>, ring: &mut [f32], w: usize) {
+        lanes_to_ring_scalar(lanes, rows, ring, w, 0);
     }
 }
 
-/// A compiled variant of the fast path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kernel {
-    /// Portable code for the compilation target's baseline (SSE2 on x86-64).
-    Portable,
-    /// The same code compiled with AVX2 (x86-64 only; chosen where the CPU has it).
-    Avx2,
-}
+/// Plain Rust, no instruction-set assumptions: the trait's provided methods.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Portable;
 
-impl Kernel {
-    /// The best kernel this CPU runs.
-    pub fn detect() -> Kernel {
-        if Kernel::Avx2.is_available() {
-            Kernel::Avx2
-        } else {
-            Kernel::Portable
-        }
-    }
+impl Strips for Portable {}
 
-    /// Whether this CPU can run the kernel.
-    pub fn is_available(self) -> bool {
-        match self {
-            Kernel::Portable => true,
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => super::x86::Avx2::detect().is_some(),
-            #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 => false,
-        }
-    }
-}
-
-/// The 64x64 downsample of `px` (at least 5x5) with the given kernel.
+/// The 64x64 downsample of `px` (at least 5x5) with the kernels of `isa`.
 ///
 /// `skip_64`: a 64x64 image is used as it is, without filtering (the reference's single-hash
 /// entry point does this; its dihedral entry point filters).
 ///
 /// # Panics
 ///
-/// Panics if `kernel` is not available on this CPU (see [`Kernel::is_available`]).
-pub(super) fn downsample(
-    px: &PixelBuffer<'_>,
-    mode: LumaMode,
-    skip_64: bool,
-    kernel: Kernel,
-) -> Mat64 {
+/// Panics if `isa` is not available on this CPU (see [`Isa::is_available`]).
+pub(super) fn downsample(px: &PixelBuffer<'_>, mode: LumaMode, skip_64: bool, isa: Isa) -> Mat64 {
     if skip_64 && px.width() == 64 && px.height() == 64 {
         let mut a = [[0f32; 64]; 64];
         for (y, row) in a.iter_mut().enumerate() {
@@ -134,29 +94,27 @@ pub(super) fn downsample(
         }
         return a;
     }
-    match kernel {
-        Kernel::Portable => downsample_impl(Portable, px, mode),
+    match isa {
+        Isa::Scalar => Portable.downsample(px, mode),
+        // No AVX-512 pieces: the AVX2 ones run there (AVX-512 implies AVX2).
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => {
-            let token =
-                super::x86::Avx2::detect().expect("AVX2 kernel requested on a CPU without AVX2");
-            // SAFETY: the token exists, so the CPU supports AVX2.
-            unsafe { downsample_avx2(token, px, mode) }
-        }
+        Isa::Avx2 | Isa::Avx512 => crate::arch::x86::Avx2::new()
+            .unwrap_or_else(|| crate::arch::unavailable(isa))
+            .downsample(px, mode),
         #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Avx2 => panic!("AVX2 kernel requested on a non-x86-64 target"),
+        _ => crate::arch::unavailable(isa),
     }
 }
 
-/// [`downsample_impl`] compiled with AVX2.
-///
-/// # Safety
-///
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn downsample_avx2(token: super::x86::Avx2, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat64 {
-    downsample_impl(token, px, mode)
+/// One row of luma into `out` (`out.len()` pixels) with the best pieces this CPU has (for
+/// passes that only need the luma, such as `exact.rs`).
+#[inline]
+pub(super) fn luma_row(row: &[u8], layout: PixelLayout, mode: LumaMode, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(t) = crate::arch::x86::Avx2::new() {
+        return t.luma_row(row, layout, mode, out);
+    }
+    Portable.luma_row(row, layout, mode, out)
 }
 
 /// One row of luma into `out` (`width` values), by plain Rust, for pixels `from..`.
@@ -195,7 +153,7 @@ pub(super) fn luma_row_scalar(
     }
 }
 
-/// [`Isa::rows_to_lanes`] for columns `from..w`.
+/// [`Strips::rows_to_lanes`] for columns `from..w`.
 #[inline(always)]
 pub(super) fn rows_to_lanes_scalar(rows: &[f32], w: usize, lanes: &mut [Lane], from: usize) {
     let mut x0 = from;
@@ -211,19 +169,18 @@ pub(super) fn rows_to_lanes_scalar(rows: &[f32], w: usize, lanes: &mut [Lane], f
     }
 }
 
-/// [`Isa::lanes_to_ring`] for columns `from..w`.
+/// [`Strips::lanes_to_ring`] for columns `from..w`.
 #[inline(always)]
 pub(super) fn lanes_to_ring_scalar(
     lanes: &[Lane],
-    n_rows: usize,
-    first_row: usize,
+    rows: Range<usize>,
     ring: &mut [f32],
     w: usize,
     from: usize,
 ) {
     let ring_rows = ring.len() / w;
-    for l in 0..n_rows {
-        let slot = (first_row + l) % ring_rows;
+    for (l, r) in rows.enumerate() {
+        let slot = r % ring_rows;
         let dst = &mut ring[slot * w + from..(slot + 1) * w];
         for (d, lane) in dst.iter_mut().zip(&lanes[from..]) {
             *d = lane[l];
@@ -254,16 +211,23 @@ fn lane_div(acc: &Lane, n: f32) -> Lane {
     out
 }
 
-/// One horizontal box pass of window `w` over a strip: `out[x] = box(inp)[x]` for every lane.
+/// The start of a box pass of window `w`: the half-window `h`, the lag `w - h + 1`, and the
+/// running sum of the first `h - 1` inputs.
 #[inline(always)]
-fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
-    let n = inp.len();
+fn box_start(inp: &[Lane], w: usize) -> (usize, usize, Lane) {
     let h = (w + 2) / 2;
-    let lag = w - h + 1;
     let mut acc = [0f32; L];
     for v in &inp[..h - 1] {
         lane_add(&mut acc, v);
     }
+    (h, w - h + 1, acc)
+}
+
+/// One horizontal box pass of window `w` over a strip: `out[x] = box(inp)[x]` for every lane.
+#[inline(always)]
+fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
+    let n = inp.len();
+    let (h, lag, mut acc) = box_start(inp, w);
     // Growing window: add only.
     for o in 0..lag {
         lane_add(&mut acc, &inp[o + h - 1]);
@@ -288,12 +252,7 @@ fn box_lanes(inp: &[Lane], out: &mut [Lane], w: usize) {
 #[inline(always)]
 fn box_lanes_sampled(inp: &[Lane], w: usize, xs: &[usize; 64], out: &mut [Lane; 64]) {
     let n = inp.len();
-    let h = (w + 2) / 2;
-    let lag = w - h + 1;
-    let mut acc = [0f32; L];
-    for v in &inp[..h - 1] {
-        lane_add(&mut acc, v);
-    }
+    let (h, lag, mut acc) = box_start(inp, w);
     // Output positions before `o` have had their adds and subtracts applied.
     let mut o = 0usize;
     for (c, &x) in xs.iter().enumerate() {
@@ -374,7 +333,7 @@ fn vertical_row(
 
 /// The whole streaming downsample (see the module docs). Inlined into each kernel.
 #[inline(always)]
-fn downsample_impl<I: Isa>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat64 {
+pub(super) fn downsample_impl<I: Strips>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat64 {
     let (w, h) = (px.width() as usize, px.height() as usize);
     let (wr, wc) = (window(w), window(h));
     let (xs, ys) = (sample_positions(w), sample_positions(h));
@@ -407,7 +366,7 @@ fn downsample_impl<I: Isa>(isa: I, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat6
         }
         isa.rows_to_lanes(&rows, w, &mut lanes_a);
         box_lanes(&lanes_a, &mut lanes_b, wr);
-        isa.lanes_to_ring(&lanes_b, n_rows, y0, &mut ring, w);
+        isa.lanes_to_ring(&lanes_b, y0..y0 + n_rows, &mut ring, w);
         let available = y0 + n_rows;
 
         // Pass 2 for every output row whose window is now complete.

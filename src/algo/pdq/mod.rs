@@ -52,6 +52,7 @@ mod x86;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::arch::Isa;
 use crate::error::{Error, ErrorKind};
 use crate::hash::Hash256;
 use crate::image::PixelBuffer;
@@ -367,7 +368,7 @@ pub fn pdq_with(pixels: &PixelBuffer<'_>, options: &PdqOptions) -> PdqHash {
             quality: 0,
         };
     }
-    let a = fast::downsample(pixels, options.luma, true, fast::Kernel::detect());
+    let a = fast::downsample(pixels, options.luma, true, Isa::detect());
     let quality = core::quality(&a);
     let hash = core::bits(&core::dct64_to_16(&a));
     PdqHash { hash, quality }
@@ -408,7 +409,7 @@ pub fn pdq_dihedral_with(pixels: &PixelBuffer<'_>, options: &PdqOptions) -> PdqD
     let mut hashes = [Hash256::default(); 8];
     match options.dihedral {
         DihedralMode::Reference => {
-            let a = fast::downsample(pixels, options.luma, false, fast::Kernel::detect());
+            let a = fast::downsample(pixels, options.luma, false, Isa::detect());
             let b = core::dct64_to_16(&a);
             for (h, t) in hashes.iter_mut().zip(Dihedral::ALL) {
                 *h = core::bits(&core::dihedral_dct(&b, t));
@@ -442,25 +443,28 @@ fn too_small(pixels: &PixelBuffer<'_>) -> bool {
 #[doc(hidden)]
 pub mod internals {
     pub use super::core::{Mat16, Mat64};
-    pub use super::fast::Kernel;
-    use super::{core, fast, reference, LumaMode};
+    #[cfg(feature = "test-util")]
+    use super::fast;
+    use super::{core, reference, LumaMode};
     use crate::hash::Hash256;
     use crate::image::PixelBuffer;
 
-    /// The 64x64 downsample by the fast path with `kernel`. `skip_64` as in the reference's
+    /// The 64x64 downsample by the fast path with the kernels of `isa` (feature `test-util`:
+    /// see [`crate::arch`] on forcing an instruction set). `skip_64` as in the reference's
     /// single-hash entry point.
     ///
     /// # Panics
     ///
-    /// Panics if the image is smaller than 5x5 or `kernel` is not available.
+    /// Panics if the image is smaller than 5x5 or `isa` is not available on this CPU.
+    #[cfg(feature = "test-util")]
     pub fn downsample_fast(
         px: &PixelBuffer<'_>,
         mode: LumaMode,
         skip_64: bool,
-        kernel: Kernel,
+        isa: crate::arch::Isa,
     ) -> Mat64 {
         assert!(!super::too_small(px), "image smaller than 5x5");
-        fast::downsample(px, mode, skip_64, kernel)
+        fast::downsample(px, mode, skip_64, isa)
     }
 
     /// The 64x64 downsample by the straightforward full-plane algorithm (the oracle).

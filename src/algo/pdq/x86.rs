@@ -1,9 +1,12 @@
 //! AVX2 pieces of the fast path: 8x8 f32 transposes between row-major rows and strips of lanes.
 //!
 //! Everything else of the AVX2 kernel is the portable code of `fast.rs` compiled with AVX2
-//! enabled. These functions are reached only through [`Avx2`], a token that exists only after
-//! run-time detection, so they never run on a CPU without AVX2. Transposes move values without
-//! arithmetic, so they cannot change a result.
+//! enabled (this module's [`Strips::downsample`]). These functions are reached only through
+//! [`Avx2`], [`crate::arch`]'s token that exists only where the cached detection found AVX2, so
+//! they never run on a CPU without it. Transposes move values without arithmetic, so they cannot
+//! change a result. This module imports `fast.rs`, never the other way round.
+
+use std::ops::Range;
 
 use std::arch::x86_64::{
     __m128i, __m256, _mm256_add_pd, _mm256_add_ps, _mm256_cvtepi32_pd, _mm256_cvtepi32_ps,
@@ -13,25 +16,34 @@ use std::arch::x86_64::{
     _mm_storeu_ps,
 };
 
-use super::fast::{lanes_to_ring_scalar, luma_row_scalar, rows_to_lanes_scalar, Isa, Lane, L};
+use super::core::Mat64;
+use super::fast::{
+    downsample_impl, lanes_to_ring_scalar, luma_row_scalar, rows_to_lanes_scalar, Lane, Strips, L,
+};
 use super::LumaMode;
-use crate::image::PixelLayout;
+use crate::arch::x86::Avx2;
+use crate::image::{PixelBuffer, PixelLayout};
 
-/// Proof that the CPU supports AVX2: only [`Avx2::detect`] makes one.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Avx2(());
-
-impl Avx2 {
-    /// The token, if this CPU has AVX2.
-    pub(super) fn detect() -> Option<Avx2> {
-        std::arch::is_x86_feature_detected!("avx2").then_some(Avx2(()))
-    }
+/// [`downsample_impl`] compiled with AVX2.
+///
+/// # Safety
+///
+/// The CPU must support AVX2 (the token proves it).
+#[target_feature(enable = "avx2")]
+unsafe fn downsample_avx2(token: Avx2, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat64 {
+    downsample_impl(token, px, mode)
 }
 
-impl Isa for Avx2 {
+impl Strips for Avx2 {
+    #[inline(always)]
+    fn downsample(self, px: &PixelBuffer<'_>, mode: LumaMode) -> Mat64 {
+        // SAFETY: an `Avx2` exists only where the cached detection found AVX2.
+        unsafe { downsample_avx2(self, px, mode) }
+    }
+
     #[inline(always)]
     fn luma_row(self, row: &[u8], layout: PixelLayout, mode: LumaMode, out: &mut [f32]) {
-        // SAFETY: an `Avx2` exists only where run-time detection found AVX2.
+        // SAFETY: an `Avx2` exists only where the cached detection found AVX2.
         let done = unsafe {
             match (layout, mode) {
                 (PixelLayout::Luma8, _) => 0,
@@ -48,21 +60,14 @@ impl Isa for Avx2 {
 
     #[inline(always)]
     fn rows_to_lanes(self, rows: &[f32], w: usize, lanes: &mut [Lane]) {
-        // SAFETY: an `Avx2` exists only where run-time detection found AVX2.
+        // SAFETY: an `Avx2` exists only where the cached detection found AVX2.
         unsafe { rows_to_lanes_avx2(rows, w, lanes) }
     }
 
     #[inline(always)]
-    fn lanes_to_ring(
-        self,
-        lanes: &[Lane],
-        n_rows: usize,
-        first_row: usize,
-        ring: &mut [f32],
-        w: usize,
-    ) {
-        // SAFETY: an `Avx2` exists only where run-time detection found AVX2.
-        unsafe { lanes_to_ring_avx2(lanes, n_rows, first_row, ring, w) }
+    fn lanes_to_ring(self, lanes: &[Lane], rows: Range<usize>, ring: &mut [f32], w: usize) {
+        // SAFETY: an `Avx2` exists only where the cached detection found AVX2.
+        unsafe { lanes_to_ring_avx2(lanes, rows, ring, w) }
     }
 }
 
@@ -131,24 +136,19 @@ unsafe fn rows_to_lanes_avx2(rows: &[f32], w: usize, lanes: &mut [Lane]) {
     rows_to_lanes_scalar(rows, w, lanes, full);
 }
 
-/// Ring row `first_row + l` (slot modulo the ring's rows) gets lane `l` of `lanes`, for
-/// `l < n_rows`.
+/// Ring row `r` (slot `r` modulo the ring's rows) gets lane `r - rows.start` of `lanes`, for
+/// each `r` of `rows` (at most [`L`] rows).
 ///
 /// # Safety
 ///
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn lanes_to_ring_avx2(
-    lanes: &[Lane],
-    n_rows: usize,
-    first_row: usize,
-    ring: &mut [f32],
-    w: usize,
-) {
-    if n_rows < L {
-        lanes_to_ring_scalar(lanes, n_rows, first_row, ring, w, 0);
+unsafe fn lanes_to_ring_avx2(lanes: &[Lane], rows: Range<usize>, ring: &mut [f32], w: usize) {
+    if rows.len() < L {
+        lanes_to_ring_scalar(lanes, rows, ring, w, 0);
         return;
     }
+    let first_row = rows.start;
     let ring_rows = ring.len() / w;
     assert!(lanes.len() >= w && ring_rows >= L);
     let full = w / 8 * 8;
@@ -173,7 +173,7 @@ unsafe fn lanes_to_ring_avx2(
             }
         }
     }
-    lanes_to_ring_scalar(lanes, n_rows, first_row, ring, w, full);
+    lanes_to_ring_scalar(lanes, rows, ring, w, full);
 }
 
 /// A `pshufb` mask that gathers channel byte `c` of 4 pixels of `bpp` bytes starting at byte

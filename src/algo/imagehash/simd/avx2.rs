@@ -13,22 +13,8 @@
 use std::arch::x86_64::*;
 
 use super::super::pillow::{combine, horizontal_row, luma, Kernels, Weights};
+use crate::arch::x86::Avx2;
 use crate::image::PixelLayout;
-
-/// Proof that the running CPU supports AVX2: only [`Avx2::detect`] makes one.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx2(());
-
-impl Avx2 {
-    /// The token, if the CPU has AVX2 (the standard library caches the check).
-    pub(crate) fn detect() -> Option<Avx2> {
-        if is_x86_feature_detected!("avx2") {
-            Some(Avx2(()))
-        } else {
-            None
-        }
-    }
-}
 
 impl Kernels for Avx2 {
     fn grey_row(self, src: &[u8], layout: PixelLayout, out: &mut [u8]) {
@@ -36,12 +22,12 @@ impl Kernels for Avx2 {
             Some(offsets) if layout.bytes_per_pixel() == 3 => {
                 assert!(src.len() >= out.len() * 3, "source row too short");
                 // SAFETY: the token proves AVX2; `src` holds 3 bytes per output pixel.
-                unsafe { grey_rgb3(src, offsets, out) }
+                unsafe { grey_rgb::<3>(src, offsets, out) }
             }
             Some(offsets) => {
                 assert!(src.len() >= out.len() * 4, "source row too short");
                 // SAFETY: the token proves AVX2; `src` holds 4 bytes per output pixel.
-                unsafe { grey_rgb4(src, offsets, out) }
+                unsafe { grey_rgb::<4>(src, offsets, out) }
             }
             None => out.copy_from_slice(&src[..out.len()]),
         }
@@ -134,25 +120,35 @@ unsafe fn store8(v: __m256i, dst: *mut u8) {
     unsafe { _mm_storel_epi64(dst.cast(), _mm256_castsi256_si128(packed)) };
 }
 
-/// Grey conversion of 3-byte pixels with the given channel offsets.
+/// Grey conversion of `BPP`-byte pixels (3 or 4) with the given channel offsets.
 ///
 /// # Safety
 ///
-/// AVX2 must be available and `src.len() >= 3 * out.len()`.
+/// AVX2 must be available and `src.len() >= BPP * out.len()`.
 #[target_feature(enable = "avx2")]
-unsafe fn grey_rgb3(src: &[u8], [r, g, b]: [usize; 3], out: &mut [u8]) {
+unsafe fn grey_rgb<const BPP: usize>(src: &[u8], [r, g, b]: [usize; 3], out: &mut [u8]) {
     // SAFETY: AVX2 is available (this function's contract).
-    let (mr, mg, mb) = unsafe { (channel_mask(3, r), channel_mask(3, g), channel_mask(3, b)) };
-    // Lane 0 gets source bytes 0..16, lane 1 bytes 12..28: pixels 0..4 and 4..8.
+    let (mr, mg, mb) = unsafe {
+        (
+            channel_mask(BPP, r),
+            channel_mask(BPP, g),
+            channel_mask(BPP, b),
+        )
+    };
+    // 3-byte pixels: lane 0 gets source bytes 0..16, lane 1 bytes 12..28 (pixels 0..4, 4..8).
     let spread = _mm256_setr_epi32(0, 1, 2, 3, 3, 4, 5, 6);
     let n = out.len();
     let mut i = 0;
-    // Each step reads 32 bytes from byte 3*i and writes 8 bytes at i.
-    while i + 8 <= n && 3 * i + 32 <= src.len() {
-        // SAFETY: 3*i + 32 <= src.len() and i + 8 <= out.len() (loop condition).
+    // Each step reads 32 bytes from byte BPP*i and writes 8 bytes at i.
+    while i + 8 <= n && BPP * i + 32 <= src.len() {
+        // SAFETY: BPP*i + 32 <= src.len() and i + 8 <= out.len() (loop condition).
         unsafe {
-            let v = _mm256_loadu_si256(src.as_ptr().add(3 * i).cast());
-            let v = _mm256_permutevar8x32_epi32(v, spread);
+            let v = _mm256_loadu_si256(src.as_ptr().add(BPP * i).cast());
+            let v = if BPP == 3 {
+                _mm256_permutevar8x32_epi32(v, spread)
+            } else {
+                v
+            };
             let l = luma8(
                 _mm256_shuffle_epi8(v, mr),
                 _mm256_shuffle_epi8(v, mg),
@@ -162,36 +158,7 @@ unsafe fn grey_rgb3(src: &[u8], [r, g, b]: [usize; 3], out: &mut [u8]) {
         }
         i += 8;
     }
-    for (o, p) in out[i..].iter_mut().zip(src[3 * i..].chunks_exact(3)) {
-        *o = luma(p[r], p[g], p[b]);
-    }
-}
-
-/// Grey conversion of 4-byte pixels with the given channel offsets.
-///
-/// # Safety
-///
-/// AVX2 must be available and `src.len() >= 4 * out.len()`.
-#[target_feature(enable = "avx2")]
-unsafe fn grey_rgb4(src: &[u8], [r, g, b]: [usize; 3], out: &mut [u8]) {
-    // SAFETY: AVX2 is available (this function's contract).
-    let (mr, mg, mb) = unsafe { (channel_mask(4, r), channel_mask(4, g), channel_mask(4, b)) };
-    let n = out.len();
-    let mut i = 0;
-    while i + 8 <= n {
-        // SAFETY: 4*(i + 8) <= 4*n <= src.len() and i + 8 <= out.len().
-        unsafe {
-            let v = _mm256_loadu_si256(src.as_ptr().add(4 * i).cast());
-            let l = luma8(
-                _mm256_shuffle_epi8(v, mr),
-                _mm256_shuffle_epi8(v, mg),
-                _mm256_shuffle_epi8(v, mb),
-            );
-            store8(l, out.as_mut_ptr().add(i));
-        }
-        i += 8;
-    }
-    for (o, p) in out[i..].iter_mut().zip(src[4 * i..].chunks_exact(4)) {
+    for (o, p) in out[i..].iter_mut().zip(src[BPP * i..].chunks_exact(BPP)) {
         *o = luma(p[r], p[g], p[b]);
     }
 }

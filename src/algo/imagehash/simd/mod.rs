@@ -1,8 +1,8 @@
-//! Run-time selection of the resampler's kernels, after memchr's pattern: each instruction set
-//! has its own module and a zero-sized token that can only be made after the CPU has been checked,
-//! the kernels are reached only through the token, and [`Scalar`] is always compiled and is the
-//! oracle the tests hold every SIMD kernel to. All kernels compute exact integer results, so every
-//! path returns the same bytes.
+//! The resampler's kernels per instruction set, chosen here from [`crate::arch`]'s one cached
+//! detection: each instruction set has its own module implementing [`pillow::Kernels`] for
+//! `arch`'s zero-sized token (which exists only where the CPU has the features), and [`Scalar`]
+//! is always compiled and is the oracle the tests hold every SIMD kernel to. All kernels compute
+//! exact integer results, so every path returns the same bytes.
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
@@ -19,7 +19,7 @@ pub(crate) fn grey_resize(
     order: ResizeOrder,
 ) -> GreyImage {
     #[cfg(target_arch = "x86_64")]
-    if let Some(token) = avx2::Avx2::detect() {
+    if let Some(token) = crate::arch::x86::Avx2::new() {
         return pillow::grey_resize(token, px, w, h, order);
     }
     pillow::grey_resize(Scalar, px, w, h, order)
