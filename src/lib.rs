@@ -42,7 +42,7 @@
 //! let hasher = Hasher::new();
 //! let pdq = hasher.hash_pixels(&px, HashKind::Pdq);
 //! let phash = hasher.hash_pixels(&px, HashKind::PHash);
-//! assert_eq!((pdq.value.bits(), phash.value.bits()), (256, 64));
+//! assert_eq!((pdq.value.width(), phash.value.width()), (256, 64));
 //! // Text forms round-trip and parse back to the same value.
 //! let again = HashKind::Pdq.parse_hex(&pdq.value.to_hex())?;
 //! assert_eq!(again.distance(&pdq.value), Some(0));

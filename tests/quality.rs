@@ -101,7 +101,7 @@ fn brute_quality(kind: HashKind, grid: &[u8], w: usize, h: usize) -> u8 {
 
 /// The grey grid that `kind` thresholds, through the doc-hidden accessor.
 fn grid_of(kind: HashKind, px: &PixelBuffer<'_>) -> (Vec<u8>, usize, usize) {
-    let size = if kind.bits() == 256 {
+    let size = if kind.width() == 256 {
         HashSize::Sixteen
     } else {
         HashSize::Eight
@@ -236,7 +236,7 @@ fn quality_fixture() -> Vec<(String, HashMap<String, u8>)> {
 /// The fixture column of an imagehash kind: `phash8`, ..., `whash16`.
 fn column(kind: HashKind) -> String {
     let name = kind.name().trim_end_matches("256");
-    format!("{name}{}", if kind.bits() == 256 { 16 } else { 8 })
+    format!("{name}{}", if kind.width() == 256 { 16 } else { 8 })
 }
 
 #[test]

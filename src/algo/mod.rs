@@ -46,7 +46,7 @@ pub struct HashOutput {
 /// let grey: Vec<u8> = (0..64 * 64).map(|i| (i % 64 * 4) as u8).collect();
 /// let px = PixelBuffer::packed(&grey, 64, 64, PixelLayout::Luma8)?;
 /// let out = algo::compute(HashKind::Pdq, &px);
-/// assert_eq!(out.value.bits(), 256);
+/// assert_eq!(out.value.width(), 256);
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
 pub fn compute(kind: HashKind, pixels: &PixelBuffer<'_>) -> HashOutput {
@@ -111,7 +111,7 @@ impl Hasher {
 
     /// Hashes pixels the caller already decoded.
     pub fn hash_pixels(&self, pixels: &PixelBuffer<'_>, kind: HashKind) -> HashOutput {
-        let size = if kind.bits() == 256 {
+        let size = if kind.width() == 256 {
             HashSize::Sixteen
         } else {
             HashSize::Eight
@@ -230,7 +230,7 @@ mod tests {
             imagehash::whash(&px, &ImageHashOptions::default())
         );
         for kind in HashKind::ALL {
-            assert_eq!(h.hash_pixels(&px, kind).value.bits(), kind.bits());
+            assert_eq!(h.hash_pixels(&px, kind).value.width(), kind.width());
         }
         // One pass for both, equal to the separate calls, also at the 64x64 quirk, in both
         // dihedral modes.

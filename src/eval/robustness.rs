@@ -619,7 +619,7 @@ pub fn run<O: Originals + ?Sized>(
     let new_hist = || -> Vec<Vec<u64>> {
         algos
             .iter()
-            .map(|a| vec![0; a.kind().bits() as usize + 1])
+            .map(|a| vec![0; a.kind().width() as usize + 1])
             .collect()
     };
 
@@ -780,7 +780,7 @@ impl Report {
     /// Panics if `algorithm` is out of range.
     pub fn stats(&self, algorithm: usize, transform: Option<usize>) -> Stats {
         let algo = self.algorithms[algorithm];
-        let bits = algo.kind().bits() as usize;
+        let bits = algo.kind().width() as usize;
         // Distances of every query, and as matching sees them: a gated query is at no distance.
         let (mut pos, mut neg) = (Vec::new(), Vec::new());
         let (mut found, mut false_found) = (Vec::new(), Vec::new());

@@ -231,7 +231,7 @@ impl Layout {
             })
         };
         let kind = header.kind;
-        let width = kind.bits() as usize / 8;
+        let width = kind.width() as usize / 8;
         let hash_count = usize::try_from(header.hash_count)
             .map_err(|_| format_err("hash count too large for this platform"))?;
         let entry_count = usize::try_from(header.entry_count)

@@ -53,7 +53,7 @@
 //! let px = PixelBuffer::packed(&rgb, 64, 48, PixelLayout::Rgb8)?;
 //! let h8 = phash(&px, &ImageHashOptions::default());
 //! let h16 = phash(&px, &ImageHashOptions::default().with_size(HashSize::Sixteen));
-//! assert_eq!((h8.bits(), h16.bits()), (64, 256));
+//! assert_eq!((h8.width(), h16.width()), (64, 256));
 //! # Ok::<(), hashsieve::Error>(())
 //! ```
 //!
@@ -92,8 +92,8 @@ impl HashSize {
         }
     }
 
-    /// The number of bits: 64 or 256.
-    pub const fn bits(self) -> u32 {
+    /// The hash width in bits: 64 or 256.
+    pub const fn width(self) -> u32 {
         (self.side() * self.side()) as u32
     }
 }
@@ -350,7 +350,7 @@ fn average_hash_grid(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) -> Gr
 
 fn average_hash_bits(size: HashSize, grey: &GreyImage) -> HashValue {
     let sum: u32 = grey.pixels.iter().map(|&p| u32::from(p)).sum();
-    let count = size.bits();
+    let count = size.width();
     pack(
         size,
         grey.pixels.iter().map(|&p| u32::from(p) * count > sum),
