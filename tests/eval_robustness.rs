@@ -341,7 +341,7 @@ fn image_files_equal_in_memory_originals_and_exclusions_are_reported() {
     let excluded: Vec<&str> = from_files
         .excluded
         .iter()
-        .map(|(n, _)| n.as_str())
+        .map(|e| e.name.as_str())
         .collect();
     // photo_011 has PDQ quality 34 in the reference table.
     assert_eq!(excluded, ["photo_011.png", "broken.png"]);

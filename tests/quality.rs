@@ -106,7 +106,7 @@ fn grid_of(kind: HashKind, px: &PixelBuffer<'_>) -> (Vec<u8>, usize, usize) {
     } else {
         HashSize::Eight
     };
-    let opts = ImageHashOptions::default().with_size(size);
+    let opts = ImageHashOptions::default().size(size);
     use imagehash::internals as i;
     match kind {
         HashKind::PHash | HashKind::PHash256 => i::phash_grid(px, &opts),
@@ -199,11 +199,9 @@ fn the_64x64_normalisation_is_pdqs_metric_exactly() {
         "photo_006.png",
         "photo_011.png",
     ] {
-        let image = hashsieve::image::decode_path(
-            &data(&format!("corpus/{name}")),
-            hasher.decode_options(),
-        )
-        .unwrap();
+        let image =
+            hashsieve::image::decode_path(&data(&format!("corpus/{name}")), &hasher.decode_options)
+                .unwrap();
         let px = image.pixels();
         let a = pdq::internals::downsample_reference(&px, LumaMode::Float64, true);
         let flat: Vec<f32> = a.iter().flatten().copied().collect();

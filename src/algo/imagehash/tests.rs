@@ -301,12 +301,12 @@ fn hash_sizes() {
     let err = HashSize::try_from(12).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
     assert_eq!(
-        ImageHashOptions::default().hash_size(16).size(),
+        ImageHashOptions::default().hash_size(16).size,
         HashSize::Sixteen
     );
-    assert_eq!(ImageHashOptions::default().size(), HashSize::Eight);
+    assert_eq!(ImageHashOptions::default().size, HashSize::Eight);
     assert_eq!(
-        ImageHashOptions::default().resize_order(),
+        ImageHashOptions::default().resize_order,
         ResizeOrder::Pillow13
     );
 }
@@ -324,11 +324,7 @@ fn widths_follow_the_hash_size() {
     for f in [phash, dhash, average_hash, whash] {
         assert_eq!(f(&px, &ImageHashOptions::default()).width(), 64);
         assert_eq!(
-            f(
-                &px,
-                &ImageHashOptions::default().with_size(HashSize::Sixteen)
-            )
-            .width(),
+            f(&px, &ImageHashOptions::default().size(HashSize::Sixteen)).width(),
             256
         );
     }
