@@ -26,8 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
     // Exact dihedral variants: rotated or mirrored uploads of a listed image come back at the
     // distance the unrotated copy would have (the reference's variants can be far off).
-    let hasher =
-        Hasher::new().with_pdq_options(PdqOptions::default().dihedral(DihedralMode::Exact));
+    let hasher = Hasher::new().pdq_options(PdqOptions::default().dihedral(DihedralMode::Exact));
 
     let matcher = Matcher::new();
     let uploads: Vec<PathBuf> = if let Some((list, images)) = args.split_first() {
@@ -57,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let Ok(bytes) = std::fs::read(path) else {
             return;
         };
-        let image = match hashsieve::image::decode(&bytes, hasher.decode_options()) {
+        let image = match hashsieve::image::decode(&bytes, &hasher.decode_options) {
             Ok(image) => image,
             Err(err) => {
                 eprintln!("{}: rejected: {err}", path.display());

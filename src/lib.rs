@@ -42,7 +42,7 @@
 //! let hasher = Hasher::new();
 //! let pdq = hasher.hash_pixels(&px, HashKind::Pdq);
 //! let phash = hasher.hash_pixels(&px, HashKind::PHash);
-//! assert_eq!((pdq.value.bits(), phash.value.bits()), (256, 64));
+//! assert_eq!((pdq.value.width(), phash.value.width()), (256, 64));
 //! // Text forms round-trip and parse back to the same value.
 //! let again = HashKind::Pdq.parse_hex(&pdq.value.to_hex())?;
 //! assert_eq!(again.distance(&pdq.value), Some(0));
@@ -77,6 +77,40 @@
 //! match. Skipping the check takes an explicit call ([`HashList::from_bytes_unverified`]).
 //! A list mapped with [`HashList::open_mmap`] must not be modified in place while mapped
 //! (`SIGBUS`); replace list files by renaming a new file over them.
+//!
+//! ## API conventions
+//!
+//! The layers depend downwards only: [`hash`] → [`image`] → [`algo`] → [`list`] → [`index`] →
+//! [`matching`], with the `hashsieve` command-line tool (and any other front end) on top, holding
+//! no logic a second front end would need. An index takes hashes, never a file.
+//!
+//! * **Constructors** are `new`, `from_*` and `with_*` (`Matcher::with_options(options)`);
+//!   `with_*` names nothing else except [`Error::with_path`], which adds context to a value.
+//! * **Option and builder types** have setters named by their field, taking and returning
+//!   `self`: `IndexOptions::new(kind).threshold(31)`, `ListBuilder::new(kind).name("known")`.
+//!   Getters are bare nouns (`list.kind()`).
+//! * **Widths**: a hash's width in bits is `width()` on [`HashKind`] and [`HashValue`], and
+//!   `BITS` on [`Hash64`] and [`Hash256`] (as `u64::BITS`). Bits are read with
+//!   [`Hash256::bit`], [`Hash256::set_bit`] and [`Hash256::ones`]; no third-party types
+//!   appear in the API except [`image`](::image) buffers and `memmap2::Mmap`.
+//! * **Growth**: public enums and structs that may gain variants or fields are
+//!   `#[non_exhaustive]`: match them with a `_` arm and build them with their constructors.
+//!   Public tuples are named types.
+//! * **Errors**: one [`Error`]; [`Error::kind`] gives an [`ErrorKind`] to match on
+//!   (`matches!(err.kind(), ErrorKind::Checksum { .. })`), [`Error::path`] the file, and
+//!   `source()` the underlying I/O or decode error. Messages say how to fix the problem and never
+//!   contain hash values or image bytes. Functions document their failures under `# Errors`.
+//! * **Panics** are for caller bugs only (an out-of-range index, say) and are documented under
+//!   `# Panics`; no bytes from a file, the network or an image cause one.
+//! * **Threads**: the types a service shares across threads (lists, indexes, the matcher,
+//!   hashers, options, errors) are `Send + Sync`, and a test keeps them so.
+//! * **Features**: `cli` (default) builds the tool and turns on `eval`; `eval` adds
+//!   the robustness evaluation. `test-util` exposes synthetic-data generators and lets tests
+//!   and benchmarks force an instruction set: it is for this crate's own tests and benches,
+//!   **not** part of the stable API, and may change in any release.
+//! * **The API is listed**: `public-api.txt` at the repository root lists every public item
+//!   (features `eval`, without `test-util`), and a test fails when the API changes without it.
+//!   After a deliberate change: `UPDATE_PUBLIC_API=1 cargo test --test public_api`.
 
 #![deny(missing_docs)]
 #![warn(
@@ -103,6 +137,59 @@ pub use crate::error::{Error, ErrorKind, Limit, Result};
 pub use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 pub use crate::image::{DecodeOptions, Limits, Orientation, PixelBuffer, PixelLayout};
 pub use crate::list::{HashList, ListBuilder};
+
+#[cfg(test)]
+mod tests {
+    /// The types a service shares across threads stay `Send + Sync` (memchr and image test
+    /// this too): a change that breaks it fails to compile here.
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn shared<T: Send + Sync>() {}
+        use crate::{algo, image, index, list, matching};
+        use memmap2::Mmap;
+
+        shared::<crate::Error>();
+        shared::<crate::ErrorKind>();
+        shared::<crate::Hash64>();
+        shared::<crate::Hash256>();
+        shared::<crate::HashKind>();
+        shared::<crate::HashValue>();
+
+        shared::<image::DecodeOptions>();
+        shared::<image::Limits>();
+        shared::<image::DecodeBudget>();
+        shared::<image::PixelBuffer<'static>>();
+
+        shared::<algo::Hasher>();
+        shared::<algo::HashOutput>();
+        shared::<algo::pdq::PdqOptions>();
+        shared::<algo::imagehash::ImageHashOptions>();
+
+        shared::<list::HashList<Mmap>>();
+        shared::<list::HashList<Vec<u8>>>();
+        shared::<list::HashList<&'static [u8]>>();
+        shared::<list::ListBuilder>();
+
+        for_each_width::<crate::Hash64>();
+        for_each_width::<crate::Hash256>();
+        fn for_each_width<H: index::HashBits>() {
+            shared::<index::SearchIndex<'static, H>>();
+            shared::<index::LinearScan<'static, H>>();
+            shared::<index::BkTree<'static, H>>();
+            shared::<index::Mih<'static, H>>();
+        }
+        shared::<index::IndexOptions>();
+        shared::<index::Match>();
+
+        shared::<matching::Matcher<Mmap>>();
+        shared::<matching::Matcher<Vec<u8>>>();
+        shared::<matching::MatcherOptions>();
+        shared::<matching::ListOptions>();
+        shared::<matching::Query>();
+        shared::<matching::QueryResult>();
+        shared::<matching::DedupOptions>();
+    }
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -105,7 +105,7 @@ fn samples_and_histograms_equal_brute_force() {
     };
     let mut hist: Vec<Vec<u64>> = algos
         .iter()
-        .map(|a| vec![0; a.kind().bits() as usize + 1])
+        .map(|a| vec![0; a.kind().width() as usize + 1])
         .collect();
     let count = |a: usize, q: &[HashValue], own: usize, hist: &mut Vec<Vec<u64>>| {
         let mut closest = u32::MAX;
@@ -160,7 +160,7 @@ fn stats_equal_brute_force() {
             let dt = algo.default_threshold();
             assert_eq!(s.recall_at_default, within(dt) as f64 / n as f64);
             // The largest threshold that finds something and keeps precision >= 0.9.
-            let want = (0..=algo.kind().bits()).rev().find(|&t| {
+            let want = (0..=algo.kind().width()).rev().find(|&t| {
                 let (tp, fp) = (within(t), false_matches(t));
                 tp > 0 && tp as f64 / (tp + fp) as f64 >= 0.9
             });
@@ -296,7 +296,7 @@ fn renderers_cover_every_algorithm_and_edit() {
     let widths: usize = report
         .algorithms
         .iter()
-        .map(|a| a.kind().bits() as usize + 1)
+        .map(|a| a.kind().width() as usize + 1)
         .sum();
     assert_eq!(pairs.lines().count(), 1 + widths);
     assert!(pairs
@@ -341,7 +341,7 @@ fn image_files_equal_in_memory_originals_and_exclusions_are_reported() {
     let excluded: Vec<&str> = from_files
         .excluded
         .iter()
-        .map(|(n, _)| n.as_str())
+        .map(|e| e.name.as_str())
         .collect();
     // photo_011 has PDQ quality 34 in the reference table.
     assert_eq!(excluded, ["photo_011.png", "broken.png"]);
@@ -389,7 +389,7 @@ fn gated_stats_equal_brute_force() {
             s.recall_at_default,
             within(dt) as f64 / samples.len() as f64
         );
-        let want = (0..=algo.kind().bits()).rev().find(|&t| {
+        let want = (0..=algo.kind().width()).rev().find(|&t| {
             let fp = open.iter().filter(|x| x.closest_unrelated <= t).count();
             let tp = within(t);
             tp > 0 && tp as f64 / (tp + fp) as f64 >= 0.999

@@ -704,7 +704,7 @@ fn rec_strategy() -> impl Strategy<Value = Rec> {
     )
         .prop_map(
             |(kind, words, quality, id, categories, source, orientation)| {
-                let hex = if kind.bits() == 64 {
+                let hex = if kind.width() == 64 {
                     format!("{:016x}", words[0])
                 } else {
                     words.iter().map(|w| format!("{w:016x}")).collect()

@@ -37,7 +37,7 @@ fn build(kind: HashKind, rows: &[Row]) -> HashList<Vec<u8>> {
         if let Some(s) = &r.source {
             meta = meta.source(s);
         }
-        let hash = match kind.bits() {
+        let hash = match kind.width() {
             256 => HashValue::from(Hash256::from_hex(&r.hash).unwrap()),
             _ => HashValue::from(Hash64::from_hex(&r.hash).unwrap()),
         };
@@ -352,7 +352,7 @@ fn formats_that_cannot_hold_a_list_fail_before_writing() {
 }
 
 fn arb_rows(kind: HashKind) -> impl Strategy<Value = Vec<Row>> {
-    let digits = kind.bits() as usize / 4;
+    let digits = kind.width() as usize / 4;
     // Ids: printable text with commas, quotes, spaces, backslashes and non-ASCII letters, no
     // line breaks and no space at either end.
     let id = "[a-zA-Z0-9é_.\\-][a-zA-Z0-9é_.,\"'\\\\ \\-]{0,12}[a-zA-Z0-9é_.\\-]";

@@ -191,9 +191,7 @@ fn check_table(table: &str, order: ResizeOrder, min_rows: usize) {
         let path = dir.join(&row["file"]);
         let (rgb, w, h) = decode_rgb(&path);
         for (size, suffix) in [(HashSize::Eight, "8"), (HashSize::Sixteen, "16")] {
-            let options = ImageHashOptions::default()
-                .with_size(size)
-                .with_resize_order(order);
+            let options = ImageHashOptions::default().size(size).resize_order(order);
             failures.extend(compare(
                 &row["file"],
                 &row,

@@ -40,7 +40,7 @@ fn small_list(kind: HashKind, index: Option<IndexKind>, seed: u64) -> (Vec<u8>, 
     let cats = [Category::new("vics-us", "1"), Category::new("uk", "A")];
     let mut hashes = Vec::new();
     for i in 0..5 {
-        let h: HashValue = if kind.bits() == 256 {
+        let h: HashValue = if kind.width() == 256 {
             HashValue::Bits256(rng.hash256())
         } else {
             HashValue::Bits64(Hash64::from_u64(rng.next()))
@@ -66,6 +66,7 @@ fn small_list(kind: HashKind, index: Option<IndexKind>, seed: u64) -> (Vec<u8>, 
         queries.push(match h {
             HashValue::Bits256(h) => HashValue::Bits256(rng.near(*h, 20)),
             HashValue::Bits64(h) => HashValue::Bits64(Hash64::from_u64(h.to_u64() ^ 0x0101_0001)),
+            _ => unreachable!("a hash kind this test does not know"),
         });
     }
     (b.to_vec().unwrap(), queries)

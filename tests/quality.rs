@@ -101,12 +101,12 @@ fn brute_quality(kind: HashKind, grid: &[u8], w: usize, h: usize) -> u8 {
 
 /// The grey grid that `kind` thresholds, through the doc-hidden accessor.
 fn grid_of(kind: HashKind, px: &PixelBuffer<'_>) -> (Vec<u8>, usize, usize) {
-    let size = if kind.bits() == 256 {
+    let size = if kind.width() == 256 {
         HashSize::Sixteen
     } else {
         HashSize::Eight
     };
-    let opts = ImageHashOptions::default().with_size(size);
+    let opts = ImageHashOptions::default().size(size);
     use imagehash::internals as i;
     match kind {
         HashKind::PHash | HashKind::PHash256 => i::phash_grid(px, &opts),
@@ -199,11 +199,9 @@ fn the_64x64_normalisation_is_pdqs_metric_exactly() {
         "photo_006.png",
         "photo_011.png",
     ] {
-        let image = hashsieve::image::decode_path(
-            &data(&format!("corpus/{name}")),
-            hasher.decode_options(),
-        )
-        .unwrap();
+        let image =
+            hashsieve::image::decode_path(&data(&format!("corpus/{name}")), &hasher.decode_options)
+                .unwrap();
         let px = image.pixels();
         let a = pdq::internals::downsample_reference(&px, LumaMode::Float64, true);
         let flat: Vec<f32> = a.iter().flatten().copied().collect();
@@ -236,7 +234,7 @@ fn quality_fixture() -> Vec<(String, HashMap<String, u8>)> {
 /// The fixture column of an imagehash kind: `phash8`, ..., `whash16`.
 fn column(kind: HashKind) -> String {
     let name = kind.name().trim_end_matches("256");
-    format!("{name}{}", if kind.bits() == 256 { 16 } else { 8 })
+    format!("{name}{}", if kind.width() == 256 { 16 } else { 8 })
 }
 
 #[test]

@@ -123,6 +123,7 @@ fuzz_target!(|data: &[u8]| {
                 HashValue::Bits256(Hash256::from_limbs(l))
             }
             HashValue::Bits64(h) => HashValue::Bits64(Hash64::from_u64(h.to_u64() ^ 0x0301)),
+            _ => unreachable!("a hash kind this target does not know"),
         });
     }
     let want: Vec<Answer> = queries.iter().map(|q| brute_force(&intact, q, thr)).collect();

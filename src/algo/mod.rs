@@ -46,7 +46,7 @@ pub struct HashOutput {
 /// let grey: Vec<u8> = (0..64 * 64).map(|i| (i % 64 * 4) as u8).collect();
 /// let px = PixelBuffer::packed(&grey, 64, 64, PixelLayout::Luma8)?;
 /// let out = algo::compute(HashKind::Pdq, &px);
-/// assert_eq!(out.value.bits(), 256);
+/// assert_eq!(out.value.width(), 256);
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
 pub fn compute(kind: HashKind, pixels: &PixelBuffer<'_>) -> HashOutput {
@@ -67,10 +67,14 @@ pub fn compute(kind: HashKind, pixels: &PixelBuffer<'_>) -> HashOutput {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Hasher {
-    decode: DecodeOptions,
-    pdq: PdqOptions,
-    resize_order: ResizeOrder,
+    /// The decoding options (limits, orientation, 16-bit policy).
+    pub decode_options: DecodeOptions,
+    /// PDQ's options.
+    pub pdq_options: PdqOptions,
+    /// The resize order of the imagehash family.
+    pub resize_order: ResizeOrder,
 }
 
 impl Hasher {
@@ -81,47 +85,37 @@ impl Hasher {
     }
 
     /// Sets the decoding options (limits, orientation, 16-bit policy).
-    pub fn with_decode_options(mut self, options: DecodeOptions) -> Hasher {
-        self.decode = options;
+    pub fn decode_options(mut self, options: DecodeOptions) -> Hasher {
+        self.decode_options = options;
         self
     }
 
     /// Sets PDQ's options.
-    pub fn with_pdq_options(mut self, options: PdqOptions) -> Hasher {
-        self.pdq = options;
+    pub fn pdq_options(mut self, options: PdqOptions) -> Hasher {
+        self.pdq_options = options;
         self
     }
 
     /// Sets the resize order of the imagehash family (use [`ResizeOrder::Pillow12`] to match
     /// lists hashed with Pillow 12 or older).
-    pub fn with_resize_order(mut self, order: ResizeOrder) -> Hasher {
+    pub fn resize_order(mut self, order: ResizeOrder) -> Hasher {
         self.resize_order = order;
         self
     }
 
-    /// The decoding options in use.
-    pub fn decode_options(&self) -> &DecodeOptions {
-        &self.decode
-    }
-
-    /// PDQ's options in use.
-    pub fn pdq_options(&self) -> &PdqOptions {
-        &self.pdq
-    }
-
     /// Hashes pixels the caller already decoded.
     pub fn hash_pixels(&self, pixels: &PixelBuffer<'_>, kind: HashKind) -> HashOutput {
-        let size = if kind.bits() == 256 {
+        let size = if kind.width() == 256 {
             HashSize::Sixteen
         } else {
             HashSize::Eight
         };
         let opts = ImageHashOptions::default()
-            .with_size(size)
-            .with_resize_order(self.resize_order);
+            .size(size)
+            .resize_order(self.resize_order);
         let imagehash_fn = match kind {
             HashKind::Pdq => {
-                let p = pdq::pdq_with(pixels, &self.pdq);
+                let p = pdq::pdq_with(pixels, &self.pdq_options);
                 return HashOutput {
                     kind,
                     value: HashValue::Bits256(p.hash),
@@ -148,7 +142,7 @@ impl Hasher {
     /// PDQ's 8 dihedral hashes of pixels the caller already decoded, computed as the PDQ options'
     /// [`DihedralMode`](pdq::DihedralMode) says.
     pub fn pdq_dihedral_pixels(&self, pixels: &PixelBuffer<'_>) -> PdqDihedral {
-        pdq::pdq_dihedral_with(pixels, &self.pdq)
+        pdq::pdq_dihedral_with(pixels, &self.pdq_options)
     }
 
     /// PDQ's hash (as [`Hasher::hash_pixels`] gives it) and its 8 dihedral hashes, from one pass
@@ -157,7 +151,7 @@ impl Hasher {
     /// `compute_dihedral` does not (see [`pdq`]).
     pub fn pdq_and_dihedral(&self, pixels: &PixelBuffer<'_>) -> (HashOutput, PdqDihedral) {
         let dihedral = self.pdq_dihedral_pixels(pixels);
-        let quirk = self.pdq.dihedral_mode() == pdq::DihedralMode::Reference
+        let quirk = self.pdq_options.dihedral_mode() == pdq::DihedralMode::Reference
             && (pixels.width(), pixels.height()) == (64, 64);
         let plain = if quirk {
             self.hash_pixels(pixels, HashKind::Pdq)
@@ -174,7 +168,7 @@ impl Hasher {
     /// The decoding options, keeping the image's memory reserved in the decode budget until the
     /// hashes are computed (the image is dropped before the call returns, so it is safe).
     fn holding(&self) -> DecodeOptions {
-        self.decode.clone().with_keep_reserved(true)
+        self.decode_options.clone().with_keep_reserved(true)
     }
 
     /// Decodes `bytes` once and computes each of `kinds`, in order. The decoded image counts
@@ -221,7 +215,7 @@ mod tests {
             h.hash_pixels(&px, HashKind::Pdq).value,
             HashValue::Bits256(pdq::pdq(&px).hash)
         );
-        let big = ImageHashOptions::default().with_size(HashSize::Sixteen);
+        let big = ImageHashOptions::default().size(HashSize::Sixteen);
         assert_eq!(
             h.hash_pixels(&px, HashKind::DHash256).value,
             imagehash::dhash(&px, &big)
@@ -231,12 +225,12 @@ mod tests {
             imagehash::whash(&px, &ImageHashOptions::default())
         );
         for kind in HashKind::ALL {
-            assert_eq!(h.hash_pixels(&px, kind).value.bits(), kind.bits());
+            assert_eq!(h.hash_pixels(&px, kind).value.width(), kind.width());
         }
         // One pass for both, equal to the separate calls, also at the 64x64 quirk, in both
         // dihedral modes.
         let exact = Hasher::new()
-            .with_pdq_options(pdq::PdqOptions::default().dihedral(pdq::DihedralMode::Exact));
+            .pdq_options(pdq::PdqOptions::default().dihedral(pdq::DihedralMode::Exact));
         for h in [&h, &exact] {
             for (w, hgt) in [(97u32, 61u32), (64, 64)] {
                 let len = (w * hgt * 3) as usize;

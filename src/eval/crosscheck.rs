@@ -134,7 +134,7 @@ impl Report {
                     out.push_str(" - |");
                     continue;
                 };
-                let tolerance = self.algorithms[a].kind().bits() / 10;
+                let tolerance = self.algorithms[a].kind().width() / 10;
                 agree += v
                     .iter()
                     .filter(|(d, r)| d.abs_diff(*r) <= tolerance)

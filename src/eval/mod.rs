@@ -9,5 +9,6 @@
 
 mod crosscheck;
 mod plot;
+mod report;
 pub mod robustness;
 pub mod transform;

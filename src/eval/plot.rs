@@ -89,7 +89,7 @@ impl Report {
             .map_err(plot_error)?;
         for (a, algo) in self.algorithms.iter().enumerate() {
             let colour = COLOURS[a % COLOURS.len()];
-            let bits = algo.kind().bits();
+            let bits = algo.kind().width();
             let within = Within::new(self.samples_of(a, None).map(|s| s.distance));
             let recall = |t: u32| within.share(t);
             // Points at FMR 0 cannot be drawn on a log axis; start at the first positive one.
@@ -140,10 +140,10 @@ impl Report {
             .map_err(plot_error)?;
         for (a, algo) in self.algorithms.iter().enumerate() {
             let colour = COLOURS[a % COLOURS.len()];
-            let bits = f64::from(algo.kind().bits());
+            let bits = f64::from(algo.kind().width());
             let cdf = |f: fn(&super::robustness::Sample) -> u32| -> Vec<(f64, f64)> {
                 let within = Within::new(self.samples_of(a, None).map(f));
-                (0..=algo.kind().bits())
+                (0..=algo.kind().width())
                     .map(|t| (f64::from(t) / bits, within.share(t)))
                     .take_while(|&(x, _)| x <= 0.6)
                     .collect()

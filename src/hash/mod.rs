@@ -17,8 +17,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bitvec::prelude::{BitSlice, Lsb0};
-
 use crate::error::{Error, ErrorKind, Result};
 
 /// A 256-bit perceptual hash (PDQ, or an imagehash-family hash with `hash_size` 16).
@@ -53,7 +51,8 @@ pub struct Hash256([u64; 4]);
 pub struct Hash64(u64);
 
 impl Hash256 {
-    /// The number of bits in the hash.
+    /// The width in bits (256), named as `u64::BITS` is; [`HashKind::width`] and
+    /// [`HashValue::width`] give the same number for a kind or a value.
     pub const BITS: u32 = 256;
 
     /// Builds a hash from its little-endian limbs (`limbs[0]` = bits 0..64 of the integer).
@@ -105,12 +104,8 @@ impl Hash256 {
     ///
     /// Panics if `k >= 256`.
     pub fn bit(&self, k: usize) -> bool {
-        self.bits()[k]
-    }
-
-    /// The bits of the hash, bit `k` of the integer at index `k`.
-    pub fn bits(&self) -> &BitSlice<u64, Lsb0> {
-        BitSlice::from_slice(&self.0)
+        assert!(k < 256, "bit index {k} out of range for a 256-bit hash");
+        (self.0[k / 64] >> (k % 64)) & 1 == 1
     }
 
     /// Sets bit `k` of the hash integer.
@@ -119,7 +114,27 @@ impl Hash256 {
     ///
     /// Panics if `k >= 256`.
     pub fn set_bit(&mut self, k: usize, value: bool) {
-        BitSlice::<u64, Lsb0>::from_slice_mut(&mut self.0).set(k, value);
+        assert!(k < 256, "bit index {k} out of range for a 256-bit hash");
+        let mask = 1u64 << (k % 64);
+        if value {
+            self.0[k / 64] |= mask;
+        } else {
+            self.0[k / 64] &= !mask;
+        }
+    }
+
+    /// The indices of the set bits, in increasing order (bit `k` of the hash integer).
+    ///
+    /// ```
+    /// use hashsieve::Hash256;
+    /// let h = Hash256::from_limbs([0b101, 0, 0, 1 << 63]);
+    /// assert_eq!(h.ones().collect::<Vec<_>>(), [0, 2, 255]);
+    /// ```
+    pub fn ones(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &limb)| SetBits(limb).map(move |b| 64 * i + b))
     }
 
     /// Parses 64 hexadecimal characters (either case).
@@ -146,7 +161,7 @@ impl Hash256 {
 }
 
 impl Hash64 {
-    /// The number of bits in the hash.
+    /// The width in bits (64), named as `u64::BITS` is.
     pub const BITS: u32 = 64;
 
     /// Builds a hash from its integer value.
@@ -170,9 +185,39 @@ impl Hash64 {
         self.0.count_ones()
     }
 
-    /// The bits of the hash, bit `k` of the integer at index `k`.
-    pub fn bits(&self) -> &BitSlice<u64, Lsb0> {
-        BitSlice::from_element(&self.0)
+    /// The value of bit `k` of the hash integer.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `k >= 64`.
+    pub fn bit(&self, k: usize) -> bool {
+        assert!(k < 64, "bit index {k} out of range for a 64-bit hash");
+        (self.0 >> k) & 1 == 1
+    }
+
+    /// Sets bit `k` of the hash integer.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `k >= 64`.
+    pub fn set_bit(&mut self, k: usize, value: bool) {
+        assert!(k < 64, "bit index {k} out of range for a 64-bit hash");
+        if value {
+            self.0 |= 1 << k;
+        } else {
+            self.0 &= !(1 << k);
+        }
+    }
+
+    /// The indices of the set bits, in increasing order (bit `k` of the hash integer).
+    ///
+    /// ```
+    /// use hashsieve::Hash64;
+    /// let h = Hash64::from_u64(0b1001);
+    /// assert_eq!(h.ones().collect::<Vec<_>>(), [0, 3]);
+    /// ```
+    pub fn ones(&self) -> impl Iterator<Item = usize> {
+        SetBits(self.0)
     }
 
     /// Parses 16 hexadecimal characters (either case).
@@ -194,6 +239,21 @@ impl Hash64 {
     /// Whether the hash is all zeros or all ones.
     pub fn is_degenerate(&self) -> bool {
         self.0 == 0 || self.0 == u64::MAX
+    }
+}
+
+/// The set bits of one limb, lowest first.
+struct SetBits(u64);
+
+impl Iterator for SetBits {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let k = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(k)
     }
 }
 
@@ -306,7 +366,7 @@ impl HashKind {
         "pdq, phash, dhash, ahash, whash, phash256, dhash256, ahash256, whash256";
 
     /// The hash width in bits (64 or 256).
-    pub const fn bits(self) -> u32 {
+    pub const fn width(self) -> u32 {
         match self {
             HashKind::PHash | HashKind::DHash | HashKind::AHash | HashKind::WHash => 64,
             _ => 256,
@@ -349,7 +409,7 @@ impl HashKind {
     pub const fn default_threshold(self) -> u32 {
         match self {
             HashKind::Pdq => 31,
-            _ if self.bits() == 64 => 10,
+            _ if self.width() == 64 => 10,
             _ => 40,
         }
     }
@@ -360,7 +420,7 @@ impl HashKind {
     ///
     /// [`ErrorKind::InvalidHex`] when the text is not a hash of this width.
     pub fn parse_hex(self, s: &str) -> Result<HashValue> {
-        if self.bits() == 64 {
+        if self.width() == 64 {
             Hash64::from_hex(s).map(HashValue::Bits64)
         } else {
             Hash256::from_hex(s).map(HashValue::Bits256)
@@ -397,7 +457,11 @@ impl FromStr for HashKind {
 }
 
 /// A hash of either width, for code that handles every [`HashKind`].
+///
+/// Non-exhaustive: later versions may add kinds of hash (exact digests, for example). Convert to a
+/// concrete width with `Hash64::try_from(value)` / `Hash256::try_from(value)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum HashValue {
     /// A 64-bit hash.
     Bits64(Hash64),
@@ -406,8 +470,8 @@ pub enum HashValue {
 }
 
 impl HashValue {
-    /// The width in bits.
-    pub fn bits(&self) -> u32 {
+    /// The width in bits (64 or 256), as [`HashKind::width`].
+    pub fn width(&self) -> u32 {
         match self {
             HashValue::Bits64(_) => 64,
             HashValue::Bits256(_) => 256,
@@ -464,7 +528,7 @@ impl TryFrom<HashValue> for Hash64 {
     fn try_from(value: HashValue) -> Result<Hash64> {
         match value {
             HashValue::Bits64(h) => Ok(h),
-            other => Err(width_mismatch(64, other.bits())),
+            other => Err(width_mismatch(64, other.width())),
         }
     }
 }
@@ -475,7 +539,7 @@ impl TryFrom<HashValue> for Hash256 {
     fn try_from(value: HashValue) -> Result<Hash256> {
         match value {
             HashValue::Bits256(h) => Ok(h),
-            other => Err(width_mismatch(256, other.bits())),
+            other => Err(width_mismatch(256, other.width())),
         }
     }
 }
@@ -504,6 +568,57 @@ mod tests {
         let mut h = Hash256::default();
         h.set_bit(16 * 15 + 4, true);
         assert_eq!(&h.to_hex()[..4], "0010");
+    }
+
+    #[test]
+    fn bit_access_agrees_with_the_integer() {
+        // Oracle: the limbs / u64 value themselves, over a spread of values.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..64 {
+            x = x.rotate_left(17).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ 0x94d0_49bb_1331_11eb;
+            let limbs = [x, x.rotate_left(7), !x, x >> 3];
+            let h = Hash256::from_limbs(limbs);
+            let want: Vec<usize> = (0..256)
+                .filter(|&k| (limbs[k / 64] >> (k % 64)) & 1 == 1)
+                .collect();
+            assert_eq!(h.ones().collect::<Vec<_>>(), want);
+            assert_eq!(h.count_ones() as usize, want.len());
+            let mut rebuilt = Hash256::default();
+            for k in 0..256 {
+                rebuilt.set_bit(k, h.bit(k));
+            }
+            assert_eq!(rebuilt, h);
+            let mut cleared = h;
+            for &k in &want {
+                cleared.set_bit(k, false);
+            }
+            assert_eq!(cleared, Hash256::default());
+
+            let h = Hash64::from_u64(x);
+            let want: Vec<usize> = (0..64).filter(|&k| (x >> k) & 1 == 1).collect();
+            assert_eq!(h.ones().collect::<Vec<_>>(), want);
+            let mut rebuilt = Hash64::default();
+            for k in 0..64 {
+                rebuilt.set_bit(k, h.bit(k));
+            }
+            assert_eq!(rebuilt, h);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn bit_index_past_the_width_panics() {
+        Hash64::default().bit(64);
+    }
+
+    #[test]
+    fn widths_agree() {
+        for k in HashKind::ALL {
+            let v = k.parse_hex(&"0".repeat(k.width() as usize / 4)).unwrap();
+            assert_eq!(v.width(), k.width());
+        }
+        assert_eq!(HashKind::PHash.width(), Hash64::BITS);
+        assert_eq!(HashKind::Pdq.width(), Hash256::BITS);
     }
 
     #[test]

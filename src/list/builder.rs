@@ -218,7 +218,7 @@ impl ListBuilder {
             created: None,
             min_quality,
             allow_degenerate: false,
-            keys: if kind.bits() == 64 {
+            keys: if kind.width() == 64 {
                 Keys::B64(Vec::new())
             } else {
                 Keys::B256(Vec::new())
@@ -325,12 +325,12 @@ impl ListBuilder {
         meta: EntryMeta<'_>,
         apply_rules: bool,
     ) -> Result<bool> {
-        if hash.bits() != self.kind.bits() {
+        if hash.width() != self.kind.width() {
             return Err(Error::new(ErrorKind::Mismatch(format!(
                 "a {}-bit hash cannot go into a {} list ({}-bit)",
-                hash.bits(),
+                hash.width(),
                 self.kind,
-                self.kind.bits()
+                self.kind.width()
             ))));
         }
         if let Some(q) = meta.quality {
@@ -511,7 +511,7 @@ impl ListBuilder {
     pub fn to_vec_with_report(self) -> Result<(Vec<u8>, BuildReport)> {
         // An upper bound of the common case (no categories or extras), to avoid regrowth.
         let n = self.keys.len();
-        let estimate = n * (self.kind.bits() as usize / 8 + 8 + 8 + 1 + 4 + 4)
+        let estimate = n * (self.kind.width() as usize / 8 + 8 + 8 + 1 + 4 + 4)
             + self.id_bytes.len()
             + self.extra.iter().map(|e| e.bytes.len()).sum::<usize>()
             + 64 * 1024;

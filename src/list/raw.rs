@@ -276,12 +276,12 @@ impl Header {
                  upgrade hashsieve"
             ))
         })?;
-        if u32::from(bits) != kind.bits() {
+        if u32::from(bits) != kind.width() {
             return Err(Error::corrupt(
                 WHAT,
                 format!(
                     "header says {bits}-bit hashes but algorithm {kind} is {}-bit",
-                    kind.bits()
+                    kind.width()
                 ),
             ));
         }
@@ -390,7 +390,7 @@ impl Header {
         out[8..12].copy_from_slice(&self.format_version.to_le_bytes());
         out[12..16].copy_from_slice(&(len as u32).to_le_bytes());
         out[16] = self.kind.code();
-        out[18..20].copy_from_slice(&(self.kind.bits() as u16).to_le_bytes());
+        out[18..20].copy_from_slice(&(self.kind.width() as u16).to_le_bytes());
         out[20..24].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
         out[24..32].copy_from_slice(&self.hash_count.to_le_bytes());
         out[32..40].copy_from_slice(&self.entry_count.to_le_bytes());

@@ -223,7 +223,7 @@ impl Layout {
             })
         };
         let kind = header.kind;
-        let width = kind.bits() as usize / 8;
+        let width = kind.width() as usize / 8;
         let hash_count = usize::try_from(header.hash_count).map_err(|_| {
             Error::limit(
                 Limit::ListLen,

@@ -1292,7 +1292,7 @@ pub(crate) fn parse_hash(kind: HashKind, text: &str) -> std::result::Result<Hash
 /// `kinds` of its width; with no kinds, PDQ for 64 digits and pHash for 16.
 fn kind_of_hex(options: &ReadOptions, text: &str) -> HashKind {
     let len = text.trim().len();
-    let width = |k: &HashKind| (k.bits() / 4) as usize == len;
+    let width = |k: &HashKind| (k.width() / 4) as usize == len;
     if options.kinds.is_empty() {
         return if len == 16 {
             HashKind::PHash

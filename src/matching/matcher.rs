@@ -676,7 +676,7 @@ impl<D: AsRef<[u8]>> Matcher<D> {
 }
 
 fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Loaded<D>> {
-    let bits = list.kind().bits();
+    let bits = list.kind().width();
     let threshold = options.threshold.unwrap_or(list.kind().default_threshold());
     if threshold > bits {
         return Err(ErrorKind::InvalidArgument(format!(

@@ -52,8 +52,8 @@
 //! let rgb: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
 //! let px = PixelBuffer::packed(&rgb, 64, 48, PixelLayout::Rgb8)?;
 //! let h8 = phash(&px, &ImageHashOptions::default());
-//! let h16 = phash(&px, &ImageHashOptions::default().with_size(HashSize::Sixteen));
-//! assert_eq!((h8.bits(), h16.bits()), (64, 256));
+//! let h16 = phash(&px, &ImageHashOptions::default().size(HashSize::Sixteen));
+//! assert_eq!((h8.width(), h16.width()), (64, 256));
 //! # Ok::<(), hashsieve::Error>(())
 //! ```
 //!
@@ -92,8 +92,8 @@ impl HashSize {
         }
     }
 
-    /// The number of bits: 64 or 256.
-    pub const fn bits(self) -> u32 {
+    /// The hash width in bits: 64 or 256.
+    pub const fn width(self) -> u32 {
         (self.side() * self.side()) as u32
     }
 }
@@ -140,34 +140,36 @@ pub enum ResizeOrder {
 /// ```
 /// use hashsieve::algo::imagehash::{HashSize, ImageHashOptions, ResizeOrder};
 /// let o = ImageHashOptions::default()
-///     .with_size(HashSize::Sixteen)
-///     .with_resize_order(ResizeOrder::Pillow12);
-/// assert_eq!((o.size(), o.resize_order()), (HashSize::Sixteen, ResizeOrder::Pillow12));
-/// assert_eq!(ImageHashOptions::default().hash_size(16).size(), HashSize::Sixteen);
+///     .size(HashSize::Sixteen)
+///     .resize_order(ResizeOrder::Pillow12);
+/// assert_eq!((o.size, o.resize_order), (HashSize::Sixteen, ResizeOrder::Pillow12));
+/// assert_eq!(ImageHashOptions::default().hash_size(16).size, HashSize::Sixteen);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImageHashOptions {
-    size: HashSize,
-    order: ResizeOrder,
+    /// The hash size (imagehash's `hash_size`); 8 by default.
+    pub size: HashSize,
+    /// The Pillow pass-order rule; [`ResizeOrder::Pillow13`] by default.
+    pub resize_order: ResizeOrder,
 }
 
 impl ImageHashOptions {
     /// Sets the hash size (imagehash's `hash_size`).
-    pub fn with_size(mut self, size: HashSize) -> Self {
+    pub fn size(mut self, size: HashSize) -> Self {
         self.size = size;
         self
     }
 
     /// Sets the Pillow pass-order rule (default [`ResizeOrder::Pillow13`]).
-    pub fn with_resize_order(mut self, order: ResizeOrder) -> Self {
-        self.order = order;
+    pub fn resize_order(mut self, order: ResizeOrder) -> Self {
+        self.resize_order = order;
         self
     }
 
     /// Sets the hash size from imagehash's integer `hash_size`.
     ///
-    /// Prefer [`ImageHashOptions::with_size`], which cannot fail; use [`HashSize::try_from`] to
+    /// Prefer [`ImageHashOptions::size`], which cannot fail; use [`HashSize::try_from`] to
     /// check user input.
     ///
     /// # Panics
@@ -175,19 +177,9 @@ impl ImageHashOptions {
     /// Panics unless `n` is 8 or 16 (a caller bug: only those two sizes are supported).
     pub fn hash_size(self, n: u32) -> Self {
         match HashSize::try_from(n) {
-            Ok(size) => self.with_size(size),
+            Ok(size) => self.size(size),
             Err(_) => panic!("imagehash hash_size must be 8 or 16, not {n}"),
         }
-    }
-
-    /// The hash size.
-    pub fn size(&self) -> HashSize {
-        self.size
-    }
-
-    /// The Pillow pass-order rule.
-    pub fn resize_order(&self) -> ResizeOrder {
-        self.order
     }
 }
 
@@ -264,7 +256,7 @@ impl ImageHash {
 /// pHash's grid: `4n x 4n` grey.
 fn phash_grid(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) -> GreyImage {
     let side = 4 * options.size.side();
-    reduce(pixels, side, side, options.order)
+    reduce(pixels, side, side, options.resize_order)
 }
 
 fn phash_bits(size: HashSize, grey: &GreyImage) -> HashValue {
@@ -305,7 +297,7 @@ pub fn phash_with_quality(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) 
 /// dHash's grid: `(n+1) x n` grey.
 fn dhash_grid(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) -> GreyImage {
     let n = options.size.side();
-    reduce(pixels, n + 1, n, options.order)
+    reduce(pixels, n + 1, n, options.resize_order)
 }
 
 fn dhash_bits(size: HashSize, grey: &GreyImage) -> HashValue {
@@ -345,12 +337,12 @@ pub fn dhash_with_quality(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) 
 /// aHash's grid: `n x n` grey.
 fn average_hash_grid(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) -> GreyImage {
     let n = options.size.side();
-    reduce(pixels, n, n, options.order)
+    reduce(pixels, n, n, options.resize_order)
 }
 
 fn average_hash_bits(size: HashSize, grey: &GreyImage) -> HashValue {
     let sum: u32 = grey.pixels.iter().map(|&p| u32::from(p)).sum();
-    let count = size.bits();
+    let count = size.width();
     pack(
         size,
         grey.pixels.iter().map(|&p| u32::from(p) * count > sum),
@@ -392,7 +384,7 @@ fn whash_grid(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) -> GreyImage
     // 2**int(log2(min_side)); the PixelBuffer guarantees min_side >= 1.
     let natural = 1usize << (31 - min_side.leading_zeros());
     let scale = natural.max(n);
-    reduce(pixels, scale, scale, options.order)
+    reduce(pixels, scale, scale, options.resize_order)
 }
 
 fn whash_bits(size: HashSize, grey: &GreyImage) -> HashValue {
@@ -449,9 +441,9 @@ pub fn whash_with_quality(pixels: &PixelBuffer<'_>, options: &ImageHashOptions) 
     }
 }
 
-/// Internal stages, exposed for the tests. Not part of the stable API: anything here may change
-/// in any release.
-#[doc(hidden)]
+/// Internal stages, exposed for the tests (feature `test-util`). Not part of the stable API:
+/// anything here may change in any release.
+#[cfg(feature = "test-util")]
 pub mod internals {
     use super::{ImageHashOptions, PixelBuffer};
 

@@ -276,7 +276,7 @@ fn median_follows_numpy() {
 
 #[test]
 fn first_cell_is_the_most_significant_bit() {
-    let one_hot = |size: HashSize, i: usize| pack(size, (0..size.bits() as usize).map(|k| k == i));
+    let one_hot = |size: HashSize, i: usize| pack(size, (0..size.width() as usize).map(|k| k == i));
     assert_eq!(one_hot(HashSize::Eight, 0).to_hex(), "8000000000000000");
     assert_eq!(one_hot(HashSize::Eight, 63).to_hex(), "0000000000000001");
     assert_eq!(
@@ -297,16 +297,16 @@ fn first_cell_is_the_most_significant_bit() {
 #[test]
 fn hash_sizes() {
     assert_eq!(HashSize::try_from(8).unwrap(), HashSize::Eight);
-    assert_eq!(HashSize::try_from(16).unwrap().bits(), 256);
+    assert_eq!(HashSize::try_from(16).unwrap().width(), 256);
     let err = HashSize::try_from(12).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
     assert_eq!(
-        ImageHashOptions::default().hash_size(16).size(),
+        ImageHashOptions::default().hash_size(16).size,
         HashSize::Sixteen
     );
-    assert_eq!(ImageHashOptions::default().size(), HashSize::Eight);
+    assert_eq!(ImageHashOptions::default().size, HashSize::Eight);
     assert_eq!(
-        ImageHashOptions::default().resize_order(),
+        ImageHashOptions::default().resize_order,
         ResizeOrder::Pillow13
     );
 }
@@ -322,13 +322,9 @@ fn widths_follow_the_hash_size() {
     let grey = vec![7u8; 5 * 3];
     let px = PixelBuffer::packed(&grey, 5, 3, PixelLayout::Luma8).unwrap();
     for f in [phash, dhash, average_hash, whash] {
-        assert_eq!(f(&px, &ImageHashOptions::default()).bits(), 64);
+        assert_eq!(f(&px, &ImageHashOptions::default()).width(), 64);
         assert_eq!(
-            f(
-                &px,
-                &ImageHashOptions::default().with_size(HashSize::Sixteen)
-            )
-            .bits(),
+            f(&px, &ImageHashOptions::default().size(HashSize::Sixteen)).width(),
             256
         );
     }

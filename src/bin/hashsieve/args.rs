@@ -29,12 +29,12 @@ pub(crate) fn threshold(s: &str) -> Result<u32, String> {
 
 /// Refuses a threshold above the bit width of `kind`.
 pub(crate) fn check_threshold(threshold: u32, kind: HashKind) -> anyhow::Result<()> {
-    if threshold > kind.bits() {
+    if threshold > kind.width() {
         bail!(
             "threshold {threshold} exceeds the {}-bit width of {} hashes; use 0..={}",
-            kind.bits(),
+            kind.width(),
             kind.name(),
-            kind.bits()
+            kind.width()
         );
     }
     Ok(())

@@ -781,7 +781,7 @@ impl DihedralArgs {
     /// A hasher that computes the variants in that mode.
     pub(crate) fn hasher(&self) -> hashsieve::algo::Hasher {
         hashsieve::algo::Hasher::new()
-            .with_pdq_options(hashsieve::algo::pdq::PdqOptions::default().dihedral(self.mode()))
+            .pdq_options(hashsieve::algo::pdq::PdqOptions::default().dihedral(self.mode()))
     }
 }
 

@@ -230,7 +230,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .kind(),
         Source::Text(_) => args.algo,
     };
-    if kind.bits() == 64 {
+    if kind.width() == 64 {
         run_width::<Hash64>(&args, kind, source, pb)
     } else {
         run_width::<Hash256>(&args, kind, source, pb)

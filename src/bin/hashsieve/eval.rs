@@ -162,8 +162,8 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.plot {
         common::write_atomic(path, report.to_svg()?.as_bytes())?;
     }
-    for (name, reason) in &report.excluded {
-        eprintln!("hashsieve: left out {name}: {reason}");
+    for e in &report.excluded {
+        eprintln!("hashsieve: left out {}: {}", e.name, e.reason);
     }
     for f in &report.failures {
         eprintln!(

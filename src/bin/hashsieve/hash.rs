@@ -80,7 +80,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher = args
         .dihedral
         .hasher()
-        .with_decode_options(common::decode_options().with_orientation(args.exif.orientation()));
+        .decode_options(common::decode_options().with_orientation(args.exif.orientation()));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral.enabled() {
@@ -129,7 +129,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn hash_source(source: &Source, args: &Args, hasher: &Hasher) -> anyhow::Result<FileRows> {
-    let opts = hasher.decode_options();
+    let opts = &hasher.decode_options;
     let image = match source {
         Source::File(path) => decode_path(path, opts),
         Source::Stdin => decode_reader(std::io::stdin().lock(), opts),

@@ -45,7 +45,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "path\t{}", args.list.display())?;
     writeln!(out, "format_version\t{}", h.format_version)?;
-    writeln!(out, "algorithm\t{} ({}-bit)", h.kind, h.kind.bits())?;
+    writeln!(out, "algorithm\t{} ({}-bit)", h.kind, h.kind.width())?;
     writeln!(out, "name\t{}", h.name)?;
     writeln!(out, "version\t{}", h.list_version)?;
     writeln!(out, "created\t{} ({})", h.created, utc(h.created))?;

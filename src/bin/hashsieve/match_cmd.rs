@@ -254,7 +254,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher = args
         .dihedral
         .hasher()
-        .with_decode_options(common::decode_options().with_orientation(args.exif.orientation()));
+        .decode_options(common::decode_options().with_orientation(args.exif.orientation()));
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     let outputs = files.output_ids();
@@ -347,7 +347,7 @@ fn image_queries(
     }
     // The error names the path already where it is shown; its kind says what went wrong.
     let image =
-        decode_path(path, hasher.decode_options()).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
+        decode_path(path, &hasher.decode_options).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
     Ok(queries_of(
         &image,
         Label::Path(path.to_path_buf()),
@@ -364,7 +364,7 @@ fn stdin_image_queries(
     kinds: &[HashKind],
     dihedral: bool,
 ) -> anyhow::Result<Vec<Labelled>> {
-    let cap = hasher.decode_options().limits.max_alloc;
+    let cap = hasher.decode_options.limits.max_alloc;
     let mut bytes = Vec::new();
     std::io::stdin()
         .lock()
@@ -378,7 +378,7 @@ fn stdin_image_queries(
         bail!("standard input is {why}; to match hash text, use --hashes -");
     }
     let image =
-        decode(&bytes, hasher.decode_options()).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
+        decode(&bytes, &hasher.decode_options).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
     Ok(queries_of(
         &image,
         Label::Text("-".to_string()),

@@ -279,7 +279,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     .numeric(&["quality", "distance"]);
     let mut rows_now = 0u64;
 
-    let hasher = args.dihedral.hasher().with_decode_options(
+    let hasher = args.dihedral.hasher().decode_options(
         hashsieve::image::DecodeOptions::default().with_orientation(args.exif.orientation()),
     );
     let pb = common::progress(files.len() as u64, "files");
@@ -665,7 +665,7 @@ fn scan_file(
     if let Some(why) = lists::not_an_image(path) {
         return vec![row("error", "", String::new(), String::new(), why)];
     }
-    let image = match decode_path(path, hasher.decode_options()) {
+    let image = match decode_path(path, &hasher.decode_options) {
         Ok(image) => image,
         Err(err) => {
             return vec![row(
