@@ -10,13 +10,12 @@ use hashsieve::algo::pdq::{self, Dihedral};
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::{Category, EntryMeta};
 use hashsieve::matching::{
-    add_index_section, CategoryFilter, ListOptions, Matcher, MatcherOptions, Query, QueryResult,
-    SkipReason,
+    CategoryFilter, ListOptions, Matcher, MatcherOptions, Query, QueryResult, SkipReason,
 };
 use hashsieve::ErrorKind;
 use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-use common::Rng;
+use common::{add_index_section, Rng};
 
 /// A PDQ list of `n` random hashes (every 7th one shared by two entries) plus `planted`.
 fn pdq_list(
@@ -86,7 +85,7 @@ fn matcher_equals_brute_force_for_every_index() {
         IndexKind::Auto,
     ] {
         for t in [0, 8, 31, 40] {
-            let m: Matcher<Vec<u8>> = Matcher::new();
+            let m: Matcher = Matcher::new();
             let opts = ListOptions::default().index(index).threshold(t);
             m.add_list(HashList::from_bytes(bytes.clone()).unwrap(), opts)
                 .unwrap();
@@ -126,9 +125,9 @@ fn embedded_index_section_is_used_and_agrees() {
     assert_eq!(kind, Some(IndexKind::Mih));
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
     list.verify().unwrap();
-    assert!(list.section(hashsieve::matching::INDEX_SECTION).is_some());
+    assert!(list.section(hashsieve::list::INDEX_SECTION).is_some());
     hashsieve::matching::verify_index_section(&list).unwrap();
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(list, ListOptions::default()).unwrap();
     for c in &centres {
         let r = m.query(&Query::new(HashKind::Pdq, *c, None));
@@ -148,11 +147,11 @@ fn corrupt_index_section_fails_the_load_not_a_query() {
         b.add(rng.hash256(), EntryMeta::new(&format!("e{i}")))
             .unwrap();
     }
-    b.add_section(hashsieve::matching::INDEX_SECTION, b"not an index".to_vec())
+    b.add_section(hashsieve::list::INDEX_SECTION, b"not an index".to_vec())
         .unwrap();
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
     assert!(hashsieve::matching::verify_index_section(&list).is_err());
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     assert!(m.add_list(list, ListOptions::default()).is_err());
     assert!(m.lists().is_empty());
 }
@@ -161,7 +160,7 @@ fn corrupt_index_section_fails_the_load_not_a_query() {
 fn quality_gate_and_kind_mismatch_are_reported() {
     let mut rng = Rng::new(5);
     let (bytes, _) = pdq_list("known", "v1", &mut rng, 10, &[]);
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(
         HashList::from_bytes(bytes.clone()).unwrap(),
         ListOptions::default(),
@@ -183,8 +182,7 @@ fn quality_gate_and_kind_mismatch_are_reported() {
         m.query(&Query::new(HashKind::PHash, Hash64::from_u64(1), None)),
         QueryResult::Skipped(SkipReason::NoListOfKind(HashKind::PHash))
     );
-    let open: Matcher<Vec<u8>> =
-        Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
+    let open: Matcher = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
     open.add_list(HashList::from_bytes(bytes).unwrap(), ListOptions::default())
         .unwrap();
     assert!(matches!(
@@ -220,7 +218,7 @@ fn dihedral_fan_out_reports_the_orientation_that_matched() {
         .min_quality(0);
     b.add(pdq::pdq(&rotated).hash, EntryMeta::new("rotated"))
         .unwrap();
-    let m: Matcher<Vec<u8>> = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
+    let m: Matcher = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
     m.add_list(
         HashList::from_bytes(b.to_vec().unwrap()).unwrap(),
         ListOptions::default(),
@@ -257,7 +255,7 @@ fn replacing_a_list_under_load_never_mixes_versions() {
     };
     let v1 = build("v1", 0, &mut rng);
     let v2 = build("v2", 1, &mut rng);
-    let m: Arc<Matcher<Vec<u8>>> = Arc::new(Matcher::new());
+    let m: Arc<Matcher> = Arc::new(Matcher::new());
     m.add_list(
         HashList::from_bytes(v1.clone()).unwrap(),
         ListOptions::default(),
@@ -335,7 +333,7 @@ fn a_second_list_of_the_same_name_is_refused() {
     let b = rng.hash256();
     let (first, _) = pdq_list("same", "1", &mut rng, 10, &[a]);
     let (second, _) = pdq_list("same", "2", &mut rng, 10, &[b]);
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(HashList::from_bytes(first).unwrap(), ListOptions::default())
         .unwrap();
     let err = m
@@ -351,7 +349,7 @@ fn a_second_list_of_the_same_name_is_refused() {
     assert!(err.to_string().contains("already loaded"), "{err}");
     // The first list is still the one searched.
     assert_eq!(m.lists().len(), 1);
-    assert_eq!(m.lists()[0].1, "1");
+    assert_eq!(m.lists()[0].version, "1");
     assert!(!m
         .query(&Query::new(HashKind::Pdq, a, None))
         .matches()
@@ -362,7 +360,7 @@ fn a_second_list_of_the_same_name_is_refused() {
         ListOptions::default(),
     )
     .unwrap();
-    assert_eq!(m.lists()[0].1, "2");
+    assert_eq!(m.lists()[0].version, "2");
     assert!(m
         .query(&Query::new(HashKind::Pdq, a, None))
         .matches()
@@ -435,7 +433,7 @@ fn category_filter_agrees_with_brute_force() {
                 && (filter.only.is_empty() || has(cats, &filter.only))
                 && (!hidden || filter.show_hidden)
         };
-        let m: Matcher<Vec<u8>> =
+        let m: Matcher =
             Matcher::with_options(MatcherOptions::default().categories(filter.clone()));
         m.add_list(
             HashList::from_bytes(bytes.clone()).unwrap(),

@@ -71,9 +71,9 @@
 //!
 //! [`IndexKind::Auto`]: super::IndexKind::Auto
 
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -108,10 +108,16 @@ const PAR_QUERY: usize = 1 << 16;
 /// assert_eq!(BkTree::load(&bytes, &hashes)?.knn(&Hash64::from_u64(0b0111), 1), vec![Match::new(2, 1)]);
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
+///
+/// The tree owns its storage: the hashes `S` (anything `AsRef<[H]>`: a borrowed `&[H]`, a
+/// `Vec<H>`, a view of a hash list) and its section bytes `D` (`Vec<u8>` when built here,
+/// `&[u8]` or a list's section when loaded). Loading parses and validates once; queries then
+/// read the bytes in place.
 #[derive(Debug)]
-pub struct BkTree<'a, H> {
-    hashes: &'a [H],
-    data: Cow<'a, [u8]>,
+pub struct BkTree<H, S, D = Vec<u8>> {
+    hashes: S,
+    data: D,
+    _hash: PhantomData<fn() -> H>,
     nodes: usize,
     id_start: Range<usize>,
     first_child: Range<usize>,
@@ -157,15 +163,58 @@ fn partition<H: HashBits>(hashes: &[H], slice: &mut [u32]) -> Vec<u32> {
     counts
 }
 
-impl<'a, H: HashBits> BkTree<'a, H> {
-    /// Builds the tree over `hashes`, level by level: every group of a level picks its first
+impl<'a, H: HashBits> BkTree<H, &'a [H]> {
+    /// Builds the tree over `hashes` (borrowed), level by level: every group of a level picks its first
     /// entry as the node and partitions the rest by distance to it, groups in parallel (and
     /// large groups' distances in parallel) on the rayon pool.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
-    pub fn build(hashes: &'a [H]) -> Result<BkTree<'a, H>> {
+    pub fn build(hashes: &'a [H]) -> Result<BkTree<H, &'a [H]>> {
+        BkTree::build_over(hashes)
+    }
+
+    /// Loads a section written by [`as_bytes`](BkTree::as_bytes) over the same `hashes`,
+    /// zero-copy, and checks it fully ([`validate`](BkTree::validate), O(n)), so a damaged
+    /// section is an error, never a missed match. [`BkTree::open`] does the same for owned
+    /// storage.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section or are
+    /// inconsistent with `hashes`; [`ErrorKind::Mismatch`] if it was built over a list of
+    /// another width or length.
+    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<H, &'a [H], &'a [u8]>> {
+        BkTree::open(section, hashes)
+    }
+
+    /// Loads a section like [`load`](BkTree::load) with O(1) checks only (header and array
+    /// bounds): the tree itself is **not** validated. For robustness tests of the query
+    /// code (feature `test-util`): no byte pattern can make a query over it panic or loop,
+    /// but a damaged tree can make queries miss matches.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](BkTree::load), for the checks it makes.
+    #[cfg(feature = "test-util")]
+    pub fn load_unvalidated(
+        section: &'a [u8],
+        hashes: &'a [H],
+    ) -> Result<BkTree<H, &'a [H], &'a [u8]>> {
+        BkTree::parse(section, hashes)
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>> BkTree<H, S> {
+    /// Builds the tree over `hashes`, which it keeps (owned storage: a `Vec<H>`, an `Arc`,
+    /// a list view); [`BkTree::build`] borrows instead.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
+    pub fn build_over(storage: S) -> Result<BkTree<H, S>> {
+        let hashes = storage.as_ref();
         check_len(hashes.len())?;
         let n = hashes.len();
         let mut work: Vec<u32> = (0..n as u32).collect();
@@ -246,41 +295,29 @@ impl<'a, H: HashBits> BkTree<'a, H> {
         for (i, v) in ids.iter().enumerate() {
             put_u32(&mut data, o_ids + 4 * i, *v);
         }
-        BkTree::parse(Cow::Owned(data), hashes)
+        // Built here, from these hashes: the O(1) checks suffice.
+        BkTree::parse(data, storage)
     }
+}
 
-    /// Loads a section written by [`as_bytes`](BkTree::as_bytes) over the same `hashes`,
-    /// zero-copy, and checks it fully ([`validate`](BkTree::validate), O(n)), so a damaged
-    /// section is an error, never a missed match.
+impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
+    /// Opens a section written by [`as_bytes`](BkTree::as_bytes) over the same hashes, both
+    /// owned by the tree (a list's section and its hashes, a `Vec<u8>` and a `Vec<H>`), and
+    /// checks it fully ([`validate`](BkTree::validate), O(n)) once, here: queries then use
+    /// it as it is.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section or are
-    /// inconsistent with `hashes`; [`ErrorKind::Mismatch`] if it was built over a list of
-    /// another width or length.
-    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<'a, H>> {
-        let tree = BkTree::parse(Cow::Borrowed(section), hashes)?;
+    /// As [`load`](BkTree::load).
+    pub fn open(section: D, hashes: S) -> Result<BkTree<H, S, D>> {
+        let tree = BkTree::parse(section, hashes)?;
         tree.validate()?;
         Ok(tree)
     }
 
-    /// Loads a section like [`load`](BkTree::load) with O(1) checks only (header and array
-    /// bounds): the tree itself is **not** validated.
-    ///
-    /// Use it only for a section that passed [`load`](BkTree::load) or
-    /// [`validate`](BkTree::validate) before and cannot have changed since. No byte pattern
-    /// can make a query over it panic or loop, but a damaged tree can make queries miss
-    /// matches.
-    ///
-    /// # Errors
-    ///
-    /// As [`load`](BkTree::load), for the checks it makes.
-    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<'a, H>> {
-        BkTree::parse(Cow::Borrowed(section), hashes)
-    }
-
-    fn parse(data: Cow<'a, [u8]>, hashes: &'a [H]) -> Result<BkTree<'a, H>> {
-        let b = &data[..];
+    fn parse(data: D, storage: S) -> Result<BkTree<H, S, D>> {
+        let hashes = storage.as_ref();
+        let b = data.as_ref();
         if b.len() < HEADER {
             return Err(format_err(format!(
                 "{} bytes is shorter than the 128-byte header",
@@ -335,32 +372,63 @@ impl<'a, H: HashBits> BkTree<'a, H> {
         let first_child = range(48, (nodes + 1) * 4)?;
         let key = range(56, nodes * 2)?;
         let ids = range(64, count * 4)?;
+        let (nodes, isa) = (nodes as usize, Isa::detect());
         Ok(BkTree {
-            hashes,
+            hashes: storage,
             data,
-            nodes: nodes as usize,
+            _hash: PhantomData,
+            nodes,
             id_start,
             first_child,
             key,
             ids,
-            isa: Isa::detect(),
+            isa,
         })
     }
 
-    /// Uses the given kernels (for the distance computations) instead of the detected best.
-    pub fn with_isa(mut self, isa: Isa) -> BkTree<'a, H> {
+    /// Uses the given kernels (for the distance computations) instead of the detected best
+    /// (tests and benchmarks only: feature `test-util`).
+    #[cfg(feature = "test-util")]
+    pub fn isa(mut self, isa: Isa) -> BkTree<H, S, D> {
+        self.isa = isa;
+        self
+    }
+
+    /// Uses the given kernels (the caller picked an available one).
+    pub(crate) fn kernels(mut self, isa: Isa) -> BkTree<H, S, D> {
         self.isa = isa;
         self
     }
 
     /// The serialised section (the format in the [module documentation](self)).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.data
+        self.data.as_ref()
     }
 
-    /// The serialised section, owned.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.data.into_owned()
+    /// The same tree with its section storage changed by `f`, which must hand back the same
+    /// bytes: nothing is parsed again.
+    pub(crate) fn map_section<D2: AsRef<[u8]>>(self, f: impl FnOnce(D) -> D2) -> BkTree<H, S, D2> {
+        BkTree {
+            data: f(self.data),
+            hashes: self.hashes,
+            _hash: PhantomData,
+            nodes: self.nodes,
+            id_start: self.id_start,
+            first_child: self.first_child,
+            key: self.key,
+            ids: self.ids,
+            isa: self.isa,
+        }
+    }
+
+    /// The section's storage, giving the tree up (a `Vec<u8>` for one built here).
+    pub fn into_bytes(self) -> D {
+        self.data
+    }
+
+    /// The section's storage and the hashes' storage, giving the tree up.
+    pub fn into_parts(self) -> (D, S) {
+        (self.data, self.hashes)
     }
 
     /// The number of nodes (distinct hash values).
@@ -369,8 +437,8 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     /// The hashes searched.
-    pub fn hashes(&self) -> &'a [H] {
-        self.hashes
+    pub fn hashes(&self) -> &[H] {
+        self.hashes.as_ref()
     }
 
     /// The full O(n) check: node ranges ascend and partition the ids, which form a permutation
@@ -381,8 +449,8 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     ///
     /// [`ErrorKind::Format`] naming the first inconsistency.
     pub fn validate(&self) -> Result<()> {
-        let n = self.hashes.len();
         let v = self.view();
+        let n = v.hashes.len();
         // Unlike the multi-index hashing check, this one stays random access: whether a node's
         // ids share one hash, and whether a child's key is its distance to the parent, needs
         // the hashes of tree neighbours, so a fingerprint could only replace `seen` (n bytes,
@@ -420,7 +488,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
                 if std::mem::replace(&mut seen[id as usize], true) {
                     return Err(format_err("an id appears twice"));
                 }
-                if self.hashes[id as usize] != self.hashes[rep as usize] {
+                if v.hashes[id as usize] != v.hashes[rep as usize] {
                     return Err(format_err("a node holds different hashes"));
                 }
             }
@@ -442,7 +510,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
                     .and_then(|s| v.id(s as usize))
                     .filter(|&x| (x as usize) < n)
                     .ok_or_else(|| format_err("bad child"))?;
-                let d = self.hashes[crep as usize].hamming(&self.hashes[rep as usize]);
+                let d = v.hashes[crep as usize].hamming(&v.hashes[rep as usize]);
                 if u32::from(k) != d || k <= prev {
                     return Err(format_err("child keys are wrong or unsorted"));
                 }
@@ -455,27 +523,32 @@ impl<'a, H: HashBits> BkTree<'a, H> {
         Ok(())
     }
 
-    fn view(&self) -> View<'_> {
+    /// The arrays and the hashes, resolved once per query.
+    fn view(&self) -> View<'_, H> {
+        let data = self.data.as_ref();
         View {
-            id_start: &self.data[self.id_start.clone()],
-            first_child: &self.data[self.first_child.clone()],
-            key: &self.data[self.key.clone()],
-            ids: &self.data[self.ids.clone()],
+            hashes: self.hashes.as_ref(),
+            id_start: &data[self.id_start.clone()],
+            first_child: &data[self.first_child.clone()],
+            key: &data[self.key.clone()],
+            ids: &data[self.ids.clone()],
         }
     }
+}
 
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> BkTree<H, S, D> {
     /// Visits the subtree at `root` (depth first); appends matches. At most `budget` visits.
     #[inline(always)]
     fn search_from(
         &self,
-        v: &View<'_>,
+        v: &View<'_, H>,
         root: usize,
         q: &H,
         r: u32,
         stack: &mut Vec<u32>,
         out: &mut Vec<Match>,
     ) {
-        let n = self.hashes.len();
+        let n = v.hashes.len();
         stack.clear();
         stack.push(root as u32);
         // A sound tree visits and pushes each node at most once.
@@ -508,14 +581,14 @@ impl<'a, H: HashBits> BkTree<'a, H> {
 
     /// Node `i`'s distance to `q` and its id range, if its ranges are sound.
     #[inline(always)]
-    fn node(&self, v: &View<'_>, i: usize, q: &H) -> Option<(u32, usize, usize)> {
+    fn node(&self, v: &View<'_, H>, i: usize, q: &H) -> Option<(u32, usize, usize)> {
         let a = v.id_start(i)? as usize;
         let b = v.id_start(i + 1)? as usize;
-        if a >= b || b > self.hashes.len() {
+        if a >= b || b > v.hashes.len() {
             return None;
         }
         let rep = v.id(a)? as usize;
-        let h = self.hashes.get(rep)?;
+        let h = v.hashes.get(rep)?;
         Some((h.hamming(q), a, b))
     }
 
@@ -524,7 +597,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     #[inline(always)]
     fn children(
         &self,
-        v: &View<'_>,
+        v: &View<'_, H>,
         i: usize,
         lo: u32,
         hi: u32,
@@ -559,7 +632,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     #[inline(always)]
-    fn range_simd<S: Simd>(&self, _s: S, q: &H, r: u32, out: &mut Vec<Match>) {
+    fn range_simd<V: Simd>(&self, _s: V, q: &H, r: u32, out: &mut Vec<Match>) {
         if self.nodes == 0 {
             return;
         }
@@ -585,7 +658,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
                 };
                 if d <= r {
                     for j in a..b {
-                        if let Some(id) = v.id(j).filter(|&id| (id as usize) < self.hashes.len()) {
+                        if let Some(id) = v.id(j).filter(|&id| (id as usize) < v.hashes.len()) {
                             out.push(Match::new(id, d));
                         }
                     }
@@ -623,9 +696,9 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     #[inline(always)]
-    fn knn_simd<S: Simd>(&self, _s: S, q: &H, k: usize) -> Vec<Match> {
+    fn knn_simd<V: Simd>(&self, _s: V, q: &H, k: usize) -> Vec<Match> {
         let v = self.view();
-        let n = self.hashes.len();
+        let n = v.hashes.len();
         let mut best: BinaryHeap<Match> = BinaryHeap::with_capacity(k + 1);
         let mut queue: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
         if self.nodes > 0 {
@@ -678,15 +751,16 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 }
 
-/// Bounds-checked readers over the four arrays.
-struct View<'d> {
+/// Bounds-checked readers over the four arrays, and the hashes.
+struct View<'d, H> {
+    hashes: &'d [H],
     id_start: &'d [u8],
     first_child: &'d [u8],
     key: &'d [u8],
     ids: &'d [u8],
 }
 
-impl View<'_> {
+impl<H> View<'_, H> {
     #[inline(always)]
     fn id_start(&self, i: usize) -> Option<u32> {
         u32_at(self.id_start, i)
@@ -705,8 +779,8 @@ impl View<'_> {
     }
 }
 
-struct Subtree<'s, 'a, H> {
-    tree: &'s BkTree<'a, H>,
+struct Subtree<'s, H, S, D> {
+    tree: &'s BkTree<H, S, D>,
     root: usize,
     q: &'s H,
     r: u32,
@@ -714,46 +788,48 @@ struct Subtree<'s, 'a, H> {
     out: &'s mut Vec<Match>,
 }
 
-impl<H: HashBits> WithSimd for Subtree<'_, '_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> WithSimd for Subtree<'_, H, S, D> {
     type Output = ();
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _s: S) {
+    fn with_simd<V: Simd>(self, _s: V) {
         let v = self.tree.view();
         self.tree
             .search_from(&v, self.root, self.q, self.r, self.stack, self.out);
     }
 }
 
-struct RangeOp<'s, 'a, H> {
-    tree: &'s BkTree<'a, H>,
+struct RangeOp<'s, H, S, D> {
+    tree: &'s BkTree<H, S, D>,
     q: &'s H,
     r: u32,
     out: &'s mut Vec<Match>,
 }
 
-impl<H: HashBits> WithSimd for RangeOp<'_, '_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> WithSimd for RangeOp<'_, H, S, D> {
     type Output = ();
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) {
+    fn with_simd<V: Simd>(self, s: V) {
         self.tree.range_simd(s, self.q, self.r, self.out)
     }
 }
 
-struct KnnOp<'s, 'a, H> {
-    tree: &'s BkTree<'a, H>,
+struct KnnOp<'s, H, S, D> {
+    tree: &'s BkTree<H, S, D>,
     q: &'s H,
     k: usize,
 }
 
-impl<H: HashBits> WithSimd for KnnOp<'_, '_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> WithSimd for KnnOp<'_, H, S, D> {
     type Output = Vec<Match>;
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Vec<Match> {
+    fn with_simd<V: Simd>(self, s: V) -> Vec<Match> {
         self.tree.knn_simd(s, self.q, self.k)
     }
 }
 
-impl<H: HashBits> Index for BkTree<'_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Send + Sync, D: AsRef<[u8]> + Send + Sync> Index
+    for BkTree<H, S, D>
+{
     type Hash = H;
 
     fn kind(&self) -> IndexKind {
@@ -761,11 +837,11 @@ impl<H: HashBits> Index for BkTree<'_, H> {
     }
 
     fn len(&self) -> usize {
-        self.hashes.len()
+        self.hashes.as_ref().len()
     }
 
     fn index_bytes(&self) -> usize {
-        self.data.len()
+        self.data.as_ref().len()
     }
 
     fn range(&self, query: &H, threshold: u32, out: &mut Vec<Match>) {
@@ -782,7 +858,7 @@ impl<H: HashBits> Index for BkTree<'_, H> {
     }
 
     fn knn(&self, query: &H, k: usize) -> Vec<Match> {
-        if k == 0 || self.hashes.is_empty() {
+        if k == 0 || self.hashes.as_ref().is_empty() {
             return Vec::new();
         }
         self.isa.dispatch(KnnOp {

@@ -59,11 +59,14 @@ use crate::hash::{Hash256, Hash64};
 pub mod bench;
 pub mod bktree;
 mod bytes;
+pub(crate) mod cost;
+pub mod join;
 mod linear;
 pub mod mih;
 mod simd;
 
 pub use self::bktree::BkTree;
+pub use self::join::{cross_join, cross_join_with, self_join, self_join_with, JoinMethod, Pair};
 pub use self::linear::LinearScan;
 pub use self::mih::{Mih, MihOptions};
 #[doc(hidden)]
@@ -75,6 +78,7 @@ pub use self::simd::Isa;
 ///
 /// Ordered by distance, then index: the order every index returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Match {
     /// Position in the hashes slice the index was built over.
     pub index: u32,
@@ -112,6 +116,8 @@ mod sealed {
         fn from_words(next: &mut dyn FnMut() -> u64) -> Self;
         /// The hash with bit `k` flipped.
         fn flip(&self, k: u32) -> Self;
+        /// Whether every bit is 0, or every bit is 1 (the hash of a blank frame).
+        fn is_degenerate(&self) -> bool;
         /// The single-query range kernel.
         fn range_kernel(
             isa: Isa,
@@ -159,6 +165,9 @@ impl sealed::Sealed for Hash64 {
     fn flip(&self, k: u32) -> Self {
         Hash64::from_u64(self.to_u64() ^ (1u64 << k))
     }
+    fn is_degenerate(&self) -> bool {
+        Hash64::is_degenerate(self)
+    }
     fn range_kernel(
         isa: Isa,
         hashes: &[Self],
@@ -196,6 +205,9 @@ impl sealed::Sealed for Hash256 {
         let mut l = self.limbs();
         l[(k / 64) as usize] ^= 1u64 << (k % 64);
         Hash256::from_limbs(l)
+    }
+    fn is_degenerate(&self) -> bool {
+        Hash256::is_degenerate(self)
     }
     fn range_kernel(
         isa: Isa,
@@ -364,9 +376,9 @@ pub fn choose_kind(bits: u32, len: usize, threshold: u32, batch: usize) -> Index
         return IndexKind::Linear;
     }
     let linear = if batch >= 64 {
-        mih::batch_linear_cost(bits, len)
+        cost::batch_linear_cost(bits, len)
     } else {
-        mih::linear_cost(bits, len)
+        cost::linear_cost(bits, len)
     };
     if mih::predicted_cost(bits, len, threshold) < linear {
         IndexKind::Mih
@@ -392,8 +404,9 @@ pub struct IndexOptions {
     pub threshold: Option<u32>,
     /// How many queries a typical call will carry (1 for single lookups).
     pub batch: usize,
-    /// Force an instruction set (default: the best detected).
-    pub isa: Option<Isa>,
+    /// A forced instruction set (default: the best detected); set only with the feature
+    /// `test-util`.
+    pub(crate) isa: Option<Isa>,
 }
 
 impl Default for IndexOptions {
@@ -425,7 +438,8 @@ impl IndexOptions {
         self.batch = batch.max(1);
         self
     }
-    /// Forces an instruction set.
+    /// Forces an instruction set (tests and benchmarks only: feature `test-util`).
+    #[cfg(feature = "test-util")]
     pub fn isa(mut self, isa: Isa) -> IndexOptions {
         self.isa = Some(isa);
         self
@@ -457,76 +471,112 @@ fn unknown_magic() -> Error {
 }
 
 /// Any of the three indexes, chosen at build time (possibly automatically).
+///
+/// Like each index, it owns its storage: the hashes `S` (anything `AsRef<[H]>`) and the
+/// section bytes `D` of a persistent index. [`SearchIndex::build`] and [`SearchIndex::load`]
+/// borrow both (`S = &[H]`); [`SearchIndex::build_over`] and [`SearchIndex::open`] take any
+/// owner, so an index can live beside the list it searches (as in the
+/// [`Matcher`](crate::matching::Matcher), which opens each list's index once, when the list is
+/// added).
 #[derive(Debug)]
-pub enum SearchIndex<'a, H: HashBits> {
+#[non_exhaustive]
+pub enum SearchIndex<H, S, D = Vec<u8>> {
     /// A linear scan.
-    Linear(LinearScan<'a, H>),
+    Linear(LinearScan<H, S>),
     /// A BK-tree.
-    BkTree(BkTree<'a, H>),
+    BkTree(BkTree<H, S, D>),
     /// Multi-index hashing.
-    Mih(Mih<'a, H>),
+    Mih(Mih<H, S, D>),
 }
 
-impl<'a, H: HashBits> SearchIndex<'a, H> {
-    /// Builds the index `options` ask for over `hashes` (resolving [`IndexKind::Auto`]).
+impl<'a, H: HashBits> SearchIndex<H, &'a [H]> {
+    /// Builds the index `options` ask for over `hashes` (borrowed), resolving
+    /// [`IndexKind::Auto`].
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
-    pub fn build(hashes: &'a [H], options: &IndexOptions) -> Result<SearchIndex<'a, H>> {
-        check_len(hashes.len())?;
-        let threshold = options.threshold.unwrap_or(default_threshold(H::BITS));
-        let kind = match options.kind {
-            IndexKind::Auto => choose_kind(H::BITS, hashes.len(), threshold, options.batch),
-            k => k,
-        };
-        let isa = options.isa.unwrap_or_else(Isa::detect);
-        Ok(match kind {
-            IndexKind::BkTree => SearchIndex::BkTree(BkTree::build(hashes)?.with_isa(isa)),
-            IndexKind::Mih => SearchIndex::Mih(
-                Mih::build_with(hashes, &MihOptions::new().threshold(threshold))?.with_isa(isa),
-            ),
-            _ => SearchIndex::Linear(LinearScan::with_isa(hashes, isa)),
-        })
+    pub fn build(hashes: &'a [H], options: &IndexOptions) -> Result<SearchIndex<H, &'a [H]>> {
+        SearchIndex::build_over(hashes, options)
     }
 
     /// Loads a persistent index section written by [`BkTree::as_bytes`] or [`Mih::as_bytes`],
-    /// recognised by its magic bytes, over the same hashes it was built from, and validates it
-    /// fully ([`BkTree::load`], [`Mih::load`]: O(n)), so a damaged section is an error, never
-    /// a missed match.
+    /// recognised by its magic bytes, over the same hashes it was built from (both borrowed),
+    /// and validates it fully ([`BkTree::load`], [`Mih::load`]: O(n)), so a damaged section is
+    /// an error, never a missed match.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Format`] when the bytes are not a supported index section (unknown magic,
     /// newer version, truncated) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
     /// when the section was built over a list of another size or width.
-    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<'a, H>> {
-        if section.starts_with(bktree::MAGIC) {
-            BkTree::load(section, hashes).map(SearchIndex::BkTree)
-        } else if section.starts_with(mih::MAGIC) {
-            Mih::load(section, hashes).map(SearchIndex::Mih)
-        } else {
-            Err(unknown_magic())
-        }
+    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<H, &'a [H], &'a [u8]>> {
+        SearchIndex::open(section, hashes)
     }
 
     /// Loads a persistent index section like [`load`](SearchIndex::load), with only the
-    /// constant-time checks of [`BkTree::load_unvalidated`] / [`Mih::load_unvalidated`]: the
-    /// contents are **not** validated.
-    ///
-    /// Use it only for a section that passed [`load`](SearchIndex::load) before and cannot
-    /// have changed since (the [`Matcher`](crate::matching::Matcher) validates a list's index
-    /// once when the list is added, then uses this per query). A damaged section loaded this
-    /// way cannot cause a panic, but can make queries miss matches.
+    /// constant-time checks: the contents are **not** validated. For robustness tests of the
+    /// query code (feature `test-util`): a damaged section loaded this way cannot cause a
+    /// panic, but can make queries miss matches.
     ///
     /// # Errors
     ///
     /// As [`load`](SearchIndex::load), for the checks it makes.
-    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<'a, H>> {
+    #[cfg(feature = "test-util")]
+    pub fn load_unvalidated(
+        section: &'a [u8],
+        hashes: &'a [H],
+    ) -> Result<SearchIndex<H, &'a [H], &'a [u8]>> {
         if section.starts_with(bktree::MAGIC) {
             BkTree::load_unvalidated(section, hashes).map(SearchIndex::BkTree)
         } else if section.starts_with(mih::MAGIC) {
             Mih::load_unvalidated(section, hashes).map(SearchIndex::Mih)
+        } else {
+            Err(unknown_magic())
+        }
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>> SearchIndex<H, S> {
+    /// Builds the index `options` ask for over `hashes`, which it keeps (a `Vec<H>`, an
+    /// `Arc<[H]>`, a list view), resolving [`IndexKind::Auto`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
+    pub fn build_over(hashes: S, options: &IndexOptions) -> Result<SearchIndex<H, S>> {
+        let len = hashes.as_ref().len();
+        check_len(len)?;
+        let threshold = options.threshold.unwrap_or(default_threshold(H::BITS));
+        let kind = match options.kind {
+            IndexKind::Auto => choose_kind(H::BITS, len, threshold, options.batch),
+            k => k,
+        };
+        let isa = options.isa.unwrap_or_else(Isa::detect);
+        Ok(match kind {
+            IndexKind::BkTree => SearchIndex::BkTree(BkTree::build_over(hashes)?.kernels(isa)),
+            IndexKind::Mih => SearchIndex::Mih(
+                Mih::build_over(hashes, &MihOptions::new().threshold(threshold))?.kernels(isa),
+            ),
+            _ => SearchIndex::Linear(LinearScan::over(hashes).kernels(isa)),
+        })
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> SearchIndex<H, S, D> {
+    /// Opens a persistent index section (a BK-tree or multi-index hashing, recognised by its
+    /// magic bytes) over the hashes it was built from, both owned by the index, and validates
+    /// it fully, once, here ([`BkTree::open`], [`Mih::open`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](SearchIndex::load).
+    pub fn open(section: D, hashes: S) -> Result<SearchIndex<H, S, D>> {
+        let b = section.as_ref();
+        if b.starts_with(bktree::MAGIC) {
+            BkTree::open(section, hashes).map(SearchIndex::BkTree)
+        } else if b.starts_with(mih::MAGIC) {
+            Mih::open(section, hashes).map(SearchIndex::Mih)
         } else {
             Err(unknown_magic())
         }
@@ -540,9 +590,33 @@ impl<'a, H: HashBits> SearchIndex<'a, H> {
             SearchIndex::Mih(m) => Some(m.as_bytes()),
         }
     }
+
+    /// The hashes searched.
+    pub fn hashes(&self) -> &[H] {
+        match self {
+            SearchIndex::Linear(i) => i.hashes(),
+            SearchIndex::BkTree(i) => i.hashes(),
+            SearchIndex::Mih(i) => i.hashes(),
+        }
+    }
+
+    /// The same index with its section storage changed by `f`, which must hand back the same
+    /// bytes (in another owner): nothing is parsed again.
+    pub(crate) fn map_section<D2: AsRef<[u8]>>(
+        self,
+        f: impl FnOnce(D) -> D2,
+    ) -> SearchIndex<H, S, D2> {
+        match self {
+            SearchIndex::Linear(i) => SearchIndex::Linear(i),
+            SearchIndex::BkTree(t) => SearchIndex::BkTree(t.map_section(f)),
+            SearchIndex::Mih(m) => SearchIndex::Mih(m.map_section(f)),
+        }
+    }
 }
 
-impl<H: HashBits> Index for SearchIndex<'_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Send + Sync, D: AsRef<[u8]> + Send + Sync> Index
+    for SearchIndex<H, S, D>
+{
     type Hash = H;
     fn kind(&self) -> IndexKind {
         match self {
