@@ -98,7 +98,7 @@ pub mod matching;
 pub(crate) mod util;
 
 pub use crate::algo::HashOutput;
-pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::error::{Error, ErrorKind, Limit, Result};
 pub use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 pub use crate::image::{DecodeOptions, Limits, Orientation, PixelBuffer, PixelLayout};
 pub use crate::list::{HashList, ListBuilder};

@@ -148,7 +148,7 @@ fn assert_decode_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
             img.height()
         ),
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Decode(_)),
+            matches!(e.kind(), ErrorKind::Decode { .. }),
             "{what}: wrong error kind: {e}"
         ),
     }
@@ -162,7 +162,7 @@ fn assert_limits_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
             img.height()
         ),
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::LimitsExceeded(_)),
+            matches!(e.kind(), ErrorKind::Limit { .. }),
             "{what}: wrong error kind: {e}"
         ),
     }
@@ -817,7 +817,7 @@ fn decode_path_reads_by_content_and_respects_limits() {
     // A file larger than the allocation limit is refused before it is read whole.
     let small = DecodeOptions::default().with_limits(Limits::default().with_max_alloc(1000));
     let err = decode_path(&misnamed, &small).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::Limit { .. }), "{err}");
     assert_eq!(err.path(), Some(misnamed.as_path()));
     // A missing file is an I/O error naming the path.
     let missing = dir.path().join("missing.png");
@@ -890,10 +890,7 @@ fn sweep_fixtures() -> Vec<(&'static str, Vec<u8>)> {
 fn typed_or_ok(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
     if let Err(e) = result {
         assert!(
-            matches!(
-                e.kind(),
-                ErrorKind::Decode(_) | ErrorKind::LimitsExceeded(_)
-            ),
+            matches!(e.kind(), ErrorKind::Decode { .. } | ErrorKind::Limit { .. }),
             "{what}: unexpected error kind {e}"
         );
     }

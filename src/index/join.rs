@@ -149,7 +149,7 @@ pub fn cross_join<H: HashBits>(
 /// # Errors
 ///
 /// [`ErrorKind::InvalidArgument`] if either side holds more than `u32::MAX` hashes;
-/// [`ErrorKind::ResourceLimit`] if more than `max_pairs` pairs are within the threshold
+/// [`ErrorKind::Limit`] if more than `max_pairs` pairs are within the threshold
 /// (estimated from a sample before the join starts, counted during it).
 ///
 /// ```
@@ -281,11 +281,13 @@ fn too_many_pairs(what: String, r: u32, max: u64) -> crate::error::Error {
     } else {
         String::new()
     };
-    ErrorKind::ResourceLimit(format!(
-        "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
-         threshold, or raise the pair limit (`--max-pairs`) if memory allows"
-    ))
-    .into()
+    crate::error::Error::limit(
+        crate::error::Limit::Pairs,
+        format!(
+            "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
+             threshold, or raise the pair limit (`--max-pairs`) if memory allows"
+        ),
+    )
 }
 
 /// Fails early when a sample of random pairs of `unique` shows that clearly more than `max`

@@ -138,7 +138,7 @@ pub struct DedupOptions {
     /// The join method (default [`JoinMethod::Auto`]).
     pub method: JoinMethod,
     /// The most pairs of distinct hashes within the threshold the join may find (default
-    /// [`DEFAULT_MAX_PAIRS`]); more is an [`ErrorKind::ResourceLimit`] error, raised early when
+    /// [`DEFAULT_MAX_PAIRS`]); more is an [`ErrorKind::Limit`] error, raised early when
     /// a sample of random pairs already shows the limit will be passed. Bounds the join's
     /// memory, which grows with the pairs found. Exact duplicates do not count: they are
     /// grouped before the join.
@@ -273,7 +273,7 @@ pub struct ClusterReport {
 ///
 /// [`ErrorKind::InvalidArgument`] if `quality` is neither empty nor as long as `hashes`, if
 /// there are more than `u32::MAX` hashes, or if the threshold exceeds the hash width;
-/// [`ErrorKind::ResourceLimit`] if more than `options.max_pairs` pairs of distinct hashes are
+/// [`ErrorKind::Limit`] if more than `options.max_pairs` pairs of distinct hashes are
 /// within the threshold (estimated from a sample before the join starts, counted during it).
 ///
 /// ```
@@ -283,7 +283,7 @@ pub struct ClusterReport {
 /// let hashes: Vec<Hash64> = (1..300u64).map(|i| Hash64::from_u64(i * 0x9e37_79b9)).collect();
 /// // At threshold 64 every pair is linked: 44,551 pairs, over a limit of 1,000.
 /// let err = cluster(&hashes, &[], &DedupOptions::new(64).max_pairs(1000)).unwrap_err();
-/// assert!(matches!(err.kind(), ErrorKind::ResourceLimit(_)));
+/// assert!(matches!(err.kind(), ErrorKind::Limit { .. }));
 /// ```
 pub fn cluster<H: HashBits>(
     hashes: &[H],
