@@ -86,6 +86,7 @@
 )]
 
 pub mod algo;
+pub mod arch;
 mod error;
 #[cfg(feature = "eval")]
 pub mod eval;

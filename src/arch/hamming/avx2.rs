@@ -1,43 +1,24 @@
 //! AVX2 kernels (x86-64): nibble-table popcount (`vpshufb`) summed with `vpsadbw`.
 //!
-//! Every `#[target_feature]` function here is private and reached only through [`Token`], which
+//! Every `#[target_feature]` function here is private and reached only through [`Avx2`], which
 //! exists only after runtime detection (memchr's pattern).
 
 use core::arch::x86_64::*;
 
 use super::{Simd, WithSimd};
+use crate::arch::x86::Avx2;
 use crate::hash::{Hash256, Hash64};
 use crate::index::Match;
 
-/// Proof that the running CPU has AVX2, POPCNT, BMI1 and BMI2. Zero-size; constructed only by
-/// [`Token::new`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Token(());
-
-impl Token {
-    /// Detects the features at run time.
-    pub(crate) fn new() -> Option<Token> {
-        if is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("popcnt")
-            && is_x86_feature_detected!("bmi1")
-            && is_x86_feature_detected!("bmi2")
-        {
-            Some(Token(()))
-        } else {
-            None
-        }
-    }
-}
-
 #[target_feature(enable = "avx2,popcnt,bmi1,bmi2")]
-unsafe fn run<W: WithSimd>(token: Token, op: W) -> W::Output {
+unsafe fn run<W: WithSimd>(token: Avx2, op: W) -> W::Output {
     op.with_simd(token)
 }
 
-impl Simd for Token {
+impl Simd for Avx2 {
     #[inline(always)]
     fn run<W: WithSimd>(self, op: W) -> W::Output {
-        // SAFETY: a Token exists only after `Token::new` detected every enabled feature.
+        // SAFETY: an `Avx2` exists only where the cached detection found every enabled feature.
         unsafe { run(self, op) }
     }
     #[inline(always)]

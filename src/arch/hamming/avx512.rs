@@ -1,6 +1,6 @@
 //! AVX-512 kernels (x86-64 with F, BW, VL and VPOPCNTDQ): `vpopcntq` on 512-bit vectors.
 //!
-//! Every `#[target_feature]` function here is private and reached only through [`Token`], which
+//! Every `#[target_feature]` function here is private and reached only through [`Avx512`], which
 //! exists only after runtime detection (memchr's pattern).
 //!
 //! The AVX-512 intrinsics are stable since Rust 1.89: the crate's `rust-version` has to be at
@@ -9,42 +9,19 @@
 use core::arch::x86_64::*;
 
 use super::{Simd, WithSimd};
+use crate::arch::x86::Avx512;
 use crate::hash::{Hash256, Hash64};
 use crate::index::Match;
 
-/// Proof that the running CPU has AVX-512 F, BW, VL and VPOPCNTDQ (and the AVX2 tier's
-/// features). Zero-size; constructed only by [`Token::new`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Token(());
-
-impl Token {
-    /// Detects the features at run time.
-    pub(crate) fn new() -> Option<Token> {
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512vl")
-            && is_x86_feature_detected!("avx512vpopcntdq")
-            && is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("popcnt")
-            && is_x86_feature_detected!("bmi1")
-            && is_x86_feature_detected!("bmi2")
-        {
-            Some(Token(()))
-        } else {
-            None
-        }
-    }
-}
-
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx2,popcnt,bmi1,bmi2")]
-unsafe fn run<W: WithSimd>(token: Token, op: W) -> W::Output {
+unsafe fn run<W: WithSimd>(token: Avx512, op: W) -> W::Output {
     op.with_simd(token)
 }
 
-impl Simd for Token {
+impl Simd for Avx512 {
     #[inline(always)]
     fn run<W: WithSimd>(self, op: W) -> W::Output {
-        // SAFETY: a Token exists only after `Token::new` detected every enabled feature.
+        // SAFETY: an `Avx512` exists only where the cached detection found every enabled feature.
         unsafe { run(self, op) }
     }
     #[inline(always)]
