@@ -316,8 +316,26 @@ fn load_rejects_the_wrong_list() {
         SearchIndex::load(b"not an index section at all, no magic here", &list)
             .unwrap_err()
             .kind(),
-        hashsieve::ErrorKind::Format(_)
+        hashsieve::ErrorKind::Unsupported(_)
     ));
+    // A section from a newer writer says so (upgrade), and one cut short says that.
+    for bytes in [mih.as_bytes(), tree.as_bytes()] {
+        let mut newer = bytes.to_vec();
+        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert!(matches!(
+            SearchIndex::load(&newer, &list).unwrap_err().kind(),
+            hashsieve::ErrorKind::Version {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ));
+        let cut = &bytes[..bytes.len() - 64];
+        assert!(matches!(
+            SearchIndex::load(cut, &list).unwrap_err().kind(),
+            hashsieve::ErrorKind::Truncated { .. }
+        ));
+    }
     let any = SearchIndex::load(mih.as_bytes(), &list).unwrap();
     assert_eq!(any.kind(), IndexKind::Mih);
     let any = SearchIndex::load(tree.as_bytes(), &list).unwrap();

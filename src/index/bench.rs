@@ -9,7 +9,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::{BkTree, HashBits, Index, IndexKind, Isa, LinearScan, Match, Mih, MihOptions};
+use super::{BkTree, HashBits, Index, IndexKind, LinearScan, Match, Mih, MihOptions};
+use crate::arch::Isa;
 use crate::error::{ErrorKind, Result};
 use crate::hash::{Hash256, Hash64};
 

@@ -79,8 +79,8 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::bytes::{align64, le_u32, le_u64, put_u32, put_u64, u16_at, u32_at};
-use super::simd::{Simd, WithSimd};
-use super::{check_len, HashBits, Index, IndexKind, Isa, Match};
+use super::{check_len, HashBits, Index, IndexKind, Match};
+use crate::arch::{Isa, Simd, WithSimd};
 use crate::error::{ErrorKind, Result};
 
 /// The magic bytes that open a BK-tree section.
@@ -126,9 +126,12 @@ pub struct BkTree<H, S, D = Vec<u8>> {
     isa: Isa,
 }
 
-fn format_err(msg: impl Into<String>) -> crate::Error {
-    ErrorKind::Format(format!("BK-tree section: {}", msg.into())).into()
+fn corrupt(detail: impl Into<String>) -> crate::Error {
+    crate::Error::corrupt(WHAT, detail)
 }
+
+/// What errors name.
+const WHAT: &str = "BK-tree section";
 
 /// Stable counting sort of `slice` by distance to its first element; returns the counts per
 /// distance (`bits + 1` entries). The pivot stays first.
@@ -182,9 +185,10 @@ impl<'a, H: HashBits> BkTree<H, &'a [H]> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section or are
-    /// inconsistent with `hashes`; [`ErrorKind::Mismatch`] if it was built over a list of
-    /// another width or length.
+    /// [`ErrorKind::Corrupt`] if the section is inconsistent (with itself or with `hashes`),
+    /// [`ErrorKind::Truncated`] if it is cut short, [`ErrorKind::Version`] if a newer
+    /// hashsieve wrote it, [`ErrorKind::Unsupported`] if it is no BK-tree section;
+    /// [`ErrorKind::Mismatch`] if it was built over a list of another width or length.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<H, &'a [H], &'a [u8]>> {
         BkTree::open(section, hashes)
     }
@@ -319,18 +323,20 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
         let hashes = storage.as_ref();
         let b = data.as_ref();
         if b.len() < HEADER {
-            return Err(format_err(format!(
-                "{} bytes is shorter than the 128-byte header",
-                b.len()
-            )));
+            return Err(crate::Error::truncated(WHAT, HEADER as u64, b.len() as u64));
         }
         if &b[..8] != MAGIC {
-            return Err(format_err("bad magic bytes"));
+            return Err(crate::Error::unsupported(format!(
+                "not a {WHAT} (bad magic bytes)"
+            )));
         }
         let version = le_u32(b, 8);
+        if version > VERSION {
+            return Err(crate::Error::version(WHAT, version, VERSION));
+        }
         if version != VERSION {
-            return Err(format_err(format!(
-                "format v{version} is not supported by this build (v{VERSION}); rebuild the index"
+            return Err(corrupt(format!(
+                "format version {version} was never written"
             )));
         }
         let bits = le_u32(b, 12);
@@ -352,20 +358,17 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
         check_len(hashes.len())?;
         let nodes = le_u64(b, 24);
         if nodes > count {
-            return Err(format_err("more nodes than hashes"));
+            return Err(corrupt("more nodes than hashes"));
         }
         let total = le_u64(b, 32);
         if total > b.len() as u64 {
-            return Err(format_err(format!(
-                "truncated: {} of {total} bytes present",
-                b.len()
-            )));
+            return Err(crate::Error::truncated(WHAT, total, b.len() as u64));
         }
         let range = |off_at: usize, len: u64| -> Result<Range<usize>> {
             let off = le_u64(b, off_at);
             match off.checked_add(len).filter(|&e| e <= total) {
                 Some(e) => Ok(off as usize..e as usize),
-                None => Err(format_err("an array runs past the section")),
+                None => Err(corrupt("an array runs past the section")),
             }
         };
         let id_start = range(40, (nodes + 1) * 4)?;
@@ -447,7 +450,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] naming the first inconsistency.
+    /// [`ErrorKind::Corrupt`] naming the first inconsistency.
     pub fn validate(&self) -> Result<()> {
         let v = self.view();
         let n = v.hashes.len();
@@ -460,43 +463,43 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
             return if n == 0 {
                 Ok(())
             } else {
-                Err(format_err("no nodes for a non-empty list"))
+                Err(corrupt("no nodes for a non-empty list"))
             };
         }
         if v.id_start(0) != Some(0) || v.id_start(self.nodes) != Some(n as u32) {
-            return Err(format_err("node id ranges do not span the list"));
+            return Err(corrupt("node id ranges do not span the list"));
         }
         if v.first_child(self.nodes) != Some(self.nodes as u32) || v.first_child(0) != Some(1) {
-            return Err(format_err("child ranges do not span the nodes"));
+            return Err(corrupt("child ranges do not span the nodes"));
         }
         for i in 0..self.nodes {
             let (Some(a), Some(b)) = (v.id_start(i), v.id_start(i + 1)) else {
-                return Err(format_err("node range out of bounds"));
+                return Err(corrupt("node range out of bounds"));
             };
             if a >= b || b as usize > n {
-                return Err(format_err("empty, descending or oversized node id range"));
+                return Err(corrupt("empty, descending or oversized node id range"));
             }
             let rep = v
                 .id(a as usize)
                 .filter(|&x| (x as usize) < n)
-                .ok_or_else(|| format_err("bad id"))?;
+                .ok_or_else(|| corrupt("bad id"))?;
             for j in a..b {
                 let id = v
                     .id(j as usize)
                     .filter(|&x| (x as usize) < n)
-                    .ok_or_else(|| format_err("bad id"))?;
+                    .ok_or_else(|| corrupt("bad id"))?;
                 if std::mem::replace(&mut seen[id as usize], true) {
-                    return Err(format_err("an id appears twice"));
+                    return Err(corrupt("an id appears twice"));
                 }
                 if v.hashes[id as usize] != v.hashes[rep as usize] {
-                    return Err(format_err("a node holds different hashes"));
+                    return Err(corrupt("a node holds different hashes"));
                 }
             }
             let (Some(c0), Some(c1)) = (v.first_child(i), v.first_child(i + 1)) else {
-                return Err(format_err("child range out of bounds"));
+                return Err(corrupt("child range out of bounds"));
             };
             if (c0 as usize) <= i || c1 < c0 {
-                return Err(format_err(
+                return Err(corrupt(
                     "children must follow their parent in ascending ranges",
                 ));
             }
@@ -504,21 +507,21 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
             for c in c0..c1 {
                 let k = v
                     .key(c as usize)
-                    .ok_or_else(|| format_err("key out of bounds"))?;
+                    .ok_or_else(|| corrupt("key out of bounds"))?;
                 let crep = v
                     .id_start(c as usize)
                     .and_then(|s| v.id(s as usize))
                     .filter(|&x| (x as usize) < n)
-                    .ok_or_else(|| format_err("bad child"))?;
+                    .ok_or_else(|| corrupt("bad child"))?;
                 let d = v.hashes[crep as usize].hamming(&v.hashes[rep as usize]);
                 if u32::from(k) != d || k <= prev {
-                    return Err(format_err("child keys are wrong or unsorted"));
+                    return Err(corrupt("child keys are wrong or unsorted"));
                 }
                 prev = k;
             }
         }
         if seen.iter().any(|s| !s) {
-            return Err(format_err("some ids are missing"));
+            return Err(corrupt("some ids are missing"));
         }
         Ok(())
     }

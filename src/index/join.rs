@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use super::cost::{self, ball};
-use super::{HashBits, Index, IndexKind, IndexOptions, Isa, SearchIndex};
+use super::{HashBits, Index, IndexKind, IndexOptions, SearchIndex};
+use crate::arch::Isa;
 use crate::error::{ErrorKind, Result};
 use crate::util::SplitMix64;
 

@@ -5,7 +5,8 @@ use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use super::{HashBits, Index, IndexKind, Isa, Match};
+use super::{HashBits, Index, IndexKind, Match};
+use crate::arch::Isa;
 
 /// List chunk handed to one rayon task: 64 Ki hashes (2 MiB of 256-bit hashes).
 const CHUNK: usize = 1 << 16;

@@ -106,7 +106,7 @@ impl PartialOrd for Match {
 }
 
 mod sealed {
-    use super::Isa;
+    use crate::arch::Isa;
     use crate::index::Match;
 
     pub trait Sealed: Sized + Copy {
@@ -176,7 +176,7 @@ impl sealed::Sealed for Hash64 {
         base: u32,
         out: &mut Vec<Match>,
     ) {
-        raw::range64(isa, hashes, q, thr, base, out)
+        crate::arch::hamming_api::range64(isa, hashes, q, thr, base, out)
     }
     fn batch_kernel(
         isa: Isa,
@@ -186,7 +186,7 @@ impl sealed::Sealed for Hash64 {
         base: u32,
         out: &mut Vec<(u32, Match)>,
     ) {
-        raw::batch64(isa, hashes, queries, thr, base, out)
+        crate::arch::hamming_api::batch64(isa, hashes, queries, thr, base, out)
     }
 }
 
@@ -217,7 +217,7 @@ impl sealed::Sealed for Hash256 {
         base: u32,
         out: &mut Vec<Match>,
     ) {
-        raw::range256(isa, hashes, q, thr, base, out)
+        crate::arch::hamming_api::range256(isa, hashes, q, thr, base, out)
     }
     fn batch_kernel(
         isa: Isa,
@@ -227,7 +227,7 @@ impl sealed::Sealed for Hash256 {
         base: u32,
         out: &mut Vec<(u32, Match)>,
     ) {
-        raw::batch256(isa, hashes, queries, thr, base, out)
+        crate::arch::hamming_api::batch256(isa, hashes, queries, thr, base, out)
     }
 }
 
@@ -467,7 +467,9 @@ pub(crate) fn check_len(len: usize) -> Result<()> {
 }
 
 fn unknown_magic() -> Error {
-    ErrorKind::Format("unknown index section (bad magic bytes)".into()).into()
+    Error::unsupported(
+        "unknown index section (bad magic bytes): written by a newer hashsieve, or not an index",
+    )
 }
 
 /// Any of the three indexes, chosen at build time (possibly automatically).
@@ -507,9 +509,10 @@ impl<'a, H: HashBits> SearchIndex<H, &'a [H]> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] when the bytes are not a supported index section (unknown magic,
-    /// newer version, truncated) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
-    /// when the section was built over a list of another size or width.
+    /// [`ErrorKind::Unsupported`] for an unknown index section (bad magic),
+    /// [`ErrorKind::Version`] for one a newer hashsieve wrote, [`ErrorKind::Truncated`] /
+    /// [`ErrorKind::Corrupt`] for a damaged one; [`ErrorKind::Mismatch`] when the section was
+    /// built over a list of another size or width.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<H, &'a [H], &'a [u8]>> {
         SearchIndex::open(section, hashes)
     }

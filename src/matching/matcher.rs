@@ -443,29 +443,61 @@ impl<D: AsRef<[u8]> + Send + Sync> AnyList for HashList<D> {
     }
 }
 
+/// A list's hashes as a slice of their width: `<&[Hash64]>::try_from(list.hashes())`, for
+/// code generic over the width.
+///
+/// ```
+/// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+/// use hashsieve::{Hash64, HashKind};
+/// let mut b = ListBuilder::new(HashKind::PHash);
+/// b.add(Hash64::from_u64(7), EntryMeta::new("a"))?;
+/// let list = HashList::from_bytes(b.to_vec()?)?;
+/// assert_eq!(<&[Hash64]>::try_from(list.hashes())?, &[Hash64::from_u64(7)][..]);
+/// assert!(<&[hashsieve::Hash256]>::try_from(list.hashes()).is_err());
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+impl<'a> TryFrom<Hashes<'a>> for &'a [Hash64] {
+    type Error = crate::Error;
+    fn try_from(hashes: Hashes<'a>) -> Result<&'a [Hash64]> {
+        match hashes {
+            Hashes::Bits64(h) => Ok(h),
+            Hashes::Bits256(_) => Err(width_mismatch(256, 64)),
+        }
+    }
+}
+
+/// A 256-bit list's hashes as a slice; see the 64-bit conversion.
+impl<'a> TryFrom<Hashes<'a>> for &'a [Hash256] {
+    type Error = crate::Error;
+    fn try_from(hashes: Hashes<'a>) -> Result<&'a [Hash256]> {
+        match hashes {
+            Hashes::Bits256(h) => Ok(h),
+            Hashes::Bits64(_) => Err(width_mismatch(64, 256)),
+        }
+    }
+}
+
+fn width_mismatch(found: u32, wanted: u32) -> crate::Error {
+    ErrorKind::Mismatch(format!(
+        "the list holds {found}-bit hashes, not {wanted}-bit ones"
+    ))
+    .into()
+}
+
 /// The hashes of a loaded list, owned through the list (storage for a [`SearchIndex`]).
 struct ListHashes<H> {
     list: Arc<dyn AnyList>,
     _hash: PhantomData<fn() -> H>,
 }
 
-impl AsRef<[Hash64]> for ListHashes<Hash64> {
-    fn as_ref(&self) -> &[Hash64] {
-        match self.list.list_hashes() {
-            Hashes::Bits64(h) => h,
-            // Never: `load` builds a `ListHashes<Hash64>` for 64-bit lists only.
-            Hashes::Bits256(_) => &[],
-        }
-    }
-}
-
-impl AsRef<[Hash256]> for ListHashes<Hash256> {
-    fn as_ref(&self) -> &[Hash256] {
-        match self.list.list_hashes() {
-            Hashes::Bits256(h) => h,
-            // Never: `load` builds a `ListHashes<Hash256>` for 256-bit lists only.
-            Hashes::Bits64(_) => &[],
-        }
+impl<H> AsRef<[H]> for ListHashes<H>
+where
+    for<'a> &'a [H]: TryFrom<Hashes<'a>>,
+{
+    fn as_ref(&self) -> &[H] {
+        // Never empty for a list of hashes: `load` builds a `ListHashes<H>` of the list's own
+        // width only (and an index opened over it checks the count).
+        <&[H]>::try_from(self.list.list_hashes()).unwrap_or(&[])
     }
 }
 
@@ -625,8 +657,9 @@ impl Matcher {
     ///
     /// [`ErrorKind::DuplicateList`] when a list of the same name is loaded;
     /// [`ErrorKind::InvalidArgument`] for a threshold above the list's bit width;
-    /// [`ErrorKind::Format`] / [`ErrorKind::Mismatch`] when the list's index section is corrupt
-    /// or belongs to other hashes.
+    /// As [`SearchIndex::open`] when the list's index section is damaged, from a newer writer
+    /// or built over other hashes ([`ErrorKind::Corrupt`], [`ErrorKind::Version`],
+    /// [`ErrorKind::Mismatch`], ...).
     pub fn add_list<D>(&self, list: HashList<D>, options: ListOptions) -> Result<()>
     where
         D: AsRef<[u8]> + Send + Sync + 'static,
@@ -858,7 +891,7 @@ fn open_index<H: HashBits>(
     opts: &IndexOptions,
 ) -> Result<SearchIndex<H, ListHashes<H>, IndexBytes>>
 where
-    ListHashes<H>: AsRef<[H]>,
+    for<'a> &'a [H]: TryFrom<Hashes<'a>>,
 {
     let hashes = ListHashes {
         list: list.clone(),
@@ -875,7 +908,8 @@ where
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Format`] or [`ErrorKind::Mismatch`] describing the first problem found.
+/// As [`SearchIndex::load`]: [`ErrorKind::Corrupt`], [`ErrorKind::Mismatch`] and so on,
+/// describing the first problem found.
 pub fn verify_index_section<D: AsRef<[u8]>>(list: &HashList<D>) -> Result<()> {
     fn check<H: HashBits>(section: &[u8], hashes: &[H]) -> Result<()> {
         // `load` validates in full.

@@ -17,9 +17,12 @@ pub(super) struct Table {
     pub(super) chunks: Range<usize>,
 }
 
-pub(super) fn format_err(msg: impl Into<String>) -> crate::Error {
-    ErrorKind::Format(format!("multi-index hashing section: {}", msg.into())).into()
+pub(super) fn corrupt(detail: impl Into<String>) -> crate::Error {
+    crate::Error::corrupt(WHAT, detail)
 }
+
+/// What errors name.
+pub(super) const WHAT: &str = "multi-index hashing section";
 
 /// The keyed fingerprint behind [`Mih::validate`].
 ///
@@ -108,18 +111,20 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
         let hashes = storage.as_ref();
         let b = data.as_ref();
         if b.len() < HEADER {
-            return Err(format_err(format!(
-                "{} bytes is shorter than the 64-byte header",
-                b.len()
-            )));
+            return Err(crate::Error::truncated(WHAT, HEADER as u64, b.len() as u64));
         }
         if &b[..8] != MAGIC {
-            return Err(format_err("bad magic bytes"));
+            return Err(crate::Error::unsupported(format!(
+                "not a {WHAT} (bad magic bytes)"
+            )));
         }
         let version = le_u32(b, 8);
+        if version > VERSION {
+            return Err(crate::Error::version(WHAT, version, VERSION));
+        }
         if version != VERSION {
-            return Err(format_err(format!(
-                "format v{version} is not supported by this build (v{VERSION}); rebuild the index"
+            return Err(corrupt(format!(
+                "format version {version} was never written"
             )));
         }
         let bits = le_u32(b, 12);
@@ -142,19 +147,14 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
         let n = hashes.len();
         let m = le_u32(b, 24) as usize;
         if m == 0 || m > MAX_TABLES {
-            return Err(format_err(format!(
-                "{m} tables (expected 1..={MAX_TABLES})"
-            )));
+            return Err(corrupt(format!("{m} tables (expected 1..={MAX_TABLES})")));
         }
         let total = le_u64(b, 32);
         if total > b.len() as u64 {
-            return Err(format_err(format!(
-                "truncated: {} of {total} bytes present",
-                b.len()
-            )));
+            return Err(crate::Error::truncated(WHAT, total, b.len() as u64));
         }
         if (HEADER + DESC * m) as u64 > total {
-            return Err(format_err("table descriptors run past the section"));
+            return Err(corrupt("table descriptors run past the section"));
         }
         let mut tables = Vec::with_capacity(m);
         let mut covered: Vec<(u32, u32)> = Vec::with_capacity(m);
@@ -178,7 +178,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
                 || spec.low == 0
                 || spec.low > 32
             {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "table {t} has an invalid substring layout"
                 )));
             }
@@ -186,7 +186,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
             let range = |off: u64, len: Option<u64>| -> Result<Range<usize>> {
                 match len.and_then(|l| off.checked_add(l)).filter(|&e| e <= total) {
                     Some(e) => Ok(off as usize..e as usize),
-                    None => Err(format_err(format!("table {t} arrays run past the section"))),
+                    None => Err(corrupt(format!("table {t} arrays run past the section"))),
                 }
             };
             let dir = range(le_u64(b, d + 8), ((1u64 << spec.b) + 1).checked_mul(4))?;
@@ -194,9 +194,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
             let inline = range(le_u64(b, d + 16), Some(inline_len))?;
             let chunk_len = le_u64(b, d + 32);
             if Some(chunk_len) != spec.chunk_bytes(n) {
-                return Err(format_err(format!(
-                    "table {t} chunk array has the wrong size"
-                )));
+                return Err(corrupt(format!("table {t} chunk array has the wrong size")));
             }
             let chunks = range(le_u64(b, d + 24), Some(chunk_len))?;
             tables.push(Table {
@@ -209,7 +207,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
         }
         covered.sort_unstable();
         if covered.windows(2).any(|w| w[1].0 < w[0].1) {
-            return Err(format_err("table substrings overlap"));
+            return Err(corrupt("table substrings overlap"));
         }
         // The pigeonhole argument behind the search needs every bit in exactly one table: a
         // bit in no table could hide differences and drop matches.
@@ -217,7 +215,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
             && covered.windows(2).all(|w| w[1].0 == w[0].1)
             && covered.last().is_some_and(|c| c.1 == H::BITS);
         if !tiled {
-            return Err(format_err("table substrings do not cover the hash"));
+            return Err(corrupt("table substrings do not cover the hash"));
         }
         Ok(Mih {
             hashes: storage,
@@ -242,7 +240,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] naming an inconsistency.
+    /// [`ErrorKind::Corrupt`] naming an inconsistency.
     pub fn validate(&self) -> Result<()> {
         self.validate_with(Fingerprint::random())
     }
@@ -265,7 +263,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
         );
         for (t, (a, b)) in walked?.iter().zip(&expected).enumerate() {
             if a != b {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "table {t}: its entries do not match the list (an id is missing, repeated, \
                      or in the wrong bucket or with the wrong bits)"
                 )));
@@ -294,12 +292,12 @@ impl Table {
         let chunks = &data[table.chunks.clone()];
         let buckets = 1usize << s.b;
         if u32_at(dir, 0) != Some(0) || u32_at(dir, buckets) != Some(n as u32) {
-            return Err(format_err(format!(
+            return Err(corrupt(format!(
                 "table {t}: directory does not span the list"
             )));
         }
         let unary_err = || {
-            format_err(format!(
+            corrupt(format!(
                 "table {t}: unary id bits do not match bucket sizes"
             ))
         };
@@ -308,7 +306,7 @@ impl Table {
         for k in 0..buckets {
             let hi = u32_at(dir, k + 1).unwrap_or(0) as usize;
             if hi < lo || hi > n {
-                return Err(format_err(format!("table {t}: directory is not ascending")));
+                return Err(corrupt(format!("table {t}: directory is not ascending")));
             }
             let bk = Bucket {
                 k: k as u64,
@@ -337,10 +335,10 @@ impl Table {
                         Some((extra, u32::try_from(id).ok()?))
                     });
                     let Some((extra, id)) = decoded.filter(|&(_, id)| (id as usize) < n) else {
-                        return Err(format_err(format!("table {t}: an id does not decode")));
+                        return Err(corrupt(format!("table {t}: an id does not decode")));
                     };
                     if prev.is_some_and(|p| p >= id) {
-                        return Err(format_err(format!(
+                        return Err(corrupt(format!(
                             "table {t}: ids are out of order within a bucket"
                         )));
                     }
@@ -349,7 +347,7 @@ impl Table {
                     // fingerprint (and the query filter reads the whole byte).
                     let inl = if s.c1 > 0 { inline[lo + i] } else { 0 };
                     if u32::from(inl) >> s.c1 != 0 {
-                        return Err(format_err(format!(
+                        return Err(corrupt(format!(
                             "table {t}: an inline byte has bits beyond its width"
                         )));
                     }

@@ -118,8 +118,8 @@ use rayon::prelude::*;
 
 use super::bytes::{align64, le_u16, le_u32, le_u64, put_u16, put_u32, put_u64, u32_at};
 use super::cost::{ball, linear_cost};
-use super::simd::{prefetch, Simd, WithSimd};
-use super::{check_len, default_threshold, linear, HashBits, Index, IndexKind, Isa, Match};
+use super::{check_len, default_threshold, linear, HashBits, Index, IndexKind, Match};
+use crate::arch::{prefetch, Isa, Simd, WithSimd};
 use crate::error::{ErrorKind, Result};
 
 mod codec;
@@ -254,9 +254,11 @@ impl<'a, H: HashBits> Mih<H, &'a [H]> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section (magic, version,
-    /// descriptor or array bounds) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
-    /// if it was built over a list of another width or length.
+    /// [`ErrorKind::Corrupt`] if the section is inconsistent (descriptors, array bounds, or
+    /// with `hashes`), [`ErrorKind::Truncated`] if it is cut short, [`ErrorKind::Version`] if
+    /// a newer hashsieve wrote it, [`ErrorKind::Unsupported`] if it is no multi-index hashing
+    /// section; [`ErrorKind::Mismatch`] if it was built over a list of another width or
+    /// length.
     pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<Mih<H, &'a [H], &'a [u8]>> {
         Mih::open(section, hashes)
     }

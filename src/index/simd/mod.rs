@@ -2,7 +2,6 @@
 //! until they import from there. Removed at integration.
 
 pub use crate::arch::Isa;
-pub(crate) use crate::arch::{prefetch, Simd, WithSimd};
 
 /// Each Hamming kernel with an explicit instruction set. Moved to `hashsieve::arch::kernels`
 /// (feature `test-util`); kept here until the index modules and tests call that.
