@@ -320,6 +320,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
     }
 
     fn parse(data: D, storage: S) -> Result<BkTree<H, S, D>> {
+        super::count_parse();
         let hashes = storage.as_ref();
         let b = data.as_ref();
         if b.len() < HEADER {

@@ -454,6 +454,26 @@ pub(crate) fn default_threshold(bits: u32) -> u32 {
     }
 }
 
+#[cfg(feature = "test-util")]
+thread_local! {
+    static PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many persistent index sections (BK-tree or multi-index hashing) the calling thread has
+/// parsed so far, built ones included (feature `test-util`): a test that a section is parsed
+/// once, when it is opened, and never per query.
+#[cfg(feature = "test-util")]
+pub fn sections_parsed_on_this_thread() -> u64 {
+    PARSES.with(|c| c.get())
+}
+
+/// Counts one section parse for [`sections_parsed_on_this_thread`].
+#[inline]
+pub(crate) fn count_parse() {
+    #[cfg(feature = "test-util")]
+    PARSES.with(|c| c.set(c.get() + 1));
+}
+
 /// Checks that a list fits the `u32` positions of [`Match`].
 pub(crate) fn check_len(len: usize) -> Result<()> {
     if len > u32::MAX as usize {

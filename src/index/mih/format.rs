@@ -108,6 +108,7 @@ impl Table {
 
 impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
     pub(super) fn parse(data: D, storage: S) -> Result<Mih<H, S, D>> {
+        crate::index::count_parse();
         let hashes = storage.as_ref();
         let b = data.as_ref();
         if b.len() < HEADER {
