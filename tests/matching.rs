@@ -156,6 +156,96 @@ fn corrupt_index_section_fails_the_load_not_a_query() {
     assert!(m.lists().is_empty());
 }
 
+/// A list of `n` random PDQ hashes with a multi-index hashing section, and its entries.
+fn indexed_pdq_list(name: &str, rng: &mut Rng, n: usize) -> (Vec<u8>, Vec<(Hash256, String)>) {
+    let mut b = ListBuilder::new(HashKind::Pdq).name(name).created(0);
+    let mut entries = Vec::new();
+    for i in 0..n {
+        let h = rng.hash256();
+        b.add(h, EntryMeta::new(&format!("{name}-{i}"))).unwrap();
+        entries.push((h, format!("{name}-{i}")));
+    }
+    let kind = add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31));
+    assert_eq!(kind.unwrap(), Some(IndexKind::Mih));
+    (b.to_vec().unwrap(), entries)
+}
+
+/// Each list's index (the file's section, or one built) is parsed when the list is added and
+/// never again: queries use it as it is. (The matcher used to parse the section again, with
+/// the constant-time checks, on every query.)
+#[test]
+fn each_index_is_parsed_once_when_its_list_is_added() {
+    use hashsieve::index::sections_parsed_on_this_thread as parsed;
+    let mut rng = Rng::new(11);
+    let (file, file_entries) = indexed_pdq_list("file", &mut rng, 6000);
+    let (plain, plain_entries) = pdq_list("built", "v1", &mut rng, 6000, &[]);
+    let m = Matcher::new();
+    let before_add = parsed();
+    m.add_list(HashList::from_bytes(file).unwrap(), ListOptions::default())
+        .unwrap();
+    m.add_list(
+        HashList::from_bytes(plain).unwrap(),
+        ListOptions::default().index(IndexKind::BkTree),
+    )
+    .unwrap();
+    let added = parsed();
+    assert!(
+        added >= before_add + 2,
+        "adding the lists parsed their indexes"
+    );
+    let infos = m.lists();
+    assert_eq!(
+        infos
+            .iter()
+            .map(|l| (l.name.as_str(), l.index, l.index_from_file))
+            .collect::<Vec<_>>(),
+        [
+            ("file", IndexKind::Mih, true),
+            ("built", IndexKind::BkTree, false)
+        ]
+    );
+    let mut all: Vec<(Hash256, String)> = file_entries.clone();
+    all.extend(plain_entries.iter().cloned());
+    for (h, _) in file_entries.iter().chain(&plain_entries).step_by(97) {
+        let mut q = *h;
+        q.set_bit(5, !q.bit(5));
+        let r = m.query(&Query::new(HashKind::Pdq, q, None));
+        assert_eq!(found(&r), oracle(&all, &q, 31));
+        assert!(!r.matches().is_empty());
+    }
+    assert_eq!(parsed(), added, "a query parsed an index section");
+}
+
+/// One matcher holds a memory-mapped list and an in-memory one at once (it used to take one
+/// storage type for all its lists), and answers from both.
+#[test]
+fn one_matcher_mixes_mapped_and_in_memory_lists() {
+    let mut rng = Rng::new(12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mapped.hsl");
+    let (mapped, mapped_entries) = indexed_pdq_list("mapped", &mut rng, 5000);
+    std::fs::write(&path, &mapped).unwrap();
+    let shared = mapped_entries[42].0;
+    let (memory, memory_entries) = pdq_list("memory", "v1", &mut rng, 300, &[shared]);
+    let m = Matcher::new();
+    // SAFETY: the file is this test's own, and nothing writes to it while it is mapped.
+    unsafe { m.add_list_file(&path, ListOptions::default()) }.unwrap();
+    m.add_list(
+        HashList::from_bytes(memory).unwrap(),
+        ListOptions::default(),
+    )
+    .unwrap();
+    let r = m.query(&Query::new(HashKind::Pdq, shared, None));
+    let lists: Vec<&str> = r.matches().iter().map(|x| x.list.as_str()).collect();
+    assert_eq!(lists, ["mapped", "memory"]);
+    let mut all = mapped_entries;
+    all.extend(memory_entries);
+    assert_eq!(found(&r), oracle(&all, &shared, 31));
+    assert!(m.remove_list("mapped"));
+    let r = m.query(&Query::new(HashKind::Pdq, shared, None));
+    assert_eq!(r.matches().len(), 1);
+}
+
 #[test]
 fn quality_gate_and_kind_mismatch_are_reported() {
     let mut rng = Rng::new(5);

@@ -63,11 +63,12 @@
 //! their parents, and every key is the real distance to the parent. A damaged section is
 //! therefore an error, never a missed match.
 //!
-//! [`BkTree::load_unvalidated`] skips `validate`, for a section validated before that cannot
-//! have changed. Queries check each range they read, descend only to higher-numbered children
+//! A section is validated once, when it is loaded or opened; queries then read it in place.
+//! They still check each range they read, descend only to higher-numbered children
 //! and stop after `2 × nodes` node visits plus child pushes (a sound tree needs at most that),
 //! so no byte pattern can cause a panic, an endless loop or more than O(nodes) work per
-//! query; but a corrupt section loaded that way may give wrong answers.
+//! query, even over a section that skipped validation (`load_unvalidated`, feature
+//! `test-util`, for robustness tests); such a section may give wrong answers.
 //!
 //! [`IndexKind::Auto`]: super::IndexKind::Auto
 

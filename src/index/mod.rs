@@ -6,11 +6,18 @@
 //! smallest by (distance, index). Results are always sorted by distance, then by index (the
 //! position in the hashes slice), so every index gives identical output for identical input.
 //!
-//! An index borrows the hashes (`&[Hash256]` or `&[Hash64]`, typically viewed zero-copy from a
-//! memory-mapped hash list) and never owns a file. The two persistent indexes serialise to one
-//! flat, position-independent byte section ([`BkTree::as_bytes`], [`Mih::as_bytes`]) and load
-//! zero-copy from `&[u8]` plus the same hashes slice; the byte formats are documented on
-//! [`bktree`] and [`mih`].
+//! An index takes hashes, never a file type, and owns its storage, as `fst`'s `Fst<D>` does:
+//! the hashes `S` (anything `AsRef<[H]>`: a borrowed `&[H]`, a `Vec<H>`, an `Arc<[H]>`, a
+//! view of a memory-mapped hash list) and, for the two persistent indexes, their serialised
+//! section `D` (anything `AsRef<[u8]>`). `build`/`load` borrow slices, zero-copy;
+//! `build_over`/`open` take owners, so an index can be kept beside the list it searches and
+//! is parsed (and, when loaded, validated) once, never per query. The sections are flat and
+//! position-independent ([`BkTree::as_bytes`], [`Mih::as_bytes`]); their byte formats are
+//! documented on [`bktree`] and [`mih`], and the hash-list file stores one as its optional
+//! [`INDEX_SECTION`](crate::list::INDEX_SECTION).
+//!
+//! [`join`] finds every pair within a threshold in one set or between two, exactly, on the
+//! same kernels and a cost model shared with multi-index hashing's planner.
 //!
 //! | index | best at | cost per query |
 //! |---|---|---|

@@ -92,8 +92,9 @@
 //! through a fingerprint under a fresh random key), never at random (`cargo bench --bench
 //! list -- index_load` measures it; figures in the README).
 //!
-//! [`Mih::load_unvalidated`] skips `validate`, for a section that was validated before and
-//! cannot have changed. Its O(m) checks still make sure no byte pattern can make a later
+//! A section is validated once, when it is loaded or opened; queries then read it in place.
+//! The O(m) checks of parsing alone (`load_unvalidated`, feature `test-util`, for robustness
+//! tests) still make sure no byte pattern can make a later
 //! query panic or read out of bounds, and a query that meets an impossible bucket range (past
 //! the end, or buckets adding up to more than the list) stops using the index and answers with
 //! a linear scan; but other damage can then drop matches.
