@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use hashsieve::index::{Index, IndexKind, IndexOptions, SearchIndex};
 use hashsieve::list::import::{import, ImportOptions, InputFormat};
 use hashsieve::list::EntryMeta;
-use hashsieve::matching::{add_index_section, INDEX_SECTION};
+use hashsieve::list::INDEX_SECTION;
 use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
 
 /// xorshift64*: fixed-seed inputs without a dependency.
@@ -233,3 +233,30 @@ fn bench_open(c: &mut Criterion) {
 
 criterion_group!(benches, bench_build, bench_open, bench_big);
 criterion_main!(benches);
+
+/// Adds an index section over the builder's final hashes (a trial build), returning the kind
+/// embedded; stands in for the list builder's own index option.
+fn add_index_section(
+    builder: &mut ListBuilder,
+    options: &IndexOptions,
+) -> hashsieve::Result<Option<IndexKind>> {
+    use hashsieve::index::Index;
+    let trial = hashsieve::HashList::from_bytes(builder.clone().to_vec()?)?;
+    let (kind, bytes) = match trial.hashes() {
+        hashsieve::list::Hashes::Bits64(h) => {
+            let index = hashsieve::index::SearchIndex::build(h, options)?;
+            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
+        }
+        hashsieve::list::Hashes::Bits256(h) => {
+            let index = hashsieve::index::SearchIndex::build(h, options)?;
+            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
+        }
+    };
+    match bytes {
+        Some(bytes) => {
+            builder.add_section(hashsieve::list::INDEX_SECTION, bytes)?;
+            Ok(Some(kind))
+        }
+        None => Ok(None),
+    }
+}

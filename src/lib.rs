@@ -131,6 +131,7 @@ pub mod image;
 pub mod index;
 pub mod list;
 pub mod matching;
+pub(crate) mod util;
 
 pub use crate::algo::HashOutput;
 pub use crate::error::{Error, ErrorKind, Limit, Result};

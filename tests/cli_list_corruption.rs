@@ -7,9 +7,9 @@ mod common;
 use std::fs;
 use std::path::Path;
 
+use common::add_index_section;
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::{Category, EntryMeta};
-use hashsieve::matching::add_index_section;
 use hashsieve::{HashKind, ListBuilder};
 
 /// A 5-hash PDQ list (ids, qualities, categories, one hash with two entries), optionally with

@@ -20,11 +20,7 @@ fn brute_pairs<H: HashBits>(h: &[H], r: u32) -> Vec<Pair> {
         for b in a + 1..h.len() {
             let d = h[a].hamming(&h[b]);
             if d <= r {
-                out.push(Pair {
-                    a: a as u32,
-                    b: b as u32,
-                    distance: d,
-                });
+                out.push(Pair::new(a as u32, b as u32, d));
             }
         }
     }
@@ -404,11 +400,7 @@ fn cross_join_matches_brute_force() {
         for (b, y) in refs.iter().enumerate() {
             let d = x.hamming(y);
             if d <= 31 {
-                want.push(Pair {
-                    a: a as u32,
-                    b: b as u32,
-                    distance: d,
-                });
+                want.push(Pair::new(a as u32, b as u32, d));
             }
         }
     }

@@ -71,7 +71,7 @@ fn load_and_query<H: HashBits>(bytes: &[u8], list: &[H], queries: &[H]) {
         exact(&idx, list, queries);
     }
     if let Ok(m) = Mih::load(bytes, list) {
-        exact(&m.with_fallback(false), list, queries);
+        exact(&m.fallback(false), list, queries);
     }
     if let Ok(t) = BkTree::load(bytes, list) {
         exact(&t, list, queries);
@@ -81,7 +81,7 @@ fn load_and_query<H: HashBits>(bytes: &[u8], list: &[H], queries: &[H]) {
     }
     if let Ok(m) = Mih::load_unvalidated(bytes, list) {
         let _ = m.validate();
-        exercise(&m.with_fallback(false), queries);
+        exercise(&m.fallback(false), queries);
     }
     if let Ok(t) = BkTree::load_unvalidated(bytes, list) {
         let _ = t.validate();
@@ -222,7 +222,7 @@ fn mih_impossible_directories_fall_back_to_the_scan() {
     assert!(Mih::load(&b, &data.hashes).is_err());
     let m = Mih::load_unvalidated(&b, &data.hashes)
         .unwrap()
-        .with_fallback(false);
+        .fallback(false);
     assert!(m.validate().is_err());
     // Detected as corrupt while querying: answered by the scan, hence still exact.
     for (q, want) in data.queries.iter().zip(&good) {

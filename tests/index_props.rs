@@ -107,7 +107,7 @@ fn mih_variants(bits: u32) -> Vec<MihOptions> {
 }
 
 fn check_all<H: Gen>(list: &[H], queries: &[H], thresholds: &[u32]) {
-    let scans: Vec<LinearScan<H>> = Isa::available()
+    let scans: Vec<LinearScan<H, &[H]>> = Isa::available()
         .into_iter()
         .map(|i| LinearScan::with_isa(list, i))
         .collect();
@@ -115,14 +115,14 @@ fn check_all<H: Gen>(list: &[H], queries: &[H], thresholds: &[u32]) {
     tree.validate().unwrap();
     let tree_bytes = tree.as_bytes().to_vec();
     let tree2 = BkTree::load(&tree_bytes, list).unwrap();
-    let mihs: Vec<Mih<H>> = mih_variants(H::BITS)
+    let mihs: Vec<Mih<H, &[H]>> = mih_variants(H::BITS)
         .iter()
-        .map(|o| Mih::build_with(list, o).unwrap().with_fallback(false))
+        .map(|o| Mih::build_with(list, o).unwrap().fallback(false))
         .collect();
     let mih_bytes: Vec<Vec<u8>> = mihs.iter().map(|m| m.as_bytes().to_vec()).collect();
-    let loaded: Vec<Mih<H>> = mih_bytes
+    let loaded: Vec<Mih<H, &[H], &[u8]>> = mih_bytes
         .iter()
-        .map(|b| Mih::load(b, list).unwrap().with_fallback(false))
+        .map(|b| Mih::load(b, list).unwrap().fallback(false))
         .collect();
     for m in &mihs {
         m.validate().unwrap();
@@ -134,7 +134,10 @@ fn check_all<H: Gen>(list: &[H], queries: &[H], thresholds: &[u32]) {
     }
     indexes.push(&tree);
     indexes.push(&tree2);
-    for m in mihs.iter().chain(&loaded) {
+    for m in &mihs {
+        indexes.push(m);
+    }
+    for m in &loaded {
         indexes.push(m);
     }
     indexes.push(&auto);
@@ -216,7 +219,7 @@ fn all_duplicates_are_all_returned() {
     let list = vec![h; 500];
     let tree = BkTree::build(&list).unwrap();
     assert_eq!(tree.nodes(), 1);
-    let mih = Mih::build(&list).unwrap().with_fallback(false);
+    let mih = Mih::build(&list).unwrap().fallback(false);
     let mut out = Vec::new();
     for idx in [&tree as &dyn Index<Hash = Hash256>, &mih] {
         idx.range(&h, 0, &mut out);
@@ -261,7 +264,7 @@ fn larger_lists_with_planted_neighbours_match_the_scan() {
         assert_eq!(mih.range_batch(&data.queries, r), want, "r={r}");
         let forced = Mih::load(mih.as_bytes(), &data.hashes)
             .unwrap()
-            .with_fallback(false);
+            .fallback(false);
         assert_eq!(forced.range_batch(&data.queries, r), want, "forced r={r}");
     }
     // Every planted copy within 31 is found.
@@ -313,8 +316,26 @@ fn load_rejects_the_wrong_list() {
         SearchIndex::load(b"not an index section at all, no magic here", &list)
             .unwrap_err()
             .kind(),
-        hashsieve::ErrorKind::Format(_)
+        hashsieve::ErrorKind::Unsupported(_)
     ));
+    // A section from a newer writer says so (upgrade), and one cut short says that.
+    for bytes in [mih.as_bytes(), tree.as_bytes()] {
+        let mut newer = bytes.to_vec();
+        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert!(matches!(
+            SearchIndex::load(&newer, &list).unwrap_err().kind(),
+            hashsieve::ErrorKind::Version {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ));
+        let cut = &bytes[..bytes.len() - 64];
+        assert!(matches!(
+            SearchIndex::load(cut, &list).unwrap_err().kind(),
+            hashsieve::ErrorKind::Truncated { .. }
+        ));
+    }
     let any = SearchIndex::load(mih.as_bytes(), &list).unwrap();
     assert_eq!(any.kind(), IndexKind::Mih);
     let any = SearchIndex::load(tree.as_bytes(), &list).unwrap();

@@ -4,9 +4,11 @@
 
 mod common;
 
+use common::add_index_section;
 use hashsieve::index::{Index, IndexKind, IndexOptions, LinearScan, Match, SearchIndex};
+use hashsieve::list::INDEX_SECTION;
 use hashsieve::list::{Category, EntryMeta};
-use hashsieve::matching::{add_index_section, ListOptions, Matcher, Query, INDEX_SECTION};
+use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{Hash256, Hash64, HashKind, HashList, HashValue, ListBuilder};
 
 use common::Rng;
@@ -104,7 +106,7 @@ fn matcher_answers(
     queries: &[HashValue],
 ) -> Option<Vec<Answer>> {
     let list = HashList::from_bytes(bytes.to_vec()).ok()?;
-    let matcher: Matcher<Vec<u8>> = Matcher::new();
+    let matcher: Matcher = Matcher::new();
     matcher
         .add_list(list, ListOptions::default().index(index))
         .ok()?;

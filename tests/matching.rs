@@ -10,13 +10,12 @@ use hashsieve::algo::pdq::{self, Dihedral};
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::{Category, EntryMeta};
 use hashsieve::matching::{
-    add_index_section, CategoryFilter, ListOptions, Matcher, MatcherOptions, Query, QueryResult,
-    SkipReason,
+    CategoryFilter, ListOptions, Matcher, MatcherOptions, Query, QueryResult, SkipReason,
 };
 use hashsieve::ErrorKind;
 use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-use common::Rng;
+use common::{add_index_section, Rng};
 
 /// A PDQ list of `n` random hashes (every 7th one shared by two entries) plus `planted`.
 fn pdq_list(
@@ -86,7 +85,7 @@ fn matcher_equals_brute_force_for_every_index() {
         IndexKind::Auto,
     ] {
         for t in [0, 8, 31, 40] {
-            let m: Matcher<Vec<u8>> = Matcher::new();
+            let m: Matcher = Matcher::new();
             let opts = ListOptions::default().index(index).threshold(t);
             m.add_list(HashList::from_bytes(bytes.clone()).unwrap(), opts)
                 .unwrap();
@@ -126,9 +125,9 @@ fn embedded_index_section_is_used_and_agrees() {
     assert_eq!(kind, Some(IndexKind::Mih));
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
     list.verify().unwrap();
-    assert!(list.section(hashsieve::matching::INDEX_SECTION).is_some());
+    assert!(list.section(hashsieve::list::INDEX_SECTION).is_some());
     hashsieve::matching::verify_index_section(&list).unwrap();
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(list, ListOptions::default()).unwrap();
     for c in &centres {
         let r = m.query(&Query::new(HashKind::Pdq, *c, None));
@@ -148,20 +147,110 @@ fn corrupt_index_section_fails_the_load_not_a_query() {
         b.add(rng.hash256(), EntryMeta::new(&format!("e{i}")))
             .unwrap();
     }
-    b.add_section(hashsieve::matching::INDEX_SECTION, b"not an index".to_vec())
+    b.add_section(hashsieve::list::INDEX_SECTION, b"not an index".to_vec())
         .unwrap();
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
     assert!(hashsieve::matching::verify_index_section(&list).is_err());
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     assert!(m.add_list(list, ListOptions::default()).is_err());
     assert!(m.lists().is_empty());
+}
+
+/// A list of `n` random PDQ hashes with a multi-index hashing section, and its entries.
+fn indexed_pdq_list(name: &str, rng: &mut Rng, n: usize) -> (Vec<u8>, Vec<(Hash256, String)>) {
+    let mut b = ListBuilder::new(HashKind::Pdq).name(name).created(0);
+    let mut entries = Vec::new();
+    for i in 0..n {
+        let h = rng.hash256();
+        b.add(h, EntryMeta::new(&format!("{name}-{i}"))).unwrap();
+        entries.push((h, format!("{name}-{i}")));
+    }
+    let kind = add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31));
+    assert_eq!(kind.unwrap(), Some(IndexKind::Mih));
+    (b.to_vec().unwrap(), entries)
+}
+
+/// Each list's index (the file's section, or one built) is parsed when the list is added and
+/// never again: queries use it as it is. (The matcher used to parse the section again, with
+/// the constant-time checks, on every query.)
+#[test]
+fn each_index_is_parsed_once_when_its_list_is_added() {
+    use hashsieve::index::sections_parsed_on_this_thread as parsed;
+    let mut rng = Rng::new(11);
+    let (file, file_entries) = indexed_pdq_list("file", &mut rng, 6000);
+    let (plain, plain_entries) = pdq_list("built", "v1", &mut rng, 6000, &[]);
+    let m = Matcher::new();
+    let before_add = parsed();
+    m.add_list(HashList::from_bytes(file).unwrap(), ListOptions::default())
+        .unwrap();
+    m.add_list(
+        HashList::from_bytes(plain).unwrap(),
+        ListOptions::default().index(IndexKind::BkTree),
+    )
+    .unwrap();
+    let added = parsed();
+    assert!(
+        added >= before_add + 2,
+        "adding the lists parsed their indexes"
+    );
+    let infos = m.lists();
+    assert_eq!(
+        infos
+            .iter()
+            .map(|l| (l.name.as_str(), l.index, l.index_from_file))
+            .collect::<Vec<_>>(),
+        [
+            ("file", IndexKind::Mih, true),
+            ("built", IndexKind::BkTree, false)
+        ]
+    );
+    let mut all: Vec<(Hash256, String)> = file_entries.clone();
+    all.extend(plain_entries.iter().cloned());
+    for (h, _) in file_entries.iter().chain(&plain_entries).step_by(97) {
+        let mut q = *h;
+        q.set_bit(5, !q.bit(5));
+        let r = m.query(&Query::new(HashKind::Pdq, q, None));
+        assert_eq!(found(&r), oracle(&all, &q, 31));
+        assert!(!r.matches().is_empty());
+    }
+    assert_eq!(parsed(), added, "a query parsed an index section");
+}
+
+/// One matcher holds a memory-mapped list and an in-memory one at once (it used to take one
+/// storage type for all its lists), and answers from both.
+#[test]
+fn one_matcher_mixes_mapped_and_in_memory_lists() {
+    let mut rng = Rng::new(12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mapped.hsl");
+    let (mapped, mapped_entries) = indexed_pdq_list("mapped", &mut rng, 5000);
+    std::fs::write(&path, &mapped).unwrap();
+    let shared = mapped_entries[42].0;
+    let (memory, memory_entries) = pdq_list("memory", "v1", &mut rng, 300, &[shared]);
+    let m = Matcher::new();
+    // SAFETY: the file is this test's own, and nothing writes to it while it is mapped.
+    unsafe { m.add_list_file(&path, ListOptions::default()) }.unwrap();
+    m.add_list(
+        HashList::from_bytes(memory).unwrap(),
+        ListOptions::default(),
+    )
+    .unwrap();
+    let r = m.query(&Query::new(HashKind::Pdq, shared, None));
+    let lists: Vec<&str> = r.matches().iter().map(|x| x.list.as_str()).collect();
+    assert_eq!(lists, ["mapped", "memory"]);
+    let mut all = mapped_entries;
+    all.extend(memory_entries);
+    assert_eq!(found(&r), oracle(&all, &shared, 31));
+    assert!(m.remove_list("mapped"));
+    let r = m.query(&Query::new(HashKind::Pdq, shared, None));
+    assert_eq!(r.matches().len(), 1);
 }
 
 #[test]
 fn quality_gate_and_kind_mismatch_are_reported() {
     let mut rng = Rng::new(5);
     let (bytes, _) = pdq_list("known", "v1", &mut rng, 10, &[]);
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(
         HashList::from_bytes(bytes.clone()).unwrap(),
         ListOptions::default(),
@@ -183,8 +272,7 @@ fn quality_gate_and_kind_mismatch_are_reported() {
         m.query(&Query::new(HashKind::PHash, Hash64::from_u64(1), None)),
         QueryResult::Skipped(SkipReason::NoListOfKind(HashKind::PHash))
     );
-    let open: Matcher<Vec<u8>> =
-        Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
+    let open: Matcher = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
     open.add_list(HashList::from_bytes(bytes).unwrap(), ListOptions::default())
         .unwrap();
     assert!(matches!(
@@ -220,7 +308,7 @@ fn dihedral_fan_out_reports_the_orientation_that_matched() {
         .min_quality(0);
     b.add(pdq::pdq(&rotated).hash, EntryMeta::new("rotated"))
         .unwrap();
-    let m: Matcher<Vec<u8>> = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
+    let m: Matcher = Matcher::with_options(MatcherOptions::default().min_pdq_quality(0));
     m.add_list(
         HashList::from_bytes(b.to_vec().unwrap()).unwrap(),
         ListOptions::default(),
@@ -257,7 +345,7 @@ fn replacing_a_list_under_load_never_mixes_versions() {
     };
     let v1 = build("v1", 0, &mut rng);
     let v2 = build("v2", 1, &mut rng);
-    let m: Arc<Matcher<Vec<u8>>> = Arc::new(Matcher::new());
+    let m: Arc<Matcher> = Arc::new(Matcher::new());
     m.add_list(
         HashList::from_bytes(v1.clone()).unwrap(),
         ListOptions::default(),
@@ -335,7 +423,7 @@ fn a_second_list_of_the_same_name_is_refused() {
     let b = rng.hash256();
     let (first, _) = pdq_list("same", "1", &mut rng, 10, &[a]);
     let (second, _) = pdq_list("same", "2", &mut rng, 10, &[b]);
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(HashList::from_bytes(first).unwrap(), ListOptions::default())
         .unwrap();
     let err = m
@@ -351,7 +439,7 @@ fn a_second_list_of_the_same_name_is_refused() {
     assert!(err.to_string().contains("already loaded"), "{err}");
     // The first list is still the one searched.
     assert_eq!(m.lists().len(), 1);
-    assert_eq!(m.lists()[0].1, "1");
+    assert_eq!(m.lists()[0].version, "1");
     assert!(!m
         .query(&Query::new(HashKind::Pdq, a, None))
         .matches()
@@ -362,7 +450,7 @@ fn a_second_list_of_the_same_name_is_refused() {
         ListOptions::default(),
     )
     .unwrap();
-    assert_eq!(m.lists()[0].1, "2");
+    assert_eq!(m.lists()[0].version, "2");
     assert!(m
         .query(&Query::new(HashKind::Pdq, a, None))
         .matches()
@@ -435,7 +523,7 @@ fn category_filter_agrees_with_brute_force() {
                 && (filter.only.is_empty() || has(cats, &filter.only))
                 && (!hidden || filter.show_hidden)
         };
-        let m: Matcher<Vec<u8>> =
+        let m: Matcher =
             Matcher::with_options(MatcherOptions::default().categories(filter.clone()));
         m.add_list(
             HashList::from_bytes(bytes.clone()).unwrap(),

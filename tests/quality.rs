@@ -533,7 +533,7 @@ fn the_matcher_gates_phash_queries_by_quality() {
     let busy_query = Query::new(HashKind::PHash, busy_out.value, busy_out.quality);
 
     // Default: the flat image is skipped with the reason; the textured one is searched.
-    let m: Matcher<Vec<u8>> = Matcher::new();
+    let m: Matcher = Matcher::new();
     m.add_list(
         phash_list(&[("flat", &flat_px), ("busy", &busy_px)]),
         ListOptions::default(),
@@ -546,7 +546,7 @@ fn the_matcher_gates_phash_queries_by_quality() {
     assert_eq!(m.query(&busy_query).matches()[0].entry_ids, ["busy"]);
 
     // Gate 0: the flat image is searched and matches the flat entry exactly.
-    let open: Matcher<Vec<u8>> =
+    let open: Matcher =
         Matcher::with_options(MatcherOptions::default().min_quality(HashKind::PHash, 0));
     open.add_list(phash_list(&[("flat", &flat_px)]), ListOptions::default())
         .unwrap();
@@ -557,7 +557,7 @@ fn the_matcher_gates_phash_queries_by_quality() {
 
     // A gate just above the textured image's quality skips it, one at its quality does not;
     // PDQ's gate does not apply to pHash, and a query without a quality is never gated.
-    let strict: Matcher<Vec<u8>> = Matcher::with_options(
+    let strict: Matcher = Matcher::with_options(
         MatcherOptions::default()
             .min_pdq_quality(100)
             .min_quality(HashKind::PHash, busy_q + 1),
@@ -574,7 +574,7 @@ fn the_matcher_gates_phash_queries_by_quality() {
     );
     let text_query = Query::new(HashKind::PHash, busy_out.value, None);
     assert_eq!(strict.query(&text_query).matches()[0].entry_ids, ["busy"]);
-    let at: Matcher<Vec<u8>> = Matcher::with_options(
+    let at: Matcher = Matcher::with_options(
         MatcherOptions::default()
             .min_quality_all(100)
             .min_quality(HashKind::PHash, busy_q),

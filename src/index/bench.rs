@@ -9,87 +9,84 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::{BkTree, HashBits, Index, IndexKind, Isa, LinearScan, Match, Mih, MihOptions};
+use super::{BkTree, HashBits, Index, IndexKind, LinearScan, Match, Mih, MihOptions};
+use crate::arch::Isa;
 use crate::error::{ErrorKind, Result};
 use crate::hash::{Hash256, Hash64};
 
-/// A deterministic splitmix64 generator (for reproducible synthetic data).
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
+#[cfg(not(feature = "test-util"))]
+use self::data::synthetic;
+#[cfg(feature = "test-util")]
+pub use self::data::{synthetic, Synthetic};
+#[cfg(feature = "test-util")]
+pub use crate::util::SplitMix64;
 
-impl SplitMix64 {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
+/// The synthetic data: public only with the feature `test-util` (tests and benchmarks), so
+/// that test-only generators stay out of the product's API.
+#[allow(unreachable_pub)]
+mod data {
+    use std::collections::HashSet;
+
+    use crate::index::HashBits;
+    use crate::util::SplitMix64;
+
+    /// A synthetic list with planted near-duplicates.
+    #[derive(Clone, Debug)]
+    pub struct Synthetic<H> {
+        /// The list.
+        pub hashes: Vec<H>,
+        /// The queries.
+        pub queries: Vec<H>,
+        /// For each query (while rows last): the row holding its planted copy and the bits flipped.
+        pub planted: Vec<(usize, u32)>,
     }
 
-    /// The next 64 random bits.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A value uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
-
-/// A synthetic list with planted near-duplicates.
-#[derive(Clone, Debug)]
-pub struct Synthetic<H> {
-    /// The list.
-    pub hashes: Vec<H>,
-    /// The queries.
-    pub queries: Vec<H>,
-    /// For each query (while rows last): the row holding its planted copy and the bits flipped.
-    pub planted: Vec<(usize, u32)>,
-}
-
-/// Random hashes with one planted copy per query, `0..=kmax` bits flipped, from `seed`.
-///
-/// ```
-/// use hashsieve::Hash256;
-/// use hashsieve::index::bench::synthetic;
-/// let data = synthetic::<Hash256>(1000, 10, 40, 7);
-/// let (row, k) = data.planted[3];
-/// assert_eq!(data.hashes[row].distance(&data.queries[3]), k);
-/// ```
-pub fn synthetic<H: HashBits>(size: usize, queries: usize, kmax: u32, seed: u64) -> Synthetic<H> {
-    let mut rng = SplitMix64::new(seed);
-    let mut next = || rng.next();
-    let hashes: Vec<H> = (0..size).map(|_| H::from_words(&mut next)).collect();
-    let qs: Vec<H> = (0..queries).map(|_| H::from_words(&mut next)).collect();
-    let mut out = Synthetic {
-        hashes,
-        queries: qs,
-        planted: Vec::new(),
-    };
-    let mut used = HashSet::new();
-    for qi in 0..queries.min(size) {
-        let row = loop {
-            let r = rng.below(size as u64) as usize;
-            if used.insert(r) {
-                break r;
-            }
+    /// Random hashes with one planted copy per query, `0..=kmax` bits flipped, from `seed`.
+    ///
+    /// ```
+    /// use hashsieve::Hash256;
+    /// use hashsieve::index::bench::synthetic;
+    /// let data = synthetic::<Hash256>(1000, 10, 40, 7);
+    /// let (row, k) = data.planted[3];
+    /// assert_eq!(data.hashes[row].distance(&data.queries[3]), k);
+    /// ```
+    pub fn synthetic<H: HashBits>(
+        size: usize,
+        queries: usize,
+        kmax: u32,
+        seed: u64,
+    ) -> Synthetic<H> {
+        let mut rng = SplitMix64::new(seed);
+        let mut next = || rng.next();
+        let hashes: Vec<H> = (0..size).map(|_| H::from_words(&mut next)).collect();
+        let qs: Vec<H> = (0..queries).map(|_| H::from_words(&mut next)).collect();
+        let mut out = Synthetic {
+            hashes,
+            queries: qs,
+            planted: Vec::new(),
         };
-        let k = rng.below(u64::from(kmax.min(H::BITS)) + 1) as u32;
-        let mut h = out.queries[qi];
-        let mut flipped = HashSet::new();
-        while flipped.len() < k as usize {
-            let bit = rng.below(u64::from(H::BITS)) as u32;
-            if flipped.insert(bit) {
-                h = h.flip(bit);
+        let mut used = HashSet::new();
+        for qi in 0..queries.min(size) {
+            let row = loop {
+                let r = rng.below(size as u64) as usize;
+                if used.insert(r) {
+                    break r;
+                }
+            };
+            let k = rng.below(u64::from(kmax.min(H::BITS)) + 1) as u32;
+            let mut h = out.queries[qi];
+            let mut flipped = HashSet::new();
+            while flipped.len() < k as usize {
+                let bit = rng.below(u64::from(H::BITS)) as u32;
+                if flipped.insert(bit) {
+                    h = h.flip(bit);
+                }
             }
+            out.hashes[row] = h;
+            out.planted.push((row, k));
         }
-        out.hashes[row] = h;
-        out.planted.push((row, k));
+        out
     }
-    out
 }
 
 /// One measured configuration.
@@ -320,7 +317,7 @@ fn bench_width<H: HashBits>(opts: &BenchOptions, kmax: u32) -> Result<Vec<BenchR
         match kind {
             IndexKind::Linear => {
                 for isa in Isa::available() {
-                    let s = LinearScan::with_isa(&data.hashes, isa);
+                    let s = LinearScan::new(&data.hashes[..]).kernels(isa);
                     let (n, secs, found) = pool1.install(|| single(&s));
                     rows.push(row(
                         format!("linear/{}", isa.name()),

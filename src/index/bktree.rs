@@ -63,24 +63,25 @@
 //! their parents, and every key is the real distance to the parent. A damaged section is
 //! therefore an error, never a missed match.
 //!
-//! [`BkTree::load_unvalidated`] skips `validate`, for a section validated before that cannot
-//! have changed. Queries check each range they read, descend only to higher-numbered children
+//! A section is validated once, when it is loaded or opened; queries then read it in place.
+//! They still check each range they read, descend only to higher-numbered children
 //! and stop after `2 × nodes` node visits plus child pushes (a sound tree needs at most that),
 //! so no byte pattern can cause a panic, an endless loop or more than O(nodes) work per
-//! query; but a corrupt section loaded that way may give wrong answers.
+//! query, even over a section that skipped validation (`load_unvalidated`, feature
+//! `test-util`, for robustness tests); such a section may give wrong answers.
 //!
 //! [`IndexKind::Auto`]: super::IndexKind::Auto
 
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::bytes::{align64, le_u32, le_u64, put_u32, put_u64, u16_at, u32_at};
-use super::simd::{Simd, WithSimd};
-use super::{check_len, HashBits, Index, IndexKind, Isa, Match};
+use super::{check_len, HashBits, Index, IndexKind, Match};
+use crate::arch::{Isa, Simd, WithSimd};
 use crate::error::{ErrorKind, Result};
 
 /// The magic bytes that open a BK-tree section.
@@ -108,10 +109,16 @@ const PAR_QUERY: usize = 1 << 16;
 /// assert_eq!(BkTree::load(&bytes, &hashes)?.knn(&Hash64::from_u64(0b0111), 1), vec![Match::new(2, 1)]);
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
+///
+/// The tree owns its storage: the hashes `S` (anything `AsRef<[H]>`: a borrowed `&[H]`, a
+/// `Vec<H>`, a view of a hash list) and its section bytes `D` (`Vec<u8>` when built here,
+/// `&[u8]` or a list's section when loaded). Loading parses and validates once; queries then
+/// read the bytes in place.
 #[derive(Debug)]
-pub struct BkTree<'a, H> {
-    hashes: &'a [H],
-    data: Cow<'a, [u8]>,
+pub struct BkTree<H, S, D = Vec<u8>> {
+    hashes: S,
+    data: D,
+    _hash: PhantomData<fn() -> H>,
     nodes: usize,
     id_start: Range<usize>,
     first_child: Range<usize>,
@@ -120,9 +127,12 @@ pub struct BkTree<'a, H> {
     isa: Isa,
 }
 
-fn format_err(msg: impl Into<String>) -> crate::Error {
-    ErrorKind::Format(format!("BK-tree section: {}", msg.into())).into()
+fn corrupt(detail: impl Into<String>) -> crate::Error {
+    crate::Error::corrupt(WHAT, detail)
 }
+
+/// What errors name.
+const WHAT: &str = "BK-tree section";
 
 /// Stable counting sort of `slice` by distance to its first element; returns the counts per
 /// distance (`bits + 1` entries). The pivot stays first.
@@ -157,15 +167,59 @@ fn partition<H: HashBits>(hashes: &[H], slice: &mut [u32]) -> Vec<u32> {
     counts
 }
 
-impl<'a, H: HashBits> BkTree<'a, H> {
-    /// Builds the tree over `hashes`, level by level: every group of a level picks its first
+impl<'a, H: HashBits> BkTree<H, &'a [H]> {
+    /// Builds the tree over `hashes` (borrowed), level by level: every group of a level picks its first
     /// entry as the node and partitions the rest by distance to it, groups in parallel (and
     /// large groups' distances in parallel) on the rayon pool.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
-    pub fn build(hashes: &'a [H]) -> Result<BkTree<'a, H>> {
+    pub fn build(hashes: &'a [H]) -> Result<BkTree<H, &'a [H]>> {
+        BkTree::build_over(hashes)
+    }
+
+    /// Loads a section written by [`as_bytes`](BkTree::as_bytes) over the same `hashes`,
+    /// zero-copy, and checks it fully ([`validate`](BkTree::validate), O(n)), so a damaged
+    /// section is an error, never a missed match. [`BkTree::open`] does the same for owned
+    /// storage.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Corrupt`] if the section is inconsistent (with itself or with `hashes`),
+    /// [`ErrorKind::Truncated`] if it is cut short, [`ErrorKind::Version`] if a newer
+    /// hashsieve wrote it, [`ErrorKind::Unsupported`] if it is no BK-tree section;
+    /// [`ErrorKind::Mismatch`] if it was built over a list of another width or length.
+    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<H, &'a [H], &'a [u8]>> {
+        BkTree::open(section, hashes)
+    }
+
+    /// Loads a section like [`load`](BkTree::load) with O(1) checks only (header and array
+    /// bounds): the tree itself is **not** validated. For robustness tests of the query
+    /// code (feature `test-util`): no byte pattern can make a query over it panic or loop,
+    /// but a damaged tree can make queries miss matches.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](BkTree::load), for the checks it makes.
+    #[cfg(feature = "test-util")]
+    pub fn load_unvalidated(
+        section: &'a [u8],
+        hashes: &'a [H],
+    ) -> Result<BkTree<H, &'a [H], &'a [u8]>> {
+        BkTree::parse(section, hashes)
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>> BkTree<H, S> {
+    /// Builds the tree over `hashes`, which it keeps (owned storage: a `Vec<H>`, an `Arc`,
+    /// a list view); [`BkTree::build`] borrows instead.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
+    pub fn build_over(storage: S) -> Result<BkTree<H, S>> {
+        let hashes = storage.as_ref();
         check_len(hashes.len())?;
         let n = hashes.len();
         let mut work: Vec<u32> = (0..n as u32).collect();
@@ -246,54 +300,45 @@ impl<'a, H: HashBits> BkTree<'a, H> {
         for (i, v) in ids.iter().enumerate() {
             put_u32(&mut data, o_ids + 4 * i, *v);
         }
-        BkTree::parse(Cow::Owned(data), hashes)
+        // Built here, from these hashes: the O(1) checks suffice.
+        BkTree::parse(data, storage)
     }
+}
 
-    /// Loads a section written by [`as_bytes`](BkTree::as_bytes) over the same `hashes`,
-    /// zero-copy, and checks it fully ([`validate`](BkTree::validate), O(n)), so a damaged
-    /// section is an error, never a missed match.
+impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
+    /// Opens a section written by [`as_bytes`](BkTree::as_bytes) over the same hashes, both
+    /// owned by the tree (a list's section and its hashes, a `Vec<u8>` and a `Vec<H>`), and
+    /// checks it fully ([`validate`](BkTree::validate), O(n)) once, here: queries then use
+    /// it as it is.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] if the bytes are not a valid version-1 section or are
-    /// inconsistent with `hashes`; [`ErrorKind::Mismatch`] if it was built over a list of
-    /// another width or length.
-    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<'a, H>> {
-        let tree = BkTree::parse(Cow::Borrowed(section), hashes)?;
+    /// As [`load`](BkTree::load).
+    pub fn open(section: D, hashes: S) -> Result<BkTree<H, S, D>> {
+        let tree = BkTree::parse(section, hashes)?;
         tree.validate()?;
         Ok(tree)
     }
 
-    /// Loads a section like [`load`](BkTree::load) with O(1) checks only (header and array
-    /// bounds): the tree itself is **not** validated.
-    ///
-    /// Use it only for a section that passed [`load`](BkTree::load) or
-    /// [`validate`](BkTree::validate) before and cannot have changed since. No byte pattern
-    /// can make a query over it panic or loop, but a damaged tree can make queries miss
-    /// matches.
-    ///
-    /// # Errors
-    ///
-    /// As [`load`](BkTree::load), for the checks it makes.
-    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<BkTree<'a, H>> {
-        BkTree::parse(Cow::Borrowed(section), hashes)
-    }
-
-    fn parse(data: Cow<'a, [u8]>, hashes: &'a [H]) -> Result<BkTree<'a, H>> {
-        let b = &data[..];
+    fn parse(data: D, storage: S) -> Result<BkTree<H, S, D>> {
+        super::count_parse();
+        let hashes = storage.as_ref();
+        let b = data.as_ref();
         if b.len() < HEADER {
-            return Err(format_err(format!(
-                "{} bytes is shorter than the 128-byte header",
-                b.len()
-            )));
+            return Err(crate::Error::truncated(WHAT, HEADER as u64, b.len() as u64));
         }
         if &b[..8] != MAGIC {
-            return Err(format_err("bad magic bytes"));
+            return Err(crate::Error::unsupported(format!(
+                "not a {WHAT} (bad magic bytes)"
+            )));
         }
         let version = le_u32(b, 8);
+        if version > VERSION {
+            return Err(crate::Error::version(WHAT, version, VERSION));
+        }
         if version != VERSION {
-            return Err(format_err(format!(
-                "format v{version} is not supported by this build (v{VERSION}); rebuild the index"
+            return Err(corrupt(format!(
+                "format version {version} was never written"
             )));
         }
         let bits = le_u32(b, 12);
@@ -315,52 +360,80 @@ impl<'a, H: HashBits> BkTree<'a, H> {
         check_len(hashes.len())?;
         let nodes = le_u64(b, 24);
         if nodes > count {
-            return Err(format_err("more nodes than hashes"));
+            return Err(corrupt("more nodes than hashes"));
         }
         let total = le_u64(b, 32);
         if total > b.len() as u64 {
-            return Err(format_err(format!(
-                "truncated: {} of {total} bytes present",
-                b.len()
-            )));
+            return Err(crate::Error::truncated(WHAT, total, b.len() as u64));
         }
         let range = |off_at: usize, len: u64| -> Result<Range<usize>> {
             let off = le_u64(b, off_at);
             match off.checked_add(len).filter(|&e| e <= total) {
                 Some(e) => Ok(off as usize..e as usize),
-                None => Err(format_err("an array runs past the section")),
+                None => Err(corrupt("an array runs past the section")),
             }
         };
         let id_start = range(40, (nodes + 1) * 4)?;
         let first_child = range(48, (nodes + 1) * 4)?;
         let key = range(56, nodes * 2)?;
         let ids = range(64, count * 4)?;
+        let (nodes, isa) = (nodes as usize, Isa::detect());
         Ok(BkTree {
-            hashes,
+            hashes: storage,
             data,
-            nodes: nodes as usize,
+            _hash: PhantomData,
+            nodes,
             id_start,
             first_child,
             key,
             ids,
-            isa: Isa::detect(),
+            isa,
         })
     }
 
-    /// Uses the given kernels (for the distance computations) instead of the detected best.
-    pub fn with_isa(mut self, isa: Isa) -> BkTree<'a, H> {
+    /// Uses the given kernels (for the distance computations) instead of the detected best
+    /// (tests and benchmarks only: feature `test-util`).
+    #[cfg(feature = "test-util")]
+    pub fn isa(mut self, isa: Isa) -> BkTree<H, S, D> {
+        self.isa = isa;
+        self
+    }
+
+    /// Uses the given kernels (the caller picked an available one).
+    pub(crate) fn kernels(mut self, isa: Isa) -> BkTree<H, S, D> {
         self.isa = isa;
         self
     }
 
     /// The serialised section (the format in the [module documentation](self)).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.data
+        self.data.as_ref()
     }
 
-    /// The serialised section, owned.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.data.into_owned()
+    /// The same tree with its section storage changed by `f`, which must hand back the same
+    /// bytes: nothing is parsed again.
+    pub(crate) fn map_section<D2: AsRef<[u8]>>(self, f: impl FnOnce(D) -> D2) -> BkTree<H, S, D2> {
+        BkTree {
+            data: f(self.data),
+            hashes: self.hashes,
+            _hash: PhantomData,
+            nodes: self.nodes,
+            id_start: self.id_start,
+            first_child: self.first_child,
+            key: self.key,
+            ids: self.ids,
+            isa: self.isa,
+        }
+    }
+
+    /// The section's storage, giving the tree up (a `Vec<u8>` for one built here).
+    pub fn into_bytes(self) -> D {
+        self.data
+    }
+
+    /// The section's storage and the hashes' storage, giving the tree up.
+    pub fn into_parts(self) -> (D, S) {
+        (self.data, self.hashes)
     }
 
     /// The number of nodes (distinct hash values).
@@ -369,8 +442,8 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     /// The hashes searched.
-    pub fn hashes(&self) -> &'a [H] {
-        self.hashes
+    pub fn hashes(&self) -> &[H] {
+        self.hashes.as_ref()
     }
 
     /// The full O(n) check: node ranges ascend and partition the ids, which form a permutation
@@ -379,10 +452,10 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] naming the first inconsistency.
+    /// [`ErrorKind::Corrupt`] naming the first inconsistency.
     pub fn validate(&self) -> Result<()> {
-        let n = self.hashes.len();
         let v = self.view();
+        let n = v.hashes.len();
         // Unlike the multi-index hashing check, this one stays random access: whether a node's
         // ids share one hash, and whether a child's key is its distance to the parent, needs
         // the hashes of tree neighbours, so a fingerprint could only replace `seen` (n bytes,
@@ -392,43 +465,43 @@ impl<'a, H: HashBits> BkTree<'a, H> {
             return if n == 0 {
                 Ok(())
             } else {
-                Err(format_err("no nodes for a non-empty list"))
+                Err(corrupt("no nodes for a non-empty list"))
             };
         }
         if v.id_start(0) != Some(0) || v.id_start(self.nodes) != Some(n as u32) {
-            return Err(format_err("node id ranges do not span the list"));
+            return Err(corrupt("node id ranges do not span the list"));
         }
         if v.first_child(self.nodes) != Some(self.nodes as u32) || v.first_child(0) != Some(1) {
-            return Err(format_err("child ranges do not span the nodes"));
+            return Err(corrupt("child ranges do not span the nodes"));
         }
         for i in 0..self.nodes {
             let (Some(a), Some(b)) = (v.id_start(i), v.id_start(i + 1)) else {
-                return Err(format_err("node range out of bounds"));
+                return Err(corrupt("node range out of bounds"));
             };
             if a >= b || b as usize > n {
-                return Err(format_err("empty, descending or oversized node id range"));
+                return Err(corrupt("empty, descending or oversized node id range"));
             }
             let rep = v
                 .id(a as usize)
                 .filter(|&x| (x as usize) < n)
-                .ok_or_else(|| format_err("bad id"))?;
+                .ok_or_else(|| corrupt("bad id"))?;
             for j in a..b {
                 let id = v
                     .id(j as usize)
                     .filter(|&x| (x as usize) < n)
-                    .ok_or_else(|| format_err("bad id"))?;
+                    .ok_or_else(|| corrupt("bad id"))?;
                 if std::mem::replace(&mut seen[id as usize], true) {
-                    return Err(format_err("an id appears twice"));
+                    return Err(corrupt("an id appears twice"));
                 }
-                if self.hashes[id as usize] != self.hashes[rep as usize] {
-                    return Err(format_err("a node holds different hashes"));
+                if v.hashes[id as usize] != v.hashes[rep as usize] {
+                    return Err(corrupt("a node holds different hashes"));
                 }
             }
             let (Some(c0), Some(c1)) = (v.first_child(i), v.first_child(i + 1)) else {
-                return Err(format_err("child range out of bounds"));
+                return Err(corrupt("child range out of bounds"));
             };
             if (c0 as usize) <= i || c1 < c0 {
-                return Err(format_err(
+                return Err(corrupt(
                     "children must follow their parent in ascending ranges",
                 ));
             }
@@ -436,46 +509,51 @@ impl<'a, H: HashBits> BkTree<'a, H> {
             for c in c0..c1 {
                 let k = v
                     .key(c as usize)
-                    .ok_or_else(|| format_err("key out of bounds"))?;
+                    .ok_or_else(|| corrupt("key out of bounds"))?;
                 let crep = v
                     .id_start(c as usize)
                     .and_then(|s| v.id(s as usize))
                     .filter(|&x| (x as usize) < n)
-                    .ok_or_else(|| format_err("bad child"))?;
-                let d = self.hashes[crep as usize].hamming(&self.hashes[rep as usize]);
+                    .ok_or_else(|| corrupt("bad child"))?;
+                let d = v.hashes[crep as usize].hamming(&v.hashes[rep as usize]);
                 if u32::from(k) != d || k <= prev {
-                    return Err(format_err("child keys are wrong or unsorted"));
+                    return Err(corrupt("child keys are wrong or unsorted"));
                 }
                 prev = k;
             }
         }
         if seen.iter().any(|s| !s) {
-            return Err(format_err("some ids are missing"));
+            return Err(corrupt("some ids are missing"));
         }
         Ok(())
     }
 
-    fn view(&self) -> View<'_> {
+    /// The arrays and the hashes, resolved once per query.
+    fn view(&self) -> View<'_, H> {
+        let data = self.data.as_ref();
         View {
-            id_start: &self.data[self.id_start.clone()],
-            first_child: &self.data[self.first_child.clone()],
-            key: &self.data[self.key.clone()],
-            ids: &self.data[self.ids.clone()],
+            hashes: self.hashes.as_ref(),
+            id_start: &data[self.id_start.clone()],
+            first_child: &data[self.first_child.clone()],
+            key: &data[self.key.clone()],
+            ids: &data[self.ids.clone()],
         }
     }
+}
 
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> BkTree<H, S, D> {
     /// Visits the subtree at `root` (depth first); appends matches. At most `budget` visits.
     #[inline(always)]
     fn search_from(
         &self,
-        v: &View<'_>,
+        v: &View<'_, H>,
         root: usize,
         q: &H,
         r: u32,
         stack: &mut Vec<u32>,
         out: &mut Vec<Match>,
     ) {
-        let n = self.hashes.len();
+        let n = v.hashes.len();
         stack.clear();
         stack.push(root as u32);
         // A sound tree visits and pushes each node at most once.
@@ -508,14 +586,14 @@ impl<'a, H: HashBits> BkTree<'a, H> {
 
     /// Node `i`'s distance to `q` and its id range, if its ranges are sound.
     #[inline(always)]
-    fn node(&self, v: &View<'_>, i: usize, q: &H) -> Option<(u32, usize, usize)> {
+    fn node(&self, v: &View<'_, H>, i: usize, q: &H) -> Option<(u32, usize, usize)> {
         let a = v.id_start(i)? as usize;
         let b = v.id_start(i + 1)? as usize;
-        if a >= b || b > self.hashes.len() {
+        if a >= b || b > v.hashes.len() {
             return None;
         }
         let rep = v.id(a)? as usize;
-        let h = self.hashes.get(rep)?;
+        let h = v.hashes.get(rep)?;
         Some((h.hamming(q), a, b))
     }
 
@@ -524,7 +602,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     #[inline(always)]
     fn children(
         &self,
-        v: &View<'_>,
+        v: &View<'_, H>,
         i: usize,
         lo: u32,
         hi: u32,
@@ -559,7 +637,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     #[inline(always)]
-    fn range_simd<S: Simd>(&self, _s: S, q: &H, r: u32, out: &mut Vec<Match>) {
+    fn range_simd<V: Simd>(&self, _s: V, q: &H, r: u32, out: &mut Vec<Match>) {
         if self.nodes == 0 {
             return;
         }
@@ -585,7 +663,7 @@ impl<'a, H: HashBits> BkTree<'a, H> {
                 };
                 if d <= r {
                     for j in a..b {
-                        if let Some(id) = v.id(j).filter(|&id| (id as usize) < self.hashes.len()) {
+                        if let Some(id) = v.id(j).filter(|&id| (id as usize) < v.hashes.len()) {
                             out.push(Match::new(id, d));
                         }
                     }
@@ -623,9 +701,9 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 
     #[inline(always)]
-    fn knn_simd<S: Simd>(&self, _s: S, q: &H, k: usize) -> Vec<Match> {
+    fn knn_simd<V: Simd>(&self, _s: V, q: &H, k: usize) -> Vec<Match> {
         let v = self.view();
-        let n = self.hashes.len();
+        let n = v.hashes.len();
         let mut best: BinaryHeap<Match> = BinaryHeap::with_capacity(k + 1);
         let mut queue: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
         if self.nodes > 0 {
@@ -678,15 +756,16 @@ impl<'a, H: HashBits> BkTree<'a, H> {
     }
 }
 
-/// Bounds-checked readers over the four arrays.
-struct View<'d> {
+/// Bounds-checked readers over the four arrays, and the hashes.
+struct View<'d, H> {
+    hashes: &'d [H],
     id_start: &'d [u8],
     first_child: &'d [u8],
     key: &'d [u8],
     ids: &'d [u8],
 }
 
-impl View<'_> {
+impl<H> View<'_, H> {
     #[inline(always)]
     fn id_start(&self, i: usize) -> Option<u32> {
         u32_at(self.id_start, i)
@@ -705,8 +784,8 @@ impl View<'_> {
     }
 }
 
-struct Subtree<'s, 'a, H> {
-    tree: &'s BkTree<'a, H>,
+struct Subtree<'s, H, S, D> {
+    tree: &'s BkTree<H, S, D>,
     root: usize,
     q: &'s H,
     r: u32,
@@ -714,46 +793,48 @@ struct Subtree<'s, 'a, H> {
     out: &'s mut Vec<Match>,
 }
 
-impl<H: HashBits> WithSimd for Subtree<'_, '_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> WithSimd for Subtree<'_, H, S, D> {
     type Output = ();
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _s: S) {
+    fn with_simd<V: Simd>(self, _s: V) {
         let v = self.tree.view();
         self.tree
             .search_from(&v, self.root, self.q, self.r, self.stack, self.out);
     }
 }
 
-struct RangeOp<'s, 'a, H> {
-    tree: &'s BkTree<'a, H>,
+struct RangeOp<'s, H, S, D> {
+    tree: &'s BkTree<H, S, D>,
     q: &'s H,
     r: u32,
     out: &'s mut Vec<Match>,
 }
 
-impl<H: HashBits> WithSimd for RangeOp<'_, '_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> WithSimd for RangeOp<'_, H, S, D> {
     type Output = ();
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) {
+    fn with_simd<V: Simd>(self, s: V) {
         self.tree.range_simd(s, self.q, self.r, self.out)
     }
 }
 
-struct KnnOp<'s, 'a, H> {
-    tree: &'s BkTree<'a, H>,
+struct KnnOp<'s, H, S, D> {
+    tree: &'s BkTree<H, S, D>,
     q: &'s H,
     k: usize,
 }
 
-impl<H: HashBits> WithSimd for KnnOp<'_, '_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Sync, D: AsRef<[u8]> + Sync> WithSimd for KnnOp<'_, H, S, D> {
     type Output = Vec<Match>;
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Vec<Match> {
+    fn with_simd<V: Simd>(self, s: V) -> Vec<Match> {
         self.tree.knn_simd(s, self.q, self.k)
     }
 }
 
-impl<H: HashBits> Index for BkTree<'_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Send + Sync, D: AsRef<[u8]> + Send + Sync> Index
+    for BkTree<H, S, D>
+{
     type Hash = H;
 
     fn kind(&self) -> IndexKind {
@@ -761,11 +842,11 @@ impl<H: HashBits> Index for BkTree<'_, H> {
     }
 
     fn len(&self) -> usize {
-        self.hashes.len()
+        self.hashes.as_ref().len()
     }
 
     fn index_bytes(&self) -> usize {
-        self.data.len()
+        self.data.as_ref().len()
     }
 
     fn range(&self, query: &H, threshold: u32, out: &mut Vec<Match>) {
@@ -782,7 +863,7 @@ impl<H: HashBits> Index for BkTree<'_, H> {
     }
 
     fn knn(&self, query: &H, k: usize) -> Vec<Match> {
-        if k == 0 || self.hashes.is_empty() {
+        if k == 0 || self.hashes.as_ref().is_empty() {
             return Vec::new();
         }
         self.isa.dispatch(KnnOp {

@@ -1,10 +1,12 @@
 //! The linear scan: no index, just the SIMD kernels over the whole list.
 
 use std::collections::BinaryHeap;
+use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use super::{HashBits, Index, IndexKind, Isa, Match};
+use super::{HashBits, Index, IndexKind, Match};
+use crate::arch::Isa;
 
 /// List chunk handed to one rayon task: 64 Ki hashes (2 MiB of 256-bit hashes).
 const CHUNK: usize = 1 << 16;
@@ -34,38 +36,72 @@ const QUERY_BLOCK: usize = 256;
 /// scan.range(&Hash256::from_limbs([1, 0, 0, 0]), 2, &mut out);
 /// assert_eq!(out, vec![Match::new(0, 1), Match::new(1, 2)]);
 /// ```
+///
+/// The scan owns its storage `S` (anything that is `AsRef<[H]>`: a borrowed `&[H]`, a
+/// `Vec<H>`, an `Arc<[H]>`, or a view of a hash list), so it can be kept next to the list it
+/// searches.
 #[derive(Clone, Copy, Debug)]
-pub struct LinearScan<'a, H> {
-    hashes: &'a [H],
+pub struct LinearScan<H, S> {
+    hashes: S,
     isa: Isa,
+    _hash: PhantomData<fn() -> H>,
 }
 
-impl<'a, H: HashBits> LinearScan<'a, H> {
-    /// A scan over `hashes` with the best detected kernels.
+impl<'a, H: HashBits> LinearScan<H, &'a [H]> {
+    /// A scan over `hashes` (borrowed) with the best detected kernels.
     ///
     /// # Panics
     ///
     /// Panics if `hashes` holds more than `u32::MAX` entries (positions are `u32`).
-    pub fn new(hashes: &'a [H]) -> LinearScan<'a, H> {
-        LinearScan::with_isa(hashes, Isa::detect())
+    pub fn new(hashes: &'a [H]) -> LinearScan<H, &'a [H]> {
+        LinearScan::over(hashes)
     }
 
-    /// A scan over `hashes` with the given kernels.
+    /// A scan over `hashes` (borrowed) with the given kernels (tests and benchmarks only:
+    /// feature `test-util`).
     ///
     /// # Panics
     ///
     /// Panics if `hashes` holds more than `u32::MAX` entries (positions are `u32`).
-    pub fn with_isa(hashes: &'a [H], isa: Isa) -> LinearScan<'a, H> {
+    #[cfg(feature = "test-util")]
+    pub fn with_isa(hashes: &'a [H], isa: Isa) -> LinearScan<H, &'a [H]> {
+        LinearScan::over(hashes).kernels(isa)
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>> LinearScan<H, S> {
+    /// A scan that owns `hashes`, with the best detected kernels.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `hashes` holds more than `u32::MAX` entries (positions are `u32`).
+    pub fn over(hashes: S) -> LinearScan<H, S> {
         assert!(
-            hashes.len() <= u32::MAX as usize,
+            hashes.as_ref().len() <= u32::MAX as usize,
             "more than u32::MAX hashes"
         );
-        LinearScan { hashes, isa }
+        LinearScan {
+            hashes,
+            isa: Isa::detect(),
+            _hash: PhantomData,
+        }
+    }
+
+    /// Uses the given kernels instead of the detected best (the caller checked that they are
+    /// available).
+    pub(crate) fn kernels(mut self, isa: Isa) -> LinearScan<H, S> {
+        self.isa = isa;
+        self
     }
 
     /// The hashes scanned.
-    pub fn hashes(&self) -> &'a [H] {
-        self.hashes
+    pub fn hashes(&self) -> &[H] {
+        self.hashes.as_ref()
+    }
+
+    /// The storage of the hashes.
+    pub fn storage(&self) -> &S {
+        &self.hashes
     }
 
     /// The kernels in use.
@@ -75,22 +111,27 @@ impl<'a, H: HashBits> LinearScan<'a, H> {
 
     /// Appends every match of `query` (unsorted) to `out`.
     pub(crate) fn range_unsorted(&self, query: &H, threshold: u32, out: &mut Vec<Match>) {
-        let n = self.hashes.len();
+        range_unsorted(self.isa, self.hashes.as_ref(), query, threshold, out)
+    }
+}
+
+/// Appends every match of `query` in `hashes` (unsorted) to `out`, with the kernels of `isa`.
+pub(crate) fn range_unsorted<H: HashBits>(
+    isa: Isa,
+    hashes: &[H],
+    query: &H,
+    threshold: u32,
+    out: &mut Vec<Match>,
+) {
+    {
+        let n = hashes.len();
         if n >= PAR_MIN && rayon::current_num_threads() > 1 {
-            let parts: Vec<Vec<Match>> = self
-                .hashes
+            let parts: Vec<Vec<Match>> = hashes
                 .par_chunks(CHUNK)
                 .enumerate()
                 .map(|(c, chunk)| {
                     let mut v = Vec::new();
-                    H::range_kernel(
-                        self.isa,
-                        chunk,
-                        query,
-                        threshold,
-                        (c * CHUNK) as u32,
-                        &mut v,
-                    );
+                    H::range_kernel(isa, chunk, query, threshold, (c * CHUNK) as u32, &mut v);
                     v
                 })
                 .collect();
@@ -98,25 +139,39 @@ impl<'a, H: HashBits> LinearScan<'a, H> {
                 out.extend_from_slice(&p);
             }
         } else {
-            H::range_kernel(self.isa, self.hashes, query, threshold, 0, out);
+            H::range_kernel(isa, hashes, query, threshold, 0, out);
         }
     }
+}
 
-    /// The `k` best of `hashes[base..]` by (distance, index).
-    fn knn_chunk(&self, chunk: &[H], base: usize, query: &H, k: usize) -> Vec<Match> {
+/// The `k` nearest of `hashes` by (distance, index), with the kernels of `isa`.
+pub(crate) fn knn<H: HashBits>(isa: Isa, hashes: &[H], query: &H, k: usize) -> Vec<Match> {
+    if k == 0 || hashes.is_empty() {
+        return Vec::new();
+    }
+    let mut all: Vec<Match> = if hashes.len() >= PAR_MIN && rayon::current_num_threads() > 1 {
+        hashes
+            .par_chunks(CHUNK)
+            .enumerate()
+            .flat_map_iter(|(c, chunk)| knn_chunk(isa, chunk, c * CHUNK, query, k))
+            .collect()
+    } else {
+        knn_chunk(isa, hashes, 0, query, k)
+    };
+    all.sort_unstable();
+    all.truncate(k);
+    all
+}
+
+/// The `k` best of `chunk` (positions from `base`) by (distance, index).
+fn knn_chunk<H: HashBits>(isa: Isa, chunk: &[H], base: usize, query: &H, k: usize) -> Vec<Match> {
+    {
         let mut heap: BinaryHeap<Match> = BinaryHeap::with_capacity(k + 1);
         let mut buf = Vec::new();
         let mut bound = H::BITS;
         for (s, sub) in chunk.chunks(4096).enumerate() {
             buf.clear();
-            H::range_kernel(
-                self.isa,
-                sub,
-                query,
-                bound,
-                (base + s * 4096) as u32,
-                &mut buf,
-            );
+            H::range_kernel(isa, sub, query, bound, (base + s * 4096) as u32, &mut buf);
             for &m in &buf {
                 if heap.len() < k {
                     heap.push(m);
@@ -138,7 +193,7 @@ impl<'a, H: HashBits> LinearScan<'a, H> {
     }
 }
 
-impl<H: HashBits> Index for LinearScan<'_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Send + Sync> Index for LinearScan<H, S> {
     type Hash = H;
 
     fn kind(&self) -> IndexKind {
@@ -146,7 +201,7 @@ impl<H: HashBits> Index for LinearScan<'_, H> {
     }
 
     fn len(&self) -> usize {
-        self.hashes.len()
+        self.hashes.as_ref().len()
     }
 
     fn index_bytes(&self) -> usize {
@@ -160,27 +215,13 @@ impl<H: HashBits> Index for LinearScan<'_, H> {
     }
 
     fn knn(&self, query: &H, k: usize) -> Vec<Match> {
-        if k == 0 || self.hashes.is_empty() {
-            return Vec::new();
-        }
-        let mut all: Vec<Match> =
-            if self.hashes.len() >= PAR_MIN && rayon::current_num_threads() > 1 {
-                self.hashes
-                    .par_chunks(CHUNK)
-                    .enumerate()
-                    .flat_map_iter(|(c, chunk)| self.knn_chunk(chunk, c * CHUNK, query, k))
-                    .collect()
-            } else {
-                self.knn_chunk(self.hashes, 0, query, k)
-            };
-        all.sort_unstable();
-        all.truncate(k);
-        all
+        knn(self.isa, self.hashes.as_ref(), query, k)
     }
 
     fn range_batch(&self, queries: &[H], threshold: u32) -> Vec<Vec<Match>> {
         let threshold = threshold.min(H::BITS);
-        let n = self.hashes.len();
+        let hashes = self.hashes.as_ref();
+        let n = hashes.len();
         let mut results: Vec<Vec<Match>> = vec![Vec::new(); queries.len()];
         if n == 0 || queries.is_empty() {
             return results;
@@ -197,7 +238,7 @@ impl<H: HashBits> Index for LinearScan<'_, H> {
             .map(|t| {
                 let (qb, c) = (t / nchunks, t % nchunks);
                 let qs = &queries[qb * QUERY_BLOCK..((qb + 1) * QUERY_BLOCK).min(queries.len())];
-                let list = &self.hashes[c * chunk..((c + 1) * chunk).min(n)];
+                let list = &hashes[c * chunk..((c + 1) * chunk).min(n)];
                 let mut v = Vec::new();
                 H::batch_kernel(self.isa, list, qs, threshold, (c * chunk) as u32, &mut v);
                 (qb * QUERY_BLOCK, v)

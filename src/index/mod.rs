@@ -6,11 +6,18 @@
 //! smallest by (distance, index). Results are always sorted by distance, then by index (the
 //! position in the hashes slice), so every index gives identical output for identical input.
 //!
-//! An index borrows the hashes (`&[Hash256]` or `&[Hash64]`, typically viewed zero-copy from a
-//! memory-mapped hash list) and never owns a file. The two persistent indexes serialise to one
-//! flat, position-independent byte section ([`BkTree::as_bytes`], [`Mih::as_bytes`]) and load
-//! zero-copy from `&[u8]` plus the same hashes slice; the byte formats are documented on
-//! [`bktree`] and [`mih`].
+//! An index takes hashes, never a file type, and owns its storage, as `fst`'s `Fst<D>` does:
+//! the hashes `S` (anything `AsRef<[H]>`: a borrowed `&[H]`, a `Vec<H>`, an `Arc<[H]>`, a
+//! view of a memory-mapped hash list) and, for the two persistent indexes, their serialised
+//! section `D` (anything `AsRef<[u8]>`). `build`/`load` borrow slices, zero-copy;
+//! `build_over`/`open` take owners, so an index can be kept beside the list it searches and
+//! is parsed (and, when loaded, validated) once, never per query. The sections are flat and
+//! position-independent ([`BkTree::as_bytes`], [`Mih::as_bytes`]); their byte formats are
+//! documented on [`bktree`] and [`mih`], and the hash-list file stores one as its optional
+//! [`INDEX_SECTION`](crate::list::INDEX_SECTION).
+//!
+//! [`join`] finds every pair within a threshold in one set or between two, exactly, on the
+//! same kernels and a cost model shared with multi-index hashing's planner.
 //!
 //! | index | best at | cost per query |
 //! |---|---|---|
@@ -59,11 +66,14 @@ use crate::hash::{Hash256, Hash64};
 pub mod bench;
 pub mod bktree;
 mod bytes;
+pub(crate) mod cost;
+pub mod join;
 mod linear;
 pub mod mih;
 mod simd;
 
 pub use self::bktree::BkTree;
+pub use self::join::{cross_join, cross_join_with, self_join, self_join_with, JoinMethod, Pair};
 pub use self::linear::LinearScan;
 pub use self::mih::{Mih, MihOptions};
 use self::simd::raw;
@@ -74,6 +84,7 @@ pub use self::simd::Isa;
 ///
 /// Ordered by distance, then index: the order every index returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Match {
     /// Position in the hashes slice the index was built over.
     pub index: u32,
@@ -101,7 +112,7 @@ impl PartialOrd for Match {
 }
 
 mod sealed {
-    use super::Isa;
+    use crate::arch::Isa;
     use crate::index::Match;
 
     pub trait Sealed: Sized + Copy {
@@ -111,6 +122,8 @@ mod sealed {
         fn from_words(next: &mut dyn FnMut() -> u64) -> Self;
         /// The hash with bit `k` flipped.
         fn flip(&self, k: u32) -> Self;
+        /// Whether every bit is 0, or every bit is 1 (the hash of a blank frame).
+        fn is_degenerate(&self) -> bool;
         /// The single-query range kernel.
         fn range_kernel(
             isa: Isa,
@@ -158,6 +171,9 @@ impl sealed::Sealed for Hash64 {
     fn flip(&self, k: u32) -> Self {
         Hash64::from_u64(self.to_u64() ^ (1u64 << k))
     }
+    fn is_degenerate(&self) -> bool {
+        Hash64::is_degenerate(self)
+    }
     fn range_kernel(
         isa: Isa,
         hashes: &[Self],
@@ -166,7 +182,7 @@ impl sealed::Sealed for Hash64 {
         base: u32,
         out: &mut Vec<Match>,
     ) {
-        raw::range64(isa, hashes, q, thr, base, out)
+        crate::arch::hamming_api::range64(isa, hashes, q, thr, base, out)
     }
     fn batch_kernel(
         isa: Isa,
@@ -176,7 +192,7 @@ impl sealed::Sealed for Hash64 {
         base: u32,
         out: &mut Vec<(u32, Match)>,
     ) {
-        raw::batch64(isa, hashes, queries, thr, base, out)
+        crate::arch::hamming_api::batch64(isa, hashes, queries, thr, base, out)
     }
 }
 
@@ -196,6 +212,9 @@ impl sealed::Sealed for Hash256 {
         l[(k / 64) as usize] ^= 1u64 << (k % 64);
         Hash256::from_limbs(l)
     }
+    fn is_degenerate(&self) -> bool {
+        Hash256::is_degenerate(self)
+    }
     fn range_kernel(
         isa: Isa,
         hashes: &[Self],
@@ -204,7 +223,7 @@ impl sealed::Sealed for Hash256 {
         base: u32,
         out: &mut Vec<Match>,
     ) {
-        raw::range256(isa, hashes, q, thr, base, out)
+        crate::arch::hamming_api::range256(isa, hashes, q, thr, base, out)
     }
     fn batch_kernel(
         isa: Isa,
@@ -214,7 +233,7 @@ impl sealed::Sealed for Hash256 {
         base: u32,
         out: &mut Vec<(u32, Match)>,
     ) {
-        raw::batch256(isa, hashes, queries, thr, base, out)
+        crate::arch::hamming_api::batch256(isa, hashes, queries, thr, base, out)
     }
 }
 
@@ -363,9 +382,9 @@ pub fn choose_kind(bits: u32, len: usize, threshold: u32, batch: usize) -> Index
         return IndexKind::Linear;
     }
     let linear = if batch >= 64 {
-        mih::batch_linear_cost(bits, len)
+        cost::batch_linear_cost(bits, len)
     } else {
-        mih::linear_cost(bits, len)
+        cost::linear_cost(bits, len)
     };
     if mih::predicted_cost(bits, len, threshold) < linear {
         IndexKind::Mih
@@ -391,8 +410,9 @@ pub struct IndexOptions {
     pub threshold: Option<u32>,
     /// How many queries a typical call will carry (1 for single lookups).
     pub batch: usize,
-    /// Force an instruction set (default: the best detected).
-    pub isa: Option<Isa>,
+    /// A forced instruction set (default: the best detected); set only with the feature
+    /// `test-util`.
+    pub(crate) isa: Option<Isa>,
 }
 
 impl Default for IndexOptions {
@@ -424,7 +444,8 @@ impl IndexOptions {
         self.batch = batch.max(1);
         self
     }
-    /// Forces an instruction set.
+    /// Forces an instruction set (tests and benchmarks only: feature `test-util`).
+    #[cfg(feature = "test-util")]
     pub fn isa(mut self, isa: Isa) -> IndexOptions {
         self.isa = Some(isa);
         self
@@ -437,6 +458,26 @@ pub(crate) fn default_threshold(bits: u32) -> u32 {
     } else {
         10
     }
+}
+
+#[cfg(feature = "test-util")]
+thread_local! {
+    static PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many persistent index sections (BK-tree or multi-index hashing) the calling thread has
+/// parsed so far, built ones included (feature `test-util`): a test that a section is parsed
+/// once, when it is opened, and never per query.
+#[cfg(feature = "test-util")]
+pub fn sections_parsed_on_this_thread() -> u64 {
+    PARSES.with(|c| c.get())
+}
+
+/// Counts one section parse for [`sections_parsed_on_this_thread`].
+#[inline]
+pub(crate) fn count_parse() {
+    #[cfg(feature = "test-util")]
+    PARSES.with(|c| c.set(c.get() + 1));
 }
 
 /// Checks that a list fits the `u32` positions of [`Match`].
@@ -452,80 +493,119 @@ pub(crate) fn check_len(len: usize) -> Result<()> {
 }
 
 fn unknown_magic() -> Error {
-    ErrorKind::Format("unknown index section (bad magic bytes)".into()).into()
+    Error::unsupported(
+        "unknown index section (bad magic bytes): written by a newer hashsieve, or not an index",
+    )
 }
 
 /// Any of the three indexes, chosen at build time (possibly automatically).
+///
+/// Like each index, it owns its storage: the hashes `S` (anything `AsRef<[H]>`) and the
+/// section bytes `D` of a persistent index. [`SearchIndex::build`] and [`SearchIndex::load`]
+/// borrow both (`S = &[H]`); [`SearchIndex::build_over`] and [`SearchIndex::open`] take any
+/// owner, so an index can live beside the list it searches (as in the
+/// [`Matcher`](crate::matching::Matcher), which opens each list's index once, when the list is
+/// added).
 #[derive(Debug)]
-pub enum SearchIndex<'a, H: HashBits> {
+#[non_exhaustive]
+pub enum SearchIndex<H, S, D = Vec<u8>> {
     /// A linear scan.
-    Linear(LinearScan<'a, H>),
+    Linear(LinearScan<H, S>),
     /// A BK-tree.
-    BkTree(BkTree<'a, H>),
+    BkTree(BkTree<H, S, D>),
     /// Multi-index hashing.
-    Mih(Mih<'a, H>),
+    Mih(Mih<H, S, D>),
 }
 
-impl<'a, H: HashBits> SearchIndex<'a, H> {
-    /// Builds the index `options` ask for over `hashes` (resolving [`IndexKind::Auto`]).
+impl<'a, H: HashBits> SearchIndex<H, &'a [H]> {
+    /// Builds the index `options` ask for over `hashes` (borrowed), resolving
+    /// [`IndexKind::Auto`].
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
-    pub fn build(hashes: &'a [H], options: &IndexOptions) -> Result<SearchIndex<'a, H>> {
-        check_len(hashes.len())?;
-        let threshold = options.threshold.unwrap_or(default_threshold(H::BITS));
-        let kind = match options.kind {
-            IndexKind::Auto => choose_kind(H::BITS, hashes.len(), threshold, options.batch),
-            k => k,
-        };
-        let isa = options.isa.unwrap_or_else(Isa::detect);
-        Ok(match kind {
-            IndexKind::BkTree => SearchIndex::BkTree(BkTree::build(hashes)?.with_isa(isa)),
-            IndexKind::Mih => SearchIndex::Mih(
-                Mih::build_with(hashes, &MihOptions::new().threshold(threshold))?.with_isa(isa),
-            ),
-            _ => SearchIndex::Linear(LinearScan::with_isa(hashes, isa)),
-        })
+    pub fn build(hashes: &'a [H], options: &IndexOptions) -> Result<SearchIndex<H, &'a [H]>> {
+        SearchIndex::build_over(hashes, options)
     }
 
     /// Loads a persistent index section written by [`BkTree::as_bytes`] or [`Mih::as_bytes`],
-    /// recognised by its magic bytes, over the same hashes it was built from, and validates it
-    /// fully ([`BkTree::load`], [`Mih::load`]: O(n)), so a damaged section is an error, never
-    /// a missed match.
+    /// recognised by its magic bytes, over the same hashes it was built from (both borrowed),
+    /// and validates it fully ([`BkTree::load`], [`Mih::load`]: O(n)), so a damaged section is
+    /// an error, never a missed match.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] when the bytes are not a supported index section (unknown magic,
-    /// newer version, truncated) or are inconsistent with `hashes`; [`ErrorKind::Mismatch`]
-    /// when the section was built over a list of another size or width.
-    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<'a, H>> {
-        if section.starts_with(bktree::MAGIC) {
-            BkTree::load(section, hashes).map(SearchIndex::BkTree)
-        } else if section.starts_with(mih::MAGIC) {
-            Mih::load(section, hashes).map(SearchIndex::Mih)
-        } else {
-            Err(unknown_magic())
-        }
+    /// [`ErrorKind::Unsupported`] for an unknown index section (bad magic),
+    /// [`ErrorKind::Version`] for one a newer hashsieve wrote, [`ErrorKind::Truncated`] /
+    /// [`ErrorKind::Corrupt`] for a damaged one; [`ErrorKind::Mismatch`] when the section was
+    /// built over a list of another size or width.
+    pub fn load(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<H, &'a [H], &'a [u8]>> {
+        SearchIndex::open(section, hashes)
     }
 
     /// Loads a persistent index section like [`load`](SearchIndex::load), with only the
-    /// constant-time checks of [`BkTree::load_unvalidated`] / [`Mih::load_unvalidated`]: the
-    /// contents are **not** validated.
-    ///
-    /// Use it only for a section that passed [`load`](SearchIndex::load) before and cannot
-    /// have changed since (the [`Matcher`](crate::matching::Matcher) validates a list's index
-    /// once when the list is added, then uses this per query). A damaged section loaded this
-    /// way cannot cause a panic, but can make queries miss matches.
+    /// constant-time checks: the contents are **not** validated. For robustness tests of the
+    /// query code (feature `test-util`): a damaged section loaded this way cannot cause a
+    /// panic, but can make queries miss matches.
     ///
     /// # Errors
     ///
     /// As [`load`](SearchIndex::load), for the checks it makes.
-    pub fn load_unvalidated(section: &'a [u8], hashes: &'a [H]) -> Result<SearchIndex<'a, H>> {
+    #[cfg(feature = "test-util")]
+    pub fn load_unvalidated(
+        section: &'a [u8],
+        hashes: &'a [H],
+    ) -> Result<SearchIndex<H, &'a [H], &'a [u8]>> {
         if section.starts_with(bktree::MAGIC) {
             BkTree::load_unvalidated(section, hashes).map(SearchIndex::BkTree)
         } else if section.starts_with(mih::MAGIC) {
             Mih::load_unvalidated(section, hashes).map(SearchIndex::Mih)
+        } else {
+            Err(unknown_magic())
+        }
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>> SearchIndex<H, S> {
+    /// Builds the index `options` ask for over `hashes`, which it keeps (a `Vec<H>`, an
+    /// `Arc<[H]>`, a list view), resolving [`IndexKind::Auto`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if the list holds more than `u32::MAX` hashes.
+    pub fn build_over(hashes: S, options: &IndexOptions) -> Result<SearchIndex<H, S>> {
+        let len = hashes.as_ref().len();
+        check_len(len)?;
+        let threshold = options.threshold.unwrap_or(default_threshold(H::BITS));
+        let kind = match options.kind {
+            IndexKind::Auto => choose_kind(H::BITS, len, threshold, options.batch),
+            k => k,
+        };
+        let isa = options.isa.unwrap_or_else(Isa::detect);
+        Ok(match kind {
+            IndexKind::BkTree => SearchIndex::BkTree(BkTree::build_over(hashes)?.kernels(isa)),
+            IndexKind::Mih => SearchIndex::Mih(
+                Mih::build_over(hashes, &MihOptions::new().threshold(threshold))?.kernels(isa),
+            ),
+            _ => SearchIndex::Linear(LinearScan::over(hashes).kernels(isa)),
+        })
+    }
+}
+
+impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> SearchIndex<H, S, D> {
+    /// Opens a persistent index section (a BK-tree or multi-index hashing, recognised by its
+    /// magic bytes) over the hashes it was built from, both owned by the index, and validates
+    /// it fully, once, here ([`BkTree::open`], [`Mih::open`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](SearchIndex::load).
+    pub fn open(section: D, hashes: S) -> Result<SearchIndex<H, S, D>> {
+        let b = section.as_ref();
+        if b.starts_with(bktree::MAGIC) {
+            BkTree::open(section, hashes).map(SearchIndex::BkTree)
+        } else if b.starts_with(mih::MAGIC) {
+            Mih::open(section, hashes).map(SearchIndex::Mih)
         } else {
             Err(unknown_magic())
         }
@@ -539,9 +619,33 @@ impl<'a, H: HashBits> SearchIndex<'a, H> {
             SearchIndex::Mih(m) => Some(m.as_bytes()),
         }
     }
+
+    /// The hashes searched.
+    pub fn hashes(&self) -> &[H] {
+        match self {
+            SearchIndex::Linear(i) => i.hashes(),
+            SearchIndex::BkTree(i) => i.hashes(),
+            SearchIndex::Mih(i) => i.hashes(),
+        }
+    }
+
+    /// The same index with its section storage changed by `f`, which must hand back the same
+    /// bytes (in another owner): nothing is parsed again.
+    pub(crate) fn map_section<D2: AsRef<[u8]>>(
+        self,
+        f: impl FnOnce(D) -> D2,
+    ) -> SearchIndex<H, S, D2> {
+        match self {
+            SearchIndex::Linear(i) => SearchIndex::Linear(i),
+            SearchIndex::BkTree(t) => SearchIndex::BkTree(t.map_section(f)),
+            SearchIndex::Mih(m) => SearchIndex::Mih(m.map_section(f)),
+        }
+    }
 }
 
-impl<H: HashBits> Index for SearchIndex<'_, H> {
+impl<H: HashBits, S: AsRef<[H]> + Send + Sync, D: AsRef<[u8]> + Send + Sync> Index
+    for SearchIndex<H, S, D>
+{
     type Hash = H;
     fn kind(&self) -> IndexKind {
         match self {

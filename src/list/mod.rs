@@ -165,5 +165,10 @@ pub mod records;
 pub mod update;
 
 pub use builder::{BuildReport, EntryMeta, ListBuilder, DEFAULT_MIN_QUALITY_PDQ};
+
+/// The tag of the optional, derived section that holds a persistent search index (a BK-tree or
+/// multi-index hashing tables, recognised by their magic bytes); see the
+/// [format specification](self#the-search-index-section-indx).
+pub const INDEX_SECTION: [u8; 4] = *b"INDX";
 pub use raw::FORMAT_VERSION;
 pub use reader::{Categories, Category, Entries, Entry, HashList, Hashes, Iter};

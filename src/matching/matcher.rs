@@ -3,21 +3,18 @@
 //! replacement.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use memmap2::Mmap;
 use rayon::prelude::*;
 
 use crate::algo::pdq::{Dihedral, PdqDihedral};
 use crate::error::{ErrorKind, Result};
-use crate::hash::{Hash256, HashKind, HashValue};
+use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 use crate::index::{HashBits, Index, IndexKind, IndexOptions, Match, SearchIndex};
-use crate::list::{HashList, Hashes};
-
-/// The tag of the optional list section that holds a persistent search index (multi-index
-/// hashing or a BK-tree, recognised by its own magic bytes).
-pub const INDEX_SECTION: [u8; 4] = *b"INDX";
+use crate::list::{Entries, HashList, Hashes, INDEX_SECTION};
 
 /// Options for one list added to a [`Matcher`].
 #[derive(Clone, Debug, Default)]
@@ -257,8 +254,8 @@ impl MatcherOptions {
 pub struct Query {
     /// The algorithm; only lists of the same kind are searched.
     pub kind: HashKind,
-    /// The variants to search, with the orientation each stands for (`None` for a plain hash).
-    pub variants: Vec<(Option<Dihedral>, HashValue)>,
+    /// The variants to search, each with the orientation it stands for.
+    pub variants: Vec<Variant>,
     /// The query's quality ([`HashOutput::quality`](crate::HashOutput::quality)); `None` when
     /// unknown (a hash read from text without one), which the quality gate never skips.
     pub quality: Option<u8>,
@@ -269,7 +266,7 @@ impl Query {
     pub fn new(kind: HashKind, hash: impl Into<HashValue>, quality: Option<u8>) -> Query {
         Query {
             kind,
-            variants: vec![(None, hash.into())],
+            variants: vec![Variant::new(None, hash.into())],
             quality,
         }
     }
@@ -281,7 +278,7 @@ impl Query {
             kind: HashKind::Pdq,
             variants: dihedral
                 .iter()
-                .map(|(d, h)| (Some(d), HashValue::Bits256(h)))
+                .map(|(d, h)| Variant::new(Some(d), HashValue::Bits256(h)))
                 .collect(),
             quality: Some(dihedral.quality),
         }
@@ -294,11 +291,49 @@ impl Query {
             variants: Dihedral::ALL
                 .into_iter()
                 .zip(hashes)
-                .map(|(d, h)| (Some(d), HashValue::Bits256(h)))
+                .map(|(d, h)| Variant::new(Some(d), HashValue::Bits256(h)))
                 .collect(),
             quality,
         }
     }
+}
+
+/// One hash of a [`Query`], with the orientation of the image it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Variant {
+    /// Which dihedral variant of the image this hash is (`None` for a plain hash).
+    pub orientation: Option<Dihedral>,
+    /// The hash.
+    pub hash: HashValue,
+}
+
+impl Variant {
+    /// The hash `hash` of the image in `orientation`.
+    pub fn new(orientation: Option<Dihedral>, hash: HashValue) -> Variant {
+        Variant { orientation, hash }
+    }
+}
+
+/// A list loaded in a [`Matcher`], as [`Matcher::lists`] describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListInfo {
+    /// The list's name.
+    pub name: String,
+    /// The list's version string.
+    pub version: String,
+    /// The hash algorithm of the list.
+    pub kind: HashKind,
+    /// The number of distinct hashes.
+    pub len: usize,
+    /// The threshold its matches use.
+    pub threshold: u32,
+    /// The index its queries use ([`IndexKind::Linear`] for none).
+    pub index: IndexKind,
+    /// Whether that index is the list file's own [`INDEX_SECTION`] (else it was built when
+    /// the list was added, or there is none).
+    pub index_from_file: bool,
 }
 
 /// One matched list entry: what a human reviewer and an audit log need. Hash values are not
@@ -372,13 +407,155 @@ impl std::fmt::Display for SkipReason {
     }
 }
 
-struct Loaded<D> {
-    list: HashList<D>,
+/// A list as the [`Matcher`] holds it: one type whatever the list's storage (a memory map, a
+/// `Vec<u8>`, static bytes), so that one matcher mixes them.
+trait AnyList: Send + Sync {
+    fn bytes(&self) -> &[u8];
+    fn list_hashes(&self) -> Hashes<'_>;
+    fn section(&self, tag: [u8; 4]) -> Option<&[u8]>;
+    fn name(&self) -> &str;
+    fn version(&self) -> &str;
+    fn kind(&self) -> HashKind;
+    fn entries_of(&self, index: usize) -> Entries<'_>;
+}
+
+impl<D: AsRef<[u8]> + Send + Sync> AnyList for HashList<D> {
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+    fn list_hashes(&self) -> Hashes<'_> {
+        self.hashes()
+    }
+    fn section(&self, tag: [u8; 4]) -> Option<&[u8]> {
+        HashList::section(self, tag)
+    }
+    fn name(&self) -> &str {
+        HashList::name(self)
+    }
+    fn version(&self) -> &str {
+        HashList::version(self)
+    }
+    fn kind(&self) -> HashKind {
+        HashList::kind(self)
+    }
+    fn entries_of(&self, index: usize) -> Entries<'_> {
+        HashList::entries_of(self, index)
+    }
+}
+
+/// A list's hashes as a slice of their width: `<&[Hash64]>::try_from(list.hashes())`, for
+/// code generic over the width.
+///
+/// ```
+/// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+/// use hashsieve::{Hash64, HashKind};
+/// let mut b = ListBuilder::new(HashKind::PHash);
+/// b.add(Hash64::from_u64(7), EntryMeta::new("a"))?;
+/// let list = HashList::from_bytes(b.to_vec()?)?;
+/// assert_eq!(<&[Hash64]>::try_from(list.hashes())?, &[Hash64::from_u64(7)][..]);
+/// assert!(<&[hashsieve::Hash256]>::try_from(list.hashes()).is_err());
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+impl<'a> TryFrom<Hashes<'a>> for &'a [Hash64] {
+    type Error = crate::Error;
+    fn try_from(hashes: Hashes<'a>) -> Result<&'a [Hash64]> {
+        match hashes {
+            Hashes::Bits64(h) => Ok(h),
+            Hashes::Bits256(_) => Err(width_mismatch(256, 64)),
+        }
+    }
+}
+
+/// A 256-bit list's hashes as a slice; see the 64-bit conversion.
+impl<'a> TryFrom<Hashes<'a>> for &'a [Hash256] {
+    type Error = crate::Error;
+    fn try_from(hashes: Hashes<'a>) -> Result<&'a [Hash256]> {
+        match hashes {
+            Hashes::Bits256(h) => Ok(h),
+            Hashes::Bits64(_) => Err(width_mismatch(64, 256)),
+        }
+    }
+}
+
+fn width_mismatch(found: u32, wanted: u32) -> crate::Error {
+    ErrorKind::Mismatch(format!(
+        "the list holds {found}-bit hashes, not {wanted}-bit ones"
+    ))
+    .into()
+}
+
+/// The hashes of a loaded list, owned through the list (storage for a [`SearchIndex`]).
+struct ListHashes<H> {
+    list: Arc<dyn AnyList>,
+    _hash: PhantomData<fn() -> H>,
+}
+
+impl<H> AsRef<[H]> for ListHashes<H>
+where
+    for<'a> &'a [H]: TryFrom<Hashes<'a>>,
+{
+    fn as_ref(&self) -> &[H] {
+        // Never empty for a list of hashes: `load` builds a `ListHashes<H>` of the list's own
+        // width only (and an index opened over it checks the count).
+        <&[H]>::try_from(self.list.list_hashes()).unwrap_or(&[])
+    }
+}
+
+/// The section bytes of a loaded list's index: the file's own [`INDEX_SECTION`], in place, or
+/// one built when the list was added.
+enum IndexBytes {
+    /// An index built here.
+    Built(Vec<u8>),
+    /// The list file's section, at `range` of its bytes.
+    File {
+        list: Arc<dyn AnyList>,
+        range: Range<usize>,
+    },
+}
+
+impl AsRef<[u8]> for IndexBytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            IndexBytes::Built(b) => b,
+            // In range: `file_section` took the range from the list's own bytes, which cannot
+            // change.
+            IndexBytes::File { list, range } => list.bytes().get(range.clone()).unwrap_or(&[]),
+        }
+    }
+}
+
+impl IndexBytes {
+    /// The [`INDEX_SECTION`] of `list`, viewed in place, if it has one.
+    fn file_section(list: &Arc<dyn AnyList>) -> Option<IndexBytes> {
+        let section = list.section(INDEX_SECTION)?;
+        let bytes = list.bytes();
+        let start = (section.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize);
+        let range = start
+            .map(|s| s..s + section.len())
+            .filter(|r| r.end <= bytes.len());
+        Some(match range {
+            Some(range) => IndexBytes::File {
+                list: list.clone(),
+                range,
+            },
+            // The section is always a part of the list's bytes; copying it would also do.
+            None => IndexBytes::Built(section.to_vec()),
+        })
+    }
+}
+
+/// A loaded list's index, parsed once.
+enum ListIndex {
+    Bits64(SearchIndex<Hash64, ListHashes<Hash64>, IndexBytes>),
+    Bits256(SearchIndex<Hash256, ListHashes<Hash256>, IndexBytes>),
+}
+
+struct Loaded {
+    list: Arc<dyn AnyList>,
+    len: usize,
     threshold: u32,
-    /// A search index built at load time (when the file holds none), serialised so that it can
-    /// be viewed over the list's hashes without a self-referential struct.
-    built: Option<Vec<u8>>,
-    use_section: bool,
+    index: ListIndex,
+    index_from_file: bool,
 }
 
 /// Matches queries against opened hash lists, exactly.
@@ -405,12 +582,16 @@ struct Loaded<D> {
 /// assert_eq!((m.list.as_str(), m.entry_ids[0].as_str(), m.distance), ("demo", "case-17", 1));
 /// # Ok::<(), hashsieve::Error>(())
 /// ```
-pub struct Matcher<D = Mmap> {
+///
+/// One matcher holds lists of any storage at once (memory-mapped files and in-memory
+/// buffers). Each list's search index is opened (and, from a file, validated) once, when the
+/// list is added; queries use it as it is.
+pub struct Matcher {
     options: MatcherOptions,
-    lists: RwLock<Arc<Vec<Arc<Loaded<D>>>>>,
+    lists: RwLock<Arc<Vec<Arc<Loaded>>>>,
 }
 
-impl<D> std::fmt::Debug for Matcher<D> {
+impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
             .field("options", &self.options)
@@ -418,13 +599,13 @@ impl<D> std::fmt::Debug for Matcher<D> {
     }
 }
 
-impl<D: AsRef<[u8]> + Send + Sync> Default for Matcher<D> {
-    fn default() -> Matcher<D> {
+impl Default for Matcher {
+    fn default() -> Matcher {
         Matcher::with_options(MatcherOptions::default())
     }
 }
 
-impl Matcher<Mmap> {
+impl Matcher {
     /// Memory-maps the list at `path`, verifies it ([`HashList::open_mmap`]) and adds it; see
     /// [`Matcher::add_list`].
     ///
@@ -442,45 +623,48 @@ impl Matcher<Mmap> {
         let list = unsafe { HashList::open_mmap(path)? };
         self.add_list(list, options)
     }
-}
 
-impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     /// A matcher with no lists and default options.
-    pub fn new() -> Matcher<D> {
+    pub fn new() -> Matcher {
         Matcher::default()
     }
 
     /// A matcher with no lists.
-    pub fn with_options(options: MatcherOptions) -> Matcher<D> {
+    pub fn with_options(options: MatcherOptions) -> Matcher {
         Matcher {
             options,
             lists: RwLock::new(Arc::new(Vec::new())),
         }
     }
 
-    /// Adds a list. Each list has its own name: adding a second list of a name already loaded
-    /// fails ([`ErrorKind::DuplicateList`]), since a silent replacement would drop a list the
+    /// Adds a list, of any storage (a memory-mapped file, a `Vec<u8>`, static bytes). Each
+    /// list has its own name: adding a second list of a name already loaded fails
+    /// ([`ErrorKind::DuplicateList`]), since a silent replacement would drop a list the
     /// caller meant to search; use [`Matcher::replace_list`] for the daily update.
     ///
-    /// When the file carries no index section and the options ask for one (or `Auto` picks one),
-    /// the index is built here, once, in memory. When it carries one ([`INDEX_SECTION`]) that
-    /// the options use, the section is validated here, once, in full ([`SearchIndex::load`]:
-    /// every hash indexed exactly once, where its bits say), so a damaged index is an error
-    /// now rather than a missed match later; queries then load it in constant time. For a
-    /// multi-index hashing section the validation is two sequential passes, one over the
-    /// section and one over the hashes, compared through a keyed fingerprint
+    /// The list's index is opened here, once. When the file carries an index section
+    /// ([`INDEX_SECTION`]) that the options use, the section is validated in full here
+    /// ([`SearchIndex::open`]: every hash indexed exactly once, where its bits say), so a
+    /// damaged index is an error now rather than a missed match later; queries then search it
+    /// in place. For a multi-index hashing section the validation is two sequential passes,
+    /// one over the section and one over the hashes, compared through a keyed fingerprint
     /// ([`Mih::validate`](crate::index::Mih::validate)); its cost is measured by
     /// `HASHSIEVE_BENCH_OPEN_SIZES=1000000,10000000 cargo bench --bench list -- index_load`
-    /// (figures in the README).
+    /// (figures in the README). When the file carries none and the options ask for one (or
+    /// `Auto` picks one), it is built here, in memory.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::DuplicateList`] when a list of the same name is loaded;
     /// [`ErrorKind::InvalidArgument`] for a threshold above the list's bit width;
-    /// [`ErrorKind::Format`] / [`ErrorKind::Mismatch`] when the list's index section is corrupt
-    /// or belongs to other hashes.
-    pub fn add_list(&self, list: HashList<D>, options: ListOptions) -> Result<()> {
-        self.insert(list, options, false)
+    /// As [`SearchIndex::open`] when the list's index section is damaged, from a newer writer
+    /// or built over other hashes ([`ErrorKind::Corrupt`], [`ErrorKind::Version`],
+    /// [`ErrorKind::Mismatch`], ...).
+    pub fn add_list<D>(&self, list: HashList<D>, options: ListOptions) -> Result<()>
+    where
+        D: AsRef<[u8]> + Send + Sync + 'static,
+    {
+        self.insert(Arc::new(list), options, false)
     }
 
     /// Atomically replaces the list of the same name with `list` (the daily update), or adds it
@@ -491,11 +675,14 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
     ///
     /// As [`Matcher::add_list`] (except [`ErrorKind::DuplicateList`]); on error the old list
     /// stays in place.
-    pub fn replace_list(&self, list: HashList<D>, options: ListOptions) -> Result<()> {
-        self.insert(list, options, true)
+    pub fn replace_list<D>(&self, list: HashList<D>, options: ListOptions) -> Result<()>
+    where
+        D: AsRef<[u8]> + Send + Sync + 'static,
+    {
+        self.insert(Arc::new(list), options, true)
     }
 
-    fn insert(&self, list: HashList<D>, options: ListOptions, replace: bool) -> Result<()> {
+    fn insert(&self, list: Arc<dyn AnyList>, options: ListOptions, replace: bool) -> Result<()> {
         let duplicate = |name: &str| -> crate::Error {
             ErrorKind::DuplicateList {
                 name: name.to_string(),
@@ -509,7 +696,7 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
         let loaded = Arc::new(load(list, &options)?);
         let mut guard = self.lists.write().unwrap_or_else(|e| e.into_inner());
         let name = loaded.list.name();
-        let mut next: Vec<Arc<Loaded<D>>> = Vec::with_capacity(guard.len() + 1);
+        let mut next: Vec<Arc<Loaded>> = Vec::with_capacity(guard.len() + 1);
         let mut replaced = false;
         for l in guard.iter() {
             if l.list.name() == name {
@@ -543,16 +730,18 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
         removed
     }
 
-    /// The names, versions and kinds of the loaded lists, in load order.
-    pub fn lists(&self) -> Vec<(String, String, HashKind)> {
+    /// The loaded lists, in load order: name, version, kind, size, threshold and index.
+    pub fn lists(&self) -> Vec<ListInfo> {
         self.snapshot()
             .iter()
-            .map(|l| {
-                (
-                    l.list.name().to_string(),
-                    l.list.version().to_string(),
-                    l.list.kind(),
-                )
+            .map(|l| ListInfo {
+                name: l.list.name().to_string(),
+                version: l.list.version().to_string(),
+                kind: l.list.kind(),
+                len: l.len,
+                threshold: l.threshold,
+                index: l.index_kind(),
+                index_from_file: l.index_from_file,
             })
             .collect()
     }
@@ -568,27 +757,17 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
         kinds
     }
 
-    fn snapshot(&self) -> Arc<Vec<Arc<Loaded<D>>>> {
+    fn snapshot(&self) -> Arc<Vec<Arc<Loaded>>> {
         self.lists.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Searches one query against every loaded list of its kind.
-    ///
-    /// # Panics
-    ///
-    /// Only if a list's bytes changed after it was added, which the safe constructors rule out
-    /// and [`HashList::open_mmap`]'s contract forbids (a mapped file modified in place): its
-    /// index, validated when the list was added, then no longer loads.
     pub fn query(&self, query: &Query) -> QueryResult {
         self.query_in(&self.snapshot(), query)
     }
 
     /// Searches many queries in parallel (rayon); `result[i]` answers `queries[i]`. All queries of
     /// one call see the same lists.
-    ///
-    /// # Panics
-    ///
-    /// As [`Matcher::query`].
     pub fn query_batch(&self, queries: &[Query]) -> Vec<QueryResult> {
         let lists = self.snapshot();
         queries
@@ -597,7 +776,7 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
             .collect()
     }
 
-    fn query_in(&self, lists: &[Arc<Loaded<D>>], query: &Query) -> QueryResult {
+    fn query_in(&self, lists: &[Arc<Loaded>], query: &Query) -> QueryResult {
         if let Some(q) = query.quality {
             let min = self.options.min_quality_of(query.kind);
             if q < min {
@@ -631,14 +810,12 @@ impl<D: AsRef<[u8]> + Send + Sync> Matcher<D> {
         records.sort_by_key(|(order, r)| (r.distance, *order, r.hash_index));
         QueryResult::Searched(records.into_iter().map(|(_, r)| r).collect())
     }
-}
 
-impl<D: AsRef<[u8]>> Matcher<D> {
     /// The record of one matched hash: its entries that the category filter reports, or `None`
     /// when it reports none of them.
     fn record(
         &self,
-        loaded: &Loaded<D>,
+        loaded: &Loaded,
         index: usize,
         distance: u32,
         orientation: Option<Dihedral>,
@@ -675,7 +852,8 @@ impl<D: AsRef<[u8]>> Matcher<D> {
     }
 }
 
-fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Loaded<D>> {
+/// Opens `list`'s index once: the file's section (validated in full) or one built here.
+fn load(list: Arc<dyn AnyList>, options: &ListOptions) -> Result<Loaded> {
     let bits = list.kind().width();
     let threshold = options.threshold.unwrap_or(list.kind().default_threshold());
     if threshold > bits {
@@ -684,132 +862,44 @@ fn load<D: AsRef<[u8]>>(list: HashList<D>, options: &ListOptions) -> Result<Load
         ))
         .into());
     }
-    let section = list.section(INDEX_SECTION);
-    let use_section = section.is_some() && options.index != IndexKind::Linear;
-    let mut built = None;
-    if use_section {
-        // Validate fully, once, here: a corrupt section fails the add, never a query, and
-        // queries can load it with the constant-time checks only.
-        verify_index_section(&list)?;
+    let section = if options.index == IndexKind::Linear {
+        None
     } else {
-        let opts = IndexOptions::new(options.index).threshold(threshold);
-        built = build_index_section(&list, &opts)?;
-    }
+        IndexBytes::file_section(&list)
+    };
+    let index_from_file = section.is_some();
+    let opts = IndexOptions::new(options.index).threshold(threshold);
+    let len = list.list_hashes().len();
+    let index = match list.list_hashes() {
+        Hashes::Bits64(_) => ListIndex::Bits64(open_index(&list, section, &opts)?),
+        Hashes::Bits256(_) => ListIndex::Bits256(open_index(&list, section, &opts)?),
+    };
     Ok(Loaded {
         list,
+        len,
         threshold,
-        built,
-        use_section,
+        index,
+        index_from_file,
     })
 }
 
-/// Builds the index once: its kind, and its section bytes (`None` for a linear scan).
-fn index_kind_and_bytes<H: HashBits>(
-    hashes: &[H],
+/// The index of `list`'s hashes: `section` opened and validated, or, without one, the index
+/// `opts` ask for, built.
+fn open_index<H: HashBits>(
+    list: &Arc<dyn AnyList>,
+    section: Option<IndexBytes>,
     opts: &IndexOptions,
-) -> Result<(IndexKind, Option<Vec<u8>>)> {
-    let index = SearchIndex::build(hashes, opts)?;
-    Ok((index.kind(), index.section_bytes().map(<[u8]>::to_vec)))
-}
-
-/// Builds the index `options` ask for over `list`'s hashes and returns its section bytes, for
-/// [`INDEX_SECTION`] (`None` when the choice is a linear scan, which needs no section).
-///
-/// # Errors
-///
-/// As [`SearchIndex::build`].
-pub fn build_index_section<D: AsRef<[u8]>>(
-    list: &HashList<D>,
-    options: &IndexOptions,
-) -> Result<Option<Vec<u8>>> {
-    match list.hashes() {
-        Hashes::Bits64(h) => Ok(index_kind_and_bytes(h, options)?.1),
-        Hashes::Bits256(h) => Ok(index_kind_and_bytes(h, options)?.1),
-    }
-}
-
-impl<D: AsRef<[u8]>> Loaded<D> {
-    fn index_bytes(&self) -> Option<&[u8]> {
-        if self.use_section {
-            self.list.section(INDEX_SECTION)
-        } else {
-            self.built.as_deref()
-        }
-    }
-
-    /// Searches every variant of a query, loading the index view once; `found` sees each match
-    /// with the orientation of the variant that produced it.
-    fn search(
-        &self,
-        variants: &[(Option<Dihedral>, HashValue)],
-        found: impl FnMut(Option<Dihedral>, &Match),
-    ) {
-        match self.list.hashes() {
-            Hashes::Bits64(h) => self.search_in(h, variants, found, |v| match v {
-                HashValue::Bits64(q) => Some(*q),
-                _ => None,
-            }),
-            Hashes::Bits256(h) => self.search_in(h, variants, found, |v| match v {
-                HashValue::Bits256(q) => Some(*q),
-                _ => None,
-            }),
-        }
-    }
-
-    fn search_in<H: HashBits>(
-        &self,
-        hashes: &[H],
-        variants: &[(Option<Dihedral>, HashValue)],
-        mut found: impl FnMut(Option<Dihedral>, &Match),
-        width: impl Fn(&HashValue) -> Option<H>,
-    ) {
-        // The section (from the file, or built here) was validated in full when the list was
-        // added and the list's bytes cannot change, so the constant-time load cannot fail; if
-        // it ever did, answering from a linear scan or not at all could hide the fault, so it
-        // is a bug (or a mapped file changed in place, breaking `open_mmap`'s contract).
-        let index = match self.index_bytes() {
-            Some(bytes) => SearchIndex::load_unvalidated(bytes, hashes),
-            None => SearchIndex::build(hashes, &IndexOptions::new(IndexKind::Linear)),
-        };
-        let index = match index {
-            Ok(index) => index,
-            Err(e) => panic!("a search index validated when its list was added no longer loads ({e}); was a mapped list file modified in place?"),
-        };
-        let mut out = Vec::new();
-        for (orientation, value) in variants {
-            if let Some(q) = width(value) {
-                index.range(&q, self.threshold, &mut out);
-                out.iter().for_each(|m| found(*orientation, m));
-            }
-        }
-    }
-}
-
-/// Adds an [`INDEX_SECTION`] to a list being built, so that matching opens it zero-copy instead
-/// of building an index at load time. Returns the kind embedded (`None` when the choice is a
-/// linear scan, which needs no section).
-///
-/// The index is built over the list's final (sorted, de-duplicated) hashes, which needs one
-/// trial build of the list in memory: peak memory is about twice the output file.
-///
-/// # Errors
-///
-/// As [`ListBuilder::to_vec`](crate::ListBuilder::to_vec) and [`SearchIndex::build`].
-pub fn add_index_section(
-    builder: &mut crate::ListBuilder,
-    options: &IndexOptions,
-) -> Result<Option<IndexKind>> {
-    let trial = HashList::from_bytes(builder.clone().to_vec()?)?;
-    let built = match trial.hashes() {
-        Hashes::Bits64(h) => index_kind_and_bytes(h, options)?,
-        Hashes::Bits256(h) => index_kind_and_bytes(h, options)?,
+) -> Result<SearchIndex<H, ListHashes<H>, IndexBytes>>
+where
+    for<'a> &'a [H]: TryFrom<Hashes<'a>>,
+{
+    let hashes = ListHashes {
+        list: list.clone(),
+        _hash: PhantomData,
     };
-    match built {
-        (kind, Some(bytes)) => {
-            builder.add_section(INDEX_SECTION, bytes)?;
-            Ok(Some(kind))
-        }
-        (_, None) => Ok(None),
+    match section {
+        Some(bytes) => SearchIndex::open(bytes, hashes),
+        None => Ok(SearchIndex::build_over(hashes, opts)?.map_section(IndexBytes::Built)),
     }
 }
 
@@ -818,7 +908,8 @@ pub fn add_index_section(
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Format`] or [`ErrorKind::Mismatch`] describing the first problem found.
+/// As [`SearchIndex::load`]: [`ErrorKind::Corrupt`], [`ErrorKind::Mismatch`] and so on,
+/// describing the first problem found.
 pub fn verify_index_section<D: AsRef<[u8]>>(list: &HashList<D>) -> Result<()> {
     fn check<H: HashBits>(section: &[u8], hashes: &[H]) -> Result<()> {
         // `load` validates in full.
@@ -828,5 +919,45 @@ pub fn verify_index_section<D: AsRef<[u8]>>(list: &HashList<D>) -> Result<()> {
         (None, _) => Ok(()),
         (Some(s), Hashes::Bits64(h)) => check(s, h),
         (Some(s), Hashes::Bits256(h)) => check(s, h),
+    }
+}
+
+impl Loaded {
+    fn index_kind(&self) -> IndexKind {
+        match &self.index {
+            ListIndex::Bits64(i) => i.kind(),
+            ListIndex::Bits256(i) => i.kind(),
+        }
+    }
+
+    /// Searches every variant of a query with the list's index; `found` sees each match with
+    /// the orientation of the variant that produced it.
+    fn search(&self, variants: &[Variant], found: impl FnMut(Option<Dihedral>, &Match)) {
+        match &self.index {
+            ListIndex::Bits64(index) => self.search_in(index, variants, found, |v| match v {
+                HashValue::Bits64(q) => Some(*q),
+                _ => None,
+            }),
+            ListIndex::Bits256(index) => self.search_in(index, variants, found, |v| match v {
+                HashValue::Bits256(q) => Some(*q),
+                _ => None,
+            }),
+        }
+    }
+
+    fn search_in<H: HashBits>(
+        &self,
+        index: &impl Index<Hash = H>,
+        variants: &[Variant],
+        mut found: impl FnMut(Option<Dihedral>, &Match),
+        width: impl Fn(&HashValue) -> Option<H>,
+    ) {
+        let mut out = Vec::new();
+        for v in variants {
+            if let Some(q) = width(&v.hash) {
+                index.range(&q, self.threshold, &mut out);
+                out.iter().for_each(|m| found(v.orientation, m));
+            }
+        }
     }
 }

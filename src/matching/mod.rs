@@ -6,14 +6,16 @@ mod cluster;
 mod dedup;
 mod matcher;
 
+pub use crate::index::join::{
+    cross_join, cross_join_with, self_join, self_join_with, JoinMethod, Pair, DEFAULT_MAX_PAIRS,
+};
 pub use cluster::UnionFind;
+#[cfg(feature = "test-util")]
+pub use dedup::planted_clusters;
 pub use dedup::{
-    cluster, cluster_matches, cluster_report, cross_join, planted_clusters, self_join,
-    self_join_with, Cluster, ClusterReport, DedupOptions, JoinMethod, Linkage, Member, Pair,
-    DEFAULT_MAX_PAIRS,
+    cluster, cluster_matches, cluster_report, Cluster, ClusterReport, DedupOptions, Linkage, Member,
 };
 pub use matcher::{
-    add_index_section, build_index_section, verify_index_section, CategoryFilter, ListOptions,
-    MatchRecord, Matcher, MatcherOptions, Query, QueryResult, SkipReason, HIDDEN_CATEGORIES,
-    INDEX_SECTION,
+    verify_index_section, CategoryFilter, ListInfo, ListOptions, MatchRecord, Matcher,
+    MatcherOptions, Query, QueryResult, SkipReason, Variant, HIDDEN_CATEGORIES,
 };

@@ -13,7 +13,7 @@ use hashsieve::index::HashBits;
 use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader, SkipReason};
 use hashsieve::list::Hashes;
 use hashsieve::matching::{
-    cluster_matches, cluster_report, cross_join, ClusterReport, DedupOptions, Linkage,
+    cluster_matches, cluster_report, cross_join_with, ClusterReport, DedupOptions, Linkage,
 };
 use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 use indicatif::ProgressBar;
@@ -120,56 +120,6 @@ struct ReadStats {
     repeated: u64,
 }
 
-/// A hash width the command handles, with conversions from the library's value types.
-trait Width: HashBits + Copy {
-    fn from_value(v: HashValue) -> Option<Self>;
-    fn slice(h: Hashes<'_>) -> Option<&[Self]>;
-    fn hex(&self) -> String;
-    fn value(self) -> HashValue;
-}
-
-impl Width for Hash256 {
-    fn from_value(v: HashValue) -> Option<Self> {
-        match v {
-            HashValue::Bits256(h) => Some(h),
-            _ => None,
-        }
-    }
-    fn slice(h: Hashes<'_>) -> Option<&[Self]> {
-        match h {
-            Hashes::Bits256(s) => Some(s),
-            _ => None,
-        }
-    }
-    fn hex(&self) -> String {
-        self.to_hex()
-    }
-    fn value(self) -> HashValue {
-        HashValue::Bits256(self)
-    }
-}
-
-impl Width for Hash64 {
-    fn from_value(v: HashValue) -> Option<Self> {
-        match v {
-            HashValue::Bits64(h) => Some(h),
-            _ => None,
-        }
-    }
-    fn slice(h: Hashes<'_>) -> Option<&[Self]> {
-        match h {
-            Hashes::Bits64(s) => Some(s),
-            _ => None,
-        }
-    }
-    fn hex(&self) -> String {
-        self.to_hex()
-    }
-    fn value(self) -> HashValue {
-        HashValue::Bits64(self)
-    }
-}
-
 /// Where the case set comes from.
 enum Source {
     /// A hash-list file.
@@ -216,7 +166,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let head = reader
         .fill_buf()
         .with_context(|| format!("cannot read {}", shown(&args.input)))?;
-    let source = if head.starts_with(b"\x89HSL") {
+    let source = if is_list_head(head) {
         if stdin {
             bail!("a hash-list file cannot be read from standard input; give its path");
         }
@@ -235,6 +185,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         run_width::<Hash256>(&args, kind, source, pb)
     }
+}
+
+/// Whether the input's first bytes (a buffer of at least 8, unless the input is shorter) open
+/// a hash-list file: the library's magic bytes, or a prefix of them for a file cut short,
+/// which opening as a list then reports as truncated.
+fn is_list_head(head: &[u8]) -> bool {
+    let magic = &hashsieve::list::raw::MAGIC;
+    !head.is_empty() && (head.starts_with(magic) || magic.starts_with(head))
 }
 
 /// Refuses an input that is neither a regular file nor a pipe (`<(cmd)`): a directory, a
@@ -275,12 +233,16 @@ impl Read for Counting {
     }
 }
 
-fn run_width<H: Width>(
+fn run_width<H>(
     args: &Args,
     kind: HashKind,
     source: Source,
     pb: ProgressBar,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitCode>
+where
+    H: HashBits + TryFrom<HashValue> + Into<HashValue> + std::fmt::Display,
+    for<'a> &'a [H]: TryFrom<Hashes<'a>>,
+{
     let threshold = args.threshold.unwrap_or(kind.default_threshold());
     args::check_threshold(threshold, kind)?;
     let (items, hashes, stats) = match source {
@@ -350,11 +312,11 @@ fn run_width<H: Width>(
         } else {
             list.name().to_string()
         };
-        let Some(ref_hashes) = H::slice(list.hashes()) else {
+        let Ok(ref_hashes) = <&[H]>::try_from(list.hashes()) else {
             bail!("list {} has an unexpected hash width", path.display());
         };
-        check_cross_estimate(&hashes, ref_hashes, threshold, max_pairs)?;
-        let pairs = cross_join(&hashes, ref_hashes, threshold)?;
+        let pairs = cross_join_with(&hashes, ref_hashes, threshold, max_pairs)
+            .with_context(|| format!("cannot match the input against {}", path.display()))?;
         for (c, found) in cluster_matches(clusters, &pairs).into_iter().enumerate() {
             for p in found {
                 for e in list.entries_of(p.b as usize) {
@@ -389,7 +351,7 @@ fn run_width<H: Width>(
             let i = mem.index as usize;
             let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
             let d = mem.distance.to_string();
-            let hex = hashes[i].hex();
+            let hex = hashes[i].to_string();
             let rep = if mem.index == cl.representative {
                 "true"
             } else {
@@ -415,7 +377,7 @@ fn run_width<H: Width>(
         for &g in &report.gated {
             let i = g as usize;
             let q = items[i].quality.map(|q| q.to_string()).unwrap_or_default();
-            let hex = hashes[i].hex();
+            let hex = hashes[i].to_string();
             let id = IdCell::new(&items[i].id);
             let e = Cell::Text("");
             let cells = [
@@ -492,7 +454,7 @@ impl<'a> IdCell<'a> {
 }
 
 /// The end-of-run line: what was read, skipped and gated, and what the clusters are.
-fn summary<H: Width>(
+fn summary<H: HashBits + Into<HashValue>>(
     stats: &ReadStats,
     report: &ClusterReport,
     hashes: &[H],
@@ -520,7 +482,7 @@ fn summary<H: Width>(
     let degenerate = report
         .gated
         .iter()
-        .filter(|&&i| hashes[i as usize].value().is_degenerate())
+        .filter(|&&i| hashes[i as usize].into().is_degenerate())
         .count();
     let largest = report
         .clusters
@@ -557,40 +519,15 @@ fn summary<H: Width>(
     )
 }
 
-/// Refuses a cross-join with a reference list when a sample of random pairs shows it would
-/// find clearly more than `max` pairs (the lower end of a 3-sigma interval is over it).
-fn check_cross_estimate<H: Width>(a: &[H], b: &[H], r: u32, max: u64) -> anyhow::Result<()> {
-    const SAMPLE: u64 = 20_000;
-    let all = a.len() as u128 * b.len() as u128;
-    if all <= u128::from(max) {
-        return Ok(());
-    }
-    let mut rng = hashsieve::index::bench::SplitMix64::new(0x0c05_5e5d);
-    let hits = (0..SAMPLE)
-        .filter(|_| {
-            let x = &a[rng.below(a.len() as u64) as usize];
-            let y = &b[rng.below(b.len() as u64) as usize];
-            x.hamming(y) <= r
-        })
-        .count() as f64;
-    let low = (hits - 3.0 * hits.sqrt()).max(0.0) / SAMPLE as f64 * all as f64;
-    if low > max as f64 {
-        bail!(
-            "about {:.3e} pairs of the input and a reference list are within threshold {r}, \
-             more than --max-pairs {max} allows; lower the threshold, or raise --max-pairs if \
-             memory allows",
-            hits / SAMPLE as f64 * all as f64
-        );
-    }
-    Ok(())
-}
-
 type Input<H> = (Vec<Entry>, Vec<H>, ReadStats);
 
-fn read_list<H: Width>(path: &Path) -> anyhow::Result<Input<H>> {
+fn read_list<H: HashBits>(path: &Path) -> anyhow::Result<Input<H>>
+where
+    for<'a> &'a [H]: TryFrom<Hashes<'a>>,
+{
     let list =
         common::open_list(path).with_context(|| format!("cannot open list {}", path.display()))?;
-    let Some(hs) = H::slice(list.hashes()) else {
+    let Ok(hs) = <&[H]>::try_from(list.hashes()) else {
         bail!("list {} has an unexpected hash width", path.display());
     };
     let (mut items, mut hashes) = (Vec::new(), Vec::new());
@@ -614,7 +551,7 @@ fn read_list<H: Width>(path: &Path) -> anyhow::Result<Input<H>> {
 /// capped at 1 MiB): rows of other algorithms, rows without a hash (scan errors), repeated rows
 /// of one file and rows of other orientations are skipped and counted. Malformed lines are
 /// reported by number, never by content, and fail the run once all are read.
-fn read_text<H: Width>(
+fn read_text<H: HashBits + TryFrom<HashValue>>(
     reader: Box<dyn BufRead>,
     shown: &str,
     kind: HashKind,
@@ -662,7 +599,7 @@ fn read_text<H: Width>(
         // pytx `--rotations`, with or without ids) follow its original: only that one is
         // clustered. A file's first row is always kept: a scan row's orientation is the one
         // that matched a list entry, while its hash is the file's own.
-        let Some(hash) = H::from_value(record.hash) else {
+        let Ok(hash) = H::try_from(record.hash) else {
             fail(record.line, &format!("not a {} hash", kind.name()));
             continue;
         };

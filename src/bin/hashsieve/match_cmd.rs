@@ -418,7 +418,7 @@ fn match_hash_text(
         match item {
             Item::Record(record) => {
                 let mut query = Query::new(record.kind, record.hash, record.quality);
-                query.variants[0].0 = record.orientation;
+                query.variants[0].orientation = record.orientation;
                 items.push(Labelled {
                     label: Label::Text(
                         record

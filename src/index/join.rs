@@ -1,0 +1,743 @@
+//! Joins: every pair of hashes within a threshold, within one set ([`self_join`]) or between
+//! a set and a reference list ([`cross_join`]), exactly and in parallel. The clustering of
+//! [`matching`](crate::matching) is built on the self-join.
+//!
+//! The self-join collapses exact duplicates first (a parallel sort), then runs on the unique
+//! hashes with one of two exact methods, chosen by a cost model ([`JoinMethod::Auto`]; the
+//! model is shared with the planner of multi-index hashing): pigeonhole buckets, or the
+//! cache-blocked SIMD batch scan of [`LinearScan`](super::LinearScan). See
+//! [`matching`](crate::matching#algorithm) for the details and measurements.
+//!
+//! Both joins hold their pairs in memory, so both take a pair limit and refuse early, from a
+//! sample of random pairs, a join that would clearly pass it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::cost::{self, ball};
+use super::{HashBits, Index, IndexKind, IndexOptions, SearchIndex};
+use crate::arch::Isa;
+use crate::error::{ErrorKind, Result};
+use crate::util::SplitMix64;
+
+/// Queries per block in the scan join (as in the linear scan's batch).
+const SCAN_BLOCK: usize = 256;
+/// Hashes the scan join compares a block with at a time, so that one call's pairs stay
+/// bounded (at most `SCAN_BLOCK * SCAN_HAY` = 1M) and the pair limit is checked often.
+const SCAN_HAY: usize = 4096;
+/// Random pairs a join samples to estimate how many pairs fall within the threshold.
+const SAMPLE_PAIRS: u64 = 20_000;
+
+/// The default pair limit of a join ([`DedupOptions::max_pairs`](crate::matching::DedupOptions::max_pairs), [`cross_join`]): 50 million pairs of distinct hashes, about 600 MB
+/// of pairs (12 bytes each). Real case sets at PDQ's threshold 31 have a few pairs per
+/// near-duplicate group; a threshold near half the bits links most of all `n²/2` pairs.
+pub const DEFAULT_MAX_PAIRS: u64 = 50_000_000;
+/// Widest part the pigeonhole join uses (its bucket offsets take `4 << bits` bytes).
+const MAX_PART_BITS: u32 = 22;
+/// Cost model, nanoseconds: one hash comparison inside the bucket join.
+const C_CMP_256: f64 = 1.0;
+const C_CMP_64: f64 = 0.5;
+/// One neighbour-bucket lookup.
+const C_PROBE: f64 = 2.0;
+/// Sorting one hash into its bucket (key, count, scatter).
+const C_SORT: f64 = 6.0;
+/// One empty-bucket check while walking the key space.
+const C_KEY: f64 = 0.5;
+
+/// One pair found by a join: `a < b` for a self-join (positions in the input), `a` the query
+/// and `b` the reference position for a cross-join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct Pair {
+    /// The first position.
+    pub a: u32,
+    /// The second position.
+    pub b: u32,
+    /// The Hamming distance between the two hashes.
+    pub distance: u32,
+}
+
+impl Pair {
+    /// The pair of positions `a` and `b` at `distance`.
+    pub const fn new(a: u32, b: u32, distance: u32) -> Pair {
+        Pair { a, b, distance }
+    }
+}
+
+/// How [`self_join_with`] finds pairs. Every method returns the same, exact answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JoinMethod {
+    /// Choose by the cost model (see [`self_join_with`]).
+    #[default]
+    Auto,
+    /// The blocked SIMD scan of all pairs.
+    Scan,
+    /// Pigeonhole buckets (the best plan the cost model finds).
+    Pigeonhole,
+}
+
+/// Every pair `a < b` of `hashes` within `threshold` (inclusive), sorted by `(a, b)`.
+///
+/// Exact; runs on the rayon pool with [`JoinMethod::Auto`].
+///
+/// # Panics
+///
+/// Panics if `hashes` holds more than `u32::MAX` entries.
+pub fn self_join<H: HashBits>(hashes: &[H], threshold: u32) -> Vec<Pair> {
+    self_join_with(hashes, threshold, JoinMethod::Auto)
+}
+
+/// [`self_join`] with a chosen method (for tests and benchmarks; all give the same answer).
+///
+/// # Panics
+///
+/// Panics if `hashes` holds more than `u32::MAX` entries.
+pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMethod) -> Vec<Pair> {
+    let groups = Groups::new(hashes);
+    let unique = join_unique(&groups.unique, threshold, method, u64::MAX)
+        .expect("an unlimited join cannot pass its limit");
+    let mut out: Vec<Pair> = Vec::new();
+    for g in 0..groups.unique.len() {
+        let m = groups.members(g);
+        for (x, &i) in m.iter().enumerate() {
+            for &j in &m[x + 1..] {
+                out.push(Pair {
+                    a: i,
+                    b: j,
+                    distance: 0,
+                });
+            }
+        }
+    }
+    for p in &unique {
+        for &i in groups.members(p.a as usize) {
+            for &j in groups.members(p.b as usize) {
+                out.push(Pair {
+                    a: i.min(j),
+                    b: i.max(j),
+                    distance: p.distance,
+                });
+            }
+        }
+    }
+    out.par_sort_unstable();
+    out
+}
+
+/// Every pair (query position `a`, reference position `b`) within `threshold`, sorted by
+/// `(a, b)`: which hashes of a case set match a reference list. Uses the index
+/// [`IndexKind::Auto`] picks for a batch of this size. At most [`DEFAULT_MAX_PAIRS`] pairs:
+/// [`cross_join_with`] sets another limit.
+///
+/// # Errors
+///
+/// As [`cross_join_with`].
+pub fn cross_join<H: HashBits>(
+    queries: &[H],
+    reference: &[H],
+    threshold: u32,
+) -> Result<Vec<Pair>> {
+    cross_join_with(queries, reference, threshold, DEFAULT_MAX_PAIRS)
+}
+
+/// [`cross_join`] finding at most `max_pairs` pairs: the same limit, and the same early
+/// refusal from a sample of random pairs, as the self-join of
+/// [`cluster`](crate::matching::cluster). The queries are searched in blocks, so the pairs
+/// held never pass the limit by more than one block's.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] if either side holds more than `u32::MAX` hashes;
+/// [`ErrorKind::Limit`] if more than `max_pairs` pairs are within the threshold
+/// (estimated from a sample before the join starts, counted during it).
+///
+/// ```
+/// use hashsieve::Hash64;
+/// use hashsieve::index::join::{cross_join_with, Pair};
+/// let refs = [0b0u64, 0b1, 0b11].map(Hash64::from_u64);
+/// let queries = [Hash64::from_u64(0b10)];
+/// assert_eq!(cross_join_with(&queries, &refs, 1, 10)?, vec![Pair::new(0, 0, 1), Pair::new(0, 2, 1)]);
+/// assert!(cross_join_with(&queries, &refs, 64, 2).is_err());
+/// # Ok::<(), hashsieve::Error>(())
+/// ```
+pub fn cross_join_with<H: HashBits>(
+    queries: &[H],
+    reference: &[H],
+    threshold: u32,
+    max_pairs: u64,
+) -> Result<Vec<Pair>> {
+    /// Queries searched per block between checks of the limit.
+    const BLOCK: usize = 4096;
+    check_set_len(queries.len())?;
+    check_cross_estimate(queries, reference, threshold, max_pairs)?;
+    let index = SearchIndex::build(
+        reference,
+        &IndexOptions::new(IndexKind::Auto)
+            .threshold(threshold)
+            .batch(queries.len()),
+    )?;
+    let mut out: Vec<Pair> = Vec::new();
+    for (blk, qs) in queries.chunks(BLOCK).enumerate() {
+        let found = index.range_batch(qs, threshold);
+        for (i, ms) in found.into_iter().enumerate() {
+            let a = (blk * BLOCK + i) as u32;
+            out.extend(ms.into_iter().map(|m| Pair::new(a, m.index, m.distance)));
+        }
+        if out.len() as u64 > max_pairs {
+            return Err(too_many_pairs(
+                "the cross-join stopped: more pairs are".to_owned(),
+                threshold,
+                max_pairs,
+            ));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Refuses a cross-join when a sample of random pairs shows it would find clearly more than
+/// `max` pairs (the lower end of a 3-sigma interval is over it).
+fn check_cross_estimate<H: HashBits>(a: &[H], b: &[H], r: u32, max: u64) -> Result<()> {
+    let all = a.len() as u128 * b.len() as u128;
+    if all <= u128::from(max) {
+        return Ok(());
+    }
+    let mut rng = SplitMix64::new(0x0c05_5e5d);
+    let hits = (0..SAMPLE_PAIRS)
+        .filter(|_| {
+            let x = &a[rng.below(a.len() as u64) as usize];
+            let y = &b[rng.below(b.len() as u64) as usize];
+            x.hamming(y) <= r
+        })
+        .count() as u64;
+    check_sample(hits, all, "of the queries and the reference", r, max)
+}
+pub(crate) fn check_set_len(len: usize) -> Result<()> {
+    if len > u32::MAX as usize {
+        return Err(ErrorKind::InvalidArgument(format!(
+            "{len} hashes exceed the limit of {} per set; split the set",
+            u32::MAX
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Identical hashes grouped: `unique[g]` occurs at positions `members(g)` (ascending).
+pub(crate) struct Groups<H> {
+    pub(crate) unique: Vec<H>,
+    start: Vec<u32>,
+    members: Vec<u32>,
+}
+
+impl<H: HashBits> Groups<H> {
+    pub(crate) fn new(hashes: &[H]) -> Groups<H> {
+        assert!(
+            hashes.len() <= u32::MAX as usize,
+            "more than u32::MAX hashes"
+        );
+        let words = (H::BITS / 32) as usize;
+        let mut keyed: Vec<([u32; 8], u32)> = hashes
+            .par_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let mut k = [0u32; 8];
+                for (w, slot) in k.iter_mut().enumerate().take(words) {
+                    *slot = h.key(32 * w as u32, 32);
+                }
+                (k, i as u32)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        let mut unique = Vec::new();
+        let mut start = Vec::new();
+        let mut members = Vec::with_capacity(hashes.len());
+        for (x, (k, i)) in keyed.iter().enumerate() {
+            if x == 0 || keyed[x - 1].0 != *k {
+                start.push(members.len() as u32);
+                unique.push(hashes[*i as usize]);
+            }
+            members.push(*i);
+        }
+        start.push(members.len() as u32);
+        Groups {
+            unique,
+            start,
+            members,
+        }
+    }
+
+    pub(crate) fn members(&self, g: usize) -> &[u32] {
+        &self.members[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+}
+
+/// The error for a join that finds (or would find) more than `max` pairs.
+fn too_many_pairs(what: String, r: u32, max: u64) -> crate::error::Error {
+    let mb = max.saturating_mul(std::mem::size_of::<Pair>() as u64) / 1_000_000;
+    let size = if mb > 0 {
+        format!(" (about {mb} MB)")
+    } else {
+        String::new()
+    };
+    crate::error::Error::limit(
+        crate::error::Limit::Pairs,
+        format!(
+            "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
+             threshold, or raise the pair limit (`--max-pairs`) if memory allows"
+        ),
+    )
+}
+
+/// Fails early when a sample of random pairs of `unique` shows that clearly more than `max`
+/// pairs are within `r` (the lower end of a 3-sigma interval is over the limit), so that a
+/// join that must fail does not first run for minutes.
+pub(crate) fn check_estimate<H: HashBits>(unique: &[H], r: u32, max: u64) -> Result<()> {
+    let n = unique.len() as u64;
+    let all = u128::from(n) * u128::from(n.saturating_sub(1)) / 2;
+    if all <= u128::from(max) {
+        return Ok(());
+    }
+    let mut rng = SplitMix64::new(0x5eed_d00d);
+    let mut hits = 0u64;
+    for _ in 0..SAMPLE_PAIRS {
+        let a = rng.below(n) as usize;
+        let b = (a + 1 + rng.below(n - 1) as usize) % n as usize;
+        hits += u64::from(unique[a].hamming(&unique[b]) <= r);
+    }
+    let what = format!("of {n} distinct hashes");
+    check_sample(hits, all, &what, r, max)
+}
+
+/// The one estimate behind both joins' early refusal: `hits` of [`SAMPLE_PAIRS`] random pairs
+/// out of `all` were within `r`; an error when the lower end of a 3-sigma interval of the
+/// pairs within `r` is over `max`.
+fn check_sample(hits: u64, all: u128, of: &str, r: u32, max: u64) -> Result<()> {
+    let low = (hits as f64 - 3.0 * (hits as f64).sqrt()).max(0.0) / SAMPLE_PAIRS as f64;
+    if low * all as f64 > max as f64 {
+        let share = hits as f64 / SAMPLE_PAIRS as f64;
+        return Err(too_many_pairs(
+            format!(
+                "about {:.3e} pairs ({:.2}% of all pairs {of}, from a sample) are",
+                share * all as f64,
+                share * 100.0
+            ),
+            r,
+            max,
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the pairs a parallel join has found against its limit.
+struct PairBudget {
+    max: u64,
+    found: AtomicU64,
+    over: AtomicBool,
+}
+
+impl PairBudget {
+    fn new(max: u64) -> PairBudget {
+        PairBudget {
+            max,
+            found: AtomicU64::new(0),
+            over: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds `n` pairs; returns false (and stops every worker) once over the limit.
+    fn add(&self, n: usize) -> bool {
+        let total = self.found.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if total > self.max {
+            self.over.store(true, Ordering::Relaxed);
+        }
+        !self.stopped()
+    }
+
+    fn stopped(&self) -> bool {
+        self.over.load(Ordering::Relaxed)
+    }
+
+    fn check(&self, r: u32) -> Result<()> {
+        if self.stopped() {
+            return Err(too_many_pairs(
+                "the join stopped: more pairs are".to_owned(),
+                r,
+                self.max,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The pairs of distinct hashes within `r`, `a < b`, unsorted; fails once more than `max`
+/// are found.
+pub(crate) fn join_unique<H: HashBits>(
+    hashes: &[H],
+    r: u32,
+    method: JoinMethod,
+    max: u64,
+) -> Result<Vec<Pair>> {
+    let n = hashes.len();
+    if n < 2 {
+        return Ok(Vec::new());
+    }
+    let budget = PairBudget::new(max);
+    let r = r.min(H::BITS);
+    let scan_cost = scan_cost(H::BITS, n);
+    let plan = match method {
+        JoinMethod::Scan => None,
+        _ => best_plan(H::BITS, n, r),
+    };
+    let pairs = match plan {
+        Some((plan, predicted))
+            if method == JoinMethod::Pigeonhole || predicted < scan_cost && n >= 4096 =>
+        {
+            // Check the plan against the real bucket sizes before running it.
+            if method == JoinMethod::Auto && plan.measured_cost(hashes) >= scan_cost {
+                scan_join(hashes, r, &budget)
+            } else {
+                plan.run(hashes, r, &budget)
+            }
+        }
+        _ => scan_join(hashes, r, &budget),
+    };
+    budget.check(r)?;
+    Ok(pairs)
+}
+
+fn scan_cost(bits: u32, n: usize) -> f64 {
+    let c = cost::scan_pair_ns(bits);
+    let threads = rayon::current_num_threads().max(1) as f64;
+    c * (n as f64) * (n as f64) / 2.0 / threads
+}
+
+/// All pairs by the blocked SIMD batch kernel; stops early once `budget` is spent.
+fn scan_join<H: HashBits>(hashes: &[H], r: u32, budget: &PairBudget) -> Vec<Pair> {
+    let isa = Isa::detect();
+    let n = hashes.len();
+    let blocks = n.div_ceil(SCAN_BLOCK);
+    let found: Vec<Vec<Pair>> = (0..blocks)
+        .into_par_iter()
+        .map(|b| {
+            let q0 = b * SCAN_BLOCK;
+            let q1 = (q0 + SCAN_BLOCK).min(n);
+            let mut pairs = Vec::new();
+            let mut found = Vec::new();
+            for c0 in (q0..n).step_by(SCAN_HAY) {
+                if budget.stopped() {
+                    return Vec::new();
+                }
+                let c1 = (c0 + SCAN_HAY).min(n);
+                found.clear();
+                H::batch_kernel(
+                    isa,
+                    &hashes[c0..c1],
+                    &hashes[q0..q1],
+                    r,
+                    c0 as u32,
+                    &mut found,
+                );
+                let before = pairs.len();
+                pairs.extend(found.iter().filter_map(|&(qi, m)| {
+                    let a = q0 as u32 + qi;
+                    (m.index > a).then_some(Pair {
+                        a,
+                        b: m.index,
+                        distance: m.distance,
+                    })
+                }));
+                if !budget.add(pairs.len() - before) {
+                    return Vec::new();
+                }
+            }
+            pairs
+        })
+        .collect();
+    found.concat()
+}
+
+/// A pigeonhole plan: the parts `(start, len)` and the per-part radius.
+#[derive(Clone, Debug)]
+struct Plan {
+    parts: Vec<(u32, u32)>,
+    s: u32,
+}
+
+/// The cheapest pigeonhole plan by the cost model on uniform hashes, with its predicted cost
+/// (ns on the current pool).
+fn best_plan(bits: u32, n: usize, r: u32) -> Option<(Plan, f64)> {
+    let c_cmp = if bits >= 256 { C_CMP_256 } else { C_CMP_64 };
+    let threads = rayon::current_num_threads().max(1) as f64;
+    let nf = n as f64;
+    let mut best: Option<(Plan, f64)> = None;
+    for m in bits.div_ceil(MAX_PART_BITS)..=bits.min(r + 1) {
+        let s = r / m;
+        let mut parts = Vec::with_capacity(m as usize);
+        let mut start = 0;
+        let mut cost = 0.0;
+        for t in 0..m {
+            let len = bits / m + u32::from(t < bits % m);
+            parts.push((start, len));
+            start += len;
+            let v = ball(len, i64::from(s));
+            let keys = f64::from(1u32 << len);
+            cost += c_cmp * nf * nf * v / (2.0 * keys)
+                + C_PROBE * nf.min(keys) * v
+                + C_SORT * nf
+                + C_KEY * keys;
+        }
+        let cost = cost / threads;
+        if best.as_ref().is_none_or(|b| cost < b.1) {
+            best = Some((Plan { parts, s }, cost));
+        }
+    }
+    best
+}
+
+/// One part's buckets: the unique hashes counting-sorted by the part's key.
+struct Table<'h, H> {
+    hashes: &'h [H],
+    plan: &'h Plan,
+    t: usize,
+    r: u32,
+    off: Vec<u32>,
+    order: Vec<u32>,
+    sorted: Vec<H>,
+    masks: &'h [u32],
+}
+
+impl Plan {
+    fn offsets<H: HashBits>(&self, hashes: &[H], t: usize) -> (Vec<u32>, Vec<u32>) {
+        let (start, len) = self.parts[t];
+        let keys: Vec<u32> = hashes.par_iter().map(|h| h.key(start, len)).collect();
+        let mut off = vec![0u32; (1usize << len) + 1];
+        for &k in &keys {
+            off[k as usize + 1] += 1;
+        }
+        for i in 1..off.len() {
+            off[i] += off[i - 1];
+        }
+        (off, keys)
+    }
+
+    /// The cost model on the real bucket sizes.
+    fn measured_cost<H: HashBits>(&self, hashes: &[H]) -> f64 {
+        let c_cmp = if H::BITS >= 256 { C_CMP_256 } else { C_CMP_64 };
+        let threads = rayon::current_num_threads().max(1) as f64;
+        let mut total = 0.0;
+        for t in 0..self.parts.len() {
+            let (off, _) = self.offsets(hashes, t);
+            let len = self.parts[t].1;
+            let masks = masks(len, self.s);
+            let size = |k: usize| f64::from(off[k + 1] - off[k]);
+            let cmps: f64 = (0..1usize << len)
+                .into_par_iter()
+                .map(|k| {
+                    let b = size(k);
+                    if b == 0.0 {
+                        return 0.0;
+                    }
+                    let mut c = b * (b - 1.0) / 2.0;
+                    for &m in &masks {
+                        let k2 = k ^ m as usize;
+                        if k2 > k {
+                            c += b * size(k2) + C_PROBE / c_cmp;
+                        }
+                    }
+                    c
+                })
+                .sum();
+            total += c_cmp * cmps + C_SORT * hashes.len() as f64 + C_KEY * (1u64 << len) as f64;
+        }
+        total / threads
+    }
+
+    fn run<H: HashBits>(&self, hashes: &[H], r: u32, budget: &PairBudget) -> Vec<Pair> {
+        let mut out = Vec::new();
+        for t in 0..self.parts.len() {
+            if budget.stopped() {
+                return Vec::new();
+            }
+            let (off, keys) = self.offsets(hashes, t);
+            let mut fill = off.clone();
+            let mut order = vec![0u32; hashes.len()];
+            for (i, &k) in keys.iter().enumerate() {
+                order[fill[k as usize] as usize] = i as u32;
+                fill[k as usize] += 1;
+            }
+            drop((keys, fill));
+            let sorted: Vec<H> = order.par_iter().map(|&i| hashes[i as usize]).collect();
+            let masks = masks(self.parts[t].1, self.s);
+            let table = Table {
+                hashes,
+                plan: self,
+                t,
+                r,
+                off,
+                order,
+                sorted,
+                masks: &masks,
+            };
+            let nkeys = 1usize << self.parts[t].1;
+            let chunk = nkeys
+                .div_ceil(64 * rayon::current_num_threads().max(1))
+                .max(1);
+            let found: Vec<Vec<Pair>> = (0..nkeys.div_ceil(chunk))
+                .into_par_iter()
+                .map(|c| {
+                    let mut v = Vec::new();
+                    if !budget.stopped() {
+                        table.scan(c * chunk..((c + 1) * chunk).min(nkeys), &mut v);
+                        if !budget.add(v.len()) {
+                            v = Vec::new();
+                        }
+                    }
+                    v
+                })
+                .collect();
+            for v in found {
+                out.extend_from_slice(&v);
+            }
+        }
+        out
+    }
+}
+
+/// Every `len`-bit mask with `1..=s` bits set.
+fn masks(len: u32, s: u32) -> Vec<u32> {
+    if s == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // Grow by weight: combinations of 1..=s bit positions.
+    fn rec(len: u32, from: u32, left: u32, acc: u32, out: &mut Vec<u32>) {
+        for b in from..len {
+            let m = acc | (1 << b);
+            out.push(m);
+            if left > 1 {
+                rec(len, b + 1, left - 1, m, out);
+            }
+        }
+    }
+    rec(len, 0, s.min(len), 0, &mut out);
+    out
+}
+
+impl<H: HashBits> Table<'_, H> {
+    fn scan(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU supports POPCNT (detected just above), the only feature
+                // `scan_popcnt` is compiled for.
+                unsafe { self.scan_popcnt(keys, out) };
+                return;
+            }
+        }
+        self.scan_generic(keys, out);
+    }
+
+    /// # Safety
+    ///
+    /// The CPU must support POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn scan_popcnt(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        self.scan_generic(keys, out);
+    }
+
+    #[inline(always)]
+    fn scan_generic(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        let r = self.r;
+        for k in keys {
+            let (b0, b1) = (self.off[k] as usize, self.off[k + 1] as usize);
+            if b0 == b1 {
+                continue;
+            }
+            let bucket = &self.sorted[b0..b1];
+            for (i, x) in bucket.iter().enumerate() {
+                for (j, y) in bucket[i + 1..].iter().enumerate() {
+                    let d = x.hamming(y);
+                    if d <= r {
+                        self.emit(b0 + i, b0 + i + 1 + j, d, out);
+                    }
+                }
+            }
+            for &m in self.masks {
+                let k2 = k ^ m as usize;
+                if k2 <= k {
+                    continue;
+                }
+                let (c0, c1) = (self.off[k2] as usize, self.off[k2 + 1] as usize);
+                if c0 == c1 {
+                    continue;
+                }
+                let other = &self.sorted[c0..c1];
+                for (i, x) in bucket.iter().enumerate() {
+                    for (j, y) in other.iter().enumerate() {
+                        let d = x.hamming(y);
+                        if d <= r {
+                            self.emit(b0 + i, c0 + j, d, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the pair at sorted positions `p`, `q` unless an earlier part already finds it.
+    #[inline(never)]
+    fn emit(&self, p: usize, q: usize, d: u32, out: &mut Vec<Pair>) {
+        let (a, b) = (self.order[p], self.order[q]);
+        let (ha, hb) = (&self.hashes[a as usize], &self.hashes[b as usize]);
+        for &(start, len) in &self.plan.parts[..self.t] {
+            if (ha.key(start, len) ^ hb.key(start, len)).count_ones() <= self.plan.s {
+                return;
+            }
+        }
+        out.push(Pair {
+            a: a.min(b),
+            b: a.max(b),
+            distance: d,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{Hash256, Hash64};
+    use crate::matching::planted_clusters;
+
+    #[test]
+    fn masks_count_the_ball() {
+        for (len, s) in [(16, 1), (16, 2), (11, 3), (5, 5), (8, 0)] {
+            let m = masks(len, s);
+            assert_eq!(m.len() as f64 + 1.0, ball(len, i64::from(s)));
+            assert!(m
+                .iter()
+                .all(|&x| x < 1 << len && (1..=s).contains(&x.count_ones())));
+        }
+    }
+
+    #[test]
+    fn plan_for_pdq_is_sixteen_parts() {
+        let (plan, _) = best_plan(256, 1_000_000, 31).expect("a plan");
+        assert_eq!((plan.parts.len(), plan.s), (16, 1));
+        let (plan, _) = best_plan(64, 1_000_000, 10).expect("a plan");
+        assert_eq!(plan.parts.iter().map(|p| p.1).sum::<u32>(), 64);
+    }
+
+    #[test]
+    fn methods_agree_on_small_sets() {
+        let (h, _) = planted_clusters::<Hash256>(3000, 60, 10, 15, 3);
+        let a = self_join_with(&h, 31, JoinMethod::Scan);
+        assert_eq!(a, self_join_with(&h, 31, JoinMethod::Pigeonhole));
+        let (h, _) = planted_clusters::<Hash64>(3000, 60, 10, 6, 4);
+        let a = self_join_with(&h, 10, JoinMethod::Scan);
+        assert_eq!(a, self_join_with(&h, 10, JoinMethod::Pigeonhole));
+    }
+}
