@@ -319,6 +319,13 @@ fn copy_entry(
 /// Applies `delta` to `base`, adding the result to `builder` (which must be for the same
 /// algorithm; its name, version and creation time are the caller's to set).
 ///
+/// The new list keeps the base's search index: when the base has an
+/// [`INDEX_SECTION`](super::INDEX_SECTION) and the builder was given no
+/// [`index`](ListBuilder::index) options, the builder is set to write an index of the same
+/// kind ([`HashList::index_kind`]), rebuilt over the new hashes and tuned for the algorithm's
+/// default threshold. Set the builder's `index` first to choose another kind or threshold
+/// ([`IndexKind::Linear`](crate::index::IndexKind::Linear) drops the index).
+///
 /// # Errors
 ///
 /// [`ErrorKind::Mismatch`] when the builder's algorithm is not the base list's.
@@ -344,6 +351,9 @@ pub fn update<D: AsRef<[u8]>>(
     builder: &mut ListBuilder,
 ) -> Result<UpdateReport> {
     check_kind(builder, base.kind())?;
+    if let Some(kind) = base.index_kind() {
+        builder.inherit_index(kind);
+    }
     let mut report = UpdateReport::default();
     let mut hit_hashes: HashSet<HashValue> = HashSet::new();
     let mut hit_entries: HashSet<(HashValue, &str)> = HashSet::new();
@@ -394,7 +404,10 @@ pub fn update<D: AsRef<[u8]>>(
 /// Adds every entry of `list` to `builder`, recording `source` as the source of entries that
 /// have none (entries from an earlier merge keep theirs). Returns the number of entries added.
 ///
-/// Merging lists is calling this once per list, then writing the builder.
+/// Merging lists is calling this once per list, then writing the builder. Like [`update`],
+/// the merged list keeps a search index: the first list with an
+/// [`INDEX_SECTION`](super::INDEX_SECTION) sets the builder to write one of the same kind,
+/// unless the builder was given [`index`](ListBuilder::index) options.
 ///
 /// # Errors
 ///
@@ -423,6 +436,9 @@ pub fn merge_into<D: AsRef<[u8]>>(
     source: &str,
 ) -> Result<u64> {
     check_kind(builder, list.kind())?;
+    if let Some(kind) = list.index_kind() {
+        builder.inherit_index(kind);
+    }
     let mut n = 0;
     for (hash, entries) in list.iter() {
         for e in entries {
