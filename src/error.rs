@@ -71,17 +71,180 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// Crate-private constructors: one per kind, so that each message is worded in one place.
+// Some are used only once the list and index modules have moved off `ErrorKind::Format`.
+#[allow(dead_code)]
+impl Error {
+    /// A file or section written by a newer hashsieve: [`ErrorKind::Version`].
+    pub(crate) fn version(what: &'static str, found: u32, supported: u32) -> Error {
+        Error::new(ErrorKind::Version {
+            what,
+            found,
+            supported,
+        })
+    }
+
+    /// `what` is shorter than its header says: [`ErrorKind::Truncated`].
+    pub(crate) fn truncated(what: impl Into<String>, needed: u64, found: u64) -> Error {
+        Error::new(ErrorKind::Truncated {
+            what: what.into(),
+            needed,
+            found,
+        })
+    }
+
+    /// `what` is structurally inconsistent: [`ErrorKind::Corrupt`]. `detail` must not hold
+    /// hash values.
+    pub(crate) fn corrupt(what: &'static str, detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Corrupt {
+            what,
+            detail: detail.into(),
+        })
+    }
+
+    /// Not our format, or a feature of a newer writer or of an image we do not decode:
+    /// [`ErrorKind::Unsupported`].
+    pub(crate) fn unsupported(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unsupported(msg.into()))
+    }
+
+    /// A checksum failed: [`ErrorKind::Checksum`].
+    pub(crate) fn checksum(section: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Checksum {
+            section: section.into(),
+        })
+    }
+
+    /// A limit was hit: [`ErrorKind::Limit`]. `detail` says what was asked for, what the limit
+    /// is and how to ask for less or raise it.
+    pub(crate) fn limit(which: Limit, detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Limit {
+            which,
+            detail: detail.into(),
+        })
+    }
+
+    /// Malformed text input: [`ErrorKind::Parse`]. `reason` must not hold the line's text.
+    pub(crate) fn parse(
+        count: u64,
+        line: u64,
+        column: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Error {
+        Error::new(ErrorKind::Parse {
+            count,
+            line,
+            column,
+            reason: reason.into(),
+        })
+    }
+
+    /// An image cannot be decoded: [`ErrorKind::Decode`], keeping the decoder's error as the
+    /// source.
+    pub(crate) fn decode(
+        reason: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::new(ErrorKind::Decode {
+            reason: reason.into(),
+            source,
+        })
+    }
+}
+
 /// What went wrong.
+///
+/// Match on the kind to react to a failure: [`Truncated`](ErrorKind::Truncated) (an interrupted
+/// copy: fetch the file again), [`Version`](ErrorKind::Version) (upgrade hashsieve),
+/// [`Checksum`](ErrorKind::Checksum) and [`Corrupt`](ErrorKind::Corrupt) (rebuild or
+/// re-download), [`Limit`](ErrorKind::Limit) (ask for less or raise the limit), and so on. New
+/// kinds may be added in minor releases.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Reading or writing a file failed.
     ///
-    /// The message includes the OS error, so it is not also returned as the
-    /// [`source`](std::error::Error::source): a reporter that prints the chain would say it twice.
-    /// Match on this variant to inspect it.
+    /// The OS error is both in the message and returned as the
+    /// [`source`](std::error::Error::source); a reporter that prints the chain should skip a
+    /// source whose text the message already holds (the CLI does).
     #[error("I/O error: {0}")]
-    Io(std::io::Error),
+    Io(#[source] std::io::Error),
+
+    /// A file or a section of it is in a format version this build does not read: written by a
+    /// newer hashsieve (upgrade it, or rebuild the file with this version), or older than the
+    /// oldest version still read (rebuild the file).
+    #[error("{}", version_message(what, *found, *supported))]
+    Version {
+        /// What has the version, e.g. "hash list".
+        what: &'static str,
+        /// The version the file declares.
+        found: u32,
+        /// The newest version this build reads (the message compares the two).
+        supported: u32,
+    },
+
+    /// A checksum in a hash list does not match its contents.
+    #[error("checksum mismatch in {section}: the file is corrupt; rebuild or re-download it")]
+    Checksum {
+        /// Which part of the file failed its check.
+        section: String,
+    },
+
+    /// A file is shorter than its header says: an interrupted write, copy or download.
+    #[error(
+        "truncated {what}: needs {needed} bytes, found {found}; the file is incomplete \
+         (an interrupted copy or download?): copy, re-download or rebuild it"
+    )]
+    Truncated {
+        /// What is cut short, e.g. "hash list".
+        what: String,
+        /// How many bytes the header says there are (at least).
+        needed: u64,
+        /// How many bytes there are.
+        found: u64,
+    },
+
+    /// A file is structurally inconsistent (offsets, sizes or values that cannot be right)
+    /// though its checksums may match: a bug in the writer, or deliberate tampering.
+    #[error("corrupt {what}: {detail}; rebuild or re-download it")]
+    Corrupt {
+        /// What is corrupt, e.g. "hash list", "BK-tree section".
+        what: &'static str,
+        /// What is wrong with it (never hash values).
+        detail: String,
+    },
+
+    /// Not a format this build reads: not a hash list at all (bad magic), a hash kind, flag or
+    /// index kind from a newer writer, or an image format that is not decoded.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+
+    /// The work asked for is larger than a limit allows: an image's size, memory, the input's
+    /// size, the number of pairs or results, a list's length.
+    ///
+    /// The message says what was asked for, what the limit is and how to ask for less or raise
+    /// the limit, e.g. "about 2.5e9 pairs within threshold 128, more than the limit of 50000000
+    /// pairs; lower the threshold or raise the pair limit".
+    #[error("{which} limit exceeded: {detail}")]
+    Limit {
+        /// Which limit.
+        which: Limit,
+        /// What was asked for, the limit, and how to ask for less.
+        detail: String,
+    },
+
+    /// The image could not be decoded (corrupt, truncated, or not a valid image).
+    ///
+    /// The decoder's own error, where there is one, is the
+    /// [`source`](std::error::Error::source).
+    #[error("cannot decode image: {reason}")]
+    Decode {
+        /// What is wrong, in words (never pixel bytes).
+        reason: String,
+        /// The decoder's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// A hash's text form could not be parsed. The text itself is not included.
     #[error("invalid {expected} hash: {reason}")]
@@ -108,14 +271,6 @@ pub enum ErrorKind {
         expected: &'static str,
     },
 
-    /// The image could not be decoded (corrupt, truncated, or an unsupported format).
-    #[error("cannot decode image: {0}")]
-    Decode(String),
-
-    /// The image is larger than the configured decoding limits allow.
-    #[error("image exceeds decoding limits: {0}; raise the limits if the input is trusted")]
-    LimitsExceeded(String),
-
     /// The caller-supplied pixel buffer does not match its declared shape.
     #[error("invalid pixel buffer: {0}")]
     InvalidPixels(String),
@@ -124,7 +279,8 @@ pub enum ErrorKind {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// A hash list file is malformed, truncated or of an unsupported version.
+    /// A hash list file is malformed (being replaced by the kinds above; do not match on it).
+    #[doc(hidden)]
     #[error("invalid hash list: {0}")]
     Format(String),
 
@@ -134,29 +290,22 @@ pub enum ErrorKind {
     #[error("{0}")]
     InputFormat(String),
 
-    /// A checksum in a hash list does not match its contents.
-    #[error("checksum mismatch in {section}: the file is corrupt; rebuild or re-download it")]
-    Checksum {
-        /// Which part of the file failed its check.
-        section: String,
-    },
-
-    /// Text input (a hash file being imported) has malformed lines.
-    #[error("{count} malformed line(s) in input; first at {first}")]
+    /// Text input (a hash file being imported) has malformed lines. The input's name is the
+    /// error's [`path`](Error::path).
+    #[error(
+        "{count} malformed line(s) in input; first at line {line}{}: {reason}",
+        column.map(|c| format!(", column {c}")).unwrap_or_default()
+    )]
     Parse {
         /// How many lines were rejected.
         count: u64,
-        /// Where the first one is, as `file:line: reason` (never the hash value).
-        first: String,
+        /// The line number (from 1) of the first one.
+        line: u64,
+        /// The column (from 1) in that line, where known.
+        column: Option<u64>,
+        /// What is wrong with it (never the hash text).
+        reason: String,
     },
-
-    /// The work asked for would need more memory (or produce more results) than allowed.
-    ///
-    /// The message says what the estimate is, what the limit is and how to ask for less, e.g.
-    /// "about 2.5e9 pairs within threshold 128 exceed the limit of 50000000; lower the
-    /// threshold or raise the pair limit".
-    #[error("too much work: {0}")]
-    ResourceLimit(String),
 
     /// Two things that must agree do not (for example a list's algorithm and a query's).
     #[error("mismatch: {0}")]
@@ -169,6 +318,59 @@ pub enum ErrorKind {
         /// [`UnknownName`](ErrorKind::UnknownName)'s rule for names that may be hashes.
         name: String,
     },
+}
+
+/// Which limit an [`ErrorKind::Limit`] error hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// An image's width, height or pixel count (the decode limits).
+    ImageSize,
+    /// Memory: an allocation limit, or an allocation that failed.
+    Memory,
+    /// The size of an input (a file larger than allowed).
+    Input,
+    /// The number of pairs a self-join (dedup) may return.
+    Pairs,
+    /// The number of matches a search or benchmark may return.
+    Matches,
+    /// The number of entries a hash list may hold.
+    ListLen,
+}
+
+impl Limit {
+    /// A short name for messages, e.g. "image size".
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::ImageSize => "image size",
+            Limit::Memory => "memory",
+            Limit::Input => "input size",
+            Limit::Pairs => "pair",
+            Limit::Matches => "match",
+            Limit::ListLen => "list length",
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The message of [`ErrorKind::Version`]: what to do depends on which side is newer.
+fn version_message(what: &str, found: u32, supported: u32) -> String {
+    if found > supported {
+        format!(
+            "{what} format v{found} is newer than this build reads (up to v{supported}); \
+             upgrade hashsieve, or rebuild the file with this version"
+        )
+    } else {
+        format!(
+            "{what} format v{found} is older than this build reads (v{supported}); rebuild the \
+             file with this version"
+        )
+    }
 }
 
 /// The longest name [`shown_name`] quotes.

@@ -86,6 +86,7 @@
 )]
 
 pub mod algo;
+mod bytes;
 mod error;
 #[cfg(feature = "eval")]
 pub mod eval;
@@ -97,7 +98,7 @@ pub mod list;
 pub mod matching;
 
 pub use crate::algo::HashOutput;
-pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::error::{Error, ErrorKind, Limit, Result};
 pub use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 pub use crate::image::{DecodeOptions, Limits, Orientation, PixelBuffer, PixelLayout};
 pub use crate::list::{HashList, ListBuilder};

@@ -445,7 +445,7 @@ fn the_pair_limit_is_exact_and_fails_cleanly() {
                 .max_pairs(true_pairs - 1);
             let err = cluster(&h, &[], &under).unwrap_err();
             assert!(
-                matches!(err.kind(), ErrorKind::ResourceLimit(_)),
+                matches!(err.kind(), ErrorKind::Limit { .. }),
                 "r {r} {method:?}: {err}"
             );
             let msg = err.to_string();

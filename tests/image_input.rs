@@ -148,7 +148,21 @@ fn assert_decode_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
             img.height()
         ),
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Decode(_)),
+            matches!(e.kind(), ErrorKind::Decode { .. }),
+            "{what}: wrong error kind: {e}"
+        ),
+    }
+}
+
+fn assert_unsupported_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
+    match result {
+        Ok(img) => panic!(
+            "{what}: decoded {}x{} instead of failing",
+            img.width(),
+            img.height()
+        ),
+        Err(e) => assert!(
+            matches!(e.kind(), ErrorKind::Unsupported(_)),
             "{what}: wrong error kind: {e}"
         ),
     }
@@ -162,7 +176,7 @@ fn assert_limits_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
             img.height()
         ),
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::LimitsExceeded(_)),
+            matches!(e.kind(), ErrorKind::Limit { .. }),
             "{what}: wrong error kind: {e}"
         ),
     }
@@ -482,9 +496,9 @@ fn jpeg_pixels_are_close_to_libjpeg_turbo() {
 }
 
 #[test]
-fn palette_tiff_is_a_clean_decode_error() {
+fn palette_tiff_is_a_clean_unsupported_error() {
     // The image crate does not decode palette TIFFs (Pillow does): a documented gap.
-    assert_decode_err(
+    assert_unsupported_err(
         decode(
             &read("decode", "unsupported_palette.tif"),
             &DecodeOptions::default(),
@@ -817,7 +831,7 @@ fn decode_path_reads_by_content_and_respects_limits() {
     // A file larger than the allocation limit is refused before it is read whole.
     let small = DecodeOptions::default().with_limits(Limits::default().with_max_alloc(1000));
     let err = decode_path(&misnamed, &small).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::Limit { .. }), "{err}");
     assert_eq!(err.path(), Some(misnamed.as_path()));
     // A missing file is an I/O error naming the path.
     let missing = dir.path().join("missing.png");
@@ -830,11 +844,11 @@ fn decode_path_reads_by_content_and_respects_limits() {
 // Hostile and broken input: typed errors, never a panic.
 
 #[test]
-fn empty_garbage_and_zero_dimensions_are_decode_errors() {
+fn empty_garbage_and_zero_dimensions_are_clean_errors() {
     let opts = DecodeOptions::default();
     assert_decode_err(decode(b"", &opts), "empty");
-    assert_decode_err(decode(b"hello, world: not an image", &opts), "text");
-    assert_decode_err(decode(&[0u8; 4096], &opts), "zeros");
+    assert_unsupported_err(decode(b"hello, world: not an image", &opts), "text");
+    assert_unsupported_err(decode(&[0u8; 4096], &opts), "zeros");
     assert_decode_err(decode(b"\x89PNG\r\n\x1a\n", &opts), "PNG signature only");
     assert_decode_err(decode(b"\xff\xd8\xff", &opts), "JPEG SOI only");
     assert_decode_err(decode(b"GIF89a", &opts), "GIF signature only");
@@ -892,7 +906,7 @@ fn typed_or_ok(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
         assert!(
             matches!(
                 e.kind(),
-                ErrorKind::Decode(_) | ErrorKind::LimitsExceeded(_)
+                ErrorKind::Decode { .. } | ErrorKind::Limit { .. } | ErrorKind::Unsupported(_)
             ),
             "{what}: unexpected error kind {e}"
         );

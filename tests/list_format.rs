@@ -235,10 +235,15 @@ fn every_truncation_of_the_goldens_fails_cleanly() {
         for len in 0..golden.len() {
             let prefix = golden[..len].to_vec();
             match HashList::from_bytes(prefix) {
-                Err(e) => assert!(matches!(
-                    e.kind(),
-                    ErrorKind::Format(_) | ErrorKind::Checksum { .. }
-                )),
+                // A prefix is a truncated list (the empty one is no list at all), never a
+                // corrupt one: the header says how long the file is.
+                Err(e) if len == 0 => {
+                    assert!(matches!(e.kind(), ErrorKind::Unsupported(_)), "{e}")
+                }
+                Err(e) => assert!(
+                    matches!(e.kind(), ErrorKind::Truncated { found, .. } if *found == len as u64),
+                    "prefix of {len} bytes: {e}"
+                ),
                 Ok(list) => {
                     exercise(&list);
                     assert!(list.verify().is_err(), "prefix of {len} bytes verified");
@@ -576,7 +581,7 @@ fn open_errors_name_the_path() {
     let map: Open = |p| unsafe { HashList::open_mmap(p) }.map(drop);
     for open in [read, map] {
         let err = open(&empty).unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::Format(_)));
+        assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{err}");
         assert_eq!(err.path(), Some(empty.as_path()));
         let err = open(&dir.path().join("absent.hsl")).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Io(_)));
@@ -813,7 +818,6 @@ fn golden_indexed_lists_open_and_answer_like_brute_force() {
                 l[2] ^= 0x0f0f;
                 HashValue::Bits256(Hash256::from_limbs(l))
             }
-            _ => unreachable!(),
         };
         for q in entries.iter().flat_map(|(h, _)| [*h, flip(*h)]) {
             let mut expected: Vec<(String, u32)> = entries
@@ -846,4 +850,131 @@ fn every_truncation_of_the_indexed_goldens_fails_cleanly() {
             }
         }
     }
+}
+
+/// The longest run of hex digits in `text`: a message with a run of 16 or more may hold a
+/// hash value.
+fn longest_hex_run(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Each way a list file can be wrong is its own error kind, so a caller can act on it
+/// (fetch again, upgrade, rebuild), and each message says what to do and holds no hash value.
+#[test]
+fn each_fault_has_its_own_error_kind() {
+    let golden = HashList::from_bytes(GOLDEN_PDQ).unwrap();
+    let hashes: Vec<String> = golden.iter().map(|(h, _)| h.to_string()).collect();
+    assert!(hashes.iter().all(|h| h.len() == 64));
+    let check = |err: &hashsieve::Error, advice: &str| {
+        let msg = err.to_string();
+        assert!(msg.contains(advice), "{msg:?} should say {advice:?}");
+        assert!(longest_hex_run(&msg) < 16, "{msg}");
+        for h in &hashes {
+            assert!(!msg.contains(&h[..8]), "{msg} holds part of a hash");
+        }
+    };
+    let len = GOLDEN_PDQ.len() as u64;
+
+    // An interrupted copy: the file is shorter than its header says.
+    for cut in [1, 10, 64, GOLDEN_PDQ.len() - 1] {
+        let err = HashList::from_bytes(&GOLDEN_PDQ[..cut]).unwrap_err();
+        let ErrorKind::Truncated { needed, found, .. } = err.kind() else {
+            panic!("{cut} bytes: {err}")
+        };
+        assert_eq!(*found, cut as u64, "{err}");
+        assert!(*needed > *found && *needed <= len, "{err}");
+        check(&err, "re-download");
+    }
+    let err = HashList::from_bytes(&GOLDEN_PDQ[..GOLDEN_PDQ.len() - 1]).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Truncated { needed, .. } if *needed == len),
+        "{err}"
+    );
+
+    // Written by a newer hashsieve, or by one too old.
+    let with_version = |v: u32| {
+        let mut b = GOLDEN_PDQ.to_vec();
+        b[8..12].copy_from_slice(&v.to_le_bytes());
+        reseal_header_only(&mut b);
+        HashList::from_bytes(b).unwrap_err()
+    };
+    let err = with_version(raw::MAX_READ_VERSION + 1);
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Version { what: "hash list", found, supported }
+                if *found == raw::MAX_READ_VERSION + 1 && *supported == raw::MAX_READ_VERSION
+        ),
+        "{err}"
+    );
+    check(&err, "upgrade hashsieve");
+    let err = with_version(0);
+    assert!(
+        matches!(err.kind(), ErrorKind::Version { found: 0, .. }),
+        "{err}"
+    );
+    check(&err, "rebuild");
+
+    // Not a list at all.
+    for bytes in [&b"PK\x03\x04 a zip file"[..], b"", b"\x89PNX"] {
+        let err = HashList::from_bytes(bytes).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{err}");
+        check(&err, "not a hash");
+    }
+    let mut b = GOLDEN_PDQ.to_vec();
+    b[0] = b'X';
+    let err = HashList::from_bytes(b).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{err}");
+    check(&err, "magic");
+    // An algorithm from a newer writer.
+    let mut b = GOLDEN_PDQ.to_vec();
+    b[16] = 200;
+    reseal_header_only(&mut b);
+    let err = HashList::from_bytes(b).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{err}");
+    check(&err, "upgrade hashsieve");
+
+    // A flipped byte in the hashes: the section's checksum catches it.
+    let header = Header::parse(GOLDEN_PDQ).unwrap();
+    let hash_at = header.section(raw::TAG_HASHES).unwrap().offset as usize;
+    let mut b = GOLDEN_PDQ.to_vec();
+    b[hash_at + 3] ^= 0x10;
+    let err = HashList::from_bytes(b).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Checksum { section } if section == "section HASH"),
+        "{err}"
+    );
+    check(&err, "rebuild or re-download");
+    let mut b = GOLDEN_PDQ.to_vec();
+    b[40] ^= 1;
+    let err = HashList::from_bytes(b).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Checksum { section } if section == "header"),
+        "{err}"
+    );
+
+    // Consistent checksums, inconsistent structure: corrupt.
+    let mut b = GOLDEN_PDQ.to_vec();
+    b[16] = HashKind::PHash.code(); // a 64-bit algorithm, 256 in the bits field
+    reseal_header_only(&mut b);
+    let err = HashList::from_bytes(b).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Corrupt {
+                what: "hash list",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    check(&err, "rebuild or re-download");
+    let mut b = GOLDEN_PDQ.to_vec();
+    b.extend_from_slice(&[0; 64]);
+    let err = HashList::from_bytes(b).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Corrupt { .. }), "{err}");
+    check(&err, "trailing data");
 }

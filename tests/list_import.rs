@@ -324,11 +324,12 @@ fn errors_name_the_line_and_never_echo_hashes() {
         &mut b,
     )
     .unwrap_err();
-    let ErrorKind::Parse { count, first } = err.kind() else {
+    let ErrorKind::Parse { count, line, .. } = err.kind() else {
         panic!("{err}")
     };
-    assert_eq!(*count, 1);
-    assert!(first.starts_with("feed.txt:2: "), "{first}");
+    assert_eq!((*count, *line), (1, 2), "{err}");
+    assert_eq!(err.path(), Some(std::path::Path::new("feed.txt")));
+    assert!(err.to_string().starts_with("feed.txt: "), "{err}");
     let msg = err.to_string();
     for secret in [short, &bad_char[..], &n[0], &n[1], &n[2][..16], &n[3][..16]] {
         assert!(!msg.contains(secret), "error echoes hash text: {msg}");
@@ -512,12 +513,18 @@ fn an_unterminated_quote_reports_where_it_began_and_what_it_took_in() {
     // malformed record, so the first failure counts 1.
     let mut b = ListBuilder::new(HashKind::Pdq);
     let err = import(text.as_bytes(), "q.csv", &ImportOptions::default(), &mut b).unwrap_err();
-    let ErrorKind::Parse { count, first } = err.kind() else {
+    let ErrorKind::Parse {
+        count,
+        line,
+        reason,
+        ..
+    } = err.kind()
+    else {
         panic!("{err}")
     };
-    assert_eq!(*count, 1, "{first}");
-    assert!(first.starts_with("q.csv:3: "), "{first}");
-    assert!(first.contains("next 3 line(s), to line 6"), "{first}");
+    assert_eq!((*count, *line), (1, 3), "{err}");
+    assert_eq!(err.path(), Some(std::path::Path::new("q.csv")));
+    assert!(reason.contains("next 3 line(s), to line 6"), "{reason}");
     // The lines taken in count against max_errors: 3 is not enough, 4 is.
     let mut b = ListBuilder::new(HashKind::Pdq);
     assert!(import(
@@ -569,10 +576,10 @@ fn an_input_with_every_record_malformed_fails_whatever_max_errors() {
         let mut b = ListBuilder::new(HashKind::Pdq);
         let options = ImportOptions::new().max_errors(1000).format(format);
         let err = import(text.as_bytes(), name, &options, &mut b).unwrap_err();
-        let ErrorKind::Parse { first, .. } = err.kind() else {
+        let ErrorKind::Parse { reason, .. } = err.kind() else {
             panic!("{err}")
         };
-        assert!(first.contains("every record"), "{first}");
+        assert!(reason.contains("every record"), "{reason}");
         assert_eq!(b.entry_count(), 0);
     }
 }

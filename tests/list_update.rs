@@ -104,10 +104,11 @@ fn delta_csv_with_op_column() {
 fn delta_errors_name_lines_without_hashes() {
     let text = "+0000000000000001,a\n*0000000000000002\n+00000000000000zz\n";
     let err = Delta::parse(text.as_bytes(), "d.txt", HashKind::PHash, 0).unwrap_err();
-    let ErrorKind::Parse { first, .. } = err.kind() else {
+    let ErrorKind::Parse { line, .. } = err.kind() else {
         panic!("{err}")
     };
-    assert!(first.starts_with("d.txt:2: "), "{first}");
+    assert_eq!(*line, 2, "{err}");
+    assert_eq!(err.path(), Some(std::path::Path::new("d.txt")));
     let delta = Delta::parse(text.as_bytes(), "d.txt", HashKind::PHash, 5).unwrap();
     assert_eq!((delta.additions(), delta.malformed()), (1, 2));
     assert!(delta.messages()[1].starts_with("d.txt:3: "));
@@ -229,10 +230,11 @@ fn delta_rejects_malformed_categories_at_their_line() {
     let text =
         b"op,hash,categories,source\nadd,b1946ac92492d234,x\0\0,s\nremove,0000000000000001,,\n";
     let err = Delta::parse(&text[..], "d.csv", HashKind::PHash, 0).unwrap_err();
-    let ErrorKind::Parse { first, .. } = err.kind() else {
+    let ErrorKind::Parse { line, reason, .. } = err.kind() else {
         panic!("{err}")
     };
-    assert!(first.starts_with("d.csv:2: malformed category"), "{first}");
+    assert_eq!(*line, 2, "{err}");
+    assert!(reason.starts_with("malformed category"), "{reason}");
     let delta = Delta::parse(&text[..], "d.csv", HashKind::PHash, 1).unwrap();
     assert_eq!(
         (delta.additions(), delta.removals(), delta.malformed()),
@@ -267,10 +269,10 @@ fn delta_every_line_malformed_fails_whatever_max_errors() {
         "op,hash,id\n+,0000000000000001,\"a\n+,0000000000000002,b\n",
     ] {
         let err = Delta::parse(text.as_bytes(), "d.txt", HashKind::PHash, 100).unwrap_err();
-        let ErrorKind::Parse { first, .. } = err.kind() else {
+        let ErrorKind::Parse { reason, .. } = err.kind() else {
             panic!("{err}")
         };
-        assert!(first.contains("every record"), "{first}");
+        assert!(reason.contains("every record"), "{reason}");
     }
     // An unterminated quote names its line and span.
     let text = "op,hash,id\n+,0000000000000001,a\n+,0000000000000002,\"b\n+,0000000000000003,c\n";

@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(
                 matches!(
                     e.kind(),
-                    ErrorKind::Decode(_) | ErrorKind::LimitsExceeded(_)
+                    ErrorKind::Decode { .. } | ErrorKind::Limit { .. } | ErrorKind::Unsupported(_)
                 ),
                 "unexpected error kind: {e}"
             );

@@ -182,8 +182,9 @@ impl Hasher {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) or
-    /// [`ErrorKind::LimitsExceeded`](crate::ErrorKind::LimitsExceeded).
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode),
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) or
+    /// [`ErrorKind::Limit`](crate::ErrorKind::Limit).
     pub fn hash_bytes(&self, bytes: &[u8], kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
         let image = decode(bytes, &self.holding())?;
         Ok(kinds

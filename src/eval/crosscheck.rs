@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::robustness::{Algorithm, Report};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::hash::HashKind;
 
 /// The reference column holding `algorithm`'s distance, and whether it is valid only for
@@ -34,17 +34,18 @@ impl Report {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Parse`] if the table lacks the `source_file` and `transform` columns.
+    /// [`ErrorKind::Parse`](crate::ErrorKind::Parse) if the table lacks the `source_file` and `transform` columns.
     pub fn cross_check(&self, table: &str) -> Result<String> {
         let mut lines = table.lines();
         let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
         let (Some(src), Some(tr)) = (col("source_file"), col("transform")) else {
-            return Err(ErrorKind::Parse {
-                count: 1,
-                first: "line 1: the reference table needs source_file and transform columns".into(),
-            }
-            .into());
+            return Err(Error::parse(
+                1,
+                1,
+                None,
+                "the reference table needs source_file and transform columns",
+            ));
         };
         let (stored, error) = (col("stored_as"), col("error"));
         let images: HashMap<&str, u32> = self

@@ -1191,12 +1191,13 @@ fn jpeg(img: &Img, quality: u8) -> Result<Img> {
     };
     res.map_err(|e| invalid(format!("JPEG encoding failed: {e}")))?;
     let decoded = ::image::load_from_memory_with_format(&buf, ImageFormat::Jpeg)
-        .map_err(|e| Error::new(ErrorKind::Decode(e.to_string())))?
+        .map_err(|e| Error::decode(e.to_string(), Some(Box::new(e))))?
         .to_rgb8();
     if decoded.dimensions() != (w as u32, h as u32) {
-        return Err(Error::new(ErrorKind::Decode(
-            "the re-encoded JPEG decoded to another size".into(),
-        )));
+        return Err(Error::decode(
+            "the re-encoded JPEG decoded to another size",
+            None,
+        ));
     }
     Ok(Img {
         w,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, ThreadId};
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, Limit, Result};
 
 /// The capacity of [`DecodeBudget::shared`], the budget every [`DecodeOptions`] uses unless told
 /// otherwise: 256 MiB, the default [`Limits::max_alloc`], so one image at the limit decodes alone
@@ -132,14 +132,18 @@ impl DecodeBudget {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::LimitsExceeded`] if `bytes` is more than `max_single`: the caller's
+    /// [`ErrorKind::Limit`](crate::ErrorKind::Limit) ([`Limit::Memory`]) if `bytes` is more than
+    /// `max_single`: the caller's
     /// per-image limit, checked here so that such a request never waits.
     pub(crate) fn reserve(&self, bytes: u64, max_single: u64) -> Result<Reservation> {
         if bytes > max_single {
-            return Err(ErrorKind::LimitsExceeded(format!(
-                "decoding needs {bytes} bytes, more than the limit of {max_single}"
-            ))
-            .into());
+            return Err(Error::limit(
+                Limit::Memory,
+                format!(
+                    "decoding needs {bytes} bytes, more than the limit of {max_single}; raise the \
+                     decode limits if the input is trusted"
+                ),
+            ));
         }
         let inner = &self.inner;
         let me = thread::current().id();
@@ -320,7 +324,16 @@ mod tests {
         let _all = budget.reserve(100, 100).unwrap();
         // The budget is spent, yet this does not wait: it could never be served.
         let err = budget.reserve(101, 100).err().unwrap();
-        assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)), "{err}");
+        assert!(
+            matches!(
+                err.kind(),
+                crate::ErrorKind::Limit {
+                    which: Limit::Memory,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert_eq!(budget.in_use(), 100);
     }
 

@@ -12,7 +12,7 @@ use super::cost;
 use super::orient::{self, Transform};
 use super::pillow;
 use super::pixels::{PixelBuffer, PixelLayout};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Limit, Result};
 
 /// The default [`Limits::max_alloc`]: 256 MiB.
 pub const DEFAULT_MAX_ALLOC: u64 = 256 << 20;
@@ -112,17 +112,23 @@ impl Limits {
 
     fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
         if width > self.max_width || height > self.max_height {
-            return Err(limits(format!(
-                "{width}x{height} pixels is larger than the {}x{} limit",
-                self.max_width, self.max_height
-            )));
+            return Err(limits(
+                Limit::ImageSize,
+                format!(
+                    "{width}x{height} pixels is larger than the {}x{} limit",
+                    self.max_width, self.max_height
+                ),
+            ));
         }
         let pixels = u64::from(width) * u64::from(height);
         if pixels > self.max_pixels {
-            return Err(limits(format!(
-                "{width}x{height} = {pixels} pixels is more than the limit of {}",
-                self.max_pixels
-            )));
+            return Err(limits(
+                Limit::ImageSize,
+                format!(
+                    "{width}x{height} = {pixels} pixels is more than the limit of {}",
+                    self.max_pixels
+                ),
+            ));
         }
         Ok(())
     }
@@ -395,21 +401,35 @@ impl DecodedImage {
     }
 }
 
-fn limits(msg: String) -> Error {
-    ErrorKind::LimitsExceeded(msg).into()
+/// A decode limit was hit; the message says how to get past it.
+fn limits(which: Limit, msg: String) -> Error {
+    Error::limit(
+        which,
+        format!("{msg}; raise the decode limits if the input is trusted"),
+    )
 }
 
 fn decode_err(msg: impl Into<String>) -> Error {
-    ErrorKind::Decode(msg.into()).into()
+    Error::decode(msg, None)
 }
 
 /// Maps the `image` crate's error. Its messages name the format and what is wrong, never pixel
 /// bytes.
 fn map_image_error(e: ImageError) -> Error {
     match e {
-        ImageError::Limits(l) => limits(l.to_string()),
-        ImageError::IoError(io) => decode_err(format!("truncated or unreadable data ({io})")),
-        other => decode_err(other.to_string()),
+        ImageError::Limits(l) => {
+            let which = match l.kind() {
+                ::image::error::LimitErrorKind::DimensionError => Limit::ImageSize,
+                _ => Limit::Memory,
+            };
+            limits(which, l.to_string())
+        }
+        ImageError::IoError(io) => Error::decode(
+            format!("truncated or unreadable data ({io})"),
+            Some(Box::new(io)),
+        ),
+        ImageError::Unsupported(u) => Error::unsupported(format!("image: {u}")),
+        other => Error::decode(other.to_string(), Some(Box::new(other))),
     }
 }
 
@@ -422,8 +442,8 @@ fn sniff(bytes: &[u8]) -> Result<ImageFormat> {
         .ok()
         .and_then(ImageFormat::from_image)
         .ok_or_else(|| {
-            decode_err(
-                "unrecognised or unsupported format (expected JPEG, PNG, GIF, WebP, BMP or TIFF)",
+            Error::unsupported(
+                "unrecognised image format (expected JPEG, PNG, GIF, WebP, BMP or TIFF)",
             )
         })
 }
@@ -452,21 +472,27 @@ fn bmp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 ///
 /// ```
 /// use hashsieve::image::{decode, DecodeOptions, Limits};
-/// use hashsieve::ErrorKind;
+/// use hashsieve::{ErrorKind, Limit};
 /// // A PNG header declaring 100000 x 100000 pixels: rejected before anything is allocated.
 /// # let mut bomb = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\x01\x86\xa0\0\x01\x86\xa0\x08\x02\0\0\0".to_vec();
 /// # bomb.extend_from_slice(&[0x27, 0x30, 0x9c, 0x9f]);
 /// let err = decode(&bomb, &DecodeOptions::default()).unwrap_err();
-/// assert!(matches!(err.kind(), ErrorKind::LimitsExceeded(_)));
-/// assert!(matches!(decode(b"", &DecodeOptions::default()).unwrap_err().kind(), ErrorKind::Decode(_)));
+/// assert!(matches!(err.kind(), ErrorKind::Limit { which: Limit::ImageSize, .. }));
+/// let err = decode(b"", &DecodeOptions::default()).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::Decode { .. }));
+/// let err = decode(b"hello", &DecodeOptions::default()).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::Unsupported(_)));
 /// ```
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::LimitsExceeded`] when the declared size breaks `opts.limits`, or the decoder
-///   would need more memory than [`Limits::max_alloc`].
-/// - [`ErrorKind::Decode`] for empty input, an unrecognised or unsupported format, zero
-///   dimensions, truncated or corrupt data.
+/// - [`ErrorKind::Limit`] when the declared size breaks `opts.limits`
+///   ([`Limit::ImageSize`]), or the decoder would need more memory than [`Limits::max_alloc`]
+///   ([`Limit::Memory`]).
+/// - [`ErrorKind::Unsupported`] for an unrecognised format, or a variant of a format the
+///   decoder does not support.
+/// - [`ErrorKind::Decode`] for empty input, zero dimensions, truncated or corrupt data; the
+///   decoder's error, where there is one, is the [`source`](std::error::Error::source).
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedImage> {
     decode_counting(bytes, opts, 0)
 }
@@ -563,11 +589,14 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
     .saturating_add(extra)
     .saturating_add(input);
     if need > lim.max_alloc {
-        return Err(limits(format!(
+        return Err(limits(
+            Limit::Memory,
+            format!(
             "decoding {width}x{height} {format} pixels needs about {need} bytes, more than the \
              limit of {}",
             lim.max_alloc
-        )));
+        ),
+        ));
     }
     if !reservation.resize_without_waiting(need) {
         // Waiting while holding part of the budget could wait forever (every thread holding a
@@ -582,12 +611,13 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
     rest.max_alloc = Some(lim.max_alloc.saturating_sub(ours));
     decoder.set_limits(rest).map_err(map_image_error)?;
 
-    let native =
-        usize::try_from(native).map_err(|_| limits("image does not fit in memory".into()))?;
+    let native = usize::try_from(native)
+        .map_err(|_| limits(Limit::Memory, "image does not fit in memory".into()))?;
     let mut buf = zeroed(native).ok_or_else(|| {
-        limits(format!(
-            "cannot allocate {native} bytes for {width}x{height} pixels"
-        ))
+        limits(
+            Limit::Memory,
+            format!("cannot allocate {native} bytes for {width}x{height} pixels"),
+        )
     })?;
     decoder.read_image(&mut buf).map_err(map_image_error)?;
 
@@ -669,8 +699,8 @@ fn zeroed(n: usize) -> Option<Vec<u8>> {
 /// # Errors
 ///
 /// As [`decode`] (with the path attached), plus [`ErrorKind::Io`] when the file cannot be read
-/// or is not a regular file, and [`ErrorKind::LimitsExceeded`] when it is larger than
-/// [`Limits::max_alloc`].
+/// or is not a regular file, and [`ErrorKind::Limit`] ([`Limit::Input`]) when it is larger
+/// than [`Limits::max_alloc`].
 pub fn decode_path(path: &Path, opts: &DecodeOptions) -> Result<DecodedImage> {
     let with_path = |e: Error| e.with_path(path);
     let file = crate::fs::open_regular(path).map_err(|e| with_path(e.into()))?;
@@ -698,7 +728,8 @@ pub fn decode_path(path: &Path, opts: &DecodeOptions) -> Result<DecodedImage> {
 /// # Errors
 ///
 /// As [`decode`], plus [`ErrorKind::Io`] when reading fails and
-/// [`ErrorKind::LimitsExceeded`] when the input is larger than [`Limits::max_alloc`].
+/// [`ErrorKind::Limit`] ([`Limit::Input`]) when the input is larger than
+/// [`Limits::max_alloc`].
 pub fn decode_reader<R: Read>(reader: R, opts: &DecodeOptions) -> Result<DecodedImage> {
     read_and_decode(reader, 0, opts)
 }
@@ -739,9 +770,10 @@ fn read_and_decode(
 }
 
 fn too_large(cap: u64) -> Error {
-    limits(format!(
-        "the file is larger than the allocation limit of {cap} bytes"
-    ))
+    limits(
+        Limit::Input,
+        format!("the file is larger than the allocation limit of {cap} bytes"),
+    )
 }
 
 /// Converts `n` pixels of `color` in `buf` to 8-bit grey or RGB in place, then shrinks `buf`.

@@ -47,7 +47,7 @@
 //! | CMYK JPEG (incl. Adobe inverted) | converted to RGB as Pillow does, `(255 - c)(255 - k) / 255` on the uninverted values | max 1 level, mean 0.007 (`edge_cmyk.jpg`) |
 //! | CMYK TIFF | converted to RGB | identical |
 //! | Truncated JPEG | [`ErrorKind::Decode`] (as Pillow's "image file is truncated"; the `image` crate would pad with grey) | same outcome |
-//! | Palette TIFF | [`ErrorKind::Decode`]: the `image` crate does not decode it (Pillow does) | gap |
+//! | Palette TIFF | [`ErrorKind::Unsupported`]: the `image` crate does not decode it (Pillow does) | gap |
 //! | 32-bit float TIFF | `round(clamp(v, 0, 1) * 255)` | differs (Pillow clips mode `F` without scaling) |
 //!
 //! For JPEG inputs a perceptual hash may therefore differ from the reference by a few bits;
@@ -81,6 +81,7 @@
 //! are computed) frees everything.
 //!
 //! [`ErrorKind::Decode`]: crate::ErrorKind::Decode
+//! [`ErrorKind::Unsupported`]: crate::ErrorKind::Unsupported
 
 mod budget;
 mod cost;

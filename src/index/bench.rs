@@ -171,7 +171,7 @@ pub fn run(size: usize, threshold: u32, bits: u32, seed: u64) -> Result<Vec<Benc
 ///
 /// [`ErrorKind::InvalidArgument`] for a width other than 64 or 256, an empty list, more than
 /// `u32::MAX` hashes or a threshold above the width (refused, not clamped);
-/// [`ErrorKind::ResourceLimit`] when the hashes cannot be allocated, or when the answers
+/// [`ErrorKind::Limit`] when the hashes cannot be allocated, or when the answers
 /// (about `queries × size ×` the share of random pairs within the threshold) would take more
 /// than [`MAX_BENCH_MATCHES`] matches.
 pub fn run_with(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
@@ -203,13 +203,15 @@ pub fn run_with(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
     }
     let expected = expected_matches(opts.bits, opts.threshold, opts.size, opts.queries);
     if expected > MAX_BENCH_MATCHES as f64 {
-        return Err(ErrorKind::ResourceLimit(format!(
-            "{} queries against {} random {}-bit hashes at threshold {} would return about \
+        return Err(crate::Error::limit(
+            crate::Limit::Matches,
+            format!(
+                "{} queries against {} random {}-bit hashes at threshold {} would return about \
              {expected:.3e} matches, more than the limit of {MAX_BENCH_MATCHES}; lower the \
              threshold, the size or the number of queries",
-            opts.queries, opts.size, opts.bits, opts.threshold
-        ))
-        .into());
+                opts.queries, opts.size, opts.bits, opts.threshold
+            ),
+        ));
     }
     match opts.bits {
         64 => bench_width::<Hash64>(opts, 13),
@@ -264,11 +266,14 @@ fn bench_width<H: HashBits>(opts: &BenchOptions, kmax: u32) -> Result<Vec<BenchR
     probe
         .try_reserve_exact(opts.size.saturating_add(opts.queries))
         .map_err(|_| {
-            ErrorKind::ResourceLimit(format!(
-                "cannot allocate {} {}-bit hashes; lower the size",
-                opts.size,
-                H::BITS
-            ))
+            crate::Error::limit(
+                crate::Limit::Memory,
+                format!(
+                    "cannot allocate {} {}-bit hashes; lower the size",
+                    opts.size,
+                    H::BITS
+                ),
+            )
         })?;
     drop(probe);
     let data = synthetic::<H>(opts.size, opts.queries, kmax, opts.seed);

@@ -126,6 +126,8 @@ pub(crate) struct Problems<'s> {
     max_errors: u64,
     pub(crate) count: u64,
     pub(crate) messages: Vec<String>,
+    /// The first malformed record's line and reason.
+    pub(crate) first: Option<(u64, String)>,
 }
 
 impl<'s> Problems<'s> {
@@ -135,6 +137,7 @@ impl<'s> Problems<'s> {
             max_errors,
             count: 0,
             messages: Vec::new(),
+            first: None,
         }
     }
 
@@ -153,15 +156,16 @@ impl<'s> Problems<'s> {
         reason: impl fmt::Display,
     ) -> Result<()> {
         self.count += n;
+        if self.first.is_none() {
+            self.first = Some((line, reason.to_string()));
+        }
         if self.messages.len() < MAX_MESSAGES {
             self.messages
                 .push(format!("{}:{line}: {reason}", self.source));
         }
         if self.count > self.max_errors {
-            return Err(Error::new(ErrorKind::Parse {
-                count: self.count,
-                first: self.messages.first().cloned().unwrap_or_default(),
-            }));
+            let (line, reason) = self.first.clone().unwrap_or_default();
+            return Err(Error::parse(self.count, line, None, reason).with_path(self.source));
         }
         Ok(())
     }
@@ -255,7 +259,7 @@ impl<'r> LineReader<'r> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Parse`] with the count and the first `source:line: reason` when there are more
+/// [`ErrorKind::Parse`] with the count and the first line and reason (the source is the path) when there are more
 /// than `max_errors` malformed records, or when every record is malformed;
 /// [`ErrorKind::InputFormat`] when the format cannot be detected, when two formats fit, or when a
 /// required column is missing; [`ErrorKind::Io`] when reading fails. The builder then holds a
@@ -315,7 +319,11 @@ pub fn import(
     report.malformed = problems.count;
     report.messages = problems.messages;
     if report.malformed > 0 && report.added + report.rejected + report.skipped == 0 {
-        return Err(all_malformed(report.malformed, &report.messages));
+        return Err(all_malformed(
+            report.malformed,
+            source,
+            problems.first.as_ref(),
+        ));
     }
     Ok(report)
 }
@@ -342,12 +350,15 @@ pub(crate) fn add_record(builder: &mut ListBuilder, r: &Record) -> Result<bool> 
 
 /// The error for an input whose every record is malformed, whatever `max_errors` allows: such
 /// an input is the wrong format or the wrong file, never a list with a few bad lines.
-pub(crate) fn all_malformed(count: u64, messages: &[String]) -> Error {
-    let first = messages.first().map_or("", String::as_str);
-    Error::new(ErrorKind::Parse {
+pub(crate) fn all_malformed(count: u64, source: &str, first: Option<&(u64, String)>) -> Error {
+    let (line, reason) = first.map_or((0, ""), |(l, r)| (*l, r.as_str()));
+    Error::parse(
         count,
-        first: format!("{first} (every record of the input is malformed; check its format)"),
-    })
+        line,
+        None,
+        format!("{reason} (every record of the input is malformed; check its format)"),
+    )
+    .with_path(source)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::bytes::{self, Cursor};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::HashKind;
 
@@ -33,7 +34,7 @@ pub const FIXED_HEADER_LEN: usize = 64;
 pub const SECTION_ENTRY_LEN: usize = 32;
 
 /// Alignment of the header length and of every section offset, in bytes.
-pub const ALIGN: usize = 64;
+pub const ALIGN: usize = bytes::ALIGN;
 
 /// The most sections a file may have.
 pub const MAX_SECTIONS: usize = 256;
@@ -88,8 +89,7 @@ pub const SOURCE_NONE: u32 = u32::MAX;
 
 /// Rounds `n` up to the next multiple of [`ALIGN`], or `None` on overflow.
 pub fn align_up(n: u64) -> Option<u64> {
-    let a = ALIGN as u64;
-    n.checked_add(a - 1).map(|v| v / a * a)
+    bytes::align_up(n)
 }
 
 /// The CRC-32C (Castagnoli) of `bytes`, the checksum the format uses everywhere.
@@ -176,21 +176,8 @@ pub struct Header {
     pub header_crc: u32,
 }
 
-fn format_err(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Format(msg.into()))
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
+/// What list errors name.
+const WHAT: &str = "hash list";
 
 /// The exact header length for a file with these counts (the format admits no other).
 pub fn header_len_for(section_count: usize, name_len: usize, version_len: usize) -> usize {
@@ -212,8 +199,13 @@ impl Header {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] for a malformed, truncated or unsupported header,
-    /// [`ErrorKind::Checksum`] when the header's CRC does not match.
+    /// - [`ErrorKind::Unsupported`] when `bytes` are not a hash list (empty, bad magic) or use
+    ///   a hash algorithm this build does not know;
+    /// - [`ErrorKind::Version`] for a format version outside
+    ///   [`MIN_READ_VERSION`]`..=`[`MAX_READ_VERSION`];
+    /// - [`ErrorKind::Truncated`] when `bytes` end inside the header;
+    /// - [`ErrorKind::Checksum`] when the header's CRC does not match;
+    /// - [`ErrorKind::Corrupt`] for an inconsistent header or section table.
     ///
     /// ```
     /// use hashsieve::list::{raw::Header, ListBuilder};
@@ -227,136 +219,127 @@ impl Header {
     /// # Ok::<(), hashsieve::Error>(())
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Header> {
-        if bytes.len() < FIXED_HEADER_LEN {
-            if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
-                return Err(format_err("not a hashsieve hash list (bad magic bytes)"));
-            }
-            return Err(format_err(format!(
-                "file is {} bytes, shorter than the {FIXED_HEADER_LEN}-byte header; it is truncated \
-                 or not a hash list",
-                bytes.len()
-            )));
+        if bytes.is_empty() {
+            return Err(Error::unsupported(
+                "the file is empty; it is not a hash list",
+            ));
         }
-        if bytes[..8] != MAGIC {
-            return Err(format_err("not a hashsieve hash list (bad magic bytes)"));
-        }
-        let format_version = u32_at(bytes, 8);
-        if format_version > MAX_READ_VERSION {
-            return Err(format_err(format!(
-                "hash list format v{format_version} is newer than this build reads \
-                 (v{MIN_READ_VERSION}..=v{MAX_READ_VERSION}); upgrade hashsieve or rebuild the list"
-            )));
-        }
-        if format_version < MIN_READ_VERSION {
-            return Err(format_err(format!(
-                "hash list format v{format_version} is older than this build reads \
-                 (v{MIN_READ_VERSION}..=v{MAX_READ_VERSION}); rebuild the list"
-            )));
-        }
-        let header_len = u32_at(bytes, 12);
-        let section_count = u32_at(bytes, 20) as usize;
-        let name_len = u16_at(bytes, 56) as usize;
-        let version_len = u16_at(bytes, 58) as usize;
+        // A prefix of the magic is a truncated list; anything else is not a list at all.
+        let m = bytes.len().min(MAGIC.len());
+        bytes::check_magic(&bytes[..m], &MAGIC[..m], WHAT)?;
+        bytes::need_len(bytes, FIXED_HEADER_LEN as u64, WHAT)?;
+        let mut c = Cursor::at(bytes, MAGIC.len(), WHAT);
+        let format_version = c.u32()?;
+        bytes::check_version(format_version, MIN_READ_VERSION, MAX_READ_VERSION, WHAT)?;
+        let header_len = c.u32()?;
+        let code = c.u8()?;
+        let _reserved = c.u8()?;
+        let bits = c.u16()?;
+        let section_count = c.u32()? as usize;
+        let hash_count = c.u64()?;
+        let entry_count = c.u64()?;
+        let created = c.u64()?;
+        let file_len = c.u64()?;
+        let name_len = usize::from(c.u16()?);
+        let version_len = usize::from(c.u16()?);
+        let flags = c.u32()?;
+        debug_assert_eq!(c.pos(), FIXED_HEADER_LEN);
         if section_count > MAX_SECTIONS {
-            return Err(format_err(format!(
-                "header declares {section_count} sections; at most {MAX_SECTIONS} are allowed"
-            )));
+            return Err(Error::corrupt(
+                WHAT,
+                format!(
+                    "header declares {section_count} sections; at most {MAX_SECTIONS} are allowed"
+                ),
+            ));
         }
         if name_len > MAX_NAME_LEN || version_len > MAX_VERSION_LEN {
-            return Err(format_err(
+            return Err(Error::corrupt(
+                WHAT,
                 "header declares an over-long name or version string",
             ));
         }
         let expected_len = header_len_for(section_count, name_len, version_len);
         if header_len as usize != expected_len {
-            return Err(format_err(format!(
-                "header length {header_len} does not match its contents ({expected_len} expected)"
-            )));
+            return Err(Error::corrupt(
+                WHAT,
+                format!("header length {header_len} does not match its contents ({expected_len} expected)"),
+            ));
         }
-        let header_len_us = expected_len;
-        if bytes.len() < header_len_us {
-            return Err(format_err(format!(
-                "file is {} bytes, shorter than its {header_len_us}-byte header; it is truncated",
-                bytes.len()
-            )));
-        }
-        let header_crc = u32_at(bytes, header_len_us - 4);
-        if crc32c(&bytes[..header_len_us - 4]) != header_crc {
-            return Err(Error::new(ErrorKind::Checksum {
-                section: "header".into(),
-            }));
+        bytes::need_len(bytes, expected_len as u64, WHAT)?;
+        let header_crc = bytes::le_u32(bytes, expected_len - 4);
+        if crc32c(&bytes[..expected_len - 4]) != header_crc {
+            return Err(Error::checksum("header"));
         }
 
-        let code = bytes[16];
         let kind = HashKind::from_code(code).ok_or_else(|| {
-            format_err(format!(
-                "unknown hash algorithm code {code}; the list was written by a newer hashsieve"
+            Error::unsupported(format!(
+                "unknown hash algorithm code {code}; the list was written by a newer hashsieve: \
+                 upgrade hashsieve"
             ))
         })?;
-        let bits = u16_at(bytes, 18);
         if u32::from(bits) != kind.bits() {
-            return Err(format_err(format!(
-                "header says {bits}-bit hashes but algorithm {kind} is {}-bit",
-                kind.bits()
-            )));
+            return Err(Error::corrupt(
+                WHAT,
+                format!(
+                    "header says {bits}-bit hashes but algorithm {kind} is {}-bit",
+                    kind.bits()
+                ),
+            ));
         }
-        let hash_count = u64_at(bytes, 24);
-        let entry_count = u64_at(bytes, 32);
-        let created = u64_at(bytes, 40);
-        let file_len = u64_at(bytes, 48);
-        let flags = u32_at(bytes, 60);
 
         let mut sections = Vec::with_capacity(section_count);
         let mut expected_offset = u64::from(header_len);
         for i in 0..section_count {
-            let at = FIXED_HEADER_LEN + i * SECTION_ENTRY_LEN;
             let e = SectionEntry {
-                tag: bytes[at..at + 4].try_into().expect("4 bytes"),
-                flags: u32_at(bytes, at + 4),
-                offset: u64_at(bytes, at + 8),
-                length: u64_at(bytes, at + 16),
-                crc: u32_at(bytes, at + 24),
+                tag: c.tag()?,
+                flags: c.u32()?,
+                offset: c.u64()?,
+                length: c.u64()?,
+                crc: c.u32()?,
             };
+            c.take(SECTION_ENTRY_LEN - 28)?;
             if sections.iter().any(|s: &SectionEntry| s.tag == e.tag) {
-                return Err(format_err(format!(
-                    "section {} appears twice",
-                    e.tag_name()
-                )));
+                return Err(Error::corrupt(
+                    WHAT,
+                    format!("section {} appears twice", e.tag_name()),
+                ));
             }
             if e.offset != expected_offset {
-                return Err(format_err(format!(
-                    "section {} starts at byte {}, but the layout puts it at {expected_offset}",
-                    e.tag_name(),
-                    e.offset
-                )));
+                return Err(Error::corrupt(
+                    WHAT,
+                    format!(
+                        "section {} starts at byte {}, but the layout puts it at {expected_offset}",
+                        e.tag_name(),
+                        e.offset
+                    ),
+                ));
             }
-            let end = e
-                .offset
-                .checked_add(e.length)
-                .ok_or_else(|| format_err(format!("section {} length overflows", e.tag_name())))?;
+            let overflow =
+                || Error::corrupt(WHAT, format!("section {} length overflows", e.tag_name()));
+            let end = e.offset.checked_add(e.length).ok_or_else(overflow)?;
             expected_offset = if i + 1 == section_count {
                 end
             } else {
-                align_up(end).ok_or_else(|| {
-                    format_err(format!("section {} length overflows", e.tag_name()))
-                })?
+                bytes::align_up(end).ok_or_else(overflow)?
             };
             sections.push(e);
         }
         if file_len != expected_offset {
-            return Err(format_err(format!(
-                "header says the file is {file_len} bytes but its sections end at byte \
-                 {expected_offset}"
-            )));
+            return Err(Error::corrupt(
+                WHAT,
+                format!(
+                    "header says the file is {file_len} bytes but its sections end at byte \
+                     {expected_offset}"
+                ),
+            ));
         }
-        let names_at = FIXED_HEADER_LEN + section_count * SECTION_ENTRY_LEN;
-        let name = std::str::from_utf8(&bytes[names_at..names_at + name_len])
-            .map_err(|_| format_err("the list name is not valid UTF-8"))?
-            .to_owned();
-        let list_version =
-            std::str::from_utf8(&bytes[names_at + name_len..names_at + name_len + version_len])
-                .map_err(|_| format_err("the list version is not valid UTF-8"))?
-                .to_owned();
+        let utf8 = |b: &[u8], what: &str| {
+            std::str::from_utf8(b)
+                .map(str::to_owned)
+                .map_err(|_| Error::corrupt(WHAT, format!("the list {what} is not valid UTF-8")))
+        };
+        let name = utf8(c.take(name_len)?, "name")?;
+        let list_version = utf8(c.take(version_len)?, "version")?;
         Ok(Header {
             format_version,
             header_len,

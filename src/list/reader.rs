@@ -9,35 +9,28 @@ use std::sync::OnceLock;
 use memmap2::Mmap;
 
 use super::raw::{self, Header};
-use crate::error::{Error, ErrorKind, Result};
+use crate::bytes::{self, to_usize};
+use crate::error::{Error, ErrorKind, Limit, Result};
 use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 
-fn format_err(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Format(msg.into()))
+/// What list errors name.
+const WHAT: &str = "hash list";
+
+/// A structural fault in the list.
+fn corrupt(detail: impl Into<String>) -> Error {
+    Error::corrupt(WHAT, detail)
 }
 
 /// Reads a little-endian `u64` at `at`, or 0 when out of bounds (never after a successful open).
 #[inline]
 fn rd_u64(bytes: &[u8], at: usize) -> u64 {
-    match at.checked_add(8).and_then(|end| bytes.get(at..end)) {
-        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
-        None => 0,
-    }
+    bytes::le_u64(bytes, at)
 }
 
-/// Reads a little-endian `u32` at `at`, or `u32::MAX` when out of bounds.
+/// Reads a little-endian `u32` at `at`, or `u32::MAX` (out of every table) when out of bounds.
 #[inline]
 fn rd_u32(bytes: &[u8], at: usize) -> u32 {
-    match at.checked_add(4).and_then(|end| bytes.get(at..end)) {
-        Some(b) => u32::from_le_bytes(b.try_into().unwrap_or([0xff; 4])),
-        None => u32::MAX,
-    }
-}
-
-/// A checked `u64` to `usize` conversion: saturates, so a huge value fails later bounds checks.
-#[inline]
-fn to_usize(v: u64) -> usize {
-    usize::try_from(v).unwrap_or(usize::MAX)
+    bytes::u32_at_byte(bytes, at).unwrap_or(u32::MAX)
 }
 
 /// A byte range of the file, known to be in bounds after open.
@@ -70,7 +63,7 @@ struct Ragged {
 impl Ragged {
     fn parse(bytes: &[u8], span: Span, width: usize, what: &str) -> Result<Ragged> {
         if span.len < 8 {
-            return Err(format_err(format!(
+            return Err(corrupt(format!(
                 "section {what} is shorter than its count field"
             )));
         }
@@ -80,13 +73,13 @@ impl Ragged {
             .and_then(|c| c.checked_mul(8))
             .filter(|&l| l <= (span.len - 8) as u64)
             .ok_or_else(|| {
-                format_err(format!(
+                corrupt(format!(
                     "section {what} declares more items than it has room for"
                 ))
             })? as usize;
         let elem_bytes = span.len - 8 - offsets_len;
         if !elem_bytes.is_multiple_of(width) {
-            return Err(format_err(format!("section {what} has a partial element")));
+            return Err(corrupt(format!("section {what} has a partial element")));
         }
         let r = Ragged {
             count: count as usize,
@@ -96,7 +89,7 @@ impl Ragged {
             width,
         };
         if r.offset(bytes, 0) != 0 || r.offset(bytes, r.count) != r.elems as u64 {
-            return Err(format_err(format!(
+            return Err(corrupt(format!(
                 "section {what}: its offset table does not span its data"
             )));
         }
@@ -133,7 +126,7 @@ impl Ragged {
             len: self.elems,
         }
         .slice(bytes);
-        let bad = |i: usize| format_err(format!("section {what}: item {i} is not valid UTF-8"));
+        let bad = |i: usize| corrupt(format!("section {what}: item {i} is not valid UTF-8"));
         if let Err(e) = std::str::from_utf8(elems) {
             // Name the item that holds the first bad byte.
             let at = e.valid_up_to() as u64;
@@ -158,8 +151,8 @@ impl Ragged {
         for i in 1..=self.count {
             let o = self.offset(bytes, i);
             if o < prev {
-                return Err(format_err(format!(
-                    "section {what}: offset {i} goes backwards; the file is corrupt"
+                return Err(corrupt(format!(
+                    "section {what}: offset {i} goes backwards"
                 )));
             }
             prev = o;
@@ -200,7 +193,7 @@ impl Layout {
     fn resolve(header: &Header, bytes: &[u8]) -> Result<Layout> {
         for s in &header.sections {
             if s.is_required() && !raw::KNOWN_TAGS.contains(&s.tag) {
-                return Err(format_err(format!(
+                return Err(Error::unsupported(format!(
                     "the list needs section {}, which this build does not know; upgrade hashsieve",
                     s.tag_name()
                 )));
@@ -210,21 +203,20 @@ impl Layout {
             let Some(s) = header.section(tag) else {
                 return Ok(None);
             };
-            let at =
-                usize::try_from(s.offset).map_err(|_| format_err("section offset too large"))?;
-            let len =
-                usize::try_from(s.length).map_err(|_| format_err("section length too large"))?;
+            let at = usize::try_from(s.offset).map_err(|_| corrupt("section offset too large"))?;
+            let len = usize::try_from(s.length).map_err(|_| corrupt("section length too large"))?;
             match at.checked_add(len) {
                 Some(end) if end <= bytes.len() => Ok(Some(Span { at, len })),
-                _ => Err(format_err(format!(
-                    "section {} extends past the end of the file; it is truncated",
-                    raw::tag_name(tag)
-                ))),
+                _ => Err(Error::truncated(
+                    format!("hash list (section {})", raw::tag_name(tag)),
+                    (at as u64).saturating_add(len as u64),
+                    bytes.len() as u64,
+                )),
             }
         };
         let need = |tag: [u8; 4]| -> Result<Span> {
             span(tag)?.ok_or_else(|| {
-                format_err(format!(
+                corrupt(format!(
                     "required section {} is missing",
                     raw::tag_name(tag)
                 ))
@@ -232,19 +224,27 @@ impl Layout {
         };
         let kind = header.kind;
         let width = kind.bits() as usize / 8;
-        let hash_count = usize::try_from(header.hash_count)
-            .map_err(|_| format_err("hash count too large for this platform"))?;
-        let entry_count = usize::try_from(header.entry_count)
-            .map_err(|_| format_err("entry count too large for this platform"))?;
+        let hash_count = usize::try_from(header.hash_count).map_err(|_| {
+            Error::limit(
+                Limit::ListLen,
+                "the hash count is too large for this platform",
+            )
+        })?;
+        let entry_count = usize::try_from(header.entry_count).map_err(|_| {
+            Error::limit(
+                Limit::ListLen,
+                "the entry count is too large for this platform",
+            )
+        })?;
         if entry_count < hash_count || (hash_count == 0) != (entry_count == 0) {
-            return Err(format_err(format!(
+            return Err(corrupt(format!(
                 "header declares {hash_count} hashes but {entry_count} entries; every hash needs \
                  at least one entry"
             )));
         }
         let expect_len = |s: Span, n: usize, w: usize, what: &str| -> Result<()> {
             if n.checked_mul(w) != Some(s.len) {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "section {what} is {} bytes; {n} items of {w} bytes expected",
                     s.len
                 )));
@@ -255,21 +255,21 @@ impl Layout {
         let hashes = need(raw::TAG_HASHES)?;
         expect_len(hashes, hash_count, width, "HASH")?;
         if hashes.at % raw::ALIGN != 0 {
-            return Err(format_err("section HASH is not 64-byte aligned"));
+            return Err(corrupt("section HASH is not 64-byte aligned"));
         }
         let hash_entries = need(raw::TAG_HASH_ENTRIES)?;
         let hent_items = hash_count
             .checked_add(1)
-            .ok_or_else(|| format_err("count overflow"))?;
+            .ok_or_else(|| corrupt("count overflow"))?;
         expect_len(hash_entries, hent_items, 8, "HENT")?;
         if rd_u64(bytes, hash_entries.at) != 0
             || rd_u64(bytes, hash_entries.at + 8 * hash_count) != entry_count as u64
         {
-            return Err(format_err("section HENT does not span the entry table"));
+            return Err(corrupt("section HENT does not span the entry table"));
         }
         let ids = Ragged::parse(bytes, need(raw::TAG_ENTRY_IDS)?, 1, "EIDS")?;
         if ids.count != entry_count {
-            return Err(format_err(format!(
+            return Err(corrupt(format!(
                 "section EIDS holds {} ids; the header declares {entry_count} entries",
                 ids.count
             )));
@@ -285,7 +285,7 @@ impl Layout {
                 let sets = Ragged::parse(bytes, need(raw::TAG_CATEGORY_SETS)?, 4, "CSET")?;
                 let names = Ragged::parse(bytes, need(raw::TAG_CATEGORY_NAMES)?, 1, "CATN")?;
                 if names.count % 2 != 0 {
-                    return Err(format_err("section CATN holds an odd number of strings"));
+                    return Err(corrupt("section CATN holds an odd number of strings"));
                 }
                 Some(CatLayout {
                     entry_sets,
@@ -441,7 +441,9 @@ impl HashList<Mmap> {
         let inner = || -> Result<HashList<Mmap>> {
             let (file, len) = open_regular(path)?;
             if len == 0 {
-                return Err(format_err("the file is empty; it is not a hash list"));
+                return Err(Error::unsupported(
+                    "the file is empty; it is not a hash list",
+                ));
             }
             // SAFETY: the caller promises (this function's contract) that the file is not
             // modified or truncated while mapped. Every access to the mapped bytes is
@@ -510,8 +512,13 @@ impl<D: AsRef<[u8]>> HashList<D> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] for a truncated, malformed or unsupported list,
-    /// [`ErrorKind::Checksum`] when the header or a section is corrupt.
+    /// - [`ErrorKind::Truncated`] when the buffer is shorter than its header says (an
+    ///   interrupted copy);
+    /// - [`ErrorKind::Version`] for a format version this build does not read;
+    /// - [`ErrorKind::Unsupported`] when the bytes are not a hash list (empty, bad magic), or
+    ///   need a hash algorithm or section this build does not know;
+    /// - [`ErrorKind::Checksum`] when the header or a section fails its checksum;
+    /// - [`ErrorKind::Corrupt`] for any structural fault.
     pub fn from_bytes(data: D) -> Result<HashList<D>> {
         let list = HashList::from_bytes_unverified(data)?;
         list.verify()?;
@@ -529,25 +536,21 @@ impl<D: AsRef<[u8]>> HashList<D> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Format`] for a truncated, malformed or unsupported header or section table,
-    /// [`ErrorKind::Checksum`] when the header is corrupt.
+    /// As [`HashList::from_bytes`], for the header and section table only: the checksum is
+    /// that of the header.
     pub fn from_bytes_unverified(data: D) -> Result<HashList<D>> {
         let bytes = data.as_ref();
         let header = Header::parse(bytes)?;
         if header.file_len != bytes.len() as u64 {
-            return Err(format_err(if (bytes.len() as u64) < header.file_len {
-                format!(
-                    "the file is {} bytes but its header says {}; it is truncated",
-                    bytes.len(),
-                    header.file_len
-                )
+            return Err(if (bytes.len() as u64) < header.file_len {
+                Error::truncated(WHAT, header.file_len, bytes.len() as u64)
             } else {
-                format!(
+                corrupt(format!(
                     "the file is {} bytes but its header says {}; it has trailing data",
                     bytes.len(),
                     header.file_len
-                )
-            }));
+                ))
+            });
         }
         let layout = Layout::resolve(&header, bytes)?;
         Ok(HashList {
@@ -748,7 +751,7 @@ impl<D: AsRef<[u8]>> HashList<D> {
     /// # Errors
     ///
     /// [`ErrorKind::Checksum`] naming the section whose checksum fails, or
-    /// [`ErrorKind::Format`] describing the first structural fault.
+    /// [`ErrorKind::Corrupt`] describing the first structural fault.
     pub fn verify(&self) -> Result<()> {
         verify(
             self.data.as_ref(),
@@ -785,15 +788,13 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
         };
         let pad = bytes.get(prev_end..span.at).unwrap_or(&[]);
         if pad.iter().any(|&b| b != 0) {
-            return Err(format_err(format!(
-                "non-zero padding before section {}; the file is corrupt",
+            return Err(corrupt(format!(
+                "non-zero padding before section {}",
                 s.tag_name()
             )));
         }
         if raw::crc32c(span.slice(bytes)) != s.crc {
-            return Err(Error::new(ErrorKind::Checksum {
-                section: format!("section {}", s.tag_name()),
-            }));
+            return Err(Error::checksum(format!("section {}", s.tag_name())));
         }
         prev_end = span.at.saturating_add(span.len);
     }
@@ -804,9 +805,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
         Hashes::Bits256(h) => h.windows(2).all(|w| order256(&w[0]) < order256(&w[1])),
     };
     if !sorted {
-        return Err(format_err(
-            "the hashes are not sorted and unique; the file is corrupt",
-        ));
+        return Err(corrupt("the hashes are not sorted and unique"));
     }
 
     // 3. Entry ranges: strictly increasing (every hash has an entry), ends checked at open.
@@ -815,8 +814,8 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
     for i in 1..=layout.hash_count {
         let v = rd_u64(bytes, hent.at + 8 * i);
         if v <= prev {
-            return Err(format_err(format!(
-                "section HENT: hash {} has no entries or a backwards range; the file is corrupt",
+            return Err(corrupt(format!(
+                "section HENT: hash {} has no entries or a backwards range",
                 i - 1
             )));
         }
@@ -834,7 +833,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
             .iter()
             .position(|&v| v > 100 && v != raw::QUALITY_NONE)
         {
-            return Err(format_err(format!("entry {i}: quality is out of range")));
+            return Err(corrupt(format!("entry {i}: quality is out of range")));
         }
     }
 
@@ -846,13 +845,11 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
             let scheme = std::str::from_utf8(c.names.get(bytes, 2 * j));
             let code = std::str::from_utf8(c.names.get(bytes, 2 * j + 1));
             let (Ok(scheme), Ok(code)) = (scheme, code) else {
-                return Err(format_err(
-                    "section CATN: a category name is not valid UTF-8",
-                ));
+                return Err(corrupt("section CATN: a category name is not valid UTF-8"));
             };
             let cat = Category { scheme, code };
             if !cat.is_valid() || prev_cat.is_some_and(|p| p >= cat) {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "section CATN: category {j} is malformed, duplicated or out of order"
                 )));
             }
@@ -871,7 +868,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
                     .collect()
             };
             if prev_set.is_some_and(|p| key(p) >= key(set)) {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "section CSET: set {s} is duplicated or out of order"
                 )));
             }
@@ -880,7 +877,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
             for chunk in c.sets.get(bytes, s).chunks_exact(4) {
                 let v = u32::from_le_bytes(chunk.try_into().unwrap_or([0xff; 4]));
                 if u64::from(v) >= n_cats || prev.is_some_and(|p| p >= v) {
-                    return Err(format_err(format!(
+                    return Err(corrupt(format!(
                         "section CSET: set {s} has an out-of-range or unsorted category"
                     )));
                 }
@@ -890,7 +887,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
         for i in 0..layout.entry_count {
             let v = rd_u32(bytes, c.entry_sets.at + 4 * i);
             if v as usize >= c.sets.count {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "entry {i}: category set reference out of range"
                 )));
             }
@@ -903,10 +900,10 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
         let mut prev: Option<&str> = None;
         for i in 0..s.names.count {
             let Ok(name) = std::str::from_utf8(s.names.get(bytes, i)) else {
-                return Err(format_err("section SRCN: a source name is not valid UTF-8"));
+                return Err(corrupt("section SRCN: a source name is not valid UTF-8"));
             };
             if name.is_empty() || prev.is_some_and(|p| p >= name) {
-                return Err(format_err(format!(
+                return Err(corrupt(format!(
                     "section SRCN: source {i} is empty, duplicated or out of order"
                 )));
             }
@@ -915,9 +912,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
         for i in 0..layout.entry_count {
             let v = rd_u32(bytes, s.entry_sources.at + 4 * i);
             if v != raw::SOURCE_NONE && v as usize >= s.names.count {
-                return Err(format_err(format!(
-                    "entry {i}: source reference out of range"
-                )));
+                return Err(corrupt(format!("entry {i}: source reference out of range")));
             }
         }
     }

@@ -69,7 +69,7 @@ impl Delta {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Parse`] with `source:line: reason` (never the hash text) when more than
+    /// [`ErrorKind::Parse`] with the first line and reason (never the hash text) when more than
     /// `max_errors` lines are malformed or every line is, [`ErrorKind::InputFormat`] when a CSV delta lacks the `op`
     /// or `hash` column, [`ErrorKind::Io`] when reading fails.
     ///
@@ -125,7 +125,11 @@ impl Delta {
         delta.malformed = problems.count;
         delta.messages = problems.messages;
         if delta.malformed > 0 && delta.additions() + delta.removals() == 0 {
-            return Err(all_malformed(delta.malformed, &delta.messages));
+            return Err(all_malformed(
+                delta.malformed,
+                source,
+                problems.first.as_ref(),
+            ));
         }
         Ok(delta)
     }

@@ -189,7 +189,7 @@ pub struct DedupOptions {
     /// The join method (default [`JoinMethod::Auto`]).
     pub method: JoinMethod,
     /// The most pairs of distinct hashes within the threshold the join may find (default
-    /// [`DEFAULT_MAX_PAIRS`]); more is an [`ErrorKind::ResourceLimit`] error, raised early when
+    /// [`DEFAULT_MAX_PAIRS`]); more is an [`ErrorKind::Limit`] error, raised early when
     /// a sample of random pairs already shows the limit will be passed. Bounds the join's
     /// memory, which grows with the pairs found. Exact duplicates do not count: they are
     /// grouped before the join.
@@ -371,7 +371,7 @@ pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMet
 ///
 /// [`ErrorKind::InvalidArgument`] if `quality` is neither empty nor as long as `hashes`, if
 /// there are more than `u32::MAX` hashes, or if the threshold exceeds the hash width;
-/// [`ErrorKind::ResourceLimit`] if more than `options.max_pairs` pairs of distinct hashes are
+/// [`ErrorKind::Limit`] if more than `options.max_pairs` pairs of distinct hashes are
 /// within the threshold (estimated from a sample before the join starts, counted during it).
 ///
 /// ```
@@ -381,7 +381,7 @@ pub fn self_join_with<H: HashBits>(hashes: &[H], threshold: u32, method: JoinMet
 /// let hashes: Vec<Hash64> = (1..300u64).map(|i| Hash64::from_u64(i * 0x9e37_79b9)).collect();
 /// // At threshold 64 every pair is linked: 44,551 pairs, over a limit of 1,000.
 /// let err = cluster(&hashes, &[], &DedupOptions::new(64).max_pairs(1000)).unwrap_err();
-/// assert!(matches!(err.kind(), ErrorKind::ResourceLimit(_)));
+/// assert!(matches!(err.kind(), ErrorKind::Limit { .. }));
 /// ```
 pub fn cluster<H: HashBits>(
     hashes: &[H],
@@ -779,11 +779,13 @@ fn too_many_pairs(what: String, r: u32, max: u64) -> crate::error::Error {
     } else {
         String::new()
     };
-    ErrorKind::ResourceLimit(format!(
-        "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
-         threshold, or raise the pair limit (`--max-pairs`) if memory allows"
-    ))
-    .into()
+    crate::error::Error::limit(
+        crate::error::Limit::Pairs,
+        format!(
+            "{what} within threshold {r}, more than the limit of {max} pairs{size}; lower the \
+             threshold, or raise the pair limit (`--max-pairs`) if memory allows"
+        ),
+    )
 }
 
 /// Fails early when a sample of random pairs of `unique` shows that clearly more than `max`

@@ -27,25 +27,31 @@ pub(crate) fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     }
 }
 
-/// The error's chain joined by ": ", as anyhow's `{:#}` writes it, but saying each path once:
+/// The error's chain joined by ": ", as anyhow's `{:#}` writes it, but saying each thing once:
 /// a library error that names a file already named by an outer context ("cannot write
-/// out.hsl") is written without its path.
+/// out.hsl") is written without its path, and a source whose text is already in the message
+/// (the OS error of [`ErrorKind::Io`](hashsieve::ErrorKind::Io), the decoder's error of
+/// [`ErrorKind::Decode`](hashsieve::ErrorKind::Decode)) is left out.
 pub(crate) fn error_message(err: &anyhow::Error) -> String {
     let mut text = String::new();
     for (i, e) in err.chain().enumerate() {
-        if i > 0 {
-            text.push_str(": ");
-        }
-        match e.downcast_ref::<hashsieve::Error>() {
+        let part = match e.downcast_ref::<hashsieve::Error>() {
             Some(he)
                 if he
                     .path()
                     .is_some_and(|p| text.contains(&p.display().to_string())) =>
             {
-                text.push_str(&he.kind().to_string())
+                he.kind().to_string()
             }
-            _ => text.push_str(&e.to_string()),
+            _ => e.to_string(),
+        };
+        if i > 0 {
+            if text.contains(&part) {
+                continue;
+            }
+            text.push_str(": ");
         }
+        text.push_str(&part);
     }
     text
 }
