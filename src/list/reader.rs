@@ -922,6 +922,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
 /// The hashes of a list as a typed slice, sorted ascending by their integer value (the order
 /// of their lowercase hex text).
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Hashes<'a> {
     /// The hashes of a 64-bit list.
     Bits64(&'a [Hash64]),
