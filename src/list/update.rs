@@ -35,9 +35,11 @@ use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{all_malformed, Lines, Problems, MAX_LINE_LEN};
+use super::import::{all_malformed, Lines, Problems};
 use super::reader::{Category, Entry, HashList};
-use super::records::{hex_item, InputFormat, Item, ReadOptions, Record, RecordReader};
+use super::records::{
+    hex_item, sample, sample_lines, InputFormat, Item, ReadOptions, Record, RecordReader,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
 
@@ -88,32 +90,12 @@ impl Delta {
         max_errors: u64,
     ) -> Result<Delta> {
         let input: &mut dyn BufRead = &mut input;
-        // Peek at the first meaningful line to pick the form.
-        let mut prefix = Vec::new();
-        let mut csv_form = false;
-        loop {
-            let start = prefix.len();
-            let n = Read::take(&mut *input, MAX_LINE_LEN as u64)
-                .read_until(b'\n', &mut prefix)
-                .map_err(|e| Error::from(e).with_path(source))?;
-            if n == 0 {
-                break;
-            }
-            let text = String::from_utf8_lossy(&prefix[start..]);
-            // With CR-only line ends this holds several lines: look at each.
-            let first = text
-                .split(['\r', '\n'])
-                .map(|l| l.trim().trim_start_matches('\u{feff}').trim())
-                .find(|t| !t.is_empty() && !t.starts_with('#'));
-            let Some(t) = first else {
-                if prefix.len() > 4 * MAX_LINE_LEN {
-                    break;
-                }
-                continue;
-            };
-            csv_form = !(t.starts_with('+') || t.starts_with('-'));
-            break;
-        }
+        // The first meaningful line picks the form: read as the record reader's detection
+        // reads its sample.
+        let prefix = sample(input, source)?;
+        let csv_form = sample_lines(&prefix, false)
+            .first()
+            .is_some_and(|t| !(t.starts_with('+') || t.starts_with('-')));
         let mut chained = Cursor::new(prefix).chain(input);
         let mut problems = Problems::new(source, max_errors);
         let mut delta = Delta::default();

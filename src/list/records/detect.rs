@@ -5,8 +5,12 @@ use super::*;
 
 /// Reads the first chunk of the input: at least the first complete meaningful line (or the
 /// end), and whatever else the first reads brought, up to [`DETECT_LINES`] lines.
-pub(super) fn sample(input: &mut dyn BufRead, source: &str) -> Result<Vec<u8>> {
+pub(crate) fn sample(input: &mut dyn BufRead, source: &str) -> Result<Vec<u8>> {
     let mut prefix = Vec::new();
+    // The complete lines before this offset are known to be blank or comments: each read
+    // looks only at what it brought (a rescan of the whole sample made many small reads
+    // of blank lines quadratic).
+    let mut scanned = 0;
     loop {
         let buf = match input.fill_buf() {
             Ok(b) => b,
@@ -19,20 +23,30 @@ pub(super) fn sample(input: &mut dyn BufRead, source: &str) -> Result<Vec<u8>> {
         let take = buf.len().min(4 * MAX_LINE_LEN);
         prefix.extend_from_slice(&buf[..take]);
         input.consume(take);
-        let lines = sample_lines(&prefix, true);
-        if !lines.is_empty() || prefix.len() > 4 * MAX_LINE_LEN {
+        let fresh = &prefix[scanned..];
+        if !meaningful_lines(fresh, true, scanned == 0, 1).is_empty()
+            || prefix.len() > 4 * MAX_LINE_LEN
+        {
             return Ok(prefix);
         }
+        // Only complete lines count as scanned; a partial one is looked at again.
+        scanned += memchr::memrchr2(b'\n', b'\r', fresh).map_or(0, |i| i + 1);
     }
 }
 
 /// The meaningful lines of a sample: after leading blank lines and `#` comments, up to
 /// [`DETECT_LINES`], complete lines only (unless `complete` is false: then the last partial
 /// line too, for a sample that is the whole input).
-pub(super) fn sample_lines(prefix: &[u8], complete: bool) -> Vec<String> {
+pub(crate) fn sample_lines(prefix: &[u8], complete: bool) -> Vec<String> {
+    meaningful_lines(prefix, complete, true, DETECT_LINES)
+}
+
+/// [`sample_lines`] of a part of a sample: `at_start` when it starts the input (a byte-order
+/// mark is dropped only there), at most `max` lines.
+fn meaningful_lines(prefix: &[u8], complete: bool, at_start: bool, max: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = prefix;
-    let mut first = true;
+    let mut first = at_start;
     while let Some(i) = memchr::memchr2(b'\n', b'\r', rest)
         .or((!complete && !rest.is_empty()).then_some(rest.len()))
     {
@@ -54,7 +68,7 @@ pub(super) fn sample_lines(prefix: &[u8], complete: bool) -> Vec<String> {
         }
         first = false;
         out.push(text.to_owned());
-        if out.len() >= DETECT_LINES {
+        if out.len() >= max {
             break;
         }
     }

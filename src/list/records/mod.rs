@@ -98,6 +98,7 @@ mod table;
 mod tsv;
 
 use self::detect::*;
+pub(crate) use self::detect::{sample, sample_lines};
 pub(crate) use self::fields::*;
 pub(crate) use self::hex::*;
 use self::pytx::*;
