@@ -339,3 +339,66 @@ fn broken_pipe_exits_quietly() {
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
+
+/// `update` and `merge` keep the index kind the input had; `--index` chooses another or none.
+#[test]
+fn update_and_merge_keep_the_embedded_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = data("needles-20.txt");
+    let input = input.to_str().unwrap();
+    let index_of = |list: &str| -> String {
+        let o = run(d, &["info", list]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let info = String::from_utf8(o.stdout).unwrap();
+        let line = info.lines().find(|l| l.starts_with("index\t")).unwrap();
+        line["index\t".len()..].to_owned()
+    };
+    for kind in ["bktree", "mih"] {
+        let o = run(d, &["build", "--index", kind, "-o", "base.hsl", input]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(index_of("base.hsl"), kind);
+        fs::write(d.join("delta.txt"), format!("-{}\n", needles()[0])).unwrap();
+        let o = run(
+            d,
+            &[
+                "update",
+                "--base",
+                "base.hsl",
+                "--delta",
+                "delta.txt",
+                "-o",
+                "next.hsl",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(index_of("next.hsl"), kind, "update kept the index");
+        let o = run(d, &["verify", "next.hsl"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let o = run(d, &["merge", "-o", "merged.hsl", "next.hsl", "base.hsl"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(index_of("merged.hsl"), kind, "merge kept the index");
+    }
+    let o = run(
+        d,
+        &[
+            "update",
+            "--base",
+            "base.hsl",
+            "--delta",
+            "delta.txt",
+            "--index",
+            "linear",
+            "-o",
+            "plain.hsl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(index_of("plain.hsl"), "none");
+    let o = run(
+        d,
+        &["merge", "--index", "bktree", "-o", "m2.hsl", "plain.hsl"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(index_of("m2.hsl"), "bktree");
+}

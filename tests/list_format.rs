@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::import::{import, ImportOptions};
 use hashsieve::list::raw::{self, Header};
-use hashsieve::list::{BuildReport, Category, EntryMeta, HashList, ListBuilder};
+use hashsieve::list::{BuildReport, Category, EntryMeta, HashList, ListBuilder, INDEX_SECTION};
+use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
 use proptest::prelude::*;
 
@@ -730,6 +732,123 @@ proptest! {
         // Entries of different hashes may come in any order; within a hash the order is kept.
         reversed.sort_by_key(|i| std::cmp::Reverse(i.hash.to_hex()));
         prop_assert_eq!(build(HashKind::Pdq, &inputs), build(HashKind::Pdq, &reversed));
+    }
+}
+
+/// The indexed goldens: one per index kind and width, built from a frozen synthetic input.
+const GOLDEN_INDEXED: [(&str, &str, HashKind, IndexKind, &[u8]); 4] = [
+    (
+        "golden-v1-bktree64.hsl",
+        "golden-v1-index64.txt",
+        HashKind::PHash,
+        IndexKind::BkTree,
+        include_bytes!("data/list/golden-v1-bktree64.hsl"),
+    ),
+    (
+        "golden-v1-mih64.hsl",
+        "golden-v1-index64.txt",
+        HashKind::PHash,
+        IndexKind::Mih,
+        include_bytes!("data/list/golden-v1-mih64.hsl"),
+    ),
+    (
+        "golden-v1-bktree256.hsl",
+        "golden-v1-index256.txt",
+        HashKind::Pdq,
+        IndexKind::BkTree,
+        include_bytes!("data/list/golden-v1-bktree256.hsl"),
+    ),
+    (
+        "golden-v1-mih256.hsl",
+        "golden-v1-index256.txt",
+        HashKind::Pdq,
+        IndexKind::Mih,
+        include_bytes!("data/list/golden-v1-mih256.hsl"),
+    ),
+];
+
+fn build_golden_indexed(input: &str, kind: HashKind, index: IndexKind) -> (Vec<u8>, BuildReport) {
+    let mut b = ListBuilder::new(kind)
+        .name(format!("golden-{index}"))
+        .version("v1")
+        .created(GOLDEN_CREATED)
+        .index(IndexOptions::new(index).threshold(kind.default_threshold()));
+    let text = fs::read(data(input)).unwrap();
+    import(&text[..], input, &ImportOptions::default(), &mut b).unwrap();
+    b.to_vec_with_report().unwrap()
+}
+
+#[test]
+fn golden_indexed_lists_are_what_the_builder_writes() {
+    for (name, input, kind, index, golden) in GOLDEN_INDEXED {
+        let (bytes, report) = build_golden_indexed(input, kind, index);
+        check_golden(name, &bytes, golden);
+        assert_eq!((report.index, report.entries), (Some(index), 201), "{name}");
+    }
+}
+
+/// Today's reader opens each indexed golden, recognises its index and answers every query (each
+/// hash of the input and a neighbour of it) exactly as a brute-force scan of the input does.
+#[test]
+fn golden_indexed_lists_open_and_answer_like_brute_force() {
+    for (name, input, kind, index, golden) in GOLDEN_INDEXED {
+        let list = HashList::from_bytes(golden).unwrap();
+        list.verify().unwrap();
+        assert_eq!(list.index_kind(), Some(index), "{name}");
+        assert!(list.section(INDEX_SECTION).unwrap().starts_with(b"HSIX-"));
+        // Oracle: the input text, read independently of the importer.
+        let entries: Vec<(HashValue, String)> = fs::read_to_string(data(input))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let (hex, id) = l.split_once(',').unwrap();
+                (kind.parse_hex(hex).unwrap(), id.to_owned())
+            })
+            .collect();
+        let threshold = kind.default_threshold();
+        let matcher = Matcher::new();
+        matcher
+            .add_list(list, ListOptions::default().threshold(threshold))
+            .unwrap();
+        let flip = |h: HashValue| match h {
+            HashValue::Bits64(h) => HashValue::Bits64(Hash64::from_u64(h.to_u64() ^ 0x8000_0101)),
+            HashValue::Bits256(h) => {
+                let mut l = h.limbs();
+                l[2] ^= 0x0f0f;
+                HashValue::Bits256(Hash256::from_limbs(l))
+            }
+        };
+        for q in entries.iter().flat_map(|(h, _)| [*h, flip(*h)]) {
+            let mut expected: Vec<(String, u32)> = entries
+                .iter()
+                .map(|(h, id)| (id.clone(), h.distance(&q).unwrap()))
+                .filter(|&(_, d)| d <= threshold)
+                .collect();
+            expected.sort();
+            let result = matcher.query(&Query::new(kind, q, None));
+            let mut found: Vec<(String, u32)> = result
+                .matches()
+                .iter()
+                .flat_map(|m| m.entry_ids.iter().map(move |id| (id.clone(), m.distance)))
+                .collect();
+            found.sort();
+            assert_eq!(found, expected, "{name}");
+        }
+    }
+}
+
+#[test]
+fn every_truncation_of_the_indexed_goldens_fails_cleanly() {
+    for (name, .., golden) in GOLDEN_INDEXED {
+        for len in 0..golden.len() {
+            if let Ok(list) = HashList::from_bytes(golden[..len].to_vec()) {
+                panic!(
+                    "{name}: a prefix of {len} bytes opened ({} hashes)",
+                    list.len()
+                );
+            }
+        }
     }
 }
 

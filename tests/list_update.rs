@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::update::{merge_into, update, Delta};
-use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+use hashsieve::list::{EntryMeta, HashList, ListBuilder, INDEX_SECTION};
+use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{ErrorKind, Hash64, HashKind};
 use proptest::prelude::*;
 
@@ -282,4 +284,157 @@ fn delta_every_line_malformed_fails_whatever_max_errors() {
         delta.messages()
     );
     assert!(delta.messages()[0].contains("to line 4"));
+}
+
+/// A fixed-seed generator of 64-bit hashes (SplitMix64), local so the test's lists never change.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// A list of random hashes plus near neighbours of `centres`, with an index of `kind`.
+fn indexed_list(
+    seed: u64,
+    centres: &[u64],
+    kind: IndexKind,
+) -> (HashList<Vec<u8>>, Vec<(u64, String)>) {
+    let mut g = Gen(seed);
+    let mut b = ListBuilder::new(HashKind::PHash)
+        .name(format!("list-{seed}"))
+        .index(IndexOptions::new(kind).threshold(10));
+    let mut entries = Vec::new();
+    for i in 0..5000u64 {
+        let h = if i < centres.len() as u64 * 4 {
+            // Planted: within 2·(i % 4) bits of a centre.
+            let c = centres[(i / 4) as usize];
+            let flips = (0..2 * (i % 4)).fold(0u64, |m, _| m | 1 << (g.next() % 64));
+            c ^ flips
+        } else {
+            g.next()
+        };
+        let id = format!("s{seed}-e{i}");
+        b.add(Hash64::from_u64(h), EntryMeta::new(&id)).unwrap();
+        entries.push((h, id));
+    }
+    let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    assert_eq!(list.index_kind(), Some(kind));
+    (list, entries)
+}
+
+/// Every query near a centre, answered by a matcher over `list` (which searches with the list's
+/// index section when it has one), equals a brute-force scan of `entries`.
+fn assert_answers_equal_brute_force<D: AsRef<[u8]> + Send + Sync + 'static>(
+    list: HashList<D>,
+    entries: &[(u64, String)],
+    centres: &[u64],
+) {
+    let m = Matcher::new();
+    m.add_list(list, ListOptions::default().threshold(10))
+        .unwrap();
+    for &c in centres {
+        let result = m.query(&Query::new(HashKind::PHash, Hash64::from_u64(c), None));
+        let mut found: Vec<(String, u32)> = result
+            .matches()
+            .iter()
+            .flat_map(|r| r.entry_ids.iter().map(move |id| (id.clone(), r.distance)))
+            .collect();
+        found.sort();
+        let mut expected: Vec<(String, u32)> = entries
+            .iter()
+            .map(|(h, id)| (id.clone(), (h ^ c).count_ones()))
+            .filter(|&(_, d)| d <= 10)
+            .collect();
+        expected.sort();
+        assert!(!expected.is_empty());
+        assert_eq!(found, expected);
+    }
+}
+
+/// Regression: `update` and `merge` wrote the new list without the base's index section, so
+/// every process had to rebuild the index at load. They now re-derive the kind the input had,
+/// over the new hashes.
+#[test]
+fn update_and_merge_keep_the_index_kind_and_it_answers_exactly() {
+    let centres: Vec<u64> = {
+        let mut g = Gen(99);
+        (0..8).map(|_| g.next()).collect()
+    };
+    for kind in [IndexKind::BkTree, IndexKind::Mih] {
+        let (base, mut entries) = indexed_list(1, &centres, kind);
+
+        // update: remove two planted entries (one whole hash, one by id), add new neighbours.
+        let removed_hash = entries[1].0;
+        let mut text = format!(
+            "-{removed_hash:016x}\n-{:016x},{}\n",
+            entries[6].0, entries[6].1
+        );
+        for (i, c) in centres.iter().enumerate() {
+            text += &format!("+{:016x},new-{i}\n", c ^ 0b101);
+        }
+        let delta = Delta::parse(text.as_bytes(), "d", HashKind::PHash, 0).unwrap();
+        let mut b = ListBuilder::new(HashKind::PHash).name("next");
+        update(&base, &delta, &mut b).unwrap();
+        let next = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+        assert_eq!(
+            next.index_kind(),
+            Some(kind),
+            "update kept the {kind} index"
+        );
+        let removed_id = entries[6].1.clone();
+        entries.retain(|(h, id)| *h != removed_hash && *id != removed_id);
+        for (i, c) in centres.iter().enumerate() {
+            entries.push((c ^ 0b101, format!("new-{i}")));
+        }
+        assert_answers_equal_brute_force(next, &entries, &centres);
+
+        // merge: an unindexed list first, then the indexed one; the index kind is kept.
+        let plain = list_from(&[(centres[0] ^ 1, "plain")]);
+        let (indexed, indexed_entries) = indexed_list(2, &centres, kind);
+        let mut b = ListBuilder::new(HashKind::PHash).name("merged");
+        merge_into(&mut b, &plain, "plain").unwrap();
+        merge_into(&mut b, &indexed, "indexed").unwrap();
+        let merged = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+        assert_eq!(
+            merged.index_kind(),
+            Some(kind),
+            "merge kept the {kind} index"
+        );
+        let mut all = indexed_entries;
+        all.push((centres[0] ^ 1, "plain".to_owned()));
+        assert_answers_equal_brute_force(merged, &all, &centres);
+    }
+}
+
+/// The builder's own index options win over the input's: another kind, or none (`Linear`).
+#[test]
+fn update_with_explicit_index_options_overrides_the_base() {
+    let (base, _) = indexed_list(3, &[], IndexKind::Mih);
+    let delta = Delta::parse(&b"+00000000000000ab,x\n"[..], "d", HashKind::PHash, 0).unwrap();
+    for (asked, expected) in [
+        (IndexKind::BkTree, Some(IndexKind::BkTree)),
+        (IndexKind::Linear, None),
+    ] {
+        let mut b = ListBuilder::new(HashKind::PHash).index(IndexOptions::new(asked));
+        update(&base, &delta, &mut b).unwrap();
+        let next = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+        assert_eq!(next.index_kind(), expected);
+        assert_eq!(next.section(INDEX_SECTION).is_some(), expected.is_some());
+    }
+    // Without an index in the base, none is added.
+    let plain = list_from(&[(1, "a")]);
+    let mut b = ListBuilder::new(HashKind::PHash).allow_degenerate(true);
+    update(&plain, &delta, &mut b).unwrap();
+    assert_eq!(
+        HashList::from_bytes(b.to_vec().unwrap())
+            .unwrap()
+            .index_kind(),
+        None
+    );
 }

@@ -12,8 +12,10 @@ use rayon::slice::ParallelSliceMut;
 
 use super::raw::{self, Header, SectionEntry};
 use super::reader::Category;
+use super::INDEX_SECTION;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hash::{HashKind, HashValue};
+use crate::hash::{Hash256, Hash64, HashKind, HashValue};
+use crate::index::{HashBits, Index, IndexKind, IndexOptions, SearchIndex};
 
 /// The default PDQ quality floor: entries with a recorded quality below it are rejected.
 ///
@@ -90,6 +92,9 @@ pub struct BuildReport {
     pub min_quality: u8,
     /// Size of the written file in bytes (0 before writing).
     pub bytes: u64,
+    /// The kind of the search index written in the [`INDEX_SECTION`] (`None`: no section,
+    /// because none was asked for or [`IndexKind::Auto`] chose a linear scan).
+    pub index: Option<IndexKind>,
 }
 
 impl fmt::Display for BuildReport {
@@ -105,7 +110,11 @@ impl fmt::Display for BuildReport {
             self.rejected_low_quality,
             self.min_quality,
             self.bytes
-        )
+        )?;
+        if let Some(kind) = self.index {
+            write!(f, "; {kind} index embedded")?;
+        }
+        Ok(())
     }
 }
 
@@ -195,6 +204,7 @@ pub struct ListBuilder {
     source_index: HashMap<Box<str>, u32>,
     source_names: Vec<Box<str>>,
     extra: Vec<Extra>,
+    index: Option<IndexOptions>,
     scratch: Vec<u32>,
     report: BuildReport,
 }
@@ -235,6 +245,7 @@ impl ListBuilder {
             source_index: HashMap::new(),
             source_names: Vec::new(),
             extra: Vec::new(),
+            index: None,
             scratch: Vec::new(),
             report: BuildReport {
                 min_quality,
@@ -277,6 +288,44 @@ impl ListBuilder {
     pub fn allow_degenerate(mut self, allow: bool) -> ListBuilder {
         self.allow_degenerate = allow;
         self
+    }
+
+    /// Embeds a search index in the list: at write time, after the entries are sorted and
+    /// grouped, the index `options` ask for is built over the final hashes and written as the
+    /// [`INDEX_SECTION`] (see the [format specification](super#the-search-index-section-indx)),
+    /// so that matching loads it instead of building one. [`IndexKind::Auto`] picks the kind
+    /// from the list size and [`options.threshold`](IndexOptions::threshold); when that (or
+    /// [`IndexKind::Linear`]) means a linear scan, no section is written.
+    /// [`BuildReport::index`] says what was embedded.
+    ///
+    /// Memory: the hashes once more (32 or 8 bytes each) and the index itself while writing,
+    /// never a second copy of the list. [`update`](super::update::update) and
+    /// [`merge_into`](super::update::merge_into) set this from their input lists when it was
+    /// not set.
+    ///
+    /// ```
+    /// use hashsieve::index::{IndexKind, IndexOptions};
+    /// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+    /// use hashsieve::{Hash64, HashKind};
+    /// let mut b = ListBuilder::new(HashKind::PHash).index(IndexOptions::new(IndexKind::BkTree));
+    /// for i in 1..100u64 {
+    ///     b.add(Hash64::from_u64(i * 0x9e37_79b9), EntryMeta::new("x"))?;
+    /// }
+    /// let (bytes, report) = b.to_vec_with_report()?;
+    /// assert_eq!(report.index, Some(IndexKind::BkTree));
+    /// assert_eq!(HashList::from_bytes(bytes)?.index_kind(), Some(IndexKind::BkTree));
+    /// # Ok::<(), hashsieve::Error>(())
+    /// ```
+    pub fn index(mut self, options: IndexOptions) -> ListBuilder {
+        self.index = Some(options);
+        self
+    }
+
+    /// Sets the index options unless some were set (for update and merge).
+    pub(crate) fn inherit_index(&mut self, kind: IndexKind) {
+        if self.index.is_none() {
+            self.index = Some(IndexOptions::new(kind).threshold(self.kind.default_threshold()));
+        }
     }
 
     /// The hash algorithm of the list being built.
@@ -467,7 +516,10 @@ impl ListBuilder {
     }
 
     fn push_extra(&mut self, tag: [u8; 4], flags: u32, bytes: Vec<u8>) -> Result<()> {
-        if raw::KNOWN_TAGS.contains(&tag) || self.extra.iter().any(|e| e.tag == tag) {
+        // An index built elsewhere may still be added by hand (the matcher validates it in
+        // full when the list is added); `index` and a hand-added section conflict at write.
+        let built_in = raw::KNOWN_TAGS.contains(&tag) && tag != INDEX_SECTION;
+        if built_in || self.extra.iter().any(|e| e.tag == tag) {
             return Err(invalid(format!(
                 "section tag {} is built in or already added",
                 raw::tag_name(tag)
@@ -490,8 +542,27 @@ impl ListBuilder {
     /// [`ErrorKind::Io`] when writing fails, [`ErrorKind::InvalidArgument`] when the name or
     /// version is too long.
     pub fn write_to(mut self, out: impl Write) -> Result<BuildReport> {
+        let index = self.index.take();
+        if index.is_some() && self.extra.iter().any(|e| e.tag == INDEX_SECTION) {
+            return Err(invalid(
+                "an index section was added by hand and asked for with `index`; use one",
+            ));
+        }
         let prepared = self.prepare();
-        prepared.write(out)
+        match index {
+            None => prepared.write(out, None),
+            Some(options) => match &prepared.b.keys {
+                Keys::B64(v) => {
+                    let hashes: Vec<Hash64> = unique(v, |k| Hash64::from_u64(*k));
+                    prepared.write_indexed(out, &hashes, &options)
+                }
+                Keys::B256(v) => {
+                    let hashes: Vec<Hash256> =
+                        unique(v, |k| Hash256::from_limbs([k[3], k[2], k[1], k[0]]));
+                    prepared.write_indexed(out, &hashes, &options)
+                }
+            },
+        }
     }
 
     /// Writes the list to memory.
@@ -597,6 +668,17 @@ impl ListBuilder {
     }
 }
 
+/// The distinct hashes of sorted keys, in order: the list's `HASH` section.
+fn unique<K: PartialEq, H>(keys: &[(K, u64)], hash: impl Fn(&K) -> H) -> Vec<H> {
+    let mut out = Vec::new();
+    for (i, (k, _)) in keys.iter().enumerate() {
+        if i == 0 || keys[i - 1].0 != *k {
+            out.push(hash(k));
+        }
+    }
+    out
+}
+
 fn push_column<T: Copy>(col: &mut Option<Vec<T>>, n: usize, value: Option<T>, none: T) {
     match (col.as_mut(), value) {
         (Some(c), v) => c.push(v.unwrap_or(none)),
@@ -622,6 +704,7 @@ enum Part {
     CategoryNames,
     EntrySources,
     SourceNames,
+    Index,
     Extra(usize),
 }
 
@@ -689,7 +772,7 @@ fn ragged_strings<'s, W: Write>(
 }
 
 impl Prepared<'_> {
-    fn parts(&self) -> Vec<(Part, [u8; 4], u32)> {
+    fn parts(&self, index: Option<&[u8]>) -> Vec<(Part, [u8; 4], u32)> {
         let req = raw::FLAG_REQUIRED;
         let mut parts = vec![
             (Part::Hashes, raw::TAG_HASHES, req),
@@ -708,6 +791,9 @@ impl Prepared<'_> {
             parts.push((Part::EntrySources, raw::TAG_ENTRY_SOURCES, 0));
             parts.push((Part::SourceNames, raw::TAG_SOURCE_NAMES, 0));
         }
+        if index.is_some() {
+            parts.push((Part::Index, INDEX_SECTION, 0));
+        }
         for (i, e) in self.b.extra.iter().enumerate() {
             parts.push((Part::Extra(i), e.tag, e.flags));
         }
@@ -715,7 +801,7 @@ impl Prepared<'_> {
     }
 
     /// Streams one part into `out`.
-    fn emit(&self, part: Part, out: &mut dyn Write) -> io::Result<()> {
+    fn emit(&self, part: Part, index: Option<&[u8]>, out: &mut dyn Write) -> io::Result<()> {
         let b = self.b;
         let keys = &b.keys;
         let n = keys.len();
@@ -804,14 +890,32 @@ impl Prepared<'_> {
                     .map(|&s| b.source_names[s as usize].as_bytes());
                 ragged_strings(&mut w, self.src_order.len(), names)?;
             }
+            Part::Index => w.write_all(index.unwrap_or(&[]))?,
             Part::Extra(i) => w.write_all(&b.extra[i].bytes)?,
         }
         w.flush()
     }
 
-    fn write(self, out: impl Write) -> Result<BuildReport> {
+    /// Builds the index `options` ask for over `hashes` (the list's final hashes) and writes
+    /// the list with it.
+    fn write_indexed<H: HashBits>(
+        self,
+        out: impl Write,
+        hashes: &[H],
+        options: &IndexOptions,
+    ) -> Result<BuildReport> {
+        let index = SearchIndex::build(hashes, options)?;
+        let kind = index.kind();
+        let mut report = self.write(out, index.section_bytes())?;
+        if index.section_bytes().is_some() {
+            report.index = Some(kind);
+        }
+        Ok(report)
+    }
+
+    fn write(self, out: impl Write, index: Option<&[u8]>) -> Result<BuildReport> {
         let b = self.b;
-        let parts = self.parts();
+        let parts = self.parts(index);
         // Pass 1: lengths and checksums.
         let mut header = Header {
             format_version: raw::FORMAT_VERSION,
@@ -835,7 +939,7 @@ impl Prepared<'_> {
         let mut offset = header_len;
         for (i, &(part, tag, flags)) in parts.iter().enumerate() {
             let mut sink = CrcSink { crc: 0, len: 0 };
-            self.emit(part, &mut sink)?;
+            self.emit(part, index, &mut sink)?;
             if i > 0 {
                 offset = raw::align_up(offset).ok_or_else(|| invalid("list too large"))?;
             }
@@ -859,7 +963,7 @@ impl Prepared<'_> {
         for (&(part, ..), s) in parts.iter().zip(&header.sections) {
             let pad = s.offset - out.len;
             out.write_all(&ZEROS[..pad as usize])?;
-            self.emit(part, &mut out)?;
+            self.emit(part, index, &mut out)?;
             if out.len != s.offset + s.length {
                 return Err(Error::new(ErrorKind::Io(io::Error::other(
                     "section length changed between passes",

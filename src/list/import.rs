@@ -177,7 +177,7 @@ impl<'s> Problems<'s> {
 
 /// A line reader that bounds line length, tracks line numbers and checks UTF-8, for callers
 /// that read text line by line (the update delta's `+`/`-` lines). It reads through the same
-/// bounded line splitter as [`RecordReader`](super::records::RecordReader).
+/// bounded line splitter as [`RecordReader`].
 ///
 /// Lines end at `\n`, `\r\n` or a lone `\r` (old Mac files). A line longer than
 /// [`MAX_LINE_LEN`] is consumed without being held in memory and comes back as an error, as

@@ -112,10 +112,111 @@
 //! | `ESRC` | optional | column of `m` `u32`: the entry's source (the list it came from in a merge), an index into `SRCN`, or `0xFFFF_FFFF` = none |
 //! | `SRCN` | optional, present with `ESRC` | ragged table of strings: source names, sorted, distinct |
 //!
+//! | `INDX` | optional, derived | a persistent search index over `HASH`: a BK-tree or multi-index hashing tables, told apart by their first 8 bytes (layouts below). Derived from `HASH` alone: dropping it loses no data, only the time to rebuild the index at load |
+//!
 //! The entry table is the set of columns indexed by entry row `0..m`. Rows are grouped by hash
 //! in hash order; within a hash, rows keep the order in which they were added. The writer emits
-//! `HASH`, `HENT`, `EIDS`, then the optional sections it needs in the order above, then any
-//! extra sections ([`ListBuilder::add_section`]).
+//! `HASH`, `HENT`, `EIDS`, then the optional sections it needs in the order above (`INDX` when
+//! asked for with [`ListBuilder::index`]), then any extra sections
+//! ([`ListBuilder::add_section`]).
+//!
+//! ## The search index section `INDX`
+//!
+//! [`INDEX_SECTION`]. Optional (flags 0): a reader that does not search with it may ignore it,
+//! and a list without it is searched by building an index in memory at load time. The writer
+//! builds it from the final, sorted and de-duplicated `HASH` section
+//! ([`ListBuilder::index`]); [`update`] and merging re-derive the kind the input lists had
+//! ([`HashList::index_kind`]). "List position `i`" below is hash `i` of `HASH`; the index
+//! indexes every one of the `n` hashes exactly once. Both layouts are little-endian, count
+//! their offsets from the start of the section and start every array at a multiple of 64
+//! bytes of the section; since sections are 64-byte aligned in the file, arrays are too.
+//!
+//! A section whose first 8 bytes are neither magic is an error when it is used (an index kind
+//! from a newer writer: upgrade hashsieve, or rebuild the list with `--index`). Each layout
+//! carries its own version; a version other than 1 is refused the same way. The reader that
+//! uses the section ([`Matcher`](crate::matching::Matcher)) validates it in full before the
+//! first query (below), so a damaged index is an error, never a missed match.
+//!
+//! ### BK-tree, magic `HSIX-BKT`, version 1
+//!
+//! A 128-byte header, then four arrays:
+//!
+//! | offset | size | field | meaning |
+//! |-------:|-----:|-------|---------|
+//! | 0  | 8 | magic | `HSIX-BKT` (`48 53 49 58 2D 42 4B 54`) |
+//! | 8  | 4 | version | 1 |
+//! | 12 | 4 | bits | hash width, 64 or 256; must equal the list's |
+//! | 16 | 8 | count | hashes indexed; must equal `n` (at most `u32::MAX`) |
+//! | 24 | 8 | nodes | distinct hash values (`= n`: `HASH` is de-duplicated) |
+//! | 32 | 8 | length | the section's length in bytes |
+//! | 40 | 8 | id_start offset | `nodes + 1` `u32` |
+//! | 48 | 8 | first_child offset | `nodes + 1` `u32` |
+//! | 56 | 8 | key offset | `nodes` `u16` |
+//! | 64 | 8 | ids offset | `count` `u32` |
+//! | 72 | 56 | reserved | 0 |
+//!
+//! Nodes are numbered breadth-first from the root, node 0. The children of node `i` are nodes
+//! `first_child[i] .. first_child[i + 1]`, numbered after `i` and sorted by key; `key[i]` is
+//! the Hamming distance from node `i`'s hash to its parent's (0 for the root). Node `i` holds
+//! list positions `ids[id_start[i] .. id_start[i + 1]]`, which all have the same hash; the first
+//! is the one compared with a query. Validation: every list position appears exactly once,
+//! children follow their parents, and every key is the real distance to the parent.
+//!
+//! ### Multi-index hashing, magic `HSIX-MIH`, version 1
+//!
+//! The hash is cut into `m` disjoint bit ranges (substrings), one table each; a query within
+//! `r` of a hash is within `s_t` of it on some table `t` whenever `Σ (s_t + 1) = r + 1`, so
+//! probing every table finds every match (candidates are then checked with the full distance).
+//! A 64-byte header:
+//!
+//! | offset | size | field | meaning |
+//! |-------:|-----:|-------|---------|
+//! | 0  | 8 | magic | `HSIX-MIH` (`48 53 49 58 2D 4D 49 48`) |
+//! | 8  | 4 | version | 1 |
+//! | 12 | 4 | bits | hash width, 64 or 256; must equal the list's |
+//! | 16 | 8 | count | hashes indexed; must equal `n` (at most `u32::MAX`) |
+//! | 24 | 4 | m | number of tables, 1..=32 |
+//! | 28 | 4 | reserved | 0 |
+//! | 32 | 8 | length | the section's length in bytes |
+//! | 40 | 24 | reserved | 0 |
+//!
+//! then `m` table descriptors of 64 bytes:
+//!
+//! | offset | size | field | meaning |
+//! |-------:|-----:|-------|---------|
+//! | 0  | 2 | start | first bit of the substring (bit `k` of the hash is bit `k % 64` of limb `k / 64`) |
+//! | 2  | 1 | len | substring length, 1..=32 |
+//! | 3  | 1 | b | directory bits, `0..=min(len, 24)` |
+//! | 4  | 1 | c1 | inline bits, 0..=8 |
+//! | 5  | 1 | c2 | extra bits, 0..=8; `b + c1 + c2 <= len` |
+//! | 6  | 1 | L | id low bits, 1..=32 |
+//! | 7  | 1 | reserved | 0 |
+//! | 8  | 8 | directory offset | `2^b + 1` `u32` |
+//! | 16 | 8 | inline offset | `count` bytes when `c1 > 0`, else none |
+//! | 24 | 8 | chunks offset | |
+//! | 32 | 8 | chunks length | `ceil(bits / 8) + 8` bytes with `bits = count·(1 + c2 + L) + 2^b·H` |
+//! | 40 | 24 | reserved | 0 |
+//!
+//! For a table, `key` is the substring (its bit 0 is hash bit `start`); `bucket = key >> (len
+//! − b)`; `inline = (key >> (len − b − c1)) mod 2^c1`; `extra = (key >> (len − b − c1 − c2))
+//! mod 2^c2`; `H = ceil(count / 2^L)`. The substrings of the tables are disjoint (a reader
+//! refuses overlapping descriptors).
+//!
+//! - Directory: prefix sums of bucket sizes: bucket `k` holds entries `dir[k] .. dir[k + 1]`,
+//!   `dir[0] = 0`, `dir[2^b] = count`; within a bucket, entries ascend by list position (id).
+//! - Inline bytes: entry `e` (directory order) has its `inline` value at byte `e`.
+//! - Chunks: a little-endian bit stream (bit `i` is bit `i % 8` of byte `i / 8`). Bucket `k`,
+//!   with `c` entries starting at entry `lo`, starts at bit `lo·(1 + c2 + L) + k·H`: `c + H`
+//!   unary bits in which the bucket's `i`-th entry sets bit `i + (id >> L)` (Elias–Fano high
+//!   parts), then `c` records of `c2 + L` bits, record `i` being `(extra << L) | (id mod 2^L)`.
+//!
+//! Validation: the descriptors tile the hash exactly, every array is in bounds, and every list
+//! position is in each table exactly once, in the bucket its bits name, with its inline and
+//! extra bits.
+//!
+//! The writer chooses the layout (tables, `b`, `c2`, `L`) from `n` and the threshold the index
+//! is tuned for ([`IndexOptions::threshold`](crate::index::IndexOptions::threshold)); the
+//! threshold is not stored, and any threshold is answered exactly.
 //!
 //! ## What readers check, and when
 //!
@@ -159,6 +260,7 @@
 mod builder;
 pub mod export;
 pub mod import;
+mod index;
 pub mod raw;
 mod reader;
 pub mod records;

@@ -68,7 +68,7 @@ pub const TAG_ENTRY_SOURCES: [u8; 4] = *b"ESRC";
 pub const TAG_SOURCE_NAMES: [u8; 4] = *b"SRCN";
 
 /// Every tag this build interprets.
-pub const KNOWN_TAGS: [[u8; 4]; 9] = [
+pub const KNOWN_TAGS: [[u8; 4]; 10] = [
     TAG_HASHES,
     TAG_HASH_ENTRIES,
     TAG_ENTRY_IDS,
@@ -78,6 +78,7 @@ pub const KNOWN_TAGS: [[u8; 4]; 9] = [
     TAG_CATEGORY_NAMES,
     TAG_ENTRY_SOURCES,
     TAG_SOURCE_NAMES,
+    super::INDEX_SECTION,
 ];
 
 /// The quality byte that means "no quality recorded".

@@ -35,9 +35,11 @@ use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{all_malformed, Lines, Problems, MAX_LINE_LEN};
+use super::import::{all_malformed, Lines, Problems};
 use super::reader::{Category, Entry, HashList};
-use super::records::{hex_item, InputFormat, Item, ReadOptions, Record, RecordReader};
+use super::records::{
+    hex_item, sample, sample_lines, InputFormat, Item, ReadOptions, Record, RecordReader,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
 
@@ -88,32 +90,12 @@ impl Delta {
         max_errors: u64,
     ) -> Result<Delta> {
         let input: &mut dyn BufRead = &mut input;
-        // Peek at the first meaningful line to pick the form.
-        let mut prefix = Vec::new();
-        let mut csv_form = false;
-        loop {
-            let start = prefix.len();
-            let n = Read::take(&mut *input, MAX_LINE_LEN as u64)
-                .read_until(b'\n', &mut prefix)
-                .map_err(|e| Error::from(e).with_path(source))?;
-            if n == 0 {
-                break;
-            }
-            let text = String::from_utf8_lossy(&prefix[start..]);
-            // With CR-only line ends this holds several lines: look at each.
-            let first = text
-                .split(['\r', '\n'])
-                .map(|l| l.trim().trim_start_matches('\u{feff}').trim())
-                .find(|t| !t.is_empty() && !t.starts_with('#'));
-            let Some(t) = first else {
-                if prefix.len() > 4 * MAX_LINE_LEN {
-                    break;
-                }
-                continue;
-            };
-            csv_form = !(t.starts_with('+') || t.starts_with('-'));
-            break;
-        }
+        // The first meaningful line picks the form: read as the record reader's detection
+        // reads its sample.
+        let prefix = sample(input, source)?;
+        let csv_form = sample_lines(&prefix, false)
+            .first()
+            .is_some_and(|t| !(t.starts_with('+') || t.starts_with('-')));
         let mut chained = Cursor::new(prefix).chain(input);
         let mut problems = Problems::new(source, max_errors);
         let mut delta = Delta::default();
@@ -323,6 +305,13 @@ fn copy_entry(
 /// Applies `delta` to `base`, adding the result to `builder` (which must be for the same
 /// algorithm; its name, version and creation time are the caller's to set).
 ///
+/// The new list keeps the base's search index: when the base has an
+/// [`INDEX_SECTION`](super::INDEX_SECTION) and the builder was given no
+/// [`index`](ListBuilder::index) options, the builder is set to write an index of the same
+/// kind ([`HashList::index_kind`]), rebuilt over the new hashes and tuned for the algorithm's
+/// default threshold. Set the builder's `index` first to choose another kind or threshold
+/// ([`IndexKind::Linear`](crate::index::IndexKind::Linear) drops the index).
+///
 /// # Errors
 ///
 /// [`ErrorKind::Mismatch`] when the builder's algorithm is not the base list's.
@@ -348,6 +337,9 @@ pub fn update<D: AsRef<[u8]>>(
     builder: &mut ListBuilder,
 ) -> Result<UpdateReport> {
     check_kind(builder, base.kind())?;
+    if let Some(kind) = base.index_kind() {
+        builder.inherit_index(kind);
+    }
     let mut report = UpdateReport::default();
     let mut hit_hashes: HashSet<HashValue> = HashSet::new();
     let mut hit_entries: HashSet<(HashValue, &str)> = HashSet::new();
@@ -398,7 +390,10 @@ pub fn update<D: AsRef<[u8]>>(
 /// Adds every entry of `list` to `builder`, recording `source` as the source of entries that
 /// have none (entries from an earlier merge keep theirs). Returns the number of entries added.
 ///
-/// Merging lists is calling this once per list, then writing the builder.
+/// Merging lists is calling this once per list, then writing the builder. Like [`update`],
+/// the merged list keeps a search index: the first list with an
+/// [`INDEX_SECTION`](super::INDEX_SECTION) sets the builder to write one of the same kind,
+/// unless the builder was given [`index`](ListBuilder::index) options.
 ///
 /// # Errors
 ///
@@ -427,6 +422,9 @@ pub fn merge_into<D: AsRef<[u8]>>(
     source: &str,
 ) -> Result<u64> {
     check_kind(builder, list.kind())?;
+    if let Some(kind) = list.index_kind() {
+        builder.inherit_index(kind);
+    }
     let mut n = 0;
     for (hash, entries) in list.iter() {
         for e in entries {

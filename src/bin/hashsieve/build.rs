@@ -80,6 +80,19 @@ pub(crate) fn open_input(path: &Path) -> anyhow::Result<(Box<dyn BufRead>, Strin
     ))
 }
 
+/// The index options of `--index KIND` and `--index-threshold T`; `inherited` is the kind the
+/// input lists had (update, merge), used when `--index` is not given. `None`: let the library
+/// decide (inherit in update and merge).
+pub(crate) fn index_options(
+    kind: Option<IndexKind>,
+    threshold: Option<u32>,
+    inherited: Option<IndexKind>,
+    algo: HashKind,
+) -> Option<IndexOptions> {
+    let kind = kind.or(inherited)?;
+    Some(IndexOptions::new(kind).threshold(threshold.unwrap_or(algo.default_threshold())))
+}
+
 /// The default list name: the file stem of the output path.
 pub(crate) fn stem(path: &Path) -> String {
     path.file_stem()
@@ -137,14 +150,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{name}: {report}");
     }
     check_not_empty(&builder, args.allow_empty, &args.output)?;
-    if args.index != IndexKind::Linear {
-        let opts = IndexOptions::new(args.index).threshold(
-            args.index_threshold
-                .unwrap_or(args.algo.default_threshold()),
-        );
-        if let Some(kind) = add_index_section(&mut builder, &opts)? {
-            eprintln!("{}: embedded a {kind} index", args.output.display());
-        }
+    if let Some(options) = index_options(Some(args.index), args.index_threshold, None, args.algo) {
+        builder = builder.index(options);
     }
     let report = builder
         .write_to(&mut output)

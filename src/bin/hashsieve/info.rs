@@ -52,6 +52,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     writeln!(out, "hashes\t{}", h.hash_count)?;
     writeln!(out, "entries\t{}", h.entry_count)?;
     writeln!(out, "bytes\t{}", h.file_len)?;
+    // The kind is read off the section's magic; `verify` checks the section itself.
+    let index = match (
+        list.index_kind(),
+        list.section(hashsieve::list::INDEX_SECTION),
+    ) {
+        (Some(kind), _) => kind.name(),
+        (None, Some(_)) => "unknown (written by a newer hashsieve)",
+        (None, None) => "none",
+    };
+    writeln!(out, "index\t{index}")?;
     writeln!(out, "sections\t{}", h.sections.len())?;
     for s in &h.sections {
         writeln!(

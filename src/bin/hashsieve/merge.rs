@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use hashsieve::index::IndexKind;
 use hashsieve::list::update::merge_into;
 use hashsieve::ListBuilder;
 
@@ -22,6 +23,13 @@ pub(crate) struct Args {
     /// The merged list's version string.
     #[arg(long = "list-version", value_name = "V")]
     list_version: Option<String>,
+    /// Search index to embed: mih, bktree, auto (chosen from list size and threshold), or
+    /// linear (none). Default: the kind the input lists (the first that had one) had (none if it had none).
+    #[arg(long, value_name = "KIND")]
+    index: Option<IndexKind>,
+    /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
+    #[arg(long, value_name = "T", value_parser = crate::args::threshold)]
+    index_threshold: Option<u32>,
     /// Write the merged list even when it has no entry.
     #[arg(long)]
     allow_empty: bool,
@@ -58,6 +66,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut builder = ListBuilder::new(kind)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
         .version(args.list_version.clone().unwrap_or_default());
+    if let Some(t) = args.index_threshold {
+        crate::args::check_threshold(t, kind)?;
+    }
+    let inherited = lists.iter().find_map(|l| l.index_kind());
+    if let Some(o) = crate::build::index_options(args.index, args.index_threshold, inherited, kind)
+    {
+        builder = builder.index(o);
+    }
     for (path, list) in args.lists.iter().zip(&lists) {
         let source = if list.name().is_empty() {
             stem(path)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hashsieve::index::IndexKind;
 use hashsieve::list::update::{update, Delta};
 use hashsieve::ListBuilder;
 
@@ -36,6 +37,13 @@ pub(crate) struct Args {
     /// line is malformed fails whatever N is.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = crate::args::limit)]
     max_errors: u64,
+    /// Search index to embed: mih, bktree, auto (chosen from list size and threshold), or
+    /// linear (none). Default: the kind the input list had (none if it had none).
+    #[arg(long, value_name = "KIND")]
+    index: Option<IndexKind>,
+    /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
+    #[arg(long, value_name = "T", value_parser = crate::args::threshold)]
+    index_threshold: Option<u32>,
     /// Write the new list even when it has no entry left.
     #[arg(long)]
     allow_empty: bool,
@@ -64,6 +72,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .allow_degenerate(args.allow_degenerate);
     if let Some(q) = args.min_quality {
         builder = builder.min_quality(q);
+    }
+    if let Some(t) = args.index_threshold {
+        crate::args::check_threshold(t, base.kind())?;
+    }
+    let inherited = base.index_kind();
+    if let Some(o) =
+        crate::build::index_options(args.index, args.index_threshold, inherited, base.kind())
+    {
+        builder = builder.index(o);
     }
     let report = update(&base, &delta, &mut builder)?;
     eprintln!("{name}: {report}");
