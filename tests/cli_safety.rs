@@ -6,47 +6,21 @@
 //! binary under test (to show that a test fails on an older build).
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
-use common::stderr;
+use common::{cmd, stderr};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Generous: a refusal takes milliseconds; only a process that blocks or hangs gets near it.
 const WAIT: Duration = Duration::from_secs(30);
 
-fn bin() -> PathBuf {
-    std::env::var_os("HASHSIEVE_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hashsieve")))
-}
-
 /// Runs the binary in `dir`, killed after [`WAIT`] so that a regression that blocks fails
 /// instead of hanging the suite.
 fn run_in(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > WAIT {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "hashsieve {args:?} did not finish within {WAIT:?} (blocked?); stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
+    cmd(args).dir(dir).timeout(WAIT).output()
 }
 
 fn assert_exit(out: &Output, code: i32, what: &str) {
@@ -181,9 +155,9 @@ fn run_appending_to(dir: &Path, path: &Path, args: &[&str]) -> Output {
         .create(true)
         .open(path)
         .unwrap();
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
+    cmd(args)
+        .dir(dir)
+        .command()
         .stdout(Stdio::from(file))
         .output()
         .unwrap()
@@ -537,9 +511,9 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
 /// file appears. The build then waits for the rest of its input on the pipe we hold open.
 fn blocked_build(dir: &Path) -> (std::process::Child, std::process::ChildStdin) {
     use std::io::Write;
-    let mut child = Command::new(bin())
-        .args(["build", "-o", "big.hsl", "-"])
-        .current_dir(dir)
+    let mut child = cmd(["build", "-o", "big.hsl", "-"])
+        .dir(dir)
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -637,7 +611,7 @@ fn under_umask_022(dir: &Path, args: &[&str]) -> Output {
     let out = Command::new("sh")
         .arg("-c")
         .arg("umask 022; exec \"$0\" \"$@\"")
-        .arg(bin())
+        .arg(common::cmd::bin())
         .args(args)
         .current_dir(dir)
         .output()

@@ -4,7 +4,7 @@
 //! checked against each other), regressions for the defects of the issue, ambiguity, and a
 //! round-trip property over random records in each format's shape.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

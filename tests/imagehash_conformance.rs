@@ -13,7 +13,7 @@
 //! per channel); where the table records the SHA-256 of Pillow's RGB bytes, the decoded bytes are
 //! checked against it first, so a decoder difference can never pass for a hash difference.
 
-mod common;
+use crate::common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
