@@ -18,17 +18,6 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-/// `out`, after checking that its command exited 0 (its stderr shown otherwise).
-fn succeeded(out: Output) -> Output {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// Undoes the TSV escaping the CLI documents: `\t`, `\n`, `\r`, `\\` and `\xNN`.
 fn tsv_unescape(cell: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -190,22 +179,26 @@ fn json_has_types_and_ends_with_a_summary() {
     assert_eq!(summary["rows"], 4);
 }
 
+/// Writes a photo-like `a.png` into `d`, hashes it with `hash`, and builds the PDQ list
+/// `l.hsl` from `rows(hex)` written to `input`; returns the hex.
+fn a_png_and_list(d: &Path, input: &str, rows: impl Fn(&str) -> String) -> String {
+    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
+    let out = cmd(["hash", "a.png"]).dir(d).assert_ok();
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(d.join(input), rows(&hex)).unwrap();
+    cmd(["build", input, "-o", "l.hsl", "--algo", "pdq"])
+        .dir(d)
+        .assert_ok();
+    hex
+}
+
 #[test]
 fn match_and_dedup_json_types() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(
-        d.join("in.csv"),
-        format!("hash,id,quality,categories\n{hex},known,100,ncmec:A1 tag:x\n"),
-    )
-    .unwrap();
-    succeeded(run_in(
-        d,
-        &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq"],
-    ));
+    let hex = a_png_and_list(d, "in.csv", |hex| {
+        format!("hash,id,quality,categories\n{hex},known,100,ncmec:A1 tag:x\n")
+    });
     let out = cmd(["match", "-l", "l.hsl", "--format", "json", "a.png"])
         .dir(d)
         .assert_exit(0);
@@ -289,19 +282,18 @@ fn a_closed_stdout_ends_the_command_quietly() {
         ));
     }
     std::fs::write(dir.path().join("in.csv"), text).unwrap();
-    succeeded(run_in(
-        dir.path(),
-        &[
-            "build",
-            "in.csv",
-            "-o",
-            "l.hsl",
-            "--algo",
-            "pdq",
-            "--min-quality",
-            "0",
-        ],
-    ));
+    cmd([
+        "build",
+        "in.csv",
+        "-o",
+        "l.hsl",
+        "--algo",
+        "pdq",
+        "--min-quality",
+        "0",
+    ])
+    .dir(dir.path())
+    .assert_ok();
     for format in ["hex", "csv", "jsonl"] {
         let out = closed_early(dir.path(), &["export", "--format", format, "l.hsl"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -314,17 +306,8 @@ fn a_closed_stdout_ends_the_command_quietly() {
 fn os_errors_are_said_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
+    let hex = a_png_and_list(d, "in.txt", |hex| format!("{hex}\n"));
     std::fs::write(d.join("delta.txt"), format!("+{hex},other\n")).unwrap();
-    assert_eq!(
-        run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
-            .status
-            .code(),
-        Some(0)
-    );
     let cases: [(&[&str], &str); 9] = [
         (&["merge", "-o", "no/such/dir/m.hsl", "l.hsl"], "m.hsl"),
         (
@@ -427,19 +410,18 @@ fn export_options_for_the_other_tools() {
         format!("hash,id,quality\n{a},one.jpg,90\n{a},two.jpg,80\n{b},three.jpg,\n"),
     )
     .unwrap();
-    succeeded(run_in(
-        d,
-        &[
-            "build",
-            "in.csv",
-            "-o",
-            "l.hsl",
-            "--algo",
-            "pdq",
-            "--min-quality",
-            "0",
-        ],
-    ));
+    cmd([
+        "build",
+        "in.csv",
+        "-o",
+        "l.hsl",
+        "--algo",
+        "pdq",
+        "--min-quality",
+        "0",
+    ])
+    .dir(d)
+    .assert_ok();
     // hex: unique hashes; --with-ids: `hash,id` per entry.
     let out = run_in(d, &["export", "--format", "hex", "l.hsl"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
@@ -521,7 +503,9 @@ fn scan_resumes_over_escaped_tsv_paths() {
     cmd(["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
         .dir(d)
         .assert_exit(0);
-    succeeded(run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]));
+    cmd(["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"])
+        .dir(d)
+        .assert_ok();
     let before = std::fs::read(d.join("s.tsv")).unwrap();
     assert_eq!(
         column("tsv", &before, "path").len(),
@@ -694,13 +678,7 @@ fn only_summary(objs: &[serde_json::Value]) -> (&serde_json::Value, Vec<&serde_j
 fn match_json_ends_with_a_summary_of_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(d.join("in.txt"), format!("{hex},one\n{hex},two\n")).unwrap();
-    cmd(["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
-        .dir(d)
-        .assert_exit(0);
+    let hex = a_png_and_list(d, "in.txt", |hex| format!("{hex},one\n{hex},two\n"));
     std::fs::write(d.join("b.png"), png(97, 211)).unwrap();
     std::fs::write(d.join("c.png"), b"not an image").unwrap();
     let out = run_in(
@@ -761,13 +739,7 @@ fn match_json_ends_with_a_summary_of_its_rows() {
 fn scan_json_ends_with_one_summary_across_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(d.join("in.txt"), format!("{hex},one\n")).unwrap();
-    cmd(["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
-        .dir(d)
-        .assert_exit(0);
+    a_png_and_list(d, "in.txt", |hex| format!("{hex},one\n"));
     std::fs::create_dir(d.join("imgs")).unwrap();
     let scan = [
         "scan", "-l", "l.hsl", "--format", "json", "-o", "s.json", "imgs",
@@ -809,7 +781,7 @@ fn scan_json_ends_with_one_summary_across_resumes() {
     check(0, 0, 0);
     std::fs::copy(d.join("a.png"), d.join("imgs/a.png")).unwrap();
     std::fs::write(d.join("imgs/b.png"), png(97, 211)).unwrap();
-    succeeded(run_in(d, &scan));
+    cmd(scan).dir(d).assert_ok();
     check(2, 1, 0);
     std::fs::write(d.join("imgs/c.png"), b"not an image").unwrap();
     std::fs::write(d.join("imgs/d.png"), png(50, 70)).unwrap();

@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use common::{cmd, stderr};
+use common::{cmd, stderr, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -19,8 +19,8 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// Runs the binary in `dir`, killed after [`WAIT`] so that a regression that blocks fails
 /// instead of hanging the suite.
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    cmd(args).dir(dir).timeout(WAIT).output()
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    cmd(args).dir(dir).timeout(WAIT).run()
 }
 
 fn assert_exit(out: &Output, code: i32, what: &str) {
@@ -44,13 +44,11 @@ fn png(path: &Path, seed: u32) {
 
 /// A list in `dir` holding the PDQ hash of `image` (hashed by the binary itself).
 fn list_of(dir: &Path, image: &str, list: &str) {
-    let out = run_in(dir, &["hash", image]);
-    assert_exit(&out, 0, "hash");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = run_in(dir, &["hash", image]).assert_exit(0);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let hex = text.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
     std::fs::write(dir.join("hashes.txt"), format!("{hex},known\n")).unwrap();
-    let out = run_in(dir, &["build", "-o", list, "hashes.txt"]);
-    assert_exit(&out, 0, "build");
+    run_in(dir, &["build", "-o", list, "hashes.txt"]).assert_exit(0);
 }
 
 /// Every file of `dir` (not recursive) and its bytes.
@@ -136,8 +134,7 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     ];
     let before = snapshot(d);
     for args in cases {
-        let out = run_in(d, args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, args).assert_exit(2);
         assert!(
             stderr(&out).contains("is the input"),
             "{args:?}: {}",
@@ -201,8 +198,7 @@ fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
     std::fs::write(d.join("partial.json"), "{\"a\": 1}\n{\"b\":").unwrap();
     std::fs::write(d.join("other.tsv"), "path\tsize\nx\t1\ny\t").unwrap();
     std::fs::write(d.join("path.csv"), "path\nx\ny").unwrap();
-    let good = run_in(d, &["scan", "--list", "L.hsl", "-o", "scan.tsv", "a.png"]);
-    assert_exit(&good, 0, "scan");
+    run_in(d, &["scan", "--list", "L.hsl", "-o", "scan.tsv", "a.png"]).assert_exit(0);
     let before = snapshot(d);
     let cases: &[&[&str]] = &[
         &["-o", "copy.hsl"],
@@ -218,8 +214,7 @@ fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
     for extra in cases {
         let mut args = vec!["scan", "--list", "L.hsl", "b.png"];
         args.extend_from_slice(extra);
-        let out = run_in(d, &args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, &args).assert_exit(2);
         assert!(stderr(&out).contains("cannot resume"), "{}", stderr(&out));
         assert_eq!(snapshot(d), before, "{args:?} changed a file");
     }
@@ -284,8 +279,7 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
         ],
     ];
     for args in cases {
-        let out = run_in(d, args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, args).assert_exit(2);
         assert!(
             stderr(&out).contains("named pipe"),
             "{args:?}: {}",
@@ -295,8 +289,7 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
     assert!(!d.join("m.hsl").exists() && !d.join("u.hsl").exists());
     // A device (only /dev/null, which reading cannot harm) is refused the same way.
     for args in [&["info", "/dev/null"][..], &["hash", "/dev/null"]] {
-        let out = run_in(d, args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, args).assert_exit(2);
         assert!(
             stderr(&out).contains("a character device"),
             "{args:?}: {}",
@@ -312,8 +305,7 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     std::fs::create_dir(d.join("tree")).unwrap();
     std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
     common::mkfifo(&d.join("tree/fifo"));
-    let out = run_in(d, &["hash", "tree"]);
-    assert_exit(&out, 2, "hash tree");
+    let out = run_in(d, &["hash", "tree"]).assert_exit(2);
     assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
     assert!(
         stderr(&out).contains("tree/fifo: is a FIFO (named pipe)"),
@@ -322,12 +314,10 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     );
     assert!(stderr(&out).contains("1 special file"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]);
-    assert_exit(&out, 2, "match tree");
+    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]).assert_exit(2);
     assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
 
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]);
-    assert_exit(&out, 2, "scan tree");
+    run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]).assert_exit(2);
     let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
     assert!(rows.contains("tree/fifo\terror\t"), "{rows}");
     assert!(rows.contains("tree/a.png\tmatch\t"), "{rows}");
@@ -341,9 +331,8 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     std::os::unix::fs::symlink("missing.png", d.join("dangling.png")).unwrap();
     std::fs::write(d.join("empty.png"), b"").unwrap();
 
-    let out = run_in(d, &["hash", "a.png", "link.png"]);
-    assert_exit(&out, 0, "hash a link");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = run_in(d, &["hash", "a.png", "link.png"]).assert_exit(0);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let hashes: Vec<&str> = text
         .lines()
         .skip(1)
@@ -352,19 +341,16 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     assert_eq!(hashes.len(), 2, "{text}");
     assert_eq!(hashes[0], hashes[1], "the link is hashed as its target");
 
-    let out = run_in(d, &["hash", "dangling.png"]);
-    assert_exit(&out, 2, "dangling link");
+    let out = run_in(d, &["hash", "dangling.png"]).assert_exit(2);
     assert!(stderr(&out).contains("dangling.png"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "link.png"]);
-    assert_exit(&out, 0, "match a link");
+    let out = run_in(d, &["match", "-l", "L.hsl", "link.png"]).assert_exit(0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("link.png\t"));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "empty.png"]);
-    assert_exit(&out, 2, "match an empty file");
+    let out = run_in(d, &["match", "-l", "L.hsl", "empty.png"]).assert_exit(2);
     assert!(stderr(&out).contains("empty.png"), "{}", stderr(&out));
 
-    let out = run_in(
+    run_in(
         d,
         &[
             "scan",
@@ -376,8 +362,8 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
             "dangling.png",
             "empty.png",
         ],
-    );
-    assert_exit(&out, 2, "scan");
+    )
+    .assert_exit(2);
     let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
     assert!(rows.contains("link.png\tmatch\t"), "{rows}");
     assert!(rows.contains("dangling.png\terror\t"), "{rows}");
@@ -392,8 +378,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
     std::os::unix::fs::symlink("../a.png", d.join("tree/link.png")).unwrap();
 
-    let out = run_in(d, &["hash", "tree"]);
-    assert_exit(&out, 0, "hash without -L");
+    let out = run_in(d, &["hash", "tree"]).assert_exit(0);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.contains("tree/b.png") && !text.contains("tree/link.png"),
@@ -405,8 +390,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
         stderr(&out)
     );
 
-    let out = run_in(d, &["hash", "-L", "tree"]);
-    assert_exit(&out, 0, "hash -L");
+    let out = run_in(d, &["hash", "-L", "tree"]).assert_exit(0);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.contains("tree/b.png") && text.contains("tree/link.png"),
@@ -414,18 +398,15 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     );
     assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]);
-    assert_exit(&out, 1, "match without -L: only b.png, no match");
+    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]).assert_exit(1);
     assert!(
         stderr(&out).contains("skipped 1 symbolic link"),
         "{}",
         stderr(&out)
     );
-    let out = run_in(d, &["match", "--follow", "-l", "L.hsl", "tree"]);
-    assert_exit(&out, 0, "match -L: the link to a.png matches");
+    run_in(d, &["match", "--follow", "-l", "L.hsl", "tree"]).assert_exit(0);
 
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]);
-    assert_exit(&out, 1, "scan without -L");
+    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]).assert_exit(1);
     assert!(
         stderr(&out).contains("skipped 1 symbolic link"),
         "{}",
@@ -434,8 +415,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("s.tsv.report.json")).unwrap()).unwrap();
     assert_eq!(report["files"]["not_scanned"]["symlinks"], 1, "{report}");
-    let out = run_in(d, &["scan", "-L", "-l", "L.hsl", "-o", "s2.tsv", "tree"]);
-    assert_exit(&out, 0, "scan -L");
+    run_in(d, &["scan", "-L", "-l", "L.hsl", "-o", "s2.tsv", "tree"]).assert_exit(0);
 }
 
 #[test]
@@ -444,8 +424,7 @@ fn a_scan_output_inside_the_scanned_tree_is_not_scanned() {
     let d = dir.path();
     std::fs::create_dir(d.join("tree")).unwrap();
     std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
-    assert_exit(&out, 0, "first scan");
+    run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]).assert_exit(0);
     // The second run resumes; neither its output nor the report is scanned as an image.
     std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
     let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
@@ -488,8 +467,7 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
     // A live writer holds the lock on its temporary file.
     let held = std::fs::File::open(&live).unwrap();
     held.lock().unwrap();
-    let out = run_in(d, &["build", "-o", "new.hsl", "hashes.txt"]);
-    assert_exit(&out, 0, "build");
+    run_in(d, &["build", "-o", "new.hsl", "hashes.txt"]).assert_exit(0);
     assert!(
         !dead.exists(),
         "the dead writer's temporary file is removed"
@@ -596,8 +574,7 @@ fn a_build_killed_by_sigkill_leaves_the_old_list_and_a_temp_file_the_next_write_
     // A failed build (a malformed line) leaves no temporary file of its own, and removes the
     // dead writer's.
     std::fs::write(d.join("bad.txt"), "not hex\n").unwrap();
-    let out = run_in(d, &["build", "-o", "other.hsl", "bad.txt"]);
-    assert_exit(&out, 2, "bad build");
+    run_in(d, &["build", "-o", "other.hsl", "bad.txt"]).assert_exit(2);
     assert!(temp_files(d).is_empty(), "{:?}", temp_files(d));
     assert!(!d.join("other.hsl").exists());
 }

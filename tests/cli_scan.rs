@@ -120,16 +120,8 @@ fn scan_records_every_file_reports_errors_and_resumes() {
         let c: Vec<&str> = line.split('\t').collect();
         let file = c[col("file")].trim_start_matches("transformed/");
         let row = rows.iter().find(|r| r[0].ends_with(file)).unwrap();
-        let names = [
-            "orig",
-            "rot90",
-            "rot180",
-            "rot270",
-            "flipx",
-            "flipy",
-            "flipplus1",
-            "flipminus1",
-        ];
+        // The names are pinned by pdq_conformance::dihedral_names_round_trip.
+        let names = hashsieve::algo::pdq::Dihedral::ALL.map(|d| d.name());
         let best = names
             .iter()
             .map(|n| {

@@ -8,10 +8,9 @@
 //! `apply_orientation` for the orientation maths.
 
 use crate::common;
-use common::sha256;
 use common::tracking_alloc::peak_of;
+use common::{data as data_dir, read_tsv, sha256};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hashsieve::image::{
@@ -22,29 +21,6 @@ use hashsieve::ErrorKind;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-fn data_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(sub)
-}
-
-/// Rows of a TSV file with a header line, as column-name -> value maps.
-fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header line").split('\t').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split('\t').map(str::to_string))
-                .collect()
-        })
-        .collect()
-}
 
 /// The image as H x W x 3 RGB bytes (grey expanded to (g, g, g), as Pillow's convert('RGB')).
 fn rgb_bytes(img: &DecodedImage) -> Vec<u8> {

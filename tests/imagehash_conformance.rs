@@ -13,7 +13,7 @@
 //! per channel); where the table records the SHA-256 of Pillow's RGB bytes, the decoded bytes are
 //! checked against it first, so a decoder difference can never pass for a hash difference.
 
-use crate::common;
+use crate::common::{self, read_tsv};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -23,25 +23,7 @@ use hashsieve::algo::imagehash::{
 use hashsieve::{HashValue, PixelBuffer, PixelLayout};
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-/// A TSV file as header-keyed rows.
-fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split('\t').map(str::to_string))
-                .collect()
-        })
-        .collect()
+    common::data("")
 }
 
 /// Why a file's decoded pixels may differ from Pillow's, or `None` when they cannot.

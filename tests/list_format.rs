@@ -17,10 +17,9 @@ const GOLDEN_PDQ: &[u8] = include_bytes!("data/list/golden-v1.hsl");
 const GOLDEN_PHASH: &[u8] = include_bytes!("data/list/golden-v1-phash.hsl");
 const GOLDEN_CREATED: u64 = 1_700_000_000;
 
+/// A path under `tests/data/list`.
 fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/list")
-        .join(name)
+    crate::common::data(&format!("list/{name}"))
 }
 
 /// One entry's content, as comparable plain data.

@@ -10,7 +10,7 @@ pub mod tracking_alloc;
 pub mod xorshift;
 
 #[cfg(feature = "cli")]
-pub use cmd::cmd;
+pub use cmd::{cmd, Run};
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,28 @@ pub fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(rel)
+}
+
+/// A TSV table with a header line, as maps from column name to cell: a path under `tests/data`
+/// (an absolute path is read as it is). Lines starting with `#` and blank lines are skipped; a
+/// row shorter than the header reads as empty cells.
+pub fn read_tsv(path: impl AsRef<Path>) -> Vec<std::collections::HashMap<String, String>> {
+    let path = data("").join(path);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().expect("header line").split('\t').collect();
+    lines
+        .map(|l| {
+            let cells = l.split('\t').chain(std::iter::repeat(""));
+            header
+                .iter()
+                .zip(cells)
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 /// Runs the `hashsieve` binary with `args` and collects its output.
