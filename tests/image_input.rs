@@ -253,7 +253,7 @@ fn sha256_helper_is_sha256() {
 #[test]
 fn corpus_matches_the_reference_table() {
     let dir = data_dir("corpus");
-    let rows = read_tsv(&dir.join("REFERENCE.tsv"));
+    let rows = read_tsv(dir.join("REFERENCE.tsv"));
     assert!(rows.len() >= 70, "reference table too short");
     let mut exact = 0;
     for row in &rows {
@@ -292,9 +292,9 @@ fn corpus_matches_the_reference_table() {
 /// Checks one DECODED.tsv table: exact rows bit for bit, lossy rows by 16x16 block means.
 fn check_decoded_table(sub: &str) -> usize {
     let dir = data_dir(sub);
-    let rows = read_tsv(&dir.join("DECODED.tsv"));
+    let rows = read_tsv(dir.join("DECODED.tsv"));
     let reference: HashMap<(String, String), String> = if sub == "corpus" {
-        read_tsv(&dir.join("REFERENCE.tsv"))
+        read_tsv(dir.join("REFERENCE.tsv"))
             .into_iter()
             .map(|r| {
                 (

@@ -96,7 +96,7 @@ fn reference_tsv_hash_size_8() {
     let options = ImageHashOptions::default();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(&dir.join("REFERENCE.tsv")) {
+    for row in read_tsv(dir.join("REFERENCE.tsv")) {
         if row["exif_mode"] != "raw" || !row["error"].is_empty() {
             continue;
         }
@@ -135,7 +135,7 @@ fn transformed_tsv_hash_size_8() {
     let options = ImageHashOptions::default();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(&dir.join("TRANSFORMED.tsv")) {
+    for row in read_tsv(dir.join("TRANSFORMED.tsv")) {
         if !row["error"].is_empty() || row["stored_as"] != "PNG" {
             continue;
         }
@@ -169,7 +169,7 @@ fn check_table(table: &str, order: ResizeOrder, min_rows: usize) {
     let dir = data_dir();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(&dir.join("imagehash").join(table)) {
+    for row in read_tsv(dir.join("imagehash").join(table)) {
         let path = dir.join(&row["file"]);
         let (rgb, w, h) = decode_rgb(&path);
         for (size, suffix) in [(HashSize::Eight, "8"), (HashSize::Sixteen, "16")] {
@@ -214,7 +214,7 @@ fn pillow11_resize_order() {
 fn layouts_agree_with_rgb() {
     let dir = data_dir();
     let mut checked = 0;
-    for row in read_tsv(&dir.join("imagehash/synthetic.tsv")) {
+    for row in read_tsv(dir.join("imagehash/synthetic.tsv")) {
         let (rgb, w, h) = decode_rgb(&dir.join(&row["file"]));
         let bgra: Vec<u8> = rgb
             .chunks_exact(3)

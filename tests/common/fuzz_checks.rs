@@ -25,7 +25,7 @@ pub fn import_any(data: &[u8], format: Option<InputFormat>) {
         }
         let mut builder = ListBuilder::new(kind)
             .min_quality(0)
-            .allow_degenerate(data.len() % 2 == 0);
+            .allow_degenerate(data.len().is_multiple_of(2));
         let Ok(report) = import(data, "fuzz", &options, &mut builder) else {
             continue;
         };
