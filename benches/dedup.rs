@@ -16,21 +16,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use hashsieve::matching::{cluster, planted_clusters, self_join, DedupOptions, Linkage};
 use hashsieve::Hash256;
 
-fn set_size() -> usize {
-    std::env::var("HASHSIEVE_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000)
-}
+mod common;
+use common::label;
 
-fn label(n: usize) -> String {
-    if n.is_multiple_of(1_000_000) {
-        format!("{}M", n / 1_000_000)
-    } else if n.is_multiple_of(1000) {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
+/// `HASHSIEVE_BENCH_N`, default 100,000.
+fn set_size() -> usize {
+    common::env_count("HASHSIEVE_BENCH_N", 100_000)
 }
 
 fn selfjoin(c: &mut Criterion) {

@@ -19,37 +19,13 @@ use hashsieve::list::EntryMeta;
 use hashsieve::list::INDEX_SECTION;
 use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
 
-/// xorshift64*: fixed-seed inputs without a dependency.
-struct Rng(u64);
+mod common;
+use common::label;
+use common::xorshift::XorShift as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn hash(&mut self) -> Hash256 {
-        Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
-    }
-}
-
-fn label(n: usize) -> String {
-    if n.is_multiple_of(1_000_000) {
-        format!("{}M", n / 1_000_000)
-    } else if n.is_multiple_of(1000) {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
-}
-
+/// `HASHSIEVE_BENCH_N`, default 10,000,000.
 fn big_n() -> usize {
-    std::env::var("HASHSIEVE_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000)
+    common::env_count("HASHSIEVE_BENCH_N", 10_000_000)
 }
 
 fn bench_build(c: &mut Criterion) {
@@ -57,7 +33,7 @@ fn bench_build(c: &mut Criterion) {
     let mut rng = Rng(0x5eed);
     let mut text = Vec::with_capacity(n * 80);
     for i in 0..n {
-        writeln!(text, "{},id-{i}", rng.hash()).unwrap();
+        writeln!(text, "{},id-{i}", rng.hash256()).unwrap();
     }
     let mut g = c.benchmark_group("list");
     g.sample_size(10);
@@ -83,7 +59,7 @@ fn bench_big(c: &mut Criterion) {
     let mut builder = ListBuilder::new(HashKind::Pdq).created(0);
     let mut probes = Vec::new();
     for i in 0..n {
-        let h = rng.hash();
+        let h = rng.hash256();
         if i % (n / 1000).max(1) == 0 {
             probes.push(h);
         }
@@ -161,7 +137,7 @@ fn write_list(n: usize, seed: u64, mih: bool, path: &std::path::Path) -> u64 {
     let mut builder = ListBuilder::new(HashKind::Pdq).created(0);
     for i in 0..n {
         builder
-            .add(rng.hash(), EntryMeta::new(&format!("id-{i}")))
+            .add(rng.hash256(), EntryMeta::new(&format!("id-{i}")))
             .unwrap();
     }
     if mih {

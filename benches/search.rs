@@ -25,25 +25,16 @@ use hashsieve::index::bench::{synthetic, Synthetic};
 use hashsieve::index::{BkTree, HashBits, Index, Isa, LinearScan, Match, Mih};
 use hashsieve::{Hash256, Hash64};
 
+mod common;
+use common::label;
+
 const QUERIES: usize = 1000;
 /// Queries whose answers are checked against the scalar scan before timing.
 const CHECKED: usize = 64;
 
+/// `HASHSIEVE_BENCH_N`, default 1,000,000.
 fn list_size() -> usize {
-    std::env::var("HASHSIEVE_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
-fn label(n: usize) -> String {
-    if n.is_multiple_of(1_000_000) {
-        format!("{}M", n / 1_000_000)
-    } else if n.is_multiple_of(1000) {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
+    common::env_count("HASHSIEVE_BENCH_N", 1_000_000)
 }
 
 fn one_thread() -> rayon::ThreadPool {
@@ -105,6 +96,17 @@ fn single<H: HashBits>(
     g.finish();
 }
 
+/// `group/build/<nl>`: building an index over the whole list of `n` hashes.
+fn build<R>(c: &mut Criterion, group: String, nl: &str, n: usize, mut f: impl FnMut() -> R) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(10);
+    g.bench_function(BenchmarkId::from_parameter(format!("build/{nl}")), |b| {
+        b.iter(&mut f)
+    });
+    g.finish();
+}
+
 fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: u64) {
     let n = list_size();
     let nl = label(n);
@@ -158,15 +160,9 @@ fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: 
         &data,
         r,
     );
-    {
-        let mut g = c.benchmark_group(format!("mih{suffix}"));
-        g.throughput(Throughput::Elements(n as u64));
-        g.sample_size(10);
-        g.bench_function(BenchmarkId::from_parameter(format!("build/{nl}")), |b| {
-            b.iter(|| Mih::build(&data.hashes).expect("build").as_bytes().len())
-        });
-        g.finish();
-    }
+    build(c, format!("mih{suffix}"), &nl, n, || {
+        Mih::build(&data.hashes).expect("build").as_bytes().len()
+    });
 
     // BK-tree.
     if n > 2_000_000 && std::env::var_os("HASHSIEVE_BENCH_BKTREE").is_none() {
@@ -182,15 +178,9 @@ fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: 
         &data,
         r,
     );
-    {
-        let mut g = c.benchmark_group(format!("bktree{suffix}"));
-        g.throughput(Throughput::Elements(n as u64));
-        g.sample_size(10);
-        g.bench_function(BenchmarkId::from_parameter(format!("build/{nl}")), |b| {
-            b.iter(|| BkTree::build(&data.hashes).expect("build").nodes())
-        });
-        g.finish();
-    }
+    build(c, format!("bktree{suffix}"), &nl, n, || {
+        BkTree::build(&data.hashes).expect("build").nodes()
+    });
 }
 
 fn pdq(c: &mut Criterion) {

@@ -5,13 +5,13 @@
 
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{hashsieve_in as hashsieve, stderr};
+use common::{cmd, hashsieve_in as hashsieve, stderr};
 
 /// Asserts a clean refusal: exit 2, no panic, and a message containing every `needle`.
 #[track_caller]
@@ -34,8 +34,9 @@ fn needle_list(dir: &Path) -> PathBuf {
         .map(|(i, h)| format!("{h},n{i}\n"))
         .collect();
     std::fs::write(dir.join("needles.txt"), text).unwrap();
-    let out = hashsieve(dir, &["build", "-o", "needles.hsl", "needles.txt"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    cmd(["build", "-o", "needles.hsl", "needles.txt"])
+        .dir(dir)
+        .assert_ok();
     dir.join("needles.hsl")
 }
 
@@ -100,8 +101,9 @@ fn thresholds_are_refused_not_clamped_by_every_command() {
     }
     assert!(!d.join("x.hsl").exists());
     // The widths themselves are accepted.
-    let out = hashsieve(d, &["dedup", "--algo", "phash", "-t", "64", "p.txt"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    cmd(["dedup", "--algo", "phash", "-t", "64", "p.txt"])
+        .dir(d)
+        .assert_exit(0);
     // Other numbers: widths, counts and durations out of range.
     for args in [
         vec!["bench", "search", "--bits", "128"],
@@ -262,8 +264,9 @@ fn builds_that_keep_nothing_write_nothing_unless_allowed() {
         let out = hashsieve(d, &["build", "-o", "out.hsl", input]);
         refused(&out, &["--allow-empty"]);
         assert!(!d.join("out.hsl").exists());
-        let out = hashsieve(d, &["build", "--allow-empty", "-o", "out.hsl", input]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        cmd(["build", "--allow-empty", "-o", "out.hsl", input])
+            .dir(d)
+            .assert_exit(0);
         let list = hashsieve::HashList::read(d.join("out.hsl")).unwrap();
         assert_eq!(list.len(), 0);
         std::fs::remove_file(d.join("out.hsl")).unwrap();
@@ -299,6 +302,7 @@ fn builds_that_keep_nothing_write_nothing_unless_allowed() {
     let out = hashsieve(d, &["merge", "-o", "m.hsl", "e.hsl"]);
     refused(&out, &["--allow-empty"]);
     assert!(!d.join("m.hsl").exists());
-    let out = hashsieve(d, &["merge", "--allow-empty", "-o", "m.hsl", "e.hsl"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    cmd(["merge", "--allow-empty", "-o", "m.hsl", "e.hsl"])
+        .dir(d)
+        .assert_exit(0);
 }

@@ -2,7 +2,7 @@
 //! input as inputs, centre linkage and the `max_distance` column, each against an oracle
 //! computed here from the same hashes.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

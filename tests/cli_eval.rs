@@ -1,8 +1,8 @@
 //! `hashsieve eval robustness` end to end: the files it writes, determinism, and errors.
 
-mod common;
+use crate::common;
 
-use common::{data, hashsieve};
+use common::{cmd, data, hashsieve};
 
 #[test]
 fn writes_markdown_csv_samples_and_svg_deterministically() {
@@ -79,9 +79,8 @@ fn unknown_names_are_usage_errors_and_too_few_originals_an_error() {
 
 #[test]
 fn lists_the_standard_edits() {
-    let out = hashsieve(&["eval", "robustness", "--transforms", "list"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = cmd(["eval", "robustness", "--transforms", "list"]).assert_ok();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     for name in ["jpeg_q70", "rotate_90ccw", "flip_horizontal", "crop_5each"] {
         assert!(text.lines().any(|l| l.starts_with(name)), "{name}");
     }

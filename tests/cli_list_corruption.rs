@@ -2,7 +2,7 @@
 //! hashing, BK-tree) makes `match` and `export` exit 2, or print exactly what the intact list
 //! gives. A list is never answered from corrupt bytes.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

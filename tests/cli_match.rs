@@ -3,41 +3,22 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-mod common;
-
-use common::data;
-
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    common::hashsieve_stdin(None, args, stdin.unwrap_or("").as_bytes())
-}
+use crate::common::{cmd, data};
 
 /// Hashes photo_003.png and photo_002.png with `hash`, builds a list from that TSV.
 fn known_list(dir: &Path) -> (PathBuf, String) {
     let tsv = dir.join("known.tsv");
     let a = data("corpus/photo_003.png");
     let b = data("corpus/photo_002.png");
-    let out = run(&["hash", a.to_str().unwrap(), b.to_str().unwrap()], None);
-    assert!(out.status.success());
+    let out = cmd(["hash"]).arg(&a).arg(&b).assert_ok();
     std::fs::write(&tsv, &out.stdout).unwrap();
     let list = dir.join("known.hsl");
-    let out = run(
-        &[
-            "build",
-            "--name",
-            "known",
-            "-o",
-            list.to_str().unwrap(),
-            tsv.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd(["build", "--name", "known", "-o"])
+        .arg(&list)
+        .arg(&tsv)
+        .assert_ok();
     (
         list,
         String::from_utf8(std::fs::read(&tsv).unwrap()).unwrap(),
@@ -65,21 +46,10 @@ fn edited_variants_match_and_distances_agree_with_the_reference() {
     let dir = tempfile::tempdir().unwrap();
     let (list, _) = known_list(dir.path());
     let variants = data("corpus/transformed");
-    let out = run(
-        &[
-            "match",
-            "--list",
-            list.to_str().unwrap(),
-            variants.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd(["match", "--list"])
+        .arg(&list)
+        .arg(&variants)
+        .assert_exit(0);
     // Oracle: TRANSFORMED.tsv's pdq_dist for each lossless variant of photo_003 (JPEG variants
     // may differ by decoder noise, so only their membership is checked).
     let table = std::fs::read_to_string(data("corpus/TRANSFORMED.tsv")).unwrap();
@@ -113,31 +83,13 @@ fn dihedral_matching_reports_the_orientation() {
     let dir = tempfile::tempdir().unwrap();
     let (list, _) = known_list(dir.path());
     let rotated = data("corpus/transformed/rotate_90ccw/photo_003.png");
-    let plain = run(
-        &[
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            rotated.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(
-        plain.status.code(),
-        Some(1),
-        "a rotation is far away without --dihedral"
-    );
-    let out = run(
-        &[
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            "--dihedral",
-            rotated.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0));
+    // A rotation is far away without --dihedral.
+    cmd(["match", "-l"]).arg(&list).arg(&rotated).assert_exit(1);
+    let out = cmd(["match", "-l"])
+        .arg(&list)
+        .arg("--dihedral")
+        .arg(&rotated)
+        .assert_exit(0);
     let got = rows(&out);
     assert_eq!(got.len(), 1);
     // The query was rotated 90 degrees counter-clockwise; turning it 270 more gives the original.
@@ -154,19 +106,11 @@ fn exact_dihedral_mode_matches_rotations_at_distance_zero() {
     for (edit, orientation) in [("rotate_90ccw", "rot270"), ("flip_horizontal", "flipy")] {
         let path = data(&format!("corpus/transformed/{edit}/photo_003.png"));
         let distance = |mode: &str| {
-            let out = run(
-                &[
-                    "match",
-                    "-l",
-                    list.to_str().unwrap(),
-                    "--dihedral",
-                    "--dihedral-mode",
-                    mode,
-                    path.to_str().unwrap(),
-                ],
-                None,
-            );
-            assert_eq!(out.status.code(), Some(0), "{edit} {mode}");
+            let out = cmd(["match", "-l"])
+                .arg(&list)
+                .args(["--dihedral", "--dihedral-mode", mode])
+                .arg(&path)
+                .assert_exit(0);
             let got = rows(&out);
             assert_eq!(got[0][4], orientation, "{edit} {mode}");
             got[0][3].parse::<u32>().unwrap()
@@ -177,18 +121,10 @@ fn exact_dihedral_mode_matches_rotations_at_distance_zero() {
             "{edit}: the reference mode is not exact here"
         );
     }
-    let out = run(
-        &[
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            "--dihedral-mode",
-            "sideways",
-            "x.png",
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["match", "-l"])
+        .arg(&list)
+        .args(["--dihedral-mode", "sideways", "x.png"])
+        .assert_exit(2);
 }
 
 #[test]
@@ -196,17 +132,11 @@ fn hash_files_and_stdin_are_queries() {
     let dir = tempfile::tempdir().unwrap();
     let (list, tsv) = known_list(dir.path());
     // Our own TSV as a hash file: each row matches itself at distance 0, labelled by its path.
-    let out = run(
-        &[
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            "--hashes",
-            dir.path().join("known.tsv").to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["match", "-l"])
+        .arg(&list)
+        .arg("--hashes")
+        .arg(dir.path().join("known.tsv"))
+        .assert_exit(0);
     let got = rows(&out);
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|r| r[3] == "0" && r[0] == r[2]));
@@ -217,22 +147,14 @@ fn hash_files_and_stdin_are_queries() {
         .map(|l| l.split('\t').nth(2).unwrap())
         .collect();
     let input = format!("{},upload-1\nhash={}\n", hex[0], hex[1]);
-    let out = run(
-        &[
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            "--format",
-            "json",
-            "--hashes",
-            "-",
-        ],
-        Some(&input),
-    );
-    assert_eq!(out.status.code(), Some(0));
-    let objs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    let out = cmd(["match", "-l"])
+        .arg(&list)
+        .args(["--format", "json", "--hashes", "-"])
+        .stdin(&input)
+        .assert_exit(0);
+    let objs: Vec<serde_json::Value> = out
+        .stdout_lines()
+        .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .filter(|o: &serde_json::Value| o.get("type").is_none())
         .collect();
@@ -248,24 +170,17 @@ fn exit_codes_for_no_match_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (list, _) = known_list(dir.path());
     let other = data("corpus/photo_007.png");
-    let out = run(
-        &[
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            other.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1));
+    cmd(["match", "-l"]).arg(&list).arg(&other).assert_exit(1);
     // A malformed hash line: exit 2, the line number named, the text not echoed; an input
     // whose format cannot be told is an error too.
     for format in [&["--input-format", "hex"][..], &[]] {
-        let mut args = vec!["match", "-l", list.to_str().unwrap(), "--hashes", "-"];
-        args.extend_from_slice(format);
-        let out = run(&args, Some("0123456789abcdefXYZ\n"));
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = cmd(["match", "-l"])
+            .arg(&list)
+            .args(["--hashes", "-"])
+            .args(format)
+            .stdin("0123456789abcdefXYZ\n")
+            .assert_exit(2);
+        let err = out.stderr();
         assert!(
             err.contains(if format.is_empty() { "format" } else { "-:1" }),
             "{err}"
@@ -273,16 +188,10 @@ fn exit_codes_for_no_match_and_errors() {
         assert!(!err.contains("0123456789abcdef"), "{err}");
     }
     // A missing list is an error before anything runs.
-    let out = run(
-        &[
-            "match",
-            "-l",
-            dir.path().join("nope.hsl").to_str().unwrap(),
-            other.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["match", "-l"])
+        .arg(dir.path().join("nope.hsl"))
+        .arg(&other)
+        .assert_exit(2);
 }
 
 /// Issue 11: a text file that holds a listed hash, named like an image, is not a match. Given
@@ -299,17 +208,8 @@ fn a_text_file_named_like_an_image_is_not_an_image() {
     std::fs::write(&forged, hex).unwrap();
     std::fs::write(uploads.join("notes.txt"), format!("{hex}\n")).unwrap();
     for input in [&forged, &uploads] {
-        let out = run(
-            &[
-                "match",
-                "-l",
-                list.to_str().unwrap(),
-                input.to_str().unwrap(),
-            ],
-            None,
-        );
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        let out = cmd(["match", "-l"]).arg(&list).arg(input).assert_exit(2);
+        let err = out.stderr();
         assert!(
             err.contains("upload.jpg") && err.contains("not an image"),
             "{err}"
@@ -325,37 +225,26 @@ fn build_csv(dir: &Path, name: &str, algo: &str, csv: &str) -> PathBuf {
     let src = dir.join(format!("{name}.csv"));
     std::fs::write(&src, csv).unwrap();
     let list = dir.join(format!("{name}.hsl"));
-    let out = run(
-        &[
-            "build",
-            "--name",
-            name,
-            "--algo",
-            algo,
-            "--input-format",
-            "csv",
-            "-o",
-            list.to_str().unwrap(),
-            src.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd([
+        "build",
+        "--name",
+        name,
+        "--algo",
+        algo,
+        "--input-format",
+        "csv",
+        "-o",
+    ])
+    .arg(&list)
+    .arg(&src)
+    .assert_ok();
     list
 }
 
 /// The hash of `image` by `algo`, as hex.
 fn hex_of(image: &Path, algo: &str) -> String {
-    let out = run(&["hash", "--algo", algo, image.to_str().unwrap()], None);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .nth(1)
-        .unwrap()
+    let out = cmd(["hash", "--algo", algo]).arg(image).assert_ok();
+    out.stdout_lines()[1]
         .split('\t')
         .nth(2)
         .unwrap()
@@ -390,13 +279,7 @@ fn thresholds_are_per_algorithm_or_per_list() {
         let mut args = vec!["match", "-l", p, "-l", h];
         args.extend_from_slice(extra);
         args.push(q);
-        let out = run(&args, None);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{extra:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = cmd(args).assert_exit(0);
         let mut got: Vec<(String, String)> = rows(&out)
             .into_iter()
             .map(|r| (r[1].clone(), r[5].clone()))
@@ -420,14 +303,12 @@ fn thresholds_are_per_algorithm_or_per_list() {
         pair("12", "7")
     );
     // A bare threshold with two algorithms: refused, naming the per-algorithm form.
-    let out = run(&["match", "-l", p, "-l", h, "-t", "10", q], None);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = cmd(["match", "-l", p, "-l", h, "-t", "10", q]).assert_exit(2);
+    let err = out.stderr();
     assert!(err.contains("pdq=31,phash=10"), "{err}");
     assert!(out.stdout.is_empty());
     // With one algorithm a bare threshold is fine.
-    let out = run(&["match", "-l", p, "-t", "10", q], None);
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["match", "-l", p, "-t", "10", q]).assert_exit(0);
     assert_eq!(rows(&out)[0][5], "10");
     // Each threshold must fit its algorithm, name a loaded algorithm or list.
     for (bad, says) in [
@@ -441,9 +322,8 @@ fn thresholds_are_per_algorithm_or_per_list() {
         let mut args = vec!["match", "-l", p, "-l", h];
         args.extend_from_slice(&bad);
         args.push(q);
-        let out = run(&args, None);
-        assert_eq!(out.status.code(), Some(2), "{bad:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = cmd(args).assert_exit(2);
+        let err = out.stderr();
         assert!(err.contains(says), "{bad:?}: {err}");
     }
 }
@@ -458,23 +338,17 @@ fn two_lists_of_one_name_are_an_error() {
     let a = build_csv(dir.path(), "same", "pdq", &format!("hash,id\n{hex},a\n"));
     let b = dir.path().join("other.hsl");
     std::fs::copy(&a, &b).unwrap();
-    for cmd in ["match", "scan"] {
-        let out = run(
-            &[
-                cmd,
-                "-l",
-                a.to_str().unwrap(),
-                "-l",
-                b.to_str().unwrap(),
-                photo.to_str().unwrap(),
-            ],
-            None,
-        );
-        assert_eq!(out.status.code(), Some(2), "{cmd}");
-        let err = String::from_utf8_lossy(&out.stderr);
+    for sub in ["match", "scan"] {
+        let out = cmd([sub, "-l"])
+            .arg(&a)
+            .arg("-l")
+            .arg(&b)
+            .arg(&photo)
+            .assert_exit(2);
+        let err = out.stderr();
         assert!(
             err.contains("same name") && err.contains("other.hsl"),
-            "{cmd}: {err}"
+            "{sub}: {err}"
         );
     }
 }
@@ -501,7 +375,7 @@ fn hidden_categories_and_category_filters() {
         let mut args = vec!["match", "-l", list.to_str().unwrap()];
         args.extend_from_slice(extra);
         args.extend([p3.to_str().unwrap(), p2.to_str().unwrap()]);
-        let out = run(&args, None);
+        let out = cmd(args).run();
         let mut ids: Vec<String> = rows(&out).into_iter().map(|r| r[2].clone()).collect();
         ids.sort();
         (out.status.code(), ids)
@@ -536,12 +410,8 @@ fn hidden_categories_and_category_filters() {
     );
     assert_eq!(matched(&["--category", "nocolon"]).0, Some(2));
     // scan applies the same filter: photo_002's only entry is disputed.
-    let out = run(
-        &["scan", "-l", list.to_str().unwrap(), p2.to_str().unwrap()],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = cmd(["scan", "-l"]).arg(&list).arg(&p2).assert_exit(1);
+    let text = out.stdout();
     assert!(text.contains("\tno_match\t"), "{text}");
 }
 
@@ -562,15 +432,10 @@ fn hashes_on_stdin_are_answered_line_by_line() {
         .skip(1)
         .map(|l| l.split('\t').nth(2).unwrap().to_string())
         .collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args([
-            "match",
-            "-l",
-            list.to_str().unwrap(),
-            "--unmatched",
-            "--hashes",
-            "-",
-        ])
+    let mut child = cmd(["match", "-l"])
+        .arg(&list)
+        .args(["--unmatched", "--hashes", "-"])
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -636,13 +501,9 @@ fn hash_text_records_are_gated_and_named_by_their_id() {
         let mut args = vec!["match", "-l", list.to_str().unwrap()];
         args.extend_from_slice(extra);
         args.extend(["--hashes", path.to_str().unwrap()]);
-        let out = run(&args, None);
+        let out = cmd(args).run();
         let queries: Vec<String> = rows(&out).into_iter().map(|r| r[0].clone()).collect();
-        (
-            out.status.code(),
-            queries,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        (out.code(), queries, out.stderr())
     };
     // pdq-photo-hasher output: `hash,quality,filename`; quality 20 is under PDQ's gate of 50.
     let (code, queries, err) =
@@ -674,11 +535,8 @@ fn hash_text_records_are_gated_and_named_by_their_id() {
     assert!(err.contains("skipped rows: 2"), "{err}");
     // Our own multi-algorithm hash output: the PDQ rows, named by path.
     let photo = data("corpus/photo_003.png");
-    let out = run(
-        &["hash", "--algo", "phash,pdq", photo.to_str().unwrap()],
-        None,
-    );
-    let (code, queries, err) = matched(&String::from_utf8(out.stdout).unwrap(), &[]);
+    let out = cmd(["hash", "--algo", "phash,pdq"]).arg(&photo).run();
+    let (code, queries, err) = matched(&out.stdout(), &[]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(queries, [photo.display().to_string()]);
     assert!(
@@ -699,17 +557,13 @@ fn hash_text_records_are_gated_and_named_by_their_id() {
 fn dash_reads_one_image_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let (list, tsv) = known_list(dir.path());
-    let feed = |bytes: &[u8]| {
-        common::hashsieve_stdin(None, &["match", "-l", list.to_str().unwrap(), "-"], bytes)
-    };
-    let out = feed(&std::fs::read(data("corpus/photo_003.png")).unwrap());
-    assert_eq!(out.status.code(), Some(0));
+    let feed = |bytes: &[u8]| cmd(["match", "-l"]).arg(&list).arg("-").stdin(bytes).run();
+    let out = feed(&std::fs::read(data("corpus/photo_003.png")).unwrap()).assert_exit(0);
     let got = rows(&out);
     assert_eq!((got[0][0].as_str(), got[0][3].as_str()), ("-", "0"));
     let hex = tsv.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
-    let out = feed(format!("{hex}\n").as_bytes());
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = feed(format!("{hex}\n").as_bytes()).assert_exit(2);
+    let err = out.stderr();
     assert!(
         err.contains("not an image") && err.contains("--hashes -"),
         "{err}"

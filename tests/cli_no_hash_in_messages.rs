@@ -9,7 +9,7 @@
 
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,13 +2,13 @@
 //! typed JSON with a summary record, a quiet end on a closed stdout, OS errors said once, and
 //! `hash -` reading an image from stdin.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use common::{hashsieve, hashsieve_in as run_in};
+use common::{cmd, hashsieve_in as run_in};
 
 /// A small synthetic PNG (photo-like, so PDQ's quality is high).
 fn png(w: u32, h: u32) -> Vec<u8> {
@@ -16,17 +16,6 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
-}
-
-/// `out`, after checking that its command exited 0 (its stderr shown otherwise).
-fn succeeded(out: Output) -> Output {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Undoes the TSV escaping the CLI documents: `\t`, `\n`, `\r`, `\\` and `\xNN`.
@@ -100,13 +89,9 @@ fn non_utf8_file_names_stay_distinct_and_exact() {
     let mut want: Vec<Vec<u8>> = names.iter().map(|n| [b"d/", *n].concat()).collect();
     want.sort();
     for format in ["tsv", "csv", "json"] {
-        let out = run_in(dir.path(), &["hash", "--format", format, "d"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{format}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = cmd(["hash", "--format", format, "d"])
+            .dir(dir.path())
+            .assert_exit(0);
         let mut paths: Vec<Vec<u8>> = match format {
             "tsv" => tsv_cells(&out.stdout)[1..]
                 .iter()
@@ -137,8 +122,7 @@ fn tsv_escapes_tab_newline_cr_and_backslash() {
     let dir = tempfile::tempdir().unwrap();
     let name = "a\tb\nc\rd\\e \"q\".png";
     std::fs::write(dir.path().join(name), png(64, 48)).unwrap();
-    let out = run_in(dir.path(), &["hash", name]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["hash", name]).dir(dir.path()).assert_exit(0);
     let text = std::str::from_utf8(&out.stdout).unwrap();
     // One header line and one row: no raw tab or newline inside a field, no CSV quoting.
     assert_eq!(text.lines().count(), 2, "{text:?}");
@@ -195,24 +179,29 @@ fn json_has_types_and_ends_with_a_summary() {
     assert_eq!(summary["rows"], 4);
 }
 
+/// Writes a photo-like `a.png` into `d`, hashes it with `hash`, and builds the PDQ list
+/// `l.hsl` from `rows(hex)` written to `input`; returns the hex.
+fn a_png_and_list(d: &Path, input: &str, rows: impl Fn(&str) -> String) -> String {
+    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
+    let out = cmd(["hash", "a.png"]).dir(d).assert_ok();
+    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
+    std::fs::write(d.join(input), rows(&hex)).unwrap();
+    cmd(["build", input, "-o", "l.hsl", "--algo", "pdq"])
+        .dir(d)
+        .assert_ok();
+    hex
+}
+
 #[test]
 fn match_and_dedup_json_types() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(
-        d.join("in.csv"),
-        format!("hash,id,quality,categories\n{hex},known,100,ncmec:A1 tag:x\n"),
-    )
-    .unwrap();
-    succeeded(run_in(
-        d,
-        &["build", "in.csv", "-o", "l.hsl", "--algo", "pdq"],
-    ));
-    let out = run_in(d, &["match", "-l", "l.hsl", "--format", "json", "a.png"]);
-    assert_eq!(out.status.code(), Some(0));
+    let hex = a_png_and_list(d, "in.csv", |hex| {
+        format!("hash,id,quality,categories\n{hex},known,100,ncmec:A1 tag:x\n")
+    });
+    let out = cmd(["match", "-l", "l.hsl", "--format", "json", "a.png"])
+        .dir(d)
+        .assert_exit(0);
     let objs = json_lines(&out.stdout);
     let row = &objs[0];
     assert_eq!(row["categories"], serde_json::json!(["ncmec:A1", "tag:x"]));
@@ -220,8 +209,9 @@ fn match_and_dedup_json_types() {
 
     // dedup: `representative` is a boolean.
     std::fs::write(d.join("h.txt"), format!("{hex},one\n{hex},two\n")).unwrap();
-    let out = run_in(d, &["dedup", "h.txt", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["dedup", "h.txt", "--format", "json"])
+        .dir(d)
+        .assert_exit(0);
     let objs = json_lines(&out.stdout);
     let rows: Vec<_> = objs.iter().filter(|o| o.get("type").is_none()).collect();
     assert_eq!(rows.len(), 2);
@@ -236,9 +226,9 @@ fn match_and_dedup_json_types() {
 
 /// Reads one line of `args`'s output, closes the pipe and waits: the command must end quietly.
 fn closed_early(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .current_dir(dir)
-        .args(args)
+    let mut child = common::cmd(args)
+        .dir(dir)
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -292,19 +282,18 @@ fn a_closed_stdout_ends_the_command_quietly() {
         ));
     }
     std::fs::write(dir.path().join("in.csv"), text).unwrap();
-    succeeded(run_in(
-        dir.path(),
-        &[
-            "build",
-            "in.csv",
-            "-o",
-            "l.hsl",
-            "--algo",
-            "pdq",
-            "--min-quality",
-            "0",
-        ],
-    ));
+    cmd([
+        "build",
+        "in.csv",
+        "-o",
+        "l.hsl",
+        "--algo",
+        "pdq",
+        "--min-quality",
+        "0",
+    ])
+    .dir(dir.path())
+    .assert_ok();
     for format in ["hex", "csv", "jsonl"] {
         let out = closed_early(dir.path(), &["export", "--format", format, "l.hsl"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -317,17 +306,8 @@ fn a_closed_stdout_ends_the_command_quietly() {
 fn os_errors_are_said_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
+    let hex = a_png_and_list(d, "in.txt", |hex| format!("{hex}\n"));
     std::fs::write(d.join("delta.txt"), format!("+{hex},other\n")).unwrap();
-    assert_eq!(
-        run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
-            .status
-            .code(),
-        Some(0)
-    );
     let cases: [(&[&str], &str); 9] = [
         (&["merge", "-o", "no/such/dir/m.hsl", "l.hsl"], "m.hsl"),
         (
@@ -384,8 +364,9 @@ fn hash_reads_one_image_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let img = png(96, 64);
     std::fs::write(dir.path().join("a.png"), &img).unwrap();
-    let by_path = run_in(dir.path(), &["hash", "--algo", "pdq,phash", "a.png"]);
-    assert_eq!(by_path.status.code(), Some(0));
+    let by_path = cmd(["hash", "--algo", "pdq,phash", "a.png"])
+        .dir(dir.path())
+        .assert_exit(0);
     let out = common::hashsieve_stdin(None, &["hash", "--algo", "pdq,phash", "-"], &img);
     assert_eq!(
         out.status.code(),
@@ -413,8 +394,7 @@ fn hash_reads_one_image_from_stdin() {
 
 #[test]
 fn hash_stdin_given_twice_is_an_error() {
-    let out = hashsieve(&["hash", "-", "-"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = cmd(["hash", "-", "-"]).assert_exit(2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("standard input"), "{stderr}");
 }
@@ -430,19 +410,18 @@ fn export_options_for_the_other_tools() {
         format!("hash,id,quality\n{a},one.jpg,90\n{a},two.jpg,80\n{b},three.jpg,\n"),
     )
     .unwrap();
-    succeeded(run_in(
-        d,
-        &[
-            "build",
-            "in.csv",
-            "-o",
-            "l.hsl",
-            "--algo",
-            "pdq",
-            "--min-quality",
-            "0",
-        ],
-    ));
+    cmd([
+        "build",
+        "in.csv",
+        "-o",
+        "l.hsl",
+        "--algo",
+        "pdq",
+        "--min-quality",
+        "0",
+    ])
+    .dir(d)
+    .assert_ok();
     // hex: unique hashes; --with-ids: `hash,id` per entry.
     let out = run_in(d, &["export", "--format", "hex", "l.hsl"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
@@ -451,8 +430,9 @@ fn export_options_for_the_other_tools() {
     assert!(text.contains(&format!("{a},one.jpg\n")) && text.contains(&format!("{b},three.jpg\n")));
     assert_eq!(text.lines().count(), 3);
     // pdq-hasher: an entry without quality needs --missing-quality; nothing is written without.
-    let out = run_in(d, &["export", "--format", "pdq-hasher", "l.hsl"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = cmd(["export", "--format", "pdq-hasher", "l.hsl"])
+        .dir(d)
+        .assert_exit(2);
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -476,14 +456,16 @@ fn export_options_for_the_other_tools() {
         text.contains(&format!("{a},90,one.jpg\n")) && text.contains(&format!("{b},0,three.jpg\n"))
     );
     // pytx-csv.
-    let out = run_in(d, &["export", "--format", "pytx-csv", "l.hsl"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["export", "--format", "pytx-csv", "l.hsl"])
+        .dir(d)
+        .assert_exit(0);
     assert!(out
         .stdout
         .starts_with(b"signal_type,signal_str,collab,category,tags\r\n"));
     // Options for another format are refused, not ignored.
-    let out = run_in(d, &["export", "--format", "csv", "--with-ids", "l.hsl"]);
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["export", "--format", "csv", "--with-ids", "l.hsl"])
+        .dir(d)
+        .assert_exit(2);
     let out = run_in(
         d,
         &[
@@ -518,9 +500,12 @@ fn scan_resumes_over_escaped_tsv_paths() {
     let out = run_in(d, &["hash", "imgs/plain.png"]);
     let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
     std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
-    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
-    assert_eq!(out.status.code(), Some(0));
-    succeeded(run_in(d, &["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"]));
+    cmd(["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
+        .dir(d)
+        .assert_exit(0);
+    cmd(["scan", "-l", "l.hsl", "-o", "s.tsv", "imgs"])
+        .dir(d)
+        .assert_ok();
     let before = std::fs::read(d.join("s.tsv")).unwrap();
     assert_eq!(
         column("tsv", &before, "path").len(),
@@ -593,8 +578,9 @@ fn two_non_utf8_names(d: &Path) -> Vec<Vec<u8>> {
     let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
     std::fs::remove_file(d.join("one.png")).unwrap();
     std::fs::write(d.join("in.txt"), format!("{hex},known\n")).unwrap();
-    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
-    assert_eq!(out.status.code(), Some(0));
+    cmd(["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"])
+        .dir(d)
+        .assert_exit(0);
     std::fs::create_dir(d.join("d")).unwrap();
     let names: [&[u8]; 2] = [b"x\xff.png", b"x\xfe.png"];
     for n in names {
@@ -614,24 +600,16 @@ fn match_and_scan_write_non_utf8_paths_exactly() {
     let d = dir.path();
     let want = two_non_utf8_names(d);
     for format in ["tsv", "csv", "json"] {
-        let out = run_in(d, &["match", "-l", "l.hsl", "--format", format, "d"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "match {format}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = cmd(["match", "-l", "l.hsl", "--format", format, "d"])
+            .dir(d)
+            .assert_exit(0);
         let mut paths = column(format, &out.stdout, "query");
         paths.sort();
         assert_eq!(paths, want, "match {format}: the paths, byte for byte");
 
-        let out = run_in(d, &["scan", "-l", "l.hsl", "--format", format, "d"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "scan {format}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = cmd(["scan", "-l", "l.hsl", "--format", format, "d"])
+            .dir(d)
+            .assert_exit(0);
         let mut paths = column(format, &out.stdout, "path");
         paths.sort();
         assert_eq!(paths, want, "scan {format}: the paths, byte for byte");
@@ -700,12 +678,7 @@ fn only_summary(objs: &[serde_json::Value]) -> (&serde_json::Value, Vec<&serde_j
 fn match_json_ends_with_a_summary_of_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(d.join("in.txt"), format!("{hex},one\n{hex},two\n")).unwrap();
-    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
-    assert_eq!(out.status.code(), Some(0));
+    let hex = a_png_and_list(d, "in.txt", |hex| format!("{hex},one\n{hex},two\n"));
     std::fs::write(d.join("b.png"), png(97, 211)).unwrap();
     std::fs::write(d.join("c.png"), b"not an image").unwrap();
     let out = run_in(
@@ -766,12 +739,7 @@ fn match_json_ends_with_a_summary_of_its_rows() {
 fn scan_json_ends_with_one_summary_across_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("a.png"), png(64, 48)).unwrap();
-    let out = run_in(d, &["hash", "a.png"]);
-    let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
-    std::fs::write(d.join("in.txt"), format!("{hex},one\n")).unwrap();
-    let out = run_in(d, &["build", "in.txt", "-o", "l.hsl", "--algo", "pdq"]);
-    assert_eq!(out.status.code(), Some(0));
+    a_png_and_list(d, "in.txt", |hex| format!("{hex},one\n"));
     std::fs::create_dir(d.join("imgs")).unwrap();
     let scan = [
         "scan", "-l", "l.hsl", "--format", "json", "-o", "s.json", "imgs",
@@ -813,7 +781,7 @@ fn scan_json_ends_with_one_summary_across_resumes() {
     check(0, 0, 0);
     std::fs::copy(d.join("a.png"), d.join("imgs/a.png")).unwrap();
     std::fs::write(d.join("imgs/b.png"), png(97, 211)).unwrap();
-    succeeded(run_in(d, &scan));
+    cmd(scan).dir(d).assert_ok();
     check(2, 1, 0);
     std::fs::write(d.join("imgs/c.png"), b"not an image").unwrap();
     std::fs::write(d.join("imgs/d.png"), png(50, 70)).unwrap();
@@ -853,18 +821,13 @@ fn dedup_writes_path_ids_exactly_and_ends_json_with_a_summary() {
     want.sort();
     // (Not `hash --format csv`: the record reader refuses a CSV cell that is not UTF-8.)
     for input in ["tsv", "json"] {
-        let out = run_in(d, &["hash", "--format", input, "d"]);
-        assert_eq!(out.status.code(), Some(0));
+        let out = cmd(["hash", "--format", input, "d"]).dir(d).assert_exit(0);
         let file = format!("h.{input}");
         std::fs::write(d.join(&file), &out.stdout).unwrap();
         for format in ["tsv", "csv", "json"] {
-            let out = run_in(d, &["dedup", &file, "--format", format]);
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{input} -> {format}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let out = cmd(["dedup", &file, "--format", format])
+                .dir(d)
+                .assert_exit(0);
             let mut ids = column(format, &out.stdout, "id");
             ids.sort();
             assert_eq!(ids, want, "{input} -> {format}: the ids, byte for byte");

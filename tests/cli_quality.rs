@@ -2,9 +2,9 @@
 //! every algorithm (checked against `tests/data/imagehash/quality.tsv`, Pillow grids rated by
 //! numpy), and `--min-quality` of `match` and `scan` gates any algorithm.
 
-mod common;
+use crate::common;
 
-use common::{data, hashsieve, stderr};
+use common::{cmd, data, hashsieve, stderr};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -88,17 +88,17 @@ fn hash_fills_the_quality_column_for_every_algorithm() {
 
 /// A pHash list (name `flat`) holding the pHash of a flat image, built with the real binary.
 fn flat_phash_list(dir: &Path) -> PathBuf {
-    let out = hashsieve(&[
+    let out = cmd([
         "hash",
         "--algo",
         "phash",
         data("corpus/edge_solid_color.png").to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    ])
+    .assert_ok();
     let tsv = dir.join("flat.tsv");
     std::fs::write(&tsv, &out.stdout).unwrap();
     let list = dir.join("flat.hsl");
-    let out = hashsieve(&[
+    cmd([
         "build",
         "--algo",
         "phash",
@@ -107,8 +107,8 @@ fn flat_phash_list(dir: &Path) -> PathBuf {
         "-o",
         list.to_str().unwrap(),
         tsv.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    ])
+    .assert_ok();
     list
 }
 
@@ -125,8 +125,7 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
         "0"
     );
 
-    let out = hashsieve(&["match", "--list", list, query]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = cmd(["match", "--list", list, query]).assert_exit(1);
     assert!(
         stderr(&out).contains("skipped: quality 0 is below the minimum 1"),
         "{}",
@@ -135,14 +134,13 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
 
     // Opened for pHash alone, for every algorithm, or by a later item.
     for spec in ["phash=0", "0", "5,phash=0", "pdq=90,phash=0"] {
-        let out = hashsieve(&["match", "--list", list, "--min-quality", spec, query]);
-        assert_eq!(out.status.code(), Some(0), "{spec}: {}", stderr(&out));
-        let text = String::from_utf8(out.stdout).unwrap();
+        let out = cmd(["match", "--list", list, "--min-quality", spec, query]).assert_exit(0);
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
         let row: Vec<&str> = text.lines().nth(1).unwrap().split('\t').collect();
         assert_eq!((row[1], row[3], row[8]), ("flat", "0", "0"), "{spec}");
     }
     // Repeating the flag works like a comma; the last value for pHash wins.
-    let out = hashsieve(&[
+    let out = cmd([
         "match",
         "--list",
         list,
@@ -151,8 +149,8 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
         "--min-quality",
         "phash=7",
         query,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    ])
+    .assert_exit(1);
     assert!(
         stderr(&out).contains("below the minimum 7"),
         "{}",
@@ -160,8 +158,7 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
     );
 
     for bad in ["phash=101", "md5=3", "high", "pdq=-1"] {
-        let out = hashsieve(&["match", "--list", list, "--min-quality", bad, query]);
-        assert_eq!(out.status.code(), Some(2), "{bad}");
+        cmd(["match", "--list", list, "--min-quality", bad, query]).assert_exit(2);
     }
 }
 

@@ -6,47 +6,21 @@
 //! binary under test (to show that a test fails on an older build).
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
-use common::stderr;
+use common::{cmd, stderr, Run};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Generous: a refusal takes milliseconds; only a process that blocks or hangs gets near it.
 const WAIT: Duration = Duration::from_secs(30);
 
-fn bin() -> PathBuf {
-    std::env::var_os("HASHSIEVE_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hashsieve")))
-}
-
 /// Runs the binary in `dir`, killed after [`WAIT`] so that a regression that blocks fails
 /// instead of hanging the suite.
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > WAIT {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "hashsieve {args:?} did not finish within {WAIT:?} (blocked?); stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    cmd(args).dir(dir).timeout(WAIT).run()
 }
 
 fn assert_exit(out: &Output, code: i32, what: &str) {
@@ -70,13 +44,11 @@ fn png(path: &Path, seed: u32) {
 
 /// A list in `dir` holding the PDQ hash of `image` (hashed by the binary itself).
 fn list_of(dir: &Path, image: &str, list: &str) {
-    let out = run_in(dir, &["hash", image]);
-    assert_exit(&out, 0, "hash");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = run_in(dir, &["hash", image]).assert_exit(0);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let hex = text.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
     std::fs::write(dir.join("hashes.txt"), format!("{hex},known\n")).unwrap();
-    let out = run_in(dir, &["build", "-o", list, "hashes.txt"]);
-    assert_exit(&out, 0, "build");
+    run_in(dir, &["build", "-o", list, "hashes.txt"]).assert_exit(0);
 }
 
 /// Every file of `dir` (not recursive) and its bytes.
@@ -162,8 +134,7 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     ];
     let before = snapshot(d);
     for args in cases {
-        let out = run_in(d, args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, args).assert_exit(2);
         assert!(
             stderr(&out).contains("is the input"),
             "{args:?}: {}",
@@ -181,9 +152,9 @@ fn run_appending_to(dir: &Path, path: &Path, args: &[&str]) -> Output {
         .create(true)
         .open(path)
         .unwrap();
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
+    cmd(args)
+        .dir(dir)
+        .command()
         .stdout(Stdio::from(file))
         .output()
         .unwrap()
@@ -227,8 +198,7 @@ fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
     std::fs::write(d.join("partial.json"), "{\"a\": 1}\n{\"b\":").unwrap();
     std::fs::write(d.join("other.tsv"), "path\tsize\nx\t1\ny\t").unwrap();
     std::fs::write(d.join("path.csv"), "path\nx\ny").unwrap();
-    let good = run_in(d, &["scan", "--list", "L.hsl", "-o", "scan.tsv", "a.png"]);
-    assert_exit(&good, 0, "scan");
+    run_in(d, &["scan", "--list", "L.hsl", "-o", "scan.tsv", "a.png"]).assert_exit(0);
     let before = snapshot(d);
     let cases: &[&[&str]] = &[
         &["-o", "copy.hsl"],
@@ -244,8 +214,7 @@ fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
     for extra in cases {
         let mut args = vec!["scan", "--list", "L.hsl", "b.png"];
         args.extend_from_slice(extra);
-        let out = run_in(d, &args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, &args).assert_exit(2);
         assert!(stderr(&out).contains("cannot resume"), "{}", stderr(&out));
         assert_eq!(snapshot(d), before, "{args:?} changed a file");
     }
@@ -310,8 +279,7 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
         ],
     ];
     for args in cases {
-        let out = run_in(d, args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, args).assert_exit(2);
         assert!(
             stderr(&out).contains("named pipe"),
             "{args:?}: {}",
@@ -321,8 +289,7 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
     assert!(!d.join("m.hsl").exists() && !d.join("u.hsl").exists());
     // A device (only /dev/null, which reading cannot harm) is refused the same way.
     for args in [&["info", "/dev/null"][..], &["hash", "/dev/null"]] {
-        let out = run_in(d, args);
-        assert_exit(&out, 2, &format!("{args:?}"));
+        let out = run_in(d, args).assert_exit(2);
         assert!(
             stderr(&out).contains("a character device"),
             "{args:?}: {}",
@@ -338,8 +305,7 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     std::fs::create_dir(d.join("tree")).unwrap();
     std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
     common::mkfifo(&d.join("tree/fifo"));
-    let out = run_in(d, &["hash", "tree"]);
-    assert_exit(&out, 2, "hash tree");
+    let out = run_in(d, &["hash", "tree"]).assert_exit(2);
     assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
     assert!(
         stderr(&out).contains("tree/fifo: is a FIFO (named pipe)"),
@@ -348,12 +314,10 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     );
     assert!(stderr(&out).contains("1 special file"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]);
-    assert_exit(&out, 2, "match tree");
+    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]).assert_exit(2);
     assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
 
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]);
-    assert_exit(&out, 2, "scan tree");
+    run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]).assert_exit(2);
     let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
     assert!(rows.contains("tree/fifo\terror\t"), "{rows}");
     assert!(rows.contains("tree/a.png\tmatch\t"), "{rows}");
@@ -367,9 +331,8 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     std::os::unix::fs::symlink("missing.png", d.join("dangling.png")).unwrap();
     std::fs::write(d.join("empty.png"), b"").unwrap();
 
-    let out = run_in(d, &["hash", "a.png", "link.png"]);
-    assert_exit(&out, 0, "hash a link");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = run_in(d, &["hash", "a.png", "link.png"]).assert_exit(0);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let hashes: Vec<&str> = text
         .lines()
         .skip(1)
@@ -378,19 +341,16 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     assert_eq!(hashes.len(), 2, "{text}");
     assert_eq!(hashes[0], hashes[1], "the link is hashed as its target");
 
-    let out = run_in(d, &["hash", "dangling.png"]);
-    assert_exit(&out, 2, "dangling link");
+    let out = run_in(d, &["hash", "dangling.png"]).assert_exit(2);
     assert!(stderr(&out).contains("dangling.png"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "link.png"]);
-    assert_exit(&out, 0, "match a link");
+    let out = run_in(d, &["match", "-l", "L.hsl", "link.png"]).assert_exit(0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("link.png\t"));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "empty.png"]);
-    assert_exit(&out, 2, "match an empty file");
+    let out = run_in(d, &["match", "-l", "L.hsl", "empty.png"]).assert_exit(2);
     assert!(stderr(&out).contains("empty.png"), "{}", stderr(&out));
 
-    let out = run_in(
+    run_in(
         d,
         &[
             "scan",
@@ -402,8 +362,8 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
             "dangling.png",
             "empty.png",
         ],
-    );
-    assert_exit(&out, 2, "scan");
+    )
+    .assert_exit(2);
     let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
     assert!(rows.contains("link.png\tmatch\t"), "{rows}");
     assert!(rows.contains("dangling.png\terror\t"), "{rows}");
@@ -418,8 +378,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
     std::os::unix::fs::symlink("../a.png", d.join("tree/link.png")).unwrap();
 
-    let out = run_in(d, &["hash", "tree"]);
-    assert_exit(&out, 0, "hash without -L");
+    let out = run_in(d, &["hash", "tree"]).assert_exit(0);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.contains("tree/b.png") && !text.contains("tree/link.png"),
@@ -431,8 +390,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
         stderr(&out)
     );
 
-    let out = run_in(d, &["hash", "-L", "tree"]);
-    assert_exit(&out, 0, "hash -L");
+    let out = run_in(d, &["hash", "-L", "tree"]).assert_exit(0);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.contains("tree/b.png") && text.contains("tree/link.png"),
@@ -440,18 +398,15 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     );
     assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]);
-    assert_exit(&out, 1, "match without -L: only b.png, no match");
+    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]).assert_exit(1);
     assert!(
         stderr(&out).contains("skipped 1 symbolic link"),
         "{}",
         stderr(&out)
     );
-    let out = run_in(d, &["match", "--follow", "-l", "L.hsl", "tree"]);
-    assert_exit(&out, 0, "match -L: the link to a.png matches");
+    run_in(d, &["match", "--follow", "-l", "L.hsl", "tree"]).assert_exit(0);
 
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]);
-    assert_exit(&out, 1, "scan without -L");
+    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]).assert_exit(1);
     assert!(
         stderr(&out).contains("skipped 1 symbolic link"),
         "{}",
@@ -460,8 +415,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("s.tsv.report.json")).unwrap()).unwrap();
     assert_eq!(report["files"]["not_scanned"]["symlinks"], 1, "{report}");
-    let out = run_in(d, &["scan", "-L", "-l", "L.hsl", "-o", "s2.tsv", "tree"]);
-    assert_exit(&out, 0, "scan -L");
+    run_in(d, &["scan", "-L", "-l", "L.hsl", "-o", "s2.tsv", "tree"]).assert_exit(0);
 }
 
 #[test]
@@ -470,8 +424,7 @@ fn a_scan_output_inside_the_scanned_tree_is_not_scanned() {
     let d = dir.path();
     std::fs::create_dir(d.join("tree")).unwrap();
     std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
-    assert_exit(&out, 0, "first scan");
+    run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]).assert_exit(0);
     // The second run resumes; neither its output nor the report is scanned as an image.
     std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
     let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
@@ -514,8 +467,7 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
     // A live writer holds the lock on its temporary file.
     let held = std::fs::File::open(&live).unwrap();
     held.lock().unwrap();
-    let out = run_in(d, &["build", "-o", "new.hsl", "hashes.txt"]);
-    assert_exit(&out, 0, "build");
+    run_in(d, &["build", "-o", "new.hsl", "hashes.txt"]).assert_exit(0);
     assert!(
         !dead.exists(),
         "the dead writer's temporary file is removed"
@@ -537,9 +489,9 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
 /// file appears. The build then waits for the rest of its input on the pipe we hold open.
 fn blocked_build(dir: &Path) -> (std::process::Child, std::process::ChildStdin) {
     use std::io::Write;
-    let mut child = Command::new(bin())
-        .args(["build", "-o", "big.hsl", "-"])
-        .current_dir(dir)
+    let mut child = cmd(["build", "-o", "big.hsl", "-"])
+        .dir(dir)
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -622,8 +574,7 @@ fn a_build_killed_by_sigkill_leaves_the_old_list_and_a_temp_file_the_next_write_
     // A failed build (a malformed line) leaves no temporary file of its own, and removes the
     // dead writer's.
     std::fs::write(d.join("bad.txt"), "not hex\n").unwrap();
-    let out = run_in(d, &["build", "-o", "other.hsl", "bad.txt"]);
-    assert_exit(&out, 2, "bad build");
+    run_in(d, &["build", "-o", "other.hsl", "bad.txt"]).assert_exit(2);
     assert!(temp_files(d).is_empty(), "{:?}", temp_files(d));
     assert!(!d.join("other.hsl").exists());
 }
@@ -637,7 +588,7 @@ fn under_umask_022(dir: &Path, args: &[&str]) -> Output {
     let out = Command::new("sh")
         .arg("-c")
         .arg("umask 022; exec \"$0\" \"$@\"")
-        .arg(bin())
+        .arg(common::cmd::bin())
         .args(args)
         .current_dir(dir)
         .output()

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 
-use common::{data, hashsieve};
+use common::{cmd, data, hashsieve};
 
 /// A case tree: the photo_003 variants, one unrelated photo, a truncated PNG and a non-image.
 fn case_tree(dir: &Path) -> PathBuf {
@@ -32,7 +32,7 @@ fn known_list(dir: &Path) -> PathBuf {
     let tsv = dir.join("known.tsv");
     std::fs::write(&tsv, out.stdout).unwrap();
     let list = dir.join("known.hsl");
-    let out = hashsieve(&[
+    cmd([
         "build",
         "--name",
         "known",
@@ -41,8 +41,8 @@ fn known_list(dir: &Path) -> PathBuf {
         "-o",
         list.to_str().unwrap(),
         tsv.to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
+    ])
+    .assert_ok();
     list
 }
 
@@ -120,16 +120,8 @@ fn scan_records_every_file_reports_errors_and_resumes() {
         let c: Vec<&str> = line.split('\t').collect();
         let file = c[col("file")].trim_start_matches("transformed/");
         let row = rows.iter().find(|r| r[0].ends_with(file)).unwrap();
-        let names = [
-            "orig",
-            "rot90",
-            "rot180",
-            "rot270",
-            "flipx",
-            "flipy",
-            "flipplus1",
-            "flipminus1",
-        ];
+        // The names are pinned by pdq_conformance::dihedral_names_round_trip.
+        let names = hashsieve::algo::pdq::Dihedral::ALL.map(|d| d.name());
         let best = names
             .iter()
             .map(|n| {
@@ -194,24 +186,24 @@ fn scan_without_errors_exits_by_match() {
     let dir = tempfile::tempdir().unwrap();
     let list = known_list(dir.path());
     let other = data("corpus/photo_008.png");
-    let out = hashsieve(&[
+    cmd([
         "scan",
         "-l",
         list.to_str().unwrap(),
         other.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    ])
+    .assert_exit(1);
     let same = data("corpus/transformed/grayscale/photo_003.png");
-    let out = hashsieve(&[
+    let out = cmd([
         "scan",
         "-l",
         list.to_str().unwrap(),
         "--format",
         "json",
         same.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    ])
+    .assert_exit(0);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let mut lines = text.lines();
     let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(header["type"], "header");
@@ -228,7 +220,7 @@ fn exact_dihedral_mode_is_used_and_recorded() {
     let list = known_list(dir.path());
     let mirrored = data("corpus/transformed/flip_horizontal/photo_003.png");
     let out_path = dir.path().join("exact.tsv");
-    let out = hashsieve(&[
+    cmd([
         "scan",
         "-l",
         list.to_str().unwrap(),
@@ -238,8 +230,8 @@ fn exact_dihedral_mode_is_used_and_recorded() {
         "-o",
         out_path.to_str().unwrap(),
         mirrored.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    ])
+    .assert_exit(0);
     let rows = read_rows(&out_path);
     assert_eq!((rows[0][1].as_str(), rows[0][7].as_str()), ("match", "0"));
     assert_eq!(rows[0][8], "flipy");
@@ -250,13 +242,8 @@ fn exact_dihedral_mode_is_used_and_recorded() {
 
 #[test]
 fn demo_runs_on_the_bundled_set() {
-    let out = hashsieve(&["demo"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = cmd(["demo"]).assert_ok();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let line = |prefix: &str| {
         text.lines()
             .find(|l| l.starts_with(prefix))
@@ -298,7 +285,7 @@ fn a_resume_with_other_settings_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let list = known_list(dir.path());
     let other = dir.path().join("other.hsl");
-    let out = hashsieve(&[
+    cmd([
         "build",
         "--name",
         "known",
@@ -307,8 +294,8 @@ fn a_resume_with_other_settings_is_refused() {
         "-o",
         other.to_str().unwrap(),
         dir.path().join("known.tsv").to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
+    ])
+    .assert_ok();
     let tree = tree_of(
         dir.path(),
         "tree",
@@ -320,20 +307,13 @@ fn a_resume_with_other_settings_is_refused() {
         output.to_str().unwrap(),
         tree.to_str().unwrap(),
     );
-    let first = hashsieve(&["scan", "-l", l, "-o", o, t]);
-    assert_eq!(first.status.code(), Some(0));
+    cmd(["scan", "-l", l, "-o", o, t]).assert_exit(0);
     let text = std::fs::read_to_string(&output).unwrap();
     assert!(text.starts_with("# hashsieve "), "{text}");
     assert!(text.contains("\n# settings: {"), "{text}");
     let report = std::fs::read(dir.path().join("out.tsv.report.json")).unwrap();
     // The same settings resume (nothing left to scan).
-    let again = hashsieve(&["scan", "-l", l, "-o", o, t]);
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    cmd(["scan", "-l", l, "-o", o, t]).assert_exit(0);
     assert_eq!(std::fs::read_to_string(&output).unwrap(), text);
     let report = {
         let now = std::fs::read(dir.path().join("out.tsv.report.json")).unwrap();
@@ -375,8 +355,7 @@ fn a_resume_with_other_settings_is_refused() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&output, &old).unwrap();
-    let out = hashsieve(&["scan", "-l", l, "-o", o, t]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = cmd(["scan", "-l", l, "-o", o, t]).assert_exit(2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no settings header"), "{err}");
     assert_eq!(std::fs::read_to_string(&output).unwrap(), old);
@@ -384,17 +363,14 @@ fn a_resume_with_other_settings_is_refused() {
     // others are refused.
     let json = dir.path().join("out.json");
     let j = json.to_str().unwrap();
-    let first = hashsieve(&["scan", "-l", l, "--format", "json", "-o", j, t]);
-    assert_eq!(first.status.code(), Some(0));
+    cmd(["scan", "-l", l, "--format", "json", "-o", j, t]).assert_exit(0);
     let text = std::fs::read_to_string(&json).unwrap();
     let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(header["type"], "header");
     assert_eq!(header["settings"]["lists"][0]["name"], "known");
     assert_eq!(header["settings"]["thresholds"]["known"], 31);
-    let again = hashsieve(&["scan", "-l", l, "--format", "json", "-o", j, t]);
-    assert_eq!(again.status.code(), Some(0));
-    let out = hashsieve(&["scan", "-l", l, "-t", "3", "--format", "json", "-o", j, t]);
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["scan", "-l", l, "--format", "json", "-o", j, t]).assert_exit(0);
+    cmd(["scan", "-l", l, "-t", "3", "--format", "json", "-o", j, t]).assert_exit(2);
     assert_eq!(std::fs::read_to_string(&json).unwrap(), text);
 }
 
@@ -476,7 +452,7 @@ fn a_resume_rescans_a_file_whose_rows_were_cut() {
     let phash_tsv = dir.path().join("phash.tsv");
     std::fs::write(&phash_tsv, out.stdout).unwrap();
     let phash = dir.path().join("phash.hsl");
-    let out = hashsieve(&[
+    cmd([
         "build",
         "--name",
         "known-phash",
@@ -485,12 +461,8 @@ fn a_resume_rescans_a_file_whose_rows_were_cut() {
         "-o",
         phash.to_str().unwrap(),
         phash_tsv.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .assert_ok();
     let tree = tree_of(
         dir.path(),
         "tree",

@@ -2,19 +2,18 @@
 
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{data, hashsieve};
+use common::{cmd, data, hashsieve};
 
 /// The subcommands as `hashsieve --help` lists them (the oracle the generated files are checked
 /// against), without clap's `help`.
 fn subcommands() -> Vec<String> {
-    let out = hashsieve(&["--help"]);
-    assert!(out.status.success());
-    let help = String::from_utf8(out.stdout).unwrap();
+    let out = cmd(["--help"]).assert_ok();
+    let help = String::from_utf8(out.stdout.clone()).unwrap();
     let names: Vec<String> = help
         .lines()
         .skip_while(|l| !l.starts_with("Commands:"))
@@ -62,8 +61,7 @@ fn completions_for_each_shell_name_every_subcommand() {
         // Options of subcommands are completed too, not just the top level.
         assert!(script.contains("threshold"), "{shell}");
     }
-    let out = hashsieve(&["completions", "tcsh"]);
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["completions", "tcsh"]).assert_exit(2);
 }
 
 /// Runs the bash completion function as bash calls it for `words` (command name, current word,
@@ -140,8 +138,7 @@ fn man_page_is_roff_naming_every_subcommand() {
 fn man_dir_writes_one_page_per_command() {
     let names = subcommands();
     let dir = tempfile::tempdir().unwrap();
-    let out = hashsieve(&["man", "--dir", dir.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["man", "--dir", dir.path().to_str().unwrap()]).assert_exit(0);
     assert!(out.stdout.is_empty());
     let main = std::fs::read_to_string(dir.path().join("hashsieve.1")).unwrap();
     assert_eq!(main, stdout_of(&["man"]));
@@ -161,8 +158,7 @@ fn man_dir_writes_one_page_per_command() {
     assert!(files > names.len());
 
     let missing = dir.path().join("missing");
-    let out = hashsieve(&["man", "--dir", missing.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["man", "--dir", missing.to_str().unwrap()]).assert_exit(2);
     assert!(!missing.exists());
 }
 
@@ -200,8 +196,7 @@ fn demo_runs_on_the_embedded_sample_set() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), embedded);
 
     let empty = tempfile::tempdir().unwrap();
-    let out = hashsieve(&["demo", "--data", empty.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "--data is used, not ignored");
+    let out = cmd(["demo", "--data", empty.path().to_str().unwrap()]).assert_exit(2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("photo_002.png"));
 }
 

@@ -5,9 +5,7 @@
 //! not disturb each other) for "the decoder never has more than `max_alloc` live", the budget's
 //! own counter for what is reserved, and the typed error for what is refused.
 
-mod common;
-#[path = "common/tracking_alloc.rs"]
-mod tracking_alloc;
+use crate::common;
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -19,8 +17,8 @@ use hashsieve::image::{
 };
 use hashsieve::ErrorKind;
 
+use crate::common::tracking_alloc::peak_of;
 use common::crafted::{bmp_header, gif_header, photo_rgb, png_header, riff, vp8l, webp_vp8x};
-use tracking_alloc::peak_of;
 
 // ---------------------------------------------------------------------------------------------
 // Live and peak bytes allocated by the current thread.

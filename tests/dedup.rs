@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use hashsieve::index::HashBits;
 use hashsieve::list::ListBuilder;
@@ -12,6 +12,8 @@ use hashsieve::matching::{
     JoinMethod, Linkage, Pair,
 };
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind};
+
+use crate::common::{cmd, hashsieve};
 
 /// Every pair within `r`, by comparing all of them.
 fn brute_pairs<H: HashBits>(h: &[H], r: u32) -> Vec<Pair> {
@@ -461,13 +463,6 @@ fn the_pair_limit_is_exact_and_fails_cleanly() {
 
 // ---- CLI ----
 
-fn hashsieve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .output()
-        .expect("run hashsieve")
-}
-
 /// (cluster, id, distance, representative, matched) per TSV row.
 fn rows(out: &Output) -> Vec<Vec<String>> {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -512,13 +507,7 @@ fn cli_hex_clusters_match_oracle() {
     let h = with_duplicates::<Hash256>(400, 15, 21);
     let input = dir.path().join("case.hex");
     write_hex(&input, &h);
-    let out = hashsieve(&["dedup", input.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd(["dedup", input.to_str().unwrap()]).assert_exit(0);
     let rows = rows(&out);
     let want: BTreeSet<BTreeSet<String>> = brute_components(&h, 31, 2)
         .into_iter()
@@ -542,8 +531,7 @@ fn cli_hex_clusters_match_oracle() {
     assert_eq!(id_clusters(&all), want8);
 
     // JSON lines: same rows.
-    let out = hashsieve(&["dedup", input.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd(["dedup", input.to_str().unwrap(), "--format", "json"]).assert_exit(0);
     let text = String::from_utf8_lossy(&out.stdout);
     let objs: Vec<serde_json::Value> = text
         .lines()
@@ -572,13 +560,11 @@ fn cli_errors_exit_2_without_echoing_hashes() {
     let input = dir.path().join("bad.hex");
     let secret = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef012345678";
     std::fs::write(&input, format!("{}\n{secret},x\n", "00".repeat(32))).expect("write");
-    let out = hashsieve(&["dedup", input.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = cmd(["dedup", input.to_str().unwrap()]).assert_exit(2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(":2:"), "{err}");
     assert!(!err.contains(secret));
-    let out = hashsieve(&["dedup", dir.path().join("missing").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    cmd(["dedup", dir.path().join("missing").to_str().unwrap()]).assert_exit(2);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! reference table.
 #![cfg(feature = "eval")]
 
-mod common;
+use crate::common;
 
 use common::data;
 

@@ -4,9 +4,9 @@
 
 #![cfg(feature = "eval")]
 
-mod common;
+use crate::common;
 
-use common::data;
+use common::{data, read_tsv};
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,23 +14,6 @@ use hashsieve::algo::pdq::{pdq, pdq_dihedral, Dihedral};
 use hashsieve::eval::transform::{standard_set, Transform};
 use hashsieve::{ErrorKind, Hash256, PixelBuffer, PixelLayout};
 use image::RgbImage;
-
-/// A TSV table as maps from column name to cell.
-fn read_tsv(rel: &str) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(data(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split('\t'))
-                .map(|(h, c)| (h.to_string(), c.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 fn load(rel: &str) -> RgbImage {
     image::open(data(rel))

@@ -4,10 +4,10 @@
 //! checked against each other), regressions for the defects of the issue, ambiguity, and a
 //! round-trip property over random records in each format's shape.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::list::records::{InputFormat, Item, ReadOptions, Record, RecordReader, SkipReason};
@@ -15,7 +15,7 @@ use hashsieve::{ErrorKind, HashKind};
 use proptest::prelude::*;
 
 fn formats_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats")
+    common::data("formats")
 }
 
 fn read_all(
@@ -418,19 +418,12 @@ fn detection_looks_at_several_lines() {
 // ---- regressions of issue 11 through the importer (the API that existed before) ----
 
 mod regressions {
-    use std::path::Path;
-
     use hashsieve::list::import::{import, ImportOptions, ImportReport};
     use hashsieve::list::{HashList, ListBuilder};
     use hashsieve::HashKind;
 
     fn data(rel: &str) -> Vec<u8> {
-        std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/data/formats")
-                .join(rel),
-        )
-        .unwrap()
+        std::fs::read(crate::common::data(&format!("formats/{rel}"))).unwrap()
     }
 
     fn build(kind: HashKind, rel: &str) -> (ImportReport, HashList<Vec<u8>>) {

@@ -7,12 +7,10 @@
 //! libjpeg-turbo's pixels in `tests/data/pdq/derived/decoded-rgb/`, and the `image` crate's own
 //! `apply_orientation` for the orientation maths.
 
-mod common;
-use common::sha256;
-use std::alloc::{GlobalAlloc, Layout, System};
+use crate::common;
+use common::tracking_alloc::peak_of;
+use common::{data as data_dir, read_tsv, sha256};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hashsieve::image::{
@@ -22,69 +20,7 @@ use hashsieve::image::{
 use hashsieve::ErrorKind;
 
 // ---------------------------------------------------------------------------------------------
-// A global allocator that remembers the largest single allocation, so a test can show that a
-// hostile header is refused before any large buffer exists.
-
-struct Counting;
-
-static LARGEST_ALLOC: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the only
-// extra work is an atomic `fetch_max`, which neither allocates nor touches the memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST_ALLOC.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST_ALLOC.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through this allocator with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST_ALLOC.fetch_max(new_size, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System` through this allocator with this layout; the caller
-        // upholds the rest of `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-// ---------------------------------------------------------------------------------------------
 // Helpers.
-
-fn data_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(sub)
-}
-
-/// Rows of a TSV file with a header line, as column-name -> value maps.
-fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header line").split('\t').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split('\t').map(str::to_string))
-                .collect()
-        })
-        .collect()
-}
 
 /// The image as H x W x 3 RGB bytes (grey expanded to (g, g, g), as Pillow's convert('RGB')).
 fn rgb_bytes(img: &DecodedImage) -> Vec<u8> {
@@ -331,7 +267,7 @@ fn sha256_helper_is_sha256() {
 #[test]
 fn corpus_matches_the_reference_table() {
     let dir = data_dir("corpus");
-    let rows = read_tsv(&dir.join("REFERENCE.tsv"));
+    let rows = read_tsv(dir.join("REFERENCE.tsv"));
     assert!(rows.len() >= 70, "reference table too short");
     let mut exact = 0;
     for row in &rows {
@@ -370,9 +306,9 @@ fn corpus_matches_the_reference_table() {
 /// Checks one DECODED.tsv table: exact rows bit for bit, lossy rows by 16x16 block means.
 fn check_decoded_table(sub: &str) -> usize {
     let dir = data_dir(sub);
-    let rows = read_tsv(&dir.join("DECODED.tsv"));
+    let rows = read_tsv(dir.join("DECODED.tsv"));
     let reference: HashMap<(String, String), String> = if sub == "corpus" {
-        read_tsv(&dir.join("REFERENCE.tsv"))
+        read_tsv(dir.join("REFERENCE.tsv"))
             .into_iter()
             .map(|r| {
                 (
@@ -703,7 +639,8 @@ fn zlib_bomb_png() -> Vec<u8> {
 }
 
 /// Headers that declare enormous images are refused as `LimitsExceeded`, at once, and without
-/// any large allocation (checked with a counting global allocator).
+/// any large allocation (checked with the per-thread counting global allocator: the most bytes
+/// this thread had live, an upper bound on its largest allocation).
 #[test]
 fn huge_headers_are_refused_fast_without_allocating() {
     let cases: [(&str, Vec<u8>); 7] = [
@@ -715,24 +652,21 @@ fn huge_headers_are_refused_fast_without_allocating() {
         ("webp 20000x20000", huge_webp()),
         ("png zlib bomb 20000x20000", zlib_bomb_png()),
     ];
-    let before = LARGEST_ALLOC.swap(0, Ordering::SeqCst);
     for (what, bytes) in &cases {
         let start = Instant::now();
-        assert_limits_err(decode(bytes, &DecodeOptions::default()), what);
+        let (result, peak) = peak_of(|| decode(bytes, &DecodeOptions::default()));
+        assert_limits_err(result, what);
         assert!(
             start.elapsed() < Duration::from_secs(2),
             "{what}: took {:?}",
             start.elapsed()
         );
+        // The smallest of these images needs 400 MB of pixels; the input is at most ~0.3 MB.
+        assert!(
+            peak < 64 << 20,
+            "{what}: {peak} bytes live while refusing a huge header"
+        );
     }
-    let largest = LARGEST_ALLOC.load(Ordering::SeqCst);
-    LARGEST_ALLOC.fetch_max(before, Ordering::SeqCst);
-    // The smallest of these images needs 400 MB of pixels; the largest input copy is ~0.3 MB.
-    // Other tests running in parallel allocate at most ~16 MB at a time.
-    assert!(
-        largest < 64 << 20,
-        "largest allocation while refusing huge headers: {largest} bytes"
-    );
 }
 
 /// A real (smaller) bomb: 4096 x 4096 zeros in a few KB. No limits: it decodes, to zeros.

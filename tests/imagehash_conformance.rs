@@ -13,7 +13,7 @@
 //! per channel); where the table records the SHA-256 of Pillow's RGB bytes, the decoded bytes are
 //! checked against it first, so a decoder difference can never pass for a hash difference.
 
-mod common;
+use crate::common::{self, read_tsv};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -23,25 +23,7 @@ use hashsieve::algo::imagehash::{
 use hashsieve::{HashValue, PixelBuffer, PixelLayout};
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-/// A TSV file as header-keyed rows.
-fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split('\t').map(str::to_string))
-                .collect()
-        })
-        .collect()
+    common::data("")
 }
 
 /// Why a file's decoded pixels may differ from Pillow's, or `None` when they cannot.
@@ -114,7 +96,7 @@ fn reference_tsv_hash_size_8() {
     let options = ImageHashOptions::default();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(&dir.join("REFERENCE.tsv")) {
+    for row in read_tsv(dir.join("REFERENCE.tsv")) {
         if row["exif_mode"] != "raw" || !row["error"].is_empty() {
             continue;
         }
@@ -153,7 +135,7 @@ fn transformed_tsv_hash_size_8() {
     let options = ImageHashOptions::default();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(&dir.join("TRANSFORMED.tsv")) {
+    for row in read_tsv(dir.join("TRANSFORMED.tsv")) {
         if !row["error"].is_empty() || row["stored_as"] != "PNG" {
             continue;
         }
@@ -187,7 +169,7 @@ fn check_table(table: &str, order: ResizeOrder, min_rows: usize) {
     let dir = data_dir();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(&dir.join("imagehash").join(table)) {
+    for row in read_tsv(dir.join("imagehash").join(table)) {
         let path = dir.join(&row["file"]);
         let (rgb, w, h) = decode_rgb(&path);
         for (size, suffix) in [(HashSize::Eight, "8"), (HashSize::Sixteen, "16")] {
@@ -230,7 +212,7 @@ fn pillow11_resize_order() {
 fn layouts_agree_with_rgb() {
     let dir = data_dir();
     let mut checked = 0;
-    for row in read_tsv(&dir.join("imagehash/synthetic.tsv")) {
+    for row in read_tsv(dir.join("imagehash/synthetic.tsv")) {
         let (rgb, w, h) = decode_rgb(&dir.join(&row["file"]));
         let bgra: Vec<u8> = rgb
             .chunks_exact(3)

@@ -3,36 +3,16 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use hashsieve::list::{EntryMeta, HashList, ListBuilder};
 use hashsieve::{Hash64, HashKind};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-}
+use crate::common::{self, cmd, hashsieve_in as run, needles, stderr};
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).args(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn needles() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/list/needles-20.txt");
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
+/// A path under `tests/data/list`.
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/list")
-        .join(name)
+    common::data(&format!("list/{name}"))
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -70,9 +50,8 @@ fn build_info_verify_export() {
         stderr(&o)
     );
 
-    let o = run(d, &["info", "n.hsl"]);
-    assert_eq!(o.status.code(), Some(0));
-    let info = String::from_utf8(o.stdout).unwrap();
+    let o = cmd(["info", "n.hsl"]).dir(d).assert_exit(0);
+    let info = String::from_utf8(o.stdout.clone()).unwrap();
     for line in [
         "name\tneedles",
         "version\t2024-06-01",
@@ -84,12 +63,12 @@ fn build_info_verify_export() {
         assert!(info.contains(line), "missing {line:?} in\n{info}");
     }
 
-    let o = run(d, &["verify", "n.hsl"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    cmd(["verify", "n.hsl"]).dir(d).assert_exit(0);
 
-    let o = run(d, &["export", "--format", "hex", "n.hsl"]);
-    assert_eq!(o.status.code(), Some(0));
-    let mut got: Vec<String> = String::from_utf8(o.stdout)
+    let o = cmd(["export", "--format", "hex", "n.hsl"])
+        .dir(d)
+        .assert_exit(0);
+    let mut got: Vec<String> = String::from_utf8(o.stdout.clone())
         .unwrap()
         .lines()
         .map(str::to_owned)
@@ -100,10 +79,10 @@ fn build_info_verify_export() {
     assert_eq!(got, want);
 
     // CSV export -> build -> same export (lossless).
-    let o = run(d, &["export", "n.hsl", "-o", "n.csv"]);
-    assert!(o.status.success());
-    let o = run(d, &["build", "-o", "m.hsl", "--name", "needles", "n.csv"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    cmd(["export", "n.hsl", "-o", "n.csv"]).dir(d).assert_ok();
+    cmd(["build", "-o", "m.hsl", "--name", "needles", "n.csv"])
+        .dir(d)
+        .assert_ok();
     let a = run(d, &["export", "--format", "jsonl", "n.hsl"]).stdout;
     let b = run(d, &["export", "--format", "jsonl", "m.hsl"]).stdout;
     assert_eq!(a, b);
@@ -114,28 +93,17 @@ fn build_info_verify_export() {
 fn stdin_input_and_explicit_format() {
     let dir = tempfile::tempdir().unwrap();
     let n = needles();
-    let mut child = bin()
-        .current_dir(dir.path())
-        .args([
-            "build",
-            "--input-format",
-            "pytx-signals",
-            "-o",
-            "s.hsl",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("pdq {}\npdq {}\n", n[0], n[1]).as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = cmd([
+        "build",
+        "--input-format",
+        "pytx-signals",
+        "-o",
+        "s.hsl",
+        "-",
+    ])
+    .dir(dir.path())
+    .stdin(format!("pdq {}\npdq {}\n", n[0], n[1]))
+    .run();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("<stdin>"));
     let list = HashList::read(dir.path().join("s.hsl")).unwrap();
@@ -153,8 +121,9 @@ fn failed_build_exits_2_names_the_line_and_leaves_no_file() {
         format!("{}\n{truncated}\n{}\n", n[0], n[2]),
     )
     .unwrap();
-    let o = run(d, &["build", "-o", "out.hsl", "in.txt"]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = cmd(["build", "-o", "out.hsl", "in.txt"])
+        .dir(d)
+        .assert_exit(2);
     let err = stderr(&o);
     assert!(
         err.contains("cannot import in.txt") && err.contains("first at line 2:"),
@@ -176,8 +145,9 @@ fn failed_build_exits_2_names_the_line_and_leaves_no_file() {
     // A failing later input also writes nothing, even over an existing list.
     fs::write(d.join("bad.txt"), "nonsense here\n").unwrap();
     let before = fs::read(d.join("out.hsl")).unwrap();
-    let o = run(d, &["build", "-o", "out.hsl", "in.txt", "bad.txt"]);
-    assert_eq!(o.status.code(), Some(2));
+    cmd(["build", "-o", "out.hsl", "in.txt", "bad.txt"])
+        .dir(d)
+        .assert_exit(2);
     assert_eq!(fs::read(d.join("out.hsl")).unwrap(), before);
     // Missing inputs and bad arguments are errors too.
     assert_eq!(
@@ -203,8 +173,7 @@ fn verify_reports_corruption_with_exit_2() {
     let last = bytes.len() - 3;
     bytes[last] ^= 0x10;
     fs::write(d.join("bad.hsl"), &bytes).unwrap();
-    let o = run(d, &["verify", "bad.hsl"]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = cmd(["verify", "bad.hsl"]).dir(d).assert_exit(2);
     assert!(
         stderr(&o).contains("checksum mismatch in section XTRA"),
         "{}",
@@ -214,8 +183,7 @@ fn verify_reports_corruption_with_exit_2() {
     assert_eq!(run(d, &["info", "bad.hsl"]).status.code(), Some(0));
     bytes[20] ^= 1;
     fs::write(d.join("bad.hsl"), &bytes).unwrap();
-    let o = run(d, &["info", "bad.hsl"]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = cmd(["info", "bad.hsl"]).dir(d).assert_exit(2);
     assert!(stderr(&o).contains("bad.hsl"), "{}", stderr(&o));
     fs::write(d.join("empty.hsl"), b"").unwrap();
     assert_eq!(run(d, &["verify", "empty.hsl"]).status.code(), Some(2));
@@ -234,8 +202,9 @@ fn merge_and_update() {
             .success()
     );
     assert!(run(d, &["build", "-o", "b.hsl", "b.txt"]).status.success());
-    let o = run(d, &["merge", "-o", "ab.hsl", "a.hsl", "b.hsl"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    cmd(["merge", "-o", "ab.hsl", "a.hsl", "b.hsl"])
+        .dir(d)
+        .assert_ok();
     let csv = String::from_utf8(run(d, &["export", "ab.hsl"]).stdout).unwrap();
     assert!(csv.contains(&format!("{},a2,,,alpha\n", n[1])), "{csv}");
     assert!(csv.contains(&format!("{},b1,,,b\n", n[1])), "{csv}");
@@ -286,8 +255,9 @@ fn merge_and_update() {
     let mut b = ListBuilder::new(HashKind::PHash);
     b.add(Hash64::from_u64(77), EntryMeta::new("x")).unwrap();
     b.write(d.join("p.hsl")).unwrap();
-    let o = run(d, &["merge", "-o", "mixed.hsl", "a.hsl", "p.hsl"]);
-    assert_eq!(o.status.code(), Some(2));
+    cmd(["merge", "-o", "mixed.hsl", "a.hsl", "p.hsl"])
+        .dir(d)
+        .assert_exit(2);
     assert!(!d.join("mixed.hsl").exists());
     fs::write(d.join("bad-delta.txt"), "+zz\n").unwrap();
     let o = run(
@@ -324,9 +294,9 @@ fn broken_pipe_exits_quietly() {
         .unwrap();
     }
     b.write(&path).unwrap();
-    let mut child = bin()
-        .args(["export", "--format", "jsonl"])
+    let mut child = cmd(["export", "--format", "jsonl"])
         .arg(&path)
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -2,7 +2,7 @@
 //! index, multi-index hashing, BK-tree), and zeroed pages of a 100k-entry list, either fail to
 //! open or answer exactly as a brute-force scan of the intact list.
 
-mod common;
+use crate::common;
 
 use common::add_index_section;
 use hashsieve::index::{Index, IndexKind, IndexOptions, LinearScan, Match, SearchIndex};
@@ -11,25 +11,8 @@ use hashsieve::list::{Category, EntryMeta};
 use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{Hash256, Hash64, HashKind, HashList, HashValue, ListBuilder};
 
+use common::fuzz_checks::content;
 use common::Rng;
-
-/// Everything a list answers with: per hash, its value and its entries' ids, qualities and
-/// categories, in order.
-type Content = Vec<(HashValue, Vec<(String, Option<u8>, Vec<String>)>)>;
-
-fn content<D: AsRef<[u8]>>(list: &HashList<D>) -> Content {
-    list.iter()
-        .map(|(h, es)| {
-            let es = es
-                .map(|e| {
-                    let cats = e.categories().map(|c| c.to_string()).collect();
-                    (e.id().to_string(), e.quality(), cats)
-                })
-                .collect();
-            (h, es)
-        })
-        .collect()
-}
 
 /// A small list of `kind` with ids, qualities, categories and a shared hash, optionally with a
 /// persisted index section; and queries near its hashes.

@@ -13,14 +13,15 @@ use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
 use proptest::prelude::*;
 
+use crate::common::fuzz_checks::exercise;
+
 const GOLDEN_PDQ: &[u8] = include_bytes!("data/list/golden-v1.hsl");
 const GOLDEN_PHASH: &[u8] = include_bytes!("data/list/golden-v1-phash.hsl");
 const GOLDEN_CREATED: u64 = 1_700_000_000;
 
+/// A path under `tests/data/list`.
 fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/list")
-        .join(name)
+    crate::common::data(&format!("list/{name}"))
 }
 
 /// One entry's content, as comparable plain data.
@@ -43,35 +44,6 @@ fn content<D: AsRef<[u8]>>(list: &HashList<D>) -> Vec<(String, Vec<EntryData>)> 
             (h.to_hex(), es)
         })
         .collect()
-}
-
-/// Touches every accessor; must never panic, whatever the bytes.
-fn exercise<D: AsRef<[u8]>>(list: &HashList<D>) {
-    let _ = list.hashes();
-    let _ = (
-        list.hashes256(),
-        list.hashes64(),
-        list.name(),
-        list.version(),
-        list.created(),
-    );
-    for (i, (h, entries)) in list.iter().enumerate() {
-        let _ = list.position(h);
-        let _ = list.get(i);
-        for e in entries {
-            let _ = (e.id(), e.id_bytes(), e.quality(), e.source(), e.index());
-            let _ = e.categories().count();
-            let _ = format!("{e:?}");
-        }
-    }
-    for i in 0..list.entry_count() + 2 {
-        let _ = list.entry(i).map(|e| (e.id(), e.categories().count()));
-    }
-    for s in &list.header().sections {
-        let _ = list.section(s.tag);
-    }
-    let _ = list.get(list.len());
-    let _ = list.verify();
 }
 
 fn build_golden_pdq() -> (Vec<u8>, BuildReport) {

@@ -1,7 +1,7 @@
 //! Importers and exporters: every text format, detection, error reporting (line numbers, never
 //! the hash text, `max_errors`), and export -> import round trips.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

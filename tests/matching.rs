@@ -1,7 +1,7 @@
 //! The Matcher against a brute-force oracle, the quality gate, dihedral fan-out, embedded index
 //! sections and atomic list replacement under concurrent queries.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 //! in `derived/decoded-rgb` as PNGs and are checked bit for bit.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hashsieve::algo::pdq::internals::{self, Mat64};
 use hashsieve::algo::pdq::{
@@ -18,37 +18,10 @@ use hashsieve::algo::pdq::{
 use hashsieve::arch::Isa;
 use hashsieve::{Hash256, PixelBuffer, PixelLayout};
 
+use crate::common::{data, read_tsv};
+
 // ---------------------------------------------------------------------------------------------
 // Fixture helpers
-
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
-
-/// A TSV table: the header and the rows as maps from column name to cell.
-fn read_tsv(rel: &str) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(data(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            header
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    (
-                        h.to_string(),
-                        cells.get(i).copied().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .collect()
-}
 
 /// A matrix of f32 bit patterns (hex, tab-separated rows).
 fn read_f32hex(rel: &str) -> Vec<Vec<u32>> {
@@ -660,20 +633,7 @@ fn intermediates_are_bit_exact() {
 // ---------------------------------------------------------------------------------------------
 // The fast path against the straightforward one
 
-/// A deterministic generator (xorshift64*), so the tests need no RNG crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn byte(&mut self) -> u8 {
-        (self.next() >> 56) as u8
-    }
-}
+use crate::common::xorshift::XorShift as Rng;
 
 /// Random bytes with some smooth structure (so box sums are not all alike) and some noise.
 fn random_image(rng: &mut Rng, w: usize, h: usize, bpp: usize) -> Vec<u8> {

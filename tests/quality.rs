@@ -6,7 +6,7 @@
 //! exact flips; and the definition (a flat grid scores 0). Then the matcher's per-kind gate.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hashsieve::algo::imagehash::{
     self, gradient_quality, gradient_quality_f32, HashSize, ImageHashOptions,
@@ -17,28 +17,9 @@ use hashsieve::list::EntryMeta;
 use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, Query, QueryResult, SkipReason};
 use hashsieve::{HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
+use crate::common::data;
 
-/// xorshift64*: deterministic test data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use crate::common::xorshift::XorShift as Rng;
 
 /// The imagehash kinds with their function's hash size.
 const FAMILY: [(HashKind, HashSize); 8] = [

@@ -3,7 +3,7 @@
 //! device, so a regression cannot damage the machine running the tests.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::fs::FileTypeExt;

@@ -12,6 +12,9 @@ use hashsieve::matching::{add_index_section, ListOptions, Matcher, Query};
 use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 use libfuzzer_sys::fuzz_target;
 
+mod common;
+use common::content;
+
 /// Per query: (hash index, entry ids, distance) of every hash within the threshold.
 type Answer = Vec<(usize, Vec<String>, u32)>;
 
@@ -44,22 +47,6 @@ fn answers(bytes: Vec<u8>, kind: HashKind, queries: &[HashValue]) -> Option<Vec<
             })
             .collect(),
     )
-}
-
-type Content = Vec<(HashValue, Vec<(String, Option<u8>, Vec<String>)>)>;
-
-fn content(list: &HashList<&[u8]>) -> Content {
-    list.iter()
-        .map(|(h, es)| {
-            let es = es
-                .map(|e| {
-                    let c = e.categories().map(|c| c.to_string()).collect();
-                    (e.id().to_string(), e.quality(), c)
-                })
-                .collect();
-            (h, es)
-        })
-        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {

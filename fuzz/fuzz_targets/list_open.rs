@@ -6,8 +6,9 @@
 //! the fuzzer then reaches the structural checks and the accessors behind them.
 
 use hashsieve::list::raw;
-use hashsieve::list::HashList;
 use libfuzzer_sys::fuzz_target;
+
+mod common;
 
 fn reseal(bytes: &mut [u8]) {
     if bytes.len() < raw::FIXED_HEADER_LEN {
@@ -42,44 +43,5 @@ fuzz_target!(|data: &[u8]| {
     if mode & 1 == 1 {
         reseal(&mut bytes);
     }
-    // The verified constructor accepts exactly the lists that verify.
-    let verified = HashList::from_bytes(&bytes[..]).is_ok();
-    let Ok(list) = HashList::from_bytes_unverified(&bytes[..]) else {
-        assert!(!verified);
-        return;
-    };
-    assert_eq!(verified, list.verify().is_ok());
-    let _ = (
-        list.name(),
-        list.version(),
-        list.created(),
-        list.hashes256(),
-        list.hashes64(),
-    );
-    for (i, (hash, entries)) in list.iter().enumerate() {
-        let _ = list.position(hash);
-        let _ = list.get(i);
-        for e in entries {
-            let _ = (e.id(), e.id_bytes(), e.quality(), e.source(), e.index());
-            for c in e.categories() {
-                let _ = (c.scheme, c.code);
-            }
-        }
-    }
-    for i in 0..list.entry_count().min(1 << 16) + 1 {
-        let _ = list.entry(i).map(|e| e.categories().count());
-    }
-    for s in &list.header().sections {
-        let _ = list.section(s.tag);
-    }
-    if list.verify().is_ok() {
-        // A list that verifies re-exports and rebuilds without error.
-        let mut out = Vec::new();
-        hashsieve::list::export::export(
-            &list,
-            hashsieve::list::export::ExportFormat::JsonLines,
-            &mut out,
-        )
-        .expect("export to memory");
-    }
+    common::open_list(&bytes);
 });

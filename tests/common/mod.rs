@@ -2,7 +2,15 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod cmd;
 pub mod crafted;
+pub mod fuzz_checks;
+pub mod tracking_alloc;
+pub mod xorshift;
+
+#[cfg(feature = "cli")]
+pub use cmd::{cmd, Run};
 
 use std::path::{Path, PathBuf};
 
@@ -13,47 +21,49 @@ pub fn data(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A TSV table with a header line, as maps from column name to cell: a path under `tests/data`
+/// (an absolute path is read as it is). Lines starting with `#` and blank lines are skipped; a
+/// row shorter than the header reads as empty cells.
+pub fn read_tsv(path: impl AsRef<Path>) -> Vec<std::collections::HashMap<String, String>> {
+    let path = data("").join(path);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().expect("header line").split('\t').collect();
+    lines
+        .map(|l| {
+            let cells = l.split('\t').chain(std::iter::repeat(""));
+            header
+                .iter()
+                .zip(cells)
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
 /// Runs the `hashsieve` binary with `args` and collects its output.
 #[cfg(feature = "cli")]
 pub fn hashsieve(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .args(args)
-        .output()
-        .expect("binary runs")
+    cmd(args).output()
 }
 
 /// Runs the `hashsieve` binary with `args` in `dir` and collects its output.
 #[cfg(feature = "cli")]
 pub fn hashsieve_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hashsieve"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
+    cmd(args).dir(dir).output()
 }
 
 /// Runs the `hashsieve` binary with `args` (in `dir`, when given), `stdin` written to its
 /// standard input, and collects its output.
 #[cfg(feature = "cli")]
 pub fn hashsieve_stdin(dir: Option<&Path>, args: &[&str], stdin: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashsieve"));
+    let mut run = cmd(args).stdin(stdin);
     if let Some(dir) = dir {
-        cmd.current_dir(dir);
+        run = run.dir(dir);
     }
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    let mut pipe = child.stdin.take().unwrap();
-    // The command may stop reading early (it refused its input): that is its answer.
-    let _ = pipe.write_all(stdin);
-    drop(pipe);
-    child.wait_with_output().unwrap()
+    run.output()
 }
 
 /// A command's standard error as text.

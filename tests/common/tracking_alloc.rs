@@ -1,7 +1,8 @@
 //! A global allocator that counts the bytes each thread has live and its peak, for tests and
 //! fuzz targets that check decoding never has more than `max_alloc` live. Per thread, so tests
-//! running in parallel do not disturb each other. A crate that includes this module (by `#[path]`,
-//! never through `common`) gets it as its `#[global_allocator]`.
+//! running in parallel do not disturb each other. A crate that includes this module gets it as
+//! its `#[global_allocator]`: the test binary (through `common`) and the `decode` fuzz target (by
+//! `#[path]`).
 
 #![allow(dead_code)]
 
