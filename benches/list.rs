@@ -142,7 +142,7 @@ fn write_list(n: usize, seed: u64, mih: bool, path: &std::path::Path) -> u64 {
     }
     if mih {
         let options = IndexOptions::new(IndexKind::Mih).threshold(31);
-        add_index_section(&mut builder, &options).unwrap();
+        builder = builder.index(options);
     }
     builder.write(path).unwrap().bytes
 }
@@ -209,30 +209,3 @@ fn bench_open(c: &mut Criterion) {
 
 criterion_group!(benches, bench_build, bench_open, bench_big);
 criterion_main!(benches);
-
-/// Adds an index section over the builder's final hashes (a trial build), returning the kind
-/// embedded; stands in for the list builder's own index option.
-fn add_index_section(
-    builder: &mut ListBuilder,
-    options: &IndexOptions,
-) -> hashsieve::Result<Option<IndexKind>> {
-    use hashsieve::index::Index;
-    let trial = hashsieve::HashList::from_bytes(builder.clone().to_vec()?)?;
-    let (kind, bytes) = match trial.hashes() {
-        hashsieve::list::Hashes::Bits64(h) => {
-            let index = hashsieve::index::SearchIndex::build(h, options)?;
-            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
-        }
-        hashsieve::list::Hashes::Bits256(h) => {
-            let index = hashsieve::index::SearchIndex::build(h, options)?;
-            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
-        }
-    };
-    match bytes {
-        Some(bytes) => {
-            builder.add_section(hashsieve::list::INDEX_SECTION, bytes)?;
-            Ok(Some(kind))
-        }
-        None => Ok(None),
-    }
-}

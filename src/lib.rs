@@ -174,16 +174,17 @@ mod tests {
         for_each_width::<crate::Hash64>();
         for_each_width::<crate::Hash256>();
         fn for_each_width<H: index::HashBits>() {
-            shared::<index::SearchIndex<'static, H>>();
-            shared::<index::LinearScan<'static, H>>();
-            shared::<index::BkTree<'static, H>>();
-            shared::<index::Mih<'static, H>>();
+            // Borrowing the hashes, and owning them (a list's bytes) with the section.
+            shared::<index::SearchIndex<H, &'static [H]>>();
+            shared::<index::SearchIndex<H, Vec<H>, Mmap>>();
+            shared::<index::LinearScan<H, &'static [H]>>();
+            shared::<index::BkTree<H, &'static [H]>>();
+            shared::<index::Mih<H, &'static [H]>>();
         }
         shared::<index::IndexOptions>();
         shared::<index::Match>();
 
-        shared::<matching::Matcher<Mmap>>();
-        shared::<matching::Matcher<Vec<u8>>>();
+        shared::<matching::Matcher>();
         shared::<matching::MatcherOptions>();
         shared::<matching::ListOptions>();
         shared::<matching::Query>();

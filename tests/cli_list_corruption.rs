@@ -7,7 +7,6 @@ use crate::common;
 use std::fs;
 use std::path::Path;
 
-use common::add_index_section;
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::{Category, EntryMeta};
 use hashsieve::{HashKind, ListBuilder};
@@ -33,7 +32,7 @@ fn small_list(index: Option<IndexKind>, seed: u64) -> (Vec<u8>, String) {
         queries.push_str(&format!("{h}\n{near}\n"));
     }
     if let Some(kind) = index {
-        add_index_section(&mut b, &IndexOptions::new(kind).threshold(31)).unwrap();
+        b = b.index(IndexOptions::new(kind).threshold(31));
     }
     (b.to_vec().unwrap(), queries)
 }

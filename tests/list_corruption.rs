@@ -4,7 +4,6 @@
 
 use crate::common;
 
-use common::add_index_section;
 use hashsieve::index::{Index, IndexKind, IndexOptions, LinearScan, Match, SearchIndex};
 use hashsieve::list::INDEX_SECTION;
 use hashsieve::list::{Category, EntryMeta};
@@ -43,7 +42,7 @@ fn small_list(kind: HashKind, index: Option<IndexKind>, seed: u64) -> (Vec<u8>, 
     }
     if let Some(kind) = index {
         let opts = IndexOptions::new(kind).threshold(b.kind().default_threshold());
-        assert!(add_index_section(&mut b, &opts).unwrap().is_some());
+        b = b.index(opts);
     }
     let mut queries = Vec::new();
     for h in &hashes {
@@ -178,7 +177,7 @@ fn big_list() -> (Vec<u8>, Vec<Hash256>) {
         b.add(h, EntryMeta::new(&format!("id-{i}"))).unwrap();
         hashes.push(h);
     }
-    add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31)).unwrap();
+    b = b.index(IndexOptions::new(IndexKind::Mih).threshold(31));
     let mut queries: Vec<Hash256> = (0..500)
         .map(|i| rng.near(hashes[i * 199], (i % 32) as u32))
         .collect();

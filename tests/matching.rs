@@ -15,7 +15,7 @@ use hashsieve::matching::{
 use hashsieve::ErrorKind;
 use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-use common::{add_index_section, Rng};
+use common::Rng;
 
 /// A PDQ list of `n` random hashes (every 7th one shared by two entries) plus `planted`.
 fn pdq_list(
@@ -121,9 +121,9 @@ fn embedded_index_section_is_used_and_agrees() {
         b.add(h, EntryMeta::new(&format!("e{i}"))).unwrap();
         entries.push((h, format!("e{i}")));
     }
-    let kind = add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31)).unwrap();
-    assert_eq!(kind, Some(IndexKind::Mih));
+    let b = b.index(IndexOptions::new(IndexKind::Mih).threshold(31));
     let list = HashList::from_bytes(b.to_vec().unwrap()).unwrap();
+    assert_eq!(list.index_kind(), Some(IndexKind::Mih));
     list.verify().unwrap();
     assert!(list.section(hashsieve::list::INDEX_SECTION).is_some());
     hashsieve::matching::verify_index_section(&list).unwrap();
@@ -165,9 +165,15 @@ fn indexed_pdq_list(name: &str, rng: &mut Rng, n: usize) -> (Vec<u8>, Vec<(Hash2
         b.add(h, EntryMeta::new(&format!("{name}-{i}"))).unwrap();
         entries.push((h, format!("{name}-{i}")));
     }
-    let kind = add_index_section(&mut b, &IndexOptions::new(IndexKind::Mih).threshold(31));
-    assert_eq!(kind.unwrap(), Some(IndexKind::Mih));
-    (b.to_vec().unwrap(), entries)
+    let bytes = b
+        .index(IndexOptions::new(IndexKind::Mih).threshold(31))
+        .to_vec()
+        .unwrap();
+    assert_eq!(
+        HashList::from_bytes(bytes.clone()).unwrap().index_kind(),
+        Some(IndexKind::Mih)
+    );
+    (bytes, entries)
 }
 
 /// Each list's index (the file's section, or one built) is parsed when the list is added and

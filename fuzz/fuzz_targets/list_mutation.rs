@@ -8,7 +8,7 @@
 
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::{Category, EntryMeta, HashList, ListBuilder};
-use hashsieve::matching::{add_index_section, ListOptions, Matcher, Query};
+use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{Hash256, Hash64, HashKind, HashValue};
 use libfuzzer_sys::fuzz_target;
 
@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let thr = kind.default_threshold();
     if let Some(index) = index {
-        add_index_section(&mut b, &IndexOptions::new(index).threshold(thr)).expect("index builds");
+        b = b.index(IndexOptions::new(index).threshold(thr));
     }
     let bytes = b.to_vec().expect("in-memory build");
     let intact = HashList::from_bytes(bytes.clone()).expect("a built list opens");

@@ -176,30 +176,3 @@ pub fn mkfifo(path: &Path) {
         .expect("mkfifo runs");
     assert!(status.success(), "mkfifo failed");
 }
-
-/// Adds an index section over the builder's final hashes (a trial build), returning the kind
-/// embedded; stands in for the list builder's own index option.
-pub fn add_index_section(
-    builder: &mut hashsieve::ListBuilder,
-    options: &hashsieve::index::IndexOptions,
-) -> hashsieve::Result<Option<hashsieve::index::IndexKind>> {
-    use hashsieve::index::Index;
-    let trial = hashsieve::HashList::from_bytes(builder.clone().to_vec()?)?;
-    let (kind, bytes) = match trial.hashes() {
-        hashsieve::list::Hashes::Bits64(h) => {
-            let index = hashsieve::index::SearchIndex::build(h, options)?;
-            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
-        }
-        hashsieve::list::Hashes::Bits256(h) => {
-            let index = hashsieve::index::SearchIndex::build(h, options)?;
-            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
-        }
-    };
-    match bytes {
-        Some(bytes) => {
-            builder.add_section(hashsieve::list::INDEX_SECTION, bytes)?;
-            Ok(Some(kind))
-        }
-        None => Ok(None),
-    }
-}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hashsieve::index::{Index, IndexKind, IndexOptions};
+use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::import::{import, ImportOptions, InputFormat};
 use hashsieve::{HashKind, ListBuilder};
 
@@ -159,30 +159,4 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!("{}: {report}", args.output.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Adds an index section built over the list's final hashes (a trial build; the list
-/// helper's `ListBuilder::index` replaces this stopgap). Returns the kind embedded.
-fn add_index_section(
-    builder: &mut ListBuilder,
-    options: &IndexOptions,
-) -> hashsieve::Result<Option<IndexKind>> {
-    let trial = hashsieve::HashList::from_bytes(builder.clone().to_vec()?)?;
-    let (kind, bytes) = match trial.hashes() {
-        hashsieve::list::Hashes::Bits64(h) => {
-            let index = hashsieve::index::SearchIndex::build(h, options)?;
-            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
-        }
-        hashsieve::list::Hashes::Bits256(h) => {
-            let index = hashsieve::index::SearchIndex::build(h, options)?;
-            (index.kind(), index.section_bytes().map(<[u8]>::to_vec))
-        }
-    };
-    match bytes {
-        Some(bytes) => {
-            builder.add_section(hashsieve::list::INDEX_SECTION, bytes)?;
-            Ok(Some(kind))
-        }
-        None => Ok(None),
-    }
 }
