@@ -3,7 +3,8 @@
 //!
 //! The kernels are [`generic`](super::generic)'s, compiled for AVX2 by [`simd_impl!`] and
 //! reached only through [`Avx2`], which exists only where the cached detection found the
-//! features (memchr's pattern).
+//! features (memchr's pattern). No closures here: a closure does not inherit the target features
+//! of the function it is inlined into, so its intrinsics would become calls.
 
 use core::arch::x86_64::*;
 
@@ -42,6 +43,18 @@ unsafe fn load256(h: &Hash256) -> __m256i {
     unsafe { _mm256_loadu_si256((h as *const Hash256).cast()) }
 }
 
+/// The popcounts of the four limbs of `h ^ q`.
+#[inline(always)]
+unsafe fn limb_counts(h: &Hash256, q: __m256i) -> __m256i {
+    // SAFETY: the caller guarantees AVX2.
+    unsafe {
+        _mm256_sad_epu8(
+            popcnt_bytes(_mm256_xor_si256(load256(h), q)),
+            _mm256_setzero_si256(),
+        )
+    }
+}
+
 impl Vector for V256 {
     const LANES: usize = 4;
     const BYTES: usize = 32;
@@ -78,8 +91,9 @@ impl Vector for V256 {
         // SAFETY: the caller guarantees AVX2. Each byte sum is at most 4 * 8, so the byte adds
         // cannot overflow before `vpsadbw` widens them.
         unsafe {
-            let c = |k: usize| popcnt_bytes(v[k].0);
-            let s = _mm256_add_epi8(_mm256_add_epi8(c(0), c(1)), _mm256_add_epi8(c(2), c(3)));
+            let (c0, c1) = (popcnt_bytes(v[0].0), popcnt_bytes(v[1].0));
+            let (c2, c3) = (popcnt_bytes(v[2].0), popcnt_bytes(v[3].0));
+            let s = _mm256_add_epi8(_mm256_add_epi8(c0, c1), _mm256_add_epi8(c2, c3));
             V256(_mm256_sad_epu8(s, _mm256_setzero_si256()))
         }
     }
@@ -113,13 +127,12 @@ impl Vector for V256 {
     unsafe fn dist256(h: &[Hash256], q: V256) -> V256 {
         // SAFETY: the caller guarantees AVX2; `h` holds four hashes (indexing checks it).
         unsafe {
-            let pc = |h: &Hash256| {
-                _mm256_sad_epu8(
-                    popcnt_bytes(_mm256_xor_si256(load256(h), q.0)),
-                    _mm256_setzero_si256(),
-                )
-            };
-            let (p0, p1, p2, p3) = (pc(&h[0]), pc(&h[1]), pc(&h[2]), pc(&h[3]));
+            let (p0, p1, p2, p3) = (
+                limb_counts(&h[0], q.0),
+                limb_counts(&h[1], q.0),
+                limb_counts(&h[2], q.0),
+                limb_counts(&h[3], q.0),
+            );
             // Sum the four limb counts of each hash: pairs within 128-bit halves, then halves.
             let t01 =
                 _mm256_add_epi64(_mm256_unpacklo_epi64(p0, p1), _mm256_unpackhi_epi64(p0, p1));

@@ -3,7 +3,8 @@
 //!
 //! The kernels are [`generic`](super::generic)'s, compiled for AVX-512 by [`simd_impl!`] and
 //! reached only through [`Avx512`], which exists only where the cached detection found the
-//! features (memchr's pattern).
+//! features (memchr's pattern). No closures here: a closure does not inherit the target features
+//! of the function it is inlined into, so its intrinsics would become calls.
 //!
 //! The AVX-512 intrinsics are stable since Rust 1.89: the crate's `rust-version` has to be at
 //! least that.
@@ -73,10 +74,11 @@ impl Vector for V512 {
     unsafe fn popcnt4(v: [V512; 4]) -> V512 {
         // SAFETY: the caller guarantees AVX-512 F and VPOPCNTDQ.
         unsafe {
-            let c = |k: usize| _mm512_popcnt_epi64(v[k].0);
+            let (c0, c1) = (_mm512_popcnt_epi64(v[0].0), _mm512_popcnt_epi64(v[1].0));
+            let (c2, c3) = (_mm512_popcnt_epi64(v[2].0), _mm512_popcnt_epi64(v[3].0));
             V512(_mm512_add_epi64(
-                _mm512_add_epi64(c(0), c(1)),
-                _mm512_add_epi64(c(2), c(3)),
+                _mm512_add_epi64(c0, c1),
+                _mm512_add_epi64(c2, c3),
             ))
         }
     }
@@ -107,8 +109,10 @@ impl Vector for V512 {
         // SAFETY: the caller guarantees AVX-512 F and VPOPCNTDQ; `h` holds eight hashes
         // (`load_pair` checks it).
         unsafe {
-            let pc = |k: usize| _mm512_popcnt_epi64(_mm512_xor_si512(load_pair(&h[2 * k..]), q.0));
-            let (p0, p1, p2, p3) = (pc(0), pc(1), pc(2), pc(3));
+            let p0 = _mm512_popcnt_epi64(_mm512_xor_si512(load_pair(h), q.0));
+            let p1 = _mm512_popcnt_epi64(_mm512_xor_si512(load_pair(&h[2..]), q.0));
+            let p2 = _mm512_popcnt_epi64(_mm512_xor_si512(load_pair(&h[4..]), q.0));
+            let p3 = _mm512_popcnt_epi64(_mm512_xor_si512(load_pair(&h[6..]), q.0));
             // Within each 128-bit lane, sum limb pairs of two vectors, then sum the lane halves.
             let a = _mm512_add_epi64(_mm512_unpacklo_epi64(p0, p1), _mm512_unpackhi_epi64(p0, p1));
             let b = _mm512_add_epi64(_mm512_unpacklo_epi64(p2, p3), _mm512_unpackhi_epi64(p2, p3));

@@ -141,8 +141,16 @@ impl Lanes for Hash256 {
     }
     #[inline(always)]
     unsafe fn splat<V: Vector>(q: &Hash256) -> [V; 4] {
+        let w = q.limbs();
         // SAFETY: the caller guarantees `V`'s features.
-        q.limbs().map(|w| unsafe { V::splat(w) })
+        unsafe {
+            [
+                V::splat(w[0]),
+                V::splat(w[1]),
+                V::splat(w[2]),
+                V::splat(w[3]),
+            ]
+        }
     }
     #[inline(always)]
     unsafe fn distances<V: Vector>(h: [V; 4], q: [V; 4]) -> V {
@@ -230,8 +238,14 @@ pub(super) unsafe fn range<H: Lanes, V: Vector>(
         let mut chunks = hashes.chunks_exact(4 * V::LANES);
         let mut i = 0;
         for c in &mut chunks {
-            let d = |k: usize| H::dists::<V>(&c[k * V::LANES..], qv);
-            let ds = [d(0), d(1), d(2), d(3)];
+            // No closures here: a closure would not inherit the entry point's target features,
+            // and the vector operations would become calls.
+            let ds = [
+                H::dists::<V>(c, qv),
+                H::dists::<V>(&c[V::LANES..], qv),
+                H::dists::<V>(&c[2 * V::LANES..], qv),
+                H::dists::<V>(&c[3 * V::LANES..], qv),
+            ];
             let ms = [ds[0].le(tv), ds[1].le(tv), ds[2].le(tv), ds[3].le(tv)];
             if (ms[0] | ms[1] | ms[2] | ms[3]) != 0 {
                 for k in 0..4 {
@@ -276,12 +290,23 @@ pub(super) unsafe fn batch<H: Lanes, V: Vector, const G: usize>(
         let mut chunks = hashes.chunks_exact(G * V::LANES);
         let mut i = 0;
         for c in &mut chunks {
-            let g: [H::Loaded<V>; G] = std::array::from_fn(|k| H::load::<V>(&c[k * V::LANES..]));
+            // Loops, not `array::from_fn`: a closure would not inherit the entry point's target
+            // features.
+            let mut g = [H::load::<V>(c); G];
+            for (k, gk) in g.iter_mut().enumerate().skip(1) {
+                *gk = H::load::<V>(&c[k * V::LANES..]);
+            }
             for (qi, q) in queries.iter().enumerate() {
                 let qv = H::splat::<V>(q);
-                let ds: [V; G] = std::array::from_fn(|k| H::distances::<V>(g[k], qv));
-                let ms: [u32; G] = std::array::from_fn(|k| ds[k].le(tv));
-                if ms.iter().any(|&m| m != 0) {
+                let mut ds = [tv; G];
+                let mut ms = [0u32; G];
+                let mut any = 0u32;
+                for k in 0..G {
+                    ds[k] = H::distances::<V>(g[k], qv);
+                    ms[k] = ds[k].le(tv);
+                    any |= ms[k];
+                }
+                if any != 0 {
                     for k in 0..G {
                         if ms[k] != 0 {
                             emit_batch(qi, i + k * V::LANES, ds[k].store(), ms[k], base, out);
