@@ -4,26 +4,16 @@
 
 use crate::common;
 
-use common::{cmd, data, hashsieve, stderr};
+use common::{cmd, data, hashsieve, read_tsv, stderr};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// `quality.tsv`: file -> column (`phash8`, ..., `whash16`) -> quality text.
 fn quality_fixture() -> HashMap<String, HashMap<String, String>> {
-    let text = std::fs::read_to_string(data("imagehash/quality.tsv")).unwrap();
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    lines
-        .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            let row = header
-                .iter()
-                .zip(&cells)
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect();
-            (cells[0].to_string(), row)
-        })
+    read_tsv("imagehash/quality.tsv")
+        .into_iter()
+        .map(|row| (row["file"].clone(), row))
         .collect()
 }
 

@@ -17,7 +17,7 @@ use hashsieve::list::EntryMeta;
 use hashsieve::matching::{ListOptions, Matcher, MatcherOptions, Query, QueryResult, SkipReason};
 use hashsieve::{HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-use crate::common::data;
+use crate::common::{data, read_tsv};
 
 use crate::common::xorshift::XorShift as Rng;
 
@@ -196,18 +196,15 @@ fn the_64x64_normalisation_is_pdqs_metric_exactly() {
 
 /// `quality.tsv` rows: file -> column -> value.
 fn quality_fixture() -> Vec<(String, HashMap<String, u8>)> {
-    let text = std::fs::read_to_string(data("imagehash/quality.tsv")).unwrap();
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    lines
-        .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            let values = header[1..]
-                .iter()
-                .zip(&cells[1..])
-                .map(|(h, v)| (h.to_string(), v.parse().unwrap()))
+    read_tsv("imagehash/quality.tsv")
+        .into_iter()
+        .map(|mut row| {
+            let file = row.remove("file").expect("a file column");
+            let values = row
+                .into_iter()
+                .map(|(h, v)| (h, v.parse().unwrap()))
                 .collect();
-            (cells[0].to_string(), values)
+            (file, values)
         })
         .collect()
 }
