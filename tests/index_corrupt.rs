@@ -2,15 +2,14 @@
 //! corruptions either fail the (validating) load or answer exactly as the linear scan; loaded
 //! without validation they may answer wrongly, but never panic or hang.
 
-use std::time::{Duration, Instant};
 
 use hashsieve::index::bench::{synthetic, SplitMix64};
 use hashsieve::index::{BkTree, HashBits, Index, LinearScan, Match, Mih, MihOptions, SearchIndex};
 use hashsieve::{Hash256, Hash64};
 
-/// Runs every query kind on a loaded index; the answers may be wrong but must come back.
+/// Runs every query kind on a loaded index; the answers may be wrong but must come back (a hang
+/// would stop the suite).
 fn exercise<H: HashBits>(index: &dyn Index<Hash = H>, queries: &[H]) {
-    let started = Instant::now();
     let mut out = Vec::new();
     for q in queries {
         for r in [0, 3, 10, 31, H::BITS] {
@@ -20,10 +19,6 @@ fn exercise<H: HashBits>(index: &dyn Index<Hash = H>, queries: &[H]) {
         let _ = index.knn(q, 3);
     }
     let _ = index.range_batch(queries, 8);
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "a corrupt index must not hang a query"
-    );
 }
 
 fn sections<H: HashBits>(list: &[H]) -> Vec<Vec<u8>> {
