@@ -17,6 +17,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use bitvec::prelude::{BitSlice, Lsb0};
+
 use crate::error::{Error, ErrorKind, Result};
 
 /// A 256-bit perceptual hash (PDQ, or an imagehash-family hash with `hash_size` 16).
@@ -131,10 +133,7 @@ impl Hash256 {
     /// assert_eq!(h.ones().collect::<Vec<_>>(), [0, 2, 255]);
     /// ```
     pub fn ones(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &limb)| SetBits(limb).map(move |b| 64 * i + b))
+        BitSlice::<u64, Lsb0>::from_slice(&self.0).iter_ones()
     }
 
     /// Parses 64 hexadecimal characters (either case).
@@ -216,8 +215,8 @@ impl Hash64 {
     /// let h = Hash64::from_u64(0b1001);
     /// assert_eq!(h.ones().collect::<Vec<_>>(), [0, 3]);
     /// ```
-    pub fn ones(&self) -> impl Iterator<Item = usize> {
-        SetBits(self.0)
+    pub fn ones(&self) -> impl Iterator<Item = usize> + '_ {
+        BitSlice::<u64, Lsb0>::from_element(&self.0).iter_ones()
     }
 
     /// Parses 16 hexadecimal characters (either case).
@@ -239,21 +238,6 @@ impl Hash64 {
     /// Whether the hash is all zeros or all ones.
     pub fn is_degenerate(&self) -> bool {
         self.0 == 0 || self.0 == u64::MAX
-    }
-}
-
-/// The set bits of one limb, lowest first.
-struct SetBits(u64);
-
-impl Iterator for SetBits {
-    type Item = usize;
-    fn next(&mut self) -> Option<usize> {
-        if self.0 == 0 {
-            return None;
-        }
-        let k = self.0.trailing_zeros() as usize;
-        self.0 &= self.0 - 1;
-        Some(k)
     }
 }
 
