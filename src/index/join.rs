@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::cost::{self, ball};
 use super::{HashBits, Index, IndexKind, IndexOptions, SearchIndex};
-use crate::arch::Isa;
+use crate::arch::{Isa, Simd, WithSimd};
 use crate::error::{ErrorKind, Result};
 use crate::util::SplitMix64;
 
@@ -628,25 +628,24 @@ fn masks(len: u32, s: u32) -> Vec<u32> {
 
 impl<H: HashBits> Table<'_, H> {
     fn scan(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("popcnt") {
-                // SAFETY: the CPU supports POPCNT (detected just above), the only feature
-                // `scan_popcnt` is compiled for.
-                unsafe { self.scan_popcnt(keys, out) };
-                return;
+        /// The scan compiled for the detected instruction set (its distances become `popcnt`).
+        struct ScanOp<'t, 'a, H> {
+            table: &'t Table<'a, H>,
+            keys: std::ops::Range<usize>,
+            out: &'t mut Vec<Pair>,
+        }
+        impl<H: HashBits> WithSimd for ScanOp<'_, '_, H> {
+            type Output = ();
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, _simd: S) {
+                self.table.scan_generic(self.keys, self.out)
             }
         }
-        self.scan_generic(keys, out);
-    }
-
-    /// # Safety
-    ///
-    /// The CPU must support POPCNT.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "popcnt")]
-    unsafe fn scan_popcnt(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
-        self.scan_generic(keys, out);
+        Isa::detect().dispatch(ScanOp {
+            table: self,
+            keys,
+            out,
+        });
     }
 
     #[inline(always)]
