@@ -79,9 +79,9 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::bytes::{align64, le_u32, le_u64, put_u32, put_u64, u16_at, u32_at};
 use super::{check_len, HashBits, Index, IndexKind, Match};
 use crate::arch::{Isa, Simd, WithSimd};
+use crate::bytes::{align64, le_u32, le_u64, put_u32, put_u64, u16_at, u32_at};
 use crate::error::{ErrorKind, Result};
 
 /// The magic bytes that open a BK-tree section.

@@ -60,24 +60,21 @@ use std::fmt;
 
 use rayon::prelude::*;
 
+use crate::arch::Isa;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{Hash256, Hash64};
 
 pub mod bench;
 pub mod bktree;
-mod bytes;
 pub(crate) mod cost;
 pub mod join;
 mod linear;
 pub mod mih;
-mod simd;
 
 pub use self::bktree::BkTree;
 pub use self::join::{cross_join, cross_join_with, self_join, self_join_with, JoinMethod, Pair};
 pub use self::linear::LinearScan;
 pub use self::mih::{Mih, MihOptions};
-use self::simd::raw;
-pub use self::simd::Isa;
 
 /// One search result: the position of a hash in the indexed slice and its Hamming distance to
 /// the query.
