@@ -467,9 +467,14 @@ pub(crate) fn count_parse() {
 
 /// Checks that a list fits the `u32` positions of [`Match`].
 pub(crate) fn check_len(len: usize) -> Result<()> {
+    check_ids(len, "list")
+}
+
+/// Fails with `InvalidArgument` unless `len` hashes (of a `unit`: list, set) fit u32 ids.
+pub(crate) fn check_ids(len: usize, unit: &str) -> Result<()> {
     if len > u32::MAX as usize {
         return Err(ErrorKind::InvalidArgument(format!(
-            "{len} hashes exceed the index limit of {} per list; split the list",
+            "{len} hashes exceed the limit of {} per {unit}; split the {unit}",
             u32::MAX
         ))
         .into());
