@@ -21,8 +21,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hashsieve::arch::Isa;
 use hashsieve::index::bench::{synthetic, Synthetic};
-use hashsieve::index::{BkTree, HashBits, Index, Isa, LinearScan, Match, Mih};
+use hashsieve::index::{BkTree, HashBits, Index, LinearScan, Match, Mih};
 use hashsieve::{Hash256, Hash64};
 
 mod common;

@@ -228,8 +228,6 @@ pub(crate) fn check_version(found: u32, min: u32, max: u32, what: &'static str) 
 /// | 16 | 8 | count: hashes indexed |
 /// | 32 | 8 | total: section length in bytes |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-// Used by index/ once it reads its headers through here.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct IndexHeader {
     /// The section format version (checked).
     pub(crate) version: u32,
@@ -244,8 +242,6 @@ pub(crate) struct IndexHeader {
 /// Parses and checks the common prefix of an index section (`what`, e.g. "BK-tree section"):
 /// at least `header_len` bytes (`Truncated`), `magic` (`Unsupported`), version in
 /// `1..=supported` (`Version`), and `total` no more than the bytes given (`Truncated`).
-// Used by index/ once it reads its headers through here.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn index_header(
     b: &[u8],
     magic: &[u8; 8],

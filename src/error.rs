@@ -277,11 +277,6 @@ pub enum ErrorKind {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// A hash list file is malformed (being replaced by the kinds above; do not match on it).
-    #[doc(hidden)]
-    #[error("invalid hash list: {0}")]
-    Format(String),
-
     /// A text input (hash lines, CSV, JSON lines) whose format cannot be told, fits two
     /// formats, or lacks a required column. The message names the input and the formats to
     /// choose from.

@@ -3,9 +3,10 @@
 //! against sorted brute force, batches against single queries, and serialise -> load round
 //! trips.
 
+use hashsieve::arch::Isa;
 use hashsieve::index::bench::SplitMix64;
 use hashsieve::index::{
-    BkTree, HashBits, Index, IndexKind, IndexOptions, Isa, LinearScan, Match, Mih, MihOptions,
+    BkTree, HashBits, Index, IndexKind, IndexOptions, LinearScan, Match, Mih, MihOptions,
     SearchIndex,
 };
 use hashsieve::{Hash256, Hash64};

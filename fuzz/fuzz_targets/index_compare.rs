@@ -3,7 +3,8 @@
 //! persistent ones reloaded from their bytes) must return exactly what the scalar scan returns,
 //! on arbitrary hash sets, queries and thresholds.
 
-use hashsieve::index::{BkTree, HashBits, Index, Isa, LinearScan, Mih, MihOptions};
+use hashsieve::arch::Isa;
+use hashsieve::index::{BkTree, HashBits, Index, LinearScan, Mih, MihOptions};
 use hashsieve::{Hash256, Hash64};
 use libfuzzer_sys::fuzz_target;
 

@@ -79,9 +79,9 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::bytes::{align64, le_u32, le_u64, put_u32, put_u64, u16_at, u32_at};
-use super::{check_len, HashBits, Index, IndexKind, Match};
+use super::{check_len, section_header, HashBits, Index, IndexKind, Match};
 use crate::arch::{Isa, Simd, WithSimd};
+use crate::bytes::{align64, le_u64, put_u32, put_u64, u16_at, u32_at};
 use crate::error::{ErrorKind, Result};
 
 /// The magic bytes that open a BK-tree section.
@@ -324,47 +324,11 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> BkTree<H, S, D> {
         super::count_parse();
         let hashes = storage.as_ref();
         let b = data.as_ref();
-        if b.len() < HEADER {
-            return Err(crate::Error::truncated(WHAT, HEADER as u64, b.len() as u64));
-        }
-        if &b[..8] != MAGIC {
-            return Err(crate::Error::unsupported(format!(
-                "not a {WHAT} (bad magic bytes)"
-            )));
-        }
-        let version = le_u32(b, 8);
-        if version > VERSION {
-            return Err(crate::Error::version(WHAT, version, VERSION));
-        }
-        if version != VERSION {
-            return Err(corrupt(format!(
-                "format version {version} was never written"
-            )));
-        }
-        let bits = le_u32(b, 12);
-        if bits != H::BITS {
-            return Err(ErrorKind::Mismatch(format!(
-                "index built over {bits}-bit hashes, searched with {}-bit hashes",
-                H::BITS
-            ))
-            .into());
-        }
-        let count = le_u64(b, 16);
-        if count != hashes.len() as u64 {
-            return Err(ErrorKind::Mismatch(format!(
-                "index built over {count} hashes but the list holds {}; rebuild the index",
-                hashes.len()
-            ))
-            .into());
-        }
-        check_len(hashes.len())?;
+        let header = section_header::<H>(b, MAGIC, HEADER, VERSION, WHAT, hashes.len())?;
+        let (count, total) = (header.count, header.total);
         let nodes = le_u64(b, 24);
         if nodes > count {
             return Err(corrupt("more nodes than hashes"));
-        }
-        let total = le_u64(b, 32);
-        if total > b.len() as u64 {
-            return Err(crate::Error::truncated(WHAT, total, b.len() as u64));
         }
         let range = |off_at: usize, len: u64| -> Result<Range<usize>> {
             let off = le_u64(b, off_at);

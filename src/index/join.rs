@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::cost::{self, ball};
 use super::{HashBits, Index, IndexKind, IndexOptions, SearchIndex};
 use crate::arch::{Isa, Simd, WithSimd};
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::util::SplitMix64;
 
 /// Queries per block in the scan join (as in the linear scan's batch).
@@ -149,8 +149,8 @@ pub fn cross_join<H: HashBits>(
 ///
 /// # Errors
 ///
-/// [`ErrorKind::InvalidArgument`] if either side holds more than `u32::MAX` hashes;
-/// [`ErrorKind::Limit`] if more than `max_pairs` pairs are within the threshold
+/// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) if either side holds more than `u32::MAX` hashes;
+/// [`ErrorKind::Limit`](crate::ErrorKind::Limit) if more than `max_pairs` pairs are within the threshold
 /// (estimated from a sample before the join starts, counted during it).
 ///
 /// ```
@@ -215,14 +215,7 @@ fn check_cross_estimate<H: HashBits>(a: &[H], b: &[H], r: u32, max: u64) -> Resu
     check_sample(hits, all, "of the queries and the reference", r, max)
 }
 pub(crate) fn check_set_len(len: usize) -> Result<()> {
-    if len > u32::MAX as usize {
-        return Err(ErrorKind::InvalidArgument(format!(
-            "{len} hashes exceed the limit of {} per set; split the set",
-            u32::MAX
-        ))
-        .into());
-    }
-    Ok(())
+    super::check_ids(len, "set")
 }
 
 /// Identical hashes grouped: `unique[g]` occurs at positions `members(g)` (ascending).

@@ -60,24 +60,21 @@ use std::fmt;
 
 use rayon::prelude::*;
 
+use crate::arch::Isa;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{Hash256, Hash64};
 
 pub mod bench;
 pub mod bktree;
-mod bytes;
 pub(crate) mod cost;
 pub mod join;
 mod linear;
 pub mod mih;
-mod simd;
 
 pub use self::bktree::BkTree;
 pub use self::join::{cross_join, cross_join_with, self_join, self_join_with, JoinMethod, Pair};
 pub use self::linear::LinearScan;
 pub use self::mih::{Mih, MihOptions};
-use self::simd::raw;
-pub use self::simd::Isa;
 
 /// One search result: the position of a hash in the indexed slice and its Hamming distance to
 /// the query.
@@ -159,6 +156,32 @@ pub trait HashBits: sealed::Sealed + Eq + Send + Sync + fmt::Debug + 'static {
     fn hamming(&self, other: &Self) -> u32;
 }
 
+/// The range kernels of one hash width: [`crate::arch::hamming_api`]'s `$range` and `$batch`.
+macro_rules! hamming_kernels {
+    ($range:ident, $batch:ident) => {
+        fn range_kernel(
+            isa: Isa,
+            hashes: &[Self],
+            q: &Self,
+            thr: u32,
+            base: u32,
+            out: &mut Vec<Match>,
+        ) {
+            crate::arch::hamming_api::$range(isa, hashes, q, thr, base, out)
+        }
+        fn batch_kernel(
+            isa: Isa,
+            hashes: &[Self],
+            queries: &[Self],
+            thr: u32,
+            base: u32,
+            out: &mut Vec<(u32, Match)>,
+        ) {
+            crate::arch::hamming_api::$batch(isa, hashes, queries, thr, base, out)
+        }
+    };
+}
+
 impl sealed::Sealed for Hash64 {
     #[inline(always)]
     fn key(&self, start: u32, len: u32) -> u32 {
@@ -174,26 +197,7 @@ impl sealed::Sealed for Hash64 {
     fn is_degenerate(&self) -> bool {
         Hash64::is_degenerate(self)
     }
-    fn range_kernel(
-        isa: Isa,
-        hashes: &[Self],
-        q: &Self,
-        thr: u32,
-        base: u32,
-        out: &mut Vec<Match>,
-    ) {
-        crate::arch::hamming_api::range64(isa, hashes, q, thr, base, out)
-    }
-    fn batch_kernel(
-        isa: Isa,
-        hashes: &[Self],
-        queries: &[Self],
-        thr: u32,
-        base: u32,
-        out: &mut Vec<(u32, Match)>,
-    ) {
-        crate::arch::hamming_api::batch64(isa, hashes, queries, thr, base, out)
-    }
+    hamming_kernels!(range64, batch64);
 }
 
 impl sealed::Sealed for Hash256 {
@@ -215,26 +219,7 @@ impl sealed::Sealed for Hash256 {
     fn is_degenerate(&self) -> bool {
         Hash256::is_degenerate(self)
     }
-    fn range_kernel(
-        isa: Isa,
-        hashes: &[Self],
-        q: &Self,
-        thr: u32,
-        base: u32,
-        out: &mut Vec<Match>,
-    ) {
-        crate::arch::hamming_api::range256(isa, hashes, q, thr, base, out)
-    }
-    fn batch_kernel(
-        isa: Isa,
-        hashes: &[Self],
-        queries: &[Self],
-        thr: u32,
-        base: u32,
-        out: &mut Vec<(u32, Match)>,
-    ) {
-        crate::arch::hamming_api::batch256(isa, hashes, queries, thr, base, out)
-    }
+    hamming_kernels!(range256, batch256);
 }
 
 impl HashBits for Hash64 {
@@ -482,9 +467,14 @@ pub(crate) fn count_parse() {
 
 /// Checks that a list fits the `u32` positions of [`Match`].
 pub(crate) fn check_len(len: usize) -> Result<()> {
+    check_ids(len, "list")
+}
+
+/// Fails with `InvalidArgument` unless `len` hashes (of a `unit`: list, set) fit u32 ids.
+pub(crate) fn check_ids(len: usize, unit: &str) -> Result<()> {
     if len > u32::MAX as usize {
         return Err(ErrorKind::InvalidArgument(format!(
-            "{len} hashes exceed the index limit of {} per list; split the list",
+            "{len} hashes exceed the limit of {} per {unit}; split the {unit}",
             u32::MAX
         ))
         .into());
@@ -492,10 +482,53 @@ pub(crate) fn check_len(len: usize) -> Result<()> {
     Ok(())
 }
 
+/// Checks the header every persisted index section starts with ([`crate::bytes::index_header`]:
+/// length, magic, version, total length) and that it was built over `len` hashes of `H`'s width:
+/// an index over other hashes would give wrong answers, so that is a `Mismatch`.
+pub(crate) fn section_header<H: HashBits>(
+    b: &[u8],
+    magic: &[u8; 8],
+    header_len: usize,
+    version: u32,
+    what: &'static str,
+    len: usize,
+) -> Result<crate::bytes::IndexHeader> {
+    let header = crate::bytes::index_header(b, magic, header_len, version, what)?;
+    if header.bits != H::BITS {
+        return Err(ErrorKind::Mismatch(format!(
+            "index built over {}-bit hashes, searched with {}-bit hashes",
+            header.bits,
+            H::BITS
+        ))
+        .into());
+    }
+    if header.count != len as u64 {
+        return Err(ErrorKind::Mismatch(format!(
+            "index built over {} hashes but the list holds {len}; rebuild the index",
+            header.count
+        ))
+        .into());
+    }
+    check_len(len)?;
+    Ok(header)
+}
+
 fn unknown_magic() -> Error {
     Error::unsupported(
         "unknown index section (bad magic bytes): written by a newer hashsieve, or not an index",
     )
+}
+
+/// Runs `$e` on whichever index `$self` holds, bound to `$i`: the one dispatch of
+/// [`SearchIndex`] to the index it wraps.
+macro_rules! each_index {
+    ($self:expr, $i:ident => $e:expr) => {
+        match $self {
+            SearchIndex::Linear($i) => $e,
+            SearchIndex::BkTree($i) => $e,
+            SearchIndex::Mih($i) => $e,
+        }
+    };
 }
 
 /// Any of the three indexes, chosen at build time (possibly automatically).
@@ -622,11 +655,7 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> SearchIndex<H, S, D> {
 
     /// The hashes searched.
     pub fn hashes(&self) -> &[H] {
-        match self {
-            SearchIndex::Linear(i) => i.hashes(),
-            SearchIndex::BkTree(i) => i.hashes(),
-            SearchIndex::Mih(i) => i.hashes(),
-        }
+        each_index!(self, i => i.hashes())
     }
 
     /// The same index with its section storage changed by `f`, which must hand back the same
@@ -648,45 +677,21 @@ impl<H: HashBits, S: AsRef<[H]> + Send + Sync, D: AsRef<[u8]> + Send + Sync> Ind
 {
     type Hash = H;
     fn kind(&self) -> IndexKind {
-        match self {
-            SearchIndex::Linear(i) => i.kind(),
-            SearchIndex::BkTree(i) => i.kind(),
-            SearchIndex::Mih(i) => i.kind(),
-        }
+        each_index!(self, i => i.kind())
     }
     fn len(&self) -> usize {
-        match self {
-            SearchIndex::Linear(i) => i.len(),
-            SearchIndex::BkTree(i) => i.len(),
-            SearchIndex::Mih(i) => i.len(),
-        }
+        each_index!(self, i => i.len())
     }
     fn index_bytes(&self) -> usize {
-        match self {
-            SearchIndex::Linear(i) => i.index_bytes(),
-            SearchIndex::BkTree(i) => i.index_bytes(),
-            SearchIndex::Mih(i) => i.index_bytes(),
-        }
+        each_index!(self, i => i.index_bytes())
     }
     fn range(&self, query: &H, threshold: u32, out: &mut Vec<Match>) {
-        match self {
-            SearchIndex::Linear(i) => i.range(query, threshold, out),
-            SearchIndex::BkTree(i) => i.range(query, threshold, out),
-            SearchIndex::Mih(i) => i.range(query, threshold, out),
-        }
+        each_index!(self, i => i.range(query, threshold, out))
     }
     fn knn(&self, query: &H, k: usize) -> Vec<Match> {
-        match self {
-            SearchIndex::Linear(i) => i.knn(query, k),
-            SearchIndex::BkTree(i) => i.knn(query, k),
-            SearchIndex::Mih(i) => i.knn(query, k),
-        }
+        each_index!(self, i => i.knn(query, k))
     }
     fn range_batch(&self, queries: &[H], threshold: u32) -> Vec<Vec<Match>> {
-        match self {
-            SearchIndex::Linear(i) => i.range_batch(queries, threshold),
-            SearchIndex::BkTree(i) => i.range_batch(queries, threshold),
-            SearchIndex::Mih(i) => i.range_batch(queries, threshold),
-        }
+        each_index!(self, i => i.range_batch(queries, threshold))
     }
 }

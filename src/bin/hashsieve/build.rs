@@ -24,13 +24,8 @@ pub(crate) struct Args {
     /// The list's version string, e.g. a date.
     #[arg(long = "list-version", value_name = "V")]
     list_version: Option<String>,
-    /// Search index to embed: auto (chosen from list size and threshold), mih, bktree, or linear
-    /// (none).
-    #[arg(long, default_value = "auto")]
-    index: IndexKind,
-    /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
-    #[arg(long, value_name = "T", value_parser = crate::args::threshold)]
-    index_threshold: Option<u32>,
+    #[command(flatten)]
+    index: IndexArgs,
     /// Where to write the list (atomically: nothing is left there if the build fails).
     #[arg(short = 'o', long = "output", value_name = "LIST")]
     output: PathBuf,
@@ -49,16 +44,8 @@ pub(crate) struct Args {
     /// CSV/TSV/JSON lines: the category column (default `categories` when present).
     #[arg(long, value_name = "NAME")]
     category_col: Option<String>,
-    /// Reject entries whose recorded quality is below Q (default 50 for PDQ, 0 otherwise).
-    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(0..=100))]
-    min_quality: Option<u8>,
-    /// Keep all-zero and all-one hashes (rejected by default: blank images).
-    #[arg(long)]
-    allow_degenerate: bool,
-    /// Skip up to N malformed lines per input instead of failing on the first. An input whose
-    /// every record is malformed fails whatever N is.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = crate::args::limit)]
-    max_errors: u64,
+    #[command(flatten)]
+    entries: EntryArgs,
     /// Write the list even when it has no entry (by default a build that keeps no entry fails
     /// and writes nothing: an empty list matches nothing, silently).
     #[arg(long)]
@@ -66,6 +53,71 @@ pub(crate) struct Args {
     /// Input files; `-` reads standard input.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+}
+
+/// `--index` and `--index-threshold`: the index `build`, `update` and `merge` embed.
+#[derive(clap::Args, Debug)]
+pub(crate) struct IndexArgs {
+    /// Search index to embed: auto (chosen from list size and threshold), mih, bktree, or linear
+    /// (none). Default: auto for `build`; for `update` and `merge`, the kind the input list had
+    /// (the first that had one; none if none had one).
+    #[arg(long, value_name = "KIND")]
+    index: Option<IndexKind>,
+    /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
+    #[arg(long, value_name = "T", value_parser = crate::args::threshold)]
+    index_threshold: Option<u32>,
+}
+
+impl IndexArgs {
+    /// Checks `--index-threshold` against `algo`.
+    pub(crate) fn check(&self, algo: HashKind) -> anyhow::Result<()> {
+        if let Some(t) = self.index_threshold {
+            crate::args::check_threshold(t, algo)?;
+        }
+        Ok(())
+    }
+
+    /// `builder` set to embed the index asked for, else the `default` kind (none: no index).
+    pub(crate) fn apply(
+        &self,
+        builder: ListBuilder,
+        default: Option<IndexKind>,
+        algo: HashKind,
+    ) -> ListBuilder {
+        match self.index.or(default) {
+            Some(kind) => builder.index(
+                IndexOptions::new(kind)
+                    .threshold(self.index_threshold.unwrap_or(algo.default_threshold())),
+            ),
+            None => builder,
+        }
+    }
+}
+
+/// The entry filters `build` and `update` share: quality, degenerate hashes, malformed lines.
+#[derive(clap::Args, Debug)]
+pub(crate) struct EntryArgs {
+    /// Reject entries whose recorded quality is below Q (default 50 for PDQ, 0 otherwise).
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(0..=100))]
+    min_quality: Option<u8>,
+    /// Keep all-zero and all-one hashes (rejected by default: blank images).
+    #[arg(long)]
+    allow_degenerate: bool,
+    /// Skip up to N malformed lines per input instead of failing on the first. An input whose
+    /// every line is malformed fails whatever N is.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = crate::args::limit)]
+    pub(crate) max_errors: u64,
+}
+
+impl EntryArgs {
+    /// `builder` with the quality and degenerate-hash filters set.
+    pub(crate) fn apply(&self, builder: ListBuilder) -> ListBuilder {
+        let builder = builder.allow_degenerate(self.allow_degenerate);
+        match self.min_quality {
+            Some(q) => builder.min_quality(q),
+            None => builder,
+        }
+    }
 }
 
 /// Opens `path` for reading, `-` meaning standard input; returns the reader and a display name.
@@ -78,19 +130,6 @@ pub(crate) fn open_input(path: &Path) -> anyhow::Result<(Box<dyn BufRead>, Strin
         Box::new(BufReader::with_capacity(1 << 16, file)),
         path.display().to_string(),
     ))
-}
-
-/// The index options of `--index KIND` and `--index-threshold T`; `inherited` is the kind the
-/// input lists had (update, merge), used when `--index` is not given. `None`: let the library
-/// decide (inherit in update and merge).
-pub(crate) fn index_options(
-    kind: Option<IndexKind>,
-    threshold: Option<u32>,
-    inherited: Option<IndexKind>,
-    algo: HashKind,
-) -> Option<IndexOptions> {
-    let kind = kind.or(inherited)?;
-    Some(IndexOptions::new(kind).threshold(threshold.unwrap_or(algo.default_threshold())))
 }
 
 /// The default list name: the file stem of the output path.
@@ -116,10 +155,23 @@ pub(crate) fn check_not_empty(
     Ok(())
 }
 
+/// Writes the list `builder` holds to `output` (atomically) and reports it on stderr: the end
+/// of `update` and `merge`.
+pub(crate) fn write_list(
+    builder: ListBuilder,
+    allow_empty: bool,
+    output: &Path,
+) -> anyhow::Result<ExitCode> {
+    check_not_empty(&builder, allow_empty, output)?;
+    let report = builder
+        .write(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    eprintln!("{}: {report}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(t) = args.index_threshold {
-        crate::args::check_threshold(t, args.algo)?;
-    }
+    args.index.check(args.algo)?;
     crate::common::Files::new()
         .inputs(args.inputs.iter().map(PathBuf::as_path))
         .outputs([args.output.as_path()])
@@ -127,14 +179,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Opened first: an unwritable output fails before a long import, and an interrupted build
     // (error, SIGINT, SIGTERM) removes its temporary file.
     let mut output = hashsieve::fs::AtomicFile::create(&args.output)?;
-    let mut builder = ListBuilder::new(args.algo)
+    let builder = ListBuilder::new(args.algo)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
-        .version(args.list_version.clone().unwrap_or_default())
-        .allow_degenerate(args.allow_degenerate);
-    if let Some(q) = args.min_quality {
-        builder = builder.min_quality(q);
-    }
-    let mut options = ImportOptions::new().max_errors(args.max_errors);
+        .version(args.list_version.clone().unwrap_or_default());
+    let mut builder = args.index.apply(
+        args.entries.apply(builder),
+        Some(IndexKind::Auto),
+        args.algo,
+    );
+    let mut options = ImportOptions::new().max_errors(args.entries.max_errors);
     options.format = args.input_format;
     options.hash_col = args.hash_col.clone();
     options.id_col = args.id_col.clone();
@@ -150,9 +203,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{name}: {report}");
     }
     check_not_empty(&builder, args.allow_empty, &args.output)?;
-    if let Some(options) = index_options(Some(args.index), args.index_threshold, None, args.algo) {
-        builder = builder.index(options);
-    }
     let report = builder
         .write_to(&mut output)
         .and_then(|report| output.commit().map(|()| report))

@@ -752,6 +752,22 @@ pub(crate) fn matcher_options(gates: &[QualityGate]) -> hashsieve::matching::Mat
     )
 }
 
+/// How `match` and `scan` hash their images: dihedral variants, EXIF orientation, quality gates.
+#[derive(clap::Args)]
+pub(crate) struct ImageQueryArgs {
+    #[command(flatten)]
+    pub(crate) dihedral: DihedralArgs,
+    #[command(flatten)]
+    pub(crate) exif: ExifArgs,
+    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
+    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images (and, in `match`, hashes
+    /// read with a quality) below their algorithm's gate are skipped (`match` reports them on
+    /// stderr, `scan` records them as `skipped`). Default: pdq=50, and 1 for the others, which
+    /// skips only images that are flat on the algorithm's grid.
+    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
+    pub(crate) min_quality: Vec<QualityGate>,
+}
+
 /// `--dihedral` and `--dihedral-mode`, shared by `hash`, `match` and `scan`.
 #[derive(clap::Args)]
 pub(crate) struct DihedralArgs {

@@ -25,15 +25,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     lists: ListArgs,
     #[command(flatten)]
-    dihedral: common::DihedralArgs,
-    #[command(flatten)]
-    exif: common::ExifArgs,
-    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
-    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images (and hashes read with a
-    /// quality) below their algorithm's gate are skipped (reported on stderr). Default: pdq=50,
-    /// and 1 for the others, which skips only images that are flat on the algorithm's grid.
-    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
-    min_quality: Vec<common::QualityGate>,
+    image: common::ImageQueryArgs,
     /// Search index for lists that carry none: auto, linear, mih, bktree.
     #[arg(long, default_value = "auto")]
     index: IndexKind,
@@ -150,7 +142,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .inputs(args.hashes.iter().map(PathBuf::as_path));
     files.check()?;
     let (matcher, _) = args.lists.load(
-        common::matcher_options(&args.min_quality),
+        common::matcher_options(&args.image.min_quality),
         args.index,
         false,
     )?;
@@ -251,16 +243,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let hasher = args
-        .dihedral
-        .hasher()
-        .decode_options(common::decode_options().with_orientation(args.exif.orientation()));
+    let hasher =
+        args.image.dihedral.hasher().decode_options(
+            common::decode_options().with_orientation(args.image.exif.orientation()),
+        );
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     let outputs = files.output_ids();
     for input in &args.inputs {
         if is_stdin(input) {
-            match stdin_image_queries(&hasher, &kinds, args.dihedral.enabled()) {
+            match stdin_image_queries(&hasher, &kinds, args.image.dihedral.enabled()) {
                 Ok(items) => emit(items, &mut out)?,
                 Err(err) => report(&"-", &crate::common::error_message(&err)),
             }
@@ -278,7 +270,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for chunk in image_files.chunks(256) {
         let hashed: Vec<anyhow::Result<Vec<Labelled>>> = chunk
             .par_iter()
-            .map(|path| image_queries(path, &hasher, &kinds, args.dihedral.enabled()))
+            .map(|path| image_queries(path, &hasher, &kinds, args.image.dihedral.enabled()))
             .collect();
         let mut items = Vec::new();
         for (path, result) in chunk.iter().zip(hashed) {

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use hashsieve::index::IndexKind;
 use hashsieve::list::update::merge_into;
 use hashsieve::ListBuilder;
 
-use crate::build::stem;
+use crate::build::{stem, IndexArgs};
 
 /// Merge lists of the same algorithm into one. Each entry records its source: the name of the
 /// list it came from (or that list's file stem when it has no name).
@@ -23,13 +22,8 @@ pub(crate) struct Args {
     /// The merged list's version string.
     #[arg(long = "list-version", value_name = "V")]
     list_version: Option<String>,
-    /// Search index to embed: mih, bktree, auto (chosen from list size and threshold), or
-    /// linear (none). Default: the kind the input lists (the first that had one) had (none if it had none).
-    #[arg(long, value_name = "KIND")]
-    index: Option<IndexKind>,
-    /// The threshold the embedded index is tuned for (default: the algorithm's, PDQ 31).
-    #[arg(long, value_name = "T", value_parser = crate::args::threshold)]
-    index_threshold: Option<u32>,
+    #[command(flatten)]
+    index: IndexArgs,
     /// Write the merged list even when it has no entry.
     #[arg(long)]
     allow_empty: bool,
@@ -66,14 +60,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut builder = ListBuilder::new(kind)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
         .version(args.list_version.clone().unwrap_or_default());
-    if let Some(t) = args.index_threshold {
-        crate::args::check_threshold(t, kind)?;
-    }
+    args.index.check(kind)?;
     let inherited = lists.iter().find_map(|l| l.index_kind());
-    if let Some(o) = crate::build::index_options(args.index, args.index_threshold, inherited, kind)
-    {
-        builder = builder.index(o);
-    }
+    builder = args.index.apply(builder, inherited, kind);
     for (path, list) in args.lists.iter().zip(&lists) {
         let source = if list.name().is_empty() {
             stem(path)
@@ -83,10 +72,5 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let n = merge_into(&mut builder, list, &source)?;
         eprintln!("{}: {n} entries from source {source:?}", path.display());
     }
-    crate::build::check_not_empty(&builder, args.allow_empty, &args.output)?;
-    let report = builder
-        .write(&args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
-    eprintln!("{}: {report}", args.output.display());
-    Ok(ExitCode::SUCCESS)
+    crate::build::write_list(builder, args.allow_empty, &args.output)
 }

@@ -43,15 +43,7 @@ pub(crate) struct Args {
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
     #[command(flatten)]
-    dihedral: common::DihedralArgs,
-    #[command(flatten)]
-    exif: common::ExifArgs,
-    /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
-    /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images below their algorithm's gate
-    /// are skipped (recorded as `skipped`). Default: pdq=50, and 1 for the others, which skips only
-    /// images that are flat on the algorithm's grid.
-    #[arg(long, value_delimiter = ',', value_name = "[ALGO=]Q")]
-    min_quality: Vec<common::QualityGate>,
+    image: common::ImageQueryArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
@@ -165,9 +157,9 @@ fn settings(
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<BTreeMap<_, _>>(),
         "categories": {"hidden": filter.hidden, "show_hidden": filter.show_hidden,
                        "only": filter.only, "exclude": filter.exclude},
-        "dihedral": args.dihedral.enabled(),
-        "dihedral_mode": args.dihedral.mode().name(),
-        "exif": format!("{:?}", args.exif.orientation()).to_ascii_lowercase(),
+        "dihedral": args.image.dihedral.enabled(),
+        "dihedral_mode": args.image.dihedral.mode().name(),
+        "exif": format!("{:?}", args.image.exif.orientation()).to_ascii_lowercase(),
     })
 }
 
@@ -205,7 +197,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .outputs(report_path.as_deref());
     files.check()?;
     let outputs = files.output_ids();
-    let gates = common::matcher_options(&args.min_quality);
+    let gates = common::matcher_options(&args.image.min_quality);
     let (matcher, loaded) = args.lists.load(gates.clone(), IndexKind::Auto, true)?;
     let kinds = matcher.kinds();
     let settings = settings(&args, &loaded, &gates, &kinds);
@@ -279,8 +271,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     .numeric(&["quality", "distance"]);
     let mut rows_now = 0u64;
 
-    let hasher = args.dihedral.hasher().decode_options(
-        hashsieve::image::DecodeOptions::default().with_orientation(args.exif.orientation()),
+    let hasher = args.image.dihedral.hasher().decode_options(
+        hashsieve::image::DecodeOptions::default().with_orientation(args.image.exif.orientation()),
     );
     let pb = common::progress(files.len() as u64, "files");
     let mut now_counts = Counts::default();
@@ -302,7 +294,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for chunk in files.chunks(CHUNK) {
         let rows: Vec<Vec<[String; 10]>> = chunk
             .par_iter()
-            .map(|path| scan_file(path, &hasher, &matcher, &kinds, args.dihedral.enabled()))
+            .map(|path| {
+                scan_file(
+                    path,
+                    &hasher,
+                    &matcher,
+                    &kinds,
+                    args.image.dihedral.enabled(),
+                )
+            })
             .collect();
         for (path, file_rows) in chunk.iter().zip(rows) {
             pb.inc(1);
@@ -360,8 +360,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "inputs": args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "lists": list_meta,
         "settings": settings,
-        "dihedral": args.dihedral.enabled(),
-        "dihedral_mode": args.dihedral.mode().name(),
+        "dihedral": args.image.dihedral.enabled(),
+        "dihedral_mode": args.image.dihedral.mode().name(),
         "min_pdq_quality": gates.min_pdq_quality,
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<BTreeMap<_, _>>(),
         "files": file_counts,

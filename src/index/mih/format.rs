@@ -2,6 +2,7 @@
 //! and the full O(n) validation.
 
 use super::*;
+use crate::index::section_header;
 
 pub(super) const HEADER: usize = 64;
 pub(super) const DESC: usize = 64;
@@ -111,48 +112,12 @@ impl<H: HashBits, S: AsRef<[H]>, D: AsRef<[u8]>> Mih<H, S, D> {
         crate::index::count_parse();
         let hashes = storage.as_ref();
         let b = data.as_ref();
-        if b.len() < HEADER {
-            return Err(crate::Error::truncated(WHAT, HEADER as u64, b.len() as u64));
-        }
-        if &b[..8] != MAGIC {
-            return Err(crate::Error::unsupported(format!(
-                "not a {WHAT} (bad magic bytes)"
-            )));
-        }
-        let version = le_u32(b, 8);
-        if version > VERSION {
-            return Err(crate::Error::version(WHAT, version, VERSION));
-        }
-        if version != VERSION {
-            return Err(corrupt(format!(
-                "format version {version} was never written"
-            )));
-        }
-        let bits = le_u32(b, 12);
-        if bits != H::BITS {
-            return Err(ErrorKind::Mismatch(format!(
-                "index built over {bits}-bit hashes, searched with {}-bit hashes",
-                H::BITS
-            ))
-            .into());
-        }
-        let count = le_u64(b, 16);
-        if count != hashes.len() as u64 {
-            return Err(ErrorKind::Mismatch(format!(
-                "index built over {count} hashes but the list holds {}; rebuild the index",
-                hashes.len()
-            ))
-            .into());
-        }
-        check_len(hashes.len())?;
+        let header = section_header::<H>(b, MAGIC, HEADER, VERSION, WHAT, hashes.len())?;
+        let total = header.total;
         let n = hashes.len();
         let m = le_u32(b, 24) as usize;
         if m == 0 || m > MAX_TABLES {
             return Err(corrupt(format!("{m} tables (expected 1..={MAX_TABLES})")));
-        }
-        let total = le_u64(b, 32);
-        if total > b.len() as u64 {
-            return Err(crate::Error::truncated(WHAT, total, b.len() as u64));
         }
         if (HEADER + DESC * m) as u64 > total {
             return Err(corrupt("table descriptors run past the section"));

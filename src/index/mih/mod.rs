@@ -117,10 +117,10 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::bytes::{align64, le_u16, le_u32, le_u64, put_u16, put_u32, put_u64, u32_at};
 use super::cost::{ball, linear_cost};
 use super::{check_len, default_threshold, linear, HashBits, Index, IndexKind, Match};
 use crate::arch::{prefetch, Isa, Simd, WithSimd};
+use crate::bytes::{align64, le_u16, le_u32, le_u64, put_u16, put_u32, put_u64, u32_at};
 use crate::error::{ErrorKind, Result};
 
 mod codec;

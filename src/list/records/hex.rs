@@ -27,6 +27,31 @@ pub(super) struct PdqState {
     pub(super) last: Option<(String, HashValue, Option<u8>)>,
 }
 
+/// The records of line `n`'s dihedral hashes (orientation, hex) from file `name`, all or none:
+/// one malformed hash makes the whole line one `Malformed` item.
+fn dihedral_items<'a>(
+    n: u64,
+    kind: HashKind,
+    quality: Option<u8>,
+    name: &str,
+    hashes: impl IntoIterator<Item = (Dihedral, &'a str)>,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    for (d, text) in hashes {
+        match parse_hash(kind, text) {
+            Ok(hash) => {
+                let mut r = Record::new(n, kind, hash);
+                r.quality = quality;
+                r.id = Some(name.to_owned());
+                r.orientation = Some(d);
+                items.push(Item::Record(r));
+            }
+            Err(reason) => return vec![Item::Malformed { line: n, reason }],
+        }
+    }
+    items
+}
+
 pub(super) fn pdq_hasher_items(
     options: &ReadOptions,
     state: &mut PdqState,
@@ -107,17 +132,7 @@ pub(super) fn pdq_hasher_items(
         }
         if !across.is_empty() {
             // -d --pdqdih-across: the 8 hashes; `hash=` repeats `orig=`.
-            let mut items = Vec::new();
-            for (d, value) in across {
-                match parse_hash(kind, value) {
-                    Ok(h) => items.push(record(kind, h, quality, name, Some(d))),
-                    Err(reason) => {
-                        out.push_back(Item::Malformed { line: n, reason });
-                        return;
-                    }
-                }
-            }
-            out.extend(items);
+            out.extend(dihedral_items(n, kind, quality, name, across));
             return;
         }
         if let Some(d) = xform {
@@ -159,17 +174,8 @@ pub(super) fn pdq_hasher_items(
             });
             return;
         }
-        let mut items = Vec::new();
-        for (d, f) in Dihedral::ALL.into_iter().zip(&fields[..8]) {
-            match parse_hash(kind, f) {
-                Ok(h) => items.push(record(kind, h, q, name, Some(d))),
-                Err(reason) => {
-                    out.push_back(Item::Malformed { line: n, reason });
-                    return;
-                }
-            }
-        }
-        out.extend(items);
+        let hashes = Dihedral::ALL.into_iter().zip(fields[..8].iter().copied());
+        out.extend(dihedral_items(n, kind, q, name, hashes));
         return;
     }
     let mut parts = text.splitn(3, ',');
