@@ -2,7 +2,6 @@
 //! corruptions either fail the (validating) load or answer exactly as the linear scan; loaded
 //! without validation they may answer wrongly, but never panic or hang.
 
-
 use hashsieve::index::bench::{synthetic, SplitMix64};
 use hashsieve::index::{BkTree, HashBits, Index, LinearScan, Match, Mih, MihOptions, SearchIndex};
 use hashsieve::{Hash256, Hash64};
