@@ -264,5 +264,5 @@ fn header_fields_out_of_range_are_rejected() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("version 2"), "{err}");
+    assert!(err.to_string().contains("format v2"), "{err}");
 }
