@@ -282,18 +282,7 @@ fn a_closed_stdout_ends_the_command_quietly() {
         ));
     }
     std::fs::write(dir.path().join("in.csv"), text).unwrap();
-    cmd([
-        "build",
-        "in.csv",
-        "-o",
-        "l.hsl",
-        "--algo",
-        "pdq",
-        "--min-quality",
-        "0",
-    ])
-    .dir(dir.path())
-    .assert_ok();
+    build_list(dir.path());
     for format in ["hex", "csv", "jsonl"] {
         let out = closed_early(dir.path(), &["export", "--format", format, "l.hsl"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -410,18 +399,7 @@ fn export_options_for_the_other_tools() {
         format!("hash,id,quality\n{a},one.jpg,90\n{a},two.jpg,80\n{b},three.jpg,\n"),
     )
     .unwrap();
-    cmd([
-        "build",
-        "in.csv",
-        "-o",
-        "l.hsl",
-        "--algo",
-        "pdq",
-        "--min-quality",
-        "0",
-    ])
-    .dir(d)
-    .assert_ok();
+    build_list(d);
     // hex: unique hashes; --with-ids: `hash,id` per entry.
     let out = run_in(d, &["export", "--format", "hex", "l.hsl"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
@@ -840,4 +818,20 @@ fn dedup_writes_path_ids_exactly_and_ends_json_with_a_summary() {
             }
         }
     }
+}
+
+/// Builds `l.hsl` (PDQ, every row kept whatever its quality) from `in.csv` in `dir`.
+fn build_list(dir: &Path) {
+    cmd([
+        "build",
+        "in.csv",
+        "-o",
+        "l.hsl",
+        "--algo",
+        "pdq",
+        "--min-quality",
+        "0",
+    ])
+    .dir(dir)
+    .assert_ok();
 }

@@ -115,12 +115,9 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
         "0"
     );
 
-    let out = cmd(["match", "--list", list, query]).assert_exit(1);
-    assert!(
-        stderr(&out).contains("skipped: quality 0 is below the minimum 1"),
-        "{}",
-        stderr(&out)
-    );
+    cmd(["match", "--list", list, query])
+        .assert_exit(1)
+        .assert_stderr_contains("skipped: quality 0 is below the minimum 1");
 
     // Opened for pHash alone, for every algorithm, or by a later item.
     for spec in ["phash=0", "0", "5,phash=0", "pdq=90,phash=0"] {
@@ -130,7 +127,7 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
         assert_eq!((row[1], row[3], row[8]), ("flat", "0", "0"), "{spec}");
     }
     // Repeating the flag works like a comma; the last value for pHash wins.
-    let out = cmd([
+    cmd([
         "match",
         "--list",
         list,
@@ -140,12 +137,8 @@ fn match_gates_phash_by_default_and_min_quality_opens_it() {
         "phash=7",
         query,
     ])
-    .assert_exit(1);
-    assert!(
-        stderr(&out).contains("below the minimum 7"),
-        "{}",
-        stderr(&out)
-    );
+    .assert_exit(1)
+    .assert_stderr_contains("below the minimum 7");
 
     for bad in ["phash=101", "md5=3", "high", "pdq=-1"] {
         cmd(["match", "--list", list, "--min-quality", bad, query]).assert_exit(2);
@@ -186,14 +179,7 @@ fn scan_records_skipped_phash_and_reports_the_gates() {
 
     let (out, rows, report) = scan("default.tsv", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    // The first rows after the settings (`#` lines) and the column header.
-    let row: Vec<&str> = rows
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .nth(1)
-        .unwrap()
-        .split('\t')
-        .collect();
+    let row = first_row(&rows);
     assert_eq!((row[1], row[2], row[4]), ("skipped", "phash", "0"));
     assert_eq!(report["min_quality"]["phash"], 1);
     assert_eq!(report["min_pdq_quality"], 50);
@@ -201,15 +187,18 @@ fn scan_records_skipped_phash_and_reports_the_gates() {
 
     let (out, rows, report) = scan("open.tsv", &["--min-quality", "phash=0,pdq=60"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    // The first rows after the settings (`#` lines) and the column header.
-    let row: Vec<&str> = rows
-        .lines()
+    let row = first_row(&rows);
+    assert_eq!((row[1], row[5]), ("match", "flat"));
+    assert_eq!(report["min_quality"]["phash"], 0);
+    assert_eq!(report["min_pdq_quality"], 60);
+}
+
+/// The fields of the first row after the settings (`#` lines) and the column header.
+fn first_row(rows: &str) -> Vec<&str> {
+    rows.lines()
         .filter(|l| !l.starts_with('#'))
         .nth(1)
         .unwrap()
         .split('\t')
-        .collect();
-    assert_eq!((row[1], row[5]), ("match", "flat"));
-    assert_eq!(report["min_quality"]["phash"], 0);
-    assert_eq!(report["min_pdq_quality"], 60);
+        .collect()
 }

@@ -134,12 +134,9 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     ];
     let before = snapshot(d);
     for args in cases {
-        let out = run_in(d, args).assert_exit(2);
-        assert!(
-            stderr(&out).contains("is the input"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        run_in(d, args)
+            .assert_exit(2)
+            .assert_stderr_contains("is the input");
         assert_eq!(snapshot(d), before, "{args:?} changed a file");
         assert!(temp_files(d).is_empty());
     }
@@ -279,22 +276,16 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
         ],
     ];
     for args in cases {
-        let out = run_in(d, args).assert_exit(2);
-        assert!(
-            stderr(&out).contains("named pipe"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        run_in(d, args)
+            .assert_exit(2)
+            .assert_stderr_contains("named pipe");
     }
     assert!(!d.join("m.hsl").exists() && !d.join("u.hsl").exists());
     // A device (only /dev/null, which reading cannot harm) is refused the same way.
     for args in [&["info", "/dev/null"][..], &["hash", "/dev/null"]] {
-        let out = run_in(d, args).assert_exit(2);
-        assert!(
-            stderr(&out).contains("a character device"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        run_in(d, args)
+            .assert_exit(2)
+            .assert_stderr_contains("a character device");
     }
 }
 
@@ -398,20 +389,14 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     );
     assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "tree"]).assert_exit(1);
-    assert!(
-        stderr(&out).contains("skipped 1 symbolic link"),
-        "{}",
-        stderr(&out)
-    );
+    run_in(d, &["match", "-l", "L.hsl", "tree"])
+        .assert_exit(1)
+        .assert_stderr_contains("skipped 1 symbolic link");
     run_in(d, &["match", "--follow", "-l", "L.hsl", "tree"]).assert_exit(0);
 
-    let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]).assert_exit(1);
-    assert!(
-        stderr(&out).contains("skipped 1 symbolic link"),
-        "{}",
-        stderr(&out)
-    );
+    run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"])
+        .assert_exit(1)
+        .assert_stderr_contains("skipped 1 symbolic link");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("s.tsv.report.json")).unwrap()).unwrap();
     assert_eq!(report["files"]["not_scanned"]["symlinks"], 1, "{report}");

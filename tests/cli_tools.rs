@@ -80,17 +80,11 @@ fn bash_complete(script: &Path, words: &[&str]) -> Vec<String> {
         quoted[n - 1],
         quoted[n - 2],
     );
-    let out = Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", &program])
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut replies: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
+    let out = cmd(["--norc", "--noprofile", "-c", &program])
+        .program("bash")
+        .assert_ok();
+    let mut replies: Vec<String> = out
+        .stdout()
         .lines()
         .map(str::to_string)
         .filter(|l| !l.is_empty())

@@ -75,7 +75,14 @@ fn thumb16(rgb: &[u8], w: usize, h: usize) -> Vec<f64> {
     out
 }
 
-fn assert_decode_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
+/// Asserts that `result` failed with an error whose kind satisfies `want`
+/// (named `kind` in the failure message).
+fn assert_err_kind(
+    result: Result<DecodedImage, hashsieve::Error>,
+    what: &str,
+    kind: &str,
+    want: fn(&ErrorKind) -> bool,
+) {
     match result {
         Ok(img) => panic!(
             "{what}: decoded {}x{} instead of failing",
@@ -83,38 +90,28 @@ fn assert_decode_err(result: Result<DecodedImage, hashsieve::Error>, what: &str)
             img.height()
         ),
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Decode { .. }),
-            "{what}: wrong error kind: {e}"
+            want(e.kind()),
+            "{what}: wrong error kind (want {kind}): {e}"
         ),
     }
+}
+
+fn assert_decode_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
+    assert_err_kind(result, what, "Decode", |k| {
+        matches!(k, ErrorKind::Decode { .. })
+    });
 }
 
 fn assert_unsupported_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
-    match result {
-        Ok(img) => panic!(
-            "{what}: decoded {}x{} instead of failing",
-            img.width(),
-            img.height()
-        ),
-        Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Unsupported(_)),
-            "{what}: wrong error kind: {e}"
-        ),
-    }
+    assert_err_kind(result, what, "Unsupported", |k| {
+        matches!(k, ErrorKind::Unsupported(_))
+    });
 }
 
 fn assert_limits_err(result: Result<DecodedImage, hashsieve::Error>, what: &str) {
-    match result {
-        Ok(img) => panic!(
-            "{what}: decoded {}x{} instead of failing",
-            img.width(),
-            img.height()
-        ),
-        Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Limit { .. }),
-            "{what}: wrong error kind: {e}"
-        ),
-    }
+    assert_err_kind(result, what, "Limit", |k| {
+        matches!(k, ErrorKind::Limit { .. })
+    });
 }
 
 // --- Minimal encoders for inputs built inside the tests. ---

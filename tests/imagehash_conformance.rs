@@ -90,25 +90,23 @@ fn compare(name: &str, row: &HashMap<String, String>, suffix: &str, got: &Hashes
     bad
 }
 
-#[test]
-fn reference_tsv_hash_size_8() {
+/// Checks the size-8 hashes of every row of `corpus/{table}` that `keep` selects: the decoded
+/// pixels must match the row's `rgb_sha256` and the hashes its columns; at least `min_rows` rows.
+fn check_corpus(table: &str, keep: fn(&HashMap<String, String>, &Path) -> bool, min_rows: usize) {
     let dir = data_dir().join("corpus");
     let options = ImageHashOptions::default();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for row in read_tsv(dir.join("REFERENCE.tsv")) {
-        if row["exif_mode"] != "raw" || !row["error"].is_empty() {
-            continue;
-        }
+    for row in read_tsv(dir.join(table)) {
         let path = dir.join(&row["file"]);
-        if lossy_or_unsupported(&path).is_some() {
+        if !keep(&row, &path) {
             continue;
         }
         let (rgb, w, h) = decode_rgb(&path);
         assert_eq!(
             sha256_hex(&rgb),
             row["rgb_sha256"],
-            "{}: decoded pixels differ from Pillow's; fix the skip rule, not the hash",
+            "{table} {}: decoded pixels differ from Pillow's; fix the skip rule, not the hash",
             row["file"]
         );
         failures.extend(compare(
@@ -121,47 +119,34 @@ fn reference_tsv_hash_size_8() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {checked} files differ:\n{}",
+        "{table}: {} of {checked} files differ:\n{}",
         failures.len(),
         failures.join("\n")
     );
+    assert!(checked >= min_rows, "only {checked} {table} rows checked");
+}
+
+#[test]
+fn reference_tsv_hash_size_8() {
     // 36 files in the corpus copy, 25 of them lossless with 8 bits per channel.
-    assert!(checked >= 25, "only {checked} REFERENCE.tsv rows checked");
+    check_corpus(
+        "REFERENCE.tsv",
+        |row, path| {
+            row["exif_mode"] == "raw"
+                && row["error"].is_empty()
+                && lossy_or_unsupported(path).is_none()
+        },
+        25,
+    );
 }
 
 #[test]
 fn transformed_tsv_hash_size_8() {
-    let dir = data_dir().join("corpus");
-    let options = ImageHashOptions::default();
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for row in read_tsv(dir.join("TRANSFORMED.tsv")) {
-        if !row["error"].is_empty() || row["stored_as"] != "PNG" {
-            continue;
-        }
-        let path = dir.join(&row["file"]);
-        let (rgb, w, h) = decode_rgb(&path);
-        assert_eq!(
-            sha256_hex(&rgb),
-            row["rgb_sha256"],
-            "{}: decoded pixels differ",
-            row["file"]
-        );
-        failures.extend(compare(
-            &row["file"],
-            &row,
-            "",
-            &hashes(&rgb, w, h, &options),
-        ));
-        checked += 1;
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} files differ:\n{}",
-        failures.len(),
-        failures.join("\n")
+    check_corpus(
+        "TRANSFORMED.tsv",
+        |row, _| row["error"].is_empty() && row["stored_as"] == "PNG",
+        5,
     );
-    assert!(checked >= 5, "only {checked} TRANSFORMED.tsv rows checked");
 }
 
 /// Runs every row of `table` (columns `file`, then `{algo}8` / `{algo}16` per size) with `order`.

@@ -13,6 +13,7 @@ use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
 use proptest::prelude::*;
 
+use crate::common::entries::{self, Input};
 use crate::common::fuzz_checks::exercise;
 
 const GOLDEN_PDQ: &[u8] = include_bytes!("data/list/golden-v1.hsl");
@@ -572,19 +573,10 @@ fn open_errors_name_the_path() {
 
 // ---- Property tests: build -> open gives back exactly what went in. ----
 
-#[derive(Clone, Debug)]
-struct Input {
-    hash: HashValue,
-    id: String,
-    quality: Option<u8>,
-    categories: Vec<(String, String)>,
-    source: Option<String>,
-}
-
 fn input_strategy(wide: bool) -> impl Strategy<Value = Vec<Input>> {
     // A small hash pool forces duplicates; edge values included.
     let hash = if wide {
-        prop::sample::select(vec![
+        entries::hashes_256(vec![
             [0u64, 0, 0, 0],
             [u64::MAX; 4],
             [1, 0, 0, 0],
@@ -593,39 +585,24 @@ fn input_strategy(wide: bool) -> impl Strategy<Value = Vec<Input>> {
             [8, 7, 6, 5],
             [u64::MAX, 0, 0, 0],
         ])
-        .boxed()
-        .prop_union(any::<[u64; 4]>().boxed())
-        .prop_map(|l| HashValue::from(Hash256::from_limbs(l)))
-        .boxed()
     } else {
-        prop::sample::select(vec![0u64, u64::MAX, 1, 2, 1 << 63])
-            .boxed()
-            .prop_union(any::<u64>().boxed())
-            .prop_map(|v| HashValue::from(Hash64::from_u64(v)))
-            .boxed()
+        entries::hashes_64(vec![0u64, u64::MAX, 1, 2, 1 << 63])
     };
     let category = (
         prop::sample::select(vec!["vics-us", "uk", "tag", "x"]),
         prop::sample::select(vec!["1", "2", "A", "C", "urgent"]),
     )
         .prop_map(|(s, c)| (s.to_owned(), c.to_owned()));
-    let entry = (
+    let source = prop::option::of(
+        prop::sample::select(vec!["list-a", "list-b", "ncmec"]).prop_map(str::to_owned),
+    );
+    entries::inputs(
         hash,
-        ".{0,12}",
-        prop::option::of(0u8..=100),
-        prop::collection::vec(category, 0..3),
-        prop::option::of(
-            prop::sample::select(vec!["list-a", "list-b", "ncmec"]).prop_map(str::to_owned),
-        ),
+        ".{0,12}".boxed(),
+        category.boxed(),
+        source.boxed(),
+        40,
     )
-        .prop_map(|(hash, id, quality, categories, source)| Input {
-            hash,
-            id,
-            quality,
-            categories,
-            source,
-        });
-    prop::collection::vec(entry, 0..40)
 }
 
 fn build(kind: HashKind, inputs: &[Input]) -> Vec<u8> {
@@ -635,17 +612,7 @@ fn build(kind: HashKind, inputs: &[Input]) -> Vec<u8> {
         .created(42)
         .min_quality(0)
         .allow_degenerate(true);
-    for i in inputs {
-        let mut meta = EntryMeta::new(&i.id);
-        meta.categories = i
-            .categories
-            .iter()
-            .map(|(s, c)| Category::new(s, c))
-            .collect();
-        meta.source = i.source.as_deref();
-        meta.quality = i.quality;
-        assert!(b.add(i.hash, meta).unwrap());
-    }
+    assert_eq!(entries::add_all(&mut b, inputs), inputs.len());
     b.to_vec().unwrap()
 }
 

@@ -8,10 +8,11 @@ use std::path::Path;
 
 use hashsieve::list::export::{export, ExportFormat};
 use hashsieve::list::import::{import, ImportOptions, ImportReport, InputFormat};
-use hashsieve::list::{Category, EntryMeta, HashList, ListBuilder};
-use hashsieve::{ErrorKind, Hash256, Hash64, HashKind, HashValue};
+use hashsieve::list::{HashList, ListBuilder};
+use hashsieve::{ErrorKind, Hash64, HashKind, HashValue};
 use proptest::prelude::*;
 
+use common::entries::{self, Input};
 use common::needles;
 
 fn short64() -> Vec<String> {
@@ -591,28 +592,11 @@ fn an_input_with_every_record_malformed_fails_whatever_max_errors() {
 
 // ---- export -> import round trips ----
 
-#[derive(Clone, Debug)]
-struct Input {
-    hash: HashValue,
-    id: String,
-    quality: Option<u8>,
-    categories: Vec<(String, String)>,
-    source: Option<String>,
-}
-
 fn inputs(wide: bool) -> impl Strategy<Value = Vec<Input>> {
     let hash = if wide {
-        prop::sample::select(vec![[1u64, 2, 3, 4], [4, 3, 2, 1]])
-            .boxed()
-            .prop_union(any::<[u64; 4]>().boxed())
-            .prop_map(|l| HashValue::from(Hash256::from_limbs(l)))
-            .boxed()
+        entries::hashes_256(vec![[1u64, 2, 3, 4], [4, 3, 2, 1]])
     } else {
-        prop::sample::select(vec![1u64, 2, 1 << 63])
-            .boxed()
-            .prop_union(any::<u64>().boxed())
-            .prop_map(|v| HashValue::from(Hash64::from_u64(v)))
-            .boxed()
+        entries::hashes_64(vec![1u64, 2, 1 << 63])
     };
     let cat = (
         prop::sample::select(vec!["uk", "vics-us", "tag"]),
@@ -620,21 +604,13 @@ fn inputs(wide: bool) -> impl Strategy<Value = Vec<Input>> {
     )
         .prop_map(|(s, c)| (s.to_owned(), c));
     // Ids: anything, including commas, quotes, newlines and non-ASCII.
-    let entry = (
+    entries::inputs(
         hash,
-        any::<String>(),
-        prop::option::of(0u8..=100),
-        prop::collection::vec(cat, 0..3),
-        prop::option::of("[a-z ,\"]{1,8}"),
+        any::<String>().boxed(),
+        cat.boxed(),
+        prop::option::of("[a-z ,\"]{1,8}").boxed(),
+        30,
     )
-        .prop_map(|(hash, id, quality, categories, source)| Input {
-            hash,
-            id,
-            quality,
-            categories,
-            source,
-        });
-    prop::collection::vec(entry, 0..30)
 }
 
 fn build(kind: HashKind, inputs: &[Input]) -> Vec<u8> {
@@ -643,17 +619,7 @@ fn build(kind: HashKind, inputs: &[Input]) -> Vec<u8> {
         .created(1)
         .min_quality(0)
         .allow_degenerate(true);
-    for i in inputs {
-        let mut meta = EntryMeta::new(&i.id);
-        meta.quality = i.quality;
-        meta.categories = i
-            .categories
-            .iter()
-            .map(|(s, c)| Category::new(s, c))
-            .collect();
-        meta.source = i.source.as_deref();
-        b.add(i.hash, meta).unwrap();
-    }
+    entries::add_all(&mut b, inputs);
     b.to_vec().unwrap()
 }
 

@@ -18,7 +18,7 @@ fn compare<H: HashBits>(hashes: &[H], queries: &[H], threshold: u32) {
     let mih = Mih::build_with(hashes, &MihOptions::new().threshold(threshold.min(H::BITS))).unwrap();
     let mih_bytes = mih.as_bytes().to_vec();
     let reloaded_mih = Mih::load(&mih_bytes, hashes).unwrap();
-    let scans: Vec<LinearScan<'_, H>> = Isa::available().into_iter().map(|isa| LinearScan::with_isa(hashes, isa)).collect();
+    let scans: Vec<LinearScan<H, &[H]>> = Isa::available().into_iter().map(|isa| LinearScan::with_isa(hashes, isa)).collect();
     for q in queries {
         oracle.range(q, threshold, &mut want);
         let indexes: Vec<&dyn Index<Hash = H>> = scans

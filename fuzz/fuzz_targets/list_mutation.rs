@@ -32,7 +32,7 @@ fn brute_force(list: &HashList<Vec<u8>>, q: &HashValue, thr: u32) -> Answer {
 
 fn answers(bytes: Vec<u8>, kind: HashKind, queries: &[HashValue]) -> Option<Vec<Answer>> {
     let list = HashList::from_bytes(bytes).ok()?;
-    let matcher: Matcher<Vec<u8>> = Matcher::new();
+    let matcher = Matcher::new();
     matcher.add_list(list, ListOptions::default()).ok()?;
     Some(
         queries

@@ -5,6 +5,7 @@
 #[cfg(feature = "cli")]
 pub mod cmd;
 pub mod crafted;
+pub mod entries;
 pub mod fuzz_checks;
 pub mod tracking_alloc;
 pub mod xorshift;
