@@ -28,7 +28,7 @@ use common::crafted::{bmp_header, gif_header, photo_rgb, png_header, riff, vp8l,
 
 /// A budget of this test's own, so tests running at the same time do not wait for each other.
 fn own_budget() -> DecodeOptions {
-    DecodeOptions::default().with_budget(DecodeBudget::unlimited())
+    DecodeOptions::default().budget(DecodeBudget::unlimited())
 }
 
 /// The files of a fixture directory.
@@ -153,7 +153,7 @@ fn an_inflating_icc_profile_is_held_to_the_metadata_cap() {
 
     let fine = png_with_icc(4 << 20);
     let m = smallest_fitting(&fine, &own_budget());
-    let at_m = own_budget().with_limits(Limits::none().with_max_alloc(m));
+    let at_m = own_budget().limits(Limits::none().with_max_alloc(m));
     let (result, peak) = peak_of(|| decode(&fine, &at_m));
     assert_eq!(result.unwrap().width(), 16);
     assert!(peak <= m, "{peak} bytes live, limit {m}");
@@ -175,7 +175,7 @@ fn a_tiff_tag_declaring_more_values_than_the_file_holds_is_refused() {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
         .collect();
-    let opts = own_budget().with_limits(Limits::default().with_max_alloc(32 << 20));
+    let opts = own_budget().limits(Limits::default().with_max_alloc(32 << 20));
     let (result, peak) = peak_of(|| decode(&bytes, &opts));
     let err = result.expect_err("refused");
     assert!(matches!(err.kind(), ErrorKind::Decode { .. }), "{err}");
@@ -207,7 +207,7 @@ fn smallest_fitting(bytes: &[u8], opts: &DecodeOptions) -> u64 {
     let fits = |m: u64| {
         decode(
             bytes,
-            &opts.clone().with_limits(Limits::none().with_max_alloc(m)),
+            &opts.clone().limits(Limits::none().with_max_alloc(m)),
         )
         .is_ok()
     };
@@ -235,14 +235,14 @@ fn the_decoder_never_has_more_than_max_alloc_live() {
     for path in fixtures("corpus").into_iter().chain(fixtures("decode")) {
         let bytes = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let plain = own_budget().with_limits(Limits::none());
+        let plain = own_budget().limits(Limits::none());
         if decode(&bytes, &plain).is_err() {
             continue; // tables, scripts and the unsupported palette TIFF
         }
         for orientation in [Orientation::Reference, Orientation::Apply] {
-            let opts = own_budget().with_orientation(orientation);
+            let opts = own_budget().orientation(orientation);
             let m = smallest_fitting(&bytes, &opts);
-            let at_m = opts.clone().with_limits(Limits::none().with_max_alloc(m));
+            let at_m = opts.clone().limits(Limits::none().with_max_alloc(m));
             let (result, peak) = peak_of(|| decode(&bytes, &at_m));
             result.unwrap();
             assert!(
@@ -313,7 +313,7 @@ fn large_images_decode_with_default_limits_in_every_format() {
     files.push(("webp", webp));
     for (what, bytes) in &files {
         for orientation in [Orientation::Reference, Orientation::Apply] {
-            let img = decode(bytes, &own_budget().with_orientation(orientation))
+            let img = decode(bytes, &own_budget().orientation(orientation))
                 .unwrap_or_else(|e| panic!("{what} {orientation:?}: {e}"));
             assert_eq!(img.into_vec(), rgb, "{what} {orientation:?}");
         }
@@ -330,7 +330,7 @@ fn threads_share_one_budget() {
     let bytes = std::fs::read(common::data("corpus/edge_prime_997x661.png")).unwrap();
     let need = smallest_fitting(&bytes, &own_budget());
     let budget = DecodeBudget::new(need + need / 2);
-    let opts = Arc::new(DecodeOptions::default().with_budget(budget.clone()));
+    let opts = Arc::new(DecodeOptions::default().budget(budget.clone()));
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let (opts, bytes) = (opts.clone(), bytes.clone());
@@ -353,11 +353,7 @@ fn threads_share_one_budget() {
 fn an_image_larger_than_the_budget_decodes_alone() {
     let bytes = std::fs::read(common::data("corpus/edge_prime_997x661.png")).unwrap();
     let budget = DecodeBudget::new(1000);
-    let img = decode(
-        &bytes,
-        &DecodeOptions::default().with_budget(budget.clone()),
-    )
-    .unwrap();
+    let img = decode(&bytes, &DecodeOptions::default().budget(budget.clone())).unwrap();
     assert_eq!((img.width(), img.height()), (997, 661));
     assert_eq!(budget.in_use(), 0);
 }
@@ -369,8 +365,8 @@ fn kept_reservations_last_until_the_image_drops() {
     let bytes = std::fs::read(common::data("corpus/edge_prime_997x661.png")).unwrap();
     let budget = DecodeBudget::new(1 << 20);
     let opts = DecodeOptions::default()
-        .with_budget(budget.clone())
-        .with_keep_reserved(true);
+        .budget(budget.clone())
+        .keep_reserved(true);
     let first = decode(&bytes, &opts).unwrap();
     assert!(first.is_reserved());
     assert_eq!(budget.in_use(), 997 * 661 * 3);
@@ -391,17 +387,15 @@ fn kept_reservations_last_until_the_image_drops() {
 fn limits_three_ways_with_a_budget() {
     let bytes = std::fs::read(common::data("corpus/edge_lossless.webp")).unwrap();
     let budget = DecodeBudget::new(64 << 20);
-    let opts = DecodeOptions::default().with_budget(budget.clone());
-    let none = decode(&bytes, &opts.clone().with_limits(Limits::none())).unwrap();
+    let opts = DecodeOptions::default().budget(budget.clone());
+    let none = decode(&bytes, &opts.clone().limits(Limits::none())).unwrap();
     let generous = decode(&bytes, &opts).unwrap();
     assert_eq!(none.into_vec(), generous.into_vec());
     let m = smallest_fitting(&bytes, &opts);
     assert_limits(
         decode(
             &bytes,
-            &opts
-                .clone()
-                .with_limits(Limits::default().with_max_alloc(m - 1)),
+            &opts.clone().limits(Limits::default().with_max_alloc(m - 1)),
         ),
         "one byte under the smallest fitting max_alloc",
     );
@@ -481,7 +475,7 @@ fn decode_reader_is_bounded_by_max_alloc() {
     let mut png = Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png).unwrap();
     let png = png.into_inner();
-    let none = own_budget().with_limits(Limits::none());
+    let none = own_budget().limits(Limits::none());
     let by_bytes = decode(&png, &none).unwrap();
     let from_reader = decode_reader(&png[..], &none).unwrap();
     assert_eq!(from_reader.into_vec(), by_bytes.into_vec());
@@ -491,7 +485,7 @@ fn decode_reader_is_bounded_by_max_alloc() {
     );
     // A stream far longer than the limit (1 GiB of zeros, never materialised).
     let endless = std::io::repeat(0).take(1 << 30);
-    let tight = own_budget().with_limits(Limits::default().with_max_alloc(1 << 20));
+    let tight = own_budget().limits(Limits::default().with_max_alloc(1 << 20));
     let (result, peak) = peak_of(|| decode_reader(endless, &tight));
     let err = result.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Limit { .. }), "{err}");

@@ -154,7 +154,7 @@ fn goldens() -> Vec<(&'static str, ExportFormat, ExportOptions, InputFormat)> {
         (
             "fixed-ids.hex",
             ExportFormat::Hex,
-            ExportOptions::new().with_ids(true),
+            ExportOptions::new().ids(true),
             InputFormat::Hex,
         ),
         (
@@ -239,7 +239,7 @@ fn golden_files_read_back_with_the_fields_they_carry() {
             rows.iter().map(|r| &r.hash).collect::<BTreeSet<_>>(),
             "{name}: the hashes"
         );
-        match (format, opts.with_ids) {
+        match (format, opts.ids) {
             (ExportFormat::Csv | ExportFormat::JsonLines, _) => {
                 assert_eq!(back, rows_of(&build(HashKind::Pdq, &rows)), "{name}")
             }
@@ -325,11 +325,7 @@ fn formats_that_cannot_hold_a_list_fail_before_writing() {
     let mut rows = fixed_rows();
     rows[3].id = "two\nlines".into();
     let broken = build(HashKind::Pdq, &rows);
-    fails(
-        &broken,
-        ExportFormat::Hex,
-        &ExportOptions::new().with_ids(true),
-    );
+    fails(&broken, ExportFormat::Hex, &ExportOptions::new().ids(true));
     fails(
         &broken,
         ExportFormat::PdqHasher,
@@ -429,7 +425,7 @@ proptest! {
             rows.iter().map(|r| r.hash.clone()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>()
         );
 
-        let hex_ids = export_bytes(&list, ExportFormat::Hex, &ExportOptions::new().with_ids(true));
+        let hex_ids = export_bytes(&list, ExportFormat::Hex, &ExportOptions::new().ids(true));
         let back = rows_of(&import_back(HashKind::Pdq, &hex_ids, Some(InputFormat::Hex)));
         prop_assert_eq!(
             carried(&back, |r| (r.hash.clone(), r.id.clone())),

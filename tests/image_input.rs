@@ -275,7 +275,7 @@ fn corpus_matches_the_reference_table() {
         };
         let img = decode_path(
             &dir.join(file),
-            &DecodeOptions::default().with_orientation(orientation),
+            &DecodeOptions::default().orientation(orientation),
         )
         .unwrap_or_else(|e| panic!("{file}: {e}"));
         let what = format!("{file} ({})", row["exif_mode"]);
@@ -324,10 +324,10 @@ fn check_decoded_table(sub: &str) -> usize {
         );
         let mut opts = DecodeOptions::default();
         if row["exif_mode"] == "transposed" {
-            opts = opts.with_orientation(Orientation::Apply);
+            opts = opts.orientation(Orientation::Apply);
         }
         if row["sixteen_bit"] == "scale" {
-            opts = opts.with_sixteen_bit(SixteenBit::Scale);
+            opts = opts.sixteen_bit(SixteenBit::Scale);
         }
         if row["sixteen_bit"] == "pillow" {
             if let Some(sha) = reference.get(&(file.clone(), row["exif_mode"].clone())) {
@@ -450,7 +450,7 @@ fn tiff_orientation_default_vs_ignore() {
     let stored = decode(&read("decode", "orient1.png"), &DecodeOptions::default()).unwrap();
     let ignore = decode(
         &tif,
-        &DecodeOptions::default().with_orientation(Orientation::Ignore),
+        &DecodeOptions::default().orientation(Orientation::Ignore),
     )
     .unwrap();
     assert_eq!(
@@ -461,7 +461,7 @@ fn tiff_orientation_default_vs_ignore() {
     let default = decode(&tif, &DecodeOptions::default()).unwrap();
     let apply = decode(
         &tif,
-        &DecodeOptions::default().with_orientation(Orientation::Apply),
+        &DecodeOptions::default().orientation(Orientation::Apply),
     )
     .unwrap();
     assert_eq!(
@@ -480,7 +480,7 @@ fn png_exif_orientation_all_eight() {
     for tag in 1..=8u16 {
         let file = png_rgb(w, h, &rgb, &[(b"eXIf", exif_orientation(tag))]);
         for o in [Orientation::default(), Orientation::Ignore] {
-            let img = decode(&file, &DecodeOptions::default().with_orientation(o)).unwrap();
+            let img = decode(&file, &DecodeOptions::default().orientation(o)).unwrap();
             assert_eq!(
                 (img.width(), img.height(), rgb_bytes(&img)),
                 (w, h, rgb.clone()),
@@ -489,7 +489,7 @@ fn png_exif_orientation_all_eight() {
         }
         let img = decode(
             &file,
-            &DecodeOptions::default().with_orientation(Orientation::Apply),
+            &DecodeOptions::default().orientation(Orientation::Apply),
         )
         .unwrap();
         let mut oracle =
@@ -512,7 +512,7 @@ fn jpeg_exif_orientation() {
     let raw = decode(&bytes, &DecodeOptions::default()).unwrap();
     let turned = decode(
         &bytes,
-        &DecodeOptions::default().with_orientation(Orientation::Apply),
+        &DecodeOptions::default().orientation(Orientation::Apply),
     )
     .unwrap();
     let mut oracle = image::DynamicImage::ImageRgb8(
@@ -674,7 +674,7 @@ fn limits_three_ways_on_a_real_bomb() {
     );
     assert!(file.len() < 32 << 10, "bomb is {} bytes", file.len());
     for limits in [Limits::none(), Limits::default()] {
-        let img = decode(&file, &DecodeOptions::default().with_limits(limits)).unwrap();
+        let img = decode(&file, &DecodeOptions::default().limits(limits)).unwrap();
         assert_eq!(
             (img.width(), img.height(), img.layout()),
             (w, h, PixelLayout::Luma8)
@@ -689,7 +689,7 @@ fn limits_three_ways_on_a_real_bomb() {
     ];
     for limits in tight {
         assert_limits_err(
-            decode(&file, &DecodeOptions::default().with_limits(limits.clone())),
+            decode(&file, &DecodeOptions::default().limits(limits.clone())),
             &format!("{limits:?}"),
         );
     }
@@ -711,11 +711,7 @@ fn limits_three_ways_per_format() {
     ];
     for (sub, name) in files {
         let bytes = read(sub, name);
-        let unlimited = decode(
-            &bytes,
-            &DecodeOptions::default().with_limits(Limits::none()),
-        )
-        .unwrap();
+        let unlimited = decode(&bytes, &DecodeOptions::default().limits(Limits::none())).unwrap();
         let (w, h) = (unlimited.width(), unlimited.height());
         let px = u64::from(w) * u64::from(h);
         let fitting = Limits::default()
@@ -723,11 +719,7 @@ fn limits_three_ways_per_format() {
             .with_max_height(h)
             .with_max_pixels(px)
             .with_max_alloc(px * 8 * 4);
-        let fit = decode(
-            &bytes,
-            &DecodeOptions::default().with_limits(fitting.clone()),
-        )
-        .unwrap();
+        let fit = decode(&bytes, &DecodeOptions::default().limits(fitting.clone())).unwrap();
         assert_eq!(rgb_bytes(&fit), rgb_bytes(&unlimited), "{name}");
         for tight in [
             fitting.clone().with_max_width(w - 1),
@@ -737,7 +729,7 @@ fn limits_three_ways_per_format() {
             fitting.clone().with_max_alloc(px * 3 - 1),
         ] {
             assert_limits_err(
-                decode(&bytes, &DecodeOptions::default().with_limits(tight.clone())),
+                decode(&bytes, &DecodeOptions::default().limits(tight.clone())),
                 &format!("{name} {tight:?}"),
             );
         }
@@ -753,7 +745,7 @@ fn decode_path_reads_by_content_and_respects_limits() {
     let img = decode_path(&misnamed, &DecodeOptions::default()).unwrap();
     assert_eq!(img.format(), ImageFormat::Png);
     // A file larger than the allocation limit is refused before it is read whole.
-    let small = DecodeOptions::default().with_limits(Limits::default().with_max_alloc(1000));
+    let small = DecodeOptions::default().limits(Limits::default().with_max_alloc(1000));
     let err = decode_path(&misnamed, &small).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Limit { .. }), "{err}");
     assert_eq!(err.path(), Some(misnamed.as_path()));

@@ -36,11 +36,11 @@ fuzz_target!(|data: &[u8]| {
         .with_max_pixels(4_000_000)
         .with_max_alloc(MAX_ALLOC);
     let opts = DecodeOptions::default()
-        .with_limits(limits)
-        .with_orientation(orientation)
-        .with_sixteen_bit(sixteen)
-        .with_budget(DecodeBudget::unlimited())
-        .with_keep_reserved(policy & 8 != 0);
+        .limits(limits)
+        .orientation(orientation)
+        .sixteen_bit(sixteen)
+        .budget(DecodeBudget::unlimited())
+        .keep_reserved(policy & 8 != 0);
 
     let (result, peak) = tracking_alloc::peak_of(|| decode(bytes, &opts));
     assert!(

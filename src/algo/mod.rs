@@ -168,7 +168,7 @@ impl Hasher {
     /// The decoding options, keeping the image's memory reserved in the decode budget until the
     /// hashes are computed (the image is dropped before the call returns, so it is safe).
     fn holding(&self) -> DecodeOptions {
-        self.decode_options.clone().with_keep_reserved(true)
+        self.decode_options.clone().keep_reserved(true)
     }
 
     /// Decodes `bytes` once and computes each of `kinds`, in order. The decoded image counts

@@ -48,7 +48,7 @@ pub const DEFAULT_BUDGET: u64 = 256 << 20;
 /// use hashsieve::image::{DecodeBudget, DecodeOptions};
 /// // A budget of 64 MiB shared by the decodes of one service, apart from the rest of the process.
 /// let budget = DecodeBudget::new(64 << 20);
-/// let opts = DecodeOptions::default().with_budget(budget.clone());
+/// let opts = DecodeOptions::default().budget(budget.clone());
 /// assert_eq!(opts.budget.capacity(), 64 << 20);
 /// assert_eq!(budget.in_use(), 0);
 /// ```

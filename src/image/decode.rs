@@ -180,9 +180,9 @@ pub enum SixteenBit {
 /// ```
 /// use hashsieve::image::{DecodeOptions, Limits, Orientation, SixteenBit};
 /// let opts = DecodeOptions::default()
-///     .with_limits(Limits::default().with_max_pixels(50_000_000))
-///     .with_orientation(Orientation::Apply)
-///     .with_sixteen_bit(SixteenBit::Scale);
+///     .limits(Limits::default().with_max_pixels(50_000_000))
+///     .orientation(Orientation::Apply)
+///     .sixteen_bit(SixteenBit::Scale);
 /// assert_eq!(opts.orientation, Orientation::Apply);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -213,28 +213,28 @@ pub struct DecodeOptions {
 impl DecodeOptions {
     /// Sets the size and allocation limits.
     #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> DecodeOptions {
+    pub fn limits(mut self, limits: Limits) -> DecodeOptions {
         self.limits = limits;
         self
     }
 
     /// Sets the EXIF orientation policy.
     #[must_use]
-    pub fn with_orientation(mut self, orientation: Orientation) -> DecodeOptions {
+    pub fn orientation(mut self, orientation: Orientation) -> DecodeOptions {
         self.orientation = orientation;
         self
     }
 
     /// Sets the 16-bit to 8-bit policy.
     #[must_use]
-    pub fn with_sixteen_bit(mut self, policy: SixteenBit) -> DecodeOptions {
+    pub fn sixteen_bit(mut self, policy: SixteenBit) -> DecodeOptions {
         self.sixteen_bit = policy;
         self
     }
 
     /// Sets the memory budget shared with other decodes (see [`DecodeBudget`]).
     #[must_use]
-    pub fn with_budget(mut self, budget: DecodeBudget) -> DecodeOptions {
+    pub fn budget(mut self, budget: DecodeBudget) -> DecodeOptions {
         self.budget = budget;
         self
     }
@@ -242,7 +242,7 @@ impl DecodeOptions {
     /// Sets whether the decoded image keeps its pixels' bytes reserved until it is dropped (see
     /// [`DecodeOptions::keep_reserved`]).
     #[must_use]
-    pub fn with_keep_reserved(mut self, keep: bool) -> DecodeOptions {
+    pub fn keep_reserved(mut self, keep: bool) -> DecodeOptions {
         self.keep_reserved = keep;
         self
     }

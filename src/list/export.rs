@@ -3,7 +3,7 @@
 //!
 //! | [`ExportFormat`] | name | output |
 //! |---|---|---|
-//! | [`Hex`](ExportFormat::Hex) | `hex` | one unique hash per line, lowercase hex, in list order; with [`ExportOptions::with_ids`], one line `hash,id` per entry: the PDQ C++ tools' hash-with-metadata form (`mih-query`, `clusterize256`) |
+//! | [`Hex`](ExportFormat::Hex) | `hex` | one unique hash per line, lowercase hex, in list order; with [`ExportOptions::ids`], one line `hash,id` per entry: the PDQ C++ tools' hash-with-metadata form (`mih-query`, `clusterize256`) |
 //! | [`Csv`](ExportFormat::Csv) | `csv` | header `hash,id,quality,categories,source`, one row per entry; quality and source empty when absent; categories `scheme:code` separated by spaces |
 //! | [`JsonLines`](ExportFormat::JsonLines) | `jsonl` | one object per entry: `{"hash", "id", "quality"?, "categories"?, "source"?}`, categories an array of `scheme:code` strings |
 //! | [`PdqHasher`](ExportFormat::PdqHasher) | `pdq-hasher` | `hash,quality,id` per entry, no header: what the C++ `pdq-photo-hasher` prints, read as it is by `mih-query` and `clusterize256` (PDQ lists only) |
@@ -12,7 +12,7 @@
 //! CSV and JSON lines keep everything and import back to the same list. The others keep what
 //! their format can hold:
 //!
-//! - `hex` keeps the hashes (and the ids with [`ExportOptions::with_ids`]).
+//! - `hex` keeps the hashes (and the ids with [`ExportOptions::ids`]).
 //! - `pdq-hasher` keeps hash, quality and id. Its quality column is an integer that the
 //!   reference tools always fill, so an entry with no recorded quality has none to write: the
 //!   export fails unless [`ExportOptions::missing_quality`] says what to write for them (`0`
@@ -40,7 +40,7 @@ use crate::hash::HashKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExportFormat {
-    /// One hash per line (or `hash,id` per entry, with [`ExportOptions::with_ids`]).
+    /// One hash per line (or `hash,id` per entry, with [`ExportOptions::ids`]).
     Hex,
     /// CSV with a header row, one row per entry.
     Csv,
@@ -114,8 +114,8 @@ impl FromStr for ExportFormat {
 ///
 /// ```
 /// use hashsieve::list::export::ExportOptions;
-/// let opts = ExportOptions::new().with_ids(true).missing_quality(0);
-/// assert!(opts.with_ids);
+/// let opts = ExportOptions::new().ids(true).missing_quality(0);
+/// assert!(opts.ids);
 /// assert_eq!(opts.missing_quality, Some(0));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl FromStr for ExportFormat {
 pub struct ExportOptions {
     /// [`Hex`](ExportFormat::Hex): one `hash,id` line per entry instead of one line per unique
     /// hash. Other formats ignore it (they always carry the id, or have no place for it).
-    pub with_ids: bool,
+    pub ids: bool,
     /// [`PdqHasher`](ExportFormat::PdqHasher): the quality written for entries that have none
     /// recorded. `None` (the default) fails the export when there is such an entry.
     pub missing_quality: Option<u8>,
@@ -135,9 +135,9 @@ impl ExportOptions {
         ExportOptions::default()
     }
 
-    /// Sets [`with_ids`](ExportOptions::with_ids).
-    pub fn with_ids(mut self, yes: bool) -> ExportOptions {
-        self.with_ids = yes;
+    /// Sets [`ids`](ExportOptions::ids).
+    pub fn ids(mut self, yes: bool) -> ExportOptions {
+        self.ids = yes;
         self
     }
 
@@ -237,7 +237,7 @@ pub fn export_with<D: AsRef<[u8]>>(
     check(list, format, options)?;
     let mut lines = 0u64;
     match format {
-        ExportFormat::Hex if !options.with_ids => {
+        ExportFormat::Hex if !options.ids => {
             for (hash, _) in list.iter() {
                 writeln!(out, "{hash}")?;
                 lines += 1;
@@ -377,8 +377,7 @@ fn check<D: AsRef<[u8]>>(
             list.kind().name()
         ));
     }
-    let lines =
-        format == ExportFormat::PdqHasher || (format == ExportFormat::Hex && options.with_ids);
+    let lines = format == ExportFormat::PdqHasher || (format == ExportFormat::Hex && options.ids);
     if !lines && format != ExportFormat::PytxCsv {
         return Ok(());
     }

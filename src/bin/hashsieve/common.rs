@@ -858,7 +858,7 @@ pub(crate) fn open_list_header(path: &Path) -> anyhow::Result<hashsieve::HashLis
 /// the thread count. (`scan` queries the matcher, which runs in parallel, while it holds the
 /// image: it keeps the default, where only the decode itself counts.)
 pub(crate) fn decode_options() -> hashsieve::image::DecodeOptions {
-    hashsieve::image::DecodeOptions::default().with_keep_reserved(true)
+    hashsieve::image::DecodeOptions::default().keep_reserved(true)
 }
 
 /// Makes freed large buffers go straight back to the operating system. glibc raises its mmap

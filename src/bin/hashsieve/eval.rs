@@ -115,7 +115,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| s.parse::<Transform>())
             .collect::<Result<_, _>>()?
     };
-    let decode = DecodeOptions::default().with_orientation(args.exif.orientation());
+    let decode = DecodeOptions::default().orientation(args.exif.orientation());
     let originals: Box<dyn Originals> = if args.paths.is_empty() {
         Box::new(BundledPhotos::new(decode))
     } else {

@@ -46,7 +46,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.missing_quality.is_some() && args.format != ExportFormat::PdqHasher {
         anyhow::bail!("--missing-quality is for --format pdq-hasher");
     }
-    let mut options = ExportOptions::new().with_ids(args.with_ids);
+    let mut options = ExportOptions::new().ids(args.with_ids);
     if let Some(q) = args.missing_quality {
         options = options.missing_quality(q);
     }

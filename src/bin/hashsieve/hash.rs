@@ -80,7 +80,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher = args
         .dihedral
         .hasher()
-        .decode_options(common::decode_options().with_orientation(args.exif.orientation()));
+        .decode_options(common::decode_options().orientation(args.exif.orientation()));
 
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral.enabled() {

@@ -272,7 +272,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut rows_now = 0u64;
 
     let hasher = args.image.dihedral.hasher().decode_options(
-        hashsieve::image::DecodeOptions::default().with_orientation(args.image.exif.orientation()),
+        hashsieve::image::DecodeOptions::default().orientation(args.image.exif.orientation()),
     );
     let pb = common::progress(files.len() as u64, "files");
     let mut now_counts = Counts::default();
