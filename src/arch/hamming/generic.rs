@@ -418,6 +418,7 @@ macro_rules! simd_impl {
         }
 
         /// [`generic::filter_mask64`] for this token.
+        #[cfg(feature = "test-util")]
         pub(super) fn filter_mask64_with(t: $token, bytes: &[u8], q: u8, allowed: u32) -> u64 {
             Simd::filter_mask64(t, bytes, q, allowed)
         }

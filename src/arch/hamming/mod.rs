@@ -182,7 +182,9 @@ pub mod api {
     }
 
     /// The byte filter of multi-index hashing, over the first 64 bytes: bit `i` set for each
-    /// `bytes[i]` with `popcount(bytes[i] ^ q) <= allowed`.
+    /// `bytes[i]` with `popcount(bytes[i] ^ q) <= allowed`. (Multi-index hashing calls the
+    /// kernel through its dispatched [`Simd`](super::Simd) set; this entry is for tests.)
+    #[cfg(feature = "test-util")]
     pub fn filter_mask64(isa: Isa, bytes: &[u8], q: u8, allowed: u32) -> u64 {
         by_isa!(
             isa,
