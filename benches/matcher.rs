@@ -5,32 +5,21 @@
 //! version's API does it, measured the per-query index load this version removed (see the
 //! README's figures).
 
+mod common;
+
 use std::hint::black_box;
 
+use common::xorshift::XorShift as Rng;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::EntryMeta;
 use hashsieve::matching::{ListOptions, Matcher, Query};
 use hashsieve::{Hash256, HashKind, HashList, ListBuilder};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn hash(&mut self) -> Hash256 {
-        Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
-    }
-}
-
 fn bench_matcher(c: &mut Criterion) {
     let n = 1_000_000;
     let mut rng = Rng(0x5eed);
-    let hashes: Vec<Hash256> = (0..n).map(|_| rng.hash()).collect();
+    let hashes: Vec<Hash256> = (0..n).map(|_| rng.hash256()).collect();
     let mut b = ListBuilder::new(HashKind::Pdq).name("bench");
     for (i, h) in hashes.iter().enumerate() {
         b.add(*h, EntryMeta::new(&format!("id-{i}"))).unwrap();
@@ -45,7 +34,7 @@ fn bench_matcher(c: &mut Criterion) {
             let mut q = if i % 2 == 0 {
                 hashes[(i * 997) % n]
             } else {
-                rng.hash()
+                rng.hash256()
             };
             for k in 0..8 {
                 let bit = (rng.next() % 256) as usize;

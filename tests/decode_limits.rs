@@ -153,7 +153,7 @@ fn an_inflating_icc_profile_is_held_to_the_metadata_cap() {
 
     let fine = png_with_icc(4 << 20);
     let m = smallest_fitting(&fine, &own_budget());
-    let at_m = own_budget().limits(Limits::none().with_max_alloc(m));
+    let at_m = own_budget().limits(Limits::none().max_alloc(m));
     let (result, peak) = peak_of(|| decode(&fine, &at_m));
     assert_eq!(result.unwrap().width(), 16);
     assert!(peak <= m, "{peak} bytes live, limit {m}");
@@ -175,7 +175,7 @@ fn a_tiff_tag_declaring_more_values_than_the_file_holds_is_refused() {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
         .collect();
-    let opts = own_budget().limits(Limits::default().with_max_alloc(32 << 20));
+    let opts = own_budget().limits(Limits::default().max_alloc(32 << 20));
     let (result, peak) = peak_of(|| decode(&bytes, &opts));
     let err = result.expect_err("refused");
     assert!(matches!(err.kind(), ErrorKind::Decode { .. }), "{err}");
@@ -204,13 +204,7 @@ fn iccp_bytes(bytes: &[u8]) -> u64 {
 
 /// The smallest `max_alloc` that decodes `bytes`, by bisection (decoding is monotonic in it).
 fn smallest_fitting(bytes: &[u8], opts: &DecodeOptions) -> u64 {
-    let fits = |m: u64| {
-        decode(
-            bytes,
-            &opts.clone().limits(Limits::none().with_max_alloc(m)),
-        )
-        .is_ok()
-    };
+    let fits = |m: u64| decode(bytes, &opts.clone().limits(Limits::none().max_alloc(m))).is_ok();
     let (mut lo, mut hi) = (0u64, 1u64 << 40);
     assert!(fits(hi));
     while lo + 1 < hi {
@@ -242,7 +236,7 @@ fn the_decoder_never_has_more_than_max_alloc_live() {
         for orientation in [Orientation::Reference, Orientation::Apply] {
             let opts = own_budget().orientation(orientation);
             let m = smallest_fitting(&bytes, &opts);
-            let at_m = opts.clone().limits(Limits::none().with_max_alloc(m));
+            let at_m = opts.clone().limits(Limits::none().max_alloc(m));
             let (result, peak) = peak_of(|| decode(&bytes, &at_m));
             result.unwrap();
             assert!(
@@ -395,7 +389,7 @@ fn limits_three_ways_with_a_budget() {
     assert_limits(
         decode(
             &bytes,
-            &opts.clone().limits(Limits::default().with_max_alloc(m - 1)),
+            &opts.clone().limits(Limits::default().max_alloc(m - 1)),
         ),
         "one byte under the smallest fitting max_alloc",
     );
@@ -485,7 +479,7 @@ fn decode_reader_is_bounded_by_max_alloc() {
     );
     // A stream far longer than the limit (1 GiB of zeros, never materialised).
     let endless = std::io::repeat(0).take(1 << 30);
-    let tight = own_budget().limits(Limits::default().with_max_alloc(1 << 20));
+    let tight = own_budget().limits(Limits::default().max_alloc(1 << 20));
     let (result, peak) = peak_of(|| decode_reader(endless, &tight));
     let err = result.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Limit { .. }), "{err}");

@@ -682,10 +682,10 @@ fn limits_three_ways_on_a_real_bomb() {
         assert!(img.into_vec().iter().all(|&v| v == 0));
     }
     let tight = [
-        Limits::default().with_max_width(w - 1),
-        Limits::default().with_max_height(h - 1),
-        Limits::default().with_max_pixels(u64::from(w * h) - 1),
-        Limits::default().with_max_alloc(u64::from(w * h) - 1),
+        Limits::default().max_width(w - 1),
+        Limits::default().max_height(h - 1),
+        Limits::default().max_pixels(u64::from(w * h) - 1),
+        Limits::default().max_alloc(u64::from(w * h) - 1),
     ];
     for limits in tight {
         assert_limits_err(
@@ -715,18 +715,18 @@ fn limits_three_ways_per_format() {
         let (w, h) = (unlimited.width(), unlimited.height());
         let px = u64::from(w) * u64::from(h);
         let fitting = Limits::default()
-            .with_max_width(w)
-            .with_max_height(h)
-            .with_max_pixels(px)
-            .with_max_alloc(px * 8 * 4);
+            .max_width(w)
+            .max_height(h)
+            .max_pixels(px)
+            .max_alloc(px * 8 * 4);
         let fit = decode(&bytes, &DecodeOptions::default().limits(fitting.clone())).unwrap();
         assert_eq!(rgb_bytes(&fit), rgb_bytes(&unlimited), "{name}");
         for tight in [
-            fitting.clone().with_max_width(w - 1),
-            fitting.clone().with_max_height(h - 1),
-            fitting.clone().with_max_pixels(px - 1),
+            fitting.clone().max_width(w - 1),
+            fitting.clone().max_height(h - 1),
+            fitting.clone().max_pixels(px - 1),
             // Less than the 8-bit RGB output alone.
-            fitting.clone().with_max_alloc(px * 3 - 1),
+            fitting.clone().max_alloc(px * 3 - 1),
         ] {
             assert_limits_err(
                 decode(&bytes, &DecodeOptions::default().limits(tight.clone())),
@@ -745,7 +745,7 @@ fn decode_path_reads_by_content_and_respects_limits() {
     let img = decode_path(&misnamed, &DecodeOptions::default()).unwrap();
     assert_eq!(img.format(), ImageFormat::Png);
     // A file larger than the allocation limit is refused before it is read whole.
-    let small = DecodeOptions::default().limits(Limits::default().with_max_alloc(1000));
+    let small = DecodeOptions::default().limits(Limits::default().max_alloc(1000));
     let err = decode_path(&misnamed, &small).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Limit { .. }), "{err}");
     assert_eq!(err.path(), Some(misnamed.as_path()));

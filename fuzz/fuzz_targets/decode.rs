@@ -31,10 +31,10 @@ fuzz_target!(|data: &[u8]| {
         SixteenBit::Scale
     };
     let limits = Limits::default()
-        .with_max_width(8192)
-        .with_max_height(8192)
-        .with_max_pixels(4_000_000)
-        .with_max_alloc(MAX_ALLOC);
+        .max_width(8192)
+        .max_height(8192)
+        .max_pixels(4_000_000)
+        .max_alloc(MAX_ALLOC);
     let opts = DecodeOptions::default()
         .limits(limits)
         .orientation(orientation)

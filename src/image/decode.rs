@@ -31,11 +31,11 @@ pub const DEFAULT_MAX_ALLOC: u64 = 256 << 20;
 /// alpha), 44 MP in TIFF, a baseline JPEG of about 55 MP, a progressive JPEG of about 35 MP
 /// (4:2:0; 25 MP at 4:4:4), a lossy WebP of about 50 MP and a lossless one of about 30 MP
 /// (WebP itself stops at 16383 x 16383), and a GIF of about 50 MP. A 24 MP camera photo needs
-/// 110-250 MB. Raise it with [`Limits::with_max_alloc`] for larger trusted images.
+/// 110-250 MB. Raise it with [`Limits::max_alloc`](method@Limits::max_alloc) for larger trusted images.
 ///
 /// ```
 /// use hashsieve::image::Limits;
-/// let tight = Limits::default().with_max_pixels(4_000_000).with_max_alloc(64 << 20);
+/// let tight = Limits::default().max_pixels(4_000_000).max_alloc(64 << 20);
 /// assert_eq!(tight.max_pixels, 4_000_000);
 /// let open = Limits::none();
 /// assert_eq!(open.max_width, u32::MAX);
@@ -84,28 +84,28 @@ impl Limits {
 
     /// Sets the largest accepted width.
     #[must_use]
-    pub const fn with_max_width(mut self, pixels: u32) -> Limits {
+    pub const fn max_width(mut self, pixels: u32) -> Limits {
         self.max_width = pixels;
         self
     }
 
     /// Sets the largest accepted height.
     #[must_use]
-    pub const fn with_max_height(mut self, pixels: u32) -> Limits {
+    pub const fn max_height(mut self, pixels: u32) -> Limits {
         self.max_height = pixels;
         self
     }
 
     /// Sets the largest accepted width x height.
     #[must_use]
-    pub const fn with_max_pixels(mut self, pixels: u64) -> Limits {
+    pub const fn max_pixels(mut self, pixels: u64) -> Limits {
         self.max_pixels = pixels;
         self
     }
 
     /// Sets the largest total allocation, in bytes (see [`Limits::max_alloc`]).
     #[must_use]
-    pub const fn with_max_alloc(mut self, bytes: u64) -> Limits {
+    pub const fn max_alloc(mut self, bytes: u64) -> Limits {
         self.max_alloc = bytes;
         self
     }
@@ -180,7 +180,7 @@ pub enum SixteenBit {
 /// ```
 /// use hashsieve::image::{DecodeOptions, Limits, Orientation, SixteenBit};
 /// let opts = DecodeOptions::default()
-///     .limits(Limits::default().with_max_pixels(50_000_000))
+///     .limits(Limits::default().max_pixels(50_000_000))
 ///     .orientation(Orientation::Apply)
 ///     .sixteen_bit(SixteenBit::Scale);
 /// assert_eq!(opts.orientation, Orientation::Apply);

@@ -15,7 +15,7 @@
 //! #     0x25, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 //! # ];
 //! let opts = DecodeOptions::default()
-//!     .limits(Limits::default().with_max_pixels(40_000_000))
+//!     .limits(Limits::default().max_pixels(40_000_000))
 //!     .orientation(Orientation::Apply);
 //! let img = decode(bytes, &opts)?;
 //! let pixels = img.pixels(); // hash these, then drop `img`
