@@ -1,9 +1,7 @@
 //! Matcher benchmarks: one PDQ query, and a batch of 1,000, against a 1M-entry list carrying a
 //! persisted multi-index hashing section (the path a lookup service takes per request).
 //!
-//! `cargo bench --bench matcher`. The same file, with the list's index added the way each
-//! version's API does it, measured the per-query index load this version removed (see the
-//! README's figures).
+//! `cargo bench --bench matcher`.
 
 mod common;
 
