@@ -52,6 +52,24 @@ fn dihedral_items<'a>(
     items
 }
 
+/// The leading hex field of a pdq-photo-hasher line, its kind told from its length; `None`
+/// after pushing the line as [`Item::Malformed`] when it is not a hash.
+fn hex_field(
+    options: &ReadOptions,
+    n: u64,
+    text: &str,
+    out: &mut VecDeque<Item>,
+) -> Option<(HashKind, HashValue)> {
+    let kind = kind_of_hex(options, text);
+    match parse_hash(kind, text) {
+        Ok(hash) => Some((kind, hash)),
+        Err(reason) => {
+            out.push_back(Item::Malformed { line: n, reason });
+            None
+        }
+    }
+}
+
 pub(super) fn pdq_hasher_items(
     options: &ReadOptions,
     state: &mut PdqState,
@@ -78,14 +96,8 @@ pub(super) fn pdq_hasher_items(
             return;
         };
         let mut parts = fields.split(',');
-        let hash_text = parts.next().unwrap_or("");
-        let kind = kind_of_hex(options, hash_text);
-        let hash = match parse_hash(kind, hash_text) {
-            Ok(h) => h,
-            Err(reason) => {
-                out.push_back(Item::Malformed { line: n, reason });
-                return;
-            }
+        let Some((kind, hash)) = hex_field(options, n, parts.next().unwrap_or(""), out) else {
+            return;
         };
         let mut quality = None;
         let mut has_quality = false;
@@ -179,14 +191,8 @@ pub(super) fn pdq_hasher_items(
         return;
     }
     let mut parts = text.splitn(3, ',');
-    let hash_text = parts.next().unwrap_or("");
-    let kind = kind_of_hex(options, hash_text);
-    let hash = match parse_hash(kind, hash_text) {
-        Ok(h) => h,
-        Err(reason) => {
-            out.push_back(Item::Malformed { line: n, reason });
-            return;
-        }
+    let Some((kind, hash)) = hex_field(options, n, parts.next().unwrap_or(""), out) else {
+        return;
     };
     let quality = match parts.next().map(parse_quality) {
         Some(Ok(q)) => q,
