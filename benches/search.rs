@@ -151,37 +151,61 @@ fn width<H: HashBits>(c: &mut Criterion, suffix: &str, r: u32, kmax: u32, seed: 
     }
 
     // Multi-index hashing.
-    let mih = Mih::build(&data.hashes).expect("build");
-    assert_exact("mih", &mih, &data, &want, r);
-    single(
-        c,
-        &format!("mih{suffix}"),
-        format!("query/{nl}/r{r}"),
-        &mih,
-        &data,
+    let kind = Kind {
+        suffix,
+        nl: &nl,
+        n,
+        data: &data,
+        want: &want,
         r,
+    };
+    kind.bench(
+        c,
+        "mih",
+        || Mih::build(&data.hashes).expect("build"),
+        |mih| mih.as_bytes().len(),
     );
-    build(c, format!("mih{suffix}"), &nl, n, || {
-        Mih::build(&data.hashes).expect("build").as_bytes().len()
-    });
 
     // BK-tree.
     if n > 2_000_000 && std::env::var_os("HASHSIEVE_BENCH_BKTREE").is_none() {
         return;
     }
-    let tree = BkTree::build(&data.hashes).expect("build");
-    assert_exact("bktree", &tree, &data, &want, r);
-    single(
+    kind.bench(
         c,
-        &format!("bktree{suffix}"),
-        format!("query/{nl}/r{r}"),
-        &tree,
-        &data,
-        r,
+        "bktree",
+        || BkTree::build(&data.hashes).expect("build"),
+        |tree| tree.nodes(),
     );
-    build(c, format!("bktree{suffix}"), &nl, n, || {
-        BkTree::build(&data.hashes).expect("build").nodes()
-    });
+}
+
+/// What every index kind of one width is benchmarked on.
+struct Kind<'a, H: HashBits> {
+    suffix: &'a str,
+    nl: &'a str,
+    n: usize,
+    data: &'a Synthetic<H>,
+    want: &'a [Vec<Match>],
+    r: u32,
+}
+
+impl<H: HashBits> Kind<'_, H> {
+    /// `{name}{suffix}/query/<nl>/r<r>` and `{name}{suffix}/build/<nl>` for the index that
+    /// `make` builds, after its answers are checked against the scalar scan; `size` is what a
+    /// build returns, so the build is not optimised away.
+    fn bench<I: Index<Hash = H>>(
+        &self,
+        c: &mut Criterion,
+        name: &str,
+        make: impl Fn() -> I,
+        size: impl Fn(&I) -> usize,
+    ) {
+        let (nl, r) = (self.nl, self.r);
+        let group = format!("{name}{}", self.suffix);
+        let index = make();
+        assert_exact(name, &index, self.data, self.want, r);
+        single(c, &group, format!("query/{nl}/r{r}"), &index, self.data, r);
+        build(c, group, nl, self.n, || size(&make()));
+    }
 }
 
 fn pdq(c: &mut Criterion) {

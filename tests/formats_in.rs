@@ -435,18 +435,10 @@ mod regressions {
 
     /// (hash, id, quality, categories) of every entry.
     fn entries(list: &HashList<Vec<u8>>) -> Vec<(String, String, Option<u8>, Vec<String>)> {
-        let mut out = Vec::new();
-        for (h, es) in list.iter() {
-            for e in es {
-                out.push((
-                    h.to_hex(),
-                    e.id().to_owned(),
-                    e.quality(),
-                    e.categories().map(|c| c.to_string()).collect(),
-                ));
-            }
-        }
-        out
+        crate::common::entries::rows(list)
+            .into_iter()
+            .map(|(h, id, q, c, _)| (h, id, q, c))
+            .collect()
     }
 
     /// `--pdqdih-across` was read as one hex hash with the other 7, the quality and the file

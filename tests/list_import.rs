@@ -12,7 +12,7 @@ use hashsieve::list::{HashList, ListBuilder};
 use hashsieve::{ErrorKind, Hash64, HashKind, HashValue};
 use proptest::prelude::*;
 
-use common::entries::{self, Input};
+use common::entries::{self, rows, Input, Row};
 use common::needles;
 
 fn short64() -> Vec<String> {
@@ -36,24 +36,35 @@ fn detect(kind: HashKind, text: &str) -> (ImportReport, HashList<Vec<u8>>) {
     run(kind, text, &ImportOptions::default())
 }
 
-/// (hex, id, quality, categories, source) of one entry.
-type Row = (String, String, Option<u8>, Vec<String>, Option<String>);
+/// Imports `input`, named `name`, into a fresh PDQ builder; the import must succeed.
+#[track_caller]
+fn imported(input: impl AsRef<[u8]>, name: &str, options: &ImportOptions) -> ImportReport {
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    import(input.as_ref(), name, options, &mut b).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
 
-/// Every entry, in list order.
-fn rows<D: AsRef<[u8]>>(list: &HashList<D>) -> Vec<Row> {
-    let mut out = Vec::new();
-    for (h, entries) in list.iter() {
-        for e in entries {
-            out.push((
-                h.to_hex(),
-                e.id().to_owned(),
-                e.quality(),
-                e.categories().map(|c| c.to_string()).collect(),
-                e.source().map(str::to_owned),
-            ));
-        }
+/// Imports `input`, named `name`, into a fresh PDQ builder; the import must fail.
+#[track_caller]
+fn refused(input: impl AsRef<[u8]>, name: &str, options: &ImportOptions) -> hashsieve::Error {
+    let mut b = ListBuilder::new(HashKind::Pdq);
+    match import(input.as_ref(), name, options, &mut b) {
+        Ok(report) => panic!(
+            "{name}: imported {} records, expected an error",
+            report.records
+        ),
+        Err(e) => e,
     }
-    out
+}
+
+/// One entry's row, for comparing with [`rows`].
+fn row(hex: &str, id: &str, quality: Option<u8>, categories: &[&str], source: Option<&str>) -> Row {
+    (
+        hex.to_owned(),
+        id.to_owned(),
+        quality,
+        categories.iter().map(|c| c.to_string()).collect(),
+        source.map(str::to_owned),
+    )
 }
 
 fn ids_of(list: &HashList<Vec<u8>>, hex: &str) -> Vec<String> {
@@ -121,14 +132,8 @@ fn pdq_hasher_output_and_details() {
     let (report, list) = detect(HashKind::Pdq, &text);
     assert_eq!(report.format, Some(InputFormat::PdqHasher));
     let r = rows(&list);
-    assert!(r.contains(&(n[0].clone(), "photos/a.jpg".into(), Some(100), vec![], None)));
-    assert!(r.contains(&(
-        n[1].clone(),
-        "b,with,commas.png".into(),
-        Some(49),
-        vec![],
-        None
-    )));
+    assert!(r.contains(&row(&n[0], "photos/a.jpg", Some(100), &[], None)));
+    assert!(r.contains(&row(&n[1], "b,with,commas.png", Some(49), &[], None)));
     // The default PDQ quality floor rejects the second.
     let mut b = ListBuilder::new(HashKind::Pdq);
     let report = import(text.as_bytes(), "x", &ImportOptions::default(), &mut b).unwrap();
@@ -138,10 +143,7 @@ fn pdq_hasher_output_and_details() {
     let text = format!("hash={},norm=128,delta=0,quality=93,filename=c.png\n", n[2]);
     let (report, list) = detect(HashKind::Pdq, &text);
     assert_eq!(report.format, Some(InputFormat::PdqHasher));
-    assert_eq!(
-        rows(&list),
-        [(n[2].clone(), "c.png".into(), Some(93), vec![], None)]
-    );
+    assert_eq!(rows(&list), [row(&n[2], "c.png", Some(93), &[], None)]);
 }
 
 #[test]
@@ -199,7 +201,7 @@ fn hashsieve_hash_tsv() {
     assert_eq!(report.format, Some(InputFormat::Hashsieve));
     assert_eq!((report.added, report.skipped), (2, 2));
     let r = rows(&list);
-    assert!(r.contains(&(n[1].clone(), "dir/b c.png".into(), Some(75), vec![], None)));
+    assert!(r.contains(&row(&n[1], "dir/b c.png", Some(75), &[], None)));
     let (report, list) = detect(HashKind::PHash, &text);
     assert_eq!((report.added, report.skipped), (1, 3));
     assert_eq!(rows(&list)[0].1, "a.jpg");
@@ -220,31 +222,15 @@ fn generic_csv_tsv_jsonl_with_named_columns() {
     let (report, list) = run(HashKind::Pdq, &text, &o);
     assert_eq!(report.format, Some(InputFormat::Csv));
     let r = rows(&list);
-    assert!(r.contains(&(
-        n[0].clone(),
-        "1001".into(),
-        None,
-        vec!["tag:tag1".into(), "uk:A".into()],
-        None
-    )));
+    assert!(r.contains(&row(&n[0], "1001", None, &["tag:tag1", "uk:A"], None)));
     // Without --hash-col the missing column is named.
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let err = import(
-        text.as_bytes(),
-        "state.csv",
-        &ImportOptions::default(),
-        &mut b,
-    )
-    .unwrap_err();
+    let err = refused(&text, "state.csv", &ImportOptions::default());
     assert!(err.to_string().contains("\"hash\""), "{err}");
     // TSV and JSON lines.
     let text = format!("id\thash\tquality\n7\t{}\t88\n", n[3]);
     let (report, list) = detect(HashKind::Pdq, &text);
     assert_eq!(report.format, Some(InputFormat::Tsv));
-    assert_eq!(
-        rows(&list),
-        [(n[3].clone(), "7".into(), Some(88), vec![], None)]
-    );
+    assert_eq!(rows(&list), [row(&n[3], "7", Some(88), &[], None)]);
     let text = format!(
         "{{\"hash\": \"{}\", \"id\": 12, \"categories\": [\"uk:A\", \"vics-us:1\"], \"source\": \"s\"}}\n\
          {{\"hash\": \"{}\", \"quality\": 70, \"categories\": \"x y\"}}\n",
@@ -253,20 +239,8 @@ fn generic_csv_tsv_jsonl_with_named_columns() {
     let (report, list) = detect(HashKind::Pdq, &text);
     assert_eq!(report.format, Some(InputFormat::JsonLines));
     let r = rows(&list);
-    assert!(r.contains(&(
-        n[4].clone(),
-        "12".into(),
-        None,
-        vec!["uk:A".into(), "vics-us:1".into()],
-        Some("s".into())
-    )));
-    assert!(r.contains(&(
-        n[5].clone(),
-        "idx=2".into(),
-        Some(70),
-        vec!["tag:x".into(), "tag:y".into()],
-        None
-    )));
+    assert!(r.contains(&row(&n[4], "12", None, &["uk:A", "vics-us:1"], Some("s"))));
+    assert!(r.contains(&row(&n[5], "idx=2", Some(70), &["tag:x", "tag:y"], None)));
 }
 
 #[test]
@@ -317,14 +291,11 @@ fn errors_name_the_line_and_never_echo_hashes() {
     let short = &n[2][..63];
     let bad_char = format!("{}x", &n[3][..63]);
     let text = format!("{}\n{short}\n\n{}\n{bad_char},id\n", n[0], n[1]);
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let err = import(
-        text.as_bytes(),
+    let err = refused(
+        &text,
         "feed.txt",
         &ImportOptions::new().format(InputFormat::Hex),
-        &mut b,
-    )
-    .unwrap_err();
+    );
     let ErrorKind::Parse { count, line, .. } = err.kind() else {
         panic!("{err}")
     };
@@ -337,14 +308,7 @@ fn errors_name_the_line_and_never_echo_hashes() {
     }
 
     // With max_errors the bad lines are skipped and listed.
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let report = import(
-        text.as_bytes(),
-        "feed.txt",
-        &ImportOptions::new().max_errors(2),
-        &mut b,
-    )
-    .unwrap();
+    let report = imported(&text, "feed.txt", &ImportOptions::new().max_errors(2));
     assert_eq!((report.added, report.malformed), (2, 2));
     assert!(report.messages[0].starts_with("feed.txt:2: "));
     assert!(report.messages[1].starts_with("feed.txt:5: "));
@@ -353,14 +317,7 @@ fn errors_name_the_line_and_never_echo_hashes() {
         assert!(!m.contains(short) && !m.contains(&bad_char));
     }
     // One more than max_errors fails, counting all so far.
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let err = import(
-        text.as_bytes(),
-        "feed.txt",
-        &ImportOptions::new().max_errors(1),
-        &mut b,
-    )
-    .unwrap_err();
+    let err = refused(&text, "feed.txt", &ImportOptions::new().max_errors(1));
     assert!(matches!(err.kind(), ErrorKind::Parse { count: 2, .. }));
 
     // CSV and JSON lines report rows the same way.
@@ -368,14 +325,7 @@ fn errors_name_the_line_and_never_echo_hashes() {
         "hash,id,quality\n{},a,5\n{short},b,\n{},c,101\n",
         n[0], n[1]
     );
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let report = import(
-        text.as_bytes(),
-        "in.csv",
-        &ImportOptions::new().max_errors(9),
-        &mut b,
-    )
-    .unwrap();
+    let report = imported(&text, "in.csv", &ImportOptions::new().max_errors(9));
     assert_eq!(report.malformed, 2);
     assert!(
         report.messages[0].starts_with("in.csv:3: "),
@@ -387,14 +337,7 @@ fn errors_name_the_line_and_never_echo_hashes() {
         "{{\"hash\": \"{short}\"}}\n{{\"hash\": 5}}\n{{bad json\n[1]\n{{\"hash\": \"{}\"}}\n",
         n[0]
     );
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let report = import(
-        text.as_bytes(),
-        "in.jsonl",
-        &ImportOptions::new().max_errors(9),
-        &mut b,
-    )
-    .unwrap();
+    let report = imported(&text, "in.jsonl", &ImportOptions::new().max_errors(9));
     assert_eq!(report.malformed, 4);
     for (i, m) in report.messages.iter().enumerate() {
         assert!(m.starts_with(&format!("in.jsonl:{}: ", i + 1)), "{m}");
@@ -403,14 +346,11 @@ fn errors_name_the_line_and_never_echo_hashes() {
     // Invalid UTF-8 and over-long lines are malformed lines too.
     let mut text = format!("{}\n", n[0]).into_bytes();
     text.extend_from_slice(b"\xff\xfe\n");
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let err = import(
+    let err = refused(
         &text[..],
         "bin",
         &ImportOptions::new().format(InputFormat::Hex),
-        &mut b,
-    )
-    .unwrap_err();
+    );
     assert!(
         matches!(err.kind(), ErrorKind::Parse { line: 2, reason, .. } if reason == "line is not valid UTF-8"),
         "{err}"
@@ -418,8 +358,7 @@ fn errors_name_the_line_and_never_echo_hashes() {
     assert!(err.to_string().starts_with("bin: "), "{err}");
     // A malformed category is a malformed line, not a crash.
     let text = format!("hash,id,categories\n{},x,bad:scheme:ok :colon\n", n[0]);
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let err = import(text.as_bytes(), "c.csv", &ImportOptions::default(), &mut b).unwrap_err();
+    let err = refused(&text, "c.csv", &ImportOptions::default());
     assert!(
         matches!(err.kind(), ErrorKind::Parse { line: 2, .. }),
         "{err}"
@@ -464,14 +403,7 @@ fn cr_only_line_ends_read_every_line() {
     }
     // A CR-only CSV with a bad row names the right line.
     let text = format!("hash,id\r{},a\r{},b\r{},c\r", n[0], &n[1][..10], n[2]);
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let report = import(
-        text.as_bytes(),
-        "cr.csv",
-        &ImportOptions::new().max_errors(1),
-        &mut b,
-    )
-    .unwrap();
+    let report = imported(&text, "cr.csv", &ImportOptions::new().max_errors(1));
     assert_eq!((report.added, report.malformed), (2, 1));
     assert!(
         report.messages[0].starts_with("cr.csv:3: "),
@@ -517,8 +449,7 @@ fn an_unterminated_quote_reports_where_it_began_and_what_it_took_in() {
     );
     // Default: fails at line 3, naming the 3 lines it took in (4..=6). Each line is its own
     // malformed record, so the first failure counts 1.
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let err = import(text.as_bytes(), "q.csv", &ImportOptions::default(), &mut b).unwrap_err();
+    let err = refused(&text, "q.csv", &ImportOptions::default());
     let ErrorKind::Parse {
         count,
         line,
@@ -532,22 +463,8 @@ fn an_unterminated_quote_reports_where_it_began_and_what_it_took_in() {
     assert_eq!(err.path(), Some(std::path::Path::new("q.csv")));
     assert!(reason.contains("next 3 line(s), to line 6"), "{reason}");
     // The lines taken in count against max_errors: 3 is not enough, 4 is.
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    assert!(import(
-        text.as_bytes(),
-        "q.csv",
-        &ImportOptions::new().max_errors(3),
-        &mut b
-    )
-    .is_err());
-    let mut b = ListBuilder::new(HashKind::Pdq);
-    let report = import(
-        text.as_bytes(),
-        "q.csv",
-        &ImportOptions::new().max_errors(4),
-        &mut b,
-    )
-    .unwrap();
+    refused(&text, "q.csv", &ImportOptions::new().max_errors(3));
+    let report = imported(&text, "q.csv", &ImportOptions::new().max_errors(4));
     assert_eq!((report.added, report.malformed, report.records), (1, 4, 5));
     // A closed quote spanning lines is a field with a line break (pytx writes multi-line
     // tags; issue 11): read as one record.

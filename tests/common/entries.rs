@@ -1,7 +1,7 @@
 //! Random list entries for property tests: one [`Input`] per entry a builder is given, a proptest
 //! strategy over them, and [`add_all`], which feeds them to a [`ListBuilder`].
 
-use hashsieve::list::{Category, EntryMeta, ListBuilder};
+use hashsieve::list::{Category, EntryMeta, HashList, ListBuilder};
 use hashsieve::{Hash256, Hash64, HashValue};
 use proptest::prelude::*;
 
@@ -73,4 +73,24 @@ pub fn add_all(b: &mut ListBuilder, inputs: &[Input]) -> usize {
         added += usize::from(b.add(i.hash, meta).unwrap());
     }
     added
+}
+
+/// (hex, id, quality, categories, source) of one entry.
+pub type Row = (String, String, Option<u8>, Vec<String>, Option<String>);
+
+/// Every entry, in list order.
+pub fn rows<D: AsRef<[u8]>>(list: &HashList<D>) -> Vec<Row> {
+    let mut out = Vec::new();
+    for (h, entries) in list.iter() {
+        for e in entries {
+            out.push((
+                h.to_hex(),
+                e.id().to_owned(),
+                e.quality(),
+                e.categories().map(|c| c.to_string()).collect(),
+                e.source().map(str::to_owned),
+            ));
+        }
+    }
+    out
 }
