@@ -69,9 +69,8 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    common::file_names(dir)
+        .into_iter()
         .filter(|n| n.contains("hashsieve-tmp") || n.ends_with(".tmp"))
         .collect()
 }

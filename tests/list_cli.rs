@@ -8,6 +8,7 @@ use std::process::Stdio;
 use hashsieve::list::{EntryMeta, HashList, ListBuilder};
 use hashsieve::{Hash64, HashKind};
 
+use crate::common::cmd::Cmd;
 use crate::common::{self, cmd, hashsieve_in as run, needles, stderr};
 
 /// A path under `tests/data/list`.
@@ -15,13 +16,9 @@ fn data(name: &str) -> PathBuf {
     common::data(&format!("list/{name}"))
 }
 
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
+/// `update --base <base> --delta <delta> -o <out>` in `dir`, to be set up further and run.
+fn update(dir: &Path, base: &str, delta: &str, out: &str) -> Cmd {
+    cmd(["update", "--base", base, "--delta", delta, "-o", out]).dir(dir)
 }
 
 #[test]
@@ -133,7 +130,7 @@ fn failed_build_exits_2_names_the_line_and_leaves_no_file() {
     for h in [&n[0][..], truncated, &n[2]] {
         assert!(!err.contains(h), "hash text in error output: {err}");
     }
-    assert_eq!(files_in(d), ["in.txt"], "a file was left behind");
+    assert_eq!(common::file_names(d), ["in.txt"], "a file was left behind");
     // With --max-errors the line is skipped with a warning.
     let o = run(
         d,
@@ -162,7 +159,7 @@ fn failed_build_exits_2_names_the_line_and_leaves_no_file() {
             .code(),
         Some(2)
     );
-    assert_eq!(files_in(d), ["bad.txt", "in.txt", "out.hsl"]);
+    assert_eq!(common::file_names(d), ["bad.txt", "in.txt", "out.hsl"]);
 }
 
 #[test]
@@ -212,22 +209,10 @@ fn merge_and_update() {
         format!("-{},a2\n+{},new\n", n[1], n[3]),
     )
     .unwrap();
-    let o = run(
-        d,
-        &[
-            "update",
-            "--base",
-            "ab.hsl",
-            "--delta",
-            "delta.txt",
-            "--list-version",
-            "2",
-            "-o",
-            "ab2.hsl",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("1 removed"), "{}", stderr(&o));
+    update(d, "ab.hsl", "delta.txt", "ab2.hsl")
+        .args(["--list-version", "2"])
+        .assert_ok()
+        .assert_stderr_contains("1 removed");
     let list = HashList::read(d.join("ab2.hsl")).unwrap();
     assert_eq!(
         (list.entry_count(), list.version(), list.name()),
@@ -235,19 +220,7 @@ fn merge_and_update() {
     );
     // Updating a list onto itself is refused (write a new file, then rename it over the old).
     let before = fs::read(d.join("ab.hsl")).unwrap();
-    let o = run(
-        d,
-        &[
-            "update",
-            "--base",
-            "ab.hsl",
-            "--delta",
-            "delta.txt",
-            "-o",
-            "ab.hsl",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    update(d, "ab.hsl", "delta.txt", "ab.hsl").assert_exit(2);
     assert_eq!(fs::read(d.join("ab.hsl")).unwrap(), before);
     // Mixed algorithms do not merge; a bad delta writes nothing.
     let mut b = ListBuilder::new(HashKind::PHash);
@@ -258,20 +231,8 @@ fn merge_and_update() {
         .assert_exit(2);
     assert!(!d.join("mixed.hsl").exists());
     fs::write(d.join("bad-delta.txt"), "+zz\n").unwrap();
-    let o = run(
-        d,
-        &[
-            "update",
-            "--base",
-            "a.hsl",
-            "--delta",
-            "bad-delta.txt",
-            "-o",
-            "new.hsl",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
+    let o = update(d, "a.hsl", "bad-delta.txt", "new.hsl").assert_exit(2);
+    let err = o.stderr();
     assert!(
         err.contains("bad-delta.txt") && err.contains("first at line 1:"),
         "{err}"
@@ -314,59 +275,32 @@ fn update_and_merge_keep_the_embedded_index() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let input = data("needles-20.txt");
-    let input = input.to_str().unwrap();
     let index_of = |list: &str| -> String {
-        let o = run(d, &["info", list]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let info = String::from_utf8(o.stdout).unwrap();
+        let info = cmd(["info", list]).dir(d).assert_ok().stdout();
         let line = info.lines().find(|l| l.starts_with("index\t")).unwrap();
         line["index\t".len()..].to_owned()
     };
     for kind in ["bktree", "mih"] {
-        let o = run(d, &["build", "--index", kind, "-o", "base.hsl", input]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        cmd(["build", "--index", kind, "-o", "base.hsl"])
+            .arg(&input)
+            .dir(d)
+            .assert_ok();
         assert_eq!(index_of("base.hsl"), kind);
         fs::write(d.join("delta.txt"), format!("-{}\n", needles()[0])).unwrap();
-        let o = run(
-            d,
-            &[
-                "update",
-                "--base",
-                "base.hsl",
-                "--delta",
-                "delta.txt",
-                "-o",
-                "next.hsl",
-            ],
-        );
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        update(d, "base.hsl", "delta.txt", "next.hsl").assert_ok();
         assert_eq!(index_of("next.hsl"), kind, "update kept the index");
-        let o = run(d, &["verify", "next.hsl"]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let o = run(d, &["merge", "-o", "merged.hsl", "next.hsl", "base.hsl"]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        cmd(["verify", "next.hsl"]).dir(d).assert_ok();
+        cmd(["merge", "-o", "merged.hsl", "next.hsl", "base.hsl"])
+            .dir(d)
+            .assert_ok();
         assert_eq!(index_of("merged.hsl"), kind, "merge kept the index");
     }
-    let o = run(
-        d,
-        &[
-            "update",
-            "--base",
-            "base.hsl",
-            "--delta",
-            "delta.txt",
-            "--index",
-            "linear",
-            "-o",
-            "plain.hsl",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    update(d, "base.hsl", "delta.txt", "plain.hsl")
+        .args(["--index", "linear"])
+        .assert_ok();
     assert_eq!(index_of("plain.hsl"), "none");
-    let o = run(
-        d,
-        &["merge", "--index", "bktree", "-o", "m2.hsl", "plain.hsl"],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    cmd(["merge", "--index", "bktree", "-o", "m2.hsl", "plain.hsl"])
+        .dir(d)
+        .assert_ok();
     assert_eq!(index_of("m2.hsl"), "bktree");
 }

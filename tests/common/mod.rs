@@ -22,6 +22,15 @@ pub fn data(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The names of the entries of `dir` (not recursive), sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let names: std::collections::BTreeSet<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.into_iter().collect()
+}
+
 /// A TSV table with a header line, as maps from column name to cell: a path under `tests/data`
 /// (an absolute path is read as it is). Lines starting with `#` and blank lines are skipped; a
 /// row shorter than the header reads as empty cells.
