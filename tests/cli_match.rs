@@ -432,16 +432,10 @@ fn hashes_on_stdin_are_answered_line_by_line() {
         .skip(1)
         .map(|l| l.split('\t').nth(2).unwrap().to_string())
         .collect();
-    let mut child = cmd(["match", "-l"])
+    let (mut child, mut stdin) = cmd(["match", "-l"])
         .arg(&list)
         .args(["--unmatched", "--hashes", "-"])
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+        .spawn(Stdio::piped(), Stdio::piped());
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {

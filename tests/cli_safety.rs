@@ -75,6 +75,39 @@ fn temp_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The arguments of a command line written as one string (no quoting: no argument here has a
+/// space).
+fn words(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
+/// `dir/tree`, holding copies of `files` of `dir`.
+fn tree_of(dir: &Path, files: &[&str]) {
+    std::fs::create_dir(dir.join("tree")).unwrap();
+    for f in files {
+        std::fs::copy(dir.join(f), dir.join("tree").join(f)).unwrap();
+    }
+}
+
+/// Checks that the scan output `file` in `dir` holds each of `rows`.
+#[track_caller]
+fn assert_rows(dir: &Path, file: &str, rows: &[&str]) {
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    for row in rows {
+        assert!(text.contains(row), "{row:?} is not in {file}:\n{text}");
+    }
+}
+
+/// The first column of each line of the scan output `file` in `dir` (its header included, its
+/// comments not).
+fn scan_paths(dir: &Path, file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect()
+}
+
 /// A scratch directory with `a.png`, `b.png`, `L.hsl` (a's hash) and `data.json`.
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -91,49 +124,24 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     let d = dir.path();
     std::os::unix::fs::symlink("L.hsl", d.join("link.hsl")).unwrap();
     std::os::unix::fs::symlink("a.png", d.join("link.png")).unwrap();
-    let cases: &[&[&str]] = &[
-        &["export", "L.hsl", "-o", "L.hsl"],
-        &["export", "L.hsl", "-o", "link.hsl"],
-        &["export", "link.hsl", "-o", "./L.hsl"],
-        &["scan", "--list", "L.hsl", "-o", "L.hsl", "a.png"],
-        &["scan", "--list", "link.hsl", "-o", "L.hsl", "b.png"],
-        &["scan", "--list", "L.hsl", "-o", "a.png", "a.png"],
-        &["scan", "--list", "L.hsl", "-o", "link.png", "a.png"],
-        &["merge", "-o", "L.hsl", "L.hsl"],
-        &[
-            "update",
-            "--base",
-            "L.hsl",
-            "--delta",
-            "hashes.txt",
-            "-o",
-            "link.hsl",
-        ],
-        &["build", "-o", "hashes.txt", "hashes.txt"],
-        &[
-            "eval",
-            "robustness",
-            "-q",
-            "--transforms",
-            "jpeg_q70",
-            "--markdown",
-            "a.png",
-            "a.png",
-        ],
-        &[
-            "eval",
-            "robustness",
-            "-q",
-            "--transforms",
-            "jpeg_q70",
-            "--csv",
-            "link.png",
-            "a.png",
-        ],
+    let cases = [
+        "export L.hsl -o L.hsl",
+        "export L.hsl -o link.hsl",
+        "export link.hsl -o ./L.hsl",
+        "scan --list L.hsl -o L.hsl a.png",
+        "scan --list link.hsl -o L.hsl b.png",
+        "scan --list L.hsl -o a.png a.png",
+        "scan --list L.hsl -o link.png a.png",
+        "merge -o L.hsl L.hsl",
+        "update --base L.hsl --delta hashes.txt -o link.hsl",
+        "build -o hashes.txt hashes.txt",
+        "eval robustness -q --transforms jpeg_q70 --markdown a.png a.png",
+        "eval robustness -q --transforms jpeg_q70 --csv link.png a.png",
     ];
     let before = snapshot(d);
-    for args in cases {
-        run_in(d, args)
+    for line in cases {
+        let args = words(line);
+        run_in(d, &args)
             .assert_exit(2)
             .assert_stderr_contains("is the input");
         assert_eq!(snapshot(d), before, "{args:?} changed a file");
@@ -176,8 +184,7 @@ fn standard_output_onto_an_input_is_refused_and_inside_a_walk_is_skipped() {
         assert_eq!(snapshot(d), before, "{args:?} changed a file");
     }
     // `hash tree > tree/hashes.tsv`: the output is not hashed as an input.
-    std::fs::create_dir(d.join("tree")).unwrap();
-    std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
+    tree_of(d, &["a.png"]);
     let out = run_appending_to(d, &d.join("tree/hashes.tsv"), &["hash", "tree"]);
     assert_exit(&out, 0, "hash tree >> tree/hashes.tsv");
     let text = std::fs::read_to_string(d.join("tree/hashes.tsv")).unwrap();
@@ -230,13 +237,7 @@ fn scan_resumes_only_into_a_scan_output_of_the_same_format() {
         0,
         "resume: only b.png is scanned, and it does not match, but a.png did",
     );
-    let text = std::fs::read_to_string(d.join("scan.tsv")).unwrap();
-    let paths: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('\t').next().unwrap())
-        .collect();
-    assert_eq!(paths, ["path", "a.png", "b.png"], "{text}");
+    assert_eq!(scan_paths(d, "scan.tsv"), ["path", "a.png", "b.png"]);
 }
 
 #[test]
@@ -244,38 +245,22 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
     let dir = setup();
     let d = dir.path();
     common::mkfifo(&d.join("fifo"));
-    let cases: &[&[&str]] = &[
-        &["info", "fifo"],
-        &["verify", "fifo"],
-        &["export", "fifo"],
-        &["match", "-l", "fifo", "a.png"],
-        &["scan", "-l", "fifo", "a.png"],
-        &["merge", "-o", "m.hsl", "fifo"],
-        &[
-            "update",
-            "--base",
-            "fifo",
-            "--delta",
-            "hashes.txt",
-            "-o",
-            "u.hsl",
-        ],
-        &["dedup", "hashes.txt", "-l", "fifo"],
-        &["hash", "fifo"],
-        &["match", "-l", "L.hsl", "fifo"],
-        &["scan", "-l", "L.hsl", "fifo"],
-        &[
-            "eval",
-            "robustness",
-            "-q",
-            "--transforms",
-            "jpeg_q70",
-            "a.png",
-            "fifo",
-        ],
+    let cases = [
+        "info fifo",
+        "verify fifo",
+        "export fifo",
+        "match -l fifo a.png",
+        "scan -l fifo a.png",
+        "merge -o m.hsl fifo",
+        "update --base fifo --delta hashes.txt -o u.hsl",
+        "dedup hashes.txt -l fifo",
+        "hash fifo",
+        "match -l L.hsl fifo",
+        "scan -l L.hsl fifo",
+        "eval robustness -q --transforms jpeg_q70 a.png fifo",
     ];
-    for args in cases {
-        run_in(d, args)
+    for line in cases {
+        run_in(d, &words(line))
             .assert_exit(2)
             .assert_stderr_contains("named pipe");
     }
@@ -292,25 +277,19 @@ fn special_files_are_refused_as_lists_and_images_without_blocking() {
 fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
     let dir = setup();
     let d = dir.path();
-    std::fs::create_dir(d.join("tree")).unwrap();
-    std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
+    tree_of(d, &["a.png"]);
     common::mkfifo(&d.join("tree/fifo"));
-    let out = run_in(d, &["hash", "tree"]).assert_exit(2);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
-    assert!(
-        stderr(&out).contains("tree/fifo: is a FIFO (named pipe)"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("1 special file"), "{}", stderr(&out));
+    let out = run_in(d, &["hash", "tree"])
+        .assert_exit(2)
+        .assert_stderr_contains("tree/fifo: is a FIFO (named pipe)")
+        .assert_stderr_contains("1 special file");
+    assert!(out.stdout().contains("tree/a.png"));
 
     let out = run_in(d, &["match", "-l", "L.hsl", "tree"]).assert_exit(2);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("tree/a.png"));
+    assert!(out.stdout().contains("tree/a.png"));
 
     run_in(d, &["scan", "-l", "L.hsl", "-o", "s.tsv", "tree"]).assert_exit(2);
-    let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
-    assert!(rows.contains("tree/fifo\terror\t"), "{rows}");
-    assert!(rows.contains("tree/a.png\tmatch\t"), "{rows}");
+    assert_rows(d, "s.tsv", &["tree/fifo\terror\t", "tree/a.png\tmatch\t"]);
 }
 
 #[test]
@@ -321,8 +300,9 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     std::os::unix::fs::symlink("missing.png", d.join("dangling.png")).unwrap();
     std::fs::write(d.join("empty.png"), b"").unwrap();
 
-    let out = run_in(d, &["hash", "a.png", "link.png"]).assert_exit(0);
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let text = run_in(d, &["hash", "a.png", "link.png"])
+        .assert_exit(0)
+        .stdout();
     let hashes: Vec<&str> = text
         .lines()
         .skip(1)
@@ -331,14 +311,16 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     assert_eq!(hashes.len(), 2, "{text}");
     assert_eq!(hashes[0], hashes[1], "the link is hashed as its target");
 
-    let out = run_in(d, &["hash", "dangling.png"]).assert_exit(2);
-    assert!(stderr(&out).contains("dangling.png"), "{}", stderr(&out));
+    run_in(d, &["hash", "dangling.png"])
+        .assert_exit(2)
+        .assert_stderr_contains("dangling.png");
 
     let out = run_in(d, &["match", "-l", "L.hsl", "link.png"]).assert_exit(0);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("link.png\t"));
+    assert!(out.stdout().contains("link.png\t"));
 
-    let out = run_in(d, &["match", "-l", "L.hsl", "empty.png"]).assert_exit(2);
-    assert!(stderr(&out).contains("empty.png"), "{}", stderr(&out));
+    run_in(d, &["match", "-l", "L.hsl", "empty.png"])
+        .assert_exit(2)
+        .assert_stderr_contains("empty.png");
 
     run_in(
         d,
@@ -354,34 +336,35 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
         ],
     )
     .assert_exit(2);
-    let rows = std::fs::read_to_string(d.join("s.tsv")).unwrap();
-    assert!(rows.contains("link.png\tmatch\t"), "{rows}");
-    assert!(rows.contains("dangling.png\terror\t"), "{rows}");
-    assert!(rows.contains("empty.png\terror\t"), "{rows}");
+    assert_rows(
+        d,
+        "s.tsv",
+        &[
+            "link.png\tmatch\t",
+            "dangling.png\terror\t",
+            "empty.png\terror\t",
+        ],
+    );
 }
 
 #[test]
 fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     let dir = setup();
     let d = dir.path();
-    std::fs::create_dir(d.join("tree")).unwrap();
-    std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
+    tree_of(d, &["b.png"]);
     std::os::unix::fs::symlink("../a.png", d.join("tree/link.png")).unwrap();
 
-    let out = run_in(d, &["hash", "tree"]).assert_exit(0);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let out = run_in(d, &["hash", "tree"])
+        .assert_exit(0)
+        .assert_stderr_contains("skipped 1 symbolic link");
+    let text = out.stdout();
     assert!(
         text.contains("tree/b.png") && !text.contains("tree/link.png"),
         "{text}"
     );
-    assert!(
-        stderr(&out).contains("skipped 1 symbolic link"),
-        "{}",
-        stderr(&out)
-    );
 
     let out = run_in(d, &["hash", "-L", "tree"]).assert_exit(0);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = out.stdout();
     assert!(
         text.contains("tree/b.png") && text.contains("tree/link.png"),
         "{text}"
@@ -406,21 +389,17 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
 fn a_scan_output_inside_the_scanned_tree_is_not_scanned() {
     let dir = setup();
     let d = dir.path();
-    std::fs::create_dir(d.join("tree")).unwrap();
-    std::fs::copy(d.join("a.png"), d.join("tree/a.png")).unwrap();
+    tree_of(d, &["a.png"]);
     run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]).assert_exit(0);
     // The second run resumes; neither its output nor the report is scanned as an image.
     std::fs::copy(d.join("b.png"), d.join("tree/b.png")).unwrap();
     let out = run_in(d, &["scan", "-l", "L.hsl", "-o", "tree/out.tsv", "tree"]);
     // b.png does not match, but a.png, recorded by the first run, did.
     assert_exit(&out, 0, "resumed scan");
-    let text = std::fs::read_to_string(d.join("tree/out.tsv")).unwrap();
-    let paths: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('\t').next().unwrap())
-        .collect();
-    assert_eq!(paths, ["path", "tree/a.png", "tree/b.png"], "{text}");
+    assert_eq!(
+        scan_paths(d, "tree/out.tsv"),
+        ["path", "tree/a.png", "tree/b.png"]
+    );
     assert!(
         stderr(&out).contains("skipped 2 own outputs or temporary files"),
         "{}",
@@ -473,15 +452,9 @@ fn leftovers_of_killed_writers_are_removed_by_the_next_write_and_live_ones_kept(
 /// file appears. The build then waits for the rest of its input on the pipe we hold open.
 fn blocked_build(dir: &Path) -> (std::process::Child, std::process::ChildStdin) {
     use std::io::Write;
-    let mut child = cmd(["build", "-o", "big.hsl", "-"])
+    let (mut child, mut stdin) = cmd(["build", "-o", "big.hsl", "-"])
         .dir(dir)
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+        .spawn(Stdio::null(), Stdio::null());
     let mut text = String::new();
     for i in 0..200_000u64 {
         let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -594,17 +567,7 @@ fn new_files_get_0666_masked_by_the_umask_and_replacements_keep_their_mode() {
     under_umask_022(d, &["scan", "-l", "new.hsl", "-o", "s.tsv", "a.png"]);
     under_umask_022(
         d,
-        &[
-            "eval",
-            "robustness",
-            "-q",
-            "--transforms",
-            "jpeg_q70",
-            "--markdown",
-            "r.md",
-            "a.png",
-            "b.png",
-        ],
+        &words("eval robustness -q --transforms jpeg_q70 --markdown r.md a.png b.png"),
     );
     for f in ["new.hsl", "new.csv", "s.tsv", "s.tsv.report.json", "r.md"] {
         assert_eq!(mode(&d.join(f)), 0o644, "{f}");

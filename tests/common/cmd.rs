@@ -17,7 +17,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -138,6 +138,21 @@ impl Cmd {
             };
         }
         command
+    }
+
+    /// Starts the command with its standard input piped (taken out of the child and returned,
+    /// for the test to write and close) and standard output and error set to `stdout` and
+    /// `stderr`, for a test that drives the process as it runs.
+    pub fn spawn(&self, stdout: Stdio, stderr: Stdio) -> (Child, ChildStdin) {
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: cannot start: {e}", self.line()));
+        let stdin = child.stdin.take().expect("stdin is piped");
+        (child, stdin)
     }
 
     /// Runs the command to its end and collects what it wrote.
