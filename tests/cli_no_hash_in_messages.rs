@@ -41,6 +41,19 @@ impl Sweep {
         std::fs::write(p, bytes).unwrap();
     }
 
+    /// Runs the command line `line` (words split at spaces) in the directory and checks its
+    /// stderr.
+    #[track_caller]
+    fn run(&mut self, line: &str) {
+        self.check(&line.split(' ').collect::<Vec<_>>(), None);
+    }
+
+    /// [`Sweep::run`] with `stdin` written to the standard input.
+    #[track_caller]
+    fn run_with_stdin(&mut self, line: &str, stdin: &[u8]) {
+        self.check(&line.split(' ').collect::<Vec<_>>(), Some(stdin));
+    }
+
     /// Runs `hashsieve args` in the directory and checks its stderr.
     #[track_caller]
     fn check(&mut self, args: &[&str], stdin: Option<&[u8]>) {
@@ -105,7 +118,7 @@ fn the_checker_catches_a_leak() {
     let mut s = Sweep::new();
     s.write("names.txt", S);
     let leaked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        s.check(&["info", S], None);
+        s.run(&format!("info {S}"));
     }));
     assert!(leaked.is_err(), "a path holding a canary must be caught");
 }
@@ -185,11 +198,8 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.write("eval/photo.png", &png);
 
     // ---- lists ----
-    s.check(&["build", "-o", "known.hsl", "known.txt"], None);
-    s.check(
-        &["build", "--algo", "phash", "-o", "short.hsl", "short.txt"],
-        None,
-    );
+    s.run("build -o known.hsl known.txt");
+    s.run("build --algo phash -o short.hsl short.txt");
     assert!(s.path("known.hsl").exists() && s.path("short.hsl").exists());
     // A copy of the known list with damage in its entry bytes.
     let mut corrupt = std::fs::read(s.path("known.hsl")).unwrap();
@@ -208,55 +218,15 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
         "bad.jsonl",
         "all_bad.txt",
     ] {
-        s.check(&["build", "-o", "b.hsl", input], None);
-        s.check(
-            &["build", "--max-errors", "1000", "-o", "b.hsl", input],
-            None,
-        );
-        s.check(
-            &[
-                "build",
-                "--algo",
-                "phash",
-                "--max-errors",
-                "9",
-                "-o",
-                "b.hsl",
-                input,
-            ],
-            None,
-        );
+        s.run(&format!("build -o b.hsl {input}"));
+        s.run(&format!("build --max-errors 1000 -o b.hsl {input}"));
+        s.run(&format!(
+            "build --algo phash --max-errors 9 -o b.hsl {input}"
+        ));
     }
-    s.check(
-        &[
-            "build",
-            "--input-format",
-            "hex",
-            "--max-errors",
-            "99",
-            "-o",
-            "b.hsl",
-            "bad.tsv",
-        ],
-        None,
-    );
-    s.check(
-        &[
-            "build",
-            "--input-format",
-            "csv",
-            "--hash-col",
-            "nope",
-            "-o",
-            "b.hsl",
-            "quote.csv",
-        ],
-        None,
-    );
-    s.check(
-        &["build", "--max-errors", "99", "-o", "b.hsl", "-"],
-        Some(&bad),
-    );
+    s.run("build --input-format hex --max-errors 99 -o b.hsl bad.tsv");
+    s.run("build --input-format csv --hash-col nope -o b.hsl quote.csv");
+    s.run_with_stdin("build --max-errors 99 -o b.hsl -", &bad);
 
     // ---- match ----
     for input in [
@@ -268,54 +238,28 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
         "ref101.txt",
     ] {
         // As images (a text file is "not an image") and, but for the directory, as hash text.
-        s.check(&["match", "-l", "known.hsl", input], None);
+        s.run(&format!("match -l known.hsl {input}"));
         if input != "imgs" {
-            s.check(&["match", "-l", "known.hsl", "--hashes", input], None);
-            s.check(
-                &[
-                    "match",
-                    "-l",
-                    "known.hsl",
-                    "-l",
-                    "short.hsl",
-                    "--hashes",
-                    input,
-                ],
-                None,
-            );
-            s.check(
-                &[
-                    "match",
-                    "-l",
-                    "short.hsl",
-                    "--min-quality",
-                    "90",
-                    "--hashes",
-                    input,
-                ],
-                None,
-            );
+            s.run(&format!("match -l known.hsl --hashes {input}"));
+            s.run(&format!("match -l known.hsl -l short.hsl --hashes {input}"));
+            s.run(&format!(
+                "match -l short.hsl --min-quality 90 --hashes {input}"
+            ));
         }
     }
-    s.check(&["match", "-l", "known.hsl", "--hashes", "-"], Some(&bad));
-    s.check(&["match", "-l", "known.hsl", "-"], Some(&bad));
-    s.check(
-        &["match", "-l", "known.hsl", "--dihedral", "--hashes", "-"],
-        Some(P.as_bytes()),
-    );
+    s.run_with_stdin("match -l known.hsl --hashes -", &bad);
+    s.run_with_stdin("match -l known.hsl -", &bad);
+    s.run_with_stdin("match -l known.hsl --dihedral --hashes -", P.as_bytes());
     for list in ["fake.hsl", "text_as_list.hsl", "corrupt.hsl", "known.txt"] {
-        s.check(&["match", "-l", list, "--hashes", "known.txt"], None);
+        s.run(&format!("match -l {list} --hashes known.txt"));
     }
 
     // ---- hash, scan ----
-    s.check(&["hash", "imgs", "bad.txt", "imgs/fake.png"], None);
-    s.check(&["hash", "--algo", "pdq,phash", "--dihedral", "imgs"], None);
-    s.check(&["scan", "-l", "known.hsl", "-o", "scan.tsv", "imgs"], None);
-    s.check(
-        &["scan", "-l", "corrupt.hsl", "-o", "scan2.tsv", "imgs"],
-        None,
-    );
-    s.check(&["scan", "-l", "fake.hsl", "-o", "scan3.tsv", "imgs"], None);
+    s.run("hash imgs bad.txt imgs/fake.png");
+    s.run("hash --algo pdq,phash --dihedral imgs");
+    s.run("scan -l known.hsl -o scan.tsv imgs");
+    s.run("scan -l corrupt.hsl -o scan2.tsv imgs");
+    s.run("scan -l fake.hsl -o scan3.tsv imgs");
 
     // ---- info, verify, export ----
     for list in [
@@ -325,71 +269,24 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
         "known.hsl",
         "bad.txt",
     ] {
-        s.check(&["info", list], None);
-        s.check(&["verify", list], None);
-        s.check(&["export", list], None);
-        s.check(
-            &["export", "--format", "csv", list, "-o", "exported.csv"],
-            None,
-        );
+        s.run(&format!("info {list}"));
+        s.run(&format!("verify {list}"));
+        s.run(&format!("export {list}"));
+        s.run(&format!("export --format csv {list} -o exported.csv"));
     }
 
     // ---- merge, update ----
-    s.check(&["merge", "-o", "m.hsl", "known.hsl", "short.hsl"], None);
-    s.check(&["merge", "-o", "m.hsl", "known.hsl", "fake.hsl"], None);
-    s.check(&["merge", "-o", "m.hsl", "corrupt.hsl"], None);
+    s.run("merge -o m.hsl known.hsl short.hsl");
+    s.run("merge -o m.hsl known.hsl fake.hsl");
+    s.run("merge -o m.hsl corrupt.hsl");
     for delta in ["delta.txt", "delta.csv", "all_bad_delta.txt", "bad.tsv"] {
-        s.check(
-            &[
-                "update",
-                "--base",
-                "known.hsl",
-                "--delta",
-                delta,
-                "-o",
-                "u.hsl",
-            ],
-            None,
-        );
-        s.check(
-            &[
-                "update",
-                "--base",
-                "known.hsl",
-                "--delta",
-                delta,
-                "--max-errors",
-                "99",
-                "-o",
-                "u.hsl",
-            ],
-            None,
-        );
-        s.check(
-            &[
-                "update",
-                "--base",
-                "short.hsl",
-                "--delta",
-                delta,
-                "-o",
-                "u.hsl",
-            ],
-            None,
-        );
+        s.run(&format!("update --base known.hsl --delta {delta} -o u.hsl"));
+        s.run(&format!(
+            "update --base known.hsl --delta {delta} --max-errors 99 -o u.hsl"
+        ));
+        s.run(&format!("update --base short.hsl --delta {delta} -o u.hsl"));
     }
-    s.check(
-        &[
-            "update",
-            "--base",
-            "corrupt.hsl",
-            "--delta",
-            "delta.txt",
-            "-o",
-            "u.hsl",
-        ],
-        None,
-    );
+    s.run("update --base corrupt.hsl --delta delta.txt -o u.hsl");
 
     // ---- dedup ----
     for input in [
@@ -400,48 +297,19 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
         "fake.hsl",
         "corrupt.hsl",
     ] {
-        s.check(&["dedup", input], None);
-        s.check(&["dedup", "--algo", "phash", input], None);
-        s.check(&["dedup", "-l", "fake.hsl", "-l", "short.hsl", input], None);
-        s.check(&["dedup", "-t", "200", "--max-pairs", "1", input], None);
+        s.run(&format!("dedup {input}"));
+        s.run(&format!("dedup --algo phash {input}"));
+        s.run(&format!("dedup -l fake.hsl -l short.hsl {input}"));
+        s.run(&format!("dedup -t 200 --max-pairs 1 {input}"));
     }
-    s.check(&["dedup", "-l", "known.hsl", "known.hsl"], None);
+    s.run("dedup -l known.hsl known.hsl");
 
     // ---- bench, eval, demo ----
-    s.check(
-        &[
-            "bench",
-            "search",
-            "--size",
-            "2000",
-            "--queries",
-            "20",
-            "--budget",
-            "0.01",
-        ],
-        None,
-    );
-    s.check(&["bench", "search", "--size", "2000", "-t", "300"], None);
-    s.check(
-        &[
-            "eval",
-            "robustness",
-            "eval",
-            "--transforms",
-            "jpeg_q70",
-            "--algorithms",
-            "pdq",
-            "-q",
-            "--reference",
-            "bad.tsv",
-        ],
-        None,
-    );
-    s.check(
-        &["eval", "robustness", "eval/photo.png", "imgs", "-q"],
-        None,
-    );
-    s.check(&["demo", "--data", "demo"], None);
+    s.run("bench search --size 2000 --queries 20 --budget 0.01");
+    s.run("bench search --size 2000 -t 300");
+    s.run("eval robustness eval --transforms jpeg_q70 --algorithms pdq -q --reference bad.tsv");
+    s.run("eval robustness eval/photo.png imgs -q");
+    s.run("demo --data demo");
 
     assert!(s.runs > 100, "{} runs", s.runs);
 }
