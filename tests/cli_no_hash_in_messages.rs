@@ -48,6 +48,17 @@ impl Sweep {
         self.check(&line.split(' ').collect::<Vec<_>>(), None);
     }
 
+    /// Runs each of `templates` with `{}` replaced by each of `inputs` (names split at spaces),
+    /// input by input.
+    #[track_caller]
+    fn run_each(&mut self, inputs: &str, templates: &[&str]) {
+        for input in inputs.split(' ') {
+            for t in templates {
+                self.run(&t.replace("{}", input));
+            }
+        }
+    }
+
     /// [`Sweep::run`] with `stdin` written to the standard input.
     #[track_caller]
     fn run_with_stdin(&mut self, line: &str, stdin: &[u8]) {
@@ -210,49 +221,39 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.write("corrupt.hsl", &corrupt);
 
     // ---- build ----
-    for input in [
-        "bad.txt",
-        "bad.tsv",
-        "ref101.txt",
-        "quote.csv",
-        "bad.jsonl",
-        "all_bad.txt",
-    ] {
-        s.run(&format!("build -o b.hsl {input}"));
-        s.run(&format!("build --max-errors 1000 -o b.hsl {input}"));
-        s.run(&format!(
-            "build --algo phash --max-errors 9 -o b.hsl {input}"
-        ));
-    }
+    s.run_each(
+        "bad.txt bad.tsv ref101.txt quote.csv bad.jsonl all_bad.txt",
+        &[
+            "build -o b.hsl {}",
+            "build --max-errors 1000 -o b.hsl {}",
+            "build --algo phash --max-errors 9 -o b.hsl {}",
+        ],
+    );
     s.run("build --input-format hex --max-errors 99 -o b.hsl bad.tsv");
     s.run("build --input-format csv --hash-col nope -o b.hsl quote.csv");
     s.run_with_stdin("build --max-errors 99 -o b.hsl -", &bad);
 
     // ---- match ----
-    for input in [
-        "bad.txt",
-        "bad.tsv",
-        "short.txt",
-        "known.txt",
-        "imgs",
-        "ref101.txt",
-    ] {
-        // As images (a text file is "not an image") and, but for the directory, as hash text.
-        s.run(&format!("match -l known.hsl {input}"));
-        if input != "imgs" {
-            s.run(&format!("match -l known.hsl --hashes {input}"));
-            s.run(&format!("match -l known.hsl -l short.hsl --hashes {input}"));
-            s.run(&format!(
-                "match -l short.hsl --min-quality 90 --hashes {input}"
-            ));
-        }
-    }
+    // As images (a text file is "not an image") and, but for the directory, as hash text.
+    s.run_each(
+        "bad.txt bad.tsv short.txt known.txt imgs ref101.txt",
+        &["match -l known.hsl {}"],
+    );
+    s.run_each(
+        "bad.txt bad.tsv short.txt known.txt ref101.txt",
+        &[
+            "match -l known.hsl --hashes {}",
+            "match -l known.hsl -l short.hsl --hashes {}",
+            "match -l short.hsl --min-quality 90 --hashes {}",
+        ],
+    );
     s.run_with_stdin("match -l known.hsl --hashes -", &bad);
     s.run_with_stdin("match -l known.hsl -", &bad);
     s.run_with_stdin("match -l known.hsl --dihedral --hashes -", P.as_bytes());
-    for list in ["fake.hsl", "text_as_list.hsl", "corrupt.hsl", "known.txt"] {
-        s.run(&format!("match -l {list} --hashes known.txt"));
-    }
+    s.run_each(
+        "fake.hsl text_as_list.hsl corrupt.hsl known.txt",
+        &["match -l {} --hashes known.txt"],
+    );
 
     // ---- hash, scan ----
     s.run("hash imgs bad.txt imgs/fake.png");
@@ -262,46 +263,40 @@ fn no_subcommand_prints_an_input_hash_to_stderr() {
     s.run("scan -l fake.hsl -o scan3.tsv imgs");
 
     // ---- info, verify, export ----
-    for list in [
-        "fake.hsl",
-        "text_as_list.hsl",
-        "corrupt.hsl",
-        "known.hsl",
-        "bad.txt",
-    ] {
-        s.run(&format!("info {list}"));
-        s.run(&format!("verify {list}"));
-        s.run(&format!("export {list}"));
-        s.run(&format!("export --format csv {list} -o exported.csv"));
-    }
+    s.run_each(
+        "fake.hsl text_as_list.hsl corrupt.hsl known.hsl bad.txt",
+        &[
+            "info {}",
+            "verify {}",
+            "export {}",
+            "export --format csv {} -o exported.csv",
+        ],
+    );
 
     // ---- merge, update ----
     s.run("merge -o m.hsl known.hsl short.hsl");
     s.run("merge -o m.hsl known.hsl fake.hsl");
     s.run("merge -o m.hsl corrupt.hsl");
-    for delta in ["delta.txt", "delta.csv", "all_bad_delta.txt", "bad.tsv"] {
-        s.run(&format!("update --base known.hsl --delta {delta} -o u.hsl"));
-        s.run(&format!(
-            "update --base known.hsl --delta {delta} --max-errors 99 -o u.hsl"
-        ));
-        s.run(&format!("update --base short.hsl --delta {delta} -o u.hsl"));
-    }
+    s.run_each(
+        "delta.txt delta.csv all_bad_delta.txt bad.tsv",
+        &[
+            "update --base known.hsl --delta {} -o u.hsl",
+            "update --base known.hsl --delta {} --max-errors 99 -o u.hsl",
+            "update --base short.hsl --delta {} -o u.hsl",
+        ],
+    );
     s.run("update --base corrupt.hsl --delta delta.txt -o u.hsl");
 
     // ---- dedup ----
-    for input in [
-        "bad.txt",
-        "bad.tsv",
-        "known.txt",
-        "short.txt",
-        "fake.hsl",
-        "corrupt.hsl",
-    ] {
-        s.run(&format!("dedup {input}"));
-        s.run(&format!("dedup --algo phash {input}"));
-        s.run(&format!("dedup -l fake.hsl -l short.hsl {input}"));
-        s.run(&format!("dedup -t 200 --max-pairs 1 {input}"));
-    }
+    s.run_each(
+        "bad.txt bad.tsv known.txt short.txt fake.hsl corrupt.hsl",
+        &[
+            "dedup {}",
+            "dedup --algo phash {}",
+            "dedup -l fake.hsl -l short.hsl {}",
+            "dedup -t 200 --max-pairs 1 {}",
+        ],
+    );
     s.run("dedup -l known.hsl known.hsl");
 
     // ---- bench, eval, demo ----
