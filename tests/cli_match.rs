@@ -9,20 +9,8 @@ use crate::common::{cmd, data};
 
 /// Hashes photo_003.png and photo_002.png with `hash`, builds a list from that TSV.
 fn known_list(dir: &Path) -> (PathBuf, String) {
-    let tsv = dir.join("known.tsv");
-    let a = data("corpus/photo_003.png");
-    let b = data("corpus/photo_002.png");
-    let out = cmd(["hash"]).arg(&a).arg(&b).assert_ok();
-    std::fs::write(&tsv, &out.stdout).unwrap();
-    let list = dir.join("known.hsl");
-    cmd(["build", "--name", "known", "-o"])
-        .arg(&list)
-        .arg(&tsv)
-        .assert_ok();
-    (
-        list,
-        String::from_utf8(std::fs::read(&tsv).unwrap()).unwrap(),
-    )
+    let images = [data("corpus/photo_003.png"), data("corpus/photo_002.png")];
+    common::list_of_images(dir, "known", &[], &images, &["--name", "known"])
 }
 
 fn rows(out: &Output) -> Vec<Vec<String>> {

@@ -78,28 +78,10 @@ fn hash_fills_the_quality_column_for_every_algorithm() {
 
 /// A pHash list (name `flat`) holding the pHash of a flat image, built with the real binary.
 fn flat_phash_list(dir: &Path) -> PathBuf {
-    let out = cmd([
-        "hash",
-        "--algo",
-        "phash",
-        data("corpus/edge_solid_color.png").to_str().unwrap(),
-    ])
-    .assert_ok();
-    let tsv = dir.join("flat.tsv");
-    std::fs::write(&tsv, &out.stdout).unwrap();
-    let list = dir.join("flat.hsl");
-    cmd([
-        "build",
-        "--algo",
-        "phash",
-        "--name",
-        "flat",
-        "-o",
-        list.to_str().unwrap(),
-        tsv.to_str().unwrap(),
-    ])
-    .assert_ok();
-    list
+    let images = [data("corpus/edge_solid_color.png")];
+    let phash = ["--algo", "phash"];
+    let build = ["--algo", "phash", "--name", "flat"];
+    common::list_of_images(dir, "flat", &phash, &images, &build).0
 }
 
 #[test]

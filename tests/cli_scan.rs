@@ -27,23 +27,9 @@ fn case_tree(dir: &Path) -> PathBuf {
 }
 
 fn known_list(dir: &Path) -> PathBuf {
-    let src = data("corpus/photo_003.png");
-    let out = hashsieve(&["hash", src.to_str().unwrap()]);
-    let tsv = dir.join("known.tsv");
-    std::fs::write(&tsv, out.stdout).unwrap();
-    let list = dir.join("known.hsl");
-    cmd([
-        "build",
-        "--name",
-        "known",
-        "--list-version",
-        "7",
-        "-o",
-        list.to_str().unwrap(),
-        tsv.to_str().unwrap(),
-    ])
-    .assert_ok();
-    list
+    let images = [data("corpus/photo_003.png")];
+    let build = ["--name", "known", "--list-version", "7"];
+    common::list_of_images(dir, "known", &[], &images, &build).0
 }
 
 fn read_rows(path: &Path) -> Vec<Vec<String>> {
@@ -447,22 +433,13 @@ fn a_resume_counts_and_exits_for_the_whole_output() {
 fn a_resume_rescans_a_file_whose_rows_were_cut() {
     let dir = tempfile::tempdir().unwrap();
     let list = known_list(dir.path());
-    let src = data("corpus/photo_003.png");
-    let out = hashsieve(&["hash", "--algo", "phash", src.to_str().unwrap()]);
-    let phash_tsv = dir.path().join("phash.tsv");
-    std::fs::write(&phash_tsv, out.stdout).unwrap();
-    let phash = dir.path().join("phash.hsl");
-    cmd([
-        "build",
-        "--name",
-        "known-phash",
-        "--algo",
+    let (phash, _) = common::list_of_images(
+        dir.path(),
         "phash",
-        "-o",
-        phash.to_str().unwrap(),
-        phash_tsv.to_str().unwrap(),
-    ])
-    .assert_ok();
+        &["--algo", "phash"],
+        &[data("corpus/photo_003.png")],
+        &["--name", "known-phash", "--algo", "phash"],
+    );
     let tree = tree_of(
         dir.path(),
         "tree",

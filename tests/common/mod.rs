@@ -53,6 +53,30 @@ pub fn read_tsv(path: impl AsRef<Path>) -> Vec<std::collections::HashMap<String,
         .collect()
 }
 
+/// A list `dir/<stem>.hsl` built by the real binary, with `build_args` (its name, algorithm,
+/// version), from what `hashsieve hash <hash_args> <images>` prints, which is kept as
+/// `dir/<stem>.tsv`. Returns the list's path and that TSV text.
+#[cfg(feature = "cli")]
+pub fn list_of_images(
+    dir: &Path,
+    stem: &str,
+    hash_args: &[&str],
+    images: &[PathBuf],
+    build_args: &[&str],
+) -> (PathBuf, String) {
+    let hashes = cmd(["hash"]).args(hash_args).args(images).assert_ok();
+    let tsv = dir.join(format!("{stem}.tsv"));
+    std::fs::write(&tsv, &hashes.stdout).unwrap();
+    let list = dir.join(format!("{stem}.hsl"));
+    cmd(["build"])
+        .args(build_args)
+        .arg("-o")
+        .arg(&list)
+        .arg(&tsv)
+        .assert_ok();
+    (list, hashes.stdout())
+}
+
 /// Runs the `hashsieve` binary with `args` and collects its output.
 #[cfg(feature = "cli")]
 pub fn hashsieve(args: &[&str]) -> std::process::Output {
