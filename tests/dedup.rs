@@ -1,7 +1,7 @@
 //! Deduplication: the self-join against a brute-force oracle, clusters against connected
 //! components found by graph search, the representative rule, and `hashsieve dedup` end to end.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::process::Output;
 
@@ -29,37 +29,54 @@ fn brute_pairs<H: HashBits>(h: &[H], r: u32) -> Vec<Pair> {
     out
 }
 
-/// Connected components by depth-first search over the brute-force pairs.
+/// Connected components by breadth-first search over the brute-force pairs: each hash not yet
+/// labelled starts a component, and a queue labels everything reachable from it. Written apart
+/// from the library's clustering (and from its unit test's depth-first search) on purpose.
 fn brute_components<H: HashBits>(h: &[H], r: u32, min: usize) -> Vec<Vec<u32>> {
-    let mut adj = vec![Vec::new(); h.len()];
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); h.len()];
     for p in brute_pairs(h, r) {
-        adj[p.a as usize].push(p.b);
-        adj[p.b as usize].push(p.a);
+        let (a, b) = (p.a as usize, p.b as usize);
+        neighbours[a].push(b);
+        neighbours[b].push(a);
     }
-    let mut seen = vec![false; h.len()];
-    let mut out = Vec::new();
-    for s in 0..h.len() {
-        if seen[s] {
+    let mut label: Vec<Option<usize>> = vec![None; h.len()];
+    let mut labels = 0;
+    for start in 0..h.len() {
+        if label[start].is_some() {
             continue;
         }
-        seen[s] = true;
-        let (mut stack, mut comp) = (vec![s as u32], Vec::new());
-        while let Some(x) = stack.pop() {
-            comp.push(x);
-            for &y in &adj[x as usize] {
-                if !seen[y as usize] {
-                    seen[y as usize] = true;
-                    stack.push(y);
+        label[start] = Some(labels);
+        let mut queue = VecDeque::from([start]);
+        while let Some(x) = queue.pop_front() {
+            for &y in &neighbours[x] {
+                if label[y].is_none() {
+                    label[y] = Some(labels);
+                    queue.push_back(y);
                 }
             }
         }
-        comp.sort_unstable();
-        if comp.len() >= min {
-            out.push(comp);
-        }
+        labels += 1;
     }
+    // Members are added in index order, so each component comes out sorted.
+    let mut components = vec![Vec::new(); labels];
+    for (i, l) in label.into_iter().enumerate() {
+        components[l.expect("every hash is labelled")].push(i as u32);
+    }
+    let mut out: Vec<Vec<u32>> = components.into_iter().filter(|c| c.len() >= min).collect();
     out.sort();
     out
+}
+
+/// (seed, n, r) for the clustering tests: no hash, one, `mid`, and 3,000 at r 31, then 3,000
+/// at `last_r`; the seeds count up from `seed`.
+fn cluster_cases(seed: u64, mid: usize, last_r: u32) -> [(u64, usize, u32); 5] {
+    [
+        (seed, 0, 31),
+        (seed + 1, 1, 31),
+        (seed + 2, mid, 31),
+        (seed + 3, 3000, 31),
+        (seed + 4, 3000, last_r),
+    ]
 }
 
 /// A planted set with some exact duplicates copied in.
@@ -110,13 +127,7 @@ fn self_join_on_all_equal_hashes() {
 
 #[test]
 fn clusters_are_connected_components() {
-    for (seed, n, r) in [
-        (11u64, 0usize, 31u32),
-        (12, 1, 31),
-        (13, 300, 31),
-        (14, 3000, 31),
-        (15, 3000, 20),
-    ] {
+    for (seed, n, r) in cluster_cases(11, 300, 20) {
         let h = with_duplicates::<Hash256>(n, 15, seed);
         for singletons in [false, true] {
             let opts = DedupOptions::new(r).include_singletons(singletons);
@@ -235,13 +246,7 @@ fn qualities(n: usize, seed: u64) -> Vec<Option<u8>> {
 
 #[test]
 fn centre_linkage_matches_greedy_oracle() {
-    for (seed, n, r) in [
-        (31u64, 0usize, 31u32),
-        (32, 1, 31),
-        (33, 400, 31),
-        (34, 3000, 31),
-        (35, 3000, 45),
-    ] {
+    for (seed, n, r) in cluster_cases(31, 400, 45) {
         let h = with_duplicates::<Hash256>(n, 25, seed);
         let q = qualities(n, seed);
         for (quality, singletons) in [(&q[..], false), (&q[..], true), (&[][..], true)] {
@@ -468,14 +473,7 @@ fn rows(out: &Output) -> Vec<Vec<String>> {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    for c in [
-        "cluster",
-        "id",
-        "hash",
-        "quality",
-        "distance",
-        "representative",
-    ] {
+    for c in "cluster id hash quality distance representative".split(' ') {
         assert!(header.contains(&c), "missing column {c}");
     }
     lines
