@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::hashsieve;
@@ -20,6 +20,33 @@ fn expect_code(out: &Output, code: i32) {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Writes `dir/ref.hsl` (PDQ, named `ref`) holding `entries`, scans `case` against it with
+/// `options` into `dir/scan.tsv`, checks the exit code and returns the scan output's path.
+fn scan_against(
+    dir: &Path,
+    case: &Path,
+    entries: &[(Hash256, &str)],
+    options: &[&str],
+    code: i32,
+) -> PathBuf {
+    let mut b = ListBuilder::new(HashKind::Pdq).name("ref");
+    for &(hash, id) in entries {
+        b.add(hash, EntryMeta::new(id)).expect("add");
+    }
+    let list = dir.join("ref.hsl");
+    b.write(&list).expect("write list");
+    let scan = dir.join("scan.tsv");
+    common::cmd(["scan"])
+        .arg(case)
+        .arg("--list")
+        .arg(&list)
+        .args(options)
+        .arg("-o")
+        .arg(&scan)
+        .assert_exit(code);
+    scan
 }
 
 /// A TSV (with header) as maps from column name to cell.
@@ -199,21 +226,8 @@ fn reads_scan_output_and_standard_input() {
     assert!(!want.is_empty());
 
     // A list holding the first photo's hash twice, so that its files match two entries.
-    let mut b = ListBuilder::new(HashKind::Pdq).name("ref");
-    b.add(kept[0].1, EntryMeta::new("known-1")).expect("add");
-    b.add(kept[0].1, EntryMeta::new("known-2")).expect("add");
-    let list = dir.path().join("ref.hsl");
-    b.write(&list).expect("write list");
-    let scan = dir.path().join("scan.tsv");
-    let out = hashsieve(&[
-        "scan",
-        case.to_str().unwrap(),
-        "--list",
-        list.to_str().unwrap(),
-        "-o",
-        scan.to_str().unwrap(),
-    ]);
-    expect_code(&out, 2);
+    let entries = [(kept[0].1, "known-1"), (kept[0].1, "known-2")];
+    let scan = scan_against(dir.path(), &case, &entries, &[], 2);
     let scanned = std::fs::read(&scan).expect("scan output");
     let status = |s: &str| table(&scanned).iter().filter(|r| r["status"] == s).count();
     assert_eq!(status("error"), 1);
@@ -535,21 +549,7 @@ fn scan_rows_matched_through_a_rotation_are_clustered() {
     );
     assert!(rot90.distance(&orig) > 31);
     // A list holding the rotated hash only.
-    let mut b = ListBuilder::new(HashKind::Pdq).name("ref");
-    b.add(rot90, EntryMeta::new("turned")).expect("add");
-    let list = dir.path().join("ref.hsl");
-    b.write(&list).expect("write list");
-    let scan = dir.path().join("scan.tsv");
-    let out = hashsieve(&[
-        "scan",
-        case.to_str().unwrap(),
-        "--list",
-        list.to_str().unwrap(),
-        "--dihedral",
-        "-o",
-        scan.to_str().unwrap(),
-    ]);
-    expect_code(&out, 0);
+    let scan = scan_against(dir.path(), &case, &[(rot90, "turned")], &["--dihedral"], 0);
     let scanned = table(&std::fs::read(&scan).expect("scan output"));
     assert!(scanned
         .iter()
