@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common;
 
+use common::cmd::Cmd;
 use common::{cmd, data, hashsieve};
 
 /// A case tree: the photo_003 variants, one unrelated photo, a truncated PNG and a non-image.
@@ -32,6 +33,15 @@ fn known_list(dir: &Path) -> PathBuf {
     common::list_of_images(dir, "known", &[], &images, &build).0
 }
 
+/// `scan -l <list>… <options> -o <output> <input>`, to be run.
+fn scan(lists: &[&Path], options: &[&str], output: &Path, input: &Path) -> Cmd {
+    let mut run = cmd(["scan"]);
+    for list in lists {
+        run = run.arg("-l").arg(list);
+    }
+    run.args(options).arg("-o").arg(output).arg(input)
+}
+
 fn read_rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines().skip_while(|l| l.starts_with('#'));
@@ -48,16 +58,8 @@ fn scan_records_every_file_reports_errors_and_resumes() {
     let tree = case_tree(dir.path());
     let list = known_list(dir.path());
     let out_path = dir.path().join("results.tsv");
-    let args = [
-        "scan",
-        "--list",
-        list.to_str().unwrap(),
-        "--dihedral",
-        "-o",
-        out_path.to_str().unwrap(),
-        tree.to_str().unwrap(),
-    ];
-    let first = hashsieve(&args);
+    let run = || scan(&[&list], &["--dihedral"], &out_path, &tree).output();
+    let first = run();
     assert_eq!(
         first.status.code(),
         Some(2),
@@ -147,7 +149,7 @@ fn scan_records_every_file_reports_errors_and_resumes() {
         format!("{}\n{}", keep.join("\n"), "case/partial-li"),
     )
     .unwrap();
-    let second = hashsieve(&args);
+    let second = run();
     assert_eq!(second.status.code(), Some(2));
     let resumed = read_rows(&out_path);
     let mut again: Vec<&str> = resumed.iter().map(|r| r[0].as_str()).collect();
@@ -206,18 +208,8 @@ fn exact_dihedral_mode_is_used_and_recorded() {
     let list = known_list(dir.path());
     let mirrored = data("corpus/transformed/flip_horizontal/photo_003.png");
     let out_path = dir.path().join("exact.tsv");
-    cmd([
-        "scan",
-        "-l",
-        list.to_str().unwrap(),
-        "--dihedral",
-        "--dihedral-mode",
-        "exact",
-        "-o",
-        out_path.to_str().unwrap(),
-        mirrored.to_str().unwrap(),
-    ])
-    .assert_exit(0);
+    let exact = ["--dihedral", "--dihedral-mode", "exact"];
+    scan(&[&list], &exact, &out_path, &mirrored).assert_exit(0);
     let rows = read_rows(&out_path);
     assert_eq!((rows[0][1].as_str(), rows[0][7].as_str()), ("match", "0"));
     assert_eq!(rows[0][8], "flipy");
@@ -449,17 +441,8 @@ fn a_resume_rescans_a_file_whose_rows_were_cut() {
         ],
     );
     let output = dir.path().join("out.tsv");
-    let args = [
-        "scan",
-        "-l",
-        list.to_str().unwrap(),
-        "-l",
-        phash.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-        tree.to_str().unwrap(),
-    ];
-    assert_eq!(hashsieve(&args).status.code(), Some(0));
+    let run = || scan(&[&list, &phash], &[], &output, &tree).assert_ok();
+    run();
     let full = read_rows(&output);
     assert_eq!(full.len(), 4, "two files, two algorithms: {full:?}");
     // Cut the last row: b.png keeps its PDQ row and loses its pHash one.
@@ -470,7 +453,7 @@ fn a_resume_rescans_a_file_whose_rows_were_cut() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&output, cut).unwrap();
-    assert_eq!(hashsieve(&args).status.code(), Some(0));
+    run();
     let mut got = read_rows(&output);
     let mut want = full.clone();
     got.sort();
