@@ -356,13 +356,9 @@ fn hash_reads_one_image_from_stdin() {
     let by_path = cmd(["hash", "--algo", "pdq,phash", "a.png"])
         .dir(dir.path())
         .assert_exit(0);
-    let out = common::hashsieve_stdin(None, &["hash", "--algo", "pdq,phash", "-"], &img);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd(["hash", "--algo", "pdq,phash", "-"])
+        .stdin(&img)
+        .assert_ok();
     let want = tsv_cells(&by_path.stdout);
     let got = tsv_cells(&out.stdout);
     assert_eq!(got.len(), 3);
@@ -749,13 +745,7 @@ fn scan_json_ends_with_one_summary_across_resumes() {
         assert_eq!(summary["matched"], count("match"));
         assert_eq!(summary["errors"], count("error"));
     };
-    let out = run_in(d, &scan);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd(scan).dir(d).assert_exit(1);
     check(0, 0, 0);
     std::fs::copy(d.join("a.png"), d.join("imgs/a.png")).unwrap();
     std::fs::write(d.join("imgs/b.png"), png(97, 211)).unwrap();
@@ -763,17 +753,10 @@ fn scan_json_ends_with_one_summary_across_resumes() {
     check(2, 1, 0);
     std::fs::write(d.join("imgs/c.png"), b"not an image").unwrap();
     std::fs::write(d.join("imgs/d.png"), png(50, 70)).unwrap();
-    let out = run_in(d, &scan);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd(scan).dir(d).assert_exit(2);
     check(4, 1, 1);
     // Once more with nothing new: the same rows, one summary.
-    let out = run_in(d, &scan);
-    assert_eq!(out.status.code(), Some(2));
+    cmd(scan).dir(d).assert_exit(2);
     check(4, 1, 1);
 }
 
