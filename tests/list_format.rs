@@ -767,13 +767,7 @@ fn golden_indexed_lists_open_and_answer_like_brute_force() {
                 .collect();
             expected.sort();
             let result = matcher.query(&Query::new(kind, q, None));
-            let mut found: Vec<(String, u32)> = result
-                .matches()
-                .iter()
-                .flat_map(|m| m.entry_ids.iter().map(move |id| (id.clone(), m.distance)))
-                .collect();
-            found.sort();
-            assert_eq!(found, expected, "{name}");
+            assert_eq!(crate::common::found(&result), expected, "{name}");
         }
     }
 }

@@ -340,12 +340,7 @@ fn assert_answers_equal_brute_force<D: AsRef<[u8]> + Send + Sync + 'static>(
         .unwrap();
     for &c in centres {
         let result = m.query(&Query::new(HashKind::PHash, Hash64::from_u64(c), None));
-        let mut found: Vec<(String, u32)> = result
-            .matches()
-            .iter()
-            .flat_map(|r| r.entry_ids.iter().map(move |id| (id.clone(), r.distance)))
-            .collect();
-        found.sort();
+        let found = crate::common::found(&result);
         let mut expected: Vec<(String, u32)> = entries
             .iter()
             .map(|(h, id)| (id.clone(), (h ^ c).count_ones()))

@@ -58,15 +58,7 @@ fn oracle(entries: &[(Hash256, String)], q: &Hash256, t: u32) -> Vec<(String, u3
     out
 }
 
-fn found(result: &QueryResult) -> Vec<(String, u32)> {
-    let mut out: Vec<(String, u32)> = result
-        .matches()
-        .iter()
-        .flat_map(|m| m.entry_ids.iter().map(move |id| (id.clone(), m.distance)))
-        .collect();
-    out.sort();
-    out
-}
+use crate::common::found;
 
 #[test]
 fn matcher_equals_brute_force_for_every_index() {

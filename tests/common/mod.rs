@@ -22,6 +22,17 @@ pub fn data(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// Every (entry id, distance) a query's result holds, sorted: one per id of each match.
+pub fn found(result: &hashsieve::matching::QueryResult) -> Vec<(String, u32)> {
+    let mut out: Vec<(String, u32)> = result
+        .matches()
+        .iter()
+        .flat_map(|m| m.entry_ids.iter().map(move |id| (id.clone(), m.distance)))
+        .collect();
+    out.sort();
+    out
+}
+
 /// The names of the entries of `dir` (not recursive), sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
     let names: std::collections::BTreeSet<String> = std::fs::read_dir(dir)
