@@ -15,7 +15,7 @@ use hashsieve::matching::{
 use hashsieve::ErrorKind;
 use hashsieve::{Hash256, Hash64, HashKind, HashList, ListBuilder, PixelBuffer, PixelLayout};
 
-use common::Rng;
+use common::{found, Rng};
 
 /// A PDQ list of `n` random hashes (every 7th one shared by two entries) plus `planted`.
 fn pdq_list(
@@ -58,7 +58,6 @@ fn oracle(entries: &[(Hash256, String)], q: &Hash256, t: u32) -> Vec<(String, u3
     out
 }
 
-use crate::common::found;
 
 #[test]
 fn matcher_equals_brute_force_for_every_index() {
