@@ -14,6 +14,10 @@ use hashsieve::list::records::{InputFormat, Item, ReadOptions, Record, RecordRea
 use hashsieve::{ErrorKind, HashKind};
 use proptest::prelude::*;
 
+/// Two PDQ hashes (of no image in particular) that the format tests write in their inputs.
+const A: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+const B: &str = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
+
 fn formats_dir() -> PathBuf {
     common::data("formats")
 }
@@ -372,8 +376,7 @@ fn real_pytx_opinions_keep_categories_tags_and_collabs() {
 
 #[test]
 fn an_input_that_fits_two_formats_fails_naming_both() {
-    let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-    let b = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
+    let (a, b) = (A, B);
     // Hex lines with an id, and pdq-hasher lines: hex would read `90,b.jpg` as an id.
     let text = format!("{a},first-id\n{b},90,b.jpg\n");
     let err = RecordReader::new(text.as_bytes(), "mixed.txt", &ReadOptions::new()).unwrap_err();
@@ -405,8 +408,7 @@ fn an_input_that_fits_two_formats_fails_naming_both() {
 /// Detection looks past the first line: a first line alone would have been read as hex.
 #[test]
 fn detection_looks_at_several_lines() {
-    let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-    let b = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
+    let (a, b) = (A, B);
     // A bare hash first (hex or pytx), then a pytx line: pytx.
     let text = format!("{a}\npdq {b} 'c' POSITIVE_CLASS\n");
     let (f, items) = read_all(text.as_bytes(), &ReadOptions::new()).unwrap();
@@ -568,7 +570,7 @@ mod regressions {
     /// With one algorithm, `hashsieve hash --format csv|json` lost the path for `idx=N`.
     #[test]
     fn single_algorithm_hash_output_keeps_the_path_as_id() {
-        let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        let a = super::A;
         let texts = [
             format!("path,algorithm,hash,quality\nphotos/a.jpg,pdq,{a},100\n"),
             format!("{{\"path\":\"photos/a.jpg\",\"algorithm\":\"pdq\",\"hash\":\"{a}\",\"quality\":100}}\n"),
@@ -637,7 +639,7 @@ fn build_reads_real_outputs_and_refuses_ambiguous_inputs() {
         "{stderr}"
     );
     let mixed = dir.path().join("mixed.txt");
-    let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    let a = A;
     std::fs::write(&mixed, format!("{a},id\n{a},90,x.jpg\n")).unwrap();
     let o = common::hashsieve(&["build", "-o", out_s, mixed.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -972,7 +974,7 @@ fn dihedral_names_map_to_the_reference_order() {
     ]
     .into_iter()
     .collect();
-    let a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    let a = A;
     for (name, d) in names {
         let text = format!("hash={a},quality=90,filename=x\nhash={a},xform={name},filename=x\n");
         let (_, items) = read_all(text.as_bytes(), &ReadOptions::new()).unwrap();
