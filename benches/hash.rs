@@ -22,17 +22,14 @@ use hashsieve::algo::pdq::internals;
 use hashsieve::algo::pdq::{pdq, pdq_dihedral_with, DihedralMode, LumaMode, PdqOptions};
 use hashsieve::{PixelBuffer, PixelLayout};
 
+mod common;
+
 const SIZES: [(u32, u32); 3] = [(512, 512), (1920, 1080), (4000, 3000)];
 
 /// A smooth image with noise: what photos look like to a box filter. Fixed seed.
 fn smooth_noise_rgb(w: u32, h: u32) -> Vec<u8> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut noise = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 59) as f64 - 16.0
-    };
+    let mut rng = common::xorshift::Xorshift64(0x2545_F491_4F6C_DD1D);
+    let mut noise = move || (rng.next() >> 59) as f64 - 16.0;
     let mut out = Vec::with_capacity(w as usize * h as usize * 3);
     for y in 0..h {
         for x in 0..w {

@@ -868,13 +868,8 @@ fn truncations_never_panic() {
 #[test]
 fn corruptions_never_panic() {
     let opts = DecodeOptions::default();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::common::xorshift::Xorshift64(0x9E37_79B9_7F4A_7C15);
+    let mut next = move || rng.next();
     for (name, bytes) in sweep_fixtures() {
         for i in 0..400 {
             let mut b = bytes.clone();

@@ -31,3 +31,18 @@ impl XorShift {
         hashsieve::Hash256::from_limbs([self.next(), self.next(), self.next(), self.next()])
     }
 }
+
+/// Marsaglia's xorshift64 (shifts 13, 7, 17) with its state in the open: `Xorshift64(seed)`
+/// (any seed but 0). Weaker than [`XorShift`], and kept for the tests and benchmarks whose
+/// fixed data was drawn from it.
+pub struct Xorshift64(pub u64);
+
+impl Xorshift64 {
+    /// The next state, which is also the output.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
