@@ -442,28 +442,25 @@ fn palette_tiff_is_a_clean_decode_error() {
 // ---------------------------------------------------------------------------------------------
 // Orientation.
 
+/// `bytes` decoded with `orientation` and the other options at their defaults.
+fn oriented(bytes: &[u8], orientation: Orientation) -> DecodedImage {
+    decode(bytes, &DecodeOptions::default().orientation(orientation)).unwrap()
+}
+
 /// Pillow turns a TIFF upright when it opens it, so the default does too; `Ignore` keeps the
 /// stored pixels (which are the same pixels as orient1.png, stored without rotation).
 #[test]
 fn tiff_orientation_default_vs_ignore() {
     let tif = read("decode", "orient5.tif");
     let stored = decode(&read("decode", "orient1.png"), &DecodeOptions::default()).unwrap();
-    let ignore = decode(
-        &tif,
-        &DecodeOptions::default().orientation(Orientation::Ignore),
-    )
-    .unwrap();
+    let ignore = oriented(&tif, Orientation::Ignore);
     assert_eq!(
         (ignore.width(), ignore.height()),
         (stored.width(), stored.height())
     );
     assert_eq!(rgb_bytes(&ignore), rgb_bytes(&stored));
     let default = decode(&tif, &DecodeOptions::default()).unwrap();
-    let apply = decode(
-        &tif,
-        &DecodeOptions::default().orientation(Orientation::Apply),
-    )
-    .unwrap();
+    let apply = oriented(&tif, Orientation::Apply);
     assert_eq!(
         (default.width(), default.height()),
         (stored.height(), stored.width())
@@ -480,18 +477,14 @@ fn png_exif_orientation_all_eight() {
     for tag in 1..=8u16 {
         let file = png_rgb(w, h, &rgb, &[(b"eXIf", exif_orientation(tag))]);
         for o in [Orientation::default(), Orientation::Ignore] {
-            let img = decode(&file, &DecodeOptions::default().orientation(o)).unwrap();
+            let img = oriented(&file, o);
             assert_eq!(
                 (img.width(), img.height(), rgb_bytes(&img)),
                 (w, h, rgb.clone()),
                 "tag {tag}, {o:?}"
             );
         }
-        let img = decode(
-            &file,
-            &DecodeOptions::default().orientation(Orientation::Apply),
-        )
-        .unwrap();
+        let img = oriented(&file, Orientation::Apply);
         let mut oracle =
             image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, rgb.clone()).unwrap());
         oracle.apply_orientation(image::metadata::Orientation::from_exif(tag as u8).unwrap());
@@ -510,11 +503,7 @@ fn png_exif_orientation_all_eight() {
 fn jpeg_exif_orientation() {
     let bytes = read("corpus", "edge_exif_orient6.jpg");
     let raw = decode(&bytes, &DecodeOptions::default()).unwrap();
-    let turned = decode(
-        &bytes,
-        &DecodeOptions::default().orientation(Orientation::Apply),
-    )
-    .unwrap();
+    let turned = oriented(&bytes, Orientation::Apply);
     let mut oracle = image::DynamicImage::ImageRgb8(
         image::RgbImage::from_raw(raw.width(), raw.height(), rgb_bytes(&raw)).unwrap(),
     );
