@@ -117,13 +117,7 @@ fn check_corpus(table: &str, keep: fn(&HashMap<String, String>, &Path) -> bool, 
         ));
         checked += 1;
     }
-    assert!(
-        failures.is_empty(),
-        "{table}: {} of {checked} files differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(checked >= min_rows, "only {checked} {table} rows checked");
+    assert_all_agree(table, &failures, checked, min_rows);
 }
 
 #[test]
@@ -168,6 +162,13 @@ fn check_table(table: &str, order: ResizeOrder, min_rows: usize) {
         }
         checked += 1;
     }
+    assert_all_agree(table, &failures, checked, min_rows);
+}
+
+/// Fails listing every mismatch found in `table`, or when fewer than `min_rows` rows of it were
+/// checked.
+#[track_caller]
+fn assert_all_agree(table: &str, failures: &[String], checked: usize, min_rows: usize) {
     assert!(
         failures.is_empty(),
         "{table}: {} mismatches in {checked} files:\n{}",

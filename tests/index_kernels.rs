@@ -59,6 +59,14 @@ fn detected_isa_is_listed_and_scalar_always_present() {
     }
 }
 
+/// What `kernel` writes run on `isa` and on the scalar oracle: (got, want).
+fn with_oracle<T>(isa: Isa, kernel: impl Fn(Isa, &mut Vec<T>)) -> (Vec<T>, Vec<T>) {
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    kernel(Isa::Scalar, &mut want);
+    kernel(isa, &mut got);
+    (got, want)
+}
+
 #[test]
 fn range_kernels_match_scalar_at_every_length_0_to_70() {
     let mut rng = SplitMix64::new(1);
@@ -70,14 +78,14 @@ fn range_kernels_match_scalar_at_every_length_0_to_70() {
             let list64 = list64(&mut rng, &q64, len);
             for thr in [0, 1, 31, 64, 100, 128, 200, 255, 256] {
                 let base = rng.below(1000) as u32;
-                let (mut want, mut got) = (Vec::new(), Vec::new());
-                kernels::range256(Isa::Scalar, &list, &q, thr, base, &mut want);
-                kernels::range256(isa, &list, &q, thr, base, &mut got);
+                let (got, want) = with_oracle(isa, |isa, out| {
+                    kernels::range256(isa, &list, &q, thr, base, out)
+                });
                 assert_eq!(got, want, "{} range256 len {len} thr {thr}", isa.name());
                 let t64 = thr.min(64) / 4 + thr % 3;
-                let (mut want, mut got) = (Vec::new(), Vec::new());
-                kernels::range64(Isa::Scalar, &list64, &q64, t64, base, &mut want);
-                kernels::range64(isa, &list64, &q64, t64, base, &mut got);
+                let (got, want) = with_oracle(isa, |isa, out| {
+                    kernels::range64(isa, &list64, &q64, t64, base, out)
+                });
                 assert_eq!(got, want, "{} range64 len {len} thr {t64}", isa.name());
             }
         }
@@ -98,9 +106,9 @@ fn batch_kernels_match_scalar_for_odd_batches_and_lengths() {
                 let l64 = list64(&mut rng, &c64, len);
                 let q64: Vec<Hash64> = (0..nq).map(|_| list64(&mut rng, &c64, 1)[0]).collect();
                 for thr in [0, 20, 90, 128, 256] {
-                    let (mut want, mut got) = (Vec::new(), Vec::new());
-                    kernels::batch256(Isa::Scalar, &list, &queries, thr, 5, &mut want);
-                    kernels::batch256(isa, &list, &queries, thr, 5, &mut got);
+                    let (got, want) = with_oracle(isa, |isa, out| {
+                        kernels::batch256(isa, &list, &queries, thr, 5, out)
+                    });
                     assert_eq!(
                         sorted(got),
                         sorted(want),
@@ -108,9 +116,9 @@ fn batch_kernels_match_scalar_for_odd_batches_and_lengths() {
                         isa.name()
                     );
                     let t64 = thr / 4;
-                    let (mut want, mut got) = (Vec::new(), Vec::new());
-                    kernels::batch64(Isa::Scalar, &l64, &q64, t64, 9, &mut want);
-                    kernels::batch64(isa, &l64, &q64, t64, 9, &mut got);
+                    let (got, want) = with_oracle(isa, |isa, out| {
+                        kernels::batch64(isa, &l64, &q64, t64, 9, out)
+                    });
                     assert_eq!(
                         sorted(got),
                         sorted(want),
