@@ -47,31 +47,32 @@ fn content<D: AsRef<[u8]>>(list: &HashList<D>) -> Vec<(String, Vec<EntryData>)> 
         .collect()
 }
 
-fn build_golden_pdq() -> (Vec<u8>, BuildReport) {
-    let mut b = ListBuilder::new(HashKind::Pdq)
-        .name("golden")
+/// A builder of `kind` for a golden list: named `name`, version `v1`, created at
+/// [`GOLDEN_CREATED`].
+fn golden_builder(kind: HashKind, name: impl Into<String>) -> ListBuilder {
+    ListBuilder::new(kind)
+        .name(name)
         .version("v1")
-        .created(GOLDEN_CREATED);
-    let input = fs::read(data("golden-v1.csv")).unwrap();
-    import(
-        &input[..],
-        "golden-v1.csv",
-        &ImportOptions::default(),
-        &mut b,
-    )
-    .unwrap();
+        .created(GOLDEN_CREATED)
+}
+
+/// Imports `tests/data/list/<file>` into `b`.
+fn import_file(b: &mut ListBuilder, file: &str) {
+    let input = fs::read(data(file)).unwrap();
+    import(&input[..], file, &ImportOptions::default(), b).unwrap();
+}
+
+fn build_golden_pdq() -> (Vec<u8>, BuildReport) {
+    let mut b = golden_builder(HashKind::Pdq, "golden");
+    import_file(&mut b, "golden-v1.csv");
     b.add_section(*b"XTRA", b"an optional extension section".to_vec())
         .unwrap();
     b.to_vec_with_report().unwrap()
 }
 
 fn build_golden_phash() -> (Vec<u8>, BuildReport) {
-    let mut b = ListBuilder::new(HashKind::PHash)
-        .name("golden-64")
-        .version("v1")
-        .created(GOLDEN_CREATED);
-    let input = fs::read(data("short64.dat")).unwrap();
-    import(&input[..], "short64.dat", &ImportOptions::default(), &mut b).unwrap();
+    let mut b = golden_builder(HashKind::PHash, "golden-64");
+    import_file(&mut b, "short64.dat");
     b.to_vec_with_report().unwrap()
 }
 
@@ -707,13 +708,9 @@ const GOLDEN_INDEXED: [(&str, &str, HashKind, IndexKind, &[u8]); 4] = [
 ];
 
 fn build_golden_indexed(input: &str, kind: HashKind, index: IndexKind) -> (Vec<u8>, BuildReport) {
-    let mut b = ListBuilder::new(kind)
-        .name(format!("golden-{index}"))
-        .version("v1")
-        .created(GOLDEN_CREATED)
+    let mut b = golden_builder(kind, format!("golden-{index}"))
         .index(IndexOptions::new(index).threshold(kind.default_threshold()));
-    let text = fs::read(data(input)).unwrap();
-    import(&text[..], input, &ImportOptions::default(), &mut b).unwrap();
+    import_file(&mut b, input);
     b.to_vec_with_report().unwrap()
 }
 
