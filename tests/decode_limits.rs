@@ -403,12 +403,10 @@ fn limits_three_ways_with_a_budget() {
 /// blocks fails this test instead of hanging the suite.
 #[cfg(unix)]
 fn decode_path_or_hang(path: &Path) -> Option<Result<DecodedImage, hashsieve::Error>> {
-    let (tx, rx) = std::sync::mpsc::channel();
     let owned = path.to_path_buf();
-    std::thread::spawn(move || {
-        let _ = tx.send(decode_path(&owned, &DecodeOptions::default()));
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(60)).ok()
+    common::within(std::time::Duration::from_secs(60), move || {
+        decode_path(&owned, &DecodeOptions::default())
+    })
 }
 
 #[cfg(unix)]
@@ -417,14 +415,7 @@ fn assert_not_regular(result: Option<Result<DecodedImage, hashsieve::Error>>, wh
         panic!("{what}: decode_path blocked");
     };
     let err = result.err().unwrap_or_else(|| panic!("{what}: decoded"));
-    assert!(
-        matches!(err.kind(), ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput),
-        "{what}: {err}"
-    );
-    assert!(
-        err.to_string().contains("not a regular file"),
-        "{what}: {err}"
-    );
+    common::assert_not_a_regular_file(&err, "not a regular file", what);
 }
 
 /// A FIFO with no writer would block `open` forever; a character device (`/dev/zero`) never

@@ -312,18 +312,14 @@ fn a_fifo_is_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("list.hsl");
     common::mkfifo(&fifo);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let path = fifo.clone();
-    std::thread::spawn(move || {
-        tx.send(HashList::read(&path).map(drop)).unwrap();
-        // SAFETY: nothing writes to the path while it is open.
-        tx.send(unsafe { HashList::open_mmap(&path) }.map(drop))
-            .unwrap();
-    });
-    for _ in ["read", "open_mmap"] {
-        let opened = rx
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .expect("opening a FIFO as a list blocked");
+    type Open = fn(&std::path::Path) -> hashsieve::Result<()>;
+    let read: Open = |p| HashList::read(p).map(drop);
+    // SAFETY: nothing writes to the path while it is open.
+    let map: Open = |p| unsafe { HashList::open_mmap(p) }.map(drop);
+    for (name, open) in [("read", read), ("open_mmap", map)] {
+        let path = fifo.clone();
+        let opened = common::within(std::time::Duration::from_secs(10), move || open(&path))
+            .unwrap_or_else(|| panic!("opening a FIFO as a list with {name} blocked"));
         let err = opened.unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
         assert_eq!(err.path(), Some(fifo.as_path()));

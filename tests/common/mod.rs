@@ -221,3 +221,28 @@ pub fn mkfifo(path: &Path) {
         .expect("mkfifo runs");
     assert!(status.success(), "mkfifo failed");
 }
+
+/// Runs `f` on another thread and waits at most `limit` for its answer: `None` when none came,
+/// so that a regression that blocks (opening a FIFO, reading a device) fails its test instead
+/// of hanging the suite.
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit).ok()
+}
+
+/// Checks that `err` is the I/O error (`InvalidInput`) that refuses a path that is not a regular
+/// file, and that its message says `says`.
+#[track_caller]
+pub fn assert_not_a_regular_file(err: &hashsieve::Error, says: &str, what: &str) {
+    assert!(
+        matches!(err.kind(), hashsieve::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput),
+        "{what}: {err}"
+    );
+    assert!(err.to_string().contains(says), "{what}: {err}");
+}
