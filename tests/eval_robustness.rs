@@ -54,15 +54,20 @@ fn run(originals: &[Original], opts: &RobustnessOptions) -> Report {
     robustness::run(originals, opts, &|| {}).unwrap()
 }
 
-/// The query hashes of one image for an algorithm, straight from the hash functions.
-fn query(algo: Algorithm, image: &image::RgbImage) -> Vec<HashValue> {
-    let px = hashsieve::PixelBuffer::packed(
+/// An RGB image's pixels, as the hash functions take them.
+fn pixels(image: &image::RgbImage) -> hashsieve::PixelBuffer<'_> {
+    hashsieve::PixelBuffer::packed(
         image.as_raw(),
         image.width(),
         image.height(),
         hashsieve::PixelLayout::Rgb8,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The query hashes of one image for an algorithm, straight from the hash functions.
+fn query(algo: Algorithm, image: &image::RgbImage) -> Vec<HashValue> {
+    let px = pixels(image);
     match algo {
         Algorithm::Plain(k) => vec![Hasher::new().hash_pixels(&px, k).value],
         Algorithm::PdqDihedral(mode) => {
@@ -401,13 +406,7 @@ fn gated_stats_equal_brute_force() {
             let variant = edits[x.transform as usize]
                 .apply(&originals[x.image as usize].image, 0)
                 .unwrap();
-            let px = hashsieve::PixelBuffer::packed(
-                variant.as_raw(),
-                variant.width(),
-                variant.height(),
-                hashsieve::PixelLayout::Rgb8,
-            )
-            .unwrap();
+            let px = pixels(&variant);
             let q = Hasher::new().hash_pixels(&px, algo.kind()).quality;
             assert_eq!(Some(x.quality), q, "{algo}");
         }

@@ -98,6 +98,13 @@ const CORPUS_DIH: [&str; 8] = [
     "pdq_dih_flipminus1",
 ];
 
+/// [`assert_exact`] against a row of the corpus table: its hash, quality and dihedral columns.
+fn assert_corpus_row(what: &str, px: &PixelBuffer<'_>, row: &HashMap<String, String>) {
+    let quality = row["pdq_quality"].parse().unwrap();
+    let dih = dihedral_columns(row, CORPUS_DIH);
+    assert_exact(what, px, hex(&row["pdq_hex"]), quality, Some(dih));
+}
+
 /// Asserts hash, quality and (where given) the dihedral hashes, naming the file on failure
 /// (never the hash values).
 fn assert_exact(
@@ -269,14 +276,7 @@ fn sixteen_bit_inputs_with_pillows_conversion_are_bit_exact() {
             continue;
         }
         let img = load_pillow_16bit(&data(&format!("corpus/{}", row["file"]))).expect("16-bit");
-        let dih = dihedral_columns(&row, CORPUS_DIH);
-        assert_exact(
-            &row["file"],
-            &img.px(),
-            hex(&row["pdq_hex"]),
-            row["pdq_quality"].parse().unwrap(),
-            Some(dih),
-        );
+        assert_corpus_row(&row["file"], &img.px(), &row);
         checked += 1;
     }
     assert_eq!(checked, 3);
@@ -330,14 +330,7 @@ fn corpus_transformed_rows_are_bit_exact() {
             continue;
         }
         let img = load_rgb(&data(&format!("corpus/{file}")));
-        let dih = dihedral_columns(&row, CORPUS_DIH);
-        assert_exact(
-            file,
-            &img.px(),
-            hex(&row["pdq_hex"]),
-            row["pdq_quality"].parse().unwrap(),
-            Some(dih),
-        );
+        assert_corpus_row(file, &img.px(), &row);
         checked += 1;
     }
     assert_eq!(checked, 5);
