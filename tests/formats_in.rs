@@ -746,30 +746,24 @@ enum Shape {
 fn write(shape: Shape, recs: &[Rec]) -> String {
     let mut out = String::new();
     match shape {
-        Shape::OursTsv => {
-            out.push_str("path\talgorithm\thash\tquality\torientation\n");
+        Shape::OursTsv | Shape::OursCsv => {
+            // The same columns; TSV escapes a path, CSV quotes it.
+            let (sep, path): (&str, fn(&str) -> String) = match shape {
+                Shape::OursTsv => ("\t", tsv_escape),
+                _ => (",", csv_cell),
+            };
+            out.push_str(&["path", "algorithm", "hash", "quality", "orientation"].join(sep));
+            out.push('\n');
             for r in recs {
-                out.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\n",
-                    tsv_escape(&r.id),
-                    r.kind,
-                    r.hex,
+                let cells = [
+                    path(&r.id),
+                    r.kind.to_string(),
+                    r.hex.clone(),
                     r.quality.map_or(String::new(), |q| q.to_string()),
-                    r.orientation.map_or("", |o| o.name())
-                ));
-            }
-        }
-        Shape::OursCsv => {
-            out.push_str("path,algorithm,hash,quality,orientation\n");
-            for r in recs {
-                out.push_str(&format!(
-                    "{},{},{},{},{}\n",
-                    csv_cell(&r.id),
-                    r.kind,
-                    r.hex,
-                    r.quality.map_or(String::new(), |q| q.to_string()),
-                    r.orientation.map_or("", |o| o.name())
-                ));
+                    r.orientation.map_or("", |o| o.name()).to_owned(),
+                ];
+                out.push_str(&cells.join(sep));
+                out.push('\n');
             }
         }
         Shape::OursJson | Shape::GenericJson => {
