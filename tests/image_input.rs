@@ -442,6 +442,11 @@ fn palette_tiff_is_a_clean_decode_error() {
 // ---------------------------------------------------------------------------------------------
 // Orientation.
 
+/// The fixture `dir/name` decoded with the default options.
+fn decoded(dir: &str, name: &str) -> DecodedImage {
+    decode(&read(dir, name), &DecodeOptions::default()).unwrap()
+}
+
 /// `bytes` decoded with `orientation` and the other options at their defaults.
 fn oriented(bytes: &[u8], orientation: Orientation) -> DecodedImage {
     decode(bytes, &DecodeOptions::default().orientation(orientation)).unwrap()
@@ -452,7 +457,7 @@ fn oriented(bytes: &[u8], orientation: Orientation) -> DecodedImage {
 #[test]
 fn tiff_orientation_default_vs_ignore() {
     let tif = read("decode", "orient5.tif");
-    let stored = decode(&read("decode", "orient1.png"), &DecodeOptions::default()).unwrap();
+    let stored = decoded("decode", "orient1.png");
     let ignore = oriented(&tif, Orientation::Ignore);
     assert_eq!(
         (ignore.width(), ignore.height()),
@@ -910,11 +915,7 @@ mod prop {
 
 #[test]
 fn accessors_describe_the_image() {
-    let grey = decode(
-        &read("corpus", "edge_gray_L.png"),
-        &DecodeOptions::default(),
-    )
-    .unwrap();
+    let grey = decoded("corpus", "edge_gray_L.png");
     assert_eq!(
         (grey.format(), grey.layout()),
         (ImageFormat::Png, PixelLayout::Luma8)
@@ -923,11 +924,7 @@ fn accessors_describe_the_image() {
     let n = grey.width() as usize * grey.height() as usize;
     assert_eq!(grey.pixels().row(0).len(), grey.width() as usize);
     assert_eq!(grey.into_vec().len(), n);
-    let colour = decode(
-        &read("corpus", "edge_lossy.webp"),
-        &DecodeOptions::default(),
-    )
-    .unwrap();
+    let colour = decoded("corpus", "edge_lossy.webp");
     assert_eq!(
         (colour.format(), colour.layout()),
         (ImageFormat::WebP, PixelLayout::Rgb8)
