@@ -27,6 +27,13 @@ fn refused(out: &Output, needles: &[&str]) {
 use common::needles;
 
 /// A PDQ list of the 20 needles, ids n0..n19.
+/// A scratch directory holding `needles.hsl` (see [`needle_list`]), and the needles.
+fn dir_with_needle_list() -> (tempfile::TempDir, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    needle_list(dir.path());
+    (dir, needles())
+}
+
 fn needle_list(dir: &Path) -> PathBuf {
     let text: String = needles()
         .iter()
@@ -177,10 +184,8 @@ fn dedup_refuses_more_pairs_than_allowed() {
 
 #[test]
 fn an_over_long_line_is_a_malformed_line_for_match_and_dedup() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, n) = dir_with_needle_list();
     let d = dir.path();
-    needle_list(d);
-    let n = needles();
     // One 101 MiB line, then a line that matches.
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(d.join("big.txt")).unwrap());
@@ -219,10 +224,8 @@ fn an_over_long_line_is_a_malformed_line_for_match_and_dedup() {
 
 #[test]
 fn match_goes_on_after_a_malformed_line_and_names_it_by_number() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, n) = dir_with_needle_list();
     let d = dir.path();
-    needle_list(d);
-    let n = needles();
     let text = format!("{}\n{}\n{}\n", &n[0][..40], n[1], n[2]);
     std::fs::write(d.join("q.txt"), text).unwrap();
     let out = hashsieve(d, &["match", "-l", "needles.hsl", "--hashes", "q.txt"]);
