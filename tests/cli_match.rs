@@ -8,9 +8,14 @@ use std::process::{Output, Stdio};
 use crate::common::{cmd, data};
 
 /// Hashes photo_003.png and photo_002.png with `hash`, builds a list from that TSV.
-fn known_list(dir: &Path) -> (PathBuf, String) {
+/// A scratch directory holding `known.hsl` (named `known`: photos 003 and 002) and
+/// `known.tsv` (their `hash` output), the list's path and the TSV text.
+fn known_list() -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
     let images = [data("corpus/photo_003.png"), data("corpus/photo_002.png")];
-    common::list_of_images(dir, "known", &[], &images, &["--name", "known"])
+    let (list, tsv) =
+        common::list_of_images(dir.path(), "known", &[], &images, &["--name", "known"]);
+    (dir, list, tsv)
 }
 
 fn rows(out: &Output) -> Vec<Vec<String>> {
@@ -31,8 +36,7 @@ fn rows(out: &Output) -> Vec<Vec<String>> {
 
 #[test]
 fn edited_variants_match_and_distances_agree_with_the_reference() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, _) = known_list(dir.path());
+    let (_dir, list, _) = known_list();
     let variants = data("corpus/transformed");
     let out = cmd(["match", "--list"])
         .arg(&list)
@@ -68,8 +72,7 @@ fn edited_variants_match_and_distances_agree_with_the_reference() {
 
 #[test]
 fn dihedral_matching_reports_the_orientation() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, _) = known_list(dir.path());
+    let (_dir, list, _) = known_list();
     let rotated = data("corpus/transformed/rotate_90ccw/photo_003.png");
     // A rotation is far away without --dihedral.
     cmd(["match", "-l"]).arg(&list).arg(&rotated).assert_exit(1);
@@ -89,8 +92,7 @@ fn dihedral_matching_reports_the_orientation() {
 /// closer.
 #[test]
 fn exact_dihedral_mode_matches_rotations_at_distance_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, _) = known_list(dir.path());
+    let (_dir, list, _) = known_list();
     for (edit, orientation) in [("rotate_90ccw", "rot270"), ("flip_horizontal", "flipy")] {
         let path = data(&format!("corpus/transformed/{edit}/photo_003.png"));
         let distance = |mode: &str| {
@@ -117,8 +119,7 @@ fn exact_dihedral_mode_matches_rotations_at_distance_zero() {
 
 #[test]
 fn hash_files_and_stdin_are_queries() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, tsv) = known_list(dir.path());
+    let (dir, list, tsv) = known_list();
     // Our own TSV as a hash file: each row matches itself at distance 0, labelled by its path.
     let out = cmd(["match", "-l"])
         .arg(&list)
@@ -155,8 +156,7 @@ fn hash_files_and_stdin_are_queries() {
 
 #[test]
 fn exit_codes_for_no_match_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, _) = known_list(dir.path());
+    let (dir, list, _) = known_list();
     let other = data("corpus/photo_007.png");
     cmd(["match", "-l"]).arg(&list).arg(&other).assert_exit(1);
     // A malformed hash line: exit 2, the line number named, the text not echoed; an input
@@ -187,8 +187,7 @@ fn exit_codes_for_no_match_and_errors() {
 /// never the query.
 #[test]
 fn a_text_file_named_like_an_image_is_not_an_image() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, tsv) = known_list(dir.path());
+    let (dir, list, tsv) = known_list();
     let hex = tsv.lines().nth(1).unwrap().split('\t').nth(2).unwrap();
     let uploads = dir.path().join("uploads");
     std::fs::create_dir(&uploads).unwrap();
@@ -413,8 +412,7 @@ fn hashes_on_stdin_are_answered_line_by_line() {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    let dir = tempfile::tempdir().unwrap();
-    let (list, tsv) = known_list(dir.path());
+    let (_dir, list, tsv) = known_list();
     let hex: Vec<String> = tsv
         .lines()
         .skip(1)
@@ -470,8 +468,7 @@ fn hashes_on_stdin_are_answered_line_by_line() {
 /// pytx signals that are not image hashes are skipped and counted, never fatal.
 #[test]
 fn hash_text_records_are_gated_and_named_by_their_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, tsv) = known_list(dir.path());
+    let (dir, list, tsv) = known_list();
     let hex: Vec<&str> = tsv
         .lines()
         .skip(1)
@@ -537,8 +534,7 @@ fn hash_text_records_are_gated_and_named_by_their_id() {
 /// `-` is one image on stdin; hash text there is "not an image", pointing to `--hashes -`.
 #[test]
 fn dash_reads_one_image_from_stdin() {
-    let dir = tempfile::tempdir().unwrap();
-    let (list, tsv) = known_list(dir.path());
+    let (_dir, list, tsv) = known_list();
     let feed = |bytes: &[u8]| cmd(["match", "-l"]).arg(&list).arg("-").stdin(bytes).run();
     let out = feed(&std::fs::read(data("corpus/photo_003.png")).unwrap()).assert_exit(0);
     let got = rows(&out);
