@@ -14,24 +14,15 @@ fn known_list() -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let images = [data("corpus/photo_003.png"), data("corpus/photo_002.png")];
     let (list, tsv) =
-        common::list_of_images(dir.path(), "known", &[], &images, &["--name", "known"]);
+        crate::common::list_of_images(dir.path(), "known", &[], &images, &["--name", "known"]);
     (dir, list, tsv)
 }
 
+/// The result rows of `match` output (none when it printed nothing).
 fn rows(out: &Output) -> Vec<Vec<String>> {
     let text = String::from_utf8(out.stdout.clone()).unwrap();
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
-        return Vec::new();
-    };
-    let header: Vec<&str> = header.split('\t').collect();
-    assert_eq!(
-        &header[..5],
-        ["query", "list", "entry_id", "distance", "orientation"]
-    );
-    lines
-        .map(|l| l.split('\t').map(String::from).collect())
-        .collect()
+    let columns = ["query", "list", "entry_id", "distance", "orientation"];
+    crate::common::tsv_rows(&text, &columns).unwrap_or_default()
 }
 
 #[test]

@@ -44,12 +44,7 @@ fn scan(lists: &[&Path], options: &[&str], output: &Path, input: &Path) -> Cmd {
 
 fn read_rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines().skip_while(|l| l.starts_with('#'));
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    assert_eq!(&header[..4], ["path", "status", "algorithm", "hash"]);
-    lines
-        .map(|l| l.split('\t').map(String::from).collect())
-        .collect()
+    common::tsv_rows(&text, &["path", "status", "algorithm", "hash"]).expect("a header line")
 }
 
 #[test]

@@ -42,6 +42,19 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     names.into_iter().collect()
 }
 
+/// The rows of the TSV `text`, split into cells, after checking that its header (the first
+/// line that is not a `#` comment) starts with `columns`; `None` when it has no header.
+pub fn tsv_rows(text: &str, columns: &[&str]) -> Option<Vec<Vec<String>>> {
+    let mut lines = text.lines().skip_while(|l| l.starts_with('#'));
+    let header: Vec<&str> = lines.next()?.split('\t').collect();
+    assert_eq!(&header[..columns.len()], columns, "the header of\n{text}");
+    Some(
+        lines
+            .map(|l| l.split('\t').map(String::from).collect())
+            .collect(),
+    )
+}
+
 /// A TSV table with a header line, as maps from column name to cell: a path under `tests/data`
 /// (an absolute path is read as it is). Lines starting with `#` and blank lines are skipped; a
 /// row shorter than the header reads as empty cells.
