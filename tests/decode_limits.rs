@@ -423,9 +423,7 @@ fn assert_not_regular(result: Option<Result<DecodedImage, hashsieve::Error>>, wh
 #[cfg(unix)]
 #[test]
 fn special_files_are_refused_without_blocking() {
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("queue.png");
-    common::mkfifo(&fifo);
+    let (dir, fifo) = common::dir_with_fifo("queue.png");
     let result = decode_path_or_hang(&fifo);
     if result.is_none() {
         // Unblock the reader so the thread ends, then fail.

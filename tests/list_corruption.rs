@@ -309,9 +309,7 @@ fn reseal(bytes: &mut [u8]) {
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_refused_without_blocking() {
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("list.hsl");
-    common::mkfifo(&fifo);
+    let (_dir, fifo) = common::dir_with_fifo("list.hsl");
     type Open = fn(&std::path::Path) -> hashsieve::Result<()>;
     let read: Open = |p| HashList::read(p).map(drop);
     // SAFETY: nothing writes to the path while it is open.

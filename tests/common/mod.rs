@@ -226,6 +226,14 @@ pub fn needles() -> Vec<String> {
         .collect()
 }
 
+/// A new scratch directory and, in it, a named pipe called `name`.
+pub fn dir_with_fifo(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join(name);
+    mkfifo(&fifo);
+    (dir, fifo)
+}
+
 /// Makes a named pipe at `path` (`mkfifo` is part of every Unix userland).
 pub fn mkfifo(path: &Path) {
     let status = std::process::Command::new("mkfifo")
