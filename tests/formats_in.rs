@@ -709,6 +709,13 @@ fn rec_strategy() -> impl Strategy<Value = Rec> {
         )
 }
 
+impl Rec {
+    /// The quality as a text cell: empty when unknown.
+    fn quality_cell(&self) -> String {
+        self.quality.map(|q| q.to_string()).unwrap_or_default()
+    }
+}
+
 fn tsv_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('\t', "\\t")
@@ -759,7 +766,7 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
                     path(&r.id),
                     r.kind.to_string(),
                     r.hex.clone(),
-                    r.quality.map_or(String::new(), |q| q.to_string()),
+                    r.quality_cell(),
                     r.orientation.map_or("", |o| o.name()).to_owned(),
                 ];
                 out.push_str(&cells.join(sep));
@@ -791,7 +798,7 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
                     r.kind,
                     r.hex,
                     csv_cell(&r.id),
-                    r.quality.map_or(String::new(), |q| q.to_string()),
+                    r.quality_cell(),
                     csv_cell(&r.categories.join(" ")),
                     csv_cell(r.source.as_deref().unwrap_or(""))
                 ));
@@ -800,12 +807,7 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
         Shape::PdqHasher => {
             for r in recs {
                 let name = r.id.replace(['\n', '\r'], " ");
-                out.push_str(&format!(
-                    "{},{},{}\n",
-                    r.hex,
-                    r.quality.map_or(String::new(), |q| q.to_string()),
-                    name.trim()
-                ));
+                out.push_str(&format!("{},{},{}\n", r.hex, r.quality_cell(), name.trim()));
             }
         }
         Shape::PytxCsv => {

@@ -232,22 +232,23 @@ fn all_duplicates_are_all_returned() {
     }
 }
 
+/// The layout of the MIH each of [`mih_variants`] builds over 100 `bits`-bit hashes.
+fn variant_layouts<H: Gen>(bits: u32) -> Vec<String> {
+    let (list, _) = make::<H>(100, 1);
+    mih_variants(bits)
+        .iter()
+        .map(|o| Mih::build_with(&list, o).unwrap().describe())
+        .collect()
+}
+
 #[test]
 fn mih_variants_cover_the_layout_features() {
     // The forced layouts above must exercise: no directory, no inline bits, extra bits.
-    let (list, _) = make::<Hash256>(100, 1);
-    let descs: Vec<String> = mih_variants(256)
-        .iter()
-        .map(|o| Mih::build_with(&list, o).unwrap().describe())
-        .collect();
+    let descs = variant_layouts::<Hash256>(256);
     assert!(descs.iter().any(|d| d.contains("b=0 ")), "{descs:?}");
     assert!(descs.iter().any(|d| d.contains("c1=0 ")), "{descs:?}");
     assert!(descs.iter().any(|d| !d.contains("c2=0 ")), "{descs:?}");
-    let (list, _) = make::<Hash64>(100, 1);
-    let descs: Vec<String> = mih_variants(64)
-        .iter()
-        .map(|o| Mih::build_with(&list, o).unwrap().describe())
-        .collect();
+    let descs = variant_layouts::<Hash64>(64);
     assert!(descs.iter().any(|d| d.contains("c1=0 ")), "{descs:?}");
 }
 

@@ -635,15 +635,21 @@ fn expected(inputs: &[Input]) -> Vec<(String, Vec<EntryData>)> {
     grouped.into_iter().collect()
 }
 
+/// Builds `inputs` into a list of `kind`, opens and verifies it, and checks that it holds what
+/// was put in.
+fn round_trip(kind: HashKind, inputs: &[Input]) -> Result<HashList<Vec<u8>>, TestCaseError> {
+    let list = HashList::from_bytes(build(kind, inputs)).unwrap();
+    list.verify().unwrap();
+    prop_assert_eq!(content(&list), expected(inputs));
+    Ok(list)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn build_then_open_round_trips_256(inputs in input_strategy(true)) {
-        let bytes = build(HashKind::Pdq, &inputs);
-        let list = HashList::from_bytes(bytes).unwrap();
-        list.verify().unwrap();
-        prop_assert_eq!(content(&list), expected(&inputs));
+        let list = round_trip(HashKind::Pdq, &inputs)?;
         prop_assert_eq!(list.entry_count(), inputs.len());
         for (i, (h, _)) in list.iter().enumerate() {
             prop_assert_eq!(list.position(h), Some(i));
@@ -652,10 +658,7 @@ proptest! {
 
     #[test]
     fn build_then_open_round_trips_64(inputs in input_strategy(false)) {
-        let bytes = build(HashKind::WHash, &inputs);
-        let list = HashList::from_bytes(bytes).unwrap();
-        list.verify().unwrap();
-        prop_assert_eq!(content(&list), expected(&inputs));
+        round_trip(HashKind::WHash, &inputs)?;
     }
 
     /// The file depends only on the content, not on the order categories and sources were
