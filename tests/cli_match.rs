@@ -317,17 +317,14 @@ fn two_lists_of_one_name_are_an_error() {
     let b = dir.path().join("other.hsl");
     std::fs::copy(&a, &b).unwrap();
     for sub in ["match", "scan"] {
-        let out = cmd([sub, "-l"])
+        cmd([sub, "-l"])
             .arg(&a)
             .arg("-l")
             .arg(&b)
             .arg(&photo)
-            .assert_exit(2);
-        let err = out.stderr();
-        assert!(
-            err.contains("same name") && err.contains("other.hsl"),
-            "{sub}: {err}"
-        );
+            .assert_exit(2)
+            .assert_stderr_contains("same name")
+            .assert_stderr_contains("other.hsl");
     }
 }
 

@@ -454,23 +454,34 @@ fn export_options_for_the_other_tools() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A scratch directory with a folder `sub` holding the same small PNG under each of `names`
+/// (bytes: a Unix file name need not be UTF-8).
+#[cfg(unix)]
+fn dir_of_images(sub: &str, names: &[&[u8]]) -> tempfile::TempDir {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(sub);
+    std::fs::create_dir(&folder).unwrap();
+    let img = png(64, 48);
+    for name in names {
+        std::fs::write(folder.join(std::ffi::OsStr::from_bytes(name)), &img).unwrap();
+    }
+    dir
+}
+
 /// `scan --resume` reads back the escaped TSV it wrote: files with a tab, a quote or a
 /// backslash in their names are done once, not scanned again.
 #[cfg(unix)]
 #[test]
 fn scan_resumes_over_escaped_tsv_paths() {
-    let dir = tempfile::tempdir().unwrap();
+    let names: [&[u8]; 4] = [
+        b"\"quoted\".png",
+        b"tab\there.png",
+        b"back\\slash.png",
+        b"plain.png",
+    ];
+    let dir = dir_of_images("imgs", &names);
     let d = dir.path();
-    std::fs::create_dir(d.join("imgs")).unwrap();
-    let img = png(64, 48);
-    for name in [
-        "\"quoted\".png",
-        "tab\there.png",
-        "back\\slash.png",
-        "plain.png",
-    ] {
-        std::fs::write(d.join("imgs").join(name), &img).unwrap();
-    }
     let out = run_in(d, &["hash", "imgs/plain.png"]);
     let hex = String::from_utf8(tsv_cells(&out.stdout)[1][2].clone()).unwrap();
     std::fs::write(d.join("in.txt"), format!("{hex}\n")).unwrap();
@@ -766,18 +777,11 @@ fn scan_json_ends_with_one_summary_across_resumes() {
 #[cfg(unix)]
 #[test]
 fn dedup_writes_path_ids_exactly_and_ends_json_with_a_summary() {
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir(d.join("d")).unwrap();
-    let img = png(64, 48);
     // (Not a UTF-8 name holding a literal `\xff`: the record reader gives it the id of the
     // byte 0xff, so no writer can tell the two apart.)
     let names: [&[u8]; 3] = [b"x\xff.png", b"x\xfe.png", b"t\tn\nb\\s.png"];
-    for n in names {
-        std::fs::write(d.join("d").join(OsStr::from_bytes(n)), &img).unwrap();
-    }
+    let dir = dir_of_images("d", &names);
+    let d = dir.path();
     let mut want: Vec<Vec<u8>> = names.iter().map(|n| [b"d/", *n].concat()).collect();
     want.sort();
     // (Not `hash --format csv`: the record reader refuses a CSV cell that is not UTF-8.)

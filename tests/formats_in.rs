@@ -710,6 +710,11 @@ fn rec_strategy() -> impl Strategy<Value = Rec> {
 }
 
 impl Rec {
+    /// The source as a CSV cell: empty when unknown.
+    fn source_cell(&self) -> String {
+        csv_cell(self.source.as_deref().unwrap_or(""))
+    }
+
     /// The quality as a text cell: empty when unknown.
     fn quality_cell(&self) -> String {
         self.quality.map(|q| q.to_string()).unwrap_or_default()
@@ -800,7 +805,7 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
                     csv_cell(&r.id),
                     r.quality_cell(),
                     csv_cell(&r.categories.join(" ")),
-                    csv_cell(r.source.as_deref().unwrap_or(""))
+                    r.source_cell()
                 ));
             }
         }
@@ -816,7 +821,7 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
                 out.push_str(&format!(
                     "pdq,{},{},POSITIVE_CLASS,{}\r\n",
                     r.hex,
-                    csv_cell(r.source.as_deref().unwrap_or("")),
+                    r.source_cell(),
                     csv_cell(&r.id.split_whitespace().collect::<Vec<_>>().join(" "))
                 ));
             }
