@@ -585,19 +585,15 @@ fn match_and_scan_write_non_utf8_paths_exactly() {
     let d = dir.path();
     let want = two_non_utf8_names(d);
     for format in ["tsv", "csv", "json"] {
-        let out = cmd(["match", "-l", "l.hsl", "--format", format, "d"])
-            .dir(d)
-            .assert_exit(0);
-        let mut paths = column(format, &out.stdout, "query");
-        paths.sort();
-        assert_eq!(paths, want, "match {format}: the paths, byte for byte");
-
-        let out = cmd(["scan", "-l", "l.hsl", "--format", format, "d"])
-            .dir(d)
-            .assert_exit(0);
-        let mut paths = column(format, &out.stdout, "path");
-        paths.sort();
-        assert_eq!(paths, want, "scan {format}: the paths, byte for byte");
+        // Each subcommand and the column that holds the path.
+        for (sub, path) in [("match", "query"), ("scan", "path")] {
+            let out = cmd([sub, "-l", "l.hsl", "--format", format, "d"])
+                .dir(d)
+                .assert_exit(0);
+            let mut paths = column(format, &out.stdout, path);
+            paths.sort();
+            assert_eq!(paths, want, "{sub} {format}: the paths, byte for byte");
+        }
     }
 }
 

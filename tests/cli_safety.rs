@@ -81,9 +81,11 @@ fn words(line: &str) -> Vec<&str> {
     line.split(' ').collect()
 }
 
-/// A symbolic link `dir/name` to `target`.
-fn link(dir: &Path, target: &str, name: &str) {
-    std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+/// Symbolic links `dir/name` to `target`, for each (target, name).
+fn links(dir: &Path, links: &[(&str, &str)]) {
+    for (target, name) in links {
+        std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+    }
 }
 
 /// `dir/tree`, holding copies of `files` of `dir`.
@@ -127,8 +129,7 @@ fn setup() -> tempfile::TempDir {
 fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     let dir = setup();
     let d = dir.path();
-    link(d, "L.hsl", "link.hsl");
-    link(d, "a.png", "link.png");
+    links(d, &[("L.hsl", "link.hsl"), ("a.png", "link.png")]);
     let cases = [
         "export L.hsl -o L.hsl",
         "export L.hsl -o link.hsl",
@@ -301,8 +302,7 @@ fn a_fifo_in_a_walked_directory_is_an_error_and_the_rest_is_processed() {
 fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
     let dir = setup();
     let d = dir.path();
-    link(d, "a.png", "link.png");
-    link(d, "missing.png", "dangling.png");
+    links(d, &[("a.png", "link.png"), ("missing.png", "dangling.png")]);
     std::fs::write(d.join("empty.png"), b"").unwrap();
 
     let text = run_in(d, &["hash", "a.png", "link.png"])
@@ -357,7 +357,7 @@ fn walks_follow_links_only_with_dash_l_and_count_what_they_skip() {
     let dir = setup();
     let d = dir.path();
     tree_of(d, &["b.png"]);
-    link(d, "../a.png", "tree/link.png");
+    links(d, &[("../a.png", "tree/link.png")]);
 
     let out = run_in(d, &["hash", "tree"])
         .assert_exit(0)
