@@ -721,6 +721,12 @@ impl Rec {
     }
 }
 
+/// Appends one row to `out`: `cells` joined by `sep`, then `end`.
+fn push_row(out: &mut String, cells: &[String], sep: &str, end: &str) {
+    out.push_str(&cells.join(sep));
+    out.push_str(end);
+}
+
 fn tsv_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('\t', "\\t")
@@ -774,8 +780,7 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
                     r.quality_cell(),
                     r.orientation.map_or("", |o| o.name()).to_owned(),
                 ];
-                out.push_str(&cells.join(sep));
-                out.push('\n');
+                push_row(&mut out, &cells, sep, "\n");
             }
         }
         Shape::OursJson | Shape::GenericJson => {
@@ -798,15 +803,15 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
         Shape::GenericCsv => {
             out.push_str("algorithm,hash,id,quality,categories,source\n");
             for r in recs {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{}\n",
-                    r.kind,
-                    r.hex,
+                let cells = [
+                    r.kind.to_string(),
+                    r.hex.clone(),
                     csv_cell(&r.id),
                     r.quality_cell(),
                     csv_cell(&r.categories.join(" ")),
-                    r.source_cell()
-                ));
+                    r.source_cell(),
+                ];
+                push_row(&mut out, &cells, ",", "\n");
             }
         }
         Shape::PdqHasher => {
@@ -818,12 +823,15 @@ fn write(shape: Shape, recs: &[Rec]) -> String {
         Shape::PytxCsv => {
             out.push_str("signal_type,signal_str,collab,category,tags\r\n");
             for r in recs {
-                out.push_str(&format!(
-                    "pdq,{},{},POSITIVE_CLASS,{}\r\n",
-                    r.hex,
+                let tags = r.id.split_whitespace().collect::<Vec<_>>().join(" ");
+                let cells = [
+                    "pdq".to_owned(),
+                    r.hex.clone(),
                     r.source_cell(),
-                    csv_cell(&r.id.split_whitespace().collect::<Vec<_>>().join(" "))
-                ));
+                    "POSITIVE_CLASS".to_owned(),
+                    csv_cell(&tags),
+                ];
+                push_row(&mut out, &cells, ",", "\r\n");
             }
         }
     }
