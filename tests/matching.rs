@@ -58,7 +58,6 @@ fn oracle(entries: &[(Hash256, String)], q: &Hash256, t: u32) -> Vec<(String, u3
     out
 }
 
-
 #[test]
 fn matcher_equals_brute_force_for_every_index() {
     let mut rng = Rng::new(7);
