@@ -20,6 +20,7 @@ use std::str::FromStr;
 use bitvec::prelude::{BitSlice, Lsb0};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::util::parse_name;
 
 /// A 256-bit perceptual hash (PDQ, or an imagehash-family hash with `hash_size` 16).
 ///
@@ -412,31 +413,21 @@ impl HashKind {
     }
 }
 
-impl fmt::Display for HashKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(HashKind);
 
 impl FromStr for HashKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<HashKind> {
-        let lower = s.trim().to_ascii_lowercase();
-        let lower = match lower.as_str() {
-            "average_hash" | "avghash" => "ahash",
-            other => other,
-        };
-        HashKind::ALL
-            .into_iter()
-            .find(|k| k.name() == lower)
-            .ok_or_else(|| {
-                ErrorKind::UnknownName {
-                    what: "algorithm",
-                    name: s.to_string(),
-                    expected: HashKind::NAMES,
-                }
-                .into()
-            })
+        let aliases = [("average_hash", "ahash"), ("avghash", "ahash")];
+        let expected = HashKind::NAMES;
+        parse_name(
+            s,
+            &HashKind::ALL,
+            HashKind::name,
+            &aliases,
+            "algorithm",
+            expected,
+        )
     }
 }
 
