@@ -4,20 +4,27 @@
 /// `pub fn name(mut self, arg: Type) -> Ret { self.name = arg; self }`, and
 /// `name(arg: Type) => field = value;` sets `self.field = value` instead (a wrapped value, or a
 /// field of another name). Attributes and doc comments go on the method. Used inside an
-/// `impl` block; `-> Ret` is its return type as written there (`Self` or the type's name).
+/// `impl` block; `-> Ret` is its return type as written there (`Self` or the type's name);
+/// `const -> Ret` makes `const fn`s.
 macro_rules! setters {
-    (-> $ret:ty; $(
+    ($($qual:ident)? -> $ret:ty; $($items:tt)*) => {
+        setters!(@items [$($qual)?] $ret; $($items)*);
+    };
+    (@items $qual:tt $ret:ty; $(
         $(#[$attr:meta])*
         $name:ident($arg:ident: $ty:ty) $(=> $field:ident = $value:expr)?;
     )*) => {
-        $(setters!(@one $ret; $(#[$attr])* $name($arg: $ty) $(=> $field = $value)?);)*
+        $(setters!(@one $qual $ret; $(#[$attr])* $name($arg: $ty) $(=> $field = $value)?);)*
     };
-    (@one $ret:ty; $(#[$attr:meta])* $name:ident($arg:ident: $ty:ty)) => {
-        setters!(@one $ret; $(#[$attr])* $name($arg: $ty) => $name = $arg);
+    (@one $qual:tt $ret:ty; $(#[$attr:meta])* $name:ident($arg:ident: $ty:ty)) => {
+        setters!(@one $qual $ret; $(#[$attr])* $name($arg: $ty) => $name = $arg);
     };
-    (@one $ret:ty; $(#[$attr:meta])* $name:ident($arg:ident: $ty:ty) => $field:ident = $value:expr) => {
+    (
+        @one [$($qual:ident)?] $ret:ty;
+        $(#[$attr:meta])* $name:ident($arg:ident: $ty:ty) => $field:ident = $value:expr
+    ) => {
         $(#[$attr])*
-        pub fn $name(mut self, $arg: $ty) -> $ret {
+        pub $($qual)? fn $name(mut self, $arg: $ty) -> $ret {
             self.$field = $value;
             self
         }

@@ -81,32 +81,23 @@ impl Limits {
         }
     }
 
-    /// Sets the largest accepted width.
-    #[must_use]
-    pub const fn max_width(mut self, pixels: u32) -> Limits {
-        self.max_width = pixels;
-        self
-    }
+    setters! {
+        const -> Limits;
+        /// Sets the largest accepted width.
+        #[must_use]
+        max_width(pixels: u32);
 
-    /// Sets the largest accepted height.
-    #[must_use]
-    pub const fn max_height(mut self, pixels: u32) -> Limits {
-        self.max_height = pixels;
-        self
-    }
+        /// Sets the largest accepted height.
+        #[must_use]
+        max_height(pixels: u32);
 
-    /// Sets the largest accepted width x height.
-    #[must_use]
-    pub const fn max_pixels(mut self, pixels: u64) -> Limits {
-        self.max_pixels = pixels;
-        self
-    }
+        /// Sets the largest accepted width x height.
+        #[must_use]
+        max_pixels(pixels: u64);
 
-    /// Sets the largest total allocation, in bytes (see [`Limits::max_alloc`]).
-    #[must_use]
-    pub const fn max_alloc(mut self, bytes: u64) -> Limits {
-        self.max_alloc = bytes;
-        self
+        /// Sets the largest total allocation, in bytes (see [`Limits::max_alloc`]).
+        #[must_use]
+        max_alloc(bytes: u64);
     }
 
     fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {

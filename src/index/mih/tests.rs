@@ -167,28 +167,24 @@ fn swapped_ids_are_refused() {
     refused_by_fingerprint(&craft(&list, e), &list, "swapped ids");
 }
 
+/// Two entries of one bucket that differ in a field (the inline bits, then the extra bits)
+/// swap that field.
 #[test]
-fn swapped_inline_bits_are_refused() {
+fn swapped_inline_or_extra_bits_are_refused() {
     let list = list();
-    let (_, sh_in, _) = specs()[0].shifts();
-    let mut e = entries(&list);
-    let (j, l) = pair(&e, sh_in, 4);
-    let (kj, kl) = (e[j].1, e[l].1);
-    e[j].1 = with_field(kj, kl, sh_in, 4);
-    e[l].1 = with_field(kl, kj, sh_in, 4);
-    refused_by_fingerprint(&craft(&list, e), &list, "swapped inline bits");
-}
-
-#[test]
-fn swapped_extra_bits_are_refused() {
-    let list = list();
-    let (.., sh_ex) = specs()[0].shifts();
-    let mut e = entries(&list);
-    let (j, l) = pair(&e, sh_ex, 3);
-    let (kj, kl) = (e[j].1, e[l].1);
-    e[j].1 = with_field(kj, kl, sh_ex, 3);
-    e[l].1 = with_field(kl, kj, sh_ex, 3);
-    refused_by_fingerprint(&craft(&list, e), &list, "swapped extra bits");
+    let (_, sh_in, sh_ex) = specs()[0].shifts();
+    let fields = [
+        (sh_in, 4, "swapped inline bits"),
+        (sh_ex, 3, "swapped extra bits"),
+    ];
+    for (shift, width, what) in fields {
+        let mut e = entries(&list);
+        let (j, l) = pair(&e, shift, width);
+        let (kj, kl) = (e[j].1, e[l].1);
+        e[j].1 = with_field(kj, kl, shift, width);
+        e[l].1 = with_field(kl, kj, shift, width);
+        refused_by_fingerprint(&craft(&list, e), &list, what);
+    }
 }
 
 /// An inline byte with a bit above its 4-bit field, on an entry moved one bucket down:
