@@ -515,8 +515,11 @@ fn parse_one(s: &str) -> Option<Transform> {
     })
 }
 
+/// Parses what follows a prefix.
+type ParseRest = fn(&str) -> Option<Transform>;
+
 /// The names that carry a number: the prefix, and how the rest parses.
-const PREFIXED: [(&str, fn(&str) -> Option<Transform>); 11] = [
+const PREFIXED: [(&str, ParseRest); 11] = [
     ("jpeg_q", |q| {
         parse_int(q).map(|quality| Transform::Jpeg { quality })
     }),
