@@ -345,11 +345,7 @@ impl Limit {
     }
 }
 
-impl fmt::Display for Limit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(Limit);
 
 /// The message of [`ErrorKind::Version`]: what to do depends on which side is newer.
 fn version_message(what: &str, found: u32, supported: u32) -> String {

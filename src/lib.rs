@@ -119,6 +119,9 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+#[macro_use]
+mod macros;
+
 pub mod algo;
 pub mod arch;
 mod bytes;
@@ -146,50 +149,35 @@ mod tests {
     #[test]
     fn shared_types_are_send_and_sync() {
         fn shared<T: Send + Sync>() {}
+        macro_rules! shared {
+            ($($t:ty),+ $(,)?) => { $(shared::<$t>();)+ };
+        }
         use crate::{algo, image, index, list, matching};
+        use crate::{Error, ErrorKind, Hash256, Hash64, HashKind, HashValue};
         use memmap2::Mmap;
 
-        shared::<crate::Error>();
-        shared::<crate::ErrorKind>();
-        shared::<crate::Hash64>();
-        shared::<crate::Hash256>();
-        shared::<crate::HashKind>();
-        shared::<crate::HashValue>();
+        shared!(Error, ErrorKind, Hash64, Hash256, HashKind, HashValue);
+        shared!(image::DecodeOptions, image::Limits, image::DecodeBudget);
+        shared!(image::PixelBuffer<'static>, algo::Hasher, algo::HashOutput);
+        shared!(algo::pdq::PdqOptions, algo::imagehash::ImageHashOptions);
+        shared!(list::HashList<Mmap>, list::HashList<Vec<u8>>);
+        shared!(list::HashList<&'static [u8]>, list::ListBuilder);
 
-        shared::<image::DecodeOptions>();
-        shared::<image::Limits>();
-        shared::<image::DecodeBudget>();
-        shared::<image::PixelBuffer<'static>>();
-
-        shared::<algo::Hasher>();
-        shared::<algo::HashOutput>();
-        shared::<algo::pdq::PdqOptions>();
-        shared::<algo::imagehash::ImageHashOptions>();
-
-        shared::<list::HashList<Mmap>>();
-        shared::<list::HashList<Vec<u8>>>();
-        shared::<list::HashList<&'static [u8]>>();
-        shared::<list::ListBuilder>();
-
-        for_each_width::<crate::Hash64>();
-        for_each_width::<crate::Hash256>();
+        for_each_width::<Hash64>();
+        for_each_width::<Hash256>();
         fn for_each_width<H: index::HashBits>() {
             // Borrowing the hashes, and owning them (a list's bytes) with the section.
-            shared::<index::SearchIndex<H, &'static [H]>>();
-            shared::<index::SearchIndex<H, Vec<H>, Mmap>>();
-            shared::<index::LinearScan<H, &'static [H]>>();
-            shared::<index::BkTree<H, &'static [H]>>();
-            shared::<index::Mih<H, &'static [H]>>();
+            shared!(index::SearchIndex<H, &'static [H]>, index::SearchIndex<H, Vec<H>, Mmap>);
+            shared!(index::LinearScan<H, &'static [H]>, index::BkTree<H, &'static [H]>);
+            shared!(index::Mih<H, &'static [H]>);
         }
-        shared::<index::IndexOptions>();
-        shared::<index::Match>();
-
-        shared::<matching::Matcher>();
-        shared::<matching::MatcherOptions>();
-        shared::<matching::ListOptions>();
-        shared::<matching::Query>();
-        shared::<matching::QueryResult>();
-        shared::<matching::DedupOptions>();
+        shared!(index::IndexOptions, index::Match, matching::Matcher);
+        shared!(
+            matching::MatcherOptions,
+            matching::ListOptions,
+            matching::Query
+        );
+        shared!(matching::QueryResult, matching::DedupOptions);
     }
 }
 

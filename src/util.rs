@@ -30,3 +30,36 @@ impl SplitMix64 {
         ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
     }
 }
+
+/// Parses one of `all` by its `name`, ignoring case and surrounding white space, once `aliases`
+/// (`(alias, name)` pairs) have mapped former or alternative names: the `FromStr` of the
+/// crate's named enums.
+///
+/// # Errors
+///
+/// [`ErrorKind::UnknownName`](crate::ErrorKind::UnknownName) for `what`, listing `expected`.
+pub(crate) fn parse_name<T: Copy>(
+    s: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    aliases: &[(&str, &str)],
+    what: &'static str,
+    expected: &'static str,
+) -> crate::Result<T> {
+    let lower = s.trim().to_ascii_lowercase();
+    let wanted = aliases
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map_or(lower.as_str(), |(_, canonical)| canonical);
+    all.iter()
+        .copied()
+        .find(|&t| name(t) == wanted)
+        .ok_or_else(|| {
+            crate::ErrorKind::UnknownName {
+                what,
+                name: s.to_string(),
+                expected,
+            }
+            .into()
+        })
+}

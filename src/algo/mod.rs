@@ -84,23 +84,17 @@ impl Hasher {
         Hasher::default()
     }
 
-    /// Sets the decoding options (limits, orientation, 16-bit policy).
-    pub fn decode_options(mut self, options: DecodeOptions) -> Hasher {
-        self.decode_options = options;
-        self
-    }
+    setters! {
+        -> Hasher;
+        /// Sets the decoding options (limits, orientation, 16-bit policy).
+        decode_options(options: DecodeOptions);
 
-    /// Sets PDQ's options.
-    pub fn pdq_options(mut self, options: PdqOptions) -> Hasher {
-        self.pdq_options = options;
-        self
-    }
+        /// Sets PDQ's options.
+        pdq_options(options: PdqOptions);
 
-    /// Sets the resize order of the imagehash family (use [`ResizeOrder::Pillow12`] to match
-    /// lists hashed with Pillow 12 or older).
-    pub fn resize_order(mut self, order: ResizeOrder) -> Hasher {
-        self.resize_order = order;
-        self
+        /// Sets the resize order of the imagehash family (use [`ResizeOrder::Pillow12`] to match
+        /// lists hashed with Pillow 12 or older).
+        resize_order(order: ResizeOrder);
     }
 
     /// Hashes pixels the caller already decoded.

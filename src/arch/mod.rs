@@ -52,7 +52,6 @@
 //! runs that level's code (which would be undefined behaviour): the kernels panic with a message
 //! naming the level, before any of its instructions run.
 
-use std::fmt;
 use std::sync::OnceLock;
 
 mod hamming;
@@ -167,11 +166,7 @@ impl Default for Isa {
     }
 }
 
-impl fmt::Display for Isa {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(Isa);
 
 /// The one runtime detection (see [`Isa::detect`], which caches it).
 fn detect_now() -> Isa {

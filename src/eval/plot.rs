@@ -21,6 +21,20 @@ fn plot_error(e: impl std::fmt::Display) -> Error {
     ErrorKind::InvalidArgument(format!("cannot draw the chart: {e}")).into()
 }
 
+/// Draws a chart's series legend at `position`, on a translucent white box.
+fn draw_legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)
+}
+
 /// Sorted distances, for the share within any threshold in `O(log n)`.
 struct Within(Vec<u32>);
 
@@ -108,14 +122,7 @@ impl Report {
                 .draw_series([Circle::new((f, recall(t)), 4, colour.filled())])
                 .map_err(plot_error)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 
     fn draw_distances(
@@ -160,13 +167,6 @@ impl Report {
                 ))
                 .map_err(plot_error)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }

@@ -234,51 +234,33 @@ impl Default for RobustnessOptions {
 }
 
 impl RobustnessOptions {
-    /// The edits (default [`standard_set`](super::transform::standard_set)).
-    pub fn transforms(mut self, transforms: Vec<Transform>) -> Self {
-        self.transforms = transforms;
-        self
-    }
+    setters! {
+        -> Self;
+        /// The edits (default [`standard_set`](super::transform::standard_set)).
+        transforms(transforms: Vec<Transform>);
 
-    /// The algorithms (default [`Algorithm::DEFAULT`]).
-    pub fn algorithms(mut self, algorithms: Vec<Algorithm>) -> Self {
-        self.algorithms = algorithms;
-        self
-    }
+        /// The algorithms (default [`Algorithm::DEFAULT`]).
+        algorithms(algorithms: Vec<Algorithm>);
 
-    /// The seed of every random edit (default 0).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
+        /// The seed of every random edit (default 0).
+        seed(seed: u64);
 
-    /// The precision that [`Stats::threshold_at_precision`] keeps (default 0.999).
-    pub fn min_precision(mut self, precision: f64) -> Self {
-        self.min_precision = precision;
-        self
-    }
+        /// The precision that [`Stats::threshold_at_precision`] keeps (default 0.999).
+        min_precision(precision: f64);
 
-    /// Leaves out originals whose PDQ quality is below `quality` (default 0: none), as a
-    /// matcher would gate them; they are listed in [`Report::excluded`].
-    pub fn min_original_quality(mut self, quality: u8) -> Self {
-        self.min_original_quality = quality;
-        self
-    }
+        /// Leaves out originals whose PDQ quality is below `quality` (default 0: none), as a
+        /// matcher would gate them; they are listed in [`Report::excluded`].
+        min_original_quality(quality: u8);
 
-    /// Gates queries as a [`Matcher`](crate::matching::Matcher) with these options would: a
-    /// query under its algorithm's quality gate finds nothing (a miss, and no false match), so
-    /// recall and precision are those of a deployment with these gates. Distances and the
-    /// false-match rate of unrelated pairs stay those of the hashes. Default: no gates.
-    pub fn quality_gates(mut self, gates: MatcherOptions) -> Self {
-        self.gates = Some(gates);
-        self
-    }
+        /// Gates queries as a [`Matcher`](crate::matching::Matcher) with these options would: a
+        /// query under its algorithm's quality gate finds nothing (a miss, and no false match), so
+        /// recall and precision are those of a deployment with these gates. Distances and the
+        /// false-match rate of unrelated pairs stay those of the hashes. Default: no gates.
+        quality_gates(gates: MatcherOptions) => gates = Some(gates);
 
-    /// The hasher (its PDQ and imagehash options apply; the dihedral mode comes from each
-    /// [`Algorithm`]).
-    pub fn hasher(mut self, hasher: Hasher) -> Self {
-        self.hasher = hasher;
-        self
+        /// The hasher (its PDQ and imagehash options apply; the dihedral mode comes from each
+        /// [`Algorithm`]).
+        hasher(hasher: Hasher);
     }
 
     /// The algorithms in use.

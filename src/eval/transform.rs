@@ -509,59 +509,66 @@ fn parse_one(s: &str) -> Option<Transform> {
         "transverse" => Transform::Transverse,
         "grayscale" => Transform::Grayscale,
         _ => {
-            if let Some(q) = s.strip_prefix("jpeg_q") {
-                Transform::Jpeg {
-                    quality: parse_int(q)?,
-                }
-            } else if let Some(p) = s.strip_prefix("resize_") {
-                Transform::Resize {
-                    percent: parse_int(p)?,
-                }
-            } else if let Some(p) = s.strip_prefix("crop_") {
-                Transform::Crop {
-                    percent: parse_int(p.strip_suffix("each")?)?,
-                }
-            } else if let Some(p) = s.strip_prefix("pad_black_") {
-                Transform::Pad {
-                    percent: parse_int(p.strip_suffix("each")?)?,
-                }
-            } else if let Some(a) = s.strip_prefix("rotate_") {
-                let (deg, sign) = match a.strip_suffix("ccw") {
-                    Some(d) => (d, 1),
-                    None => (a.strip_suffix("cw")?, -1),
-                };
-                let tenths = i16::try_from(parse_decimal(deg, 10)?).ok()?;
-                Transform::Rotate {
-                    tenths_of_degree: sign * tenths,
-                }
-            } else if let Some(p) = s.strip_prefix("brightness_") {
-                Transform::Brightness {
-                    percent: parse_int(p)?,
-                }
-            } else if let Some(p) = s.strip_prefix("contrast_") {
-                Transform::Contrast {
-                    percent: parse_int(p)?,
-                }
-            } else if let Some(g) = s.strip_prefix("gamma_") {
-                Transform::Gamma {
-                    hundredths: u16::try_from(parse_decimal(g, 100)?).ok()?,
-                }
-            } else if let Some(r) = s.strip_prefix("blur_gauss_r") {
-                Transform::Blur {
-                    tenths_of_radius: u16::try_from(parse_decimal(r, 10)?).ok()?,
-                }
-            } else if let Some(n) = s.strip_prefix("noise_gauss_s") {
-                Transform::Noise {
-                    sigma: parse_int(n)?,
-                }
-            } else if let Some(p) = s.strip_prefix("overlay_box") {
-                Transform::Overlay {
-                    percent: parse_int(p)?,
-                }
-            } else {
-                return None;
-            }
+            let (prefix, parse) = PREFIXED.iter().find(|(p, _)| s.starts_with(p))?;
+            return parse(&s[prefix.len()..]);
         }
+    })
+}
+
+/// Parses what follows a prefix.
+type ParseRest = fn(&str) -> Option<Transform>;
+
+/// The names that carry a number: the prefix, and how the rest parses.
+const PREFIXED: [(&str, ParseRest); 11] = [
+    ("jpeg_q", |q| {
+        parse_int(q).map(|quality| Transform::Jpeg { quality })
+    }),
+    ("resize_", |p| {
+        parse_int(p).map(|percent| Transform::Resize { percent })
+    }),
+    ("crop_", |p| {
+        parse_each(p).map(|percent| Transform::Crop { percent })
+    }),
+    ("pad_black_", |p| {
+        parse_each(p).map(|percent| Transform::Pad { percent })
+    }),
+    ("rotate_", parse_rotation),
+    ("brightness_", |p| {
+        parse_int(p).map(|percent| Transform::Brightness { percent })
+    }),
+    ("contrast_", |p| {
+        parse_int(p).map(|percent| Transform::Contrast { percent })
+    }),
+    ("gamma_", |g| {
+        let hundredths = u16::try_from(parse_decimal(g, 100)?).ok()?;
+        Some(Transform::Gamma { hundredths })
+    }),
+    ("blur_gauss_r", |r| {
+        let tenths_of_radius = u16::try_from(parse_decimal(r, 10)?).ok()?;
+        Some(Transform::Blur { tenths_of_radius })
+    }),
+    ("noise_gauss_s", |n| {
+        parse_int(n).map(|sigma| Transform::Noise { sigma })
+    }),
+    ("overlay_box", |p| {
+        parse_int(p).map(|percent| Transform::Overlay { percent })
+    }),
+];
+
+/// A per-side percentage, `<n>each`.
+fn parse_each(s: &str) -> Option<u8> {
+    parse_int(s.strip_suffix("each")?)
+}
+
+/// A small rotation, `<degrees>ccw` or `<degrees>cw` (degrees with up to one decimal).
+fn parse_rotation(a: &str) -> Option<Transform> {
+    let (deg, sign) = match a.strip_suffix("ccw") {
+        Some(d) => (d, 1),
+        None => (a.strip_suffix("cw")?, -1),
+    };
+    let tenths = i16::try_from(parse_decimal(deg, 10)?).ok()?;
+    Some(Transform::Rotate {
+        tenths_of_degree: sign * tenths,
     })
 }
 

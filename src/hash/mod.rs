@@ -20,6 +20,7 @@ use std::str::FromStr;
 use bitvec::prelude::{BitSlice, Lsb0};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::util::parse_name;
 
 /// A 256-bit perceptual hash (PDQ, or an imagehash-family hash with `hash_size` 16).
 ///
@@ -412,31 +413,21 @@ impl HashKind {
     }
 }
 
-impl fmt::Display for HashKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(HashKind);
 
 impl FromStr for HashKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<HashKind> {
-        let lower = s.trim().to_ascii_lowercase();
-        let lower = match lower.as_str() {
-            "average_hash" | "avghash" => "ahash",
-            other => other,
-        };
-        HashKind::ALL
-            .into_iter()
-            .find(|k| k.name() == lower)
-            .ok_or_else(|| {
-                ErrorKind::UnknownName {
-                    what: "algorithm",
-                    name: s.to_string(),
-                    expected: HashKind::NAMES,
-                }
-                .into()
-            })
+        let aliases = [("average_hash", "ahash"), ("avghash", "ahash")];
+        let expected = HashKind::NAMES;
+        parse_name(
+            s,
+            &HashKind::ALL,
+            HashKind::name,
+            &aliases,
+            "algorithm",
+            expected,
+        )
     }
 }
 
@@ -494,38 +485,32 @@ impl fmt::Display for HashValue {
     }
 }
 
-impl From<Hash64> for HashValue {
-    fn from(h: Hash64) -> HashValue {
-        HashValue::Bits64(h)
-    }
-}
-
-impl From<Hash256> for HashValue {
-    fn from(h: Hash256) -> HashValue {
-        HashValue::Bits256(h)
-    }
-}
-
-impl TryFrom<HashValue> for Hash64 {
-    type Error = Error;
-    /// The 64-bit hash, or [`ErrorKind::Mismatch`] for a hash of another width.
-    fn try_from(value: HashValue) -> Result<Hash64> {
-        match value {
-            HashValue::Bits64(h) => Ok(h),
-            other => Err(width_mismatch(64, other.width())),
+/// `HashValue::$variant(h)` from a hash of one width, and that hash back from a value, or
+/// [`ErrorKind::Mismatch`] for a value of another width.
+macro_rules! width_conversions {
+    ($($hash:ident: $variant:ident, $bits:literal, $doc:literal;)+) => {$(
+        impl From<$hash> for HashValue {
+            fn from(h: $hash) -> HashValue {
+                HashValue::$variant(h)
+            }
         }
-    }
+
+        impl TryFrom<HashValue> for $hash {
+            type Error = Error;
+            #[doc = $doc]
+            fn try_from(value: HashValue) -> Result<$hash> {
+                match value {
+                    HashValue::$variant(h) => Ok(h),
+                    other => Err(width_mismatch($bits, other.width())),
+                }
+            }
+        }
+    )+};
 }
 
-impl TryFrom<HashValue> for Hash256 {
-    type Error = Error;
-    /// The 256-bit hash, or [`ErrorKind::Mismatch`] for a hash of another width.
-    fn try_from(value: HashValue) -> Result<Hash256> {
-        match value {
-            HashValue::Bits256(h) => Ok(h),
-            other => Err(width_mismatch(256, other.width())),
-        }
-    }
+width_conversions! {
+    Hash64: Bits64, 64, "The 64-bit hash, or [`ErrorKind::Mismatch`] for a hash of another width.";
+    Hash256: Bits256, 256, "The 256-bit hash, or [`ErrorKind::Mismatch`] for a hash of another width.";
 }
 
 fn width_mismatch(want: u32, found: u32) -> Error {

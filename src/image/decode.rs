@@ -1,7 +1,6 @@
 //! Decoding image bytes with limits, into one owned 8-bit buffer (see the module docs of
 //! [`crate::image`] for the pixel policy).
 
-use std::fmt;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
@@ -82,32 +81,23 @@ impl Limits {
         }
     }
 
-    /// Sets the largest accepted width.
-    #[must_use]
-    pub const fn max_width(mut self, pixels: u32) -> Limits {
-        self.max_width = pixels;
-        self
-    }
+    setters! {
+        const -> Limits;
+        /// Sets the largest accepted width.
+        #[must_use]
+        max_width(pixels: u32);
 
-    /// Sets the largest accepted height.
-    #[must_use]
-    pub const fn max_height(mut self, pixels: u32) -> Limits {
-        self.max_height = pixels;
-        self
-    }
+        /// Sets the largest accepted height.
+        #[must_use]
+        max_height(pixels: u32);
 
-    /// Sets the largest accepted width x height.
-    #[must_use]
-    pub const fn max_pixels(mut self, pixels: u64) -> Limits {
-        self.max_pixels = pixels;
-        self
-    }
+        /// Sets the largest accepted width x height.
+        #[must_use]
+        max_pixels(pixels: u64);
 
-    /// Sets the largest total allocation, in bytes (see [`Limits::max_alloc`]).
-    #[must_use]
-    pub const fn max_alloc(mut self, bytes: u64) -> Limits {
-        self.max_alloc = bytes;
-        self
+        /// Sets the largest total allocation, in bytes (see [`Limits::max_alloc`]).
+        #[must_use]
+        max_alloc(bytes: u64);
     }
 
     fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
@@ -211,40 +201,28 @@ pub struct DecodeOptions {
 }
 
 impl DecodeOptions {
-    /// Sets the size and allocation limits.
-    #[must_use]
-    pub fn limits(mut self, limits: Limits) -> DecodeOptions {
-        self.limits = limits;
-        self
-    }
+    setters! {
+        -> DecodeOptions;
+        /// Sets the size and allocation limits.
+        #[must_use]
+        limits(limits: Limits);
 
-    /// Sets the EXIF orientation policy.
-    #[must_use]
-    pub fn orientation(mut self, orientation: Orientation) -> DecodeOptions {
-        self.orientation = orientation;
-        self
-    }
+        /// Sets the EXIF orientation policy.
+        #[must_use]
+        orientation(orientation: Orientation);
 
-    /// Sets the 16-bit to 8-bit policy.
-    #[must_use]
-    pub fn sixteen_bit(mut self, policy: SixteenBit) -> DecodeOptions {
-        self.sixteen_bit = policy;
-        self
-    }
+        /// Sets the 16-bit to 8-bit policy.
+        #[must_use]
+        sixteen_bit(policy: SixteenBit);
 
-    /// Sets the memory budget shared with other decodes (see [`DecodeBudget`]).
-    #[must_use]
-    pub fn budget(mut self, budget: DecodeBudget) -> DecodeOptions {
-        self.budget = budget;
-        self
-    }
+        /// Sets the memory budget shared with other decodes (see [`DecodeBudget`]).
+        #[must_use]
+        budget(budget: DecodeBudget);
 
-    /// Sets whether the decoded image keeps its pixels' bytes reserved until it is dropped (see
-    /// [`DecodeOptions::keep_reserved`]).
-    #[must_use]
-    pub fn keep_reserved(mut self, keep: bool) -> DecodeOptions {
-        self.keep_reserved = keep;
-        self
+        /// Sets whether the decoded image keeps its pixels' bytes reserved until it is dropped (see
+        /// [`DecodeOptions::keep_reserved`]).
+        #[must_use]
+        keep_reserved(keep: bool);
     }
 }
 
@@ -306,11 +284,7 @@ impl ImageFormat {
     }
 }
 
-impl fmt::Display for ImageFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(ImageFormat);
 
 /// A decoded image: one owned buffer of 8-bit pixels, [`PixelLayout::Luma8`] for grey images
 /// and [`PixelLayout::Rgb8`] for everything else.

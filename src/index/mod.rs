@@ -308,11 +308,7 @@ impl IndexKind {
     }
 }
 
-impl fmt::Display for IndexKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(IndexKind);
 
 impl std::str::FromStr for IndexKind {
     type Err = Error;

@@ -254,23 +254,17 @@ impl ListBuilder {
         }
     }
 
-    /// Sets the list's name (at most 4096 bytes; checked when writing).
-    pub fn name(mut self, name: impl Into<String>) -> ListBuilder {
-        self.name = name.into();
-        self
-    }
+    setters! {
+        -> ListBuilder;
+        /// Sets the list's name (at most 4096 bytes; checked when writing).
+        name(name: impl Into<String>) => name = name.into();
 
-    /// Sets the list's version string (at most 1024 bytes; checked when writing).
-    pub fn version(mut self, version: impl Into<String>) -> ListBuilder {
-        self.version = version.into();
-        self
-    }
+        /// Sets the list's version string (at most 1024 bytes; checked when writing).
+        version(version: impl Into<String>) => version = version.into();
 
-    /// Fixes the creation time (seconds since the Unix epoch) instead of the time of writing,
-    /// for reproducible files.
-    pub fn created(mut self, secs: u64) -> ListBuilder {
-        self.created = Some(secs);
-        self
+        /// Fixes the creation time (seconds since the Unix epoch) instead of the time of writing,
+        /// for reproducible files.
+        created(secs: u64) => created = Some(secs);
     }
 
     /// Sets the quality floor: entries whose recorded quality is below it are rejected (entries
@@ -284,41 +278,38 @@ impl ListBuilder {
         self
     }
 
-    /// Keeps degenerate hashes (all zeros, all ones) instead of rejecting them.
-    pub fn allow_degenerate(mut self, allow: bool) -> ListBuilder {
-        self.allow_degenerate = allow;
-        self
-    }
+    setters! {
+        -> ListBuilder;
+        /// Keeps degenerate hashes (all zeros, all ones) instead of rejecting them.
+        allow_degenerate(allow: bool);
 
-    /// Embeds a search index in the list: at write time, after the entries are sorted and
-    /// grouped, the index `options` ask for is built over the final hashes and written as the
-    /// [`INDEX_SECTION`] (see the [format specification](super#the-search-index-section-indx)),
-    /// so that matching loads it instead of building one. [`IndexKind::Auto`] picks the kind
-    /// from the list size and [`options.threshold`](IndexOptions::threshold); when that (or
-    /// [`IndexKind::Linear`]) means a linear scan, no section is written.
-    /// [`BuildReport::index`] says what was embedded.
-    ///
-    /// Memory: the hashes once more (32 or 8 bytes each) and the index itself while writing,
-    /// never a second copy of the list. [`update`](super::update::update) and
-    /// [`merge_into`](super::update::merge_into) set this from their input lists when it was
-    /// not set.
-    ///
-    /// ```
-    /// use hashsieve::index::{IndexKind, IndexOptions};
-    /// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
-    /// use hashsieve::{Hash64, HashKind};
-    /// let mut b = ListBuilder::new(HashKind::PHash).index(IndexOptions::new(IndexKind::BkTree));
-    /// for i in 1..100u64 {
-    ///     b.add(Hash64::from_u64(i * 0x9e37_79b9), EntryMeta::new("x"))?;
-    /// }
-    /// let (bytes, report) = b.to_vec_with_report()?;
-    /// assert_eq!(report.index, Some(IndexKind::BkTree));
-    /// assert_eq!(HashList::from_bytes(bytes)?.index_kind(), Some(IndexKind::BkTree));
-    /// # Ok::<(), hashsieve::Error>(())
-    /// ```
-    pub fn index(mut self, options: IndexOptions) -> ListBuilder {
-        self.index = Some(options);
-        self
+        /// Embeds a search index in the list: at write time, after the entries are sorted and
+        /// grouped, the index `options` ask for is built over the final hashes and written as the
+        /// [`INDEX_SECTION`] (see the [format specification](super#the-search-index-section-indx)),
+        /// so that matching loads it instead of building one. [`IndexKind::Auto`] picks the kind
+        /// from the list size and [`options.threshold`](IndexOptions::threshold); when that (or
+        /// [`IndexKind::Linear`]) means a linear scan, no section is written.
+        /// [`BuildReport::index`] says what was embedded.
+        ///
+        /// Memory: the hashes once more (32 or 8 bytes each) and the index itself while writing,
+        /// never a second copy of the list. [`update`](super::update::update) and
+        /// [`merge_into`](super::update::merge_into) set this from their input lists when it was
+        /// not set.
+        ///
+        /// ```
+        /// use hashsieve::index::{IndexKind, IndexOptions};
+        /// use hashsieve::list::{EntryMeta, HashList, ListBuilder};
+        /// use hashsieve::{Hash64, HashKind};
+        /// let mut b = ListBuilder::new(HashKind::PHash).index(IndexOptions::new(IndexKind::BkTree));
+        /// for i in 1..100u64 {
+        ///     b.add(Hash64::from_u64(i * 0x9e37_79b9), EntryMeta::new("x"))?;
+        /// }
+        /// let (bytes, report) = b.to_vec_with_report()?;
+        /// assert_eq!(report.index, Some(IndexKind::BkTree));
+        /// assert_eq!(HashList::from_bytes(bytes)?.index_kind(), Some(IndexKind::BkTree));
+        /// # Ok::<(), hashsieve::Error>(())
+        /// ```
+        index(options: IndexOptions) => index = Some(options);
     }
 
     /// Sets the index options unless some were set (for update and merge).

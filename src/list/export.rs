@@ -26,7 +26,6 @@
 //! cannot be written, and the export fails before it writes anything. Every check runs before
 //! the first byte is written.
 
-use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
 
@@ -35,6 +34,7 @@ use serde::Serialize;
 use super::reader::HashList;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::HashKind;
+use crate::util::parse_name;
 
 /// A text format an exporter writes. See the [module documentation](self) for each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,33 +80,27 @@ impl ExportFormat {
     }
 }
 
-impl fmt::Display for ExportFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(ExportFormat);
 
 impl FromStr for ExportFormat {
     type Err = Error;
     fn from_str(s: &str) -> Result<ExportFormat> {
-        let lower = s.trim().to_ascii_lowercase();
-        let lower = match lower.as_str() {
-            "json" | "ndjson" => "jsonl",
-            "pdq" | "pdq-photo-hasher" => "pdq-hasher",
-            "pytx" => "pytx-csv",
-            other => other,
-        };
-        ExportFormat::ALL
-            .into_iter()
-            .find(|f| f.name() == lower)
-            .ok_or_else(|| {
-                ErrorKind::UnknownName {
-                    what: "export format",
-                    name: s.to_string(),
-                    expected: "hex, csv, jsonl, pdq-hasher, pytx-csv",
-                }
-                .into()
-            })
+        let aliases = [
+            ("json", "jsonl"),
+            ("ndjson", "jsonl"),
+            ("pdq", "pdq-hasher"),
+            ("pdq-photo-hasher", "pdq-hasher"),
+            ("pytx", "pytx-csv"),
+        ];
+        let expected = "hex, csv, jsonl, pdq-hasher, pytx-csv";
+        parse_name(
+            s,
+            &ExportFormat::ALL,
+            ExportFormat::name,
+            &aliases,
+            "export format",
+            expected,
+        )
     }
 }
 

@@ -60,16 +60,13 @@ impl ImportOptions {
         ImportOptions::default()
     }
 
-    /// Sets the format.
-    pub fn format(mut self, format: InputFormat) -> ImportOptions {
-        self.format = Some(format);
-        self
-    }
+    setters! {
+        -> ImportOptions;
+        /// Sets the format.
+        format(format: InputFormat) => format = Some(format);
 
-    /// Sets how many malformed lines are skipped before the import fails.
-    pub fn max_errors(mut self, max: u64) -> ImportOptions {
-        self.max_errors = max;
-        self
+        /// Sets how many malformed lines are skipped before the import fails.
+        max_errors(max: u64);
     }
 }
 

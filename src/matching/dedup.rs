@@ -166,34 +166,22 @@ impl DedupOptions {
         }
     }
 
-    /// Sets the most pairs the join may find before it fails.
-    pub fn max_pairs(mut self, max_pairs: u64) -> DedupOptions {
-        self.max_pairs = max_pairs;
-        self
-    }
+    setters! {
+        -> DedupOptions;
+        /// Sets the most pairs the join may find before it fails.
+        max_pairs(max_pairs: u64);
 
-    /// Sets whether singletons are returned.
-    pub fn include_singletons(mut self, include: bool) -> DedupOptions {
-        self.include_singletons = include;
-        self
-    }
+        /// Sets whether singletons are returned.
+        include_singletons(include: bool);
 
-    /// Sets the join method.
-    pub fn method(mut self, method: JoinMethod) -> DedupOptions {
-        self.method = method;
-        self
-    }
+        /// Sets the join method.
+        method(method: JoinMethod);
 
-    /// Sets the linkage.
-    pub fn linkage(mut self, linkage: Linkage) -> DedupOptions {
-        self.linkage = linkage;
-        self
-    }
+        /// Sets the linkage.
+        linkage(linkage: Linkage);
 
-    /// Sets the quality gate (0 keeps every hash, degenerate ones included).
-    pub fn min_quality(mut self, min_quality: u8) -> DedupOptions {
-        self.min_quality = min_quality;
-        self
+        /// Sets the quality gate (0 keeps every hash, degenerate ones included).
+        min_quality(min_quality: u8);
     }
 
     /// Whether the quality gate leaves out `hash` of quality `quality`.

@@ -28,16 +28,13 @@ pub struct ListOptions {
 }
 
 impl ListOptions {
-    /// Sets the threshold.
-    pub fn threshold(mut self, threshold: u32) -> ListOptions {
-        self.threshold = Some(threshold);
-        self
-    }
+    setters! {
+        -> ListOptions;
+        /// Sets the threshold.
+        threshold(threshold: u32) => threshold = Some(threshold);
 
-    /// Sets the index kind.
-    pub fn index(mut self, kind: IndexKind) -> ListOptions {
-        self.index = kind;
-        self
+        /// Sets the index kind.
+        index(kind: IndexKind);
     }
 }
 

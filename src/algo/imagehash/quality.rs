@@ -198,13 +198,8 @@ mod tests {
 
     #[test]
     fn agrees_with_the_brute_force_sum_on_every_shape() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::util::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         for (w, h) in [
             (1, 1),
             (1, 7),
@@ -240,13 +235,8 @@ mod tests {
 
     #[test]
     fn whash_quality_is_the_metric_of_64x64_block_means() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::util::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         for side in [8usize, 16, 32, 64, 128, 256, 512] {
             for amplitude in [1u64, 2, 5, 20, 256] {
                 // Smooth structure plus noise, so block means differ by small fractions.

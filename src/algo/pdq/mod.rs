@@ -49,13 +49,13 @@ mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-use std::fmt;
 use std::str::FromStr;
 
 use crate::arch::Isa;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::hash::Hash256;
 use crate::image::PixelBuffer;
+use crate::util::parse_name;
 
 /// A PDQ hash and its quality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,11 +178,7 @@ impl DihedralMode {
     }
 }
 
-impl fmt::Display for DihedralMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(DihedralMode);
 
 impl FromStr for DihedralMode {
     type Err = Error;
@@ -191,19 +187,17 @@ impl FromStr for DihedralMode {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::UnknownName`] for anything else.
+    /// [`ErrorKind::UnknownName`](crate::ErrorKind::UnknownName) for anything else.
     fn from_str(s: &str) -> Result<DihedralMode, Error> {
-        [DihedralMode::Reference, DihedralMode::Exact]
-            .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                ErrorKind::UnknownName {
-                    what: "dihedral mode",
-                    name: s.chars().take(64).collect(),
-                    expected: "reference, exact",
-                }
-                .into()
-            })
+        let all = [DihedralMode::Reference, DihedralMode::Exact];
+        parse_name(
+            s,
+            &all,
+            DihedralMode::name,
+            &[],
+            "dihedral mode",
+            "reference, exact",
+        )
     }
 }
 
@@ -266,11 +260,7 @@ impl Dihedral {
     }
 }
 
-impl fmt::Display for Dihedral {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(Dihedral);
 
 impl FromStr for Dihedral {
     type Err = Error;
@@ -288,28 +278,23 @@ impl FromStr for Dihedral {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::UnknownName`] for anything else.
+    /// [`ErrorKind::UnknownName`](crate::ErrorKind::UnknownName) for anything else.
     fn from_str(s: &str) -> Result<Dihedral, Error> {
-        let lower = s.to_ascii_lowercase();
-        let alias = match lower.as_str() {
-            "original" => "orig",
-            "rotate90" => "rot90",
-            "rotate180" => "rot180",
-            "rotate270" => "rot270",
-            other => other,
-        };
-        Dihedral::ALL
-            .into_iter()
-            .find(|d| d.name() == alias)
-            .ok_or_else(|| {
-                let name: String = s.chars().take(64).collect();
-                ErrorKind::UnknownName {
-                    what: "dihedral transform",
-                    name,
-                    expected: "orig, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1",
-                }
-                .into()
-            })
+        let aliases = [
+            ("original", "orig"),
+            ("rotate90", "rot90"),
+            ("rotate180", "rot180"),
+            ("rotate270", "rot270"),
+        ];
+        let expected = "orig, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1";
+        parse_name(
+            s,
+            &Dihedral::ALL,
+            Dihedral::name,
+            &aliases,
+            "dihedral transform",
+            expected,
+        )
     }
 }
 

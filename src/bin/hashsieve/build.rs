@@ -18,12 +18,8 @@ pub(crate) struct Args {
     /// Hash algorithm: pdq, phash, dhash, ahash, whash (or phash256, dhash256, ahash256, whash256).
     #[arg(long, default_value = "pdq")]
     algo: HashKind,
-    /// The list's name (default: the output file's stem).
-    #[arg(long)]
-    name: Option<String>,
-    /// The list's version string, e.g. a date.
-    #[arg(long = "list-version", value_name = "V")]
-    list_version: Option<String>,
+    #[command(flatten)]
+    meta: ListMetaArgs,
     #[command(flatten)]
     index: IndexArgs,
     /// Where to write the list (atomically: nothing is left there if the build fails).
@@ -56,6 +52,26 @@ pub(crate) struct Args {
 }
 
 /// `--index` and `--index-threshold`: the index `build`, `update` and `merge` embed.
+/// The new list's name and version string (`build`, `merge`).
+#[derive(clap::Args, Debug)]
+pub(crate) struct ListMetaArgs {
+    /// The list's name (default: the output file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// The list's version string, e.g. a date.
+    #[arg(long = "list-version", value_name = "V")]
+    list_version: Option<String>,
+}
+
+impl ListMetaArgs {
+    /// A builder of `kind` with the name (default: `output`'s stem) and version asked for.
+    pub(crate) fn builder(&self, kind: HashKind, output: &Path) -> ListBuilder {
+        ListBuilder::new(kind)
+            .name(self.name.clone().unwrap_or_else(|| stem(output)))
+            .version(self.list_version.clone().unwrap_or_default())
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub(crate) struct IndexArgs {
     /// Search index to embed: auto (chosen from list size and threshold), mih, bktree, or linear
@@ -179,9 +195,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Opened first: an unwritable output fails before a long import, and an interrupted build
     // (error, SIGINT, SIGTERM) removes its temporary file.
     let mut output = hashsieve::fs::AtomicFile::create(&args.output)?;
-    let builder = ListBuilder::new(args.algo)
-        .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
-        .version(args.list_version.clone().unwrap_or_default());
+    let builder = args.meta.builder(args.algo, &args.output);
     let mut builder = args.index.apply(
         args.entries.apply(builder),
         Some(IndexKind::Auto),

@@ -14,6 +14,17 @@ pub(crate) const EXIT_NO_MATCH: u8 = 1;
 /// Exit code for any error, including one failed file in a batch.
 pub(crate) const EXIT_ERROR: u8 = 2;
 
+/// The exit code of a run that matched queries: an error anywhere wins, then a match.
+pub(crate) fn match_exit_code(errors: u64, matched: u64) -> ExitCode {
+    ExitCode::from(if errors > 0 {
+        EXIT_ERROR
+    } else if matched > 0 {
+        EXIT_OK
+    } else {
+        EXIT_NO_MATCH
+    })
+}
+
 /// Turns a subcommand's result into the process exit code, printing errors to stderr. A broken
 /// pipe (e.g. `| head`) exits quietly.
 pub(crate) fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {

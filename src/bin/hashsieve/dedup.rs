@@ -490,18 +490,13 @@ fn summary<H: HashBits + Into<HashValue>>(
         .map(|c| c.members.len())
         .max()
         .unwrap_or(0);
-    let widest = report
+    let multi: Vec<_> = report
         .clusters
         .iter()
         .filter(|c| c.members.len() > 1)
-        .map(|c| c.max_distance)
-        .max()
-        .unwrap_or(0);
-    let multi = report
-        .clusters
-        .iter()
-        .filter(|c| c.members.len() > 1)
-        .count();
+        .collect();
+    let widest = multi.iter().map(|c| c.max_distance).max().unwrap_or(0);
+    let multi = multi.len();
     let linkage = match linkage {
         LinkageArg::Single => "single",
         LinkageArg::Centre => "centre",

@@ -299,14 +299,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(line) = all_skipped.summary() {
         eprintln!("hashsieve: {line}");
     }
-    let code = if errors > 0 {
-        common::EXIT_ERROR
-    } else if tally.matched > 0 {
-        common::EXIT_OK
-    } else {
-        common::EXIT_NO_MATCH
-    };
-    Ok(ExitCode::from(code))
+    Ok(common::match_exit_code(errors, tally.matched))
 }
 
 /// The queries of one decoded image, one per loaded kind, labelled `label`.

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use hashsieve::list::update::merge_into;
-use hashsieve::ListBuilder;
 
-use crate::build::{stem, IndexArgs};
+use crate::build::{stem, IndexArgs, ListMetaArgs};
 
 /// Merge lists of the same algorithm into one. Each entry records its source: the name of the
 /// list it came from (or that list's file stem when it has no name).
@@ -16,12 +15,8 @@ pub(crate) struct Args {
     /// Where to write the merged list (atomically).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: PathBuf,
-    /// The merged list's name (default: the output file's stem).
-    #[arg(long)]
-    name: Option<String>,
-    /// The merged list's version string.
-    #[arg(long = "list-version", value_name = "V")]
-    list_version: Option<String>,
+    #[command(flatten)]
+    meta: ListMetaArgs,
     #[command(flatten)]
     index: IndexArgs,
     /// Write the merged list even when it has no entry.
@@ -57,9 +52,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             kind
         );
     }
-    let mut builder = ListBuilder::new(kind)
-        .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
-        .version(args.list_version.clone().unwrap_or_default());
+    let mut builder = args.meta.builder(kind, &args.output);
     args.index.check(kind)?;
     let inherited = lists.iter().find_map(|l| l.index_kind());
     builder = args.index.apply(builder, inherited, kind);

@@ -383,14 +383,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("hashsieve: {line}");
     }
     // The exit code speaks for the whole output, earlier runs included.
-    let code = if total.errors > 0 {
-        common::EXIT_ERROR
-    } else if total.matched > 0 {
-        common::EXIT_OK
-    } else {
-        common::EXIT_NO_MATCH
-    };
-    Ok(ExitCode::from(code))
+    Ok(common::match_exit_code(total.errors, total.matched))
 }
 
 fn now() -> String {

@@ -169,25 +169,19 @@ impl MihOptions {
     pub fn new() -> MihOptions {
         MihOptions::default()
     }
-    /// Sets the expected threshold.
-    pub fn threshold(mut self, t: u32) -> MihOptions {
-        self.threshold = Some(t);
-        self
-    }
-    /// Forces the number of tables.
-    pub fn tables(mut self, m: u32) -> MihOptions {
-        self.tables = Some(m);
-        self
-    }
-    /// Forces the directory bits.
-    pub fn dir_bits(mut self, b: u32) -> MihOptions {
-        self.dir_bits = Some(b);
-        self
-    }
-    /// Sets the memory bound in bytes per hash.
-    pub fn max_bytes_per_hash(mut self, bytes: f64) -> MihOptions {
-        self.max_bytes_per_hash = Some(bytes);
-        self
+    setters! {
+        -> MihOptions;
+        /// Sets the expected threshold.
+        threshold(t: u32) => threshold = Some(t);
+
+        /// Forces the number of tables.
+        tables(m: u32) => tables = Some(m);
+
+        /// Forces the directory bits.
+        dir_bits(b: u32) => dir_bits = Some(b);
+
+        /// Sets the memory bound in bytes per hash.
+        max_bytes_per_hash(bytes: f64) => max_bytes_per_hash = Some(bytes);
     }
 }
 

@@ -129,66 +129,65 @@ fn the_crafting_is_faithful() {
     assert_eq!(out, vec![Match::new(17, 0)]);
 }
 
+/// Crafts table 0 from the list's entries after `edit`, and checks that the walk accepts its
+/// structure and the fingerprint check refuses it.
+fn refused_after(what: &str, edit: impl FnOnce(&mut [(u64, u64)])) {
+    let list = list();
+    let mut e = entries(&list);
+    edit(e.as_mut_slice());
+    refused_by_fingerprint(&craft(&list, e), &list, what);
+}
+
 #[test]
 fn an_entry_moved_to_another_bucket_is_refused() {
-    let list = list();
     let (sh_top, ..) = specs()[0].shifts();
-    let mut e = entries(&list);
     // The directory counts are rebuilt from the entries, so they stay consistent.
-    e[100].1 ^= 1 << sh_top;
-    refused_by_fingerprint(&craft(&list, e), &list, "moved");
+    refused_after("moved", |e| e[100].1 ^= 1 << sh_top);
 }
 
 #[test]
 fn an_id_repeated_and_another_dropped_is_refused() {
-    let list = list();
     let (sh_top, ..) = specs()[0].shifts();
-    let mut e = entries(&list);
-    let a = 5;
-    let b = (0..N)
-        .find(|&b| e[b].1 >> sh_top != e[a].1 >> sh_top && b > a)
-        .unwrap();
-    // Id `a` also sits where `b` should, with `b`'s bits; `b` is gone.
-    e[b].0 = a as u64;
-    refused_by_fingerprint(&craft(&list, e), &list, "repeated and dropped");
+    refused_after("repeated and dropped", |e| {
+        let a = 5;
+        let b = (0..N)
+            .find(|&b| e[b].1 >> sh_top != e[a].1 >> sh_top && b > a)
+            .unwrap();
+        // Id `a` also sits where `b` should, with `b`'s bits; `b` is gone.
+        e[b].0 = a as u64;
+    });
 }
 
 #[test]
 fn swapped_ids_are_refused() {
-    let list = list();
     let (sh_top, ..) = specs()[0].shifts();
-    let mut e = entries(&list);
-    let l = (1..N)
-        .find(|&l| e[l].1 >> sh_top != e[0].1 >> sh_top)
-        .unwrap();
-    let (k0, kl) = (e[0].1, e[l].1);
-    e[0].1 = kl;
-    e[l].1 = k0;
-    refused_by_fingerprint(&craft(&list, e), &list, "swapped ids");
+    refused_after("swapped ids", |e| {
+        let l = (1..N)
+            .find(|&l| e[l].1 >> sh_top != e[0].1 >> sh_top)
+            .unwrap();
+        let (k0, kl) = (e[0].1, e[l].1);
+        e[0].1 = kl;
+        e[l].1 = k0;
+    });
 }
 
+/// Two entries of one bucket that differ in a field (the inline bits, then the extra bits)
+/// swap that field.
 #[test]
-fn swapped_inline_bits_are_refused() {
-    let list = list();
-    let (_, sh_in, _) = specs()[0].shifts();
-    let mut e = entries(&list);
-    let (j, l) = pair(&e, sh_in, 4);
-    let (kj, kl) = (e[j].1, e[l].1);
-    e[j].1 = with_field(kj, kl, sh_in, 4);
-    e[l].1 = with_field(kl, kj, sh_in, 4);
-    refused_by_fingerprint(&craft(&list, e), &list, "swapped inline bits");
-}
-
-#[test]
-fn swapped_extra_bits_are_refused() {
-    let list = list();
-    let (.., sh_ex) = specs()[0].shifts();
-    let mut e = entries(&list);
-    let (j, l) = pair(&e, sh_ex, 3);
-    let (kj, kl) = (e[j].1, e[l].1);
-    e[j].1 = with_field(kj, kl, sh_ex, 3);
-    e[l].1 = with_field(kl, kj, sh_ex, 3);
-    refused_by_fingerprint(&craft(&list, e), &list, "swapped extra bits");
+fn swapped_inline_or_extra_bits_are_refused() {
+    let (_, sh_in, sh_ex) = specs()[0].shifts();
+    let fields = [
+        (sh_in, 4, "swapped inline bits"),
+        (sh_ex, 3, "swapped extra bits"),
+    ];
+    for (shift, width, what) in fields {
+        refused_after(what, |e| {
+            let (j, l) = pair(e, shift, width);
+            let (kj, kl) = (e[j].1, e[l].1);
+            e[j].1 = with_field(kj, kl, shift, width);
+            e[l].1 = with_field(kl, kj, shift, width);
+        });
+    }
 }
 
 /// An inline byte with a bit above its 4-bit field, on an entry moved one bucket down:

@@ -89,6 +89,7 @@ use super::reader::Category;
 use crate::algo::pdq::Dihedral;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
+use crate::util::parse_name;
 
 mod detect;
 mod fields;
@@ -194,11 +195,7 @@ impl InputFormat {
     }
 }
 
-impl fmt::Display for InputFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(InputFormat);
 
 impl FromStr for InputFormat {
     type Err = Error;
@@ -206,26 +203,29 @@ impl FromStr for InputFormat {
     /// Parses a [name](InputFormat::name), ignoring case, and the former names
     /// (`hashsieve-tsv`, `json`, `ndjson`, `pdq`, `reference`, ...).
     fn from_str(s: &str) -> Result<InputFormat> {
-        let lower = s.trim().to_ascii_lowercase();
-        let lower = match lower.as_str() {
-            "json" | "jsonlines" | "ndjson" => "jsonl",
-            "pdq" | "reference" => "hex",
-            "hashsieve-tsv" | "hashsieve-csv" | "hashsieve-json" | "hashsieve-jsonl" => "hashsieve",
-            "pytx" | "threatexchange" => "pytx-signals",
-            "pdq-photo-hasher" => "pdq-hasher",
-            other => other,
-        };
-        InputFormat::ALL
-            .into_iter()
-            .find(|f| f.name() == lower)
-            .ok_or_else(|| {
-                ErrorKind::UnknownName {
-                    what: "input format",
-                    name: s.to_string(),
-                    expected: InputFormat::NAMES,
-                }
-                .into()
-            })
+        let aliases = [
+            ("json", "jsonl"),
+            ("jsonlines", "jsonl"),
+            ("ndjson", "jsonl"),
+            ("pdq", "hex"),
+            ("reference", "hex"),
+            ("hashsieve-tsv", "hashsieve"),
+            ("hashsieve-csv", "hashsieve"),
+            ("hashsieve-json", "hashsieve"),
+            ("hashsieve-jsonl", "hashsieve"),
+            ("pytx", "pytx-signals"),
+            ("threatexchange", "pytx-signals"),
+            ("pdq-photo-hasher", "pdq-hasher"),
+        ];
+        let (all, expected) = (&InputFormat::ALL, InputFormat::NAMES);
+        parse_name(
+            s,
+            all,
+            InputFormat::name,
+            &aliases,
+            "input format",
+            expected,
+        )
     }
 }
 
@@ -259,34 +259,22 @@ impl ReadOptions {
         ReadOptions::default()
     }
 
-    /// Sets the format.
-    pub fn format(mut self, format: InputFormat) -> ReadOptions {
-        self.format = Some(format);
-        self
-    }
+    setters! {
+        -> ReadOptions;
+        /// Sets the format.
+        format(format: InputFormat) => format = Some(format);
 
-    /// Sets the algorithms wanted.
-    pub fn kinds(mut self, kinds: impl IntoIterator<Item = HashKind>) -> ReadOptions {
-        self.kinds = kinds.into_iter().collect();
-        self
-    }
+        /// Sets the algorithms wanted.
+        kinds(kinds: impl IntoIterator<Item = HashKind>) => kinds = kinds.into_iter().collect();
 
-    /// Sets the hash column of the generic formats.
-    pub fn hash_col(mut self, name: impl Into<String>) -> ReadOptions {
-        self.hash_col = Some(name.into());
-        self
-    }
+        /// Sets the hash column of the generic formats.
+        hash_col(name: impl Into<String>) => hash_col = Some(name.into());
 
-    /// Sets the id column of the generic formats.
-    pub fn id_col(mut self, name: impl Into<String>) -> ReadOptions {
-        self.id_col = Some(name.into());
-        self
-    }
+        /// Sets the id column of the generic formats.
+        id_col(name: impl Into<String>) => id_col = Some(name.into());
 
-    /// Sets the category column of the generic formats.
-    pub fn category_col(mut self, name: impl Into<String>) -> ReadOptions {
-        self.category_col = Some(name.into());
-        self
+        /// Sets the category column of the generic formats.
+        category_col(name: impl Into<String>) => category_col = Some(name.into());
     }
 
     fn wants(&self, kind: HashKind) -> bool {
@@ -382,11 +370,7 @@ impl SkipReason {
     }
 }
 
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())
-    }
-}
+display_by!(SkipReason => description);
 
 /// What the reader made of a record of the input.
 #[derive(Clone, Debug, PartialEq, Eq)]

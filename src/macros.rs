@@ -1,0 +1,46 @@
+//! Crate-private macros for impls that many types repeat word for word.
+
+/// Builder setters: each `name(arg: Type);` becomes
+/// `pub fn name(mut self, arg: Type) -> Ret { self.name = arg; self }`, and
+/// `name(arg: Type) => field = value;` sets `self.field = value` instead (a wrapped value, or a
+/// field of another name). Attributes and doc comments go on the method. Used inside an
+/// `impl` block; `-> Ret` is its return type as written there (`Self` or the type's name);
+/// `const -> Ret` makes `const fn`s.
+macro_rules! setters {
+    ($($qual:ident)? -> $ret:ty; $($items:tt)*) => {
+        setters!(@items [$($qual)?] $ret; $($items)*);
+    };
+    (@items $qual:tt $ret:ty; $(
+        $(#[$attr:meta])*
+        $name:ident($arg:ident: $ty:ty) $(=> $field:ident = $value:expr)?;
+    )*) => {
+        $(setters!(@one $qual $ret; $(#[$attr])* $name($arg: $ty) $(=> $field = $value)?);)*
+    };
+    (@one $qual:tt $ret:ty; $(#[$attr:meta])* $name:ident($arg:ident: $ty:ty)) => {
+        setters!(@one $qual $ret; $(#[$attr])* $name($arg: $ty) => $name = $arg);
+    };
+    (
+        @one [$($qual:ident)?] $ret:ty;
+        $(#[$attr:meta])* $name:ident($arg:ident: $ty:ty) => $field:ident = $value:expr
+    ) => {
+        $(#[$attr])*
+        pub $($qual)? fn $name(mut self, $arg: $ty) -> $ret {
+            self.$field = $value;
+            self
+        }
+    };
+}
+
+/// `Display` for types whose text form is a `&'static str` method (`name` by default).
+macro_rules! display_by {
+    ($($ty:ty),+ $(,)?) => {
+        $(display_by!($ty => name);)+
+    };
+    ($ty:ty => $method:ident) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.$method())
+            }
+        }
+    };
+}
