@@ -114,15 +114,40 @@ def bench_matching(n: int, queries: int) -> None:
             "FAISS IndexBinaryMultiHash 16x16, nflip 1")
 
 
+def bench_spark_rates(n: int = 200_000) -> None:
+    """Per-partition rates of the Spark dedup's Python stages (pandas in, pandas out, no JVM)."""
+    import pandas as pd
+
+    from hashsieve.spark import _band_keys, _verify
+
+    rng = np.random.default_rng(3)
+    h = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
+    pdf = pd.DataFrame({"id": np.arange(n), "hash": [r.tobytes() for r in h]})
+    for radius, t in ((0, 15), (1, 31)):
+        s = best(lambda: sum(len(x) for x in _band_keys(iter([pdf]), "hash", "id", 16, radius)),
+                 repeat=1)
+        rows = n * 16 * (1 if radius == 0 else 17)
+        ROWS.append((f"spark dedup keys, r<={t} ({rows // n} rows per hash)",
+                     f"{n / s:,.0f} hashes/s", f"{rows / s:,.0f} rows/s", "per core"))
+    pairs = pd.DataFrame({"a": np.arange(n), "b": np.arange(n), "ha": pdf["hash"],
+                          "hb": pdf["hash"].sample(frac=1, random_state=1).to_numpy()})
+    s = best(lambda: sum(len(x) for x in _verify(iter([pairs]), 31)), repeat=1)
+    ROWS.append(("spark dedup exact check of candidate pairs", f"{n / s:,.0f} pairs/s", "",
+                 "per core"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--skip-hashing", action="store_true")
+    ap.add_argument("--skip-spark-rates", action="store_true")
     args = ap.parse_args()
     if not args.skip_hashing:
         bench_hashing()
     bench_matching(args.n, args.queries)
+    if not args.skip_spark_rates:
+        bench_spark_rates()
     print("| what | hashsieve (Python) | baseline | ratio |")
     print("|---|---|---|---|")
     for r in ROWS:
