@@ -55,8 +55,9 @@ def _match_batches(batches: Iterator, list_file: str, threshold: Optional[int], 
                 for eid in r.entry_ids(k):
                     row(keys[qi], r.list_names[int(r.list[k])], eid, int(r.entry[k]),
                         int(r.distance[k]), int(qualities[qi]), hashes[qi].tobytes().hex())
-        yield pd.DataFrame(out).astype({"entry_index": "Int64", "distance": "Int32",
-                                        "quality": "Int32"})
+        if out["key"]:  # an empty batch is not sent: pyarrow 26 cannot convert empty object columns
+            yield pd.DataFrame(out).astype({"entry_index": "Int64", "distance": "Int32",
+                                            "quality": "Int32"})
 
 
 def backfill(df, list_path: str, *, key_col: str = "path", content_col: Optional[str] = None,
@@ -108,7 +109,6 @@ def _verify(batches: Iterator, threshold: int) -> Iterator:
 
     for pdf in batches:
         if len(pdf) == 0:
-            yield pdf[["a", "b"]].assign(distance=pd.Series([], dtype="int32"))
             continue
         a = np.vstack([np.frombuffer(bytes(x), np.uint8) for x in pdf["ha"]])
         b = np.vstack([np.frombuffer(bytes(x), np.uint8) for x in pdf["hb"]])

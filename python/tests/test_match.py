@@ -150,7 +150,7 @@ def test_query_batch_releases_the_gil(tmp_path):
     assert ran > 0
 
 
-def union_find_labels(hashes: np.ndarray, threshold: int) -> list[frozenset[int]]:
+def union_find_labels(hashes: np.ndarray, threshold: int) -> list[tuple[int, ...]]:
     """The dedup oracle: connected components of all pairs within the threshold, brute force."""
     n = len(hashes)
     parent = list(range(n))
@@ -168,14 +168,14 @@ def union_find_labels(hashes: np.ndarray, threshold: int) -> list[frozenset[int]
     groups: dict[int, set[int]] = {}
     for i in range(n):
         groups.setdefault(find(i), set()).add(i)
-    return sorted(frozenset(g) for g in groups.values())
+    return sorted(tuple(sorted(g)) for g in groups.values())
 
 
-def partition(labels) -> list[frozenset[int]]:
+def partition(labels) -> list[tuple[int, ...]]:
     groups: dict[int, set[int]] = {}
     for i, l in enumerate(labels):
         groups.setdefault(int(l), set()).add(i)
-    return sorted(frozenset(g) for g in groups.values())
+    return sorted(tuple(sorted(g)) for g in groups.values())
 
 
 @pytest.mark.parametrize("threshold", [8, 31])

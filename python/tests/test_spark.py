@@ -94,7 +94,7 @@ def cli_clusters(bin_, hashes, threshold):
     for line in lines[1:]:
         r = dict(zip(header, line.split("\t")))
         clusters.setdefault(r["cluster"], set()).add(int(r["id"]))
-    return sorted(frozenset(c) for c in clusters.values())
+    return sorted(tuple(sorted(c)) for c in clusters.values())
 
 
 @pytest.mark.parametrize("threshold", [15, 31])
@@ -109,11 +109,11 @@ def test_band_join_dedup_equals_hashsieve_dedup(spark, hashsieve_bin, threshold)
     got: dict[int, set[int]] = {}
     for r in out.itertuples():
         got.setdefault(int(r.cluster), set()).add(int(r.id))
-    assert sorted(frozenset(c) for c in got.values()) == expected
+    assert sorted(tuple(sorted(c)) for c in got.values()) == expected
     # The single-machine package call agrees.
     labels = hashsieve.dedup(hashes, threshold)
     local: dict[int, set[int]] = {}
     for i, l in enumerate(labels):
         if l >= 0:
             local.setdefault(int(l), set()).add(i)
-    assert sorted(frozenset(c) for c in local.values() if len(c) > 1) == expected
+    assert sorted(tuple(sorted(c)) for c in local.values() if len(c) > 1) == expected
