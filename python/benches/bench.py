@@ -90,12 +90,37 @@ def bench_matching(n: int, queries: int) -> None:
                      f"{py * 1e6:.2f} us", f"{rust * 1e6:.2f} us (the Rust call)",
                      f"overhead {(py - rust) * 1e6:.2f} us"))
 
+        cheap = hashsieve.Matcher()
+        cheap.add_list(lst, threshold=8)
+        py = best(lambda: [cheap.query(one) for _ in range(calls)]) / calls
+        rust = min(cheap._bench_query(one, calls) for _ in range(3)) / calls
+        ROWS.append((f"Matcher.query, {n:,} list ({cheap.lists[0]['index']}, r<=8), per call",
+                     f"{py * 1e6:.2f} us", f"{rust * 1e6:.2f} us (the Rust call)",
+                     f"overhead {(py - rust) * 1e6:.2f} us"))
+
         r = m.query_batch(qs)
         found = len(r)
         py_b = best(lambda: m.query_batch(qs))
         rust_b = min(m._bench_query_batch(qs) for _ in range(3))
         ROWS.append((f"query_batch, {queries:,} queries, {n:,} list", f"{queries / py_b:,.0f} q/s",
                      f"{queries / rust_b:,.0f} q/s (Rust batch)", f"{rust_b / py_b:.0%} of Rust"))
+
+        import threading
+
+        halves = [qs[: queries // 2], qs[queries // 2 :]]
+
+        def two_threads():
+            ts = [threading.Thread(target=m.query_batch, args=(h,)) for h in halves]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+
+        t1 = best(lambda: [m.query_batch(h) for h in halves])
+        t2 = best(two_threads)
+        ROWS.append((f"query_batch from 2 Python threads, {queries:,} queries",
+                     f"{t2 * 1e3:.3g} ms", f"{t1 * 1e3:.3g} ms (1 thread)",
+                     f"{t1 / t2:.2f}x (GIL released)"))
 
         flat = faiss.IndexBinaryFlat(256)
         flat.add(stored)

@@ -78,6 +78,14 @@ def backfill(df, list_path: str, *, key_col: str = "path", content_col: Optional
         lambda it: _match_batches(it, name, threshold, key_col, content_col), MATCH_SCHEMA)
 
 
+def _matrix(column) -> np.ndarray:
+    """A column of 32-byte binaries as an (n, 32) uint8 array (one join, one copy)."""
+    data = b"".join(bytes(x) for x in column)
+    if len(data) != 32 * len(column):
+        raise ValueError("every hash must be 32 bytes (a PDQ hash)")
+    return np.frombuffer(data, np.uint8).reshape(len(column), 32)
+
+
 def _band_keys(batches: Iterator, hash_col: str, id_col: str, bands: int, radius: int) -> Iterator:
     import pandas as pd
 
@@ -86,8 +94,7 @@ def _band_keys(batches: Iterator, hash_col: str, id_col: str, bands: int, radius
                    for c in combinations(range(bits), r)]
     masks_arr = np.array(masks, dtype=np.int64)
     for pdf in batches:
-        h = np.vstack([np.frombuffer(bytes(x), np.uint8) for x in pdf[hash_col]]) if len(pdf) \
-            else np.zeros((0, 32), np.uint8)
+        h = _matrix(pdf[hash_col])
         # Each band's value as an integer (big-endian, bits wide).
         packed = np.unpackbits(h, axis=1).reshape(len(h), bands, bits)
         weights = 1 << np.arange(bits - 1, -1, -1, dtype=np.int64)
@@ -110,8 +117,7 @@ def _verify(batches: Iterator, threshold: int) -> Iterator:
     for pdf in batches:
         if len(pdf) == 0:
             continue
-        a = np.vstack([np.frombuffer(bytes(x), np.uint8) for x in pdf["ha"]])
-        b = np.vstack([np.frombuffer(bytes(x), np.uint8) for x in pdf["hb"]])
+        a, b = _matrix(pdf["ha"]), _matrix(pdf["hb"])
         d = distances(a, b).astype(np.int32)
         keep = d <= threshold
         yield pd.DataFrame({"a": pdf["a"][keep], "b": pdf["b"][keep], "distance": d[keep]})

@@ -20,8 +20,7 @@ use hashsieve::{Error, ErrorKind, HashList, ListBuilder, PixelBuffer, PixelLayou
 use memmap2::Mmap;
 use numpy::ndarray::ArrayView2;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyReadonlyArrayDyn,
-    PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
@@ -33,23 +32,108 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 // Errors: one class per `ErrorKind`, all under `HashsieveError`. Messages are the library's,
 // which never contain hash values or image bytes.
 
-create_exception!(_hashsieve, HashsieveError, PyException, "Base class of every hashsieve error.");
-create_exception!(_hashsieve, ChecksumError, HashsieveError, "A section's checksum does not match: the file is damaged.");
-create_exception!(_hashsieve, CorruptError, HashsieveError, "A file's structure is invalid.");
-create_exception!(_hashsieve, DecodeError, HashsieveError, "An image could not be decoded.");
-create_exception!(_hashsieve, DuplicateListError, HashsieveError, "A list of that name is already loaded.");
-create_exception!(_hashsieve, InputFormatError, HashsieveError, "Hash text is not in a format that can be read.");
-create_exception!(_hashsieve, InvalidArgumentError, HashsieveError, "An argument is out of range or inconsistent.");
-create_exception!(_hashsieve, InvalidHexError, HashsieveError, "A hash's hex text is malformed.");
-create_exception!(_hashsieve, InvalidPixelsError, HashsieveError, "A pixel buffer's size, shape or layout is invalid.");
-create_exception!(_hashsieve, IoError, HashsieveError, "Reading or writing a file failed.");
-create_exception!(_hashsieve, LimitError, HashsieveError, "A size, memory or count limit was exceeded.");
-create_exception!(_hashsieve, MismatchError, HashsieveError, "Two things that must agree do not (for example hash kinds).");
-create_exception!(_hashsieve, ParseError, HashsieveError, "Hash text has malformed lines.");
-create_exception!(_hashsieve, TruncatedError, HashsieveError, "A file is shorter than its header says.");
-create_exception!(_hashsieve, UnknownNameError, HashsieveError, "A name (algorithm, index, format) is not known.");
-create_exception!(_hashsieve, UnsupportedError, HashsieveError, "The input is valid but not supported.");
-create_exception!(_hashsieve, VersionError, HashsieveError, "A file's format version is not supported by this build.");
+create_exception!(
+    _hashsieve,
+    HashsieveError,
+    PyException,
+    "Base class of every hashsieve error."
+);
+create_exception!(
+    _hashsieve,
+    ChecksumError,
+    HashsieveError,
+    "A section's checksum does not match: the file is damaged."
+);
+create_exception!(
+    _hashsieve,
+    CorruptError,
+    HashsieveError,
+    "A file's structure is invalid."
+);
+create_exception!(
+    _hashsieve,
+    DecodeError,
+    HashsieveError,
+    "An image could not be decoded."
+);
+create_exception!(
+    _hashsieve,
+    DuplicateListError,
+    HashsieveError,
+    "A list of that name is already loaded."
+);
+create_exception!(
+    _hashsieve,
+    InputFormatError,
+    HashsieveError,
+    "Hash text is not in a format that can be read."
+);
+create_exception!(
+    _hashsieve,
+    InvalidArgumentError,
+    HashsieveError,
+    "An argument is out of range or inconsistent."
+);
+create_exception!(
+    _hashsieve,
+    InvalidHexError,
+    HashsieveError,
+    "A hash's hex text is malformed."
+);
+create_exception!(
+    _hashsieve,
+    InvalidPixelsError,
+    HashsieveError,
+    "A pixel buffer's size, shape or layout is invalid."
+);
+create_exception!(
+    _hashsieve,
+    IoError,
+    HashsieveError,
+    "Reading or writing a file failed."
+);
+create_exception!(
+    _hashsieve,
+    LimitError,
+    HashsieveError,
+    "A size, memory or count limit was exceeded."
+);
+create_exception!(
+    _hashsieve,
+    MismatchError,
+    HashsieveError,
+    "Two things that must agree do not (for example hash kinds)."
+);
+create_exception!(
+    _hashsieve,
+    ParseError,
+    HashsieveError,
+    "Hash text has malformed lines."
+);
+create_exception!(
+    _hashsieve,
+    TruncatedError,
+    HashsieveError,
+    "A file is shorter than its header says."
+);
+create_exception!(
+    _hashsieve,
+    UnknownNameError,
+    HashsieveError,
+    "A name (algorithm, index, format) is not known."
+);
+create_exception!(
+    _hashsieve,
+    UnsupportedError,
+    HashsieveError,
+    "The input is valid but not supported."
+);
+create_exception!(
+    _hashsieve,
+    VersionError,
+    HashsieveError,
+    "A file's format version is not supported by this build."
+);
 
 /// Converts a library error into the Python exception of its kind.
 fn py_err(e: Error) -> PyErr {
@@ -186,7 +270,11 @@ impl PyHash {
     }
 
     fn __repr__(&self) -> String {
-        format!("Hash('{}', kind='{}')", self.value.to_hex(), self.kind.name())
+        format!(
+            "Hash('{}', kind='{}')",
+            self.value.to_hex(),
+            self.kind.name()
+        )
     }
 
     fn __len__(&self) -> usize {
@@ -210,7 +298,12 @@ impl PyHash {
         let eq = self.value == other.get().value;
         match op {
             CompareOp::Eq => eq.into_pyobject(py).unwrap().to_owned().into_any().unbind(),
-            CompareOp::Ne => (!eq).into_pyobject(py).unwrap().to_owned().into_any().unbind(),
+            CompareOp::Ne => (!eq)
+                .into_pyobject(py)
+                .unwrap()
+                .to_owned()
+                .into_any()
+                .unbind(),
             _ => py.NotImplemented(),
         }
     }
@@ -269,7 +362,8 @@ fn image_input<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Image<'py>> {
         }
     };
     let dim = |n: usize, what: &str| {
-        u32::try_from(n).map_err(|_| InvalidPixelsError::new_err(format!("the image {what} is too large")))
+        u32::try_from(n)
+            .map_err(|_| InvalidPixelsError::new_err(format!("the image {what} is too large")))
     };
     let height = dim(shape[0], "height")?;
     let width = dim(shape[1], "width")?;
@@ -310,7 +404,9 @@ fn with_image<T: Send>(
         } => {
             let data: &[u8] = match owned {
                 Some(v) => v,
-                None => array.as_slice().map_err(|e| InvalidPixelsError::new_err(e.to_string()))?,
+                None => array
+                    .as_slice()
+                    .map_err(|e| InvalidPixelsError::new_err(e.to_string()))?,
             };
             let (w, h, l) = (*width, *height, *layout);
             py.allow_threads(|| {
@@ -360,7 +456,11 @@ fn pdq(py: Python<'_>, image: &Bound<'_, PyAny>) -> PyResult<(PyHash, u8)> {
 /// The eight PDQ dihedral hashes (pdqhash's order) and the quality.
 #[pyfunction]
 #[pyo3(signature = (image, exact = false))]
-fn pdq_dihedral(py: Python<'_>, image: &Bound<'_, PyAny>, exact: bool) -> PyResult<(Vec<PyHash>, u8)> {
+fn pdq_dihedral(
+    py: Python<'_>,
+    image: &Bound<'_, PyAny>,
+    exact: bool,
+) -> PyResult<(Vec<PyHash>, u8)> {
     let mode = if exact {
         DihedralMode::Exact
     } else {
@@ -426,10 +526,21 @@ fn imagehash_kind(base: HashKind, hash_size: u32) -> PyResult<HashKind> {
     }
 }
 
-fn imagehash_family(py: Python<'_>, image: &Bound<'_, PyAny>, base: HashKind, hash_size: u32) -> PyResult<PyHash> {
+fn imagehash_family(
+    py: Python<'_>,
+    image: &Bound<'_, PyAny>,
+    base: HashKind,
+    hash_size: u32,
+) -> PyResult<PyHash> {
     let kind = imagehash_kind(base, hash_size)?;
     let img = image_input(image)?;
-    let out = with_image(py, &img, &[kind], |buf| hasher().hash_pixels(buf, kind), one)?;
+    let out = with_image(
+        py,
+        &img,
+        &[kind],
+        |buf| hasher().hash_pixels(buf, kind),
+        one,
+    )?;
     Ok(PyHash {
         kind,
         value: out.value,
@@ -471,7 +582,10 @@ fn kinds_of(kinds: Vec<String>) -> PyResult<Vec<HashKind>> {
     kinds.iter().map(|k| parse_kind(k)).collect()
 }
 
-fn outputs_dict<'py>(py: Python<'py>, outputs: Vec<hashsieve::algo::HashOutput>) -> PyResult<Bound<'py, PyDict>> {
+fn outputs_dict<'py>(
+    py: Python<'py>,
+    outputs: Vec<hashsieve::algo::HashOutput>,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for o in outputs {
         let h = PyHash {
@@ -486,19 +600,31 @@ fn outputs_dict<'py>(py: Python<'py>, outputs: Vec<hashsieve::algo::HashOutput>)
 /// Decodes a file once and computes each kind: `{kind: (hash, quality or None)}`.
 #[pyfunction]
 #[pyo3(signature = (path, kinds = vec!["pdq".to_string()]))]
-fn hash_file<'py>(py: Python<'py>, path: PathBuf, kinds: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
+fn hash_file<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    kinds: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
     let kinds = kinds_of(kinds)?;
-    let out = py.allow_threads(|| hasher().hash_path(&path, &kinds)).py()?;
+    let out = py
+        .allow_threads(|| hasher().hash_path(&path, &kinds))
+        .py()?;
     outputs_dict(py, out)
 }
 
 /// Decodes encoded image bytes once and computes each kind: `{kind: (hash, quality or None)}`.
 #[pyfunction]
 #[pyo3(signature = (data, kinds = vec!["pdq".to_string()]))]
-fn hash_bytes<'py>(py: Python<'py>, data: &Bound<'py, PyBytes>, kinds: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
+fn hash_bytes<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    kinds: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
     let kinds = kinds_of(kinds)?;
     let bytes = data.as_bytes();
-    let out = py.allow_threads(|| hasher().hash_bytes(bytes, &kinds)).py()?;
+    let out = py
+        .allow_threads(|| hasher().hash_bytes(bytes, &kinds))
+        .py()?;
     outputs_dict(py, out)
 }
 
@@ -660,9 +786,15 @@ impl PyHashList {
     /// The ids of the entries that share hash `index`.
     fn entry_ids(&self, index: usize) -> PyResult<Vec<String>> {
         if index >= self.list.len() {
-            return Err(pyo3::exceptions::PyIndexError::new_err("hash index out of range"));
+            return Err(pyo3::exceptions::PyIndexError::new_err(
+                "hash index out of range",
+            ));
         }
-        Ok(self.list.entries_of(index).map(|e| e.id().to_string()).collect())
+        Ok(self
+            .list
+            .entries_of(index)
+            .map(|e| e.id().to_string())
+            .collect())
     }
 }
 
@@ -841,7 +973,12 @@ fn reopen(list: &PyHashList) -> hashsieve::Result<HashList<Shared>> {
 }
 
 impl PyMatcher {
-    fn query_of(&self, hash: &Bound<'_, PyAny>, quality: Option<u8>, kind: Option<&str>) -> PyResult<Query> {
+    fn query_of(
+        &self,
+        hash: &Bound<'_, PyAny>,
+        quality: Option<u8>,
+        kind: Option<&str>,
+    ) -> PyResult<Query> {
         // Eight hashes: a PDQ dihedral query.
         if let Ok(list) = hash.downcast::<PyList>() {
             return self.dihedral_query(list.iter().collect(), quality);
@@ -908,16 +1045,30 @@ impl PyMatcher {
 
     /// Adds a list (its name must not be loaded yet) and builds its index.
     #[pyo3(signature = (hash_list, threshold = None, index = None))]
-    fn add_list(&self, py: Python<'_>, hash_list: &PyHashList, threshold: Option<u32>, index: Option<&str>) -> PyResult<()> {
+    fn add_list(
+        &self,
+        py: Python<'_>,
+        hash_list: &PyHashList,
+        threshold: Option<u32>,
+        index: Option<&str>,
+    ) -> PyResult<()> {
         let opts = list_options(threshold, index)?;
-        py.allow_threads(|| self.inner.add_list(reopen(hash_list)?, opts)).py()
+        py.allow_threads(|| self.inner.add_list(reopen(hash_list)?, opts))
+            .py()
     }
 
     /// Replaces the list of the same name atomically: a query sees the old list or the new one.
     #[pyo3(signature = (hash_list, threshold = None, index = None))]
-    fn replace_list(&self, py: Python<'_>, hash_list: &PyHashList, threshold: Option<u32>, index: Option<&str>) -> PyResult<()> {
+    fn replace_list(
+        &self,
+        py: Python<'_>,
+        hash_list: &PyHashList,
+        threshold: Option<u32>,
+        index: Option<&str>,
+    ) -> PyResult<()> {
         let opts = list_options(threshold, index)?;
-        py.allow_threads(|| self.inner.replace_list(reopen(hash_list)?, opts)).py()
+        py.allow_threads(|| self.inner.replace_list(reopen(hash_list)?, opts))
+            .py()
     }
 
     /// Removes a list by name; whether it was loaded.
@@ -947,7 +1098,13 @@ impl PyMatcher {
     /// Matches one hash (a `Hash`, hex, bytes, a 1-D uint8 array, or a list of 8 PDQ hashes for
     /// a dihedral query). `kind` names the algorithm of hex/bytes input (default PDQ).
     #[pyo3(signature = (hash, quality = None, kind = None))]
-    fn query(&self, py: Python<'_>, hash: &Bound<'_, PyAny>, quality: Option<u8>, kind: Option<&str>) -> PyResult<Vec<PyMatch>> {
+    fn query(
+        &self,
+        py: Python<'_>,
+        hash: &Bound<'_, PyAny>,
+        quality: Option<u8>,
+        kind: Option<&str>,
+    ) -> PyResult<Vec<PyMatch>> {
         let q = self.query_of(hash, quality, kind)?;
         let result = py.allow_threads(|| self.inner.query(&q));
         Ok(match result {
@@ -970,7 +1127,11 @@ impl PyMatcher {
         let qs: Option<Vec<u8>> = qualities.map(|q| q.as_array().iter().copied().collect());
         if let Some(q) = &qs {
             if q.len() != view.nrows() {
-                return Err(invalid(format!("{} hashes but {} qualities", view.nrows(), q.len())));
+                return Err(invalid(format!(
+                    "{} hashes but {} qualities",
+                    view.nrows(),
+                    q.len()
+                )));
             }
         }
         let width = (kind.width() / 8) as usize;
@@ -1049,7 +1210,12 @@ impl PyMatcher {
     /// Benchmark helper: seconds taken by one Rust-side `Matcher::query_batch` over the rows
     /// (queries built from the same bytes, results dropped).
     #[pyo3(signature = (hashes, kind = "pdq"))]
-    fn _bench_query_batch(&self, py: Python<'_>, hashes: PyReadonlyArray2<'_, u8>, kind: &str) -> PyResult<f64> {
+    fn _bench_query_batch(
+        &self,
+        py: Python<'_>,
+        hashes: PyReadonlyArray2<'_, u8>,
+        kind: &str,
+    ) -> PyResult<f64> {
         let kind = parse_kind(kind)?;
         let view = hashes.as_array();
         let queries: Vec<Query> = view
@@ -1144,7 +1310,11 @@ fn dedup<'py>(
 
 /// Row-wise Hamming distances of two `(N, W)` uint8 arrays (the exact check of candidate pairs).
 #[pyfunction]
-fn distances<'py>(py: Python<'py>, a: PyReadonlyArray2<'py, u8>, b: PyReadonlyArray2<'py, u8>) -> PyResult<Bound<'py, PyArray1<u16>>> {
+fn distances<'py>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'py, u8>,
+    b: PyReadonlyArray2<'py, u8>,
+) -> PyResult<Bound<'py, PyArray1<u16>>> {
     let (a, b) = (a.as_array(), b.as_array());
     if a.dim() != b.dim() {
         return Err(invalid(format!(
@@ -1199,7 +1369,10 @@ fn _hashsieve(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DecodeError", py.get_type::<DecodeError>())?;
     m.add("DuplicateListError", py.get_type::<DuplicateListError>())?;
     m.add("InputFormatError", py.get_type::<InputFormatError>())?;
-    m.add("InvalidArgumentError", py.get_type::<InvalidArgumentError>())?;
+    m.add(
+        "InvalidArgumentError",
+        py.get_type::<InvalidArgumentError>(),
+    )?;
     m.add("InvalidHexError", py.get_type::<InvalidHexError>())?;
     m.add("InvalidPixelsError", py.get_type::<InvalidPixelsError>())?;
     m.add("IoError", py.get_type::<IoError>())?;
