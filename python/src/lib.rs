@@ -313,12 +313,11 @@ impl PyHash {
         u64::from_be_bytes(b[..8].try_into().expect("at least 8 bytes"))
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(PyObject, (String, &'static str))> {
-        let py = slf.py();
+    /// Pickles as `Hash(hex, kind)`.
+    fn __reduce__(slf: &Bound<'_, Self>) -> (PyObject, (String, &'static str)) {
         let cls = slf.get_type().into_any().unbind();
         let h = slf.get();
-        let _ = py;
-        Ok((cls, (h.value.to_hex(), h.kind.name())))
+        (cls, (h.value.to_hex(), h.kind.name()))
     }
 }
 
@@ -468,7 +467,7 @@ fn pdq_dihedral(
     };
     let opts = PdqOptions::default().dihedral(mode);
     let img = match image_input(image)? {
-        Image::Pixels { .. } => image_input(image)?,
+        img @ Image::Pixels { .. } => img,
         // Encoded input: decode here (with the library's limits), then hash the pixels.
         Image::Bytes(b) => {
             let data = b.as_bytes();
