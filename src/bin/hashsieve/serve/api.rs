@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
@@ -239,7 +240,12 @@ pub(crate) async fn lookup_get(
 
 /// The uploaded file of a multipart form: exactly one, in a field named after its content type
 /// (HMA's form: `photo`). Bytes stay in memory and are dropped after hashing.
-async fn one_upload(mut form: Multipart) -> ApiResult<Bytes> {
+async fn one_upload(form: Result<Multipart, MultipartRejection>) -> ApiResult<Bytes> {
+    let Ok(mut form) = form else {
+        return Err(ApiError::bad_request(
+            "Missing multipart/form-data file upload",
+        ));
+    };
     let mut file: Option<Bytes> = None;
     loop {
         let field = match form.next_field().await {
@@ -317,7 +323,7 @@ async fn hash_upload(
 pub(crate) async fn hash_post(
     State(app): State<App>,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
     let p = params(q)?;
     let kinds = upload_kinds(&app.lists.snapshot(), &p)?;
@@ -343,7 +349,7 @@ pub(crate) async fn hash_get() -> ApiError {
 pub(crate) async fn lookup_post(
     State(app): State<App>,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
     let p = params(q)?;
     let snap = app.lists.snapshot();
@@ -665,7 +671,7 @@ pub(crate) async fn match_ndjson(
                 for (i, slot) in slots.into_iter().enumerate() {
                     let line = start + i + 1;
                     let v = match slot {
-                        Ok(q) => json!({ "line": line, "matches": results[q]["matches"] }),
+                        Ok(q) => json!({ "line": line, "matches": results[q]["matches"].clone() }),
                         Err(e) => json!({ "line": line, "error": e }),
                     };
                     // Serialising a `Value` cannot fail.

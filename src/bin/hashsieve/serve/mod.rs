@@ -232,11 +232,21 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
     response
 }
 
+/// The metrics, for [`overloaded`] (a plain function: the outer error layer is built once
+/// for the process).
+static METRICS: std::sync::OnceLock<Arc<metrics::Metrics>> = std::sync::OnceLock::new();
+
 /// The answers of the outer layers: 503 with `Retry-After` at the concurrency limit, 503 past
 /// the per-request timeout.
-async fn overloaded(app: App, err: tower::BoxError) -> Response {
+fn overloaded(err: tower::BoxError) -> std::future::Ready<Response> {
+    std::future::ready(overload_response(&err))
+}
+
+fn overload_response(err: &tower::BoxError) -> Response {
     if err.is::<tower::load_shed::error::Overloaded>() {
-        app.metrics.shed();
+        if let Some(m) = METRICS.get() {
+            m.shed();
+        }
         let mut r = ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: "the server is at its concurrency limit; retry later".into(),
@@ -362,12 +372,9 @@ async fn serve(app: App, args: Args, max_body: usize) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
 
     let read_timeout = Duration::from_secs_f64(args.read_timeout);
-    let shed_app = app.clone();
+    let _ = METRICS.set(Arc::clone(&app.metrics));
     let service = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(move |err: tower::BoxError| {
-            let app = shed_app.clone();
-            async move { overloaded(app, err).await }
-        }))
+        .layer(HandleErrorLayer::new(overloaded))
         .load_shed()
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             args.max_concurrency,
