@@ -226,7 +226,8 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
         method = %method,
         endpoint = %endpoint,
         status,
-        ms = seconds * 1e3,
+        // Rounded to the microsecond: a float's 17 digits could read as a hash value.
+        ms = (seconds * 1e6).round() / 1e3,
         "request"
     );
     response
@@ -340,7 +341,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::info!(bank = %bank.name, kind = %bank.kind, hashes = bank.len, version = %bank.version, "list loaded");
     }
     tracing::info!(
-        seconds = load_start.elapsed().as_secs_f64(),
+        seconds = (load_start.elapsed().as_secs_f64() * 1e3).round() / 1e3,
         "lists loaded"
     );
     let max_body = usize::try_from(args.max_body).unwrap_or(usize::MAX);
