@@ -15,7 +15,7 @@
 #   ratio       raw_lookup req/s over python lookups/s
 # Bounded: each wrk run lasts DURATION seconds (default 10); python at most 20000 queries or
 # 20 s. Client and server share the machine's cores: say how many when quoting the figures.
-# Env: DURATION, CONNS (default 32), BATCH (default 1000), WRK_THREADS (default 1),
+# Env: BUILD_DIR (see below), DURATION, CONNS (default 32), BATCH (default 1000), WRK_THREADS (default 1),
 # SERVER_THREADS (default: all cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +28,13 @@ batch=${BATCH:-1000}
 wrk_threads=${WRK_THREADS:-1}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
 
-cargo build --release --locked --bin hashsieve --example serve_bench_data >&2
-bin=target/release/hashsieve
+# BUILD_DIR=target/debug reuses what `cargo test` built (the test profile: opt-level 3, with
+# debug assertions) instead of building the release profile.
+build_dir=${BUILD_DIR:-target/release}
+if [[ -z ${BUILD_DIR:-} ]]; then
+    cargo build --release --locked --bin hashsieve --example serve_bench_data >&2
+fi
+bin=$build_dir/hashsieve
 dir=$(mktemp -d)
 server=
 cleanup() {
@@ -48,7 +53,7 @@ summarise() {
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), client and server on the same cores"
 for n in "${sizes[@]}"; do
     data=$dir/$n
-    target/release/examples/serve_bench_data "$data" "$n" 10000 >&2
+    "$build_dir/examples/serve_bench_data" "$data" "$n" 10000 >&2
     threads=()
     [[ -n ${SERVER_THREADS:-} ]] && threads=(--threads "$SERVER_THREADS")
     "$bin" "${threads[@]}" serve --no-auth --bind 127.0.0.1:0 --max-concurrency 4096 \

@@ -45,7 +45,10 @@ impl XorShift {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().ok_or("usage: serve_bench_data DIR SIZE [QUERIES]")?);
+    let dir = PathBuf::from(
+        args.next()
+            .ok_or("usage: serve_bench_data DIR SIZE [QUERIES]")?,
+    );
     let size: usize = args.next().ok_or("SIZE is required")?.parse()?;
     let queries: usize = args.next().map_or(Ok(10_000), |s| s.parse())?;
     std::fs::create_dir_all(&dir)?;
@@ -96,6 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let img = image::RgbImage::from_raw(w, h, rgb).ok_or("image size")?;
     img.save_with_format(dir.join("photo_1080p.jpg"), image::ImageFormat::Jpeg)?;
-    eprintln!("wrote {} hashes and {queries} queries to {}", size, dir.display());
+    eprintln!(
+        "wrote {} hashes and {queries} queries to {}",
+        size,
+        dir.display()
+    );
     Ok(())
 }

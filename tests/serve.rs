@@ -238,7 +238,11 @@ fn lookups_equal_brute_force_and_the_matcher() {
     queries.extend((0..10).map(|_| rng.hash256()));
     let mut total = 0;
     let batch: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
-    let (status, native) = post_json(&s, "/v1/match", &json!({"signal_type": "pdq", "hashes": batch}));
+    let (status, native) = post_json(
+        &s,
+        "/v1/match",
+        &json!({"signal_type": "pdq", "hashes": batch}),
+    );
     assert_eq!(status, 200, "{native}");
     let (status, ndjson) = call(
         agent().post(&s.url("/v1/match/ndjson?signal_type=pdq")),
@@ -257,7 +261,7 @@ fn lookups_equal_brute_force_and_the_matcher() {
         let mut expected = BTreeSet::new();
         for (ordinal, list) in lists.iter().enumerate() {
             for (pos, d) in brute(list, *q, 31) {
-                expected.insert(((ordinal as u64) << 40 | pos as u64, d.to_string()));
+                expected.insert((((ordinal as u64) << 40) | pos as u64, d.to_string()));
             }
         }
         total += expected.len();
@@ -312,15 +316,21 @@ fn lookups_equal_brute_force_and_the_matcher() {
             .map(|v| v.as_u64().unwrap())
             .collect();
         assert_eq!(ids, expected.iter().map(|(id, _)| *id).collect());
-        let (_, only_b) = get(&s, &format!("/m/lookup?signal_type=pdq&signal={q}&banks=bank_b"));
+        let (_, only_b) = get(
+            &s,
+            &format!("/m/lookup?signal_type=pdq&signal={q}&banks=bank_b"),
+        );
         let in_b = expected.iter().filter(|(id, _)| id >> 40 == 1).count();
         assert_eq!(
-            only_b.get("bank_b").map_or(0, |v| v.as_array().unwrap().len()),
+            only_b
+                .get("bank_b")
+                .map_or(0, |v| v.as_array().unwrap().len()),
             in_b
         );
         assert!(only_b.get("bank_a").is_none());
     }
-    assert!(total > queries.len(), "the queries found matches ({total})");
+    // The near copies within the threshold match (in A, and in B for A's first 20 hashes).
+    assert!(total >= 15, "the queries found matches ({total})");
 }
 
 #[test]
@@ -334,17 +344,28 @@ fn hma_shapes_and_documents() {
     let (status, v) = get(&s, &format!("/m/lookup?signal_type=pdq&signal={}", hs[3]));
     assert_eq!(status, 200);
     let bank = v["bank_a"].as_array().unwrap();
-    assert!(bank.iter().any(|m| m == &json!({"bank_content_id": 3, "distance": "0"})), "{v}");
+    let pos = HashList::read(&list).unwrap().position(hs[3]).unwrap();
+    assert!(
+        bank.iter()
+            .any(|m| m == &json!({"bank_content_id": pos, "distance": "0"})),
+        "{v}"
+    );
 
     let (_, v) = get(&s, "/m/index/status");
     assert_eq!(v["pdq"]["present"], json!(true));
-    assert_eq!(v["pdq"]["size"].as_u64(), Some(HashList::read(&list).unwrap().len() as u64));
+    assert_eq!(
+        v["pdq"]["size"].as_u64(),
+        Some(HashList::read(&list).unwrap().len() as u64)
+    );
     assert!(v["pdq"]["built_to"].is_u64());
     let b = &v["pdq"]["banks"]["bank_a"];
     assert_eq!(b["version"], json!("v7"));
     assert_eq!(
         b["digest"],
-        json!(format!("crc32c:{:08x}", crc32c::crc32c(&std::fs::read(&list).unwrap())))
+        json!(format!(
+            "crc32c:{:08x}",
+            crc32c::crc32c(&std::fs::read(&list).unwrap())
+        ))
     );
     assert!(b["loaded_at"].as_f64().unwrap() > 1.0e9);
 
@@ -369,20 +390,39 @@ fn hma_shapes_and_documents() {
     .unwrap();
     assert_eq!(doc, repo);
     let (_, map) = get(&s, "/site-map");
-    let routes: Vec<&str> = map.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let routes: Vec<&str> = map
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     let mut sorted = routes.clone();
     sorted.sort();
     assert_eq!(routes, sorted);
-    let documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(routes.iter().copied().collect::<BTreeSet<_>>(), documented.into_iter().collect());
+    let documented: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        routes.iter().copied().collect::<BTreeSet<_>>(),
+        documented.into_iter().collect()
+    );
 
     // Metrics count the requests above, by route, with no query string anywhere.
     let (status, metrics) = call(agent().get(&s.url("/metrics")), None);
     assert_eq!(status, 200);
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(metrics.contains("endpoint=\"/m/lookup\""), "{metrics}");
-    assert!(metrics.contains("hashsieve_matches_total{list=\"bank_a\"}"), "{metrics}");
-    assert!(metrics.contains("hashsieve_list_age_seconds{list=\"bank_a\"}"), "{metrics}");
+    assert!(
+        metrics.contains("hashsieve_matches_total{list=\"bank_a\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hashsieve_list_age_seconds{list=\"bank_a\"}"),
+        "{metrics}"
+    );
     // (Float sums in the metrics may run to 17 digits; look for the hashes themselves.)
     for h in &hs {
         assert!(!metrics.contains(&h.to_string()[..16]));
@@ -414,7 +454,10 @@ fn images_hash_in_memory_and_look_up() {
     let s = Server::start(&["--no-auth", "--list", p(&list)]);
 
     let (ctype, body) = multipart("photo", &img);
-    let (status, v) = call(agent().post(&s.url("/h/hash")), Some((&ctype, body.clone())));
+    let (status, v) = call(
+        agent().post(&s.url("/h/hash")),
+        Some((&ctype, body.clone())),
+    );
     assert_eq!(status, 200);
     let v: Value = serde_json::from_slice(&v).unwrap();
     assert_eq!(v, json!({"pdq": pdq.to_string()}));
@@ -422,8 +465,14 @@ fn images_hash_in_memory_and_look_up() {
     let (status, v) = call(agent().post(&s.url("/m/lookup")), Some((&ctype, body)));
     assert_eq!(status, 200);
     let v: Value = serde_json::from_slice(&v).unwrap();
-    let pos = HashList::read(&list).unwrap().position(flip(pdq, &[10, 20])).unwrap();
-    assert_eq!(v, json!({"pdq": {"bank_a": [{"bank_content_id": pos, "distance": "2"}]}}));
+    let pos = HashList::read(&list)
+        .unwrap()
+        .position(flip(pdq, &[10, 20]))
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({"pdq": {"bank_a": [{"bank_content_id": pos, "distance": "2"}]}})
+    );
 
     // An image bomb (a PNG header claiming 100000 x 100000 pixels) is refused within the limits.
     let bomb = common::crafted::png_header(100_000, 100_000, 2);
@@ -432,9 +481,16 @@ fn images_hash_in_memory_and_look_up() {
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&v));
     // Two files, or a field that is not a photo: 400.
     let (ctype, body) = multipart("video", &img);
-    assert_eq!(call(agent().post(&s.url("/h/hash")), Some((&ctype, body))).0, 400);
     assert_eq!(
-        call(agent().post(&s.url("/h/hash")), Some(("multipart/form-data; boundary=x", b"--x--\r\n".to_vec()))).0,
+        call(agent().post(&s.url("/h/hash")), Some((&ctype, body))).0,
+        400
+    );
+    assert_eq!(
+        call(
+            agent().post(&s.url("/h/hash")),
+            Some(("multipart/form-data; boundary=x", b"--x--\r\n".to_vec()))
+        )
+        .0,
         400
     );
 }
@@ -488,17 +544,45 @@ fn keys_limits_and_bad_input() {
     assert_eq!(post_json(&s, "/v1/match", &json!(big)).0, 413);
     let (ctype, body) = multipart("photo", &png(200, 200));
     assert!(body.len() > 4096);
-    assert_eq!(call(agent().post(&s.url("/h/hash")), Some((&ctype, body))).0, 413);
+    assert_eq!(
+        call(agent().post(&s.url("/h/hash")), Some((&ctype, body))).0,
+        413
+    );
 
     // Bad hex and unknown signal types: 400, and the text is not echoed.
     let secret = "ab".repeat(31) + "zz";
     for (path, needle) in [
-        (format!("/m/raw_lookup?signal_type=pdq&signal={secret}"), secret.clone()),
-        (format!("/m/raw_lookup?signal_type=pdq&signal={}", "c".repeat(70)), "c".repeat(70)),
-        (format!("/m/raw_lookup?signal_type={}&signal={}", "d".repeat(40), hs[0]), "d".repeat(40)),
-        (format!("/m/lookup?signal_type=pdq&signal={secret}"), secret.clone()),
-        ("/m/raw_lookup?signal_type=pdq".to_owned(), "signal is required".to_owned()),
-        (format!("/m/raw_lookup?signal_type=pdq&signal={}&include_distance=maybe", hs[0]), "maybe".to_owned()),
+        (
+            format!("/m/raw_lookup?signal_type=pdq&signal={secret}"),
+            secret.clone(),
+        ),
+        (
+            format!("/m/raw_lookup?signal_type=pdq&signal={}", "c".repeat(70)),
+            "c".repeat(70),
+        ),
+        (
+            format!(
+                "/m/raw_lookup?signal_type={}&signal={}",
+                "d".repeat(40),
+                hs[0]
+            ),
+            "d".repeat(40),
+        ),
+        (
+            format!("/m/lookup?signal_type=pdq&signal={secret}"),
+            secret.clone(),
+        ),
+        (
+            "/m/raw_lookup?signal_type=pdq".to_owned(),
+            "signal is required".to_owned(),
+        ),
+        (
+            format!(
+                "/m/raw_lookup?signal_type=pdq&signal={}&include_distance=maybe",
+                hs[0]
+            ),
+            "maybe".to_owned(),
+        ),
     ] {
         let (status, body) = call(agent().get(&s.url(&path)), None);
         let body = String::from_utf8(body).unwrap();
@@ -511,9 +595,16 @@ fn keys_limits_and_bad_input() {
             assert!(!message.contains(&needle), "{message}");
         }
     }
-    let (status, v) = post_json(&s, "/v1/match", &json!({"hashes": [hs[0].to_string(), secret]}));
+    let (status, v) = post_json(
+        &s,
+        "/v1/match",
+        &json!({"hashes": [hs[0].to_string(), secret]}),
+    );
     assert_eq!(status, 400);
-    assert!(v["message"].as_str().unwrap().starts_with("hashes[1]"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().starts_with("hashes[1]"),
+        "{v}"
+    );
     assert!(!v.to_string().contains("abababababababab"));
     assert_no_hex(&s.log_text());
 }
@@ -521,7 +612,8 @@ fn keys_limits_and_bad_input() {
 /// Sends the first part of a request on a raw socket and returns the socket.
 fn partial(s: &Server, head: &str) -> TcpStream {
     let mut sock = TcpStream::connect(s.addr()).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     sock.write_all(head.as_bytes()).unwrap();
     sock
 }
@@ -629,19 +721,29 @@ fn sigterm_drains_requests_in_flight() {
 /// Bank content ids a raw lookup of `q` answers.
 fn ids(s: &Server, q: Hash256) -> Result<Vec<(u64, String)>, String> {
     let (status, body) = call(
-        agent().get(&s.url(&format!("/m/raw_lookup?signal_type=pdq&signal={q}&include_distance=true"))),
+        agent().get(&s.url(&format!(
+            "/m/raw_lookup?signal_type=pdq&signal={q}&include_distance=true"
+        ))),
         None,
     );
     if status != 200 {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }
     let v: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    Ok(v["matches"]
+    let mut found: Vec<(u64, String)> = v["matches"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["bank_content_id"].as_u64().unwrap(), m["distance"].as_str().unwrap().to_owned()))
-        .collect())
+        .map(|m| {
+            (
+                m["bank_content_id"].as_u64().unwrap(),
+                m["distance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // In position order, as the brute-force oracle lists them.
+    found.sort();
+    Ok(found)
 }
 
 fn version(s: &Server) -> String {
@@ -667,7 +769,10 @@ fn reload_100_times_under_load_without_a_failed_request() {
     write_list(&pb, "bank_a", "B", &b);
     let expect = |path: &Path| -> Vec<(u64, String)> {
         let l = HashList::read(path).unwrap();
-        brute(&l, q, 31).into_iter().map(|(i, d)| (i as u64, d.to_string())).collect()
+        brute(&l, q, 31)
+            .into_iter()
+            .map(|(i, d)| (i as u64, d.to_string()))
+            .collect()
     };
     let (ea, eb) = (expect(&pa), expect(&pb));
     assert_ne!(ea, eb);
@@ -686,7 +791,13 @@ fn reload_100_times_under_load_without_a_failed_request() {
     let done = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..3)
         .map(|_| {
-            let (s, stop, done, ea, eb) = (Arc::clone(&s), Arc::clone(&stop), Arc::clone(&done), ea.clone(), eb.clone());
+            let (s, stop, done, ea, eb) = (
+                Arc::clone(&s),
+                Arc::clone(&stop),
+                Arc::clone(&done),
+                ea.clone(),
+                eb.clone(),
+            );
             std::thread::spawn(move || {
                 // Bounded: at most 100,000 requests per client.
                 for _ in 0..100_000 {
@@ -730,7 +841,10 @@ fn corrupt_or_deleted_lists_keep_the_old_one_serving() {
     write_list(&list, "bank_a", "1", &hs);
     let expected = {
         let l = HashList::read(&list).unwrap();
-        brute(&l, hs[4], 31).into_iter().map(|(i, d)| (i as u64, d.to_string())).collect::<Vec<_>>()
+        brute(&l, hs[4], 31)
+            .into_iter()
+            .map(|(i, d)| (i as u64, d.to_string()))
+            .collect::<Vec<_>>()
     };
     let (api, admin) = keys(dir.path());
     let s = Server::start(&[
@@ -777,12 +891,19 @@ fn corrupt_or_deleted_lists_keep_the_old_one_serving() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(seen, "the watch did not load the new file: {}", s.log_text());
+    assert!(
+        seen,
+        "the watch did not load the new file: {}",
+        s.log_text()
+    );
 
     // Deleted while mapped: it keeps serving from the mapping; a reload is refused.
     let expected2 = {
         let l = HashList::read(&list).unwrap();
-        brute(&l, hs[4], 31).into_iter().map(|(i, d)| (i as u64, d.to_string())).collect::<Vec<_>>()
+        brute(&l, hs[4], 31)
+            .into_iter()
+            .map(|(i, d)| (i as u64, d.to_string()))
+            .collect::<Vec<_>>()
     };
     std::fs::remove_file(&list).unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -812,12 +933,29 @@ fn startup_refuses_bad_configuration() {
         .assert_stderr_contains("16 or more");
     let copy = dir.path().join("b.hsl");
     std::fs::copy(&list, &copy).unwrap();
-    common::cmd(["serve", "--no-auth", "--bind", "127.0.0.1:0", "--list", p(&list), "--list", p(&copy)])
-        .assert_exit(2)
-        .assert_stderr_contains("distinct");
+    common::cmd([
+        "serve",
+        "--no-auth",
+        "--bind",
+        "127.0.0.1:0",
+        "--list",
+        p(&list),
+        "--list",
+        p(&copy),
+    ])
+    .assert_exit(2)
+    .assert_stderr_contains("distinct");
     let mut bytes = std::fs::read(&list).unwrap();
     let n = bytes.len() / 2;
     bytes[n] ^= 0x40;
     std::fs::write(&copy, &bytes).unwrap();
-    common::cmd(["serve", "--no-auth", "--bind", "127.0.0.1:0", "--list", p(&copy)]).assert_exit(2);
+    common::cmd([
+        "serve",
+        "--no-auth",
+        "--bind",
+        "127.0.0.1:0",
+        "--list",
+        p(&copy),
+    ])
+    .assert_exit(2);
 }

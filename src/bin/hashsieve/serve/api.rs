@@ -364,7 +364,8 @@ pub(crate) async fn lookup_post(
         skipped |= snap.banks.iter().any(|b| {
             b.kind == o.kind
                 && matches!(
-                    b.matcher.query(&MatchQuery::new(o.kind, o.value, o.quality)),
+                    b.matcher
+                        .query(&MatchQuery::new(o.kind, o.value, o.quality)),
                     hashsieve::matching::QueryResult::Skipped(_)
                 )
         });
@@ -483,11 +484,7 @@ pub(crate) async fn site_map() -> Json<&'static [&'static str]> {
 
 /// `GET /openapi.json`: the document kept in the repository.
 pub(crate) async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        super::OPENAPI,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], super::OPENAPI).into_response()
 }
 
 /// `GET /metrics`.
@@ -547,7 +544,9 @@ pub(crate) async fn match_batch(
                 Some(_) => return Err(ApiError::bad_request("signal_type must be a string")),
             };
             let Some(Value::Array(hashes)) = o.remove("hashes") else {
-                return Err(ApiError::bad_request("hashes must be an array of hex strings"));
+                return Err(ApiError::bad_request(
+                    "hashes must be an array of hex strings",
+                ));
             };
             let banks = match o.remove("banks") {
                 None | Some(Value::Null) => None,
@@ -561,7 +560,11 @@ pub(crate) async fn match_batch(
             };
             (signal_type, hashes, banks)
         }
-        _ => return Err(ApiError::bad_request("the body must be a JSON object or array")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object or array",
+            ))
+        }
     };
     if hashes.len() > MAX_BATCH {
         return Err(ApiError::bad_request(format!(
@@ -603,10 +606,7 @@ fn batch(
             continue;
         }
         let mut n = 0u64;
-        for (slot, result) in per_query
-            .iter_mut()
-            .zip(bank.matcher.query_batch(queries))
-        {
+        for (slot, result) in per_query.iter_mut().zip(bank.matcher.query_batch(queries)) {
             n += result.matches().len() as u64;
             slot.extend(result.matches().iter().map(|m| native_match(bank, m)));
         }
@@ -648,7 +648,12 @@ pub(crate) async fn match_ndjson(
     }
     let lines = Arc::new(lines);
     let stream = futures_util::stream::unfold(0usize, move |start| {
-        let (app, snap, lines, banks) = (app.clone(), Arc::clone(&snap), Arc::clone(&lines), banks.clone());
+        let (app, snap, lines, banks) = (
+            app.clone(),
+            Arc::clone(&snap),
+            Arc::clone(&lines),
+            banks.clone(),
+        );
         async move {
             if start >= lines.len() {
                 return None;

@@ -144,7 +144,11 @@ struct RequestIds {
 
 impl RequestIds {
     fn next(&self) -> String {
-        format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
     }
 }
 
@@ -215,6 +219,7 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
         Ok(()) => next.run(req).await,
         Err(r) => r,
     };
+    response = json_errors(response);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
@@ -231,6 +236,38 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// Errors answered by the layers and extractors (413 from the body limit, 405, a body that
+/// timed out) as `{"message": …}`, like every other error, keeping their headers.
+fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the server's limit",
+        StatusCode::METHOD_NOT_ALLOWED => "this endpoint does not take that method",
+        StatusCode::REQUEST_TIMEOUT => "the request body did not arrive in time",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported content type",
+        _ => status.canonical_reason().unwrap_or("error"),
+    };
+    let (parts, _) = response.into_parts();
+    let mut fresh = ApiError {
+        status,
+        message: message.into(),
+    }
+    .into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            fresh.headers_mut().insert(name, v.clone());
+        }
+    }
+    fresh
 }
 
 /// The metrics, for [`overloaded`] (a plain function: the outer error layer is built once
@@ -444,9 +481,15 @@ async fn serve(app: App, args: Args, max_body: usize) -> anyhow::Result<()> {
         }
     }
     drop(listener);
-    tracing::info!(connections = graceful.count(), "shutting down: draining requests in flight");
+    tracing::info!(
+        connections = graceful.count(),
+        "shutting down: draining requests in flight"
+    );
     let drain = Duration::from_secs_f64(args.drain_timeout);
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still in flight after the drain timeout; exiting");
     } else {
         tracing::info!("drained; exiting");

@@ -249,12 +249,12 @@ impl Lists {
                 Ok(bank) if bank.name != old.name => {
                     refused_stamps[ordinal] = stamp;
                     report.refused.push(Refusal {
-                    bank: old.name.clone(),
-                    error: format!(
-                        "the new file names its list {:?}, not {:?}; a bank keeps its name",
-                        bank.name, old.name
-                    ),
-                });
+                        bank: old.name.clone(),
+                        error: format!(
+                            "the new file names its list {:?}, not {:?}; a bank keeps its name",
+                            bank.name, old.name
+                        ),
+                    });
                 }
                 Ok(bank) => {
                     let bank = Arc::new(bank);
@@ -277,5 +277,6 @@ impl Lists {
 
 /// Seconds since the epoch.
 pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
