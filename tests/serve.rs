@@ -959,3 +959,26 @@ fn startup_refuses_bad_configuration() {
     ])
     .assert_exit(2);
 }
+
+#[test]
+fn sighup_reloads_the_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("a.hsl");
+    let hs = hashes(37, 40);
+    write_list(&list, "bank_a", "1", &hs);
+    let s = Server::start(&["--no-auth", "--no-watch", "--list", p(&list)]);
+    write_list(&list, "bank_a", "2", &hs[..10]);
+    assert_eq!(version(&s), "1", "--no-watch: no reload without a signal");
+    s.signal("-HUP");
+    // Bounded wait: 10 s.
+    let mut seen = false;
+    for _ in 0..100 {
+        if version(&s) == "2" {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(seen, "SIGHUP did not reload: {}", s.log_text());
+    assert!(s.log_text().contains("\"cause\":\"SIGHUP\""));
+}
