@@ -43,6 +43,7 @@ mod list_update;
 mod matching;
 mod pdq_conformance;
 mod quality;
+mod serve;
 mod special_files;
 
 /// Every `tests/*.rs` file is compiled: a module of this binary, or a `[[test]]` target of its

@@ -22,6 +22,8 @@ mod match_cmd;
 mod merge;
 mod samples;
 mod scan;
+#[cfg(feature = "serve")]
+mod serve;
 mod update;
 mod verify;
 
@@ -62,6 +64,9 @@ enum Command {
     Update(update::Args),
     /// Cluster near-duplicates in one set of hashes, optionally marking list matches.
     Dedup(dedup::Args),
+    /// Serve lists over HTTP with HMA's lookup API; reloads lists when their files change.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
     /// Evaluate hashes: `eval robustness` measures recall and false matches under edits.
     #[command(subcommand)]
     Eval(eval::Command),
@@ -80,7 +85,14 @@ fn main() -> ExitCode {
             .num_threads(usize::from(n))
             .build_global();
     }
-    common::remove_temp_files_on_signal();
+    // `serve` handles SIGTERM itself: it drains requests in flight before exiting.
+    #[cfg(feature = "serve")]
+    let serving = matches!(cli.command, Command::Serve(_));
+    #[cfg(not(feature = "serve"))]
+    let serving = false;
+    if !serving {
+        common::remove_temp_files_on_signal();
+    }
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Hash(a) => hash::run(a),
@@ -94,6 +106,8 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge::run(a),
         Command::Update(a) => update::run(a),
         Command::Dedup(a) => dedup::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a),
         Command::Eval(c) => eval::run(c),
         Command::Completions(a) => completions::completions(a, Cli::command()),
         Command::Man(a) => completions::man(a, Cli::command()),
