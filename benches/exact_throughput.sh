@@ -6,11 +6,12 @@
 #   benches/exact_throughput.sh [DIR]   (default: a temporary copy of tests/data/corpus, N times)
 #
 # COPIES=N sets how many copies of the corpus photos the default set holds (default 20).
-# Needs a release build: it runs `cargo build --release --locked` first.
+# Needs a release build: it runs `cargo build --release --locked` first, unless HASHSIEVE_BIN
+# names the binary to time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet
-bin=target/release/hashsieve
+if [ -z "${HASHSIEVE_BIN:-}" ]; then cargo build --release --locked --quiet; fi
+bin=${HASHSIEVE_BIN:-target/release/hashsieve}
 dir=${1:-}
 if [ -z "$dir" ]; then
     dir=$(mktemp -d)

@@ -207,6 +207,8 @@ fn reads_scan_output_and_standard_input() {
     let scan = dir.path().join("scan.tsv");
     let out = hashsieve(&[
         "scan",
+        "--exact",
+        "none",
         case.to_str().unwrap(),
         "--list",
         list.to_str().unwrap(),

@@ -796,13 +796,13 @@ fn scan_file(
                         cells[6] = id.clone();
                         cells[7] = r.distance.to_string();
                         cells[8] = r.orientation.map(Dihedral::name).unwrap_or("").to_string();
-                        cells[11] = if r.kind.is_exact() {
+                        cells[14] = if r.kind.is_exact() {
                             "exact"
                         } else {
                             "perceptual"
                         }
                         .into();
-                        cells[12] = r.role.name().into();
+                        cells[15] = r.role.name().into();
                         rows.push(cells);
                     }
                 }
