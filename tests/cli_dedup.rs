@@ -227,7 +227,7 @@ fn reads_scan_output_and_standard_input() {
 
     // A list holding the first photo's hash twice, so that its files match two entries.
     let entries = [(kept[0].1, "known-1"), (kept[0].1, "known-2")];
-    let scan = scan_against(dir.path(), &case, &entries, &[], 2);
+    let scan = scan_against(dir.path(), &case, &entries, &["--exact", "none"], 2);
     let scanned = std::fs::read(&scan).expect("scan output");
     let status = |s: &str| table(&scanned).iter().filter(|r| r["status"] == s).count();
     assert_eq!(status("error"), 1);

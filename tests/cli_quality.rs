@@ -56,7 +56,7 @@ fn hash_fills_the_quality_column_for_every_algorithm() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("path\talgorithm\thash\tquality"));
+    assert_eq!(lines.next(), Some("path\talgorithm\thash\tquality\tsize"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), files.len() * 9);
     for (row, file) in rows.iter().zip(files.iter().flat_map(|f| [f; 9])) {

@@ -329,8 +329,12 @@ fn every_file_named_on_the_command_line_gets_a_row_or_an_error() {
 
     run_in(
         d,
+        // `--exact none`: a file that is not an image is an error (with exact hashes it would
+        // get them and a `no_image` row).
         &[
             "scan",
+            "--exact",
+            "none",
             "-l",
             "L.hsl",
             "-o",

@@ -182,10 +182,11 @@ impl FromStr for Algorithm {
                 Some(Ok(m)) => Ok(Algorithm::PdqDihedral(m)),
                 _ => Err(unknown_algorithm(s)),
             },
-            None => lower
-                .parse::<HashKind>()
-                .map(Algorithm::Plain)
-                .map_err(|_| unknown_algorithm(s)),
+            // Exact hashes (md5, ...) are of file bytes: no edit of the pixels keeps them.
+            None => match lower.parse::<HashKind>() {
+                Ok(k) if k.is_perceptual() => Ok(Algorithm::Plain(k)),
+                _ => Err(unknown_algorithm(s)),
+            },
         }
     }
 }
@@ -194,7 +195,7 @@ fn unknown_algorithm(s: &str) -> Error {
     ErrorKind::UnknownName {
         what: "evaluation algorithm",
         name: s.to_string(),
-        expected: "a hash kind (pdq, phash, ...), pdq+dihedral, pdq+dihedral-exact",
+        expected: "a perceptual hash kind (pdq, phash, ...), pdq+dihedral, pdq+dihedral-exact",
     }
     .into()
 }

@@ -743,6 +743,11 @@ impl std::str::FromStr for QualityGate {
 
     fn from_str(s: &str) -> Result<QualityGate, String> {
         let (kind, q) = crate::args::per_algorithm(s)?;
+        if let Some(k) = kind.filter(|k| k.is_exact()) {
+            return Err(format!(
+                "{k} hashes are exact: they have no quality to gate (use a perceptual algorithm)"
+            ));
+        }
         match q.trim().parse::<u8>() {
             Ok(min) if min <= 100 => Ok(QualityGate { kind, min }),
             _ => Err(format!(

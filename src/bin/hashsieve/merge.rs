@@ -52,7 +52,22 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             kind
         );
     }
-    let mut builder = args.meta.builder(kind, &args.output);
+    let role = lists[0].role();
+    if let Some((p, l)) = args
+        .lists
+        .iter()
+        .zip(&lists)
+        .find(|(_, l)| l.role() != role)
+    {
+        bail!(
+            "{} has the role {} but {} has the role {}; block lists and allow-lists do not merge",
+            p.display(),
+            l.role(),
+            args.lists[0].display(),
+            role
+        );
+    }
+    let mut builder = args.meta.builder(kind, &args.output).role(role);
     args.index.check(kind)?;
     let inherited = lists.iter().find_map(|l| l.index_kind());
     builder = args.index.apply(builder, inherited, kind);
