@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod args;
 mod bench;
 mod build;
+mod case;
 mod common;
 mod completions;
 mod dedup;

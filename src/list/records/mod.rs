@@ -93,7 +93,13 @@ use crate::hash::{HashKind, HashValue};
 mod detect;
 mod fields;
 mod hex;
+mod media;
+#[cfg(feature = "nsrl")]
+mod nsrl;
 mod pytx;
+mod sums;
+mod vics;
+mod vics_out;
 mod table;
 mod tsv;
 
@@ -104,7 +110,11 @@ pub(crate) use self::hex::*;
 use self::pytx::*;
 use self::table::*;
 use self::tsv::*;
+pub use self::media::{
+    MediaFormat, MediaItem, MediaReader, MediaRecord, MAX_FIELD_ITEMS, MAX_FIELD_LEN,
+};
 pub use self::tsv::{escape_tsv, unescape_tsv};
+pub use self::vics_out::{VicsWriter, VICS_METADATA};
 
 /// How many lines (after leading comments and blank lines) detection looks at, at most.
 pub const DETECT_LINES: usize = 32;
