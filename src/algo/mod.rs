@@ -4,8 +4,11 @@
 //! [`Hasher`] bundles decoding and hashing options for the common case (bytes or a path in, hashes
 //! out); the per-algorithm modules take a [`PixelBuffer`] for callers that already hold pixels.
 
+mod file;
 pub mod imagehash;
 pub mod pdq;
+
+pub use file::FileHashes;
 
 use std::path::Path;
 
@@ -104,6 +107,12 @@ impl Hasher {
     }
 
     /// Hashes pixels the caller already decoded.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `kind` is exact ([`HashKind::is_exact`]): exact hashes are of file bytes, not
+    /// pixels (use [`Hasher::hash_bytes`], [`Hasher::hash_file`] or
+    /// [`ExactHasher`](crate::hash::ExactHasher)).
     pub fn hash_pixels(&self, pixels: &PixelBuffer<'_>, kind: HashKind) -> HashOutput {
         let size = if kind.width() == 256 {
             HashSize::Sixteen
@@ -126,6 +135,9 @@ impl Hasher {
             HashKind::DHash | HashKind::DHash256 => imagehash::dhash_with_quality,
             HashKind::AHash | HashKind::AHash256 => imagehash::average_hash_with_quality,
             HashKind::WHash | HashKind::WHash256 => imagehash::whash_with_quality,
+            HashKind::Md5 | HashKind::Sha1 | HashKind::Sha256 => {
+                panic!("{kind} is an exact hash of file bytes, not of pixels")
+            }
         };
         let imagehash::ImageHash {
             hash: value,
@@ -172,7 +184,9 @@ impl Hasher {
     }
 
     /// Decodes `bytes` once and computes each of `kinds`, in order. The decoded image counts
-    /// against the decode budget until the hashes are computed.
+    /// against the decode budget until the hashes are computed. Exact kinds (MD5, SHA-1,
+    /// SHA-256) are digests of `bytes`; to get them for bytes that are not an image, use
+    /// [`Hasher::hash_reader`].
     ///
     /// # Errors
     ///
@@ -183,7 +197,17 @@ impl Hasher {
         let image = decode(bytes, &self.holding())?;
         Ok(kinds
             .iter()
-            .map(|&k| self.hash_pixels(&image.pixels(), k))
+            .map(|&k| {
+                if k.is_exact() {
+                    HashOutput {
+                        kind: k,
+                        value: HashValue::Exact(crate::hash::Digest::of(k, bytes)),
+                        quality: None,
+                    }
+                } else {
+                    self.hash_pixels(&image.pixels(), k)
+                }
+            })
             .collect())
     }
 
@@ -192,6 +216,11 @@ impl Hasher {
     /// # Errors
     ///
     /// As [`Hasher::hash_bytes`], plus I/O errors; the error carries the path.
+    ///
+    /// # Panics
+    ///
+    /// Panics if a kind is exact; use [`Hasher::hash_file`], which reads the bytes once for
+    /// exact and perceptual hashes.
     pub fn hash_path(&self, path: &Path, kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
         let image = decode_path(path, &self.holding())?;
         Ok(kinds
@@ -224,7 +253,7 @@ mod tests {
             h.hash_pixels(&px, HashKind::WHash).value,
             imagehash::whash(&px, &ImageHashOptions::default())
         );
-        for kind in HashKind::ALL {
+        for kind in HashKind::PERCEPTUAL {
             assert_eq!(h.hash_pixels(&px, kind).value.width(), kind.width());
         }
         // One pass for both, equal to the separate calls, also at the 64x64 quirk, in both

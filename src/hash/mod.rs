@@ -21,6 +21,9 @@ use bitvec::prelude::{BitSlice, Lsb0};
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod exact;
+pub use exact::{Digest, ExactHasher};
+
 /// A 256-bit perceptual hash (PDQ, or an imagehash-family hash with `hash_size` 16).
 ///
 /// Stored as four little-endian 64-bit limbs of the hash integer: `limbs()[0]` holds bits 0..64.
@@ -330,11 +333,33 @@ pub enum HashKind {
     AHash256 = 8,
     /// imagehash `whash` (Haar), `hash_size` 16: 256 bits.
     WHash256 = 9,
+    /// MD5 of the file bytes, 128 bits: an exact hash ([`Digest`]), matched by equality only.
+    Md5 = 10,
+    /// SHA-1 of the file bytes, 160 bits: an exact hash ([`Digest`]).
+    Sha1 = 11,
+    /// SHA-256 of the file bytes, 256 bits: an exact hash ([`Digest`]).
+    Sha256 = 12,
 }
 
 impl HashKind {
-    /// Every kind, in `repr` order.
-    pub const ALL: [HashKind; 9] = [
+    /// Every kind, in `repr` order: the perceptual kinds, then the exact ones.
+    pub const ALL: [HashKind; 12] = [
+        HashKind::Pdq,
+        HashKind::PHash,
+        HashKind::DHash,
+        HashKind::AHash,
+        HashKind::WHash,
+        HashKind::PHash256,
+        HashKind::DHash256,
+        HashKind::AHash256,
+        HashKind::WHash256,
+        HashKind::Md5,
+        HashKind::Sha1,
+        HashKind::Sha256,
+    ];
+
+    /// The perceptual kinds (computed from pixels, matched by Hamming distance), in `repr` order.
+    pub const PERCEPTUAL: [HashKind; 9] = [
         HashKind::Pdq,
         HashKind::PHash,
         HashKind::DHash,
@@ -346,15 +371,32 @@ impl HashKind {
         HashKind::WHash256,
     ];
 
-    const NAMES: &'static str =
-        "pdq, phash, dhash, ahash, whash, phash256, dhash256, ahash256, whash256";
+    /// The exact kinds (cryptographic digests of the file bytes, matched by equality).
+    pub const EXACT: [HashKind; 3] = [HashKind::Md5, HashKind::Sha1, HashKind::Sha256];
 
-    /// The hash width in bits (64 or 256).
+    const NAMES: &'static str =
+        "pdq, phash, dhash, ahash, whash, phash256, dhash256, ahash256, whash256, md5, sha1, sha256";
+
+    /// The hash width in bits: 64 or 256 for the perceptual kinds; 128 (MD5), 160 (SHA-1) or 256
+    /// (SHA-256) for the exact ones.
     pub const fn width(self) -> u32 {
         match self {
             HashKind::PHash | HashKind::DHash | HashKind::AHash | HashKind::WHash => 64,
+            HashKind::Md5 => 128,
+            HashKind::Sha1 => 160,
             _ => 256,
         }
+    }
+
+    /// Whether this is an exact kind (MD5, SHA-1, SHA-256): a digest of the file bytes, held
+    /// as a [`Digest`] and matched by equality. Every other kind is perceptual.
+    pub const fn is_exact(self) -> bool {
+        matches!(self, HashKind::Md5 | HashKind::Sha1 | HashKind::Sha256)
+    }
+
+    /// Whether this is a perceptual kind (computed from pixels, matched by Hamming distance).
+    pub const fn is_perceptual(self) -> bool {
+        !self.is_exact()
     }
 
     /// The name used in files and on the command line (`pdq`, `phash`, `phash256`, ...).
@@ -369,6 +411,9 @@ impl HashKind {
             HashKind::DHash256 => "dhash256",
             HashKind::AHash256 => "ahash256",
             HashKind::WHash256 => "whash256",
+            HashKind::Md5 => "md5",
+            HashKind::Sha1 => "sha1",
+            HashKind::Sha256 => "sha256",
         }
     }
 
@@ -390,9 +435,12 @@ impl HashKind {
     /// 153,920 unrelated pairs; dHash needs 8 (its nearest unrelated pair is at 9); aHash and
     /// wHash put unrelated low-contrast photos within 0-4 bits, so they suit deduplication of
     /// near-identical copies, not matching against lists.
+    ///
+    /// Exact kinds match by equality: 0.
     pub const fn default_threshold(self) -> u32 {
         match self {
             HashKind::Pdq => 31,
+            HashKind::Md5 | HashKind::Sha1 | HashKind::Sha256 => 0,
             _ if self.width() == 64 => 10,
             _ => 40,
         }
@@ -404,7 +452,9 @@ impl HashKind {
     ///
     /// [`ErrorKind::InvalidHex`] when the text is not a hash of this width.
     pub fn parse_hex(self, s: &str) -> Result<HashValue> {
-        if self.width() == 64 {
+        if self.is_exact() {
+            Digest::from_hex(self, s).map(HashValue::Exact)
+        } else if self.width() == 64 {
             Hash64::from_hex(s).map(HashValue::Bits64)
         } else {
             Hash256::from_hex(s).map(HashValue::Bits256)
@@ -424,6 +474,9 @@ impl FromStr for HashKind {
         let lower = s.trim().to_ascii_lowercase();
         let lower = match lower.as_str() {
             "average_hash" | "avghash" => "ahash",
+            "md-5" => "md5",
+            "sha-1" => "sha1",
+            "sha-256" | "sha2-256" => "sha256",
             other => other,
         };
         HashKind::ALL
@@ -440,10 +493,11 @@ impl FromStr for HashKind {
     }
 }
 
-/// A hash of either width, for code that handles every [`HashKind`].
+/// A hash of any kind, for code that handles every [`HashKind`]: a perceptual hash of either
+/// width, or an exact digest.
 ///
-/// Non-exhaustive: later versions may add kinds of hash (exact digests, for example). Convert to a
-/// concrete width with `Hash64::try_from(value)` / `Hash256::try_from(value)`.
+/// Non-exhaustive: later versions may add kinds of hash. Convert to a concrete type with
+/// `Hash64::try_from(value)` / `Hash256::try_from(value)` / `Digest::try_from(value)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum HashValue {
@@ -451,18 +505,28 @@ pub enum HashValue {
     Bits64(Hash64),
     /// A 256-bit hash.
     Bits256(Hash256),
+    /// An exact digest (MD5, SHA-1, SHA-256), which carries its kind.
+    Exact(Digest),
 }
 
 impl HashValue {
-    /// The width in bits (64 or 256), as [`HashKind::width`].
+    /// The width in bits (64 or 256; 128, 160 or 256 for a digest), as [`HashKind::width`].
     pub fn width(&self) -> u32 {
         match self {
             HashValue::Bits64(_) => 64,
             HashValue::Bits256(_) => 256,
+            HashValue::Exact(d) => d.width(),
         }
     }
 
-    /// The Hamming distance, or `None` when the widths differ.
+    /// Whether this is an exact digest.
+    pub fn is_exact(&self) -> bool {
+        matches!(self, HashValue::Exact(_))
+    }
+
+    /// The Hamming distance between two perceptual hashes, or `None` when the widths differ or
+    /// either is an exact digest (digests match by equality only; a bit distance between
+    /// them means nothing).
     pub fn distance(&self, other: &HashValue) -> Option<u32> {
         match (self, other) {
             (HashValue::Bits64(a), HashValue::Bits64(b)) => Some(a.distance(b)),
@@ -471,11 +535,13 @@ impl HashValue {
         }
     }
 
-    /// Whether the hash is all zeros or all ones.
+    /// Whether the hash is all zeros or all ones (never, for a digest: such a digest is as
+    /// valid as any other).
     pub fn is_degenerate(&self) -> bool {
         match self {
             HashValue::Bits64(h) => h.is_degenerate(),
             HashValue::Bits256(h) => h.is_degenerate(),
+            HashValue::Exact(_) => false,
         }
     }
 
@@ -490,6 +556,28 @@ impl fmt::Display for HashValue {
         match self {
             HashValue::Bits64(h) => h.fmt(f),
             HashValue::Bits256(h) => h.fmt(f),
+            HashValue::Exact(d) => d.fmt(f),
+        }
+    }
+}
+
+impl From<Digest> for HashValue {
+    fn from(d: Digest) -> HashValue {
+        HashValue::Exact(d)
+    }
+}
+
+impl TryFrom<HashValue> for Digest {
+    type Error = Error;
+    /// The digest, or [`ErrorKind::Mismatch`] for a perceptual hash.
+    fn try_from(value: HashValue) -> Result<Digest> {
+        match value {
+            HashValue::Exact(d) => Ok(d),
+            other => Err(ErrorKind::Mismatch(format!(
+                "expected an exact digest, found a {}-bit perceptual hash",
+                other.width()
+            ))
+            .into()),
         }
     }
 }
@@ -635,6 +723,13 @@ mod tests {
             assert_eq!(HashKind::from_code(k.code()), Some(k));
         }
         assert!(HashKind::from_code(0).is_none());
-        assert!("md5".parse::<HashKind>().is_err());
+        assert!("md4".parse::<HashKind>().is_err());
+        assert_eq!("SHA-1".parse::<HashKind>().unwrap(), HashKind::Sha1);
+        assert_eq!(
+            HashKind::ALL.len(),
+            HashKind::PERCEPTUAL.len() + HashKind::EXACT.len()
+        );
+        assert!(HashKind::PERCEPTUAL.iter().all(|k| k.is_perceptual()));
+        assert!(HashKind::EXACT.iter().all(|k| k.is_exact()));
     }
 }

@@ -10,11 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::slice::ParallelSliceMut;
 
-use super::raw::{self, Header, SectionEntry};
+use super::raw::{self, Header, ListRole, SectionEntry};
 use super::reader::Category;
 use super::INDEX_SECTION;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hash::{Hash256, Hash64, HashKind, HashValue};
+use crate::hash::{Digest, Hash256, Hash64, HashKind, HashValue};
 use crate::index::{HashBits, Index, IndexKind, IndexOptions, SearchIndex};
 
 /// The default PDQ quality floor: entries with a recorded quality below it are rejected.
@@ -44,6 +44,10 @@ pub struct EntryMeta<'a> {
     pub categories: Vec<Category<'a>>,
     /// The list this entry came from (set by merges). An empty name means none.
     pub source: Option<&'a str>,
+    /// Opaque metadata kept with the entry (the `EMET` section): one compact JSON object, such
+    /// as the flags and fields of a VICS record. `None` or empty means none. Stored as given
+    /// (valid JSON is the writer's promise; readers that parse it must treat it as untrusted).
+    pub metadata: Option<&'a str>,
 }
 
 impl<'a> EntryMeta<'a> {
@@ -70,6 +74,12 @@ impl<'a> EntryMeta<'a> {
     /// Sets the source list name.
     pub fn source(mut self, source: &'a str) -> EntryMeta<'a> {
         self.source = Some(source);
+        self
+    }
+
+    /// Sets the opaque metadata (one compact JSON object; see [`EntryMeta::metadata`]).
+    pub fn metadata(mut self, json: &'a str) -> EntryMeta<'a> {
+        self.metadata = Some(json);
         self
     }
 }
@@ -119,18 +129,28 @@ impl fmt::Display for BuildReport {
 }
 
 /// Pending hashes with their entry numbers. 256-bit keys are stored most significant limb
-/// first so that the derived tuple order is the list's order.
+/// first so that the derived tuple order is the list's order. Exact digests are stored as
+/// big-endian limbs of the digest bytes zero-padded to 32 (so tuple order = byte order), with
+/// the digest length in bytes.
 #[derive(Clone, Debug)]
 enum Keys {
     B64(Vec<(u64, u64)>),
     B256(Vec<([u64; 4], u64)>),
+    Exact(Vec<([u64; 4], u64)>, usize),
+}
+
+/// The big-endian limbs of a digest's bytes, zero-padded to 32 bytes.
+fn digest_limbs(d: &Digest) -> [u64; 4] {
+    let mut buf = [0u8; 32];
+    buf[..d.as_bytes().len()].copy_from_slice(d.as_bytes());
+    std::array::from_fn(|i| u64::from_be_bytes(buf[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])))
 }
 
 impl Keys {
     fn len(&self) -> usize {
         match self {
             Keys::B64(v) => v.len(),
-            Keys::B256(v) => v.len(),
+            Keys::B256(v) | Keys::Exact(v, _) => v.len(),
         }
     }
 
@@ -139,7 +159,7 @@ impl Keys {
     fn entry(&self, i: usize) -> usize {
         match self {
             Keys::B64(v) => v[i].1 as usize,
-            Keys::B256(v) => v[i].1 as usize,
+            Keys::B256(v) | Keys::Exact(v, _) => v[i].1 as usize,
         }
     }
 
@@ -149,7 +169,7 @@ impl Keys {
         i == 0
             || match self {
                 Keys::B64(v) => v[i].0 != v[i - 1].0,
-                Keys::B256(v) => v[i].0 != v[i - 1].0,
+                Keys::B256(v) | Keys::Exact(v, _) => v[i].0 != v[i - 1].0,
             }
     }
 }
@@ -186,6 +206,7 @@ struct Extra {
 #[derive(Clone, Debug)]
 pub struct ListBuilder {
     kind: HashKind,
+    role: ListRole,
     name: String,
     version: String,
     created: Option<u64>,
@@ -203,6 +224,8 @@ pub struct ListBuilder {
     sources: Option<Vec<u32>>,
     source_index: HashMap<Box<str>, u32>,
     source_names: Vec<Box<str>>,
+    meta_bytes: Vec<u8>,
+    meta_ends: Option<Vec<u64>>,
     extra: Vec<Extra>,
     index: Option<IndexOptions>,
     scratch: Vec<u32>,
@@ -223,12 +246,15 @@ impl ListBuilder {
         };
         ListBuilder {
             kind,
+            role: ListRole::Block,
             name: String::new(),
             version: String::new(),
             created: None,
             min_quality,
             allow_degenerate: false,
-            keys: if kind.width() == 64 {
+            keys: if kind.is_exact() {
+                Keys::Exact(Vec::new(), kind.width() as usize / 8)
+            } else if kind.width() == 64 {
                 Keys::B64(Vec::new())
             } else {
                 Keys::B256(Vec::new())
@@ -244,6 +270,8 @@ impl ListBuilder {
             sources: None,
             source_index: HashMap::new(),
             source_names: Vec::new(),
+            meta_bytes: Vec::new(),
+            meta_ends: None,
             extra: Vec::new(),
             index: None,
             scratch: Vec::new(),
@@ -322,6 +350,13 @@ impl ListBuilder {
     }
 
     /// Sets the index options unless some were set (for update and merge).
+    /// Marks the list as a block list (the default) or an allow-list; recorded in the header
+    /// (format version 2, which older builds refuse rather than misread).
+    pub fn role(mut self, role: ListRole) -> ListBuilder {
+        self.role = role;
+        self
+    }
+
     pub(crate) fn inherit_index(&mut self, kind: IndexKind) {
         if self.index.is_none() {
             self.index = Some(IndexOptions::new(kind).threshold(self.kind.default_threshold()));
@@ -374,13 +409,22 @@ impl ListBuilder {
         meta: EntryMeta<'_>,
         apply_rules: bool,
     ) -> Result<bool> {
-        if hash.width() != self.kind.width() {
+        if hash.width() != self.kind.width() || hash.is_exact() != self.kind.is_exact() {
             return Err(Error::new(ErrorKind::Mismatch(format!(
                 "a {}-bit hash cannot go into a {} list ({}-bit)",
                 hash.width(),
                 self.kind,
                 self.kind.width()
             ))));
+        }
+        if let HashValue::Exact(d) = hash {
+            if d.kind() != self.kind {
+                return Err(Error::new(ErrorKind::Mismatch(format!(
+                    "a {} digest cannot go into a {} list",
+                    d.kind(),
+                    self.kind
+                ))));
+            }
         }
         if let Some(q) = meta.quality {
             if q > 100 {
@@ -423,6 +467,7 @@ impl ListBuilder {
                 let l = h.limbs();
                 v.push(([l[3], l[2], l[1], l[0]], n as u64));
             }
+            (Keys::Exact(v, _), HashValue::Exact(d)) => v.push((digest_limbs(&d), n as u64)),
             _ => unreachable!("widths were checked above"),
         }
         self.id_bytes.extend_from_slice(meta.id.as_bytes());
@@ -430,6 +475,15 @@ impl ListBuilder {
         push_column(&mut self.quality, n, meta.quality, raw::QUALITY_NONE);
         push_column(&mut self.cat_sets, n, set, 0);
         push_column(&mut self.sources, n, source, raw::SOURCE_NONE);
+        match (meta.metadata, &mut self.meta_ends) {
+            (Some(m), ends) if !m.is_empty() => {
+                let ends = ends.get_or_insert_with(|| vec![0; n]);
+                self.meta_bytes.extend_from_slice(m.as_bytes());
+                ends.push(self.meta_bytes.len() as u64);
+            }
+            (_, Some(ends)) => ends.push(self.meta_bytes.len() as u64),
+            (_, None) => {}
+        }
         self.report.entries += 1;
         Ok(true)
     }
@@ -561,6 +615,8 @@ impl ListBuilder {
                         unique(v, |k| Hash256::from_limbs([k[3], k[2], k[1], k[0]]));
                     prepared.write_indexed(out, &hashes, &options)
                 }
+                // Exact lists are searched by their sorted keys alone: no index section.
+                Keys::Exact(..) => prepared.write(out, None),
             },
         }
     }
@@ -617,7 +673,7 @@ impl ListBuilder {
     fn prepare(&mut self) -> Prepared<'_> {
         match &mut self.keys {
             Keys::B64(v) => v.par_sort_unstable(),
-            Keys::B256(v) => v.par_sort_unstable(),
+            Keys::B256(v) | Keys::Exact(v, _) => v.par_sort_unstable(),
         }
         let hashes = (0..self.keys.len())
             .filter(|&i| self.keys.starts_hash(i))
@@ -704,6 +760,7 @@ enum Part {
     CategoryNames,
     EntrySources,
     SourceNames,
+    Metadata,
     Index,
     Extra(usize),
 }
@@ -791,6 +848,9 @@ impl Prepared<'_> {
             parts.push((Part::EntrySources, raw::TAG_ENTRY_SOURCES, 0));
             parts.push((Part::SourceNames, raw::TAG_SOURCE_NAMES, 0));
         }
+        if self.b.meta_ends.is_some() {
+            parts.push((Part::Metadata, raw::TAG_ENTRY_METADATA, 0));
+        }
         if index.is_some() {
             parts.push((Part::Index, INDEX_SECTION, 0));
         }
@@ -821,6 +881,15 @@ impl Prepared<'_> {
                             buf[8 * j..8 * j + 8].copy_from_slice(&limb.to_le_bytes());
                         }
                         w.write_all(&buf)?;
+                    }
+                }
+                Keys::Exact(v, len) => {
+                    for i in (0..n).filter(|&i| keys.starts_hash(i)) {
+                        let mut buf = [0u8; 32];
+                        for (j, limb) in v[i].0.iter().enumerate() {
+                            buf[8 * j..8 * j + 8].copy_from_slice(&limb.to_be_bytes());
+                        }
+                        w.write_all(&buf[..*len])?;
                     }
                 }
             },
@@ -890,6 +959,14 @@ impl Prepared<'_> {
                     .map(|&s| b.source_names[s as usize].as_bytes());
                 ragged_strings(&mut w, self.src_order.len(), names)?;
             }
+            Part::Metadata => {
+                let ends = b.meta_ends.as_deref().unwrap_or(&[]);
+                let meta = |e: usize| {
+                    let start = if e == 0 { 0 } else { ends[e - 1] as usize };
+                    &b.meta_bytes[start..ends[e] as usize]
+                };
+                ragged_strings(&mut w, n, (0..n).map(|i| meta(keys.entry(i))))?;
+            }
             Part::Index => w.write_all(index.unwrap_or(&[]))?,
             Part::Extra(i) => w.write_all(&b.extra[i].bytes)?,
         }
@@ -918,9 +995,10 @@ impl Prepared<'_> {
         let parts = self.parts(index);
         // Pass 1: lengths and checksums.
         let mut header = Header {
-            format_version: raw::FORMAT_VERSION,
+            format_version: raw::version_for(b.kind, b.role),
             header_len: 0,
             kind: b.kind,
+            role: b.role,
             hash_count: self.hashes as u64,
             entry_count: b.keys.len() as u64,
             created: b.created.unwrap_or_else(|| {

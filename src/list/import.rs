@@ -344,6 +344,7 @@ pub(crate) fn add_record(builder: &mut ListBuilder, r: &Record) -> Result<bool> 
         quality: r.quality,
         categories: r.entry_categories(),
         source: r.source.as_deref(),
+        metadata: None,
     };
     builder.add(r.hash, meta)
 }

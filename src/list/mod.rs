@@ -15,7 +15,7 @@
 //! # Ok::<(), hashsieve::Error>(())
 //! ```
 //!
-//! # File format, version 1
+//! # File format, versions 1 and 2
 //!
 //! This comment is the specification. [`raw::FORMAT_VERSION`] changes with it, in the same
 //! commit. Conventions: every integer is **little-endian**; offsets are bytes from the start of
@@ -45,11 +45,11 @@
 //! | offset | size | field | meaning |
 //! |-------:|-----:|-------|---------|
 //! | 0  | 8 | magic | `89 48 53 4C 0D 0A 1A 0A` (`\x89HSL\r\n\x1a\n`) |
-//! | 8  | 4 | format_version | 1. Readers accept [`raw::MIN_READ_VERSION`]`..=`[`raw::MAX_READ_VERSION`] |
+//! | 8  | 4 | format_version | 1 or 2 (below). Readers accept [`raw::MIN_READ_VERSION`]`..=`[`raw::MAX_READ_VERSION`] |
 //! | 12 | 4 | header_len | `align64(64 + 32·section_count + name_len + version_len + 4)`, exactly |
-//! | 16 | 1 | algorithm | [`HashKind::code`](crate::HashKind::code): 1 pdq, 2 phash, 3 dhash, 4 ahash, 5 whash, 6 phash256, 7 dhash256, 8 ahash256, 9 whash256; unknown = error |
-//! | 17 | 1 | reserved | 0 |
-//! | 18 | 2 | bits | hash width, 64 or 256; must agree with the algorithm |
+//! | 16 | 1 | algorithm | [`HashKind::code`](crate::HashKind::code): 1 pdq, 2 phash, 3 dhash, 4 ahash, 5 whash, 6 phash256, 7 dhash256, 8 ahash256, 9 whash256; from version 2: 10 md5, 11 sha1, 12 sha256 (exact kinds); unknown = error |
+//! | 17 | 1 | role | version 1: reserved (written 0, ignored; the list is a block list). Version 2: [`ListRole`] 0 block, 1 allow; unknown = error |
+//! | 18 | 2 | bits | hash width, 64 or 256 (perceptual), 128 md5, 160 sha1, 256 sha256; must agree with the algorithm |
 //! | 20 | 4 | section_count | at most 256 |
 //! | 24 | 8 | hash_count | unique hashes (`n`) |
 //! | 32 | 8 | entry_count | entries (`m`); `m >= n`, and `n == 0` exactly when `m == 0` |
@@ -63,6 +63,14 @@
 //! | … | version_len | version | UTF-8 (free text: a date, a serial number) |
 //! | … | | padding | zeros up to `header_len - 4` |
 //! | header_len − 4 | 4 | header_crc | CRC-32C of bytes `[0, header_len − 4)` |
+//!
+//! **Versions.** Version 2 adds the exact kinds (codes 10..=12) and the role byte; nothing else
+//! changes. The writer writes the oldest version that can express the file
+//! ([`raw::version_for`]): version 1 for block lists of perceptual hashes, which builds that
+//! read only version 1 still open, and version 2 for exact-hash lists and allow-lists, which
+//! those builds refuse ("format v2 is newer than this build reads"), as they must: an
+//! allow-list read as a block list would report known-good files as matches. A version-1 file
+//! with an exact algorithm code is an error.
 //!
 //! Section-table entry (32 bytes):
 //!
@@ -102,7 +110,7 @@
 //!
 //! | tag | flags | content |
 //! |-----|-------|---------|
-//! | `HASH` | required | `n` hashes, strictly ascending by their unsigned integer value (= the order of their lowercase hex), no duplicates. 64-bit hashes are one `u64` each; 256-bit hashes are four `u64` limbs, least significant first (bits 0..64 of the integer first): exactly the in-memory layout of [`Hash256`](crate::Hash256) on little-endian machines. Length `8·n` or `32·n` |
+//! | `HASH` | required | `n` hashes, strictly ascending by their unsigned integer value (= the order of their lowercase hex), no duplicates. 64-bit hashes are one `u64` each; 256-bit hashes are four `u64` limbs, least significant first (bits 0..64 of the integer first): exactly the in-memory layout of [`Hash256`](crate::Hash256) on little-endian machines. Length `8·n` or `32·n`. **Exact kinds** (md5, sha1, sha256): `n` digests of `w` = 16, 20 or 32 bytes, each its bytes in their usual order (the order of their hex text, the output of `md5sum`), back to back with no padding; strictly ascending in byte (memcmp) order, which is again the order of their hex. Length `w·n`. Searched in place ([`ExactKeys`]) |
 //! | `HENT` | required | `n + 1` `u64`: the entries of hash `i` are entry-table rows `HENT[i] .. HENT[i+1]`. `HENT[0] == 0`, `HENT[n] == m`, strictly increasing (every hash has at least one entry) |
 //! | `EIDS` | required | ragged table of `m` strings: the entry ids (an NCMEC id, an MD5, a file name). UTF-8, may be empty |
 //! | `EQUA` | optional | column of `m` `u8`: PDQ quality 0..=100, or 255 = not recorded |
@@ -111,14 +119,34 @@
 //! | `CATN` | optional, present with `ECAT` | ragged table of `2·k` strings: category `j` is (scheme `2j`, code `2j+1`), e.g. (`vics-us`, `1`); sorted by (scheme, code), distinct. Neither part empty or containing whitespace; no `:` in the scheme |
 //! | `ESRC` | optional | column of `m` `u32`: the entry's source (the list it came from in a merge), an index into `SRCN`, or `0xFFFF_FFFF` = none |
 //! | `SRCN` | optional, present with `ESRC` | ragged table of strings: source names, sorted, distinct |
+//! | `EMET` | optional | ragged table of `m` strings: per entry, opaque metadata as one compact JSON object (UTF-8), or empty for none ([`EntryMeta::metadata`], [`Entry::metadata`]) |
 //!
 //! | `INDX` | optional, derived | a persistent search index over `HASH`: a BK-tree or multi-index hashing tables, told apart by their first 8 bytes (layouts below). Derived from `HASH` alone: dropping it loses no data, only the time to rebuild the index at load |
+//!
+//! **Entry metadata.** Category-like labels go in `ECAT`/`CSET`/`CATN`, which the matcher
+//! reports and filters on: a hash set's category is the category (scheme `vics-us`, `caid`,
+//! ... code `1`, `2`, ...), and boolean flags of a record that are set are categories of a
+//! second scheme per source (`vics-flag:VictimIdentified`, `vics-flag:OffenderIdentified`,
+//! `vics-flag:IsDistributed`). Everything else a record carries that must round-trip but is
+//! never matched on (VICS `MediaID`, `Series`, `Tags`, `Comments`, `MediaSize`, opaque `PhotoDNA`
+//! values, which this crate never computes or compares) goes in `EMET` as one JSON object per
+//! entry with the source's field names as keys. The entry id (`EIDS`) is the record's own id
+//! (`MediaID`) where it has one.
 //!
 //! The entry table is the set of columns indexed by entry row `0..m`. Rows are grouped by hash
 //! in hash order; within a hash, rows keep the order in which they were added. The writer emits
 //! `HASH`, `HENT`, `EIDS`, then the optional sections it needs in the order above (`INDX` when
 //! asked for with [`ListBuilder::index`]), then any extra sections
 //! ([`ListBuilder::add_section`]).
+//!
+//! ## Exact-hash lists
+//!
+//! An md5, sha1 or sha256 list has the same sections as any other (`HASH`, `HENT`, `EIDS`, the
+//! optional entry columns); its `HASH` holds digests (above) and it has no `INDX`: the sorted
+//! digests are the index. A lookup is an interpolation search on the digests' first 8 bytes
+//! (read as a big-endian integer; digests are uniformly distributed, so it lands within a few
+//! keys in `O(log log n)` probes), finished by a binary search, `O(log n)` at worst on any
+//! sorted input. Digests match by equality only: there is no threshold.
 //!
 //! ## The search index section `INDX`
 //!
@@ -229,9 +257,9 @@
 //!    length consistent with `n` and `m` (`checked_mul`), the first and last offsets of each
 //!    ragged table and of `HENT`, names UTF-8;
 //! 2. in one pass over the file ([`HashList::verify`]): the CRC of **every** section, known
-//!    or not (a persisted search index `INDX` included), zero padding, hashes sorted and
-//!    unique, every offset monotonic, every string UTF-8, qualities in range, every set,
-//!    category and source reference in range.
+//!    or not (a persisted search index `INDX` included), zero padding, hashes (digests) sorted
+//!    and unique, every offset monotonic, every string UTF-8 (ids, metadata), qualities in
+//!    range, every set, category and source reference in range.
 //!
 //! A reader that knows a section's meaning may check more when it uses it: the
 //! [`Matcher`](crate::matching::Matcher) fully validates a persisted index (every hash
@@ -258,6 +286,7 @@
 //! `mv` it over the old one.
 
 mod builder;
+mod exact;
 pub mod export;
 pub mod import;
 mod index;
@@ -272,5 +301,7 @@ pub use builder::{BuildReport, EntryMeta, ListBuilder, DEFAULT_MIN_QUALITY_PDQ};
 /// multi-index hashing tables, recognised by their magic bytes); see the
 /// [format specification](self#the-search-index-section-indx).
 pub const INDEX_SECTION: [u8; 4] = *b"INDX";
+pub use exact::ExactKeys;
+pub use raw::ListRole;
 pub use raw::FORMAT_VERSION;
 pub use reader::{Categories, Category, Entries, Entry, HashList, Hashes, Iter};

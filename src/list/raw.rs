@@ -18,14 +18,17 @@ use crate::hash::HashKind;
 /// that mangle binary files as text.
 pub const MAGIC: [u8; 8] = *b"\x89HSL\r\n\x1a\n";
 
-/// The format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes. The writer writes the oldest version that can
+/// express the file: version 1 for block lists of perceptual hashes (so older builds still read
+/// them), version 2 for exact-hash kinds and allow-lists (which older builds must refuse: an
+/// allow-list read as a block list would report known-good files as matches).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The oldest format version this build reads.
 pub const MIN_READ_VERSION: u32 = 1;
 
 /// The newest format version this build reads.
-pub const MAX_READ_VERSION: u32 = 1;
+pub const MAX_READ_VERSION: u32 = 2;
 
 /// Size of the fixed part of the header, before the section table.
 pub const FIXED_HEADER_LEN: usize = 64;
@@ -68,7 +71,7 @@ pub const TAG_ENTRY_SOURCES: [u8; 4] = *b"ESRC";
 pub const TAG_SOURCE_NAMES: [u8; 4] = *b"SRCN";
 
 /// Every tag this build interprets.
-pub const KNOWN_TAGS: [[u8; 4]; 10] = [
+pub const KNOWN_TAGS: [[u8; 4]; 11] = [
     TAG_HASHES,
     TAG_HASH_ENTRIES,
     TAG_ENTRY_IDS,
@@ -79,7 +82,81 @@ pub const KNOWN_TAGS: [[u8; 4]; 10] = [
     TAG_ENTRY_SOURCES,
     TAG_SOURCE_NAMES,
     super::INDEX_SECTION,
+    TAG_ENTRY_METADATA,
 ];
+
+/// What a list is for: flagging files (a block list) or clearing them (an allow-list).
+///
+/// Stored in header byte 17 from format version 2 on (version-1 files are block lists).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum ListRole {
+    /// A block list: a file that matches it is reported (the default).
+    #[default]
+    Block = 0,
+    /// An allow-list (known good, a negative bank, NSRL): a file that matches it is reported
+    /// as known-good and its other matches are suppressed or flagged.
+    Allow = 1,
+}
+
+impl ListRole {
+    /// The name used on the command line and in reports: `block` or `allow`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ListRole::Block => "block",
+            ListRole::Allow => "allow",
+        }
+    }
+
+    /// The stored code (header byte 17).
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The role with this stored code.
+    pub fn from_code(code: u8) -> Option<ListRole> {
+        [ListRole::Block, ListRole::Allow]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for ListRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ListRole {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ListRole> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "block" | "deny" => Ok(ListRole::Block),
+            "allow" | "known-good" => Ok(ListRole::Allow),
+            _ => Err(ErrorKind::UnknownName {
+                what: "list role",
+                name: s.to_string(),
+                expected: "block, allow",
+            }
+            .into()),
+        }
+    }
+}
+
+/// The oldest format version that can hold a list of this kind and role (see
+/// [`FORMAT_VERSION`]).
+pub fn version_for(kind: HashKind, role: ListRole) -> u32 {
+    if kind.is_exact() || role != ListRole::Block {
+        2
+    } else {
+        1
+    }
+}
+
+/// Per entry, opaque metadata: a string table of one compact JSON object (or empty) per entry
+/// (optional).
+pub const TAG_ENTRY_METADATA: [u8; 4] = *b"EMET";
 
 /// The quality byte that means "no quality recorded".
 pub const QUALITY_NONE: u8 = 255;
@@ -156,6 +233,8 @@ pub struct Header {
     pub header_len: u32,
     /// The hash algorithm of every hash in the list.
     pub kind: HashKind,
+    /// Block list or allow-list (header byte 17; always [`ListRole::Block`] in version 1).
+    pub role: ListRole,
     /// The number of unique hashes.
     pub hash_count: u64,
     /// The number of entries (ids); at least `hash_count`.
@@ -233,7 +312,7 @@ impl Header {
         bytes::check_version(format_version, MIN_READ_VERSION, MAX_READ_VERSION, WHAT)?;
         let header_len = c.u32()?;
         let code = c.u8()?;
-        let _reserved = c.u8()?;
+        let role_code = c.u8()?;
         let bits = c.u16()?;
         let section_count = c.u32()? as usize;
         let hash_count = c.u64()?;
@@ -277,6 +356,23 @@ impl Header {
                  upgrade hashsieve"
             ))
         })?;
+        // Version 1 reserved byte 17 (written as 0, ignored); version 2 stores the role there.
+        let role = if format_version < 2 {
+            ListRole::Block
+        } else {
+            ListRole::from_code(role_code).ok_or_else(|| {
+                Error::unsupported(format!(
+                    "unknown list role code {role_code}; the list was written by a newer \
+                     hashsieve: upgrade hashsieve"
+                ))
+            })?
+        };
+        if format_version < version_for(kind, role) {
+            return Err(Error::corrupt(
+                WHAT,
+                format!("a {kind} list needs format version 2, but the file says {format_version}"),
+            ));
+        }
         if u32::from(bits) != kind.width() {
             return Err(Error::corrupt(
                 WHAT,
@@ -344,6 +440,7 @@ impl Header {
             format_version,
             header_len,
             kind,
+            role,
             hash_count,
             entry_count,
             created,
@@ -391,6 +488,11 @@ impl Header {
         out[8..12].copy_from_slice(&self.format_version.to_le_bytes());
         out[12..16].copy_from_slice(&(len as u32).to_le_bytes());
         out[16] = self.kind.code();
+        out[17] = if self.format_version >= 2 {
+            self.role.code()
+        } else {
+            0
+        };
         out[18..20].copy_from_slice(&(self.kind.width() as u16).to_le_bytes());
         out[20..24].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
         out[24..32].copy_from_slice(&self.hash_count.to_le_bytes());

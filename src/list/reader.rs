@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 
 use memmap2::Mmap;
 
-use super::raw::{self, Header};
+use super::exact::ExactKeys;
+use super::raw::{self, Header, ListRole};
 use crate::bytes::{self, to_usize};
 use crate::error::{Error, ErrorKind, Limit, Result};
 use crate::hash::{Hash256, Hash64, HashKind, HashValue};
@@ -187,6 +188,7 @@ struct Layout {
     quality: Option<Span>,
     categories: Option<CatLayout>,
     sources: Option<SrcLayout>,
+    metadata: Option<Ragged>,
 }
 
 impl Layout {
@@ -305,6 +307,19 @@ impl Layout {
                 })
             }
         };
+        let metadata = match span(raw::TAG_ENTRY_METADATA)? {
+            None => None,
+            Some(s) => {
+                let r = Ragged::parse(bytes, s, 1, "EMET")?;
+                if r.count != entry_count {
+                    return Err(corrupt(format!(
+                        "section EMET holds {} items; the header declares {entry_count} entries",
+                        r.count
+                    )));
+                }
+                Some(r)
+            }
+        };
         Ok(Layout {
             kind,
             width,
@@ -316,6 +331,7 @@ impl Layout {
             quality,
             categories,
             sources,
+            metadata,
         })
     }
 }
@@ -599,6 +615,11 @@ impl<D: AsRef<[u8]>> HashList<D> {
         self.layout.kind
     }
 
+    /// Whether this is a block list or an allow-list (known good).
+    pub fn role(&self) -> ListRole {
+        self.header.role
+    }
+
     /// The list's name (may be empty).
     pub fn name(&self) -> &str {
         &self.header.name
@@ -628,8 +649,22 @@ impl<D: AsRef<[u8]>> HashList<D> {
         Some(span.slice(self.data.as_ref()))
     }
 
-    /// The hashes as native `u64` limbs (4 per hash for 256-bit lists).
+    /// The keys of an exact-hash list (MD5, SHA-1, SHA-256), zero-copy; `None` for a
+    /// perceptual list.
+    pub fn exact_keys(&self) -> Option<ExactKeys<'_>> {
+        self.layout.kind.is_exact().then(|| {
+            ExactKeys::new(
+                self.layout.kind,
+                self.layout.hashes.slice(self.data.as_ref()),
+            )
+        })
+    }
+
+    /// The hashes as native `u64` limbs (4 per hash for 256-bit lists; none for exact lists).
     fn limbs(&self) -> &[u64] {
+        if self.layout.kind.is_exact() {
+            return &[];
+        }
         let raw = self.layout.hashes.slice(self.data.as_ref());
         let aligned = (raw.as_ptr() as usize).is_multiple_of(std::mem::align_of::<u64>());
         if cfg!(target_endian = "little") && aligned {
@@ -650,6 +685,9 @@ impl<D: AsRef<[u8]>> HashList<D> {
 
     /// The hashes, sorted ascending, as a typed slice.
     pub fn hashes(&self) -> Hashes<'_> {
+        if let Some(keys) = self.exact_keys() {
+            return Hashes::Exact(keys);
+        }
         let limbs = self.limbs();
         if self.layout.width == 8 {
             // SAFETY: `Hash64` is `#[repr(transparent)]` over `u64`: same size, alignment and
@@ -667,21 +705,21 @@ impl<D: AsRef<[u8]>> HashList<D> {
         }
     }
 
-    /// The hashes of a 256-bit list (PDQ, the `*256` imagehash kinds), zero-copy; `None` for a
-    /// 64-bit list.
+    /// The hashes of a 256-bit perceptual list (PDQ, the `*256` imagehash kinds), zero-copy;
+    /// `None` for a 64-bit or exact-hash list (SHA-256 lists are [`exact_keys`](HashList::exact_keys)).
     pub fn hashes256(&self) -> Option<&[Hash256]> {
         match self.hashes() {
             Hashes::Bits256(h) => Some(h),
-            Hashes::Bits64(_) => None,
+            _ => None,
         }
     }
 
     /// The hashes of a 64-bit list (pHash, dHash, aHash, wHash), zero-copy; `None` for a
-    /// 256-bit list.
+    /// 256-bit or exact-hash list.
     pub fn hashes64(&self) -> Option<&[Hash64]> {
         match self.hashes() {
             Hashes::Bits64(h) => Some(h),
-            Hashes::Bits256(_) => None,
+            _ => None,
         }
     }
 
@@ -690,14 +728,15 @@ impl<D: AsRef<[u8]>> HashList<D> {
         self.hashes().get(index)
     }
 
-    /// The index of `hash` in the list (binary search), or `None` when absent or of the other
-    /// width.
+    /// The index of `hash` in the list (binary search; interpolation then binary search for
+    /// an exact digest), or `None` when absent or of another width or kind.
     pub fn position(&self, hash: impl Into<HashValue>) -> Option<usize> {
         match (self.hashes(), hash.into()) {
             (Hashes::Bits64(h), HashValue::Bits64(q)) => h.binary_search(&q).ok(),
             (Hashes::Bits256(h), HashValue::Bits256(q)) => {
                 h.binary_search_by(|x| order256(x).cmp(&order256(&q))).ok()
             }
+            (Hashes::Exact(k), HashValue::Exact(d)) => k.position(&d),
             _ => None,
         }
     }
@@ -803,6 +842,7 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
     let sorted = match hashes {
         Hashes::Bits64(h) => h.windows(2).all(|w| w[0] < w[1]),
         Hashes::Bits256(h) => h.windows(2).all(|w| order256(&w[0]) < order256(&w[1])),
+        Hashes::Exact(k) => k.is_strictly_sorted(),
     };
     if !sorted {
         return Err(corrupt("the hashes are not sorted and unique"));
@@ -825,6 +865,12 @@ fn verify(bytes: &[u8], header: &Header, layout: &Layout, hashes: Hashes<'_>) ->
     // 4. Ids: offsets monotonic, each id valid UTF-8.
     layout.ids.verify_offsets(bytes, "EIDS")?;
     layout.ids.verify_utf8(bytes, "EIDS")?;
+
+    // 4b. Entry metadata: offsets monotonic, UTF-8.
+    if let Some(m) = &layout.metadata {
+        m.verify_offsets(bytes, "EMET")?;
+        m.verify_utf8(bytes, "EMET")?;
+    }
 
     // 5. Quality bytes.
     if let Some(q) = layout.quality {
@@ -930,6 +976,8 @@ pub enum Hashes<'a> {
     Bits64(&'a [Hash64]),
     /// The hashes of a 256-bit list.
     Bits256(&'a [Hash256]),
+    /// The digests of an exact-hash list (MD5, SHA-1, SHA-256).
+    Exact(ExactKeys<'a>),
 }
 
 // Debug shows the width and count only: lists can hold millions of hashes, and hash values
@@ -939,6 +987,7 @@ impl fmt::Debug for Hashes<'_> {
         match self {
             Hashes::Bits64(h) => write!(f, "Hashes::Bits64(len {})", h.len()),
             Hashes::Bits256(h) => write!(f, "Hashes::Bits256(len {})", h.len()),
+            Hashes::Exact(k) => write!(f, "Hashes::Exact({k:?})"),
         }
     }
 }
@@ -949,6 +998,7 @@ impl<'a> Hashes<'a> {
         match self {
             Hashes::Bits64(h) => h.len(),
             Hashes::Bits256(h) => h.len(),
+            Hashes::Exact(k) => k.len(),
         }
     }
 
@@ -962,6 +1012,7 @@ impl<'a> Hashes<'a> {
         match self {
             Hashes::Bits64(h) => h.get(index).map(|&h| HashValue::Bits64(h)),
             Hashes::Bits256(h) => h.get(index).map(|&h| HashValue::Bits256(h)),
+            Hashes::Exact(k) => k.get(index).map(HashValue::Exact),
         }
     }
 }
@@ -1115,6 +1166,18 @@ impl<'a> Entry<'a> {
             return None;
         }
         std::str::from_utf8(s.names.get(self.view.bytes, v as usize)).ok()
+    }
+
+    /// The entry's opaque metadata (the `EMET` section: one compact JSON object, as written
+    /// with [`EntryMeta::metadata`](super::EntryMeta::metadata)); `None` when there is none.
+    /// Treat it as untrusted input when parsing it.
+    pub fn metadata(&self) -> Option<&'a str> {
+        let m = self.view.layout.metadata.as_ref()?;
+        let b = m.get(self.view.bytes, self.index);
+        if b.is_empty() {
+            return None;
+        }
+        std::str::from_utf8(b).ok()
     }
 }
 

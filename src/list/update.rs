@@ -298,6 +298,7 @@ fn copy_entry(
         quality: e.quality(),
         categories,
         source: e.source().or(source),
+        metadata: e.metadata(),
     };
     builder.add_trusted(hash, meta)
 }
@@ -377,6 +378,7 @@ pub fn update<D: AsRef<[u8]>>(
                 .map(|(s, c)| Category::new(s, c))
                 .collect(),
             source: a.source.as_deref(),
+            metadata: None,
         };
         if builder.add(a.hash, meta)? {
             report.added += 1;

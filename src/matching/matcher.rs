@@ -14,13 +14,15 @@ use crate::algo::pdq::{Dihedral, PdqDihedral};
 use crate::error::{ErrorKind, Result};
 use crate::hash::{Hash256, Hash64, HashKind, HashValue};
 use crate::index::{HashBits, Index, IndexKind, IndexOptions, Match, SearchIndex};
-use crate::list::{Entries, HashList, Hashes, INDEX_SECTION};
+use crate::list::{Entries, HashList, Hashes, ListRole, INDEX_SECTION};
 
 /// Options for one list added to a [`Matcher`].
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct ListOptions {
-    /// Inclusive Hamming threshold; `None` uses [`HashKind::default_threshold`] (PDQ 31).
+    /// Inclusive Hamming threshold; `None` uses [`HashKind::default_threshold`] (PDQ 31) for a
+    /// block list and [`allow_threshold`] (a third of it: PDQ 10) for a perceptual
+    /// allow-list. Exact-hash lists match by equality: their threshold must be 0 or `None`.
     pub threshold: Option<u32>,
     /// Which index to search with when the list file holds none (`Auto` by default). A list
     /// whose file carries an [`INDEX_SECTION`] uses it unless this is [`IndexKind::Linear`].
@@ -248,6 +250,13 @@ impl MatcherOptions {
     }
 }
 
+/// The default threshold of a perceptual allow-list of `kind`: a third of the block-list default
+/// (PDQ 10, 64-bit kinds 3, 256-bit imagehash kinds 13), because a file is cleared only when it
+/// is very close to known-good content; exact kinds 0.
+pub const fn allow_threshold(kind: HashKind) -> u32 {
+    kind.default_threshold() / 3
+}
+
 /// A query: one hash, or PDQ's 8 dihedral variants of one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -325,6 +334,8 @@ pub struct ListInfo {
     pub version: String,
     /// The hash algorithm of the list.
     pub kind: HashKind,
+    /// Block list or allow-list.
+    pub role: ListRole,
     /// The number of distinct hashes.
     pub len: usize,
     /// The threshold its matches use.
@@ -351,10 +362,15 @@ pub struct MatchRecord {
     pub entry_ids: Vec<String>,
     /// The entries' categories as `scheme:code`, sorted and distinct.
     pub categories: Vec<String>,
-    /// Hamming distance.
+    /// Hamming distance (0 for an exact match).
     pub distance: u32,
-    /// The threshold that was applied.
+    /// The threshold that was applied (0 for an exact-hash list).
     pub threshold: u32,
+    /// The kind of the list (and the query): [`HashKind::is_exact`] tells an exact-hash match
+    /// (`exact`) from a perceptual one (a distance).
+    pub kind: HashKind,
+    /// The role of the list that matched: a match on an allow-list means known-good.
+    pub role: ListRole,
     /// Which dihedral variant of the query matched (`None` for a plain query).
     pub orientation: Option<Dihedral>,
     /// The query's quality.
@@ -416,6 +432,7 @@ trait AnyList: Send + Sync {
     fn name(&self) -> &str;
     fn version(&self) -> &str;
     fn kind(&self) -> HashKind;
+    fn role(&self) -> ListRole;
     fn entries_of(&self, index: usize) -> Entries<'_>;
 }
 
@@ -437,6 +454,9 @@ impl<D: AsRef<[u8]> + Send + Sync> AnyList for HashList<D> {
     }
     fn kind(&self) -> HashKind {
         HashList::kind(self)
+    }
+    fn role(&self) -> ListRole {
+        HashList::role(self)
     }
     fn entries_of(&self, index: usize) -> Entries<'_> {
         HashList::entries_of(self, index)
@@ -462,6 +482,7 @@ impl<'a> TryFrom<Hashes<'a>> for &'a [Hash64] {
         match hashes {
             Hashes::Bits64(h) => Ok(h),
             Hashes::Bits256(_) => Err(width_mismatch(256, 64)),
+            Hashes::Exact(k) => Err(width_mismatch(k.kind().width(), 64)),
         }
     }
 }
@@ -473,6 +494,7 @@ impl<'a> TryFrom<Hashes<'a>> for &'a [Hash256] {
         match hashes {
             Hashes::Bits256(h) => Ok(h),
             Hashes::Bits64(_) => Err(width_mismatch(64, 256)),
+            Hashes::Exact(k) => Err(width_mismatch(k.kind().width(), 256)),
         }
     }
 }
@@ -548,6 +570,8 @@ impl IndexBytes {
 enum ListIndex {
     Bits64(SearchIndex<Hash64, ListHashes<Hash64>, IndexBytes>),
     Bits256(SearchIndex<Hash256, ListHashes<Hash256>, IndexBytes>),
+    /// An exact-hash list: searched by its sorted keys, in place.
+    Exact,
 }
 
 struct Loaded {
@@ -738,6 +762,7 @@ impl Matcher {
                 name: l.list.name().to_string(),
                 version: l.list.version().to_string(),
                 kind: l.list.kind(),
+                role: l.list.role(),
                 len: l.len,
                 threshold: l.threshold,
                 index: l.index_kind(),
@@ -846,6 +871,8 @@ impl Matcher {
             categories,
             distance,
             threshold: loaded.threshold,
+            kind: loaded.list.kind(),
+            role: loaded.list.role(),
             orientation,
             query_quality: query.quality,
         })
@@ -855,7 +882,35 @@ impl Matcher {
 /// Opens `list`'s index once: the file's section (validated in full) or one built here.
 fn load(list: Arc<dyn AnyList>, options: &ListOptions) -> Result<Loaded> {
     let bits = list.kind().width();
-    let threshold = options.threshold.unwrap_or(list.kind().default_threshold());
+    let kind = list.kind();
+    if kind.is_exact() {
+        if options.threshold.is_some_and(|t| t > 0) {
+            return Err(ErrorKind::InvalidArgument(format!(
+                "list {:?} holds exact {kind} hashes, which match by equality: a threshold does \
+                 not apply",
+                list.name()
+            ))
+            .into());
+        }
+        let len = list.list_hashes().len();
+        if u32::try_from(len).is_err() {
+            return Err(crate::Error::limit(
+                crate::Limit::ListLen,
+                "an exact-hash list of more than 4,294,967,295 hashes",
+            ));
+        }
+        return Ok(Loaded {
+            list,
+            len,
+            threshold: 0,
+            index: ListIndex::Exact,
+            index_from_file: false,
+        });
+    }
+    let threshold = options.threshold.unwrap_or(match list.role() {
+        ListRole::Allow => allow_threshold(kind),
+        _ => kind.default_threshold(),
+    });
     if threshold > bits {
         return Err(ErrorKind::InvalidArgument(format!(
             "threshold {threshold} exceeds the {bits}-bit hash width"
@@ -873,6 +928,7 @@ fn load(list: Arc<dyn AnyList>, options: &ListOptions) -> Result<Loaded> {
     let index = match list.list_hashes() {
         Hashes::Bits64(_) => ListIndex::Bits64(open_index(&list, section, &opts)?),
         Hashes::Bits256(_) => ListIndex::Bits256(open_index(&list, section, &opts)?),
+        Hashes::Exact(_) => ListIndex::Exact,
     };
     Ok(Loaded {
         list,
@@ -919,6 +975,10 @@ pub fn verify_index_section<D: AsRef<[u8]>>(list: &HashList<D>) -> Result<()> {
         (None, _) => Ok(()),
         (Some(s), Hashes::Bits64(h)) => check(s, h),
         (Some(s), Hashes::Bits256(h)) => check(s, h),
+        (Some(_), Hashes::Exact(_)) => Err(crate::Error::corrupt(
+            "hash list",
+            "an exact-hash list has a search index section; exact lists carry none",
+        )),
     }
 }
 
@@ -927,6 +987,7 @@ impl Loaded {
         match &self.index {
             ListIndex::Bits64(i) => i.kind(),
             ListIndex::Bits256(i) => i.kind(),
+            ListIndex::Exact => IndexKind::Linear,
         }
     }
 
@@ -942,6 +1003,19 @@ impl Loaded {
                 HashValue::Bits256(q) => Some(*q),
                 _ => None,
             }),
+            ListIndex::Exact => {
+                let Hashes::Exact(keys) = self.list.list_hashes() else {
+                    return;
+                };
+                let mut found = found;
+                for v in variants {
+                    if let HashValue::Exact(d) = &v.hash {
+                        if let Some(i) = keys.position(d) {
+                            found(v.orientation, &Match::new(i as u32, 0));
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -16,6 +16,6 @@ pub use dedup::{
     cluster, cluster_matches, cluster_report, Cluster, ClusterReport, DedupOptions, Linkage, Member,
 };
 pub use matcher::{
-    verify_index_section, CategoryFilter, ListInfo, ListOptions, MatchRecord, Matcher,
-    MatcherOptions, Query, QueryResult, SkipReason, Variant, HIDDEN_CATEGORIES,
+    allow_threshold, verify_index_section, CategoryFilter, ListInfo, ListOptions, MatchRecord,
+    Matcher, MatcherOptions, Query, QueryResult, SkipReason, Variant, HIDDEN_CATEGORIES,
 };
