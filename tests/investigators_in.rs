@@ -382,3 +382,78 @@ fn detection_leaves_perceptual_formats_alone() {
         assert_eq!(MediaFormat::detect(text.as_bytes()), None, "{text}");
     }
 }
+
+// `hashsieve build` of these sets: detected, into exact-hash lists with categories and metadata.
+
+fn open_list(path: &std::path::Path) -> hashsieve::HashList<Vec<u8>> {
+    hashsieve::HashList::from_bytes(std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The entries of `list` whose hash is `digest`: (id, categories, metadata).
+fn entries_for(
+    list: &hashsieve::HashList<Vec<u8>>,
+    kind: hashsieve::HashKind,
+    hex: &str,
+) -> Vec<(String, Vec<String>, Option<String>)> {
+    let digest = hashsieve::hash::Digest::from_hex(kind, hex).unwrap();
+    let keys = list.exact_keys().expect("an exact list");
+    let Some(i) = keys.position(&digest) else {
+        return Vec::new();
+    };
+    list.entries_of(i)
+        .map(|e| {
+            (
+                e.id().to_owned(),
+                e.categories().map(|c| c.to_string()).collect(),
+                e.metadata().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
+    use crate::common::cmd;
+    use hashsieve::HashKind;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vics = d.join("set.json");
+    std::fs::write(
+        &vics,
+        format!(r#"{{"odata.metadata": "x", "value": [{}, {{"MediaID": 9, "SHA1": "{SHA1}"}}]}}"#, media_every_field()),
+    )
+    .unwrap();
+    let out = d.join("vics.hsl");
+    cmd(["build", "--algo", "md5", "-o"]).arg(&out).arg(&vics).assert_ok();
+    let list = open_list(&out);
+    let entries = entries_for(&list, HashKind::Md5, MD5);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let (id, cats, meta) = &entries[0];
+    assert_eq!(id, "17");
+    assert!(cats.contains(&"vics:1".to_string()) && cats.contains(&"flag:victim_identified".to_string()), "{cats:?}");
+    let meta: serde_json::Value = serde_json::from_str(meta.as_deref().unwrap()).unwrap();
+    assert_eq!(meta["PhotoDNA"], "AAECAwQFBgc=", "PhotoDNA kept as opaque metadata");
+    assert_eq!(meta["VictimIdentified"], true);
+    // The same document as a SHA-1 list holds both records (the first has a SHA1 too).
+    cmd(["build", "--algo", "sha1", "--format", "vics", "-o"]).arg(&out).arg(&vics).assert_ok();
+    assert_eq!(entries_for(&open_list(&out), HashKind::Sha1, SHA1).len(), 2);
+    // A perceptual build of an exact set is refused, saying why.
+    let run = cmd(["build", "-o"]).arg(d.join("pdq.hsl")).arg(&vics).run();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--algo md5"));
+
+    let sums = d.join("SHA256SUMS");
+    std::fs::write(&sums, format!("{SHA256}  empty.txt\n")).unwrap();
+    cmd(["build", "--algo", "sha256", "-o"]).arg(&out).arg(&sums).assert_ok();
+    assert_eq!(entries_for(&open_list(&out), HashKind::Sha256, SHA256)[0].0, "empty.txt");
+
+    let deep = d.join("deep.csv");
+    std::fs::write(&deep, format!("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n0,{MD5},{SHA256},/e/a\n")).unwrap();
+    cmd(["build", "--algo", "md5", "-o"]).arg(&out).arg(&deep).assert_ok();
+    assert_eq!(entries_for(&open_list(&out), HashKind::Md5, MD5)[0].0, "/e/a");
+
+    let nsrl = d.join("rds.db");
+    make_nsrl(&nsrl, &[(SHA256, SHA1, MD5, "empty", 0)]);
+    cmd(["build", "--algo", "sha1", "-o"]).arg(&out).arg(&nsrl).assert_ok();
+    assert_eq!(entries_for(&open_list(&out), HashKind::Sha1, &SHA1.to_uppercase())[0].0, "empty");
+}

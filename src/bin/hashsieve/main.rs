@@ -20,6 +20,7 @@ mod hash_text;
 mod info;
 mod lists;
 mod match_cmd;
+mod media;
 mod merge;
 mod samples;
 mod scan;
