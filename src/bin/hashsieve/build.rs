@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hashsieve::index::{IndexKind, IndexOptions};
-use hashsieve::list::import::{import, ImportOptions, InputFormat};
+use hashsieve::list::import::{import, ImportOptions};
 use hashsieve::{HashKind, ListBuilder};
 
 /// Build a hash-list file from text inputs (hex lines, pdq-photo-hasher output, python-threatexchange

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use hashsieve::fs::AtomicFile;
 use hashsieve::list::records::{MediaRecord, VicsWriter};
-use sha2::{Digest, Sha256};
+use hashsieve::hash::ExactHasher;
+use hashsieve::HashKind;
 
 use crate::common;
 
@@ -75,14 +76,21 @@ fn path_text(bytes: &[u8]) -> String {
 pub(crate) fn file_sha256(path: &Path) -> anyhow::Result<String> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = ExactHasher::new(&[HashKind::Sha256]);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
     Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect())
+        .finish()
+        .first()
+        .map(|d| d.to_hex_upper())
+        .unwrap_or_default())
 }
 
 /// One list as the report names it.

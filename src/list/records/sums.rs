@@ -1,6 +1,6 @@
 //! `md5sum`/`sha1sum`/`sha256sum` output and hashdeep CSV, line by line.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use super::media::{parse_hex_bytes, MediaItem, MediaRecord};
 use super::tsv::escape_bytes;
@@ -127,7 +127,7 @@ impl<R: BufRead> SumsReader<R> {
     /// `MAX_LINE_LEN` is read past and comes back as `Err(())`.
     fn next_line(&mut self) -> Result<Option<std::result::Result<(), ()>>> {
         self.buf.clear();
-        let mut limited = (&mut self.input).take(MAX_LINE_LEN as u64 + 1);
+        let mut limited = Read::take(&mut self.input, MAX_LINE_LEN as u64 + 1);
         let n = limited
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| Error::from(e).with_path(&self.source))?;

@@ -58,8 +58,8 @@ impl<R: Read> VicsReader<R> {
                     self.stack.push(Frame::Array);
                 }
                 _ => {
+                    // Not a VICS document: nothing in it is a Media record.
                     json.skip_value()?;
-                    json.consume_trailing_whitespace()?;
                     return Ok(None);
                 }
             }
@@ -233,13 +233,17 @@ fn scalar_text<R: Read>(
 
 fn bounded_string<R: Read>(json: &mut JsonStreamReader<R>) -> std::result::Result<String, ReaderError> {
     let mut bytes = Vec::new();
+    let location = json.current_position(false);
     {
         let mut reader = json.next_string_reader()?;
-        let _ = (&mut reader)
-            .take(MAX_FIELD_LEN as u64)
+        let io = |error| ReaderError::IoError {
+            error,
+            location: location.clone(),
+        };
+        let _ = Read::take(&mut reader, MAX_FIELD_LEN as u64)
             .read_to_end(&mut bytes)
-            .map_err(ReaderError::IoError)?;
-        std::io::copy(&mut reader, &mut std::io::sink()).map_err(ReaderError::IoError)?;
+            .map_err(io)?;
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
     }
     // Cutting may split a character; keep the whole ones.
     Ok(match String::from_utf8(bytes) {
@@ -361,8 +365,9 @@ fn named_member<R: Read>(
 /// (line, column, JSON path) and never a value.
 fn json_error(source: &str, records: u64, e: ReaderError) -> Error {
     let reason = match &e {
-        ReaderError::IoError(io) => {
-            return Error::from(std::io::Error::new(io.kind(), io.to_string())).with_path(source)
+        ReaderError::IoError { error, .. } => {
+            return Error::from(std::io::Error::new(error.kind(), error.to_string()))
+                .with_path(source)
         }
         ReaderError::SyntaxError(s) => format!("not valid JSON ({}) at {}", s.kind, s.location),
         ReaderError::UnexpectedValueType {
