@@ -80,7 +80,7 @@ fn hashes_match_the_reference_for_every_algorithm() {
         String::from_utf8_lossy(&out.stderr)
     );
     let (header, rows) = tsv_rows(&out.stdout);
-    assert_eq!(header, ["path", "algorithm", "hash", "quality"]);
+    assert_eq!(header, ["path", "algorithm", "hash", "quality", "size"]);
     assert_eq!(rows.len(), files.len() * 5);
     for row in &rows {
         let name = Path::new(&row[0]).file_name().unwrap().to_str().unwrap();
@@ -103,7 +103,14 @@ fn dihedral_prints_eight_rows_in_reference_order() {
     let (header, rows) = tsv_rows(&out.stdout);
     assert_eq!(
         header,
-        ["path", "algorithm", "hash", "quality", "orientation"]
+        [
+            "path",
+            "algorithm",
+            "hash",
+            "quality",
+            "orientation",
+            "size"
+        ]
     );
     // The names are pinned by pdq_conformance::dihedral_names_round_trip.
     let names = hashsieve::algo::pdq::Dihedral::ALL.map(|d| d.name());
@@ -149,7 +156,10 @@ fn csv_and_json_formats() {
     let path = data("corpus/photo_002.png");
     let out = hashsieve(&["hash", "--format", "csv", path.to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("path,algorithm,hash,quality\n"), "{text}");
+    assert!(
+        text.starts_with("path,algorithm,hash,quality,size\n"),
+        "{text}"
+    );
     let out = hashsieve(&[
         "hash",
         "--format",

@@ -463,7 +463,7 @@ fn hashes_on_stdin_are_answered_line_by_line() {
     // A hash that matches nothing gets its row too (--unmatched), named by its line.
     writeln!(stdin, "{}", "0".repeat(64)).unwrap();
     stdin.flush().unwrap();
-    assert_eq!(next(&rx), "-:2\t\t\t\t\t\t\t\t");
+    assert_eq!(next(&rx), "-:2\t\t\t\t\t\t\t\t\tpdq\t\t");
     // A bad line is reported and skipped; the next is answered.
     writeln!(stdin, "not a hash").unwrap();
     writeln!(stdin, "{},third", hex[1]).unwrap();

@@ -96,7 +96,7 @@ fn non_utf8_file_names_stay_distinct_and_exact() {
             "tsv" => tsv_cells(&out.stdout)[1..]
                 .iter()
                 .map(|r| {
-                    assert_eq!(r.len(), 4, "{format}: one row, four fields");
+                    assert_eq!(r.len(), 5, "{format}: one row, five fields (with the size)");
                     tsv_unescape(&r[0])
                 })
                 .collect(),
@@ -127,7 +127,7 @@ fn tsv_escapes_tab_newline_cr_and_backslash() {
     // One header line and one row: no raw tab or newline inside a field, no CSV quoting.
     assert_eq!(text.lines().count(), 2, "{text:?}");
     let rows = tsv_cells(&out.stdout);
-    assert_eq!(rows[1].len(), 4, "{text:?}");
+    assert_eq!(rows[1].len(), 5, "{text:?}");
     assert_eq!(
         std::str::from_utf8(&rows[1][0]).unwrap(),
         "a\\tb\\nc\\rd\\\\e \"q\".png"
@@ -719,8 +719,10 @@ fn scan_json_ends_with_one_summary_across_resumes() {
     let d = dir.path();
     a_png_and_list(d, "in.txt", |hex| format!("{hex},one\n"));
     std::fs::create_dir(d.join("imgs")).unwrap();
+    // `--exact none`: a file that is not an image is then an error (with exact hashes it is
+    // matched by them instead).
     let scan = [
-        "scan", "-l", "l.hsl", "--format", "json", "-o", "s.json", "imgs",
+        "scan", "-l", "l.hsl", "--exact", "none", "--format", "json", "-o", "s.json", "imgs",
     ];
     let check = |files: u64, matched: u64, errors: u64| {
         let objs = json_lines(&std::fs::read(d.join("s.json")).unwrap());

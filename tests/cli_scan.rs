@@ -62,8 +62,11 @@ fn scan_records_every_file_reports_errors_and_resumes() {
     let tree = case_tree(dir.path());
     let list = known_list(dir.path());
     let out_path = dir.path().join("results.tsv");
+    // `--exact none`: non-images are errors (with exact hashes they get a `no_image` row).
     let args = [
         "scan",
+        "--exact",
+        "none",
         "--list",
         list.to_str().unwrap(),
         "--dihedral",
@@ -406,7 +409,8 @@ fn a_resume_counts_and_exits_for_the_whole_output() {
         let tree = tree_of(dir.path(), name, &first_files);
         let output = dir.path().join(format!("{name}.tsv"));
         let (o, t) = (output.to_str().unwrap(), tree.to_str().unwrap());
-        let first = hashsieve(&["scan", "-l", l, "-o", o, t]);
+        // `--exact none`: the non-image is then an error row.
+        let first = hashsieve(&["scan", "--exact", "none", "-l", l, "-o", o, t]);
         assert_eq!(first.status.code(), Some(want_first), "{name}");
         if want_first == 2 {
             let rows = read_rows(&output);
@@ -416,7 +420,7 @@ fn a_resume_counts_and_exits_for_the_whole_output() {
         // More files arrive; the resumed run scans the new one and the last one recorded,
         // neither of which matches.
         std::fs::copy(data("corpus/photo_007.png"), tree.join("z-new.png")).unwrap();
-        let second = hashsieve(&["scan", "-l", l, "-o", o, t]);
+        let second = hashsieve(&["scan", "--exact", "none", "-l", l, "-o", o, t]);
         assert_eq!(
             second.status.code(),
             Some(want_first),

@@ -27,6 +27,7 @@ mod decode_limits;
 mod dedup;
 mod eval_robustness;
 mod eval_transforms;
+mod exact_lists;
 mod formats_in;
 mod formats_out;
 mod image_input;

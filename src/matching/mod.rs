@@ -2,6 +2,7 @@
 //! parallel batches, atomic list replacement) and near-duplicate grouping ([`self_join`],
 //! [`cluster`]).
 
+mod allow;
 mod cluster;
 mod dedup;
 mod matcher;
@@ -9,6 +10,7 @@ mod matcher;
 pub use crate::index::join::{
     cross_join, cross_join_with, self_join, self_join_with, JoinMethod, Pair, DEFAULT_MAX_PAIRS,
 };
+pub use allow::{apply_allow_lists, AllowPolicy, OverMatch, OverMatching, Verdict};
 pub use cluster::UnionFind;
 #[cfg(feature = "test-util")]
 pub use dedup::planted_clusters;

@@ -29,6 +29,12 @@ pub(crate) fn threshold(s: &str) -> Result<u32, String> {
 
 /// Refuses a threshold above the bit width of `kind`.
 pub(crate) fn check_threshold(threshold: u32, kind: HashKind) -> anyhow::Result<()> {
+    if kind.is_exact() && threshold > 0 {
+        bail!(
+            "{} hashes are exact: they match by equality, so a threshold does not apply",
+            kind.name()
+        );
+    }
     if threshold > kind.width() {
         bail!(
             "threshold {threshold} exceeds the {}-bit width of {} hashes; use 0..={}",

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hashsieve::index::{IndexKind, IndexOptions};
 use hashsieve::list::import::{import, ImportOptions};
+use hashsieve::list::ListRole;
 use hashsieve::{HashKind, ListBuilder};
 
 /// Build a hash-list file from text inputs (hex lines, pdq-photo-hasher output, python-threatexchange
@@ -15,9 +16,15 @@ use hashsieve::{HashKind, ListBuilder};
 /// columns).
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// Hash algorithm: pdq, phash, dhash, ahash, whash (or phash256, dhash256, ahash256, whash256).
+    /// Hash algorithm: pdq, phash, dhash, ahash, whash (or phash256, dhash256, ahash256,
+    /// whash256), or an exact hash of file bytes: md5, sha1, sha256 (either case of hex).
     #[arg(long, default_value = "pdq")]
     algo: HashKind,
+    /// What the list is for: `block` (a match is reported) or `allow` (known good, such as
+    /// NSRL: a match clears the file; `match` and `scan` then drop or flag its other matches).
+    /// Recorded in the list's header.
+    #[arg(long, default_value = "block")]
+    role: ListRole,
     /// The list's name (default: the output file's stem).
     #[arg(long)]
     name: Option<String>,
@@ -182,6 +189,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // (error, SIGINT, SIGTERM) removes its temporary file.
     let mut output = hashsieve::fs::AtomicFile::create(&args.output)?;
     let builder = ListBuilder::new(args.algo)
+        .role(args.role)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
         .version(args.list_version.clone().unwrap_or_default());
     let mut builder = args.index.apply(

@@ -116,9 +116,11 @@ pub(crate) struct Case {
     roots: Vec<Vec<u8>>,
     read: u64,
     matched: u64,
+    known_good: u64,
     no_match: u64,
     skipped: BTreeMap<Vec<u8>, String>,
     failed: BTreeMap<Vec<u8>, String>,
+    not_images: BTreeMap<Vec<u8>, String>,
     per_category: BTreeMap<String, u64>,
     per_list: BTreeMap<String, u64>,
     per_directory: BTreeMap<Vec<u8>, Counts>,
@@ -176,9 +178,11 @@ impl Case {
                 .collect(),
             read: 0,
             matched: 0,
+            known_good: 0,
             no_match: 0,
             skipped: BTreeMap::new(),
             failed: BTreeMap::new(),
+            not_images: BTreeMap::new(),
             per_category: BTreeMap::new(),
             per_list: BTreeMap::new(),
             per_directory: BTreeMap::new(),
@@ -230,8 +234,16 @@ impl Case {
             return Ok(());
         }
         self.read += 1;
+        if let Some(r) = rows.iter().find(|r| status(r) == "no_image") {
+            // Read and matched by exact hash only.
+            self.not_images
+                .insert(bytes.clone(), cell(columns, r, "detail").to_owned());
+        }
         if matched.is_empty() {
-            if rows.iter().any(|r| status(r) == "skipped") {
+            if rows.iter().any(|r| status(r) == "known_good") {
+                // On an allow-list (NSRL, a negative bank): known good, not a match.
+                self.known_good += 1;
+            } else if rows.iter().any(|r| status(r) == "skipped") {
                 let reason = rows
                     .iter()
                     .find(|r| status(r) == "skipped")
@@ -377,9 +389,11 @@ impl Case {
             "files": {
                 "read": self.read,
                 "matched": self.matched,
+                "known_good": self.known_good,
                 "no_match": self.no_match,
                 "skipped": text_map(&self.skipped),
                 "failed": text_map(&self.failed),
+                "not_images": text_map(&self.not_images),
                 "not_scanned": not_scanned,
             },
             "per_category": self.per_category,
@@ -475,6 +489,7 @@ fn html(r: &serde_json::Value) -> String {
     let f = &r["files"];
     kv(&mut out, "Files read", text_of(&f["read"]));
     kv(&mut out, "Files matched", text_of(&f["matched"]));
+    kv(&mut out, "Files known good (allow-lists)", text_of(&f["known_good"]));
     kv(&mut out, "Files with no match", text_of(&f["no_match"]));
     kv(
         &mut out,
@@ -522,6 +537,12 @@ fn html(r: &serde_json::Value) -> String {
     table(&mut out, "Matched files", &arr(&r["matches"]), &match_columns);
     table(&mut out, "Skipped files", &arr(&f["skipped"]), &["path", "reason"]);
     table(&mut out, "Failed files", &arr(&f["failed"]), &["path", "reason"]);
+    table(
+        &mut out,
+        "Files that are not images (matched by exact hash only)",
+        &arr(&f["not_images"]),
+        &["path", "reason"],
+    );
     out.push_str("</body>\n</html>\n");
     out
 }

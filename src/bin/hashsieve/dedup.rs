@@ -180,6 +180,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .kind(),
         Source::Text(_) => args.algo,
     };
+    if kind.is_exact() {
+        anyhow::bail!(
+            "{kind} hashes are exact: identical files have identical digests, and near-duplicates \
+             are found with a perceptual hash (pdq, phash, ...)"
+        );
+    }
     if kind.width() == 64 {
         run_width::<Hash64>(&args, kind, source, pb)
     } else {

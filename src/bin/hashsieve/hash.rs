@@ -16,7 +16,9 @@ use crate::common::{self, Cell, Format, RowWriter};
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Algorithms, comma separated: pdq, phash, dhash, ahash, whash (and the 256-bit forms
-    /// phash256, dhash256, ahash256, whash256).
+    /// phash256, dhash256, ahash256, whash256), and the exact hashes of the file bytes md5,
+    /// sha1, sha256, computed in the same read. A file that is not an image still gets its
+    /// exact hashes (a note on standard error says why it has no perceptual ones).
     #[arg(long, value_delimiter = ',', default_value = "pdq")]
     algo: Vec<HashKind>,
     #[command(flatten)]
@@ -35,8 +37,9 @@ pub(crate) struct Args {
 }
 
 /// One file's rows, computed in a worker thread: the hash cells of each row (algorithm, hash,
-/// quality, orientation), the path going in front.
-type FileRows = Vec<[String; 4]>;
+/// quality, orientation), the path going in front; the file size; a note (why a file that is
+/// not an image has only its exact hashes).
+type FileRows = (Vec<[String; 4]>, Option<u64>, Option<String>);
 
 /// What to hash: a file, or the image on standard input (`-`).
 enum Source {
@@ -82,12 +85,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .hasher()
         .decode_options(common::decode_options().orientation(args.exif.orientation()));
 
+    if args.dihedral.enabled() && args.algo.iter().any(|k| k.is_exact()) {
+        anyhow::bail!("--dihedral cannot be combined with exact hashes (md5, sha1, sha256) yet");
+    }
     let mut header = vec!["path", "algorithm", "hash", "quality"];
     if args.dihedral.enabled() {
         header.push("orientation");
     }
     let width = header.len();
-    let mut out = RowWriter::stdout(args.format, header)?.numeric(&["quality"]);
+    header.push("size");
+    let mut out = RowWriter::stdout(args.format, header)?.numeric(&["quality", "size"]);
     let pb = common::progress(sources.len() as u64, "files");
     let (mut hashed, mut rows_written) = (0u64, 0u64);
     // Chunks keep the output in input order while the files of a chunk hash in parallel.
@@ -99,11 +106,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (source, result) in chunk.iter().zip(results) {
             pb.inc(1);
             match result {
-                Ok(rows) => {
+                Ok((rows, size, note)) => {
                     hashed += 1;
+                    if let Some(note) = note {
+                        eprintln!("hashsieve: {}: {note}", source.path().display());
+                    }
+                    let size = size.map(|s| s.to_string()).unwrap_or_default();
                     for row in &rows {
                         let mut cells = vec![Cell::Path(source.path())];
                         cells.extend(row[..width - 1].iter().map(Cell::from));
+                        cells.push(Cell::from(&size));
                         out.cells(&cells)?;
                         rows_written += 1;
                     }
@@ -129,6 +141,45 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn hash_source(source: &Source, args: &Args, hasher: &Hasher) -> anyhow::Result<FileRows> {
+    if args.dihedral.enabled() {
+        return hash_source_dihedral(source, args, hasher);
+    }
+    // One read: exact digests of the bytes as they stream in, perceptual hashes of the image
+    // decoded from the same bytes.
+    let out = match source {
+        Source::File(path) => hasher.hash_file(path, &args.algo),
+        Source::Stdin => hasher.hash_reader(std::io::stdin().lock(), &args.algo),
+    }
+    .map_err(|e| hashsieve::Error::new(e.into_kind()))
+    .context("cannot hash")?;
+    let mut note = None;
+    if let Some(err) = out.decode_error {
+        if !args.algo.iter().any(|k| k.is_exact()) {
+            return Err(
+                anyhow::Error::new(hashsieve::Error::new(err.into_kind())).context("cannot hash")
+            );
+        }
+        note = Some(format!(
+            "exact hashes only, no perceptual hash: {}",
+            common::error_message(&anyhow::Error::new(err))
+        ));
+    }
+    let rows = out
+        .hashes
+        .iter()
+        .map(|h| {
+            [
+                h.kind.name().to_string(),
+                h.value.to_hex(),
+                h.quality.map(|q| q.to_string()).unwrap_or_default(),
+                String::new(),
+            ]
+        })
+        .collect();
+    Ok((rows, Some(out.size), note))
+}
+
+fn hash_source_dihedral(source: &Source, args: &Args, hasher: &Hasher) -> anyhow::Result<FileRows> {
     let opts = &hasher.decode_options;
     let image = match source {
         Source::File(path) => decode_path(path, opts),
@@ -166,5 +217,9 @@ fn hash_source(source: &Source, args: &Args, hasher: &Hasher) -> anyhow::Result<
             orientation.to_string(),
         ]);
     }
-    Ok(rows)
+    let size = match source {
+        Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+        Source::Stdin => None,
+    };
+    Ok((rows, size, None))
 }

@@ -46,6 +46,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     writeln!(out, "path\t{}", args.list.display())?;
     writeln!(out, "format_version\t{}", h.format_version)?;
     writeln!(out, "algorithm\t{} ({}-bit)", h.kind, h.kind.width())?;
+    writeln!(out, "role\t{}", h.role)?;
     writeln!(out, "name\t{}", h.name)?;
     writeln!(out, "version\t{}", h.list_version)?;
     writeln!(out, "created\t{} ({})", h.created, utc(h.created))?;

@@ -6,8 +6,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use hashsieve::hash::{Digest, ExactHasher};
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{CategoryFilter, ListOptions, Matcher, MatcherOptions};
+use hashsieve::list::ListRole;
+use hashsieve::matching::{AllowPolicy, CategoryFilter, ListOptions, Matcher, MatcherOptions};
 use hashsieve::HashKind;
 
 /// `--list`, `--threshold`, `--list-threshold` and the category filters.
@@ -16,9 +18,12 @@ pub(crate) struct ListArgs {
     /// A hash-list file to match against (repeat for several; each list needs its own name).
     #[arg(long = "list", short = 'l', required = true)]
     pub(crate) lists: Vec<PathBuf>,
-    /// Inclusive Hamming thresholds, comma separated: ALGO=T for the lists of one algorithm
-    /// (`pdq=31,phash=10`), or a bare T when every list holds the same algorithm. Each must fit
-    /// the algorithm's bit width. Default: per algorithm (PDQ 31).
+    /// Inclusive Hamming thresholds of block lists, comma separated: ALGO=T for the lists of one
+    /// algorithm (`pdq=31,phash=10`), or a bare T when every perceptual list holds the same
+    /// algorithm. Each must fit the algorithm's bit width. Default: per algorithm (PDQ 31).
+    /// Exact-hash lists (md5, sha1, sha256) match by equality and take none; allow-lists keep
+    /// their own tight default (a third of the algorithm's: PDQ 10) unless --list-threshold
+    /// names them.
     #[arg(long, short = 't', value_delimiter = ',', value_name = "[ALGO=]T")]
     threshold: Vec<Threshold>,
     /// The threshold of one list, by its name (repeat for several); wins over --threshold.
@@ -36,6 +41,94 @@ pub(crate) struct ListArgs {
     /// `category:NEGATIVE_CLASS` or `category:DISPUTED`, which `tx match` hides too.
     #[arg(long)]
     show_hidden: bool,
+    /// A file that matches an allow-list (built with `build --role allow`) is known good; its
+    /// block-list matches are then dropped (`suppress`) or kept and marked (`flag`).
+    #[arg(long, value_name = "POLICY", default_value = "suppress")]
+    pub(crate) allow_policy: AllowPolicy,
+    /// Flag list entries that match more than N distinct files (an entry that is a blank image
+    /// or a logo): listed on standard error and counted in the summary, by list and entry id.
+    #[arg(long, value_name = "N")]
+    pub(crate) over_matching: Option<u64>,
+}
+
+/// Lists on standard error the list entries that matched more than `n` distinct files (by list
+/// and entry id, never by hash) and returns how many there are.
+pub(crate) fn report_over_matching(over: &hashsieve::matching::OverMatching, n: u64) -> u64 {
+    let flagged = over.over(n);
+    for m in &flagged {
+        eprintln!(
+            "hashsieve: over-matching: list {:?} entry {} matched {} files (more than {n}); \
+             review it",
+            m.list,
+            m.entry_ids.join(","),
+            m.files
+        );
+    }
+    flagged.len() as u64
+}
+
+/// One file read once ([`read_once`]): its size, its exact digests and its decoded image, or
+/// why it has none.
+pub(crate) struct ReadOnce {
+    pub(crate) size: u64,
+    pub(crate) digests: Vec<Digest>,
+    pub(crate) image: Result<hashsieve::image::DecodedImage, String>,
+}
+
+/// Reads the file at `path` once: the bytes stream through the hashers of the exact `kinds`
+/// and, up to the decoder's allocation limit, into memory, from which the image is decoded
+/// when a perceptual kind is asked for. A file that is not an image gets its digests and the
+/// reason in `image`.
+pub(crate) fn read_once(
+    path: &Path,
+    hasher: &hashsieve::algo::Hasher,
+    kinds: &[HashKind],
+) -> anyhow::Result<ReadOnce> {
+    let exact: Vec<HashKind> = kinds.iter().copied().filter(|k| k.is_exact()).collect();
+    let perceptual = kinds.iter().any(|k| k.is_perceptual());
+    let mut file = hashsieve::fs::open_regular(path).context("cannot read")?;
+    let cap = hasher.decode_options.limits.max_alloc;
+    let mut digest = ExactHasher::new(&exact);
+    let mut kept = Some(Vec::new());
+    let mut chunk = vec![0u8; 1 << 18];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot read")),
+        };
+        digest.update(&chunk[..n]);
+        if let Some(buf) = &mut kept {
+            // Only the first bytes are needed to tell a non-image when no perceptual kind is.
+            if digest.len() > cap || (!perceptual && buf.len() >= 32) {
+                kept = None;
+            } else {
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+    let size = digest.len();
+    let digests = digest.finish();
+    let image = if !perceptual {
+        Err("no perceptual hash asked for".to_string())
+    } else {
+        match kept {
+            None => Err(format!(
+                "the file is larger than the allocation limit of {cap} bytes"
+            )),
+            Some(buf) => match image_kind(&buf[..buf.len().min(32)]) {
+                Some(why) => Err(why),
+                None => hashsieve::image::decode(&buf, &hasher.decode_options)
+                    .map_err(|e| e.kind().to_string()),
+            },
+        }
+    };
+    Ok(ReadOnce {
+        size,
+        digests,
+        image,
+    })
 }
 
 /// One `--threshold` item.
@@ -90,6 +183,7 @@ pub(crate) struct LoadedList {
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) kind: HashKind,
+    pub(crate) role: ListRole,
     pub(crate) hashes: usize,
     pub(crate) entries: usize,
     /// CRC-32C of the whole file, as 8 hex digits; empty unless [`ListArgs::load`] was asked
@@ -139,9 +233,10 @@ impl ListArgs {
                 );
             }
         }
+        // Thresholds are for perceptual lists: exact ones match by equality.
         let mut kinds: Vec<HashKind> = Vec::new();
         for (_, list) in &opened {
-            if !kinds.contains(&list.kind()) {
+            if list.kind().is_perceptual() && !kinds.contains(&list.kind()) {
                 kinds.push(list.kind());
             }
         }
@@ -194,14 +289,22 @@ impl ListArgs {
         let mut loaded = Vec::new();
         for (path, list) in opened {
             let kind = list.kind();
+            let role = list.role();
+            let by_kind = || match role {
+                ListRole::Allow => None,
+                _ => per_kind.get(kind.name()).copied(),
+            };
             let threshold = self
                 .list_threshold
                 .iter()
                 .rev()
                 .find(|lt| lt.name == list.name())
                 .map(|lt| lt.value)
-                .or_else(|| per_kind.get(kind.name()).copied())
-                .unwrap_or(kind.default_threshold());
+                .or_else(by_kind)
+                .unwrap_or(match role {
+                    ListRole::Allow => hashsieve::matching::allow_threshold(kind),
+                    _ => kind.default_threshold(),
+                });
             crate::args::check_threshold(threshold, kind)
                 .with_context(|| format!("list {}", path.display()))?;
             let info = LoadedList {
@@ -209,6 +312,7 @@ impl ListArgs {
                 name: list.name().to_string(),
                 version: list.version().to_string(),
                 kind,
+                role,
                 hashes: list.len(),
                 entries: list.entry_count(),
                 crc32c: if digests {

@@ -12,7 +12,7 @@ use hashsieve::algo::Hasher;
 use hashsieve::image::{decode, decode_path};
 use hashsieve::index::IndexKind;
 use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader};
-use hashsieve::matching::{Query, QueryResult};
+use hashsieve::matching::{apply_allow_lists, MatchRecord, OverMatching, Query, QueryResult};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
@@ -48,12 +48,14 @@ pub(crate) struct Args {
     #[command(flatten)]
     walk: common::WalkArgs,
     /// Images or directories (recursive), identified by content: a file that is not an image
-    /// is an error, whatever its name. `-` reads one image from standard input.
+    /// is an error, whatever its name, unless an exact-hash list (md5, sha1, sha256) is loaded:
+    /// then every file is matched by its exact hashes, computed in the same read. `-` reads one
+    /// image from standard input.
     #[arg(required_unless_present = "hashes")]
     inputs: Vec<PathBuf>,
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 12] = [
     "query",
     "list",
     "entry_id",
@@ -63,6 +65,9 @@ const HEADER: [&str; 9] = [
     "list_version",
     "categories",
     "query_quality",
+    "algorithm",
+    "match",
+    "verdict",
 ];
 
 /// What the `query` column says: never the hash.
@@ -96,7 +101,17 @@ impl std::fmt::Display for Label {
 struct Labelled {
     /// The query column of the output.
     label: Label,
+    /// The file (or record) the query belongs to: allow-lists apply to all of a file's
+    /// queries together.
+    group: u64,
     query: Query,
+}
+
+/// `group` numbers: one per file or record.
+static GROUPS: AtomicU64 = AtomicU64::new(0);
+
+fn next_group() -> u64 {
+    GROUPS.fetch_add(1, Ordering::Relaxed)
 }
 
 /// What a run did, for the JSON summary record: queries (one per image and algorithm, or per
@@ -107,6 +122,7 @@ struct Tally {
     matched: u64,
     skipped: u64,
     rows: u64,
+    known_good: u64,
 }
 
 /// The errors of a run: files that failed and malformed lines, each reported on stderr (by
@@ -141,12 +157,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .inputs(args.inputs.iter().map(PathBuf::as_path))
         .inputs(args.hashes.iter().map(PathBuf::as_path));
     files.check()?;
-    let (matcher, _) = args.lists.load(
+    let (matcher, loaded_lists) = args.lists.load(
         common::matcher_options(&args.image.min_quality),
         args.index,
         false,
     )?;
     let kinds = matcher.kinds();
+    let has_allow = loaded_lists
+        .iter()
+        .any(|l| l.role == hashsieve::list::ListRole::Allow);
     let errors = Errors::default();
     let report =
         |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| errors.report(what, err);
@@ -156,53 +175,112 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .arrays(&["categories"]);
     let mut tally = Tally::default();
     let unmatched = args.unmatched;
+    let policy = args.lists.allow_policy;
+    let mut over = OverMatching::new();
     let mut emit = |items: Vec<Labelled>, out: &mut RowWriter| -> anyhow::Result<()> {
         let queries: Vec<Query> = items.iter().map(|l| l.query.clone()).collect();
-        for (item, result) in items.iter().zip(matcher.query_batch(&queries)) {
-            tally.queries += 1;
-            let label = item.label.cell();
-            let quality = item
-                .query
-                .quality
-                .map(|q| q.to_string())
-                .unwrap_or_default();
-            let mut rows = 0;
-            match result {
-                QueryResult::Skipped(reason) => {
-                    tally.skipped += 1;
-                    eprintln!("hashsieve: {}: skipped: {reason}", item.label)
+        let results = matcher.query_batch(&queries);
+        let mut start = 0;
+        while start < items.len() {
+            // One file's (or record's) queries: allow-lists apply to all of them together.
+            let end = start
+                + items[start..]
+                    .iter()
+                    .take_while(|l| l.group == items[start].group)
+                    .count();
+            let mut records: Vec<(usize, MatchRecord)> = Vec::new();
+            for (k, result) in results[start..end].iter().enumerate() {
+                if let QueryResult::Searched(r) = result {
+                    records.extend(r.iter().map(|r| (start + k, r.clone())));
                 }
-                QueryResult::Searched(records) => {
-                    for r in records {
-                        let orientation = r.orientation.map(Dihedral::name).unwrap_or("");
-                        let categories = r.categories.join(" ");
-                        for id in &r.entry_ids {
-                            rows += 1;
-                            out.cells(&[
-                                label,
-                                r.list.as_str().into(),
-                                id.into(),
-                                r.distance.to_string().as_str().into(),
-                                orientation.into(),
-                                r.threshold.to_string().as_str().into(),
-                                r.list_version.as_str().into(),
-                                categories.as_str().into(),
-                                quality.as_str().into(),
-                            ])?;
+            }
+            let verdict = apply_allow_lists(records.iter().map(|(_, r)| r.clone()), policy);
+            if verdict.known_good {
+                tally.known_good += 1;
+            }
+            over.add_file(verdict.block.iter());
+            let shown = |r: &MatchRecord| -> Option<&'static str> {
+                if verdict.allow.contains(r) {
+                    Some("known-good")
+                } else if verdict.block.contains(r) {
+                    Some("match")
+                } else if verdict.overridden.contains(r) {
+                    Some("overridden")
+                } else {
+                    None
+                }
+            };
+            for (k, item) in items.iter().enumerate().take(end).skip(start) {
+                tally.queries += 1;
+                let label = item.label.cell();
+                let quality = item
+                    .query
+                    .quality
+                    .map(|q| q.to_string())
+                    .unwrap_or_default();
+                let mut rows = 0;
+                let mut stands = false;
+                match &results[k] {
+                    QueryResult::Skipped(reason) => {
+                        tally.skipped += 1;
+                        eprintln!("hashsieve: {}: skipped: {reason}", item.label)
+                    }
+                    QueryResult::Searched(_) => {
+                        for (_, r) in records.iter().filter(|(q, _)| *q == k) {
+                            let Some(verdict) = shown(r) else { continue };
+                            stands |= verdict == "match";
+                            let orientation = r.orientation.map(Dihedral::name).unwrap_or("");
+                            let categories = r.categories.join(" ");
+                            let how = if r.kind.is_exact() {
+                                "exact"
+                            } else {
+                                "perceptual"
+                            };
+                            for id in &r.entry_ids {
+                                rows += 1;
+                                out.cells(&[
+                                    label,
+                                    r.list.as_str().into(),
+                                    id.into(),
+                                    r.distance.to_string().as_str().into(),
+                                    orientation.into(),
+                                    r.threshold.to_string().as_str().into(),
+                                    r.list_version.as_str().into(),
+                                    categories.as_str().into(),
+                                    quality.as_str().into(),
+                                    r.kind.name().into(),
+                                    how.into(),
+                                    verdict.into(),
+                                ])?;
+                            }
                         }
                     }
+                    _ => {}
                 }
-                _ => {}
+                if stands {
+                    tally.matched += 1;
+                }
+                tally.rows += rows;
+                if unmatched && rows == 0 {
+                    let e = Cell::Text("");
+                    out.cells(&[
+                        label,
+                        e,
+                        e,
+                        e,
+                        e,
+                        e,
+                        e,
+                        e,
+                        quality.as_str().into(),
+                        item.query.kind.name().into(),
+                        e,
+                        e,
+                    ])?;
+                    tally.rows += 1;
+                }
             }
-            if rows > 0 {
-                tally.matched += 1;
-            }
-            tally.rows += rows;
-            if unmatched && rows == 0 {
-                let e = Cell::Text("");
-                out.cells(&[label, e, e, e, e, e, e, e, quality.as_str().into()])?;
-                tally.rows += 1;
-            }
+            start = end;
         }
         Ok(())
     };
@@ -285,7 +363,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     pb.finish_and_clear();
     let errors = errors.count.load(Ordering::Relaxed);
-    out.summary(&[
+    let mut counts = vec![
         ("queries", tally.queries),
         ("matched", tally.matched),
         (
@@ -295,7 +373,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         ("skipped", tally.skipped),
         ("rows", tally.rows),
         ("errors", errors),
-    ])?;
+    ];
+    if has_allow {
+        counts.push(("known_good", tally.known_good));
+    }
+    if let Some(n) = args.lists.over_matching {
+        let flagged = crate::lists::report_over_matching(&over, n);
+        counts.push(("over_matching", flagged));
+    }
+    out.summary(&counts)?;
     if let Some(line) = all_skipped.summary() {
         eprintln!("hashsieve: {line}");
     }
@@ -309,10 +395,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// The queries of one decoded image, one per loaded kind, labelled `label`.
+/// The queries of one decoded image, one per loaded perceptual kind, labelled `label`.
 fn queries_of(
     image: &hashsieve::image::DecodedImage,
     label: Label,
+    group: u64,
     hasher: &Hasher,
     kinds: &[HashKind],
     dihedral: bool,
@@ -320,34 +407,56 @@ fn queries_of(
     let pixels = image.pixels();
     kinds
         .iter()
+        .filter(|k| k.is_perceptual())
         .map(|&kind| Labelled {
             label: label.clone(),
+            group,
             query: common::image_query(hasher, &pixels, kind, dihedral).1,
         })
         .collect()
 }
 
 /// The queries of one image file. A file that is not an image by its content is an error
-/// ("not an image"), whatever its name.
+/// ("not an image"), whatever its name, unless exact-hash lists are loaded: then it is matched
+/// by its exact hashes, computed in the same read as the decoding.
 fn image_queries(
     path: &Path,
     hasher: &Hasher,
     kinds: &[HashKind],
     dihedral: bool,
 ) -> anyhow::Result<Vec<Labelled>> {
+    let group = next_group();
+    let label = Label::Path(path.to_path_buf());
+    if kinds.iter().any(|k| k.is_exact()) {
+        let read = lists::read_once(path, hasher, kinds)?;
+        let mut out: Vec<Labelled> = read
+            .digests
+            .iter()
+            .map(|d| Labelled {
+                label: label.clone(),
+                group,
+                query: Query::new(d.kind(), *d, None),
+            })
+            .collect();
+        match &read.image {
+            Ok(image) => out.extend(queries_of(image, label, group, hasher, kinds, dihedral)),
+            Err(why) if kinds.iter().any(|k| k.is_perceptual()) => {
+                eprintln!(
+                    "hashsieve: {}: matched by exact hash only: {why}",
+                    path.display()
+                );
+            }
+            Err(_) => {}
+        }
+        return Ok(out);
+    }
     if let Some(why) = lists::not_an_image(path) {
         bail!(why);
     }
     // The error names the path already where it is shown; its kind says what went wrong.
     let image =
         decode_path(path, &hasher.decode_options).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
-    Ok(queries_of(
-        &image,
-        Label::Path(path.to_path_buf()),
-        hasher,
-        kinds,
-        dihedral,
-    ))
+    Ok(queries_of(&image, label, group, hasher, kinds, dihedral))
 }
 
 /// The queries of one image read from standard input (`-`), read up to the decoder's
@@ -367,18 +476,34 @@ fn stdin_image_queries(
     if bytes.len() as u64 > cap {
         bail!("the image on standard input is larger than the allocation limit of {cap} bytes");
     }
-    if let Some(why) = lists::image_kind(&bytes[..bytes.len().min(32)]) {
-        bail!("standard input is {why}; to match hash text, use --hashes -");
+    let group = next_group();
+    let label = Label::Text("-".to_string());
+    let mut out: Vec<Labelled> = kinds
+        .iter()
+        .filter(|k| k.is_exact())
+        .map(|&k| Labelled {
+            label: label.clone(),
+            group,
+            query: Query::new(k, hashsieve::hash::Digest::of(k, &bytes), None),
+        })
+        .collect();
+    let why = lists::image_kind(&bytes[..bytes.len().min(32)]);
+    match why {
+        Some(why) if out.is_empty() => {
+            bail!("standard input is {why}; to match hash text, use --hashes -")
+        }
+        Some(why) => {
+            if kinds.iter().any(|k| k.is_perceptual()) {
+                eprintln!("hashsieve: -: matched by exact hash only: {why}");
+            }
+            return Ok(out);
+        }
+        None => {}
     }
     let image =
         decode(&bytes, &hasher.decode_options).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
-    Ok(queries_of(
-        &image,
-        Label::Text("-".to_string()),
-        hasher,
-        kinds,
-        dihedral,
-    ))
+    out.extend(queries_of(&image, label, group, hasher, kinds, dihedral));
+    Ok(out)
 }
 
 /// Streams the records of one `--hashes` input (`-`: standard input) to `emit`, `batch` at a
@@ -413,6 +538,7 @@ fn match_hash_text(
                 let mut query = Query::new(record.kind, record.hash, record.quality);
                 query.variants[0].orientation = record.orientation;
                 items.push(Labelled {
+                    group: next_group(),
                     label: Label::Text(
                         record
                             .id

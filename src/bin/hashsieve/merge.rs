@@ -57,7 +57,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             kind
         );
     }
+    let role = lists[0].role();
+    if let Some((p, l)) = args
+        .lists
+        .iter()
+        .zip(&lists)
+        .find(|(_, l)| l.role() != role)
+    {
+        bail!(
+            "{} has the role {} but {} has the role {}; block lists and allow-lists do not merge",
+            p.display(),
+            l.role(),
+            args.lists[0].display(),
+            role
+        );
+    }
     let mut builder = ListBuilder::new(kind)
+        .role(role)
         .name(args.name.clone().unwrap_or_else(|| stem(&args.output)))
         .version(args.list_version.clone().unwrap_or_default());
     args.index.check(kind)?;

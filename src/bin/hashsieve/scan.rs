@@ -21,9 +21,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::Hasher;
-use hashsieve::image::decode_path;
 use hashsieve::index::IndexKind;
-use hashsieve::matching::{Matcher, QueryResult};
+use hashsieve::matching::{
+    apply_allow_lists, AllowPolicy, MatchRecord, Matcher, OverMatching, Query, QueryResult,
+    SkipReason as QueryResultSkip,
+};
 use hashsieve::HashKind;
 use rayon::prelude::*;
 
@@ -51,13 +53,41 @@ pub(crate) struct Args {
     walk: common::WalkArgs,
     #[command(flatten)]
     case: crate::case::CaseArgs,
-    /// Directories or image files to scan (recursively); files are identified as images by
-    /// content, and any other file gets an `error` row "not an image".
+    /// Exact hashes of the file bytes every row set carries, computed in the same read as the
+    /// decoding, comma separated: md5, sha1, sha256 (default md5,sha1, the hashes national hash
+    /// sets use; `none` for none). Exact-hash lists add their own kind.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "md5,sha1",
+        value_name = "ALGOS"
+    )]
+    exact: Vec<ExactArg>,
+    /// Directories or files to scan (recursively). Every file gets its exact hashes; files
+    /// identified as images by content also get their perceptual hashes, and any other file a
+    /// `no_image` row saying why (an `error` row "not an image" when no exact hash is asked for).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
 
-const HEADER: [&str; 10] = [
+/// One `--exact` item: an exact kind, or `none`.
+#[derive(Clone, Copy, Debug)]
+struct ExactArg(Option<HashKind>);
+
+impl std::str::FromStr for ExactArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ExactArg, String> {
+        if s.trim() == "none" {
+            return Ok(ExactArg(None));
+        }
+        match s.parse::<HashKind>() {
+            Ok(k) if k.is_exact() => Ok(ExactArg(Some(k))),
+            _ => Err("an exact hash is md5, sha1 or sha256 (or none)".into()),
+        }
+    }
+}
+
+const HEADER: [&str; 16] = [
     "path",
     "status",
     "algorithm",
@@ -68,6 +98,12 @@ const HEADER: [&str; 10] = [
     "distance",
     "orientation",
     "detail",
+    "size",
+    "md5",
+    "sha1",
+    "sha256",
+    "match",
+    "role",
 ];
 
 /// The prefix of the TSV/CSV comment line that holds the settings (JSON).
@@ -203,7 +239,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outputs = files.output_ids();
     let gates = common::matcher_options(&args.image.min_quality);
     let (matcher, loaded) = args.lists.load(gates.clone(), IndexKind::Auto, true)?;
-    let kinds = matcher.kinds();
+    let mut kinds = matcher.kinds();
+    for k in args.exact.iter().filter_map(|e| e.0) {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
     let settings = settings(&args, &loaded, &gates, &kinds);
     let list_meta: Vec<serde_json::Value> = loaded
         .iter()
@@ -272,10 +313,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             RowWriter::new(Box::new(stdout), args.format, HEADER.to_vec())?
         }
     }
-    .numeric(&["quality", "distance"]);
+    .numeric(&["quality", "distance", "size"]);
     let mut rows_now = 0u64;
     // `--vics` and `--report`: fed each file's rows (crate::case).
     let mut case = crate::case::Case::new(&args.case, &args.paths)?;
+    let mut over = OverMatching::new();
 
     let hasher = args.image.dihedral.hasher().decode_options(
         hashsieve::image::DecodeOptions::default().orientation(args.image.exif.orientation()),
@@ -289,14 +331,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let key = common::path_bytes(path);
         if !done.contains_key(&*key) && seen.insert(key) {
             now_counts.add(Outcome::Error);
-            let mut cells = [Cell::Text(""); 10];
+            let mut cells = [Cell::Text(""); 16];
             cells[0] = Cell::Path(path);
             cells[1] = Cell::Text("error");
             cells[9] = Cell::Text(err);
             out.cells(&cells)?;
             rows_now += 1;
             if let Some(case) = &mut case {
-                let mut row: [String; 10] = Default::default();
+                let mut row = vec![String::new(); HEADER.len()];
                 row[1] = "error".into();
                 row[9] = err.clone();
                 case.file(path, &HEADER, &[row])?;
@@ -304,7 +346,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     for chunk in files.chunks(CHUNK) {
-        let rows: Vec<Vec<[String; 10]>> = chunk
+        let rows: Vec<ScanRows> = chunk
             .par_iter()
             .map(|path| {
                 scan_file(
@@ -313,11 +355,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     &matcher,
                     &kinds,
                     args.image.dihedral.enabled(),
+                    args.lists.allow_policy,
                 )
             })
             .collect();
-        for (path, file_rows) in chunk.iter().zip(rows) {
+        for (path, (file_rows, block)) in chunk.iter().zip(rows) {
             pb.inc(1);
+            over.add_file(block.iter());
             // A file counts once: as matched if any of its hashes matched.
             let outcome = file_rows
                 .iter()
@@ -358,6 +402,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         ("errors", total.errors),
         ("rows", rows_before + rows_now),
     ])?;
+    let over_matching = args
+        .lists
+        .over_matching
+        .map(|n| crate::lists::report_over_matching(&over, n));
     let mut file_counts = serde_json::json!({
         "scanned": files.len(), "previously_done": done.len(),
         "this_run": now_counts.to_json(), "not_scanned": skipped.to_json(),
@@ -395,6 +443,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
             .collect();
         case.finish(&lists, args.output.as_deref(), &started, &now(), skipped.to_json())?;
+    }
+    let mut summary = summary;
+    if let (Some(n), Some(obj)) = (over_matching, summary.as_object_mut()) {
+        obj.insert("over_matching".into(), n.into());
     }
     match &report_path {
         Some(path) => write_report(path, &summary)?,
@@ -670,65 +722,103 @@ fn already_done(
     Ok(Done { files: done, rows })
 }
 
+/// One file's rows, and its block-list matches that stand (for the over-matching summary).
+type ScanRows = (Vec<[String; 16]>, Vec<MatchRecord>);
+
 fn scan_file(
     path: &Path,
     hasher: &Hasher,
     matcher: &Matcher,
     kinds: &[HashKind],
     dihedral: bool,
-) -> Vec<[String; 10]> {
+    policy: AllowPolicy,
+) -> ScanRows {
     // The path cell is left empty: the caller writes the path itself, exactly.
     let row = |status: &str, kind: &str, hash: String, quality: String, detail: String| {
-        [
-            String::new(),
-            status.into(),
-            kind.into(),
-            hash,
-            quality,
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            detail,
-        ]
+        let mut r: [String; 16] = Default::default();
+        r[1] = status.into();
+        r[2] = kind.into();
+        r[3] = hash;
+        r[4] = quality;
+        r[9] = detail;
+        r
     };
-    if let Some(why) = lists::not_an_image(path) {
-        return vec![row("error", "", String::new(), String::new(), why)];
+    let has_exact = kinds.iter().any(|k| k.is_exact());
+    if !has_exact {
+        if let Some(why) = lists::not_an_image(path) {
+            return (
+                vec![row("error", "", String::new(), String::new(), why)],
+                Vec::new(),
+            );
+        }
     }
-    let image = match decode_path(path, &hasher.decode_options) {
-        Ok(image) => image,
+    // One read: the exact digests as the bytes stream in, the image decoded from them.
+    let read = match lists::read_once(path, hasher, kinds) {
+        Ok(read) => read,
         Err(err) => {
-            return vec![row(
-                "error",
-                "",
-                String::new(),
-                String::new(),
-                err.kind().to_string(),
-            )]
+            let why = common::error_message(&err);
+            return (
+                vec![row("error", "", String::new(), String::new(), why)],
+                Vec::new(),
+            );
         }
     };
-    let pixels = image.pixels();
+    let size = read.size.to_string();
+    // (kind, hash text, quality, query result) for every hash of the file: the perceptual
+    // hashes first, then the exact ones.
+    let mut results: Vec<(HashKind, String, String, QueryResult)> = Vec::new();
     let mut rows = Vec::new();
-    for &kind in kinds {
-        let (out, query) = common::image_query(hasher, &pixels, kind, dihedral);
-        let quality = out.quality.map(|q| q.to_string()).unwrap_or_default();
-        match matcher.query(&query) {
-            QueryResult::Searched(records) if records.is_empty() => {
-                rows.push(row(
-                    "no_match",
-                    kind.name(),
-                    out.value.to_hex(),
-                    quality,
-                    String::new(),
-                ));
+    match &read.image {
+        Ok(image) => {
+            let pixels = image.pixels();
+            for &kind in kinds.iter().filter(|k| k.is_perceptual()) {
+                let (out, query) = common::image_query(hasher, &pixels, kind, dihedral);
+                let quality = out.quality.map(|q| q.to_string()).unwrap_or_default();
+                results.push((kind, out.value.to_hex(), quality, matcher.query(&query)));
             }
+        }
+        Err(why) if !has_exact => {
+            let mut r = row("error", "", String::new(), String::new(), why.clone());
+            r[10] = size;
+            return (vec![r], Vec::new());
+        }
+        Err(why) if kinds.iter().any(|k| k.is_perceptual()) => {
+            // Videos and other files are matched by their exact hashes only.
+            let mut r = row("no_image", "", String::new(), String::new(), why.clone());
+            r[10] = size.clone();
+            rows.push(r);
+        }
+        Err(_) => {}
+    }
+    for d in &read.digests {
+        let q = Query::new(d.kind(), *d, None);
+        results.push((d.kind(), d.to_hex(), String::new(), matcher.query(&q)));
+    }
+    let all: Vec<MatchRecord> = results
+        .iter()
+        .flat_map(|(.., r)| r.matches().iter().cloned())
+        .collect();
+    let verdict = apply_allow_lists(all, policy);
+    for (kind, hash, quality, result) in results {
+        match result {
             QueryResult::Searched(records) => {
-                for r in records {
+                let mut any = false;
+                for r in &records {
+                    let status = if verdict.allow.contains(r) {
+                        "known_good"
+                    } else if verdict.block.contains(r) {
+                        "match"
+                    } else if verdict.overridden.contains(r) {
+                        "overridden"
+                    } else {
+                        continue;
+                    };
+                    any = true;
                     for id in &r.entry_ids {
                         let mut cells = row(
-                            "match",
+                            status,
                             kind.name(),
-                            out.value.to_hex(),
+                            hash.clone(),
                             quality.clone(),
                             r.categories.join(" "),
                         );
@@ -736,15 +826,28 @@ fn scan_file(
                         cells[6] = id.clone();
                         cells[7] = r.distance.to_string();
                         cells[8] = r.orientation.map(Dihedral::name).unwrap_or("").to_string();
+                        cells[11] = if r.kind.is_exact() {
+                            "exact"
+                        } else {
+                            "perceptual"
+                        }
+                        .into();
+                        cells[12] = r.role.name().into();
                         rows.push(cells);
                     }
                 }
+                if !any {
+                    rows.push(row("no_match", kind.name(), hash, quality, String::new()));
+                }
+            }
+            QueryResult::Skipped(QueryResultSkip::NoListOfKind(k)) if k.is_exact() => {
+                // An exact hash computed for the rows' columns, with no list of its kind.
             }
             QueryResult::Skipped(reason) => {
                 rows.push(row(
                     "skipped",
                     kind.name(),
-                    out.value.to_hex(),
+                    hash,
                     quality,
                     reason.to_string(),
                 ));
@@ -752,5 +855,34 @@ fn scan_file(
             _ => {}
         }
     }
-    rows
+    // Every row carries the file's size and exact hashes.
+    let digest = |k: HashKind| {
+        read.digests
+            .iter()
+            .find(|d| d.kind() == k)
+            .map(|d| d.to_hex())
+            .unwrap_or_default()
+    };
+    let (md5, sha1, sha256) = (
+        digest(HashKind::Md5),
+        digest(HashKind::Sha1),
+        digest(HashKind::Sha256),
+    );
+    if rows.is_empty() {
+        // Only exact hashes, and no list of their kinds: one row to carry them.
+        rows.push(row(
+            "no_match",
+            "",
+            String::new(),
+            String::new(),
+            String::new(),
+        ));
+    }
+    for r in &mut rows {
+        r[10] = size.clone();
+        r[11] = md5.clone();
+        r[12] = sha1.clone();
+        r[13] = sha256.clone();
+    }
+    (rows, verdict.block)
 }

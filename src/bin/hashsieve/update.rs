@@ -48,11 +48,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for m in delta.messages() {
         eprintln!("hashsieve: warning: skipped malformed line {m}");
     }
-    let builder = ListBuilder::new(base.kind()).name(base.name()).version(
-        args.list_version
-            .clone()
-            .unwrap_or_else(|| base.version().to_owned()),
-    );
+    // The role is kept: an updated allow-list stays an allow-list.
+    let builder = ListBuilder::new(base.kind())
+        .role(base.role())
+        .name(base.name())
+        .version(
+            args.list_version
+                .clone()
+                .unwrap_or_else(|| base.version().to_owned()),
+        );
     args.index.check(base.kind())?;
     let mut builder = args
         .index

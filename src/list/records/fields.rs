@@ -80,7 +80,9 @@ pub(crate) fn parse_hash(kind: HashKind, text: &str) -> std::result::Result<Hash
 }
 
 /// The kind of a hash given as hex in a format that does not name the algorithm: the first of
-/// `kinds` of its width; with no kinds, PDQ for 64 digits and pHash for 16.
+/// `kinds` of its width, perceptual kinds before exact ones (64 hex digits are a PDQ hash or a
+/// SHA-256; the formats that name no algorithm are the perceptual tools'); with no kinds, PDQ
+/// for 64 digits and pHash for 16.
 pub(super) fn kind_of_hex(options: &ReadOptions, text: &str) -> HashKind {
     let len = text.trim().len();
     let width = |k: &HashKind| (k.width() / 4) as usize == len;
@@ -91,10 +93,10 @@ pub(super) fn kind_of_hex(options: &ReadOptions, text: &str) -> HashKind {
             HashKind::Pdq
         };
     }
-    options
-        .kinds
-        .iter()
-        .copied()
+    let perceptual = options.kinds.iter().copied().filter(|k| k.is_perceptual());
+    let exact = options.kinds.iter().copied().filter(|k| k.is_exact());
+    perceptual
+        .chain(exact)
         .find(width)
         .unwrap_or(options.kinds[0])
 }
