@@ -157,8 +157,12 @@ fn vics_bad_records_are_malformed_without_their_text() {
 #[test]
 fn vics_broken_json_is_an_error_naming_the_place_not_the_value() {
     let doc = format!(r#"{{"value": [{{"MediaID": 1, "MD5": "{MD5}"}}, {{"MD5": "{MD5}" "x"}}]}}"#);
-    let mut reader =
-        MediaReader::from_reader(std::io::Cursor::new(doc.into_bytes()), "set.json", None).unwrap();
+    let mut reader = MediaReader::from_reader(
+        std::io::Cursor::new(doc.into_bytes()),
+        "set.json",
+        Some(MediaFormat::Vics),
+    )
+    .unwrap();
     assert!(matches!(reader.next_item().unwrap(), Some(MediaItem::Record(_))));
     let err = reader.next_item().unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Parse { .. }), "{err}");
@@ -174,7 +178,7 @@ fn vics_huge_fields_are_cut_not_held() {
         r#"{{"value": [{{"MediaID": 1, "MD5": "{MD5}", "Comments": "{big}", "Tags": [{}]}}]}}"#,
         tags.join(",")
     );
-    let ((_, items), peak) = peak_of(|| read_str(&doc, None));
+    let ((_, items), peak) = peak_of(|| read_str(&doc, Some(MediaFormat::Vics)));
     let rs = records(&items);
     assert_eq!(rs[0].comments.as_ref().unwrap().len(), hashsieve::list::records::MAX_FIELD_LEN);
     assert_eq!(rs[0].tags.len(), hashsieve::list::records::MAX_FIELD_ITEMS);
@@ -245,10 +249,13 @@ fn md5sum_sha1sum_sha256sum_lines() {
         SHA1.to_uppercase(),
         &MD5[..30]
     );
-    let (format, items) = read_str(&text, None);
-    assert_eq!(format, MediaFormat::Sums);
+    // Lines that fit no sums form make detection decline: the format is named.
+    assert_eq!(MediaFormat::detect(text.as_bytes()), None);
+    let (_, items) = read_str(&text, Some(MediaFormat::Sums));
     let rs = records(&items);
     assert_eq!(rs.len(), 4, "{items:?}");
+    let clean = format!("{MD5}  a\n{SHA1} *b\n");
+    assert_eq!(MediaFormat::detect(clean.as_bytes()), Some(MediaFormat::Sums));
     assert_eq!(rs[0].id.as_deref(), Some("plain.txt"));
     assert_eq!(rs[0].md5_hex().unwrap(), MD5.to_uppercase());
     assert_eq!(rs[1].id.as_deref(), Some("binary.bin"));
@@ -312,7 +319,7 @@ fn hashdeep_csv() {
 
 /// An NSRL RDS v3-shaped database: the FILE table as NIST ships it (`modern_minimal`).
 fn make_nsrl(path: &std::path::Path, rows: &[(&str, &str, &str, &str, i64)]) {
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
         "CREATE TABLE VERSION (version VARCHAR UNIQUE NOT NULL, build_set VARCHAR NOT NULL,
              build_date TIMESTAMP NOT NULL, release_date TIMESTAMP NOT NULL,
@@ -325,13 +332,15 @@ fn make_nsrl(path: &std::path::Path, rows: &[(&str, &str, &str, &str, i64)]) {
              WITHOUT ROWID;",
     )
     .unwrap();
+    let tx = conn.transaction().unwrap();
     for (sha256, sha1, md5, name, size) in rows {
-        conn.execute(
+        tx.execute(
             "INSERT INTO FILE VALUES (?1, ?2, ?3, '00000000', ?4, ?5, 1)",
             rusqlite::params![sha256, sha1, md5, name, size],
         )
         .unwrap();
     }
+    tx.commit().unwrap();
 }
 
 #[test]

@@ -48,9 +48,63 @@ fn pdq_list(dir: &Path) -> (PathBuf, String) {
     (list, pdq)
 }
 
-fn scan(dir: &Path, tree: &Path, list: &Path, extra: &[&str]) -> crate::common::Run {
-    let out = cmd(["scan", "--list"])
-        .arg(list)
+fn md5_hex(bytes: &[u8]) -> String {
+    hashsieve::hash::Digest::of(hashsieve::HashKind::Md5, bytes).to_hex_upper()
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    hashsieve::hash::Digest::of(hashsieve::HashKind::Sha1, bytes).to_hex_upper()
+}
+
+/// A VICS set (MD5 of `notes.txt`, category 2) built into an md5 list, and an NSRL-shaped
+/// database (SHA-1 of `other.png`) built into a sha1 allow-list.
+fn exact_lists(dir: &Path, tree: &Path) -> (PathBuf, PathBuf) {
+    let notes = std::fs::read(tree.join("notes.txt")).unwrap();
+    let vics = dir.join("vics.json");
+    std::fs::write(
+        &vics,
+        format!(
+            r#"{{"odata.metadata": "x", "value": [{{"MediaID": 5, "Category": "2",
+                "MD5": "{}", "MediaSize": {}, "IsDistributed": "true"}}]}}"#,
+            md5_hex(&notes).to_lowercase(),
+            notes.len()
+        ),
+    )
+    .unwrap();
+    let vics_list = dir.join("vics.hsl");
+    cmd(["build", "--algo", "md5", "--name", "vics", "-o"])
+        .arg(&vics_list)
+        .arg(&vics)
+        .assert_ok();
+    let other = std::fs::read(tree.join("other.png")).unwrap();
+    let db = dir.join("rds.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE FILE (sha256 VARCHAR NOT NULL, sha1 VARCHAR NOT NULL, md5 VARCHAR NOT NULL,
+             crc32 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, file_size INTEGER NOT NULL,
+             package_id INTEGER NOT NULL)",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO FILE VALUES ('', ?1, ?2, '0', 'other.png', ?3, 1)",
+        rusqlite::params![sha1_hex(&other), md5_hex(&other), other.len() as i64],
+    )
+    .unwrap();
+    drop(conn);
+    let nsrl_list = dir.join("nsrl.hsl");
+    cmd(["build", "--algo", "sha1", "--role", "allow", "--name", "nsrl", "-o"])
+        .arg(&nsrl_list)
+        .arg(&db)
+        .assert_ok();
+    (vics_list, nsrl_list)
+}
+
+fn scan(dir: &Path, tree: &Path, lists: &[&Path], extra: &[&str]) -> crate::common::Run {
+    let mut c = cmd(["scan"]);
+    for l in lists {
+        c = c.arg("--list").arg(l);
+    }
+    let out = c
         .arg("-o")
         .arg(dir.join("results.tsv"))
         .arg("--vics")
@@ -60,8 +114,8 @@ fn scan(dir: &Path, tree: &Path, list: &Path, extra: &[&str]) -> crate::common::
         .args(extra)
         .arg(tree)
         .run();
-    // A broken file (the truncated PNG) makes the exit code 2; the outputs are still written.
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    // Files that are not images are matched by exact hash: nothing failed, something matched.
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -74,7 +128,11 @@ fn scan_writes_vics_and_a_case_report() {
     let dir = tempfile::tempdir().unwrap();
     let tree = evidence(dir.path());
     let (list, pdq) = pdq_list(dir.path());
-    scan(dir.path(), &tree, &list, &[]);
+    let (vics_list, nsrl_list) = exact_lists(dir.path(), &tree);
+    let lists = [list.as_path(), vics_list.as_path(), nsrl_list.as_path()];
+    scan(dir.path(), &tree, &lists, &[]);
+    let photo = std::fs::read(data("corpus/photo_003.png")).unwrap();
+    let notes = std::fs::read(tree.join("notes.txt")).unwrap();
 
     // The VICS document, read back by our importer.
     let vics = dir.path().join("found.json");
@@ -91,14 +149,23 @@ fn scan_writes_vics_and_a_case_report() {
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&vics).unwrap()).unwrap();
     assert_eq!(doc["odata.metadata"], VICS_METADATA);
     let value = doc["value"].as_array().unwrap();
+    // The photo (and its copy with an odd name) by PDQ, the text file by MD5; not other.png,
+    // which is on the NSRL allow-list.
     let expected = if cfg!(unix) { 2 } else { 1 };
-    assert_eq!(value.len(), expected, "{doc:#}");
+    assert_eq!(value.len(), expected + 1, "{doc:#}");
     let m = value
         .iter()
         .find(|m| m["RelativeFilePath"] == "sub/match.png")
         .expect("the matched file, relative to the scanned root");
     assert_eq!(m["Category"], 1);
     assert_eq!(m["PDQ"], pdq.as_str());
+    assert_eq!(m["MD5"], md5_hex(&photo));
+    assert_eq!(m["SHA1"], sha1_hex(&photo));
+    assert_eq!(m["MediaSize"], photo.len());
+    let n = value.iter().find(|m| m["RelativeFilePath"] == "notes.txt").expect("notes.txt by MD5");
+    assert_eq!(n["Category"], 2);
+    assert_eq!(n["MD5"], md5_hex(&notes));
+    assert!(n.get("PDQ").is_none());
     assert_eq!(m["MediaFiles"][0]["FileName"], "match.png");
     for key in ["MediaID", "MD5", "SHA1", "MediaSize"] {
         assert!(m.get(key).is_some(), "{key} missing: {m}");
@@ -113,7 +180,8 @@ fn scan_writes_vics_and_a_case_report() {
     }
     // What the importer read agrees with the document.
     assert_eq!(media.len(), value.len());
-    assert!(media.iter().all(|r| r.category.as_deref() == Some("1")));
+    assert_eq!(media.iter().filter(|r| r.category.as_deref() == Some("1")).count(), expected);
+    assert!(media.iter().any(|r| r.md5_hex() == Some(md5_hex(&notes))));
 
     // The case report.
     let report: serde_json::Value =
@@ -121,24 +189,34 @@ fn scan_writes_vics_and_a_case_report() {
     assert!(report["tool"].as_str().unwrap().starts_with("hashsieve "));
     let command: Vec<&str> = report["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(command[1..3], ["scan", "--list"]);
-    assert_eq!(report["lists"][0]["name"], "set");
-    assert_eq!(report["lists"][0]["version"], "2024-1");
-    assert_eq!(report["lists"][0]["sha256"], sha256_hex(&std::fs::read(&list).unwrap()));
+    let set = report["lists"].as_array().unwrap().iter().find(|l| l["name"] == "set").unwrap();
+    assert_eq!(set["version"], "2024-1");
+    assert_eq!(set["sha256"], sha256_hex(&std::fs::read(&list).unwrap()));
+    assert_eq!(report["lists"].as_array().unwrap().len(), 3);
     assert_eq!(
         report["outputs"]["results"]["sha256"],
         sha256_hex(&std::fs::read(dir.path().join("results.tsv")).unwrap())
     );
-    assert_eq!(report["outputs"]["vics"]["media"], expected);
+    assert_eq!(report["outputs"]["vics"]["media"], expected + 1);
+    assert_eq!(
+        report["outputs"]["vics"]["sha256"],
+        sha256_hex(&std::fs::read(&vics).unwrap())
+    );
     let files = &report["files"];
-    assert_eq!(files["matched"], expected);
-    let failed: Vec<&str> = files["failed"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
-    assert_eq!(failed.len(), 2, "{files:#}");
-    assert!(failed.iter().any(|p| p.ends_with("notes.txt")));
-    assert!(failed.iter().any(|p| p.ends_with("sub/truncated.png")));
-    assert!(files["failed"].as_array().unwrap().iter().all(|f| !f["reason"].as_str().unwrap().is_empty()));
+    assert_eq!(files["matched"], expected + 1, "{files:#}");
+    assert_eq!(files["known_good"], 1, "other.png is on the NSRL allow-list");
+    assert_eq!(files["read"], expected + 3);
+    assert!(files["failed"].as_array().unwrap().is_empty(), "{files:#}");
+    let not_images: Vec<&str> = files["not_images"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(not_images.len(), 2, "{files:#}");
+    assert!(not_images.iter().any(|p| p.ends_with("notes.txt")));
+    assert!(not_images.iter().any(|p| p.ends_with("sub/truncated.png")));
+    assert!(files["not_images"].as_array().unwrap().iter().all(|f| !f["reason"].as_str().unwrap().is_empty()));
     assert_eq!(report["per_category"]["vics:1"], expected);
-    assert_eq!(report["per_category"]["flag:distributed"], expected);
+    assert_eq!(report["per_category"]["vics:2"], 1);
+    assert_eq!(report["per_category"]["flag:distributed"], expected + 1);
     assert_eq!(report["per_list"]["set"], expected);
+    assert_eq!(report["per_list"]["vics"], 1);
     assert!(report["per_directory"].as_array().unwrap().iter().any(|d| d["directory"].as_str().unwrap().ends_with("evidence/sub") && d["files"] == 2 && d["matched"] == 1));
 
     // The HTML: self-contained, no image, no hash unless asked.
@@ -147,7 +225,9 @@ fn scan_writes_vics_and_a_case_report() {
         assert!(!html.to_ascii_lowercase().contains(banned), "{banned} in the report");
     }
     assert!(html.contains("sub/match.png") && html.contains("set") && html.contains("2024-1"));
-    assert!(!html.contains(&pdq) && !report.to_string().contains(&pdq), "hashes are hidden");
+    for hash in [pdq.clone(), md5_hex(&photo), md5_hex(&photo).to_lowercase()] {
+        assert!(!html.contains(&hash) && !report.to_string().contains(&hash), "hashes are hidden");
+    }
 
     // Reproducible: the same evidence and lists give the same report, the times aside.
     let strip = |mut v: serde_json::Value| {
@@ -158,7 +238,7 @@ fn scan_writes_vics_and_a_case_report() {
     for f in ["results.tsv", "found.json", "case.html", "case.json"] {
         std::fs::remove_file(dir.path().join(f)).unwrap();
     }
-    scan(dir.path(), &tree, &list, &[]);
+    scan(dir.path(), &tree, &lists, &[]);
     let again: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("case.json")).unwrap()).unwrap();
     assert_eq!(strip(again), strip(report));
@@ -169,7 +249,7 @@ fn report_hashes_shows_them_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let tree = evidence(dir.path());
     let (list, pdq) = pdq_list(dir.path());
-    scan(dir.path(), &tree, &list, &["--report-hashes"]);
+    scan(dir.path(), &tree, &[list.as_path()], &["--report-hashes"]);
     let html = std::fs::read_to_string(dir.path().join("case.html")).unwrap();
     assert!(html.contains(&pdq));
 }

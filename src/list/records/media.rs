@@ -131,7 +131,7 @@ impl MediaFormat {
         let mut lines = complete
             .lines()
             .map(|l| l.trim_end_matches('\r'))
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
             .peekable();
         lines.peek()?;
         lines
