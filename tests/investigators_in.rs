@@ -102,7 +102,15 @@ fn vics_odata_value_of_media() {
     assert_eq!(rs[1].victim_identified, Some(true));
     assert_eq!(rs[1].is_distributed, Some(true));
     assert_eq!(rs[1].tags, ["x", "y"]);
-    assert_eq!(rs[1].categories(), ["flag:victim_identified", "flag:distributed", "tag:x", "tag:y"]);
+    assert_eq!(
+        rs[1].categories(),
+        [
+            "flag:victim_identified",
+            "flag:distributed",
+            "tag:x",
+            "tag:y"
+        ]
+    );
     assert_eq!((rs[0].at, rs[1].at), (1, 2));
 }
 
@@ -149,7 +157,10 @@ fn vics_bad_records_are_malformed_without_their_text() {
             panic!("item {i} should be malformed: {item:?}")
         };
         assert_eq!(*at, i as u64 + 1);
-        assert!(!reason.contains(&MD5[2..20]) && !reason.contains("perhaps"), "{reason}");
+        assert!(
+            !reason.contains(&MD5[2..20]) && !reason.contains("perhaps"),
+            "{reason}"
+        );
     }
     assert!(matches!(&items[5], MediaItem::Record(r) if r.id.as_deref() == Some("5")));
 }
@@ -163,11 +174,17 @@ fn vics_broken_json_is_an_error_naming_the_place_not_the_value() {
         Some(MediaFormat::Vics),
     )
     .unwrap();
-    assert!(matches!(reader.next_item().unwrap(), Some(MediaItem::Record(_))));
+    assert!(matches!(
+        reader.next_item().unwrap(),
+        Some(MediaItem::Record(_))
+    ));
     let err = reader.next_item().unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Parse { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("set.json") && !msg.contains(&MD5[..16]), "{msg}");
+    assert!(
+        msg.contains("set.json") && !msg.contains(&MD5[..16]),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -180,7 +197,10 @@ fn vics_huge_fields_are_cut_not_held() {
     );
     let ((_, items), peak) = peak_of(|| read_str(&doc, Some(MediaFormat::Vics)));
     let rs = records(&items);
-    assert_eq!(rs[0].comments.as_ref().unwrap().len(), hashsieve::list::records::MAX_FIELD_LEN);
+    assert_eq!(
+        rs[0].comments.as_ref().unwrap().len(),
+        hashsieve::list::records::MAX_FIELD_LEN
+    );
     assert_eq!(rs[0].tags.len(), hashsieve::list::records::MAX_FIELD_ITEMS);
     // The input itself is copied once into the reader's cursor.
     assert!(peak < (doc.len() as u64) + (1 << 20), "{peak} bytes live");
@@ -190,7 +210,11 @@ fn vics_huge_fields_are_cut_not_held() {
 /// returns the number of records.
 fn write_big_vics(path: &std::path::Path, target: u64) -> u64 {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    write!(out, r#"{{"odata.metadata": "http://x/$metadata#Cases", "value": [{{"CaseID": 1, "Media": ["#).unwrap();
+    write!(
+        out,
+        r#"{{"odata.metadata": "http://x/$metadata#Cases", "value": [{{"CaseID": 1, "Media": ["#
+    )
+    .unwrap();
     let mut n = 0u64;
     let mut written = 0u64;
     while written < target {
@@ -226,7 +250,9 @@ fn vics_100mb_document_reads_in_bounded_memory() {
         let mut count = 0u64;
         let mut last = None;
         while let Some(item) = reader.next_item().unwrap() {
-            let MediaItem::Record(r) = item else { panic!("{item:?}") };
+            let MediaItem::Record(r) = item else {
+                panic!("{item:?}")
+            };
             assert_eq!(r.id.as_deref(), Some(count.to_string().as_str()));
             assert_eq!(r.size, Some(count * 3));
             count += 1;
@@ -238,13 +264,16 @@ fn vics_100mb_document_reads_in_bounded_memory() {
     let mut want = [0u8; 16];
     want[8..].copy_from_slice(&(n - 1).to_be_bytes());
     assert_eq!(last_md5, Some(want));
-    assert!(peak < 4 << 20, "{peak} bytes live reading a 100 MB document");
+    assert!(
+        peak < 4 << 20,
+        "{peak} bytes live reading a 100 MB document"
+    );
 }
 
 #[test]
 fn md5sum_sha1sum_sha256sum_lines() {
     let text = format!(
-        "{MD5}  plain.txt\n{}  *binary.bin\n\\{SHA256}  new\\nline\\\\back\n# comment\n\n\
+        "{MD5}  plain.txt\n{} *binary.bin\n\\{SHA256}  new\\nline\\\\back\n# comment\n\n\
          MD5 (tagged name) = {MD5}\n{MD5} missing-separator\n{}  short\n",
         SHA1.to_uppercase(),
         &MD5[..30]
@@ -255,7 +284,10 @@ fn md5sum_sha1sum_sha256sum_lines() {
     let rs = records(&items);
     assert_eq!(rs.len(), 4, "{items:?}");
     let clean = format!("{MD5}  a\n{SHA1} *b\n");
-    assert_eq!(MediaFormat::detect(clean.as_bytes()), Some(MediaFormat::Sums));
+    assert_eq!(
+        MediaFormat::detect(clean.as_bytes()),
+        Some(MediaFormat::Sums)
+    );
     assert_eq!(rs[0].id.as_deref(), Some("plain.txt"));
     assert_eq!(rs[0].md5_hex().unwrap(), MD5.to_uppercase());
     assert_eq!(rs[1].id.as_deref(), Some("binary.bin"));
@@ -304,7 +336,9 @@ fn hashdeep_csv() {
     let (format, items) = read_str(&text, None);
     assert_eq!(format, MediaFormat::Hashdeep);
     assert_eq!(items.len(), 3, "{items:?}");
-    let MediaItem::Record(r) = &items[0] else { panic!() };
+    let MediaItem::Record(r) = &items[0] else {
+        panic!()
+    };
     assert_eq!(r.at, 6);
     assert_eq!(r.size, Some(0));
     assert_eq!(r.id.as_deref(), Some("/evidence/a, with comma.txt"));
@@ -347,11 +381,26 @@ fn make_nsrl(path: &std::path::Path, rows: &[(&str, &str, &str, &str, i64)]) {
 fn nsrl_rds_v3_file_table() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("RDS_modern_minimal.db");
-    let mut rows = vec![(SHA256.to_uppercase(), SHA1.to_uppercase(), MD5.to_uppercase(), "empty".to_string(), 0)];
+    let mut rows = vec![(
+        SHA256.to_uppercase(),
+        SHA1.to_uppercase(),
+        MD5.to_uppercase(),
+        "empty".to_string(),
+        0,
+    )];
     for i in 0..5000u64 {
-        rows.push((format!("{i:064X}"), format!("{i:040X}"), format!("{i:032X}"), format!("f{i}.dll"), i as i64));
+        rows.push((
+            format!("{i:064X}"),
+            format!("{i:040X}"),
+            format!("{i:032X}"),
+            format!("f{i}.dll"),
+            i as i64,
+        ));
     }
-    let refs: Vec<_> = rows.iter().map(|(a, b, c, d, e)| (a.as_str(), b.as_str(), c.as_str(), d.as_str(), *e)).collect();
+    let refs: Vec<_> = rows
+        .iter()
+        .map(|(a, b, c, d, e)| (a.as_str(), b.as_str(), c.as_str(), d.as_str(), *e))
+        .collect();
     make_nsrl(&path, &refs);
     let mut reader = MediaReader::open(&path, None).unwrap();
     assert_eq!(reader.format(), MediaFormat::Nsrl);
@@ -359,11 +408,20 @@ fn nsrl_rds_v3_file_table() {
     let mut got: Vec<(String, String, String, String, u64)> = records(&items)
         .iter()
         .map(|r| {
-            (r.sha256_hex().unwrap(), r.sha1_hex().unwrap(), r.md5_hex().unwrap(), r.id.clone().unwrap(), r.size.unwrap())
+            (
+                r.sha256_hex().unwrap(),
+                r.sha1_hex().unwrap(),
+                r.md5_hex().unwrap(),
+                r.id.clone().unwrap(),
+                r.size.unwrap(),
+            )
         })
         .collect();
     assert_eq!(got.len(), rows.len());
-    let mut want: Vec<_> = rows.into_iter().map(|(a, b, c, d, e)| (a, b, c, d, e as u64)).collect();
+    let mut want: Vec<_> = rows
+        .into_iter()
+        .map(|(a, b, c, d, e)| (a, b, c, d, e as u64))
+        .collect();
     got.sort();
     want.sort();
     assert_eq!(got, want);
@@ -373,7 +431,10 @@ fn nsrl_rds_v3_file_table() {
 fn nsrl_not_a_database_or_no_file_table_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.db");
-    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x);").unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x);")
+        .unwrap();
     let err = MediaReader::open(&path, None).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InputFormat(_)), "{err}");
     assert!(err.to_string().contains("NSRL"), "{err}");
@@ -386,8 +447,13 @@ fn nsrl_not_a_database_or_no_file_table_is_a_clear_error() {
 #[test]
 fn detection_leaves_perceptual_formats_alone() {
     let pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-    for text in [format!("{pdq}\n"), format!("{pdq},100,a.jpg\n"), format!("pdq {pdq}\n"),
-                 "{\"hash\": \"00\"}\n".to_string(), "hash,id\n".to_string()] {
+    for text in [
+        format!("{pdq}\n"),
+        format!("{pdq},100,a.jpg\n"),
+        format!("pdq {pdq}\n"),
+        "{\"hash\": \"00\"}\n".to_string(),
+        "hash,id\n".to_string(),
+    ] {
         assert_eq!(MediaFormat::detect(text.as_bytes()), None, "{text}");
     }
 }
@@ -429,22 +495,38 @@ fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
     let vics = d.join("set.json");
     std::fs::write(
         &vics,
-        format!(r#"{{"odata.metadata": "x", "value": [{}, {{"MediaID": 9, "SHA1": "{SHA1}"}}]}}"#, media_every_field()),
+        format!(
+            r#"{{"odata.metadata": "x", "value": [{}, {{"MediaID": 9, "SHA1": "{SHA1}"}}]}}"#,
+            media_every_field()
+        ),
     )
     .unwrap();
     let out = d.join("vics.hsl");
-    cmd(["build", "--algo", "md5", "-o"]).arg(&out).arg(&vics).assert_ok();
+    cmd(["build", "--algo", "md5", "-o"])
+        .arg(&out)
+        .arg(&vics)
+        .assert_ok();
     let list = open_list(&out);
     let entries = entries_for(&list, HashKind::Md5, MD5);
     assert_eq!(entries.len(), 1, "{entries:?}");
     let (id, cats, meta) = &entries[0];
     assert_eq!(id, "17");
-    assert!(cats.contains(&"vics:1".to_string()) && cats.contains(&"flag:victim_identified".to_string()), "{cats:?}");
+    assert!(
+        cats.contains(&"vics:1".to_string())
+            && cats.contains(&"flag:victim_identified".to_string()),
+        "{cats:?}"
+    );
     let meta: serde_json::Value = serde_json::from_str(meta.as_deref().unwrap()).unwrap();
-    assert_eq!(meta["PhotoDNA"], "AAECAwQFBgc=", "PhotoDNA kept as opaque metadata");
+    assert_eq!(
+        meta["PhotoDNA"], "AAECAwQFBgc=",
+        "PhotoDNA kept as opaque metadata"
+    );
     assert_eq!(meta["VictimIdentified"], true);
     // The same document as a SHA-1 list holds both records (the first has a SHA1 too).
-    cmd(["build", "--algo", "sha1", "--format", "vics", "-o"]).arg(&out).arg(&vics).assert_ok();
+    cmd(["build", "--algo", "sha1", "--format", "vics", "-o"])
+        .arg(&out)
+        .arg(&vics)
+        .assert_ok();
     assert_eq!(entries_for(&open_list(&out), HashKind::Sha1, SHA1).len(), 2);
     // A perceptual build of an exact set is refused, saying why.
     let run = cmd(["build", "-o"]).arg(d.join("pdq.hsl")).arg(&vics).run();
@@ -453,16 +535,38 @@ fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
 
     let sums = d.join("SHA256SUMS");
     std::fs::write(&sums, format!("{SHA256}  empty.txt\n")).unwrap();
-    cmd(["build", "--algo", "sha256", "-o"]).arg(&out).arg(&sums).assert_ok();
-    assert_eq!(entries_for(&open_list(&out), HashKind::Sha256, SHA256)[0].0, "empty.txt");
+    cmd(["build", "--algo", "sha256", "-o"])
+        .arg(&out)
+        .arg(&sums)
+        .assert_ok();
+    assert_eq!(
+        entries_for(&open_list(&out), HashKind::Sha256, SHA256)[0].0,
+        "empty.txt"
+    );
 
     let deep = d.join("deep.csv");
-    std::fs::write(&deep, format!("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n0,{MD5},{SHA256},/e/a\n")).unwrap();
-    cmd(["build", "--algo", "md5", "-o"]).arg(&out).arg(&deep).assert_ok();
-    assert_eq!(entries_for(&open_list(&out), HashKind::Md5, MD5)[0].0, "/e/a");
+    std::fs::write(
+        &deep,
+        format!("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n0,{MD5},{SHA256},/e/a\n"),
+    )
+    .unwrap();
+    cmd(["build", "--algo", "md5", "-o"])
+        .arg(&out)
+        .arg(&deep)
+        .assert_ok();
+    assert_eq!(
+        entries_for(&open_list(&out), HashKind::Md5, MD5)[0].0,
+        "/e/a"
+    );
 
     let nsrl = d.join("rds.db");
     make_nsrl(&nsrl, &[(SHA256, SHA1, MD5, "empty", 0)]);
-    cmd(["build", "--algo", "sha1", "-o"]).arg(&out).arg(&nsrl).assert_ok();
-    assert_eq!(entries_for(&open_list(&out), HashKind::Sha1, &SHA1.to_uppercase())[0].0, "empty");
+    cmd(["build", "--algo", "sha1", "-o"])
+        .arg(&out)
+        .arg(&nsrl)
+        .assert_ok();
+    assert_eq!(
+        entries_for(&open_list(&out), HashKind::Sha1, &SHA1.to_uppercase())[0].0,
+        "empty"
+    );
 }

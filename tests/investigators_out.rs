@@ -39,7 +39,11 @@ fn pdq_list(dir: &Path) -> (PathBuf, String) {
         })
         .expect("a pdq row");
     let csv = dir.join("set.csv");
-    std::fs::write(&csv, format!("hash,id,categories\n{pdq},vic-1,vics:1 flag:distributed\n")).unwrap();
+    std::fs::write(
+        &csv,
+        format!("hash,id,categories\n{pdq},vic-1,vics:1 flag:distributed\n"),
+    )
+    .unwrap();
     let list = dir.join("set.hsl");
     cmd(["build", "--name", "set", "--list-version", "2024-1", "-o"])
         .arg(&list)
@@ -92,10 +96,12 @@ fn exact_lists(dir: &Path, tree: &Path) -> (PathBuf, PathBuf) {
     .unwrap();
     drop(conn);
     let nsrl_list = dir.join("nsrl.hsl");
-    cmd(["build", "--algo", "sha1", "--role", "allow", "--name", "nsrl", "-o"])
-        .arg(&nsrl_list)
-        .arg(&db)
-        .assert_ok();
+    cmd([
+        "build", "--algo", "sha1", "--role", "allow", "--name", "nsrl", "-o",
+    ])
+    .arg(&nsrl_list)
+    .arg(&db)
+    .assert_ok();
     (vics_list, nsrl_list)
 }
 
@@ -115,12 +121,20 @@ fn scan(dir: &Path, tree: &Path, lists: &[&Path], extra: &[&str]) -> crate::comm
         .arg(tree)
         .run();
     // Files that are not images are matched by exact hash: nothing failed, something matched.
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    crate::common::sha256(bytes).iter().map(|b| format!("{b:02X}")).collect()
+    crate::common::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
 }
 
 #[test]
@@ -162,7 +176,10 @@ fn scan_writes_vics_and_a_case_report() {
     assert_eq!(m["MD5"], md5_hex(&photo));
     assert_eq!(m["SHA1"], sha1_hex(&photo));
     assert_eq!(m["MediaSize"], photo.len());
-    let n = value.iter().find(|m| m["RelativeFilePath"] == "notes.txt").expect("notes.txt by MD5");
+    let n = value
+        .iter()
+        .find(|m| m["RelativeFilePath"] == "notes.txt")
+        .expect("notes.txt by MD5");
     assert_eq!(n["Category"], 2);
     assert_eq!(n["MD5"], md5_hex(&notes));
     assert!(n.get("PDQ").is_none());
@@ -171,7 +188,10 @@ fn scan_writes_vics_and_a_case_report() {
         assert!(m.get(key).is_some(), "{key} missing: {m}");
     }
     if cfg!(unix) {
-        let odd = value.iter().find(|m| m["RelativeFilePath"] == "odd\\xff.png").unwrap();
+        let odd = value
+            .iter()
+            .find(|m| m["RelativeFilePath"] == "odd\\xff.png")
+            .unwrap();
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(odd["RelativeFilePathBytes"].as_str().unwrap())
@@ -180,16 +200,32 @@ fn scan_writes_vics_and_a_case_report() {
     }
     // What the importer read agrees with the document.
     assert_eq!(media.len(), value.len());
-    assert_eq!(media.iter().filter(|r| r.category.as_deref() == Some("1")).count(), expected);
+    assert_eq!(
+        media
+            .iter()
+            .filter(|r| r.category.as_deref() == Some("1"))
+            .count(),
+        expected
+    );
     assert!(media.iter().any(|r| r.md5_hex() == Some(md5_hex(&notes))));
 
     // The case report.
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("case.json")).unwrap()).unwrap();
     assert!(report["tool"].as_str().unwrap().starts_with("hashsieve "));
-    let command: Vec<&str> = report["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let command: Vec<&str> = report["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     assert_eq!(command[1..3], ["scan", "--list"]);
-    let set = report["lists"].as_array().unwrap().iter().find(|l| l["name"] == "set").unwrap();
+    let set = report["lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "set")
+        .unwrap();
     assert_eq!(set["version"], "2024-1");
     assert_eq!(set["sha256"], sha256_hex(&std::fs::read(&list).unwrap()));
     assert_eq!(report["lists"].as_array().unwrap().len(), 3);
@@ -204,29 +240,57 @@ fn scan_writes_vics_and_a_case_report() {
     );
     let files = &report["files"];
     assert_eq!(files["matched"], expected + 1, "{files:#}");
-    assert_eq!(files["known_good"], 1, "other.png is on the NSRL allow-list");
+    assert_eq!(
+        files["known_good"], 1,
+        "other.png is on the NSRL allow-list"
+    );
     assert_eq!(files["read"], expected + 3);
     assert!(files["failed"].as_array().unwrap().is_empty(), "{files:#}");
-    let not_images: Vec<&str> = files["not_images"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let not_images: Vec<&str> = files["not_images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(not_images.len(), 2, "{files:#}");
     assert!(not_images.iter().any(|p| p.ends_with("notes.txt")));
     assert!(not_images.iter().any(|p| p.ends_with("sub/truncated.png")));
-    assert!(files["not_images"].as_array().unwrap().iter().all(|f| !f["reason"].as_str().unwrap().is_empty()));
+    assert!(files["not_images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !f["reason"].as_str().unwrap().is_empty()));
     assert_eq!(report["per_category"]["vics:1"], expected);
     assert_eq!(report["per_category"]["vics:2"], 1);
     assert_eq!(report["per_category"]["flag:distributed"], expected + 1);
     assert_eq!(report["per_list"]["set"], expected);
     assert_eq!(report["per_list"]["vics"], 1);
-    assert!(report["per_directory"].as_array().unwrap().iter().any(|d| d["directory"].as_str().unwrap().ends_with("evidence/sub") && d["files"] == 2 && d["matched"] == 1));
+    assert!(report["per_directory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(
+            |d| d["directory"].as_str().unwrap().ends_with("evidence/sub")
+                && d["files"] == 2
+                && d["matched"] == 1
+        ));
 
     // The HTML: self-contained, no image, no hash unless asked.
     let html = std::fs::read_to_string(dir.path().join("case.html")).unwrap();
-    for banned in ["<img", "<script", "src=", "href=", "url(", "<link", "<object", "<iframe"] {
-        assert!(!html.to_ascii_lowercase().contains(banned), "{banned} in the report");
+    for banned in [
+        "<img", "<script", "src=", "href=", "url(", "<link", "<object", "<iframe",
+    ] {
+        assert!(
+            !html.to_ascii_lowercase().contains(banned),
+            "{banned} in the report"
+        );
     }
     assert!(html.contains("sub/match.png") && html.contains("set") && html.contains("2024-1"));
     for hash in [pdq.clone(), md5_hex(&photo), md5_hex(&photo).to_lowercase()] {
-        assert!(!html.contains(&hash) && !report.to_string().contains(&hash), "hashes are hidden");
+        assert!(
+            !html.contains(&hash) && !report.to_string().contains(&hash),
+            "hashes are hidden"
+        );
     }
 
     // Reproducible: the same evidence and lists give the same report, the times aside.

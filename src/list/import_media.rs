@@ -1,7 +1,9 @@
 //! Importing the investigators' exact-hash sets ([`MediaReader`]) into an exact-hash list.
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{all_malformed, ImportOptions, ImportReport, Problems, DEFAULT_CATEGORY_SCHEME};
+use super::import::{
+    all_malformed, ImportOptions, ImportReport, Problems, DEFAULT_CATEGORY_SCHEME,
+};
 use super::reader::Category;
 use super::records::{MediaItem, MediaReader, MediaRecord, SkipReason};
 use crate::error::{Error, ErrorKind, Result};
@@ -142,7 +144,11 @@ pub fn import_media(
     report.malformed = problems.count;
     report.messages = problems.messages;
     if report.malformed > 0 && report.added + report.rejected + report.skipped == 0 {
-        return Err(all_malformed(report.malformed, &source, problems.first.as_ref()));
+        return Err(all_malformed(
+            report.malformed,
+            &source,
+            problems.first.as_ref(),
+        ));
     }
     Ok(report)
 }

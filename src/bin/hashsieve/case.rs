@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hashsieve::fs::AtomicFile;
-use hashsieve::list::records::{MediaRecord, VicsWriter};
 use hashsieve::hash::ExactHasher;
+use hashsieve::list::records::{MediaRecord, VicsWriter};
 use hashsieve::HashKind;
 
 use crate::common;
@@ -475,7 +475,11 @@ fn html(r: &serde_json::Value) -> String {
          <h1>hashsieve case report</h1>\n",
     );
     let kv = |out: &mut String, k: &str, v: String| {
-        out.push_str(&format!("<tr><th>{}</th><td><code>{}</code></td></tr>\n", esc(k), esc(&v)));
+        out.push_str(&format!(
+            "<tr><th>{}</th><td><code>{}</code></td></tr>\n",
+            esc(k),
+            esc(&v)
+        ));
     };
     out.push_str("<table>\n");
     kv(&mut out, "Tool", text_of(&r["tool"]));
@@ -489,7 +493,11 @@ fn html(r: &serde_json::Value) -> String {
     let f = &r["files"];
     kv(&mut out, "Files read", text_of(&f["read"]));
     kv(&mut out, "Files matched", text_of(&f["matched"]));
-    kv(&mut out, "Files known good (allow-lists)", text_of(&f["known_good"]));
+    kv(
+        &mut out,
+        "Files known good (allow-lists)",
+        text_of(&f["known_good"]),
+    );
     kv(&mut out, "Files with no match", text_of(&f["no_match"]));
     kv(
         &mut out,
@@ -506,7 +514,11 @@ fn html(r: &serde_json::Value) -> String {
             kv(
                 &mut out,
                 &format!("Output: {k}"),
-                format!("{} (SHA-256 {})", text_of(&v["file"]), text_of(&v["sha256"])),
+                format!(
+                    "{} (SHA-256 {})",
+                    text_of(&v["file"]),
+                    text_of(&v["sha256"])
+                ),
             );
         }
     }
@@ -527,16 +539,46 @@ fn html(r: &serde_json::Value) -> String {
             })
             .unwrap_or_default()
     };
-    table(&mut out, "Matched files per category", &counts(&r["per_category"], "category"), &["category", "files"]);
-    table(&mut out, "Matched files per list", &counts(&r["per_list"], "list"), &["list", "files"]);
-    table(&mut out, "Files per directory", &arr(&r["per_directory"]), &["directory", "files", "matched"]);
+    table(
+        &mut out,
+        "Matched files per category",
+        &counts(&r["per_category"], "category"),
+        &["category", "files"],
+    );
+    table(
+        &mut out,
+        "Matched files per list",
+        &counts(&r["per_list"], "list"),
+        &["list", "files"],
+    );
+    table(
+        &mut out,
+        "Files per directory",
+        &arr(&r["per_directory"]),
+        &["directory", "files", "matched"],
+    );
     let mut match_columns = vec!["path", "lists", "categories"];
     if r["hashes_shown"] == serde_json::Value::Bool(true) {
         match_columns.extend(["md5", "sha1", "pdq"]);
     }
-    table(&mut out, "Matched files", &arr(&r["matches"]), &match_columns);
-    table(&mut out, "Skipped files", &arr(&f["skipped"]), &["path", "reason"]);
-    table(&mut out, "Failed files", &arr(&f["failed"]), &["path", "reason"]);
+    table(
+        &mut out,
+        "Matched files",
+        &arr(&r["matches"]),
+        &match_columns,
+    );
+    table(
+        &mut out,
+        "Skipped files",
+        &arr(&f["skipped"]),
+        &["path", "reason"],
+    );
+    table(
+        &mut out,
+        "Failed files",
+        &arr(&f["failed"]),
+        &["path", "reason"],
+    );
     table(
         &mut out,
         "Files that are not images (matched by exact hash only)",

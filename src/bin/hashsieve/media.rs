@@ -78,7 +78,11 @@ pub(crate) fn import_if_media(
         );
     }
     let mut reader = if input.as_os_str() == "-" {
-        MediaReader::from_reader(std::io::BufReader::new(std::io::stdin()), "<stdin>", Some(media))
+        MediaReader::from_reader(
+            std::io::BufReader::new(std::io::stdin()),
+            "<stdin>",
+            Some(media),
+        )
     } else {
         MediaReader::open(input, Some(media))
     }

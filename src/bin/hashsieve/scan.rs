@@ -442,7 +442,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 entries: l.entries as u64,
             })
             .collect();
-        case.finish(&lists, args.output.as_deref(), &started, &now(), skipped.to_json())?;
+        case.finish(
+            &lists,
+            args.output.as_deref(),
+            &started,
+            &now(),
+            skipped.to_json(),
+        )?;
     }
     let mut summary = summary;
     if let (Some(n), Some(obj)) = (over_matching, summary.as_object_mut()) {

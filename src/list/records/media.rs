@@ -117,7 +117,12 @@ impl MediaFormat {
         if trimmed.starts_with('{') {
             // JSON lines are one object per line; a VICS document names OData or Media near
             // its start.
-            let vics = ["\"odata.metadata\"", "\"@odata.context\"", "\"Media\"", "\"Cases\""];
+            let vics = [
+                "\"odata.metadata\"",
+                "\"@odata.context\"",
+                "\"Media\"",
+                "\"Cases\"",
+            ];
             return vics
                 .iter()
                 .any(|k| trimmed.contains(k))
@@ -216,7 +221,10 @@ fn hex_upper(bytes: &[u8]) -> String {
 }
 
 /// Parses `N` bytes of hex, either case; `Err` with a reason that does not hold the text.
-pub(crate) fn parse_hex_bytes<const N: usize>(what: &str, text: &str) -> std::result::Result<[u8; N], String> {
+pub(crate) fn parse_hex_bytes<const N: usize>(
+    what: &str,
+    text: &str,
+) -> std::result::Result<[u8; N], String> {
     let text = text.trim();
     if text.len() != 2 * N {
         return Err(format!(
@@ -270,7 +278,13 @@ impl MediaRecord {
         let code = |s: &str| -> String {
             s.trim()
                 .chars()
-                .map(|c| if c.is_whitespace() || c.is_control() { '_' } else { c })
+                .map(|c| {
+                    if c.is_whitespace() || c.is_control() {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         };
         let mut out = Vec::new();
@@ -355,7 +369,8 @@ impl MediaReader {
     /// NSRL database in a build without the `nsrl` feature.
     pub fn open(path: &Path, format: Option<MediaFormat>) -> Result<MediaReader> {
         let source = path.display().to_string();
-        let mut file = BufReader::new(File::open(path).map_err(|e| Error::from(e).with_path(path))?);
+        let mut file =
+            BufReader::new(File::open(path).map_err(|e| Error::from(e).with_path(path))?);
         let format = match format {
             Some(f) => f,
             None => {
@@ -392,14 +407,14 @@ impl MediaReader {
         };
         let input = std::io::Cursor::new(head).chain(input);
         let inner = match format {
-            MediaFormat::Vics => {
-                Inner::Vics(super::vics::VicsReader::new(Box::new(input), source))
+            MediaFormat::Vics => Inner::Vics(super::vics::VicsReader::new(Box::new(input), source)),
+            MediaFormat::Sums | MediaFormat::Hashdeep => {
+                Inner::Lines(super::sums::SumsReader::new(
+                    Box::new(input),
+                    source,
+                    format == MediaFormat::Hashdeep,
+                ))
             }
-            MediaFormat::Sums | MediaFormat::Hashdeep => Inner::Lines(super::sums::SumsReader::new(
-                Box::new(input),
-                source,
-                format == MediaFormat::Hashdeep,
-            )),
             MediaFormat::Nsrl => {
                 return Err(ErrorKind::InvalidArgument(format!(
                     "{source}: an NSRL database is read from its path, not a stream"

@@ -98,21 +98,21 @@ mod media;
 mod nsrl;
 mod pytx;
 mod sums;
-mod vics;
-mod vics_out;
 mod table;
 mod tsv;
+mod vics;
+mod vics_out;
 
 use self::detect::*;
 pub(crate) use self::detect::{sample, sample_lines};
 pub(crate) use self::fields::*;
 pub(crate) use self::hex::*;
-use self::pytx::*;
-use self::table::*;
-use self::tsv::*;
 pub use self::media::{
     MediaFormat, MediaItem, MediaReader, MediaRecord, MAX_FIELD_ITEMS, MAX_FIELD_LEN,
 };
+use self::pytx::*;
+use self::table::*;
+use self::tsv::*;
 pub use self::tsv::{escape_tsv, unescape_tsv};
 pub use self::vics_out::{VicsWriter, VICS_METADATA};
 

@@ -24,8 +24,10 @@ pub(super) struct NsrlReader {
 }
 
 fn sqlite_error(source: &str, e: &rusqlite::Error) -> Error {
-    ErrorKind::InputFormat(format!("{source}: cannot read it as an NSRL RDS v3 database: {e}"))
-        .into()
+    ErrorKind::InputFormat(format!(
+        "{source}: cannot read it as an NSRL RDS v3 database: {e}"
+    ))
+    .into()
 }
 
 /// Text of column `i` (TEXT or BLOB), `None` for NULL.

@@ -13,7 +13,11 @@ fn set_digest(r: &mut MediaRecord, what: &str, hex: &str) -> std::result::Result
         32 => r.md5 = Some(parse_hex_bytes::<16>(what, hex)?),
         40 => r.sha1 = Some(parse_hex_bytes::<20>(what, hex)?),
         64 => r.sha256 = Some(parse_hex_bytes::<32>(what, hex)?),
-        n => return Err(format!("{what} has {n} characters: not an MD5, SHA-1 or SHA-256")),
+        n => {
+            return Err(format!(
+                "{what} has {n} characters: not an MD5, SHA-1 or SHA-256"
+            ))
+        }
     }
     Ok(())
 }
@@ -81,7 +85,11 @@ pub(super) fn sums_line(line: &[u8]) -> std::result::Result<MediaRecord, String>
         return Err("no file name".into());
     }
     // ASCII hex digits only, so this is UTF-8.
-    set_digest(&mut r, "the digest", std::str::from_utf8(hex).unwrap_or_default())?;
+    set_digest(
+        &mut r,
+        "the digest",
+        std::str::from_utf8(hex).unwrap_or_default(),
+    )?;
     r.id = Some(if escaped {
         name_id(&unescape_sum_name(name)?)
     } else {

@@ -40,7 +40,8 @@ impl<R: Read> VicsReader<R> {
     }
 
     pub(super) fn next_item(&mut self) -> Result<Option<MediaItem>> {
-        self.step().map_err(|e| json_error(&self.source, self.records, e))
+        self.step()
+            .map_err(|e| json_error(&self.source, self.records, e))
     }
 
     fn step(&mut self) -> std::result::Result<Option<MediaItem>, ReaderError> {
@@ -231,7 +232,9 @@ fn scalar_text<R: Read>(
     })
 }
 
-fn bounded_string<R: Read>(json: &mut JsonStreamReader<R>) -> std::result::Result<String, ReaderError> {
+fn bounded_string<R: Read>(
+    json: &mut JsonStreamReader<R>,
+) -> std::result::Result<String, ReaderError> {
     let mut bytes = Vec::new();
     let location = json.current_position(false);
     {

@@ -103,9 +103,9 @@ impl<W: Write> VicsWriter<W> {
         j.number_value(self.count).map_err(io)?;
         j.name("Category").map_err(io)?;
         match record.category.as_deref() {
-            Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) && c.len() < 10 => {
-                j.number_value(c.parse::<u32>().unwrap_or_default()).map_err(io)?
-            }
+            Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) && c.len() < 10 => j
+                .number_value(c.parse::<u32>().unwrap_or_default())
+                .map_err(io)?,
             Some(c) => j.string_value(c).map_err(io)?,
             None => j.null_value().map_err(io)?,
         }
