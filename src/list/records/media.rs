@@ -315,6 +315,8 @@ impl MediaRecord {
 }
 
 /// What a [`MediaReader`] made of one record of its input.
+// One item per record, handed over once: a box would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MediaItem {
@@ -330,7 +332,7 @@ pub enum MediaItem {
 }
 
 enum Inner {
-    Vics(super::vics::VicsReader<Box<dyn Read + Send>>),
+    Vics(Box<super::vics::VicsReader<Box<dyn Read + Send>>>),
     Lines(super::sums::SumsReader<Box<dyn BufRead + Send>>),
     #[cfg(feature = "nsrl")]
     Nsrl(super::nsrl::NsrlReader),
@@ -407,7 +409,10 @@ impl MediaReader {
         };
         let input = std::io::Cursor::new(head).chain(input);
         let inner = match format {
-            MediaFormat::Vics => Inner::Vics(super::vics::VicsReader::new(Box::new(input), source)),
+            MediaFormat::Vics => Inner::Vics(Box::new(super::vics::VicsReader::new(
+                Box::new(input),
+                source,
+            ))),
             MediaFormat::Sums | MediaFormat::Hashdeep => {
                 Inner::Lines(super::sums::SumsReader::new(
                     Box::new(input),

@@ -122,6 +122,8 @@ impl<R: Read> VicsReader<R> {
     }
 }
 
+// Made once per record and matched at once: a box would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 enum Member {
     /// A Media record, read whole.
     Record(MediaItem),
