@@ -212,7 +212,7 @@ fn exact_lookup_agrees_with_brute_force() {
             let mut added: Vec<(Digest, String)> = Vec::new();
             let mut b = ListBuilder::new(kind);
             for i in 0..n {
-                let d = if i > 0 && rng.next() % 7 == 0 {
+                let d = if i > 0 && rng.next().is_multiple_of(7) {
                     added[rng.next() as usize % added.len()].0
                 } else {
                     let bytes: Vec<u8> = (0..32).map(|_| rng.next() as u8).collect();

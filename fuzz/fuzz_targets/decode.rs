@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     let pixels = image.pixels();
     assert_eq!((pixels.width(), pixels.height()), (w, h));
     let hasher = Hasher::new();
-    for kind in HashKind::ALL {
+    for kind in HashKind::PERCEPTUAL {
         let out = hasher.hash_pixels(&pixels, kind);
         assert_eq!(out.value.width(), kind.width());
     }

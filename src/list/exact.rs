@@ -120,12 +120,11 @@ impl<'a> ExactKeys<'a> {
             if t < a || t > b {
                 return None;
             }
-            let span = (b - a) as u128;
-            let guess = if span == 0 {
-                lo
-            } else {
-                lo + (((t - a) as u128 * (hi - 1 - lo) as u128) / span) as usize
-            };
+            let span = u128::from(b - a);
+            let guess = lo
+                + (u128::from(t - a) * (hi - 1 - lo) as u128)
+                    .checked_div(span)
+                    .map_or(0, |g| g as usize);
             // Probe a small window around the guess to tighten both bounds.
             const W: usize = 8;
             let g_lo = guess.saturating_sub(W).max(lo);
