@@ -195,7 +195,7 @@ impl Case {
         let mut best: &[u8] = path;
         for root in &self.roots {
             let root = root.strip_suffix(b"/").unwrap_or(root);
-            if let Some(rest) = path.strip_prefix(root.as_ref() as &[u8]) {
+            if let Some(rest) = path.strip_prefix(root) {
                 if let Some(rest) = rest.strip_prefix(b"/") {
                     if rest.len() < best.len() {
                         best = rest;
