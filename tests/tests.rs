@@ -35,6 +35,8 @@ mod imagehash_conformance;
 mod index_corrupt;
 mod index_kernels;
 mod index_props;
+mod investigators_in;
+mod investigators_out;
 mod list_cli;
 mod list_corruption;
 mod list_format;

@@ -359,6 +359,8 @@ pub(crate) fn all_malformed(count: u64, source: &str, first: Option<&(u64, Strin
     .with_path(source)
 }
 
+pub use super::import_media::import_media;
+
 #[cfg(test)]
 mod tests {
     use super::*;

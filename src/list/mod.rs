@@ -289,6 +289,7 @@ mod builder;
 mod exact;
 pub mod export;
 pub mod import;
+mod import_media;
 mod index;
 pub mod raw;
 mod reader;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hashsieve::index::{IndexKind, IndexOptions};
-use hashsieve::list::import::{import, ImportOptions, InputFormat};
+use hashsieve::list::import::{import, ImportOptions};
 use hashsieve::list::ListRole;
 use hashsieve::{HashKind, ListBuilder};
 
@@ -36,8 +36,10 @@ pub(crate) struct Args {
     /// pytx-csv, pytx-signals (python-threatexchange `tx hash`, `tx dataset -P`), hashsieve (our
     /// hash/scan output, TSV/CSV/JSON), csv, tsv, jsonl (default: detected from the header and
     /// first lines of each input; an input that fits two formats is an error naming both).
-    #[arg(long, value_name = "F")]
-    input_format: Option<InputFormat>,
+    /// Exact-hash sets (with `--algo md5|sha1|sha256`): vics (Project VIC / CAID JSON), nsrl
+    /// (NSRL RDS v3 SQLite), md5sum (md5sum/sha1sum/sha256sum output), hashdeep; detected too.
+    #[arg(long, alias = "format", value_name = "F", value_parser = crate::media::parse_format)]
+    input_format: Option<crate::media::AnyFormat>,
     /// CSV/TSV/JSON lines: the hash column (default `hash`).
     #[arg(long, value_name = "NAME")]
     hash_col: Option<String>,
@@ -209,12 +211,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.algo,
     );
     let mut options = ImportOptions::new().max_errors(args.entries.max_errors);
-    options.format = args.input_format;
+    options.format = args.input_format.and_then(crate::media::AnyFormat::text);
     options.hash_col = args.hash_col.clone();
     options.id_col = args.id_col.clone();
     options.category_col = args.category_col.clone();
 
     for input in &args.inputs {
+        // Investigators' exact-hash sets (VICS, NSRL, md5sum, hashdeep): crate::media.
+        if crate::media::import_if_media(input, args.input_format, &options, &mut builder)? {
+            continue;
+        }
         let (reader, name) = open_input(input)?;
         let report = import(reader, &name, &options, &mut builder)
             .with_context(|| format!("cannot import {name}; nothing was written"))?;

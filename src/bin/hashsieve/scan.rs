@@ -51,6 +51,8 @@ pub(crate) struct Args {
     format: Format,
     #[command(flatten)]
     walk: common::WalkArgs,
+    #[command(flatten)]
+    case: crate::case::CaseArgs,
     /// Exact hashes of the file bytes every row set carries, computed in the same read as the
     /// decoding, comma separated: md5, sha1, sha256 (default md5,sha1, the hashes national hash
     /// sets use; `none` for none). Exact-hash lists add their own kind.
@@ -226,11 +228,13 @@ fn write_settings(
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = now();
     let report_path = args.output.as_deref().map(report_path);
+    let case_outputs = args.case.outputs();
     let files = common::Files::new()
         .lists(args.lists.lists.iter().map(PathBuf::as_path))
         .inputs(args.paths.iter().map(PathBuf::as_path))
         .outputs(args.output.as_deref())
-        .outputs(report_path.as_deref());
+        .outputs(report_path.as_deref())
+        .outputs(case_outputs.iter().map(PathBuf::as_path));
     files.check()?;
     let outputs = files.output_ids();
     let gates = common::matcher_options(&args.image.min_quality);
@@ -311,6 +315,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .numeric(&["quality", "distance", "size"]);
     let mut rows_now = 0u64;
+    // `--vics` and `--report`: fed each file's rows (crate::case).
+    let mut case = crate::case::Case::new(&args.case, &args.paths)?;
     let mut over = OverMatching::new();
 
     let hasher = args.image.dihedral.hasher().decode_options(
@@ -331,6 +337,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             cells[9] = Cell::Text(err);
             out.cells(&cells)?;
             rows_now += 1;
+            if let Some(case) = &mut case {
+                let mut row = vec![String::new(); HEADER.len()];
+                row[1] = "error".into();
+                row[9] = err.clone();
+                case.file(path, &HEADER, &[row])?;
+            }
         }
     }
     for chunk in files.chunks(CHUNK) {
@@ -360,6 +372,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("hashsieve: {}: {}", path.display(), file_rows[0][9]);
             }
             now_counts.add(outcome);
+            if let Some(case) = &mut case {
+                case.file(path, &HEADER, &file_rows)?;
+            }
             for row in &file_rows {
                 // The path is written exactly (its bytes); the other cells are text.
                 let mut cells: Vec<Cell<'_>> = row.iter().map(Cell::from).collect();
@@ -414,6 +429,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<BTreeMap<_, _>>(),
         "files": file_counts,
     });
+    // The results file is complete before the case report takes its digest.
+    drop(out);
+    if let Some(case) = case {
+        let lists: Vec<crate::case::ListInfo> = loaded
+            .iter()
+            .map(|l| crate::case::ListInfo {
+                path: l.path.clone(),
+                name: l.name.clone(),
+                version: l.version.clone(),
+                algorithm: l.kind.name().to_owned(),
+                entries: l.entries as u64,
+            })
+            .collect();
+        case.finish(
+            &lists,
+            args.output.as_deref(),
+            &started,
+            &now(),
+            skipped.to_json(),
+        )?;
+    }
     let mut summary = summary;
     if let (Some(n), Some(obj)) = (over_matching, summary.as_object_mut()) {
         obj.insert("over_matching".into(), n.into());

@@ -94,18 +94,28 @@ use crate::util::parse_name;
 mod detect;
 mod fields;
 mod hex;
+mod media;
+#[cfg(feature = "nsrl")]
+mod nsrl;
 mod pytx;
+mod sums;
 mod table;
 mod tsv;
+mod vics;
+mod vics_out;
 
 use self::detect::*;
 pub(crate) use self::detect::{sample, sample_lines};
 pub(crate) use self::fields::*;
 pub(crate) use self::hex::*;
+pub use self::media::{
+    MediaFormat, MediaItem, MediaReader, MediaRecord, MAX_FIELD_ITEMS, MAX_FIELD_LEN,
+};
 use self::pytx::*;
 use self::table::*;
 use self::tsv::*;
 pub use self::tsv::{escape_tsv, unescape_tsv};
+pub use self::vics_out::{VicsWriter, VICS_METADATA};
 
 /// How many lines (after leading comments and blank lines) detection looks at, at most.
 pub const DETECT_LINES: usize = 32;
