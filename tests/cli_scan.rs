@@ -53,7 +53,15 @@ fn scan_records_every_file_reports_errors_and_resumes() {
     let tree = case_tree(dir.path());
     let list = known_list(dir.path());
     let out_path = dir.path().join("results.tsv");
-    let run = || scan(&[&list], &["--exact", "none", "--dihedral"], &out_path, &tree).output();
+    let run = || {
+        scan(
+            &[&list],
+            &["--exact", "none", "--dihedral"],
+            &out_path,
+            &tree,
+        )
+        .output()
+    };
     let first = run();
     assert_eq!(
         first.status.code(),
