@@ -9,12 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Optional
 
-import numpy as np
-
 from . import _cache
-from ._hashsieve import HashsieveError, hash_file
-
-COLUMNS = ["key", "list", "entry_id", "entry_index", "distance", "quality", "hash", "error"]
+from ._cache import COLUMNS
+from ._hashsieve import hash_file
 
 
 def _list_path(name: str, fallback: str) -> str:
@@ -32,27 +29,8 @@ def _list_path(name: str, fallback: str) -> str:
 def _match_partition(paths: Iterable[str], name: str, fallback: str,
                      threshold: Optional[int]) -> list[dict[str, Any]]:
     matcher = _cache.matcher_for(_list_path(name, fallback), threshold)
-    rows: list[dict[str, Any]] = []
-    keys, hashes, qualities = [], [], []
-    for p in paths:
-        try:
-            h, q = hash_file(p)["pdq"]
-        except HashsieveError as e:  # one bad file does not stop the partition
-            rows.append(dict.fromkeys(COLUMNS) | {"key": p, "error": str(e)})
-            continue
-        keys.append(p)
-        hashes.append(np.frombuffer(h.to_bytes(), np.uint8))
-        qualities.append(q)
-    if hashes:
-        r = matcher.query_batch(np.vstack(hashes), np.array(qualities, np.uint8))
-        for k in range(len(r)):
-            qi = int(r.query[k])
-            for eid in r.entry_ids(k):
-                rows.append({"key": keys[qi], "list": r.list_names[int(r.list[k])],
-                             "entry_id": eid, "entry_index": int(r.entry[k]),
-                             "distance": int(r.distance[k]), "quality": int(qualities[qi]),
-                             "hash": hashes[qi].tobytes().hex(), "error": None})
-    return rows
+    rows = _cache.match_rows(matcher, ((p, p) for p in paths), hash_file)
+    return [dict(zip(COLUMNS, row)) for row in rows]
 
 
 def backfill(paths: Iterable[str], list_path: str, *, client: Any = None,

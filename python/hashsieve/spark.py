@@ -14,7 +14,8 @@ from typing import Iterator, Optional
 import numpy as np
 
 from . import _cache
-from ._hashsieve import HashsieveError, distances, hash_bytes, hash_file
+from ._cache import COLUMNS
+from ._hashsieve import distances, hash_bytes, hash_file
 
 MATCH_SCHEMA = (
     "key string, list string, entry_id string, entry_index long, distance int, quality int, "
@@ -28,34 +29,12 @@ def _match_batches(batches: Iterator, list_file: str, threshold: Optional[int], 
     from pyspark import SparkFiles
 
     matcher = _cache.matcher_for(SparkFiles.get(list_file), threshold)
+    hash_image = (lambda data: hash_bytes(bytes(data))) if content_col else hash_file
     for pdf in batches:
-        out = {k: [] for k in ("key", "list", "entry_id", "entry_index", "distance", "quality",
-                               "hash", "error")}
-
-        def row(key, lst=None, eid=None, idx=None, dist=None, q=None, h=None, err=None):
-            for k, v in zip(out, (key, lst, eid, idx, dist, q, h, err)):
-                out[k].append(v)
-
-        keys, hashes, qualities = [], [], []
         sources = pdf[content_col] if content_col else pdf[key_col]
-        for key, src in zip(pdf[key_col], sources):
-            try:
-                got = hash_bytes(bytes(src)) if content_col else hash_file(src)
-            except HashsieveError as e:  # one bad file does not stop the batch
-                row(key, err=str(e))
-                continue
-            h, q = got["pdq"]
-            keys.append(key)
-            hashes.append(np.frombuffer(h.to_bytes(), np.uint8))
-            qualities.append(q)
-        if hashes:
-            r = matcher.query_batch(np.vstack(hashes), np.array(qualities, np.uint8))
-            for k in range(len(r)):
-                qi = int(r.query[k])
-                for eid in r.entry_ids(k):
-                    row(keys[qi], r.list_names[int(r.list[k])], eid, int(r.entry[k]),
-                        int(r.distance[k]), int(qualities[qi]), hashes[qi].tobytes().hex())
-        if out["key"]:  # an empty batch is not sent: pyarrow 26 cannot convert empty object columns
+        rows = _cache.match_rows(matcher, zip(pdf[key_col], sources), hash_image)
+        if rows:  # an empty batch is not sent: pyarrow 26 cannot convert empty object columns
+            out = {c: [row[i] for row in rows] for i, c in enumerate(COLUMNS)}
             yield pd.DataFrame(out).astype({"entry_index": "Int64", "distance": "Int32",
                                             "quality": "Int32"})
 
