@@ -38,102 +38,40 @@ create_exception!(
     PyException,
     "Base class of every hashsieve error."
 );
-create_exception!(
-    _hashsieve,
-    ChecksumError,
-    HashsieveError,
-    "A section's checksum does not match: the file is damaged."
-);
-create_exception!(
-    _hashsieve,
-    CorruptError,
-    HashsieveError,
-    "A file's structure is invalid."
-);
-create_exception!(
-    _hashsieve,
-    DecodeError,
-    HashsieveError,
-    "An image could not be decoded."
-);
-create_exception!(
-    _hashsieve,
-    DuplicateListError,
-    HashsieveError,
-    "A list of that name is already loaded."
-);
-create_exception!(
-    _hashsieve,
-    InputFormatError,
-    HashsieveError,
-    "Hash text is not in a format that can be read."
-);
-create_exception!(
-    _hashsieve,
-    InvalidArgumentError,
-    HashsieveError,
-    "An argument is out of range or inconsistent."
-);
-create_exception!(
-    _hashsieve,
-    InvalidHexError,
-    HashsieveError,
-    "A hash's hex text is malformed."
-);
-create_exception!(
-    _hashsieve,
-    InvalidPixelsError,
-    HashsieveError,
-    "A pixel buffer's size, shape or layout is invalid."
-);
-create_exception!(
-    _hashsieve,
-    IoError,
-    HashsieveError,
-    "Reading or writing a file failed."
-);
-create_exception!(
-    _hashsieve,
-    LimitError,
-    HashsieveError,
-    "A size, memory or count limit was exceeded."
-);
-create_exception!(
-    _hashsieve,
-    MismatchError,
-    HashsieveError,
-    "Two things that must agree do not (for example hash kinds)."
-);
-create_exception!(
-    _hashsieve,
-    ParseError,
-    HashsieveError,
-    "Hash text has malformed lines."
-);
-create_exception!(
-    _hashsieve,
-    TruncatedError,
-    HashsieveError,
-    "A file is shorter than its header says."
-);
-create_exception!(
-    _hashsieve,
-    UnknownNameError,
-    HashsieveError,
-    "A name (algorithm, index, format) is not known."
-);
-create_exception!(
-    _hashsieve,
-    UnsupportedError,
-    HashsieveError,
-    "The input is valid but not supported."
-);
-create_exception!(
-    _hashsieve,
-    VersionError,
-    HashsieveError,
-    "A file's format version is not supported by this build."
-);
+
+/// The subclasses of `HashsieveError`, one per `ErrorKind`: this one table creates each class and
+/// registers it on the module (`add_exceptions`, after `HashsieveError`).
+macro_rules! error_classes {
+    ($($name:ident: $doc:literal,)*) => {
+        $(create_exception!(_hashsieve, $name, HashsieveError, $doc);)*
+
+        fn add_exceptions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            let py = m.py();
+            m.add("HashsieveError", py.get_type::<HashsieveError>())?;
+            $(m.add(stringify!($name), py.get_type::<$name>())?;)*
+            Ok(())
+        }
+    };
+}
+
+error_classes! {
+    ChecksumError: "A section's checksum does not match: the file is damaged.",
+    CorruptError: "A file's structure is invalid.",
+    DecodeError: "An image could not be decoded.",
+    DuplicateListError: "A list of that name is already loaded.",
+    InputFormatError: "Hash text is not in a format that can be read.",
+    InvalidArgumentError: "An argument is out of range or inconsistent.",
+    InvalidHexError: "A hash's hex text is malformed.",
+    InvalidPixelsError: "A pixel buffer's size, shape or layout is invalid.",
+    IoError: "Reading or writing a file failed.",
+    LimitError: "A size, memory or count limit was exceeded.",
+    MismatchError: "Two things that must agree do not (for example hash kinds).",
+    ParseError: "Hash text has malformed lines.",
+    TruncatedError: "A file is shorter than its header says.",
+    UnknownNameError: "A name (algorithm, index, format) is not known.",
+    UnsupportedError: "The input is valid but not supported.",
+    VersionError: "A file's format version is not supported by this build.",
+}
 
 /// Converts a library error into the Python exception of its kind.
 fn py_err(e: Error) -> PyErr {
@@ -546,32 +484,27 @@ fn imagehash_family(
     })
 }
 
-/// imagehash.phash.
-#[pyfunction]
-#[pyo3(signature = (image, hash_size = 8))]
-fn phash(py: Python<'_>, image: &Bound<'_, PyAny>, hash_size: u32) -> PyResult<PyHash> {
-    imagehash_family(py, image, HashKind::PHash, hash_size)
+/// The imagehash functions: one signature, `(image, hash_size=8)`, each over one base kind.
+macro_rules! imagehash_functions {
+    ($($(#[$doc:meta])* $name:ident => $base:ident,)*) => {$(
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (image, hash_size = 8))]
+        fn $name(py: Python<'_>, image: &Bound<'_, PyAny>, hash_size: u32) -> PyResult<PyHash> {
+            imagehash_family(py, image, HashKind::$base, hash_size)
+        }
+    )*};
 }
 
-/// imagehash.dhash.
-#[pyfunction]
-#[pyo3(signature = (image, hash_size = 8))]
-fn dhash(py: Python<'_>, image: &Bound<'_, PyAny>, hash_size: u32) -> PyResult<PyHash> {
-    imagehash_family(py, image, HashKind::DHash, hash_size)
-}
-
-/// imagehash.average_hash.
-#[pyfunction]
-#[pyo3(signature = (image, hash_size = 8))]
-fn average_hash(py: Python<'_>, image: &Bound<'_, PyAny>, hash_size: u32) -> PyResult<PyHash> {
-    imagehash_family(py, image, HashKind::AHash, hash_size)
-}
-
-/// imagehash.whash (Haar, the default mode).
-#[pyfunction]
-#[pyo3(signature = (image, hash_size = 8))]
-fn whash(py: Python<'_>, image: &Bound<'_, PyAny>, hash_size: u32) -> PyResult<PyHash> {
-    imagehash_family(py, image, HashKind::WHash, hash_size)
+imagehash_functions! {
+    /// imagehash.phash.
+    phash => PHash,
+    /// imagehash.dhash.
+    dhash => DHash,
+    /// imagehash.average_hash.
+    average_hash => AHash,
+    /// imagehash.whash (Haar, the default mode).
+    whash => WHash,
 }
 
 fn kinds_of(kinds: Vec<String>) -> PyResult<Vec<HashKind>> {
@@ -894,47 +827,29 @@ impl PyMatch {
 /// The matches of a batch as parallel numpy arrays (one row per match), ids on demand.
 #[pyclass(frozen, module = "hashsieve", name = "BatchResult")]
 struct PyBatchResult {
+    /// Index of the query of each match.
+    #[pyo3(get)]
     query: Py<PyArray1<u64>>,
+    /// Index into `list_names` of each match's list.
+    #[pyo3(get)]
     list: Py<PyArray1<u16>>,
+    /// Index of the matched hash in its list.
+    #[pyo3(get)]
     entry: Py<PyArray1<u64>>,
+    /// Hamming distance of each match.
+    #[pyo3(get)]
     distance: Py<PyArray1<u16>>,
+    /// Per query: skipped by the quality gate (or no list of its kind).
+    #[pyo3(get)]
     skipped: Py<PyArray1<bool>>,
+    /// The names of the lists, indexed by `list`.
+    #[pyo3(get)]
     list_names: Vec<String>,
     ids: Vec<Vec<String>>,
 }
 
 #[pymethods]
 impl PyBatchResult {
-    /// Index of the query of each match.
-    #[getter]
-    fn query(&self, py: Python<'_>) -> Py<PyArray1<u64>> {
-        self.query.clone_ref(py)
-    }
-    /// Index into `list_names` of each match's list.
-    #[getter]
-    fn list(&self, py: Python<'_>) -> Py<PyArray1<u16>> {
-        self.list.clone_ref(py)
-    }
-    /// Index of the matched hash in its list.
-    #[getter]
-    fn entry(&self, py: Python<'_>) -> Py<PyArray1<u64>> {
-        self.entry.clone_ref(py)
-    }
-    /// Hamming distance of each match.
-    #[getter]
-    fn distance(&self, py: Python<'_>) -> Py<PyArray1<u16>> {
-        self.distance.clone_ref(py)
-    }
-    /// Per query: skipped by the quality gate (or no list of its kind).
-    #[getter]
-    fn skipped(&self, py: Python<'_>) -> Py<PyArray1<bool>> {
-        self.skipped.clone_ref(py)
-    }
-    /// The names of the lists, indexed by `list`.
-    #[getter]
-    fn list_names(&self) -> Vec<String> {
-        self.list_names.clone()
-    }
     /// The entry ids of match `i`.
     fn entry_ids(&self, i: usize) -> PyResult<Vec<String>> {
         self.ids
@@ -991,6 +906,18 @@ impl PyMatcher {
         }
         let kind = parse_kind(kind.unwrap_or("pdq"))?;
         Ok(Query::new(kind, one_value(hash, kind)?, quality))
+    }
+
+    /// Adds or replaces (`load`) a list with the GIL released.
+    fn load(
+        &self,
+        py: Python<'_>,
+        hash_list: &PyHashList,
+        opts: ListOptions,
+        load: fn(&Matcher, HashList<Shared>, ListOptions) -> hashsieve::Result<()>,
+    ) -> PyResult<()> {
+        py.allow_threads(|| load(&self.inner, reopen(hash_list)?, opts))
+            .py()
     }
 
     fn dihedral_query(&self, items: Vec<Bound<'_, PyAny>>, quality: Option<u8>) -> PyResult<Query> {
@@ -1052,8 +979,7 @@ impl PyMatcher {
         index: Option<&str>,
     ) -> PyResult<()> {
         let opts = list_options(threshold, index)?;
-        py.allow_threads(|| self.inner.add_list(reopen(hash_list)?, opts))
-            .py()
+        self.load(py, hash_list, opts, Matcher::add_list)
     }
 
     /// Replaces the list of the same name atomically: a query sees the old list or the new one.
@@ -1066,8 +992,7 @@ impl PyMatcher {
         index: Option<&str>,
     ) -> PyResult<()> {
         let opts = list_options(threshold, index)?;
-        py.allow_threads(|| self.inner.replace_list(reopen(hash_list)?, opts))
-            .py()
+        self.load(py, hash_list, opts, Matcher::replace_list)
     }
 
     /// Removes a list by name; whether it was loaded.
@@ -1133,23 +1058,11 @@ impl PyMatcher {
                 )));
             }
         }
-        let width = (kind.width() / 8) as usize;
-        if view.ncols() != width {
-            return Err(invalid(format!(
-                "a {} hash array has {width} columns (bytes), this one has {}",
-                kind.name(),
-                view.ncols()
-            )));
-        }
         let (query, list, entry, distance, skipped, names, ids) = py.allow_threads(|| {
-            let queries: Vec<Query> = view
-                .rows()
+            let queries: Vec<Query> = rows_to_values(&view, kind)?
                 .into_iter()
                 .enumerate()
-                .map(|(i, row)| {
-                    let value = row_value(kind, row.iter().copied());
-                    Query::new(kind, value, qs.as_ref().map(|q| q[i]))
-                })
+                .map(|(i, value)| Query::new(kind, value, qs.as_ref().map(|q| q[i])))
                 .collect();
             let results = self.inner.query_batch(&queries);
             let mut names: Vec<String> = Vec::new();
@@ -1178,8 +1091,8 @@ impl PyMatcher {
                     _ => skipped.push(true),
                 }
             }
-            (query, list, entry, distance, skipped, names, ids)
-        });
+            PyResult::Ok((query, list, entry, distance, skipped, names, ids))
+        })?;
         Ok(PyBatchResult {
             query: query.into_pyarray(py).unbind(),
             list: list.into_pyarray(py).unbind(),
@@ -1216,11 +1129,9 @@ impl PyMatcher {
         kind: &str,
     ) -> PyResult<f64> {
         let kind = parse_kind(kind)?;
-        let view = hashes.as_array();
-        let queries: Vec<Query> = view
-            .rows()
+        let queries: Vec<Query> = rows_to_values(&hashes.as_array(), kind)?
             .into_iter()
-            .map(|row| Query::new(kind, row_value(kind, row.iter().copied()), None))
+            .map(|value| Query::new(kind, value, None))
             .collect();
         Ok(py.allow_threads(|| {
             let start = Instant::now();
@@ -1228,22 +1139,6 @@ impl PyMatcher {
             std::hint::black_box(r);
             start.elapsed().as_secs_f64()
         }))
-    }
-}
-
-fn row_value(kind: HashKind, bytes: impl Iterator<Item = u8>) -> HashValue {
-    if kind.width() == 256 {
-        let mut b = [0u8; 32];
-        for (d, s) in b.iter_mut().zip(bytes) {
-            *d = s;
-        }
-        HashValue::Bits256(Hash256::from_be_bytes(b))
-    } else {
-        let mut b = [0u8; 8];
-        for (d, s) in b.iter_mut().zip(bytes) {
-            *d = s;
-        }
-        HashValue::Bits64(Hash64::from_u64(u64::from_be_bytes(b)))
     }
 }
 
@@ -1345,7 +1240,6 @@ fn default_threshold(kind: &str) -> PyResult<u32> {
 
 #[pymodule]
 fn _hashsieve(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
     m.add_class::<PyHash>()?;
     m.add_class::<PyHashList>()?;
     m.add_class::<PyMatcher>()?;
@@ -1362,25 +1256,6 @@ fn _hashsieve(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(distances, m)?)?;
     m.add_function(wrap_pyfunction!(default_threshold, m)?)?;
-    m.add("HashsieveError", py.get_type::<HashsieveError>())?;
-    m.add("ChecksumError", py.get_type::<ChecksumError>())?;
-    m.add("CorruptError", py.get_type::<CorruptError>())?;
-    m.add("DecodeError", py.get_type::<DecodeError>())?;
-    m.add("DuplicateListError", py.get_type::<DuplicateListError>())?;
-    m.add("InputFormatError", py.get_type::<InputFormatError>())?;
-    m.add(
-        "InvalidArgumentError",
-        py.get_type::<InvalidArgumentError>(),
-    )?;
-    m.add("InvalidHexError", py.get_type::<InvalidHexError>())?;
-    m.add("InvalidPixelsError", py.get_type::<InvalidPixelsError>())?;
-    m.add("IoError", py.get_type::<IoError>())?;
-    m.add("LimitError", py.get_type::<LimitError>())?;
-    m.add("MismatchError", py.get_type::<MismatchError>())?;
-    m.add("ParseError", py.get_type::<ParseError>())?;
-    m.add("TruncatedError", py.get_type::<TruncatedError>())?;
-    m.add("UnknownNameError", py.get_type::<UnknownNameError>())?;
-    m.add("UnsupportedError", py.get_type::<UnsupportedError>())?;
-    m.add("VersionError", py.get_type::<VersionError>())?;
+    add_exceptions(m)?;
     Ok(())
 }
