@@ -152,8 +152,18 @@ fn value_from_bytes(kind: HashKind, bytes: &[u8]) -> PyResult<HashValue> {
     }
 }
 
+/// A perceptual hash kind by name. The exact kinds (md5, sha1, sha256) are refused: the package
+/// hashes pixels, and its `Hash`, lists and matcher hold perceptual hashes only.
 fn parse_kind(name: &str) -> PyResult<HashKind> {
-    name.parse::<HashKind>().py()
+    let kind = name.parse::<HashKind>().py()?;
+    if kind.is_exact() {
+        return Err(invalid(format!(
+            "{} is an exact hash of file bytes; this package handles perceptual hashes \
+             (pdq, phash, dhash, ahash, whash and their 256-bit forms)",
+            kind.name()
+        )));
+    }
+    Ok(kind)
 }
 
 #[pymethods]

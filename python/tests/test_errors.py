@@ -70,7 +70,8 @@ def test_bad_arguments(list_file):
     path, hashes = list_file
     raises(hashsieve.InvalidHexError, hashsieve.Hash, "zz" + "0" * 62)
     raises(hashsieve.InvalidHexError, hashsieve.Hash, "ab" * 31)
-    raises(hashsieve.UnknownNameError, hashsieve.Hash, "00" * 32, "md5")
+    raises(hashsieve.UnknownNameError, hashsieve.Hash, "00" * 32, "md6")
+    raises(hashsieve.InvalidArgumentError, hashsieve.Hash, "00" * 16, "md5")
     raises(hashsieve.InvalidPixelsError, hashsieve.pdq, np.zeros((4, 4, 2), np.uint8))
     raises(hashsieve.InvalidPixelsError, hashsieve.pdq, np.zeros((0, 4, 3), np.uint8))
     raises(hashsieve.DecodeError, hashsieve.pdq, b"\x89PNG\r\n\x1a\n but not really")
