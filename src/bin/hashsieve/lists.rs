@@ -192,6 +192,33 @@ pub(crate) struct LoadedList {
     pub(crate) threshold: u32,
 }
 
+impl LoadedList {
+    /// Describes `list`, read from `path` and matched within `threshold`; `digest` asks for
+    /// [`LoadedList::crc32c`] (a second pass over the file).
+    pub(crate) fn describe(
+        path: &Path,
+        list: &hashsieve::HashList,
+        threshold: u32,
+        digest: bool,
+    ) -> LoadedList {
+        LoadedList {
+            path: path.to_owned(),
+            name: list.name().to_string(),
+            version: list.version().to_string(),
+            kind: list.kind(),
+            role: list.role(),
+            hashes: list.len(),
+            entries: list.entry_count(),
+            crc32c: if digest {
+                format!("{:08x}", crc32c::crc32c(list.as_bytes()))
+            } else {
+                String::new()
+            },
+            threshold,
+        }
+    }
+}
+
 impl ListArgs {
     /// The category filter asked for.
     pub(crate) fn category_filter(&self) -> CategoryFilter {
@@ -307,21 +334,7 @@ impl ListArgs {
                 });
             crate::args::check_threshold(threshold, kind)
                 .with_context(|| format!("list {}", path.display()))?;
-            let info = LoadedList {
-                path: path.clone(),
-                name: list.name().to_string(),
-                version: list.version().to_string(),
-                kind,
-                role,
-                hashes: list.len(),
-                entries: list.entry_count(),
-                crc32c: if digests {
-                    format!("{:08x}", crc32c::crc32c(list.as_bytes()))
-                } else {
-                    String::new()
-                },
-                threshold,
-            };
+            let info = LoadedList::describe(&path, &list, threshold, digests);
             matcher
                 .add_list(
                     list,

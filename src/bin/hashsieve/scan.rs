@@ -432,18 +432,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The results file is complete before the case report takes its digest.
     drop(out);
     if let Some(case) = case {
-        let lists: Vec<crate::case::ListInfo> = loaded
-            .iter()
-            .map(|l| crate::case::ListInfo {
-                path: l.path.clone(),
-                name: l.name.clone(),
-                version: l.version.clone(),
-                algorithm: l.kind.name().to_owned(),
-                entries: l.entries as u64,
-            })
-            .collect();
         case.finish(
-            &lists,
+            &loaded,
             args.output.as_deref(),
             &started,
             &now(),
