@@ -345,7 +345,7 @@ impl Case {
             .iter()
             .map(|l| {
                 Ok(serde_json::json!({
-                    "name": l.name, "version": l.version, "algorithm": l.kind.name(),
+                    "name": l.info.name, "version": l.info.version, "algorithm": l.info.kind.name(),
                     "entries": l.entries,
                     "file": path_text(&common::path_bytes(&l.path)),
                     "sha256": file_sha256(&l.path)?,

@@ -53,7 +53,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         |p, role, first, want| {
             format!(
                 "{p} has the role {role} but {first} has the role {want}; \
-             block lists and allow-lists do not merge"
+                 block lists and allow-lists do not merge"
             )
         },
     )?;

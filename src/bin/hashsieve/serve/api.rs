@@ -160,13 +160,16 @@ pub(crate) fn search(
 ) -> Vec<(Arc<Bank>, MatchRecord)> {
     let mut out = Vec::new();
     for bank in &snap.banks {
-        if bank.list.kind != query.kind || banks.is_some_and(|b| !b.contains(&bank.list.name)) {
+        if bank.list.info.kind != query.kind
+            || banks.is_some_and(|b| !b.contains(&bank.list.info.name))
+        {
             continue;
         }
         let result = bank.matcher.query(query);
         let matches = result.matches();
         if !matches.is_empty() {
-            app.metrics.matched(&bank.list.name, matches.len() as u64);
+            app.metrics
+                .matched(&bank.list.info.name, matches.len() as u64);
         }
         out.extend(matches.iter().map(|m| (Arc::clone(bank), m.clone())));
     }
@@ -186,7 +189,7 @@ fn by_bank(matches: &[(Arc<Bank>, MatchRecord)]) -> Value {
     let mut out = serde_json::Map::new();
     for (bank, m) in matches {
         let entry = out
-            .entry(bank.list.name.clone())
+            .entry(bank.list.info.name.clone())
             .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = entry {
             list.push(hma_match(bank, m));
@@ -367,7 +370,7 @@ pub(crate) async fn lookup_post(
     for o in outputs {
         let query = MatchQuery::new(o.kind, o.value, o.quality);
         skipped |= snap.banks.iter().any(|b| {
-            b.list.kind == o.kind
+            b.list.info.kind == o.kind
                 && matches!(
                     b.matcher
                         .query(&MatchQuery::new(o.kind, o.value, o.quality)),
@@ -422,8 +425,8 @@ pub(crate) async fn compare(
         let threshold = snap
             .banks
             .iter()
-            .find(|b| b.list.kind == kind)
-            .map_or(kind.default_threshold(), |b| b.list.threshold);
+            .find(|b| b.list.info.kind == kind)
+            .map_or(kind.default_threshold(), |b| b.list.info.threshold);
         out.insert(
             kind.name().to_owned(),
             json!([distance <= threshold, { "distance": distance }]),
@@ -442,16 +445,20 @@ pub(crate) async fn index_status(State(app): State<App>, p: Params) -> ApiResult
     };
     let mut out = serde_json::Map::new();
     for kind in kinds {
-        let banks: Vec<&Arc<Bank>> = snap.banks.iter().filter(|b| b.list.kind == kind).collect();
+        let banks: Vec<&Arc<Bank>> = snap
+            .banks
+            .iter()
+            .filter(|b| b.list.info.kind == kind)
+            .collect();
         let mut detail = serde_json::Map::new();
         for b in &banks {
             detail.insert(
-                b.list.name.clone(),
+                b.list.info.name.clone(),
                 json!({
-                    "version": b.list.version,
-                    "size": b.list.hashes,
+                    "version": b.list.info.version,
+                    "size": b.list.info.len,
                     "entries": b.list.entries,
-                    "threshold": b.list.threshold,
+                    "threshold": b.list.info.threshold,
                     "digest": format!("crc32c:{}", b.list.crc32c),
                     "created": b.created,
                     "loaded_at": unix_seconds(b.loaded_at),
@@ -464,7 +471,7 @@ pub(crate) async fn index_status(State(app): State<App>, p: Params) -> ApiResult
             json!({
                 "present": true,
                 "built_to": banks.iter().map(|b| b.created).max().unwrap_or(0),
-                "size": banks.iter().map(|b| b.list.hashes).sum::<usize>(),
+                "size": banks.iter().map(|b| b.list.info.len).sum::<usize>(),
                 "banks": detail,
             }),
         );
@@ -504,7 +511,7 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
 /// A native match record: what the library reports, with HMA's content id.
 fn native_match(bank: &Bank, m: &MatchRecord) -> Value {
     json!({
-        "bank": bank.list.name,
+        "bank": bank.list.info.name,
         "list_version": m.list_version,
         "bank_content_id": content_id(bank.ordinal, m.hash_index),
         "hash_index": m.hash_index,
@@ -603,7 +610,11 @@ fn batch(
 ) -> Vec<Value> {
     let mut per_query: Vec<Vec<Value>> = vec![Vec::new(); queries.len()];
     for bank in &snap.banks {
-        if bank.list.kind != kind || banks.as_ref().is_some_and(|b| !b.contains(&bank.list.name)) {
+        if bank.list.info.kind != kind
+            || banks
+                .as_ref()
+                .is_some_and(|b| !b.contains(&bank.list.info.name))
+        {
             continue;
         }
         let mut n = 0u64;
@@ -612,7 +623,7 @@ fn batch(
             slot.extend(result.matches().iter().map(|m| native_match(bank, m)));
         }
         if n > 0 {
-            app.metrics.matched(&bank.list.name, n);
+            app.metrics.matched(&bank.list.info.name, n);
         }
     }
     per_query

@@ -358,7 +358,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let load_start = Instant::now();
     let lists = Arc::new(Lists::open(args.lists.clone(), options)?);
     for bank in &lists.snapshot().banks {
-        tracing::info!(bank = %bank.list.name, kind = %bank.list.kind, hashes = bank.list.hashes, version = %bank.list.version, "list loaded");
+        tracing::info!(bank = %bank.list.info.name, kind = %bank.list.info.kind, hashes = bank.list.info.len, version = %bank.list.info.version, "list loaded");
     }
     tracing::info!(
         seconds = (load_start.elapsed().as_secs_f64() * 1e3).round() / 1e3,

@@ -112,12 +112,16 @@ impl Bank {
                 path.display()
             );
         }
-        let info = LoadedList::describe(path, &list, threshold, true);
         let created = list.created();
         let matcher = Matcher::with_options(options.matcher.clone());
-        matcher
-            .add_list(list, ListOptions::default().threshold(threshold))
-            .with_context(|| format!("cannot index {}", path.display()))?;
+        let info = LoadedList::add(
+            &matcher,
+            path,
+            list,
+            ListOptions::default().threshold(threshold),
+            true,
+        )
+        .with_context(|| format!("cannot index {}", path.display()))?;
         Ok(Bank {
             list: info,
             ordinal,
@@ -137,7 +141,7 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// The hash kinds served (HMA's enabled signal types), in a fixed order.
     pub(crate) fn kinds(&self) -> Vec<HashKind> {
-        let mut kinds: Vec<HashKind> = self.banks.iter().map(|b| b.list.kind).collect();
+        let mut kinds: Vec<HashKind> = self.banks.iter().map(|b| b.list.info.kind).collect();
         kinds.sort();
         kinds.dedup();
         kinds
@@ -180,12 +184,15 @@ impl Lists {
         let mut banks: Vec<Arc<Bank>> = Vec::with_capacity(paths.len());
         for (ordinal, path) in paths.iter().enumerate() {
             let bank = Bank::load(path, ordinal, &options)?;
-            if let Some(other) = banks.iter().find(|b| b.list.name == bank.list.name) {
+            if let Some(other) = banks
+                .iter()
+                .find(|b| b.list.info.name == bank.list.info.name)
+            {
                 anyhow::bail!(
                     "{} and {} are both named {:?}; bank names must be distinct",
                     other.list.path.display(),
                     path.display(),
-                    bank.list.name
+                    bank.list.info.name
                 );
             }
             banks.push(Arc::new(bank));
@@ -227,13 +234,13 @@ impl Lists {
                 .and_then(|r| r);
             refused_stamps[ordinal] = if loaded.is_ok() { None } else { stamp };
             match loaded {
-                Ok(bank) if bank.list.name != old.list.name => {
+                Ok(bank) if bank.list.info.name != old.list.info.name => {
                     refused_stamps[ordinal] = stamp;
                     report.refused.push(Refusal {
-                        bank: old.list.name.clone(),
+                        bank: old.list.info.name.clone(),
                         error: format!(
                             "the new file names its list {:?}, not {:?}; a bank keeps its name",
-                            bank.list.name, old.list.name
+                            bank.list.info.name, old.list.info.name
                         ),
                     });
                 }
@@ -244,10 +251,10 @@ impl Lists {
                         banks[ordinal] = Arc::clone(&bank);
                         Snapshot { banks }
                     });
-                    report.reloaded.push(old.list.name.clone());
+                    report.reloaded.push(old.list.info.name.clone());
                 }
                 Err(e) => report.refused.push(Refusal {
-                    bank: old.list.name.clone(),
+                    bank: old.list.info.name.clone(),
                     error: crate::common::error_message(&e),
                 }),
             }
