@@ -611,7 +611,7 @@ fn read_to_close(sock: &mut TcpStream) -> String {
 
 #[test]
 fn slow_clients_are_cut_off_and_excess_load_is_shed() {
-    let (_dir, list, hs) = bank_a(13, 20, "1");
+    let (_dir, list, _) = bank_a(13, 20, "1");
     let s = Server::start(&[
         "--no-auth",
         "--read-timeout",
@@ -905,7 +905,7 @@ fn refused(lists: &[&Path]) -> common::Run {
 
 #[test]
 fn sighup_reloads_the_lists() {
-    let (dir, list, hs) = bank_a(37, 40, "1");
+    let (_dir, list, hs) = bank_a(37, 40, "1");
     let s = Server::start(&["--no-auth", "--no-watch", "--list", p(&list)]);
     write_list(&list, "bank_a", "2", &hs[..10]);
     assert_eq!(version(&s), "1", "--no-watch: no reload without a signal");
