@@ -44,12 +44,23 @@ fn pdq_list(dir: &Path) -> (PathBuf, String) {
         format!("hash,id,categories\n{pdq},vic-1,vics:1 flag:distributed\n"),
     )
     .unwrap();
-    let list = dir.join("set.hsl");
-    cmd(["build", "--name", "set", "--list-version", "2024-1", "-o"])
-        .arg(&list)
-        .arg(&csv)
-        .assert_ok();
+    let list = build(
+        &csv,
+        &dir.join("set.hsl"),
+        &["--name", "set", "--list-version", "2024-1"],
+    );
     (list, pdq)
+}
+
+/// `hashsieve build FLAGS -o OUT INPUT`; returns `out`.
+fn build(input: &Path, out: &Path, flags: &[&str]) -> PathBuf {
+    cmd(["build"])
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(input)
+        .assert_ok();
+    out.to_owned()
 }
 
 fn md5_hex(bytes: &[u8]) -> String {
@@ -75,11 +86,11 @@ fn exact_lists(dir: &Path, tree: &Path) -> (PathBuf, PathBuf) {
         ),
     )
     .unwrap();
-    let vics_list = dir.join("vics.hsl");
-    cmd(["build", "--algo", "md5", "--name", "vics", "-o"])
-        .arg(&vics_list)
-        .arg(&vics)
-        .assert_ok();
+    let vics_list = build(
+        &vics,
+        &dir.join("vics.hsl"),
+        &["--algo", "md5", "--name", "vics"],
+    );
     let other = std::fs::read(tree.join("other.png")).unwrap();
     let db = dir.join("rds.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -95,13 +106,11 @@ fn exact_lists(dir: &Path, tree: &Path) -> (PathBuf, PathBuf) {
     )
     .unwrap();
     drop(conn);
-    let nsrl_list = dir.join("nsrl.hsl");
-    cmd([
-        "build", "--algo", "sha1", "--role", "allow", "--name", "nsrl", "-o",
-    ])
-    .arg(&nsrl_list)
-    .arg(&db)
-    .assert_ok();
+    let nsrl_list = build(
+        &db,
+        &dir.join("nsrl.hsl"),
+        &["--algo", "sha1", "--role", "allow", "--name", "nsrl"],
+    );
     (vics_list, nsrl_list)
 }
 

@@ -78,6 +78,17 @@ impl Server {
         }
     }
 
+    /// [`Server::start`] with `--api-keys` (holding [`KEY`]) and `--admin-keys` (holding
+    /// [`ADMIN`]), written into `dir`, before `args`.
+    fn start_with_keys(dir: &Path, args: &[&str]) -> Server {
+        let (api, admin) = (dir.join("api.keys"), dir.join("admin.keys"));
+        std::fs::write(&api, format!("# API keys\n{KEY}\n")).unwrap();
+        std::fs::write(&admin, format!("{ADMIN}\n")).unwrap();
+        let mut all = vec!["--api-keys", p(&api), "--admin-keys", p(&admin)];
+        all.extend_from_slice(args);
+        Server::start(&all)
+    }
+
     fn addr(&self) -> &str {
         self.base.trim_start_matches("http://")
     }
@@ -175,13 +186,6 @@ fn write_list(path: &Path, name: &str, version: &str, hashes: &[Hash256]) {
     b.write(path).unwrap();
 }
 
-fn keys(dir: &Path) -> (PathBuf, PathBuf) {
-    let (api, admin) = (dir.join("api.keys"), dir.join("admin.keys"));
-    std::fs::write(&api, format!("# API keys\n{KEY}\n")).unwrap();
-    std::fs::write(&admin, format!("{ADMIN}\n")).unwrap();
-    (api, admin)
-}
-
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -195,6 +199,15 @@ fn hashes(seed: u64, n: usize) -> Vec<Hash256> {
         out.push(flip(out[i], &bits));
     }
     out
+}
+
+/// A temporary directory holding `a.hsl`, the list `bank_a` of `hashes(seed, n)` at `version`.
+fn bank_a(seed: u64, n: usize, version: &str) -> (tempfile::TempDir, PathBuf, Vec<Hash256>) {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("a.hsl");
+    let hs = hashes(seed, n);
+    write_list(&list, "bank_a", version, &hs);
+    (dir, list, hs)
 }
 
 /// The oracle: every position of `list` within `threshold` of `q`, by brute force.
@@ -265,21 +278,9 @@ fn lookups_equal_brute_force_and_the_matcher() {
             }
         }
         total += expected.len();
-        let (status, v) = get(
-            &s,
-            &format!("/m/raw_lookup?signal_type=pdq&signal={q}&include_distance=true"),
-        );
-        assert_eq!(status, 200, "{v}");
-        let got: BTreeSet<(u64, String)> = v["matches"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                (
-                    m["bank_content_id"].as_u64().unwrap(),
-                    m["distance"].as_str().unwrap().to_owned(),
-                )
-            })
+        let got: BTreeSet<(u64, String)> = ids(&s, *q)
+            .unwrap_or_else(|e| panic!("query {qi}: {e}"))
+            .into_iter()
             .collect();
         assert_eq!(got, expected, "query {qi}");
 
@@ -335,10 +336,7 @@ fn lookups_equal_brute_force_and_the_matcher() {
 
 #[test]
 fn hma_shapes_and_documents() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("a.hsl");
-    let hs = hashes(5, 50);
-    write_list(&list, "bank_a", "v7", &hs);
+    let (_dir, list, hs) = bank_a(5, 50, "v7");
     let s = Server::start(&["--no-auth", "--list", p(&list)]);
 
     let (status, v) = get(&s, &format!("/m/lookup?signal_type=pdq&signal={}", hs[3]));
@@ -497,21 +495,8 @@ fn images_hash_in_memory_and_look_up() {
 
 #[test]
 fn keys_limits_and_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("a.hsl");
-    let hs = hashes(11, 20);
-    write_list(&list, "bank_a", "1", &hs);
-    let (api, admin) = keys(dir.path());
-    let s = Server::start(&[
-        "--api-keys",
-        p(&api),
-        "--admin-keys",
-        p(&admin),
-        "--max-body",
-        "4096",
-        "--list",
-        p(&list),
-    ]);
+    let (dir, list, hs) = bank_a(11, 20, "1");
+    let s = Server::start_with_keys(dir.path(), &["--max-body", "4096", "--list", p(&list)]);
     let path = format!("/m/raw_lookup?signal_type=pdq&signal={}", hs[0]);
     let status_with = |key: Option<&str>| {
         let mut req = agent().get(&s.url(&path));
@@ -532,12 +517,7 @@ fn keys_limits_and_bad_input() {
     assert_eq!(agent().get(&s.url("/status")).call().unwrap().status(), 200);
     // Reload needs the admin key.
     assert_eq!(post_json(&s, "/v1/reload", &json!({})).0, 403);
-    let r = agent()
-        .post(&s.url("/v1/reload"))
-        .set("Authorization", &format!("Bearer {ADMIN}"))
-        .call()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(admin_reload(&s), 200);
 
     // Bodies over the cap: 413, with or without a length up front.
     let big: Vec<String> = (0..200).map(|_| hs[0].to_string()).collect();
@@ -631,10 +611,7 @@ fn read_to_close(sock: &mut TcpStream) -> String {
 
 #[test]
 fn slow_clients_are_cut_off_and_excess_load_is_shed() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("a.hsl");
-    let hs = hashes(13, 20);
-    write_list(&list, "bank_a", "1", &hs);
+    let (_dir, list, _) = bank_a(13, 20, "1");
     let s = Server::start(&[
         "--no-auth",
         "--read-timeout",
@@ -681,10 +658,7 @@ fn slow_clients_are_cut_off_and_excess_load_is_shed() {
 
 #[test]
 fn sigterm_drains_requests_in_flight() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("a.hsl");
-    let hs = hashes(17, 20);
-    write_list(&list, "bank_a", "1", &hs);
+    let (_dir, list, hs) = bank_a(17, 20, "1");
     let mut s = Server::start(&["--no-auth", "--read-timeout", "10", "--list", p(&list)]);
     let body = serde_json::to_vec(&json!([hs[2].to_string()])).unwrap();
     let mut sock = partial(
@@ -746,6 +720,38 @@ fn ids(s: &Server, q: Hash256) -> Result<Vec<(u64, String)>, String> {
     Ok(found)
 }
 
+/// Whether the served version becomes `v` within 10 s.
+fn version_becomes(s: &Server, v: &str) -> bool {
+    for _ in 0..100 {
+        if version(s) == v {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// What [`ids`] must answer for `q` while `list` (the only list) is served.
+fn brute_ids(list: &Path, q: Hash256) -> Vec<(u64, String)> {
+    brute(&HashList::read(list).unwrap(), q, 31)
+        .into_iter()
+        .map(|(i, d)| (i as u64, d.to_string()))
+        .collect()
+}
+
+/// The status of `POST /v1/reload` with the admin key.
+fn admin_reload(s: &Server) -> u16 {
+    match agent()
+        .post(&s.url("/v1/reload"))
+        .set("Authorization", &format!("Bearer {ADMIN}"))
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(c, _)) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 fn version(s: &Server) -> String {
     get(s, "/m/index/status").1["pdq"]["banks"]["bank_a"]["version"]
         .as_str()
@@ -777,16 +783,10 @@ fn reload_100_times_under_load_without_a_failed_request() {
     let (ea, eb) = (expect(&pa), expect(&pb));
     assert_ne!(ea, eb);
     std::fs::copy(&pa, &list).unwrap();
-    let (api, admin) = keys(dir.path());
-    let s = Arc::new(Server::start(&[
-        "--api-keys",
-        p(&api),
-        "--admin-keys",
-        p(&admin),
-        "--no-watch",
-        "--list",
-        p(&list),
-    ]));
+    let s = Arc::new(Server::start_with_keys(
+        dir.path(),
+        &["--no-watch", "--list", p(&list)],
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..3)
@@ -817,12 +817,7 @@ fn reload_100_times_under_load_without_a_failed_request() {
         let tmp = dir.path().join("next.tmp");
         std::fs::copy(src, &tmp).unwrap();
         std::fs::rename(&tmp, &list).unwrap();
-        let r = agent()
-            .post(&s.url("/v1/reload"))
-            .set("Authorization", &format!("Bearer {ADMIN}"))
-            .call()
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(admin_reload(&s), 200);
         assert_eq!(version(&s), v);
     }
     stop.store(true, Ordering::Relaxed);
@@ -835,37 +830,9 @@ fn reload_100_times_under_load_without_a_failed_request() {
 
 #[test]
 fn corrupt_or_deleted_lists_keep_the_old_one_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("a.hsl");
-    let hs = hashes(29, 100);
-    write_list(&list, "bank_a", "1", &hs);
-    let expected = {
-        let l = HashList::read(&list).unwrap();
-        brute(&l, hs[4], 31)
-            .into_iter()
-            .map(|(i, d)| (i as u64, d.to_string()))
-            .collect::<Vec<_>>()
-    };
-    let (api, admin) = keys(dir.path());
-    let s = Server::start(&[
-        "--api-keys",
-        p(&api),
-        "--admin-keys",
-        p(&admin),
-        "--watch-interval",
-        "0.1",
-        "--list",
-        p(&list),
-    ]);
-    let reload = || match agent()
-        .post(&s.url("/v1/reload"))
-        .set("Authorization", &format!("Bearer {ADMIN}"))
-        .call()
-    {
-        Ok(r) => r.status(),
-        Err(ureq::Error::Status(c, _)) => c,
-        Err(e) => panic!("{e}"),
-    };
+    let (dir, list, hs) = bank_a(29, 100, "1");
+    let expected = brute_ids(&list, hs[4]);
+    let s = Server::start_with_keys(dir.path(), &["--watch-interval", "0.1", "--list", p(&list)]);
 
     // A corrupt new file (one flipped byte in the hash section), renamed over the list: the
     // watch refuses it, and so does a forced reload.
@@ -876,45 +843,31 @@ fn corrupt_or_deleted_lists_keep_the_old_one_serving() {
     std::fs::write(&tmp, &bytes).unwrap();
     std::fs::rename(&tmp, &list).unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(reload(), 409);
+    assert_eq!(admin_reload(&s), 409);
     assert_eq!(ids(&s, hs[4]).unwrap(), expected);
     assert_eq!(version(&s), "1");
     assert!(s.log_text().contains("new list refused"));
 
     // A good new version is picked up by the watch (bounded wait: 10 s).
     write_list(&list, "bank_a", "2", &hs[..50]);
-    let mut seen = false;
-    for _ in 0..100 {
-        if version(&s) == "2" {
-            seen = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(
-        seen,
+        version_becomes(&s, "2"),
         "the watch did not load the new file: {}",
         s.log_text()
     );
 
     // Deleted while mapped: it keeps serving from the mapping; a reload is refused.
-    let expected2 = {
-        let l = HashList::read(&list).unwrap();
-        brute(&l, hs[4], 31)
-            .into_iter()
-            .map(|(i, d)| (i as u64, d.to_string()))
-            .collect::<Vec<_>>()
-    };
+    let expected2 = brute_ids(&list, hs[4]);
     std::fs::remove_file(&list).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(ids(&s, hs[4]).unwrap(), expected2);
-    assert_eq!(reload(), 409);
+    assert_eq!(admin_reload(&s), 409);
     assert_eq!(ids(&s, hs[4]).unwrap(), expected2);
     assert_eq!(version(&s), "2");
 
     // A file of another list's name is refused too.
     write_list(&list, "other", "3", &hs);
-    assert_eq!(reload(), 409);
+    assert_eq!(admin_reload(&s), 409);
     assert_eq!(version(&s), "2");
     assert_no_hex(&s.log_text());
 }
@@ -933,52 +886,34 @@ fn startup_refuses_bad_configuration() {
         .assert_stderr_contains("16 or more");
     let copy = dir.path().join("b.hsl");
     std::fs::copy(&list, &copy).unwrap();
-    common::cmd([
-        "serve",
-        "--no-auth",
-        "--bind",
-        "127.0.0.1:0",
-        "--list",
-        p(&list),
-        "--list",
-        p(&copy),
-    ])
-    .assert_exit(2)
-    .assert_stderr_contains("distinct");
+    refused(&[&list, &copy]).assert_stderr_contains("distinct");
     let mut bytes = std::fs::read(&list).unwrap();
     let n = bytes.len() / 2;
     bytes[n] ^= 0x40;
     std::fs::write(&copy, &bytes).unwrap();
-    common::cmd([
-        "serve",
-        "--no-auth",
-        "--bind",
-        "127.0.0.1:0",
-        "--list",
-        p(&copy),
-    ])
-    .assert_exit(2);
+    refused(&[&copy]);
+}
+
+/// Runs `hashsieve serve --no-auth` on a free port over `lists`, which must exit 2.
+fn refused(lists: &[&Path]) -> common::Run {
+    let mut c = common::cmd(["serve", "--no-auth", "--bind", "127.0.0.1:0"]);
+    for l in lists {
+        c = c.arg("--list").arg(l);
+    }
+    c.assert_exit(2)
 }
 
 #[test]
 fn sighup_reloads_the_lists() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("a.hsl");
-    let hs = hashes(37, 40);
-    write_list(&list, "bank_a", "1", &hs);
+    let (_dir, list, hs) = bank_a(37, 40, "1");
     let s = Server::start(&["--no-auth", "--no-watch", "--list", p(&list)]);
     write_list(&list, "bank_a", "2", &hs[..10]);
     assert_eq!(version(&s), "1", "--no-watch: no reload without a signal");
     s.signal("-HUP");
-    // Bounded wait: 10 s.
-    let mut seen = false;
-    for _ in 0..100 {
-        if version(&s) == "2" {
-            seen = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(seen, "SIGHUP did not reload: {}", s.log_text());
+    assert!(
+        version_becomes(&s, "2"),
+        "SIGHUP did not reload: {}",
+        s.log_text()
+    );
     assert!(s.log_text().contains("\"cause\":\"SIGHUP\""));
 }

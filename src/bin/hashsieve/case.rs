@@ -25,6 +25,7 @@ use hashsieve::list::records::{MediaRecord, VicsWriter};
 use hashsieve::HashKind;
 
 use crate::common;
+use crate::lists::LoadedList;
 
 /// The options `scan` flattens in.
 #[derive(clap::Args, Debug, Default)]
@@ -91,15 +92,6 @@ pub(crate) fn file_sha256(path: &Path) -> anyhow::Result<String> {
         .first()
         .map(|d| d.to_hex_upper())
         .unwrap_or_default())
-}
-
-/// One list as the report names it.
-pub(crate) struct ListInfo {
-    pub(crate) path: PathBuf,
-    pub(crate) name: String,
-    pub(crate) version: String,
-    pub(crate) algorithm: String,
-    pub(crate) entries: u64,
 }
 
 #[derive(Default)]
@@ -326,7 +318,7 @@ impl Case {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish(
         mut self,
-        lists: &[ListInfo],
+        lists: &[LoadedList],
         results: Option<&Path>,
         started: &str,
         finished: &str,
@@ -353,7 +345,7 @@ impl Case {
             .iter()
             .map(|l| {
                 Ok(serde_json::json!({
-                    "name": l.name, "version": l.version, "algorithm": l.algorithm,
+                    "name": l.info.name, "version": l.info.version, "algorithm": l.info.kind.name(),
                     "entries": l.entries,
                     "file": path_text(&common::path_bytes(&l.path)),
                     "sha256": file_sha256(&l.path)?,

@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use hashsieve::hash::{Digest, ExactHasher};
 use hashsieve::index::IndexKind;
 use hashsieve::list::ListRole;
-use hashsieve::matching::{AllowPolicy, CategoryFilter, ListOptions, Matcher, MatcherOptions};
+use hashsieve::matching::{
+    AllowPolicy, CategoryFilter, ListInfo, ListOptions, Matcher, MatcherOptions,
+};
 use hashsieve::HashKind;
 
 /// `--list`, `--threshold`, `--list-threshold` and the category filters.
@@ -179,17 +181,45 @@ fn category(s: &str) -> Result<String, String> {
 
 /// What a command knows about one loaded list: for reports and scan headers.
 pub(crate) struct LoadedList {
+    /// As its matcher describes it: name, version, kind, role, hashes and threshold.
+    pub(crate) info: ListInfo,
     pub(crate) path: PathBuf,
-    pub(crate) name: String,
-    pub(crate) version: String,
-    pub(crate) kind: HashKind,
-    pub(crate) role: ListRole,
-    pub(crate) hashes: usize,
     pub(crate) entries: usize,
-    /// CRC-32C of the whole file, as 8 hex digits; empty unless [`ListArgs::load`] was asked
-    /// for digests (a second pass over the file, which only `scan`'s records need).
+    /// CRC-32C of the whole file, as 8 hex digits; empty unless [`LoadedList::add`] was asked.
     pub(crate) crc32c: String,
-    pub(crate) threshold: u32,
+}
+
+impl LoadedList {
+    /// Adds `list`, read from `path`, to `matcher` and describes it; `digest` asks for
+    /// [`LoadedList::crc32c`] (a second pass over the file, which only `scan`'s records and
+    /// `serve` need).
+    pub(crate) fn add(
+        matcher: &Matcher,
+        path: &Path,
+        list: hashsieve::HashList,
+        options: ListOptions,
+        digest: bool,
+    ) -> hashsieve::Result<LoadedList> {
+        let entries = list.entry_count();
+        let crc32c = if digest {
+            format!("{:08x}", crc32c::crc32c(list.as_bytes()))
+        } else {
+            String::new()
+        };
+        let name = list.name().to_owned();
+        matcher.add_list(list, options)?;
+        let info = matcher
+            .lists()
+            .into_iter()
+            .find(|l| l.name == name)
+            .expect("a matcher lists the list just added to it");
+        Ok(LoadedList {
+            info,
+            path: path.to_owned(),
+            entries,
+            crc32c,
+        })
+    }
 }
 
 impl ListArgs {
@@ -307,28 +337,11 @@ impl ListArgs {
                 });
             crate::args::check_threshold(threshold, kind)
                 .with_context(|| format!("list {}", path.display()))?;
-            let info = LoadedList {
-                path: path.clone(),
-                name: list.name().to_string(),
-                version: list.version().to_string(),
-                kind,
-                role,
-                hashes: list.len(),
-                entries: list.entry_count(),
-                crc32c: if digests {
-                    format!("{:08x}", crc32c::crc32c(list.as_bytes()))
-                } else {
-                    String::new()
-                },
-                threshold,
-            };
-            matcher
-                .add_list(
-                    list,
-                    ListOptions::default().index(index).threshold(threshold),
-                )
-                .with_context(|| format!("cannot load list {}", path.display()))?;
-            loaded.push(info);
+            let options = ListOptions::default().index(index).threshold(threshold);
+            loaded.push(
+                LoadedList::add(&matcher, path, list, options, digests)
+                    .with_context(|| format!("cannot load list {}", path.display()))?,
+            );
         }
         Ok((matcher, loaded))
     }

@@ -165,7 +165,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let kinds = matcher.kinds();
     let has_allow = loaded_lists
         .iter()
-        .any(|l| l.role == hashsieve::list::ListRole::Allow);
+        .any(|l| l.info.role == hashsieve::list::ListRole::Allow);
     let errors = Errors::default();
     let report =
         |what: &dyn std::fmt::Display, err: &dyn std::fmt::Display| errors.report(what, err);

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use hashsieve::list::update::merge_into;
+use hashsieve::HashList;
 
 use crate::build::{stem, IndexArgs, ListMetaArgs};
 
@@ -37,36 +38,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| crate::common::open_list(p).context("cannot open the list"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let kind = lists[0].kind();
-    if let Some((p, l)) = args
-        .lists
-        .iter()
-        .zip(&lists)
-        .find(|(_, l)| l.kind() != kind)
-    {
-        bail!(
-            "{} is a {} list but {} is {}; only lists of one algorithm merge",
-            p.display(),
-            l.kind(),
-            args.lists[0].display(),
-            kind
-        );
-    }
-    let role = lists[0].role();
-    if let Some((p, l)) = args
-        .lists
-        .iter()
-        .zip(&lists)
-        .find(|(_, l)| l.role() != role)
-    {
-        bail!(
-            "{} has the role {} but {} has the role {}; block lists and allow-lists do not merge",
-            p.display(),
-            l.role(),
-            args.lists[0].display(),
-            role
-        );
-    }
+    let kind = same(
+        &args.lists,
+        &lists,
+        HashList::kind,
+        |p, kind, first, want| {
+            format!("{p} is a {kind} list but {first} is {want}; only lists of one algorithm merge")
+        },
+    )?;
+    let role = same(
+        &args.lists,
+        &lists,
+        HashList::role,
+        |p, role, first, want| {
+            format!(
+                "{p} has the role {role} but {first} has the role {want}; \
+                 block lists and allow-lists do not merge"
+            )
+        },
+    )?;
     let mut builder = args.meta.builder(kind, &args.output).role(role);
     args.index.check(kind)?;
     let inherited = lists.iter().find_map(|l| l.index_kind());
@@ -81,4 +71,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{}: {n} entries from source {source:?}", path.display());
     }
     crate::build::write_list(builder, args.allow_empty, &args.output)
+}
+
+/// The first list's `prop`, or an error naming the first list that differs from it:
+/// `message(path, its value, first path, first value)`.
+fn same<T: PartialEq + std::fmt::Display>(
+    paths: &[PathBuf],
+    lists: &[HashList],
+    prop: impl Fn(&HashList) -> T,
+    message: impl Fn(std::path::Display<'_>, T, std::path::Display<'_>, &T) -> String,
+) -> anyhow::Result<T> {
+    let want = prop(&lists[0]);
+    match paths.iter().zip(lists).find(|(_, l)| prop(l) != want) {
+        Some((p, l)) => bail!(message(p.display(), prop(l), paths[0].display(), &want)),
+        None => Ok(want),
+    }
 }

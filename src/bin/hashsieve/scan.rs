@@ -183,15 +183,15 @@ fn settings(
     kinds: &[HashKind],
 ) -> serde_json::Value {
     let mut lists: Vec<&LoadedList> = loaded.iter().collect();
-    lists.sort_by(|a, b| a.name.cmp(&b.name));
+    lists.sort_by(|a, b| a.info.name.cmp(&b.info.name));
     let filter = args.lists.category_filter();
     serde_json::json!({
         "format": format_name(args.format),
         "lists": lists.iter().map(|l| serde_json::json!({
-            "name": l.name, "version": l.version, "algorithm": l.kind.name(),
-            "hashes": l.hashes, "entries": l.entries, "crc32c": l.crc32c,
+            "name": l.info.name, "version": l.info.version, "algorithm": l.info.kind.name(),
+            "hashes": l.info.len, "entries": l.entries, "crc32c": l.crc32c,
         })).collect::<Vec<_>>(),
-        "thresholds": lists.iter().map(|l| (l.name.clone(), l.threshold)).collect::<BTreeMap<_, _>>(),
+        "thresholds": lists.iter().map(|l| (l.info.name.clone(), l.info.threshold)).collect::<BTreeMap<_, _>>(),
         "min_quality": kinds.iter().map(|&k| (k.name(), gates.min_quality_of(k))).collect::<BTreeMap<_, _>>(),
         "categories": {"hidden": filter.hidden, "show_hidden": filter.show_hidden,
                        "only": filter.only, "exclude": filter.exclude},
@@ -251,13 +251,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|l| {
             serde_json::json!({
                 "path": l.path.display().to_string(),
-                "name": l.name,
-                "version": l.version,
-                "algorithm": l.kind.name(),
-                "hashes": l.hashes,
+                "name": l.info.name,
+                "version": l.info.version,
+                "algorithm": l.info.kind.name(),
+                "hashes": l.info.len,
                 "entries": l.entries,
                 "crc32c": l.crc32c,
-                "threshold": l.threshold,
+                "threshold": l.info.threshold,
             })
         })
         .collect();
@@ -432,18 +432,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The results file is complete before the case report takes its digest.
     drop(out);
     if let Some(case) = case {
-        let lists: Vec<crate::case::ListInfo> = loaded
-            .iter()
-            .map(|l| crate::case::ListInfo {
-                path: l.path.clone(),
-                name: l.name.clone(),
-                version: l.version.clone(),
-                algorithm: l.kind.name().to_owned(),
-                entries: l.entries as u64,
-            })
-            .collect();
         case.finish(
-            &lists,
+            &loaded,
             args.output.as_deref(),
             &started,
             &now(),

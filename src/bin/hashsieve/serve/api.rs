@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Multipart, Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Multipart, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hashsieve::matching::{MatchRecord, Query as MatchQuery};
@@ -51,11 +52,23 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status,
             message: message.into(),
         }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// The response, with one more header (`WWW-Authenticate`, `Retry-After`).
+    pub(crate) fn with_header(self, name: HeaderName, value: &'static str) -> Response {
+        let mut r = self.into_response();
+        r.headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+        r
     }
 }
 
@@ -67,15 +80,20 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Query parameters as pairs; a malformed query string is a 400 that does not echo it.
-fn params(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> ApiResult<Params> {
-    match q {
-        Ok(Query(pairs)) => Ok(Params(pairs)),
-        Err(_) => Err(ApiError::bad_request("the query string is malformed")),
+/// Query parameters as pairs, extracted by each handler that reads them; a malformed query
+/// string is a 400 that does not echo it.
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Params> {
+        match Query::<Vec<(String, String)>>::from_request_parts(parts, state).await {
+            Ok(Query(pairs)) => Ok(Params(pairs)),
+            Err(_) => Err(ApiError::bad_request("the query string is malformed")),
+        }
     }
 }
-
-pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
     fn get(&self, name: &str) -> Option<&str> {
@@ -132,24 +150,26 @@ fn parse_signal(kind: HashKind, text: &str) -> ApiResult<HashValue> {
         .map_err(|e| ApiError::bad_request(format!("invalid signal: {e}")))
 }
 
-/// Every match of `value` in the banks of `kind` (filtered by `banks`), bank by bank in
+/// Every match of `query` in the banks of its kind (filtered by `banks`), bank by bank in
 /// command-line order, each bank's matches in the library's order.
 pub(crate) fn search(
     app: &App,
     snap: &Snapshot,
-    kind: HashKind,
     query: &MatchQuery,
     banks: Option<&HashSet<String>>,
 ) -> Vec<(Arc<Bank>, MatchRecord)> {
     let mut out = Vec::new();
     for bank in &snap.banks {
-        if bank.kind != kind || banks.is_some_and(|b| !b.contains(&bank.name)) {
+        if bank.list.info.kind != query.kind
+            || banks.is_some_and(|b| !b.contains(&bank.list.info.name))
+        {
             continue;
         }
         let result = bank.matcher.query(query);
         let matches = result.matches();
         if !matches.is_empty() {
-            app.metrics.matched(&bank.name, matches.len() as u64);
+            app.metrics
+                .matched(&bank.list.info.name, matches.len() as u64);
         }
         out.extend(matches.iter().map(|m| (Arc::clone(bank), m.clone())));
     }
@@ -169,7 +189,7 @@ fn by_bank(matches: &[(Arc<Bank>, MatchRecord)]) -> Value {
     let mut out = serde_json::Map::new();
     for (bank, m) in matches {
         let entry = out
-            .entry(bank.name.clone())
+            .entry(bank.list.info.name.clone())
             .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = entry {
             list.push(hma_match(bank, m));
@@ -179,11 +199,7 @@ fn by_bank(matches: &[(Arc<Bank>, MatchRecord)]) -> Value {
 }
 
 /// `GET /m/raw_lookup`.
-pub(crate) async fn raw_lookup(
-    State(app): State<App>,
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let p = params(q)?;
+pub(crate) async fn raw_lookup(State(app): State<App>, p: Params) -> ApiResult<Json<Value>> {
     let snap = app.lists.snapshot();
     let kind = signal_kind(&snap, p.require("signal_type")?)?;
     let value = parse_signal(kind, p.require("signal")?)?;
@@ -191,7 +207,6 @@ pub(crate) async fn raw_lookup(
     let found = search(
         &app,
         &snap,
-        kind,
         &MatchQuery::new(kind, value, None),
         p.banks().as_ref(),
     );
@@ -210,11 +225,7 @@ pub(crate) async fn raw_lookup(
 
 /// `GET /m/lookup`: a hash in, matches by bank out. HMA's `url` form (fetch and hash) is not
 /// offered: this server fetches nothing.
-pub(crate) async fn lookup_get(
-    State(app): State<App>,
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let p = params(q)?;
+pub(crate) async fn lookup_get(State(app): State<App>, p: Params) -> ApiResult<Json<Value>> {
     if p.get("url").is_some() {
         return Err(ApiError::bad_request(
             "lookup by url is not supported: this server fetches nothing; POST the file to /m/lookup",
@@ -231,7 +242,6 @@ pub(crate) async fn lookup_get(
     let found = search(
         &app,
         &snap,
-        kind,
         &MatchQuery::new(kind, value, None),
         p.banks().as_ref(),
     );
@@ -322,10 +332,9 @@ async fn hash_upload(
 /// `POST /h/hash`: `{"pdq": "…hex…", …}` for the uploaded image.
 pub(crate) async fn hash_post(
     State(app): State<App>,
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    p: Params,
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let p = params(q)?;
     let kinds = upload_kinds(&app.lists.snapshot(), &p)?;
     let bytes = one_upload(form).await?;
     let outputs = hash_upload(&app, bytes, kinds).await?;
@@ -348,10 +357,9 @@ pub(crate) async fn hash_get() -> ApiError {
 /// is not searched and answers no banks, with `X-Hashsieve-Skipped: low-quality`.
 pub(crate) async fn lookup_post(
     State(app): State<App>,
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    p: Params,
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let p = params(q)?;
     let snap = app.lists.snapshot();
     let kinds = upload_kinds(&snap, &p)?;
     let banks = p.banks();
@@ -362,14 +370,14 @@ pub(crate) async fn lookup_post(
     for o in outputs {
         let query = MatchQuery::new(o.kind, o.value, o.quality);
         skipped |= snap.banks.iter().any(|b| {
-            b.kind == o.kind
+            b.list.info.kind == o.kind
                 && matches!(
                     b.matcher
                         .query(&MatchQuery::new(o.kind, o.value, o.quality)),
                     hashsieve::matching::QueryResult::Skipped(_)
                 )
         });
-        let found = search(&app, &snap, o.kind, &query, banks.as_ref());
+        let found = search(&app, &snap, &query, banks.as_ref());
         out.insert(o.kind.name().to_owned(), by_bank(&found));
     }
     let mut response = Json(Value::Object(out)).into_response();
@@ -417,8 +425,8 @@ pub(crate) async fn compare(
         let threshold = snap
             .banks
             .iter()
-            .find(|b| b.kind == kind)
-            .map_or(kind.default_threshold(), |b| b.threshold);
+            .find(|b| b.list.info.kind == kind)
+            .map_or(kind.default_threshold(), |b| b.list.info.threshold);
         out.insert(
             kind.name().to_owned(),
             json!([distance <= threshold, { "distance": distance }]),
@@ -429,11 +437,7 @@ pub(crate) async fn compare(
 
 /// `GET /m/index/status`: HMA's `{"pdq": {"built_to", "present", "size"}}` per signal type,
 /// plus `banks`: each list's version, entry counts, digest and load time.
-pub(crate) async fn index_status(
-    State(app): State<App>,
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let p = params(q)?;
+pub(crate) async fn index_status(State(app): State<App>, p: Params) -> ApiResult<Json<Value>> {
     let snap = app.lists.snapshot();
     let kinds = match p.get("signal_type") {
         Some(name) => vec![signal_kind(&snap, name)?],
@@ -441,20 +445,24 @@ pub(crate) async fn index_status(
     };
     let mut out = serde_json::Map::new();
     for kind in kinds {
-        let banks: Vec<&Arc<Bank>> = snap.banks.iter().filter(|b| b.kind == kind).collect();
+        let banks: Vec<&Arc<Bank>> = snap
+            .banks
+            .iter()
+            .filter(|b| b.list.info.kind == kind)
+            .collect();
         let mut detail = serde_json::Map::new();
         for b in &banks {
             detail.insert(
-                b.name.clone(),
+                b.list.info.name.clone(),
                 json!({
-                    "version": b.version,
-                    "size": b.len,
-                    "entries": b.entries,
-                    "threshold": b.threshold,
-                    "digest": format!("crc32c:{}", b.digest),
+                    "version": b.list.info.version,
+                    "size": b.list.info.len,
+                    "entries": b.list.entries,
+                    "threshold": b.list.info.threshold,
+                    "digest": format!("crc32c:{}", b.list.crc32c),
                     "created": b.created,
                     "loaded_at": unix_seconds(b.loaded_at),
-                    "path": b.path.display().to_string(),
+                    "path": b.list.path.display().to_string(),
                 }),
             );
         }
@@ -463,7 +471,7 @@ pub(crate) async fn index_status(
             json!({
                 "present": true,
                 "built_to": banks.iter().map(|b| b.created).max().unwrap_or(0),
-                "size": banks.iter().map(|b| b.len).sum::<usize>(),
+                "size": banks.iter().map(|b| b.list.info.len).sum::<usize>(),
                 "banks": detail,
             }),
         );
@@ -503,7 +511,7 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
 /// A native match record: what the library reports, with HMA's content id.
 fn native_match(bank: &Bank, m: &MatchRecord) -> Value {
     json!({
-        "bank": bank.name,
+        "bank": bank.list.info.name,
         "list_version": m.list_version,
         "bank_content_id": content_id(bank.ordinal, m.hash_index),
         "hash_index": m.hash_index,
@@ -602,7 +610,11 @@ fn batch(
 ) -> Vec<Value> {
     let mut per_query: Vec<Vec<Value>> = vec![Vec::new(); queries.len()];
     for bank in &snap.banks {
-        if bank.kind != kind || banks.as_ref().is_some_and(|b| !b.contains(&bank.name)) {
+        if bank.list.info.kind != kind
+            || banks
+                .as_ref()
+                .is_some_and(|b| !b.contains(&bank.list.info.name))
+        {
             continue;
         }
         let mut n = 0u64;
@@ -611,7 +623,7 @@ fn batch(
             slot.extend(result.matches().iter().map(|m| native_match(bank, m)));
         }
         if n > 0 {
-            app.metrics.matched(&bank.name, n);
+            app.metrics.matched(&bank.list.info.name, n);
         }
     }
     per_query
@@ -626,11 +638,12 @@ fn batch(
 /// chunk is done.
 pub(crate) async fn match_ndjson(
     State(app): State<App>,
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    // A `Result`, so that a body the server refuses is answered before a bad query string.
+    q: Result<Params, ApiError>,
     body: Bytes,
 ) -> ApiResult<Response> {
     const CHUNK: usize = 4096;
-    let p = params(q)?;
+    let p = q?;
     let snap = app.lists.snapshot();
     let kind = signal_kind(&snap, p.get("signal_type").unwrap_or("pdq"))?;
     let banks = p.banks();

@@ -163,7 +163,7 @@ impl Metrics {
         let now = unix_seconds(SystemTime::now());
         for bank in &snap.banks {
             let labels = ListLabels {
-                list: bank.name.clone(),
+                list: bank.list.info.name.clone(),
             };
             self.list_age
                 .get_or_create(&labels)
@@ -173,7 +173,7 @@ impl Metrics {
                 .set(unix_seconds(bank.loaded_at));
             self.list_hashes
                 .get_or_create(&labels)
-                .set(i64::try_from(bank.len).unwrap_or(i64::MAX));
+                .set(i64::try_from(bank.list.info.len).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

@@ -175,14 +175,11 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
 
 fn authorize(keys: &Keys, endpoint: &str, headers: &HeaderMap) -> Result<(), Response> {
     let unauthorized = || {
-        let mut r = ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            message: "missing or unknown API key: send Authorization: Bearer KEY".into(),
-        }
-        .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        r
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown API key: send Authorization: Bearer KEY",
+        )
+        .with_header(header::WWW_AUTHENTICATE, "Bearer")
     };
     let presented = bearer(headers);
     match access(endpoint) {
@@ -194,10 +191,10 @@ fn authorize(keys: &Keys, endpoint: &str, headers: &HeaderMap) -> Result<(), Res
         },
         Access::Admin => match presented {
             Some(k) if key_matches(k, &keys.admin) => Ok(()),
-            Some(k) if key_matches(k, &keys.api) => Err(ApiError {
-                status: StatusCode::FORBIDDEN,
-                message: "reloading needs an admin key (or send the server SIGHUP)".into(),
-            }
+            Some(k) if key_matches(k, &keys.api) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "reloading needs an admin key (or send the server SIGHUP)",
+            )
             .into_response()),
             _ => Err(unauthorized()),
         },
@@ -257,11 +254,7 @@ fn json_errors(response: Response) -> Response {
         _ => status.canonical_reason().unwrap_or("error"),
     };
     let (parts, _) = response.into_parts();
-    let mut fresh = ApiError {
-        status,
-        message: message.into(),
-    }
-    .into_response();
+    let mut fresh = ApiError::new(status, message).into_response();
     for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
         if let Some(v) = parts.headers.get(&name) {
             fresh.headers_mut().insert(name, v.clone());
@@ -285,26 +278,19 @@ fn overload_response(err: &tower::BoxError) -> Response {
         if let Some(m) = METRICS.get() {
             m.shed();
         }
-        let mut r = ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: "the server is at its concurrency limit; retry later".into(),
-        }
-        .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        r
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is at its concurrency limit; retry later",
+        )
+        .with_header(header::RETRY_AFTER, "1")
     } else if err.is::<tower::timeout::error::Elapsed>() {
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: "the request took longer than the server's per-request timeout".into(),
-        }
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the request took longer than the server's per-request timeout",
+        )
         .into_response()
     } else {
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "internal error".into(),
-        }
-        .into_response()
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
     }
 }
 
@@ -324,10 +310,7 @@ fn router(app: App, max_body: usize, read_timeout: Duration) -> Router {
         .route("/v1/match/ndjson", post(api::match_ndjson))
         .route("/v1/reload", post(api::reload))
         .fallback(|| async {
-            ApiError {
-                status: StatusCode::NOT_FOUND,
-                message: "no such endpoint; see /site-map".into(),
-            }
+            ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see /site-map")
         })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
@@ -375,7 +358,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let load_start = Instant::now();
     let lists = Arc::new(Lists::open(args.lists.clone(), options)?);
     for bank in &lists.snapshot().banks {
-        tracing::info!(bank = %bank.name, kind = %bank.kind, hashes = bank.len, version = %bank.version, "list loaded");
+        tracing::info!(bank = %bank.list.info.name, kind = %bank.list.info.kind, hashes = bank.list.info.len, version = %bank.list.info.version, "list loaded");
     }
     tracing::info!(
         seconds = (load_start.elapsed().as_secs_f64() * 1e3).round() / 1e3,

@@ -14,6 +14,8 @@ use arc_swap::ArcSwap;
 use hashsieve::matching::{ListOptions, Matcher, MatcherOptions};
 use hashsieve::HashKind;
 
+use crate::lists::LoadedList;
+
 /// The most lists one server holds: bank ordinals live in the top bits of a content id
 /// (see [`content_id`]).
 pub(crate) const MAX_BANKS: usize = 1 << 12;
@@ -65,24 +67,12 @@ impl FileStamp {
 
 /// One served list.
 pub(crate) struct Bank {
-    /// The list's name (the HMA bank name).
-    pub(crate) name: String,
+    /// What the list is: its name (the HMA bank name), file, kind (the HMA signal type),
+    /// version, sizes, the inclusive Hamming threshold matches are reported within, and the
+    /// CRC32C of the whole file (which bytes are being served).
+    pub(crate) list: LoadedList,
     /// Its place on the command line (the top bits of its content ids).
     pub(crate) ordinal: usize,
-    /// The file it was read from.
-    pub(crate) path: PathBuf,
-    /// The hash kind (the HMA signal type).
-    pub(crate) kind: HashKind,
-    /// The list's version string.
-    pub(crate) version: String,
-    /// Distinct hashes.
-    pub(crate) len: usize,
-    /// Entries (one hash may carry several).
-    pub(crate) entries: usize,
-    /// The inclusive Hamming threshold matches are reported within.
-    pub(crate) threshold: u32,
-    /// CRC32C of the whole file, as 8 hex digits: which bytes are being served.
-    pub(crate) digest: String,
     /// The list's creation time (seconds since the epoch, from its header).
     pub(crate) created: u64,
     /// When this server loaded it.
@@ -122,24 +112,19 @@ impl Bank {
                 path.display()
             );
         }
-        let digest = format!("{:08x}", crc32c::crc32c(list.as_bytes()));
-        let name = list.name().to_owned();
-        let version = list.version().to_owned();
-        let (len, entries, created) = (list.len(), list.entry_count(), list.created());
+        let created = list.created();
         let matcher = Matcher::with_options(options.matcher.clone());
-        matcher
-            .add_list(list, ListOptions::default().threshold(threshold))
-            .with_context(|| format!("cannot index {}", path.display()))?;
+        let info = LoadedList::add(
+            &matcher,
+            path,
+            list,
+            ListOptions::default().threshold(threshold),
+            true,
+        )
+        .with_context(|| format!("cannot index {}", path.display()))?;
         Ok(Bank {
-            name,
+            list: info,
             ordinal,
-            path: path.to_owned(),
-            kind,
-            version,
-            len,
-            entries,
-            threshold,
-            digest,
             created,
             loaded_at: SystemTime::now(),
             stamp,
@@ -156,7 +141,7 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// The hash kinds served (HMA's enabled signal types), in a fixed order.
     pub(crate) fn kinds(&self) -> Vec<HashKind> {
-        let mut kinds: Vec<HashKind> = self.banks.iter().map(|b| b.kind).collect();
+        let mut kinds: Vec<HashKind> = self.banks.iter().map(|b| b.list.info.kind).collect();
         kinds.sort();
         kinds.dedup();
         kinds
@@ -199,12 +184,15 @@ impl Lists {
         let mut banks: Vec<Arc<Bank>> = Vec::with_capacity(paths.len());
         for (ordinal, path) in paths.iter().enumerate() {
             let bank = Bank::load(path, ordinal, &options)?;
-            if let Some(other) = banks.iter().find(|b| b.name == bank.name) {
+            if let Some(other) = banks
+                .iter()
+                .find(|b| b.list.info.name == bank.list.info.name)
+            {
                 anyhow::bail!(
                     "{} and {} are both named {:?}; bank names must be distinct",
-                    other.path.display(),
+                    other.list.path.display(),
                     path.display(),
-                    bank.name
+                    bank.list.info.name
                 );
             }
             banks.push(Arc::new(bank));
@@ -246,13 +234,13 @@ impl Lists {
                 .and_then(|r| r);
             refused_stamps[ordinal] = if loaded.is_ok() { None } else { stamp };
             match loaded {
-                Ok(bank) if bank.name != old.name => {
+                Ok(bank) if bank.list.info.name != old.list.info.name => {
                     refused_stamps[ordinal] = stamp;
                     report.refused.push(Refusal {
-                        bank: old.name.clone(),
+                        bank: old.list.info.name.clone(),
                         error: format!(
                             "the new file names its list {:?}, not {:?}; a bank keeps its name",
-                            bank.name, old.name
+                            bank.list.info.name, old.list.info.name
                         ),
                     });
                 }
@@ -263,10 +251,10 @@ impl Lists {
                         banks[ordinal] = Arc::clone(&bank);
                         Snapshot { banks }
                     });
-                    report.reloaded.push(old.name.clone());
+                    report.reloaded.push(old.list.info.name.clone());
                 }
                 Err(e) => report.refused.push(Refusal {
-                    bank: old.name.clone(),
+                    bank: old.list.info.name.clone(),
                     error: crate::common::error_message(&e),
                 }),
             }
