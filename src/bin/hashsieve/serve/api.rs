@@ -257,33 +257,37 @@ async fn one_upload(form: Result<Multipart, MultipartRejection>) -> ApiResult<By
         ));
     };
     let mut file: Option<Bytes> = None;
+    let mut refusal: Option<&'static str> = None;
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(e) => return Err(multipart_error(e)),
         };
-        if field.file_name().is_none() {
-            // A plain form value, not a file: HMA reads only `request.files`.
-            continue;
-        }
-        if file.is_some() {
-            return Err(ApiError::bad_request("Only one file allowed per request"));
-        }
-        match field.name() {
-            Some("photo") => {}
-            Some("video") => {
-                return Err(ApiError::bad_request(
-                    "content_type video is not supported by this server; upload a photo",
-                ))
+        // A plain form value (no file name) is not a file: HMA reads only `request.files`.
+        let is_file = field.file_name().is_some();
+        let problem = match (is_file, field.name()) {
+            (false, _) => None,
+            _ if file.is_some() => Some("Only one file allowed per request"),
+            (true, Some("photo")) => None,
+            (true, Some("video")) => {
+                Some("content_type video is not supported by this server; upload a photo")
             }
-            _ => {
-                return Err(ApiError::bad_request(
-                    "no such content_type; name the file field photo",
-                ))
+            (true, _) => Some("no such content_type; name the file field photo"),
+        };
+        // Every field is read to its end, a refused one too (the body cap bounds it), so that a
+        // client still sending gets the answer instead of a connection closed under it.
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        match problem {
+            Some(message) => {
+                refusal.get_or_insert(message);
             }
+            None if is_file => file = Some(bytes),
+            None => {}
         }
-        file = Some(field.bytes().await.map_err(multipart_error)?);
+    }
+    if let Some(message) = refusal {
+        return Err(ApiError::bad_request(message));
     }
     file.ok_or_else(|| ApiError::bad_request("Missing multipart/form-data file upload"))
 }
