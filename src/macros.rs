@@ -44,3 +44,49 @@ macro_rules! display_by {
         }
     };
 }
+
+/// `FromStr` for a named enum, through [`parse_name`](crate::util::parse_name): one of `all` by
+/// its `name` method, ignoring case, once the `aliases` (`"alias" => "name"`) have mapped former
+/// or alternative names; an error names the type as `what` and lists `expected`. Attributes and
+/// doc comments go on `from_str`.
+macro_rules! from_str_by_name {
+    (
+        $(#[$attr:meta])*
+        $ty:ty: $what:literal, all $all:expr, expected $expected:expr
+        $(, aliases { $($alias:literal => $name:literal),* $(,)? })?
+    ) => {
+        impl std::str::FromStr for $ty {
+            type Err = crate::Error;
+
+            $(#[$attr])*
+            fn from_str(s: &str) -> crate::Result<$ty> {
+                crate::util::parse_name(
+                    s,
+                    &$all,
+                    <$ty>::name,
+                    &[$($(($alias, $name)),*)?],
+                    $what,
+                    $expected,
+                )
+            }
+        }
+    };
+}
+
+/// `ExactSizeIterator` for borrowing iterators (`Name<'_>`) whose `size_hint` is exact, and a
+/// `Debug` that shows how many items remain, never the items: hashes and ids stay out of logs.
+macro_rules! exact_size_iter {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            impl ExactSizeIterator for $name<'_> {}
+
+            impl std::fmt::Debug for $name<'_> {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_struct(stringify!($name))
+                        .field("remaining", &self.len())
+                        .finish()
+                }
+            }
+        )+
+    };
+}

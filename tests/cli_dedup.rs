@@ -51,22 +51,7 @@ fn scan_against(
 
 /// A TSV (with header) as maps from column name to cell.
 fn table(text: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let text = String::from_utf8_lossy(text);
-    // A scan output starts with `#` lines (its settings).
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    let Some(header) = lines.next() else {
-        return Vec::new();
-    };
-    let header: Vec<&str> = header.split('\t').collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split('\t'))
-                .map(|(h, c)| (h.to_string(), c.to_string()))
-                .collect()
-        })
-        .collect()
+    common::tsv_maps(&String::from_utf8_lossy(text))
 }
 
 /// The clusters of dedup TSV output, as sets of ids (rows without a cluster left out).

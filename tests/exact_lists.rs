@@ -2,6 +2,7 @@
 //! brute-force lookup oracle, golden files, refusal by older readers, corruption), list roles and
 //! exact matching.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use hashsieve::hash::Digest;
@@ -417,20 +418,24 @@ impl Case {
         self.dir.path().join(rel).to_str().unwrap().to_string()
     }
 
-    /// The TSV rows (after the settings comment) as maps from column to cell.
-    fn rows(stdout: &str) -> Vec<std::collections::HashMap<String, String>> {
-        let mut lines = stdout.lines().filter(|l| !l.starts_with('#'));
-        let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-        lines
-            .map(|l| {
-                header
-                    .iter()
-                    .zip(l.split('\t'))
-                    .map(|(h, c)| (h.to_string(), c.to_string()))
-                    .collect()
-            })
+    /// `-l <path>` for each of the case's lists `names`.
+    fn lists(&self, names: &[&str]) -> Vec<String> {
+        names
+            .iter()
+            .flat_map(|name| ["-l".to_string(), self.path(name)])
             .collect()
     }
+
+    /// The TSV rows (after the settings comment) as maps from column to cell.
+    fn rows(stdout: &str) -> Vec<BTreeMap<String, String>> {
+        crate::common::tsv_maps(stdout)
+    }
+}
+
+/// Whether one of `rows` has every `(column, cell)` of `cells`.
+fn any_row(rows: &[&BTreeMap<String, String>], cells: &[(&str, &str)]) -> bool {
+    rows.iter()
+        .any(|r| cells.iter().all(|(column, cell)| r[*column] == *cell))
 }
 
 /// `scan` of images and non-image files against exact, allow and PDQ lists in one pass: every
@@ -440,19 +445,12 @@ impl Case {
 #[test]
 fn cli_scan_matches_exact_and_perceptual_lists_with_an_allow_list() {
     let case = Case::new();
-    let out = cmd([
-        "scan",
-        "-l",
-        &case.path("vics.hsl"),
-        "-l",
-        &case.path("nsrl.hsl"),
-        "-l",
-        &case.path("pdq.hsl"),
-        &case.path("evidence"),
-    ])
-    .assert_exit(0);
+    let out = cmd(["scan"])
+        .args(case.lists(&["vics.hsl", "nsrl.hsl", "pdq.hsl"]))
+        .arg(case.path("evidence"))
+        .assert_exit(0);
     let rows = Case::rows(&out.stdout());
-    let of = |file: &str| -> Vec<&std::collections::HashMap<String, String>> {
+    let of = |file: &str| -> Vec<&BTreeMap<String, String>> {
         rows.iter().filter(|r| r["path"].ends_with(file)).collect()
     };
     for file in ["a.png", "b.png", "notes.txt", "clip.bin"] {
@@ -471,36 +469,49 @@ fn cli_scan_matches_exact_and_perceptual_lists_with_an_allow_list() {
         }
         assert!(rs.iter().all(|r| r["status"] != "error"), "{file}: {rs:?}");
     }
-    let notes = of("notes.txt");
-    assert!(notes.iter().any(|r| r["status"] == "match"
-        && r["list"] == "vics"
-        && r["entry_id"] == "media-notes"
-        && r["match"] == "exact"));
-    assert!(notes.iter().any(|r| r["status"] == "no_image"));
+    // The rows each file must have: the text file matches exactly and is not an image; image
+    // `b` is known good; image `a` matches PDQ.
+    let must_have: [(&str, &[(&str, &str)]); 4] = [
+        (
+            "notes.txt",
+            &[
+                ("status", "match"),
+                ("list", "vics"),
+                ("entry_id", "media-notes"),
+                ("match", "exact"),
+            ],
+        ),
+        ("notes.txt", &[("status", "no_image")]),
+        (
+            "b.png",
+            &[
+                ("status", "known_good"),
+                ("list", "nsrl"),
+                ("role", "allow"),
+            ],
+        ),
+        (
+            "a.png",
+            &[
+                ("status", "match"),
+                ("list", "pdq"),
+                ("distance", "0"),
+                ("match", "perceptual"),
+            ],
+        ),
+    ];
+    for (file, cells) in must_have {
+        assert!(any_row(&of(file), cells), "{file}: {cells:?}");
+    }
     let b = of("b.png");
-    assert!(b
-        .iter()
-        .any(|r| r["status"] == "known_good" && r["list"] == "nsrl" && r["role"] == "allow"));
     assert!(b.iter().all(|r| r["status"] != "match"), "{b:?}");
-    let a = of("a.png");
-    assert!(a.iter().any(|r| r["status"] == "match"
-        && r["list"] == "pdq"
-        && r["distance"] == "0"
-        && r["match"] == "perceptual"));
     assert!(of("clip.bin").iter().all(|r| r["status"] != "match"));
 
     // Flagged instead of suppressed: image b's block match is kept, marked.
-    let out = cmd([
-        "scan",
-        "--allow-policy",
-        "flag",
-        "-l",
-        &case.path("vics.hsl"),
-        "-l",
-        &case.path("nsrl.hsl"),
-        &case.path("evidence/b.png"),
-    ])
-    .assert_exit(1);
+    let out = cmd(["scan", "--allow-policy", "flag"])
+        .args(case.lists(&["vics.hsl", "nsrl.hsl"]))
+        .arg(case.path("evidence/b.png"))
+        .assert_exit(1);
     let rows = Case::rows(&out.stdout());
     assert!(rows
         .iter()
@@ -513,13 +524,13 @@ fn cli_scan_matches_exact_and_perceptual_lists_with_an_allow_list() {
 #[test]
 fn cli_match_applies_allow_lists() {
     let case = Case::new();
-    let lists = ["-l", &case.path("vics.hsl"), "-l", &case.path("nsrl.hsl")].map(String::from);
     let run = |extra: &[&str], file: &str, code: i32| {
-        let mut args = vec!["match".to_string()];
-        args.extend(lists.iter().cloned());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(case.path(&format!("evidence/{file}")));
-        Case::rows(&cmd(args).assert_exit(code).stdout())
+        let out = cmd(["match"])
+            .args(case.lists(&["vics.hsl", "nsrl.hsl"]))
+            .args(extra)
+            .arg(case.path(&format!("evidence/{file}")))
+            .assert_exit(code);
+        Case::rows(&out.stdout())
     };
     let rows = run(&[], "b.png", 1);
     assert_eq!(rows.len(), 1, "{rows:?}");

@@ -502,12 +502,17 @@ fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
     )
     .unwrap();
     let out = d.join("vics.hsl");
-    cmd(["build", "--algo", "md5", "-o"])
-        .arg(&out)
-        .arg(&vics)
-        .assert_ok();
-    let list = open_list(&out);
-    let entries = entries_for(&list, HashKind::Md5, MD5);
+    // `build --algo <kind> <args> -o out <input>`, then the entries of the digest `hex`.
+    let build = |kind: HashKind, args: &[&str], input: &std::path::Path, hex: &str| {
+        cmd(["build", "--algo", kind.name()])
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .arg(input)
+            .assert_ok();
+        entries_for(&open_list(&out), kind, hex)
+    };
+    let entries = build(HashKind::Md5, &[], &vics, MD5);
     assert_eq!(entries.len(), 1, "{entries:?}");
     let (id, cats, meta) = &entries[0];
     assert_eq!(id, "17");
@@ -523,11 +528,10 @@ fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
     );
     assert_eq!(meta["VictimIdentified"], true);
     // The same document as a SHA-1 list holds both records (the first has a SHA1 too).
-    cmd(["build", "--algo", "sha1", "--format", "vics", "-o"])
-        .arg(&out)
-        .arg(&vics)
-        .assert_ok();
-    assert_eq!(entries_for(&open_list(&out), HashKind::Sha1, SHA1).len(), 2);
+    assert_eq!(
+        build(HashKind::Sha1, &["--format", "vics"], &vics, SHA1).len(),
+        2
+    );
     // A perceptual build of an exact set is refused, saying why.
     let run = cmd(["build", "-o"]).arg(d.join("pdq.hsl")).arg(&vics).run();
     assert_eq!(run.status.code(), Some(2));
@@ -535,12 +539,8 @@ fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
 
     let sums = d.join("SHA256SUMS");
     std::fs::write(&sums, format!("{SHA256}  empty.txt\n")).unwrap();
-    cmd(["build", "--algo", "sha256", "-o"])
-        .arg(&out)
-        .arg(&sums)
-        .assert_ok();
     assert_eq!(
-        entries_for(&open_list(&out), HashKind::Sha256, SHA256)[0].0,
+        build(HashKind::Sha256, &[], &sums, SHA256)[0].0,
         "empty.txt"
     );
 
@@ -550,23 +550,12 @@ fn build_reads_vics_md5sum_hashdeep_and_nsrl() {
         format!("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n0,{MD5},{SHA256},/e/a\n"),
     )
     .unwrap();
-    cmd(["build", "--algo", "md5", "-o"])
-        .arg(&out)
-        .arg(&deep)
-        .assert_ok();
-    assert_eq!(
-        entries_for(&open_list(&out), HashKind::Md5, MD5)[0].0,
-        "/e/a"
-    );
+    assert_eq!(build(HashKind::Md5, &[], &deep, MD5)[0].0, "/e/a");
 
     let nsrl = d.join("rds.db");
     make_nsrl(&nsrl, &[(SHA256, SHA1, MD5, "empty", 0)]);
-    cmd(["build", "--algo", "sha1", "-o"])
-        .arg(&out)
-        .arg(&nsrl)
-        .assert_ok();
     assert_eq!(
-        entries_for(&open_list(&out), HashKind::Sha1, &SHA1.to_uppercase())[0].0,
+        build(HashKind::Sha1, &[], &nsrl, &SHA1.to_uppercase())[0].0,
         "empty"
     );
 }

@@ -20,7 +20,6 @@ use std::str::FromStr;
 use bitvec::prelude::{BitSlice, Lsb0};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::util::parse_name;
 
 mod exact;
 pub use exact::{Digest, ExactHasher};
@@ -465,26 +464,15 @@ impl HashKind {
 
 display_by!(HashKind);
 
-impl FromStr for HashKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<HashKind> {
-        let aliases = [
-            ("average_hash", "ahash"),
-            ("avghash", "ahash"),
-            ("md-5", "md5"),
-            ("sha-1", "sha1"),
-            ("sha-256", "sha256"),
-            ("sha2-256", "sha256"),
-        ];
-        let expected = HashKind::NAMES;
-        parse_name(
-            s,
-            &HashKind::ALL,
-            HashKind::name,
-            &aliases,
-            "algorithm",
-            expected,
-        )
+from_str_by_name! {
+    HashKind: "algorithm", all HashKind::ALL, expected HashKind::NAMES,
+    aliases {
+        "average_hash" => "ahash",
+        "avghash" => "ahash",
+        "md-5" => "md5",
+        "sha-1" => "sha1",
+        "sha-256" => "sha256",
+        "sha2-256" => "sha256",
     }
 }
 

@@ -310,21 +310,16 @@ impl IndexKind {
 
 display_by!(IndexKind);
 
-impl std::str::FromStr for IndexKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<IndexKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Ok(IndexKind::Auto),
-            "linear" | "scan" | "flat" => Ok(IndexKind::Linear),
-            "bktree" | "bk-tree" | "bk" => Ok(IndexKind::BkTree),
-            "mih" | "multi-index" => Ok(IndexKind::Mih),
-            _ => Err(ErrorKind::UnknownName {
-                what: "index kind",
-                name: s.to_string(),
-                expected: "auto, linear, bktree, mih",
-            }
-            .into()),
-        }
+from_str_by_name! {
+    IndexKind: "index kind",
+    all [IndexKind::Auto, IndexKind::Linear, IndexKind::BkTree, IndexKind::Mih],
+    expected "auto, linear, bktree, mih",
+    aliases {
+        "scan" => "linear",
+        "flat" => "linear",
+        "bk-tree" => "bktree",
+        "bk" => "bktree",
+        "multi-index" => "mih",
     }
 }
 

@@ -27,14 +27,12 @@
 //! the first byte is written.
 
 use std::io::Write;
-use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::reader::HashList;
+use super::reader::{Entry, HashList};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::HashKind;
-use crate::util::parse_name;
 
 /// A text format an exporter writes. See the [module documentation](self) for each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,25 +80,16 @@ impl ExportFormat {
 
 display_by!(ExportFormat);
 
-impl FromStr for ExportFormat {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ExportFormat> {
-        let aliases = [
-            ("json", "jsonl"),
-            ("ndjson", "jsonl"),
-            ("pdq", "pdq-hasher"),
-            ("pdq-photo-hasher", "pdq-hasher"),
-            ("pytx", "pytx-csv"),
-        ];
-        let expected = "hex, csv, jsonl, pdq-hasher, pytx-csv";
-        parse_name(
-            s,
-            &ExportFormat::ALL,
-            ExportFormat::name,
-            &aliases,
-            "export format",
-            expected,
-        )
+from_str_by_name! {
+    ExportFormat: "export format",
+    all ExportFormat::ALL,
+    expected "hex, csv, jsonl, pdq-hasher, pytx-csv",
+    aliases {
+        "json" => "jsonl",
+        "ndjson" => "jsonl",
+        "pdq" => "pdq-hasher",
+        "pdq-photo-hasher" => "pdq-hasher",
+        "pytx" => "pytx-csv",
     }
 }
 
@@ -157,6 +146,54 @@ struct JsonRow<'a> {
     categories: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'a str>,
+}
+
+/// The `categories` cell of the CSV format into `cats`: every `scheme:code`, space-separated.
+fn csv_categories(e: &Entry<'_>, cats: &mut String) {
+    cats.clear();
+    for (i, c) in e.categories().enumerate() {
+        if i > 0 {
+            cats.push(' ');
+        }
+        cats.push_str(c.scheme);
+        cats.push(':');
+        cats.push_str(c.code);
+    }
+}
+
+/// The `category` and `tags` cells of python-threatexchange's CSV: the code of a `category:`
+/// category goes to `category`; every other category is a tag, `scheme:code` (a bare code for
+/// the `tag` scheme), space-separated.
+fn pytx_category_and_tags(e: &Entry<'_>, category: &mut String, tags: &mut String) {
+    category.clear();
+    tags.clear();
+    for c in e.categories() {
+        if c.scheme == "category" {
+            category.push_str(c.code);
+            continue;
+        }
+        if !tags.is_empty() {
+            tags.push(' ');
+        }
+        if c.scheme != "tag" {
+            tags.push_str(c.scheme);
+            tags.push(':');
+        }
+        tags.push_str(c.code);
+    }
+}
+
+/// A CSV writer that ends records with `terminator` and has written the `header` row.
+fn csv_with_header<W: Write>(
+    out: W,
+    terminator: csv::Terminator,
+    header: &[&str],
+) -> Result<csv::Writer<W>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(terminator)
+        .from_writer(out);
+    w.write_record(header).map_err(csv_err)?;
+    Ok(w)
 }
 
 fn csv_err(e: csv::Error) -> Error {
@@ -260,9 +297,8 @@ pub fn export_with<D: AsRef<[u8]>>(
             }
         }
         ExportFormat::Csv => {
-            let mut w = csv::WriterBuilder::new().from_writer(&mut out);
-            w.write_record(["hash", "id", "quality", "categories", "source"])
-                .map_err(csv_err)?;
+            let header = ["hash", "id", "quality", "categories", "source"];
+            let mut w = csv_with_header(&mut out, csv::Terminator::Any(b'\n'), &header)?;
             let mut q = String::new();
             let mut cats = String::new();
             for (hash, entries) in list.iter() {
@@ -272,15 +308,7 @@ pub fn export_with<D: AsRef<[u8]>>(
                     if let Some(v) = e.quality() {
                         q.push_str(&v.to_string());
                     }
-                    cats.clear();
-                    for (i, c) in e.categories().enumerate() {
-                        if i > 0 {
-                            cats.push(' ');
-                        }
-                        cats.push_str(c.scheme);
-                        cats.push(':');
-                        cats.push_str(c.code);
-                    }
+                    csv_categories(&e, &mut cats);
                     let src = e.source().unwrap_or("");
                     w.write_record([
                         hex.as_bytes(),
@@ -297,32 +325,14 @@ pub fn export_with<D: AsRef<[u8]>>(
         }
         ExportFormat::PytxCsv => {
             // Python's csv.DictWriter: minimal quoting, "\r\n" after every record.
-            let mut w = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(&mut out);
-            w.write_record(["signal_type", "signal_str", "collab", "category", "tags"])
-                .map_err(csv_err)?;
+            let header = ["signal_type", "signal_str", "collab", "category", "tags"];
+            let mut w = csv_with_header(&mut out, csv::Terminator::CRLF, &header)?;
             let mut category = String::new();
             let mut tags = String::new();
             for (hash, entries) in list.iter() {
                 let hex = hash.to_hex();
                 for e in entries {
-                    category.clear();
-                    tags.clear();
-                    for c in e.categories() {
-                        if c.scheme == "category" {
-                            category.push_str(c.code);
-                            continue;
-                        }
-                        if !tags.is_empty() {
-                            tags.push(' ');
-                        }
-                        if c.scheme != "tag" {
-                            tags.push_str(c.scheme);
-                            tags.push(':');
-                        }
-                        tags.push_str(c.code);
-                    }
+                    pytx_category_and_tags(&e, &mut category, &mut tags);
                     w.write_record(["pdq", &hex, e.source().unwrap_or(""), &category, &tags])
                         .map_err(csv_err)?;
                     lines += 1;

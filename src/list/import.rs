@@ -17,6 +17,7 @@
 //! every record is malformed fails whatever `max_errors` allows. On failure the builder holds
 //! whatever was added before it: discard it, so nothing partial is ever written.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::BufRead;
 
@@ -170,6 +171,70 @@ impl<'s> Problems<'s> {
     pub(crate) fn io(&self, err: std::io::Error) -> Error {
         Error::new(ErrorKind::Io(err)).with_path(self.source)
     }
+
+    /// The error for an input whose every record is malformed, whatever `max_errors` allows:
+    /// such an input is the wrong format or the wrong file, never a list with a few bad lines.
+    pub(crate) fn all_malformed(&self) -> Error {
+        let (line, reason) = self
+            .first
+            .as_ref()
+            .map_or((0, ""), |(l, r)| (*l, r.as_str()));
+        Error::parse(
+            self.count,
+            line,
+            None,
+            format!("{reason} (every record of the input is malformed; check its format)"),
+        )
+        .with_path(self.source)
+    }
+}
+
+/// The builder's counts when an import begins, to tell what the import added and rejected.
+pub(crate) struct ImportStart {
+    entries: u64,
+    offered: u64,
+}
+
+impl ImportStart {
+    pub(crate) fn of(builder: &ListBuilder) -> ImportStart {
+        ImportStart {
+            entries: builder.entry_count() as u64,
+            offered: builder.report().offered,
+        }
+    }
+}
+
+impl ImportReport {
+    /// Counts a record skipped for `reason`.
+    pub(crate) fn skip(&mut self, reason: SkipReason) {
+        self.skipped += 1;
+        match self.skipped_by.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += 1,
+            None => self.skipped_by.push((reason, 1)),
+        }
+    }
+
+    /// Completes the report of an import into `builder` that began at `start`: what the
+    /// builder added and rejected since, and the malformed records of `problems`.
+    ///
+    /// # Errors
+    ///
+    /// [`Problems::all_malformed`] when the input had malformed records and nothing else.
+    pub(crate) fn finish(
+        mut self,
+        start: ImportStart,
+        builder: &ListBuilder,
+        problems: Problems<'_>,
+    ) -> Result<ImportReport> {
+        self.added = builder.entry_count() as u64 - start.entries;
+        self.rejected = builder.report().offered - start.offered - self.added;
+        self.malformed = problems.count;
+        if self.malformed > 0 && self.added + self.rejected + self.skipped == 0 {
+            return Err(problems.all_malformed());
+        }
+        self.messages = problems.messages;
+        Ok(self)
+    }
 }
 
 /// A line reader that bounds line length, tracks line numbers and checks UTF-8, for callers
@@ -292,7 +357,7 @@ pub fn import(
         format: reader.format(),
         ..ImportReport::default()
     };
-    let before = (builder.entry_count() as u64, builder.report().offered);
+    let start = ImportStart::of(builder);
     while let Some(item) = reader.next_item()? {
         report.records += 1;
         match item {
@@ -302,61 +367,35 @@ pub fn import(
                 }
             }
             Item::Skipped { reason, .. } => {
-                report.skipped += 1;
-                match report.skipped_by.iter_mut().find(|(r, _)| *r == reason) {
-                    Some((_, n)) => *n += 1,
-                    None => report.skipped_by.push((reason, 1)),
-                }
+                report.skip(reason);
             }
             Item::Malformed { line, reason } => problems.report(line, reason)?,
         }
     }
-    report.added = builder.entry_count() as u64 - before.0;
-    report.rejected = builder.report().offered - before.1 - report.added;
-    report.malformed = problems.count;
-    report.messages = problems.messages;
-    if report.malformed > 0 && report.added + report.rejected + report.skipped == 0 {
-        return Err(all_malformed(
-            report.malformed,
-            source,
-            problems.first.as_ref(),
-        ));
+    report.finish(start, builder, problems)
+}
+
+/// A record's entry id: its own, else `idx=<n>` where it is the `n`th record offered to
+/// `builder`.
+pub(crate) fn id_or_index<'a>(id: Option<&'a str>, builder: &ListBuilder) -> Cow<'a, str> {
+    match id {
+        Some(id) => Cow::Borrowed(id),
+        None => Cow::Owned(format!("idx={}", builder.offered() + 1)),
     }
-    Ok(report)
 }
 
 /// Adds a record to `builder`: id `idx=<n>` when it has none, the orientation as the category
 /// `orientation:<name>`. `Ok(false)` when the builder rejects it (quality, degenerate).
 pub(crate) fn add_record(builder: &mut ListBuilder, r: &Record) -> Result<bool> {
-    let idx;
-    let id = match &r.id {
-        Some(id) => id.as_str(),
-        None => {
-            idx = format!("idx={}", builder.offered() + 1);
-            &idx
-        }
-    };
+    let id = id_or_index(r.id.as_deref(), builder);
     let meta = EntryMeta {
-        id,
+        id: &id,
         quality: r.quality,
         categories: r.entry_categories(),
         source: r.source.as_deref(),
         metadata: None,
     };
     builder.add(r.hash, meta)
-}
-
-/// The error for an input whose every record is malformed, whatever `max_errors` allows: such
-/// an input is the wrong format or the wrong file, never a list with a few bad lines.
-pub(crate) fn all_malformed(count: u64, source: &str, first: Option<&(u64, String)>) -> Error {
-    let (line, reason) = first.map_or((0, ""), |(l, r)| (*l, r.as_str()));
-    Error::parse(
-        count,
-        line,
-        None,
-        format!("{reason} (every record of the input is malformed; check its format)"),
-    )
-    .with_path(source)
 }
 
 pub use super::import_media::import_media;

@@ -2,7 +2,7 @@
 
 use super::builder::{EntryMeta, ListBuilder};
 use super::import::{
-    all_malformed, ImportOptions, ImportReport, Problems, DEFAULT_CATEGORY_SCHEME,
+    id_or_index, ImportOptions, ImportReport, ImportStart, Problems, DEFAULT_CATEGORY_SCHEME,
 };
 use super::reader::Category;
 use super::records::{MediaItem, MediaReader, MediaRecord, SkipReason};
@@ -88,7 +88,7 @@ pub fn import_media(
     let source = reader.source().to_owned();
     let mut problems = Problems::new(&source, options.max_errors);
     let mut report = ImportReport::default();
-    let before = (builder.entry_count() as u64, builder.report().offered);
+    let start = ImportStart::of(builder);
     while let Some(item) = reader.next_item()? {
         report.records += 1;
         let r = match item {
@@ -105,26 +105,11 @@ pub fn import_media(
                 continue;
             }
             None => {
-                report.skipped += 1;
-                match report
-                    .skipped_by
-                    .iter_mut()
-                    .find(|(s, _)| *s == SkipReason::OtherKind)
-                {
-                    Some((_, n)) => *n += 1,
-                    None => report.skipped_by.push((SkipReason::OtherKind, 1)),
-                }
+                report.skip(SkipReason::OtherKind);
                 continue;
             }
         };
-        let idx;
-        let id = match &r.id {
-            Some(id) => id.as_str(),
-            None => {
-                idx = format!("idx={}", builder.offered() + 1);
-                &idx
-            }
-        };
+        let id = id_or_index(r.id.as_deref(), builder);
         let texts = r.categories();
         let categories: Vec<Category<'_>> = texts
             .iter()
@@ -132,23 +117,12 @@ pub fn import_media(
             .filter(Category::is_valid)
             .collect();
         let metadata = media_metadata(&r);
-        let mut meta = EntryMeta::new(id);
+        let mut meta = EntryMeta::new(&id);
         meta.categories = categories;
         meta.metadata = metadata.as_deref();
         if let Err(e) = builder.add(digest, meta) {
             problems.report(r.at, e.kind())?;
         }
     }
-    report.added = builder.entry_count() as u64 - before.0;
-    report.rejected = builder.report().offered - before.1 - report.added;
-    report.malformed = problems.count;
-    report.messages = problems.messages;
-    if report.malformed > 0 && report.added + report.rejected + report.skipped == 0 {
-        return Err(all_malformed(
-            report.malformed,
-            &source,
-            problems.first.as_ref(),
-        ));
-    }
-    Ok(report)
+    report.finish(start, builder, problems)
 }

@@ -122,25 +122,15 @@ impl ListRole {
     }
 }
 
-impl fmt::Display for ListRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by!(ListRole);
 
-impl std::str::FromStr for ListRole {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ListRole> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "block" | "deny" => Ok(ListRole::Block),
-            "allow" | "known-good" => Ok(ListRole::Allow),
-            _ => Err(ErrorKind::UnknownName {
-                what: "list role",
-                name: s.to_string(),
-                expected: "block, allow",
-            }
-            .into()),
-        }
+from_str_by_name! {
+    ListRole: "list role",
+    all [ListRole::Block, ListRole::Allow],
+    expected "block, allow",
+    aliases {
+        "deny" => "block",
+        "known-good" => "allow",
     }
 }
 

@@ -1048,16 +1048,6 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
-
-impl fmt::Debug for Iter<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
-            .field("remaining", &self.len())
-            .finish()
-    }
-}
-
 /// The entries of one hash, from [`HashList::entries_of`].
 #[derive(Clone)]
 pub struct Entries<'a> {
@@ -1100,15 +1090,7 @@ impl DoubleEndedIterator for Entries<'_> {
     }
 }
 
-impl ExactSizeIterator for Entries<'_> {}
-
-impl fmt::Debug for Entries<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entries")
-            .field("remaining", &self.len())
-            .finish()
-    }
-}
+exact_size_iter!(Iter, Entries);
 
 /// One entry of a list: an id (an NCMEC id, an MD5, a file name...) with optional metadata.
 #[derive(Clone, Copy)]

@@ -35,7 +35,7 @@ use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
 use super::builder::{EntryMeta, ListBuilder};
-use super::import::{all_malformed, Lines, Problems};
+use super::import::{Lines, Problems};
 use super::reader::{Category, Entry, HashList};
 use super::records::{
     hex_item, sample, sample_lines, InputFormat, Item, ReadOptions, Record, RecordReader,
@@ -105,14 +105,10 @@ impl Delta {
             delta.parse_lines(&mut chained, kind, &mut problems)?;
         }
         delta.malformed = problems.count;
-        delta.messages = problems.messages;
         if delta.malformed > 0 && delta.additions() + delta.removals() == 0 {
-            return Err(all_malformed(
-                delta.malformed,
-                source,
-                problems.first.as_ref(),
-            ));
+            return Err(problems.all_malformed());
         }
+        delta.messages = problems.messages;
         Ok(delta)
     }
 

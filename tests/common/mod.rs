@@ -55,6 +55,26 @@ pub fn tsv_rows(text: &str, columns: &[&str]) -> Option<Vec<Vec<String>>> {
     )
 }
 
+/// The rows of the TSV `text` (a command's output) as maps from column name to cell. Lines
+/// starting with `#` (a scan's settings) are skipped; the first other line is the header; no
+/// header gives no rows.
+pub fn tsv_maps(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let header: Vec<&str> = header.split('\t').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split('\t'))
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
 /// A TSV table with a header line, as maps from column name to cell: a path under `tests/data`
 /// (an absolute path is read as it is). Lines starting with `#` and blank lines are skipped; a
 /// row shorter than the header reads as empty cells.

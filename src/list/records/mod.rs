@@ -82,14 +82,12 @@ use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::io::{BufRead, Chain, Cursor, Read};
-use std::str::FromStr;
 
 use super::import::MAX_LINE_LEN;
 use super::reader::Category;
 use crate::algo::pdq::Dihedral;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash::{HashKind, HashValue};
-use crate::util::parse_name;
 
 mod detect;
 mod fields;
@@ -207,35 +205,23 @@ impl InputFormat {
 
 display_by!(InputFormat);
 
-impl FromStr for InputFormat {
-    type Err = Error;
-
+from_str_by_name! {
     /// Parses a [name](InputFormat::name), ignoring case, and the former names
     /// (`hashsieve-tsv`, `json`, `ndjson`, `pdq`, `reference`, ...).
-    fn from_str(s: &str) -> Result<InputFormat> {
-        let aliases = [
-            ("json", "jsonl"),
-            ("jsonlines", "jsonl"),
-            ("ndjson", "jsonl"),
-            ("pdq", "hex"),
-            ("reference", "hex"),
-            ("hashsieve-tsv", "hashsieve"),
-            ("hashsieve-csv", "hashsieve"),
-            ("hashsieve-json", "hashsieve"),
-            ("hashsieve-jsonl", "hashsieve"),
-            ("pytx", "pytx-signals"),
-            ("threatexchange", "pytx-signals"),
-            ("pdq-photo-hasher", "pdq-hasher"),
-        ];
-        let (all, expected) = (&InputFormat::ALL, InputFormat::NAMES);
-        parse_name(
-            s,
-            all,
-            InputFormat::name,
-            &aliases,
-            "input format",
-            expected,
-        )
+    InputFormat: "input format", all InputFormat::ALL, expected InputFormat::NAMES,
+    aliases {
+        "json" => "jsonl",
+        "jsonlines" => "jsonl",
+        "ndjson" => "jsonl",
+        "pdq" => "hex",
+        "reference" => "hex",
+        "hashsieve-tsv" => "hashsieve",
+        "hashsieve-csv" => "hashsieve",
+        "hashsieve-json" => "hashsieve",
+        "hashsieve-jsonl" => "hashsieve",
+        "pytx" => "pytx-signals",
+        "threatexchange" => "pytx-signals",
+        "pdq-photo-hasher" => "pdq-hasher",
     }
 }
 
