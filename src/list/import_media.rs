@@ -65,8 +65,9 @@ pub(crate) fn media_metadata(r: &MediaRecord) -> Option<String> {
 /// use hashsieve::list::import::{import_media, ImportOptions};
 /// use hashsieve::list::records::MediaReader;
 /// use hashsieve::{HashKind, ListBuilder};
-/// let doc = r#"{"value": [{"MediaID": 1, "Category": 1,
-///                "MD5": "D41D8CD98F00B204E9800998ECF8427E"}]}"#;
+/// let doc = r#"{"odata.metadata": "http://x/$metadata#Media",
+///              "value": [{"MediaID": 1, "Category": 1,
+///                         "MD5": "D41D8CD98F00B204E9800998ECF8427E"}]}"#;
 /// let mut reader = MediaReader::from_reader(doc.as_bytes(), "set.json", None)?;
 /// let mut builder = ListBuilder::new(HashKind::Md5);
 /// let report = import_media(&mut reader, &ImportOptions::default(), &mut builder)?;
