@@ -48,6 +48,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::hash::{Digest, HashKind};
 
 /// The most bytes of one string field a [`MediaReader`] keeps (the rest is read and dropped).
 pub const MAX_FIELD_LEN: usize = 64 * 1024;
@@ -210,14 +211,9 @@ pub struct MediaRecord {
     pub relative_path: Option<String>,
 }
 
-fn hex_upper(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
+/// Upper-case hex of a digest of `kind`, through [`Digest`] (the crate's one digest formatter).
+fn hex_upper(kind: HashKind, bytes: &[u8]) -> Option<String> {
+    Digest::new(kind, bytes).ok().map(|d| d.to_hex_upper())
 }
 
 /// Parses `N` bytes of hex, either case; `Err` with a reason that does not hold the text.
@@ -247,17 +243,17 @@ pub(crate) fn parse_hex_bytes<const N: usize>(
 impl MediaRecord {
     /// The MD5 as upper-case hex, as hash sets distribute it.
     pub fn md5_hex(&self) -> Option<String> {
-        self.md5.map(|h| hex_upper(&h))
+        self.md5.and_then(|h| hex_upper(HashKind::Md5, &h))
     }
 
     /// The SHA-1 as upper-case hex.
     pub fn sha1_hex(&self) -> Option<String> {
-        self.sha1.map(|h| hex_upper(&h))
+        self.sha1.and_then(|h| hex_upper(HashKind::Sha1, &h))
     }
 
     /// The SHA-256 as upper-case hex.
     pub fn sha256_hex(&self) -> Option<String> {
-        self.sha256.map(|h| hex_upper(&h))
+        self.sha256.and_then(|h| hex_upper(HashKind::Sha256, &h))
     }
 
     /// The metadata as `scheme:code` categories, the form list entries keep:
