@@ -9,7 +9,6 @@ use hashsieve::algo::pdq::Dihedral;
 use hashsieve::algo::{HashOutput, Hasher};
 use hashsieve::image::{decode_path, decode_reader};
 use hashsieve::HashKind;
-use rayon::prelude::*;
 
 use crate::common::{self, Cell, Format, RowWriter};
 
@@ -97,13 +96,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = RowWriter::stdout(args.format, header)?.numeric(&["quality", "size"]);
     let pb = common::progress(sources.len() as u64, "files");
     let (mut hashed, mut rows_written) = (0u64, 0u64);
-    // Chunks keep the output in input order while the files of a chunk hash in parallel.
-    for chunk in sources.chunks(256) {
-        let results: Vec<anyhow::Result<FileRows>> = chunk
-            .par_iter()
-            .map(|source| hash_source(source, &args, &hasher))
-            .collect();
-        for (source, result) in chunk.iter().zip(results) {
+    // Files hash in parallel and their rows come out in input order (crate::pipeline).
+    crate::pipeline::ordered(
+        &sources,
+        |source| {
+            if let Source::File(path) = source {
+                crate::pipeline::read_ahead(path);
+            }
+        },
+        |source| hash_source(source, &args, &hasher),
+        |source, result| {
             pb.inc(1);
             match result {
                 Ok((rows, size, note)) => {
@@ -122,8 +124,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 Err(err) => report(source.path(), &common::error_message(&err)),
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     pb.finish_and_clear();
     out.summary(&[
         ("hashed", hashed),

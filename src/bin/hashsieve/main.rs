@@ -22,6 +22,7 @@ mod lists;
 mod match_cmd;
 mod media;
 mod merge;
+mod pipeline;
 mod samples;
 mod scan;
 #[cfg(feature = "serve")]

@@ -14,7 +14,6 @@ use hashsieve::index::IndexKind;
 use hashsieve::list::records::{InputFormat, Item, ReadOptions, RecordReader};
 use hashsieve::matching::{apply_allow_lists, MatchRecord, OverMatching, Query, QueryResult};
 use hashsieve::HashKind;
-use rayon::prelude::*;
 
 use crate::common::{self, Cell, Format, RowWriter};
 use crate::hash_text::Malformed;
@@ -346,21 +345,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let pb = common::progress(image_files.len() as u64, "images");
-    for chunk in image_files.chunks(256) {
-        let hashed: Vec<anyhow::Result<Vec<Labelled>>> = chunk
-            .par_iter()
-            .map(|path| image_queries(path, &hasher, &kinds, args.image.dihedral.enabled()))
-            .collect();
-        let mut items = Vec::new();
-        for (path, result) in chunk.iter().zip(hashed) {
+    // Images hash in parallel (crate::pipeline), in input order; their queries are matched in
+    // batches of 256 images (a parallel batch query) while the next images hash.
+    let (mut batch, mut images) = (Vec::new(), 0);
+    crate::pipeline::ordered(
+        &image_files,
+        |path| crate::pipeline::read_ahead(path),
+        |path| image_queries(path, &hasher, &kinds, args.image.dihedral.enabled()),
+        |path, result| {
             pb.inc(1);
             match result {
-                Ok(q) => items.extend(q),
+                Ok(items) => batch.extend(items),
                 Err(err) => report(&path.display(), &crate::common::error_message(&err)),
             }
-        }
-        emit(items, &mut out)?;
-    }
+            images += 1;
+            if images % 256 == 0 {
+                emit(std::mem::take(&mut batch), &mut out)?;
+            }
+            Ok(())
+        },
+    )?;
+    emit(batch, &mut out)?;
     pb.finish_and_clear();
     let errors = errors.count.load(Ordering::Relaxed);
     let mut counts = vec![

@@ -27,7 +27,6 @@ use hashsieve::matching::{
     SkipReason as QueryResultSkip,
 };
 use hashsieve::HashKind;
-use rayon::prelude::*;
 
 use crate::common::{self, Cell, Format, RowWriter};
 use crate::lists::{self, ListArgs, LoadedList};
@@ -109,7 +108,7 @@ const HEADER: [&str; 16] = [
 /// The prefix of the TSV/CSV comment line that holds the settings (JSON).
 const SETTINGS_PREFIX: &str = "# settings: ";
 
-/// Files hashed per parallel batch: bounds memory to a few hundred decoded images at most.
+/// Files between two flushes of the output: an interrupted scan loses at most these.
 const CHUNK: usize = 64;
 
 /// What one file's rows say, counted once per file: matched if any of its hashes matched.
@@ -345,21 +344,22 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    for chunk in files.chunks(CHUNK) {
-        let rows: Vec<ScanRows> = chunk
-            .par_iter()
-            .map(|path| {
-                scan_file(
-                    path,
-                    &hasher,
-                    &matcher,
-                    &kinds,
-                    args.image.dihedral.enabled(),
-                    args.lists.allow_policy,
-                )
-            })
-            .collect();
-        for (path, (file_rows, block)) in chunk.iter().zip(rows) {
+    // Files scan in parallel and their rows come out in input order (crate::pipeline).
+    let mut since_flush = 0;
+    crate::pipeline::ordered(
+        &files,
+        |path| crate::pipeline::read_ahead(path),
+        |path| {
+            scan_file(
+                path,
+                &hasher,
+                &matcher,
+                &kinds,
+                args.image.dihedral.enabled(),
+                args.lists.allow_policy,
+            )
+        },
+        |path, (file_rows, block)| {
             pb.inc(1);
             over.add_file(block.iter());
             // A file counts once: as matched if any of its hashes matched.
@@ -382,10 +382,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 out.cells(&cells)?;
                 rows_now += 1;
             }
-        }
-        // Rows reach the file as each batch finishes, so an interrupted scan loses at most one batch.
-        out.flush()?;
-    }
+            since_flush += 1;
+            if since_flush == CHUNK {
+                out.flush()?;
+                since_flush = 0;
+            }
+            Ok(())
+        },
+    )?;
+    out.flush()?;
     pb.finish_and_clear();
 
     // The counts cover the whole output: the files recorded by earlier runs and this one's.
