@@ -259,7 +259,8 @@ fn sha256_helper_is_sha256() {
 
 /// Every row of the corpus reference table: the same size and format as Pillow, and for
 /// lossless formats the same RGB bytes (the raw rows under the default policy, the transposed
-/// rows under `Orientation::Apply`). JPEG pixels are compared in `decoded_tables_*`.
+/// rows under `Orientation::Apply`). With `jpeg-exact`, JPEGs too: the same RGB bytes as
+/// Pillow's libjpeg-turbo decode, CMYK and grey included.
 #[test]
 fn corpus_matches_the_reference_table() {
     let dir = data_dir("corpus");
@@ -287,7 +288,7 @@ fn corpus_matches_the_reference_table() {
         {
             assert_eq!(img.layout(), PixelLayout::Luma8, "{what}: grey stays grey");
         }
-        if img.format() != ImageFormat::Jpeg {
+        if img.format() != ImageFormat::Jpeg || cfg!(feature = "jpeg-exact") {
             assert_eq!(
                 hex(&sha256(&rgb_bytes(&img))),
                 row["rgb_sha256"],
@@ -297,6 +298,13 @@ fn corpus_matches_the_reference_table() {
         }
     }
     assert!(exact >= 50, "only {exact} exact comparisons");
+    if cfg!(feature = "jpeg-exact") {
+        assert!(
+            exact == rows.len(),
+            "{exact} of {} rows compared",
+            rows.len()
+        );
+    }
 }
 
 /// Checks one DECODED.tsv table: exact rows bit for bit, lossy rows by 16x16 block means.
@@ -352,7 +360,9 @@ fn check_decoded_table(sub: &str) -> usize {
             );
         }
         let rgb = rgb_bytes(&img);
-        if row["exact"] == "1" {
+        // With `jpeg-exact`, JPEG rows (marked inexact for the pure-Rust decoder) are exact too.
+        let jpeg_exact = cfg!(feature = "jpeg-exact") && img.format() == ImageFormat::Jpeg;
+        if row["exact"] == "1" || jpeg_exact {
             assert_eq!(
                 hex(&sha256(&rgb)),
                 row["rgb_sha256"],
@@ -392,9 +402,10 @@ fn decoded_table_synthetic() {
 }
 
 /// JPEG pixels against libjpeg-turbo's (the lossless PNGs in pdq/derived/decoded-rgb are
-/// Pillow's decode of these JPEGs).
+/// Pillow's decode of these JPEGs): identical with `jpeg-exact` (`DecodeMode::Exact`), close
+/// with the pure-Rust decoder.
 #[test]
-fn jpeg_pixels_are_close_to_libjpeg_turbo() {
+fn jpeg_pixels_against_libjpeg_turbo() {
     let pairs = [
         "bridge-mods/shrink-a-lot",
         "bridge-mods/square-128x128",
@@ -406,9 +417,21 @@ fn jpeg_pixels_are_close_to_libjpeg_turbo() {
     let dir = data_dir("pdq");
     let opts = DecodeOptions::default();
     for name in pairs {
-        let ours = decode_path(&dir.join(format!("{name}.jpg")), &opts).unwrap();
         let theirs =
             decode_path(&dir.join(format!("derived/decoded-rgb/{name}.png")), &opts).unwrap();
+        let exact = decode_path(&dir.join(format!("{name}.jpg")), &opts).unwrap();
+        if cfg!(feature = "jpeg-exact") {
+            assert_eq!(
+                (exact.width(), exact.height()),
+                (theirs.width(), theirs.height())
+            );
+            assert!(
+                rgb_bytes(&exact) == rgb_bytes(&theirs),
+                "{name}: not Pillow's pixels"
+            );
+        }
+        let pure = DecodeOptions::default().mode(hashsieve::image::DecodeMode::PureRust);
+        let ours = decode_path(&dir.join(format!("{name}.jpg")), &pure).unwrap();
         assert_eq!(
             (ours.width(), ours.height()),
             (theirs.width(), theirs.height()),
