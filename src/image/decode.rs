@@ -258,6 +258,12 @@ impl DecodeMode {
 
 /// Options for [`decode`].
 ///
+/// [`DecodeOptions::mode`] picks the JPEG decoder: [`DecodeMode::Exact`] (the default) gives
+/// Pillow's libjpeg-turbo pixels, so JPEG hashes equal the reference tools' bit for bit;
+/// [`DecodeMode::Fast`] decodes at 1/2, 1/4 or 1/8 scale in the DCT domain for speed (a few bits
+/// off; measured distances in the README's "JPEG decoding"); [`DecodeMode::PureRust`] is the
+/// `image` crate's decoder. Other formats decode the same in every mode.
+///
 /// ```
 /// use hashsieve::image::{DecodeOptions, Limits, Orientation, SixteenBit};
 /// let opts = DecodeOptions::default()
