@@ -8,6 +8,13 @@
 //!   pixels).
 //! * `hash/pdq_jpeg/<size>`: JPEG bytes -> `hashsieve::image::decode` (limits on) -> PDQ.
 //! * `hash/phash/<size>`, `hash/phash_jpeg/<size>`: the same for pHash.
+//! * `hash/pdq_jpeg/{exact,fast,image_rs}/{1080p,12mp}` and `hash/phash_jpeg/...`: end to end
+//!   from the JPEG bytes of a photo (tests/data/corpus/photo_015.jpg, CC0, resized to 1920x1080
+//!   and 4000x3000 and encoded at quality 90, 4:2:0, when the bench starts) with each decode
+//!   mode: `exact` (libjpeg-turbo's pixels, `DecodeMode::Exact`), `fast` (DCT-scaled,
+//!   `DecodeMode::fast_for` the hash) and `image_rs` (`DecodeMode::PureRust`). The JPEGs are
+//!   also written to `target/jpeg-bench/` for `benches/peers/jpeg_e2e.sh`, which times Pillow +
+//!   pdqhash / imagehash on the same files.
 //!
 //! Inputs are synthetic smooth-plus-noise images from a fixed seed, built outside the timed
 //! loop. Run with `cargo bench --bench hash`.
@@ -119,5 +126,67 @@ fn bench_hash(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_hash);
+/// The bench photo resized to `w` x `h` and encoded at quality 90 (4:2:0, as Pillow's default),
+/// also written to `target/jpeg-bench/` for the Python side.
+fn photo_jpeg(w: u32, h: u32, name: &str) -> Vec<u8> {
+    let src = image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/corpus/photo_015.jpg"
+    ))
+    .expect("bench photo")
+    .to_rgb8();
+    let resized = image::imageops::resize(&src, w, h, image::imageops::FilterType::Triangle);
+    let bytes = jpeg(resized.as_raw(), w, h);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/jpeg-bench");
+    std::fs::create_dir_all(&dir).expect("target/jpeg-bench");
+    std::fs::write(dir.join(format!("{name}.jpg")), &bytes).expect("write bench JPEG");
+    bytes
+}
+
+fn bench_jpeg_modes(c: &mut Criterion) {
+    use hashsieve::image::DecodeMode;
+    use hashsieve::HashKind;
+    let mut g = c.benchmark_group("hash");
+    g.throughput(Throughput::Elements(1));
+    g.warm_up_time(Duration::from_millis(500));
+    let opts = ImageHashOptions::default();
+    for (w, h, name) in [(1920, 1080, "1080p"), (4000, 3000, "12mp")] {
+        let big = name == "12mp";
+        g.sample_size(if big { 10 } else { 20 });
+        g.measurement_time(Duration::from_secs(if big { 4 } else { 2 }));
+        let bytes = photo_jpeg(w, h, name);
+        for (mode_name, pdq_mode, phash_mode) in [
+            ("exact", DecodeMode::Exact, DecodeMode::Exact),
+            (
+                "fast",
+                DecodeMode::fast_for([HashKind::Pdq]),
+                DecodeMode::fast_for([HashKind::PHash]),
+            ),
+            ("image_rs", DecodeMode::PureRust, DecodeMode::PureRust),
+        ] {
+            let pdq_opts = hashsieve::DecodeOptions::default().mode(pdq_mode);
+            let phash_opts = hashsieve::DecodeOptions::default().mode(phash_mode);
+            let dec = |o: &hashsieve::DecodeOptions| {
+                hashsieve::image::decode(black_box(&bytes), o).expect("decode")
+            };
+            // A broken decoder must not look fast: the image has the size the mode promises.
+            let img = dec(&pdq_opts);
+            let d = u32::from(pdq_mode.jpeg_scale_denom(w, h));
+            if cfg!(feature = "jpeg-exact") {
+                assert_eq!((img.width(), img.height()), (w.div_ceil(d), h.div_ceil(d)));
+            }
+            g.bench_function(
+                BenchmarkId::new(format!("pdq_jpeg/{mode_name}"), name),
+                |b| b.iter(|| pdq(&dec(&pdq_opts).pixels())),
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("phash_jpeg/{mode_name}"), name),
+                |b| b.iter(|| phash(&dec(&phash_opts).pixels(), &opts)),
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_hash, bench_jpeg_modes);
 criterion_main!(benches);

@@ -259,7 +259,8 @@ fn sha256_helper_is_sha256() {
 
 /// Every row of the corpus reference table: the same size and format as Pillow, and for
 /// lossless formats the same RGB bytes (the raw rows under the default policy, the transposed
-/// rows under `Orientation::Apply`). JPEG pixels are compared in `decoded_tables_*`.
+/// rows under `Orientation::Apply`). With `jpeg-exact`, JPEGs too: the same RGB bytes as
+/// Pillow's libjpeg-turbo decode, CMYK and grey included.
 #[test]
 fn corpus_matches_the_reference_table() {
     let dir = data_dir("corpus");
@@ -287,7 +288,7 @@ fn corpus_matches_the_reference_table() {
         {
             assert_eq!(img.layout(), PixelLayout::Luma8, "{what}: grey stays grey");
         }
-        if img.format() != ImageFormat::Jpeg {
+        if img.format() != ImageFormat::Jpeg || cfg!(feature = "jpeg-exact") {
             assert_eq!(
                 hex(&sha256(&rgb_bytes(&img))),
                 row["rgb_sha256"],
@@ -297,6 +298,13 @@ fn corpus_matches_the_reference_table() {
         }
     }
     assert!(exact >= 50, "only {exact} exact comparisons");
+    if cfg!(feature = "jpeg-exact") {
+        assert!(
+            exact == rows.len(),
+            "{exact} of {} rows compared",
+            rows.len()
+        );
+    }
 }
 
 /// Checks one DECODED.tsv table: exact rows bit for bit, lossy rows by 16x16 block means.
@@ -352,7 +360,9 @@ fn check_decoded_table(sub: &str) -> usize {
             );
         }
         let rgb = rgb_bytes(&img);
-        if row["exact"] == "1" {
+        // With `jpeg-exact`, JPEG rows (marked inexact for the pure-Rust decoder) are exact too.
+        let jpeg_exact = cfg!(feature = "jpeg-exact") && img.format() == ImageFormat::Jpeg;
+        if row["exact"] == "1" || jpeg_exact {
             assert_eq!(
                 hex(&sha256(&rgb)),
                 row["rgb_sha256"],
@@ -392,9 +402,10 @@ fn decoded_table_synthetic() {
 }
 
 /// JPEG pixels against libjpeg-turbo's (the lossless PNGs in pdq/derived/decoded-rgb are
-/// Pillow's decode of these JPEGs).
+/// Pillow's decode of these JPEGs): identical with `jpeg-exact` (`DecodeMode::Exact`), close
+/// with the pure-Rust decoder.
 #[test]
-fn jpeg_pixels_are_close_to_libjpeg_turbo() {
+fn jpeg_pixels_against_libjpeg_turbo() {
     let pairs = [
         "bridge-mods/shrink-a-lot",
         "bridge-mods/square-128x128",
@@ -406,9 +417,21 @@ fn jpeg_pixels_are_close_to_libjpeg_turbo() {
     let dir = data_dir("pdq");
     let opts = DecodeOptions::default();
     for name in pairs {
-        let ours = decode_path(&dir.join(format!("{name}.jpg")), &opts).unwrap();
         let theirs =
             decode_path(&dir.join(format!("derived/decoded-rgb/{name}.png")), &opts).unwrap();
+        let exact = decode_path(&dir.join(format!("{name}.jpg")), &opts).unwrap();
+        if cfg!(feature = "jpeg-exact") {
+            assert_eq!(
+                (exact.width(), exact.height()),
+                (theirs.width(), theirs.height())
+            );
+            assert!(
+                rgb_bytes(&exact) == rgb_bytes(&theirs),
+                "{name}: not Pillow's pixels"
+            );
+        }
+        let pure = DecodeOptions::default().mode(hashsieve::image::DecodeMode::PureRust);
+        let ours = decode_path(&dir.join(format!("{name}.jpg")), &pure).unwrap();
         assert_eq!(
             (ours.width(), ours.height()),
             (theirs.width(), theirs.height()),
@@ -930,4 +953,106 @@ fn accessors_describe_the_image() {
         (ImageFormat::WebP, PixelLayout::Rgb8)
     );
     assert_eq!(colour.into_vec().len(), 600 * 400 * 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG decode modes
+
+/// `DecodeMode::Fast` decodes a JPEG at the scale `jpeg_scale_denom` names, whose choice is
+/// checked against a brute force over the four scales; libjpeg rounds sizes up.
+#[test]
+fn fast_mode_scales_jpeg_as_documented() {
+    use hashsieve::image::DecodeMode;
+    let bytes = read("corpus", "photo_015.jpg"); // 1411 x 1411
+    for min_side in [0, 64, 128, 177, 178, 353, 512, 706, 707, 2000] {
+        let mode = DecodeMode::Fast { min_side };
+        let want = [8u8, 4, 2]
+            .into_iter()
+            .find(|&d| 1411u32.div_ceil(u32::from(d)) >= min_side)
+            .unwrap_or(1);
+        assert_eq!(
+            mode.jpeg_scale_denom(1411, 1411),
+            want,
+            "min_side {min_side}"
+        );
+        if !cfg!(feature = "jpeg-exact") {
+            continue;
+        }
+        let img = decode(&bytes, &DecodeOptions::default().mode(mode)).unwrap();
+        let side = 1411u32.div_ceil(u32::from(want));
+        assert_eq!(
+            (img.width(), img.height()),
+            (side, side),
+            "min_side {min_side}"
+        );
+    }
+    assert_eq!(DecodeMode::Exact.jpeg_scale_denom(8000, 8000), 1);
+    assert_eq!(DecodeMode::PureRust.jpeg_scale_denom(8000, 8000), 1);
+}
+
+/// Fast hashes stay near the exact ones (the README's measured maxima over 346 JPEGs: PDQ 16,
+/// pHash 4), and formats other than JPEG ignore the mode (the same pixels).
+#[test]
+fn fast_mode_hashes_near_exact_and_ignores_other_formats() {
+    use hashsieve::algo::Hasher;
+    use hashsieve::image::DecodeMode;
+    use hashsieve::HashKind;
+    let hasher = |mode| Hasher::new().decode_options(DecodeOptions::default().mode(mode));
+    for (kind, max) in [(HashKind::Pdq, 16), (HashKind::PHash, 4)] {
+        for name in ["photo_010.jpg", "photo_015.jpg"] {
+            let bytes = read("corpus", name);
+            let exact = hasher(DecodeMode::Exact)
+                .hash_bytes(&bytes, &[kind])
+                .unwrap();
+            let fast = hasher(DecodeMode::fast_for([kind]))
+                .hash_bytes(&bytes, &[kind])
+                .unwrap();
+            let d = exact[0].value.distance(&fast[0].value).unwrap();
+            assert!(d <= max, "{name} {kind:?}: fast is {d} bits off");
+        }
+    }
+    let png = read("corpus", "photo_003.png");
+    let a = decode(&png, &DecodeOptions::default()).unwrap();
+    let b = decode(
+        &png,
+        &DecodeOptions::default().mode(DecodeMode::Fast { min_side: 0 }),
+    )
+    .unwrap();
+    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+    assert!(
+        a.into_vec() == b.into_vec(),
+        "PNG pixels changed by the JPEG mode"
+    );
+}
+
+/// libjpeg's errors come back as `ErrorKind::Decode` in every mode, never a panic or an abort:
+/// every prefix of a real JPEG, and the JPEG with its entropy-coded data overwritten.
+#[test]
+fn libjpeg_errors_are_clean_in_every_mode() {
+    use hashsieve::image::DecodeMode;
+    let bytes = read("corpus", "edge_progressive.jpg");
+    for mode in [
+        DecodeMode::Exact,
+        DecodeMode::Fast { min_side: 0 },
+        DecodeMode::PureRust,
+    ] {
+        let opts = DecodeOptions::default().mode(mode);
+        for cut in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+            if let Err(e) = decode(&bytes[..cut], &opts) {
+                assert!(
+                    matches!(
+                        e.kind(),
+                        ErrorKind::Decode { .. } | ErrorKind::Unsupported(_)
+                    ),
+                    "{mode:?} cut {cut}: {e}"
+                );
+            }
+        }
+        let mut garbled = bytes.clone();
+        let n = garbled.len();
+        for b in &mut garbled[n / 3..n - 2] {
+            *b = b.wrapping_mul(31).wrapping_add(7);
+        }
+        let _ = decode(&garbled, &opts); // Ok (corrupt data is decoded as Pillow does) or Err
+    }
 }

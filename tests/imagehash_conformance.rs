@@ -39,12 +39,25 @@ fn lossy_or_unsupported(path: &Path) -> Option<&'static str> {
         "png" | "bmp" | "gif" | "tif" | "tiff" => None,
         "webp" if bytes.len() > 16 && &bytes[12..16] == b"VP8L" => None,
         "webp" => Some("lossy WebP"),
+        "jpg" | "jpeg" if cfg!(feature = "jpeg-exact") => None,
         _ => Some("lossy format (JPEG)"),
     }
 }
 
-/// The image as Pillow's `convert("RGB")` would give it, via the `image` crate.
+/// The image as Pillow's `convert("RGB")` would give it: JPEGs through hashsieve's decoder
+/// (libjpeg-turbo's pixels with `jpeg-exact`), everything else via the `image` crate.
 fn decode_rgb(path: &Path) -> (Vec<u8>, u32, u32) {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext.eq_ignore_ascii_case("jpg") || ext.eq_ignore_ascii_case("jpeg") {
+        let img = hashsieve::image::decode_path(path, &hashsieve::DecodeOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (w, h) = (img.width(), img.height());
+        let rgb = match img.layout() {
+            PixelLayout::Luma8 => img.into_vec().iter().flat_map(|&g| [g, g, g]).collect(),
+            _ => img.into_vec(),
+        };
+        return (rgb, w, h);
+    }
     let img = image::open(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8();

@@ -3,9 +3,10 @@
 //! straightforward one on random images.
 //!
 //! Pixels come from the `image` crate directly (PNG, GIF, BMP, TIFF, lossless WebP decode
-//! exactly). JPEG decoders differ in low bits, so JPEG inputs are held to the reference's own
-//! rule (distance <= 10 where the reference quality is >= 80); their libjpeg-turbo decodes are
-//! in `derived/decoded-rgb` as PNGs and are checked bit for bit.
+//! exactly). JPEG inputs go through hashsieve's decoder: with `jpeg-exact` (the default) it gives
+//! libjpeg-turbo's pixels and JPEG hashes must equal the reference's; without it, they are held
+//! to the reference's own rule (distance <= 10 where the reference quality is >= 80). Their
+//! libjpeg-turbo decodes are also in `derived/decoded-rgb` as PNGs, checked bit for bit.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -448,9 +449,11 @@ fn cpp_file_path_rows_match_with_f32_luma() {
     assert!(checked >= 5, "only {checked}");
 }
 
-/// JPEG inputs through the `image` crate's decoder: the reference's acceptance rule.
+/// JPEG inputs through hashsieve's decoder: bit-exact with `jpeg-exact` (Pillow's libjpeg-turbo
+/// pixels; every JPEG with a non-flat image, CMYK included), else the reference's acceptance rule
+/// (distance <= 10 at quality >= 80).
 #[test]
-fn jpeg_inputs_within_reference_tolerance() {
+fn jpeg_inputs_against_the_reference() {
     let mut cases: Vec<(String, Hash256, u8)> = Vec::new();
     for row in read_tsv("pdq/pdqhash_fullres.tsv") {
         if is_jpeg(&row["file"]) {
@@ -462,7 +465,10 @@ fn jpeg_inputs_within_reference_tolerance() {
         }
     }
     for row in read_tsv("corpus/REFERENCE.tsv") {
-        if row["exif_mode"] == "raw" && row["format"] == "JPEG" && row["mode"] != "CMYK" {
+        if row["exif_mode"] == "raw"
+            && row["format"] == "JPEG"
+            && (row["mode"] != "CMYK" || cfg!(feature = "jpeg-exact"))
+        {
             cases.push((
                 format!("corpus/{}", row["file"]),
                 hex(&row["pdq_hex"]),
@@ -476,8 +482,14 @@ fn jpeg_inputs_within_reference_tolerance() {
         if !path.exists() {
             continue;
         }
-        let got = pdq(&load_rgb(&path).px());
-        if quality >= 80 {
+        let img = hashsieve::image::decode_path(&path, &hashsieve::DecodeOptions::default())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let got = pdq(&img.pixels());
+        if cfg!(feature = "jpeg-exact") && quality > 0 {
+            assert_eq!(got.hash, want, "{file}: not the reference's hash");
+            assert_eq!(got.quality, quality, "{file}: quality");
+            checked += 1;
+        } else if quality >= 80 {
             let d = got.hash.distance(&want);
             assert!(d <= 10, "{file}: distance {d} > 10");
             assert!(got.quality >= 50, "{file}: quality {}", got.quality);

@@ -3,13 +3,18 @@
 //! panic, and never more memory live during the decode than `max_alloc` allows (checked with a
 //! counting allocator), whatever the header claims.
 //!
-//! Layout: byte 0 picks the orientation policy and the 16-bit policy; the rest is the file.
+//! Layout: byte 0 picks the orientation policy, the 16-bit policy, whether the decoded image stays
+//! reserved and the JPEG decode mode (libjpeg exact, libjpeg scaled, pure Rust); the rest is the
+//! file. libjpeg allocates with `malloc`, which the counting allocator does not see: its
+//! whole-image buffers are held to the limit by libjpeg's own memory manager instead.
 
 #[path = "../../tests/common/tracking_alloc.rs"]
 mod tracking_alloc;
 
 use hashsieve::algo::Hasher;
-use hashsieve::image::{decode, DecodeBudget, DecodeOptions, Limits, Orientation, SixteenBit};
+use hashsieve::image::{
+    decode, DecodeBudget, DecodeMode, DecodeOptions, Limits, Orientation, SixteenBit,
+};
 use hashsieve::{ErrorKind, HashKind};
 use libfuzzer_sys::fuzz_target;
 
@@ -40,7 +45,13 @@ fuzz_target!(|data: &[u8]| {
         .orientation(orientation)
         .sixteen_bit(sixteen)
         .budget(DecodeBudget::unlimited())
-        .keep_reserved(policy & 8 != 0);
+        .keep_reserved(policy & 8 != 0)
+        .mode(match policy >> 4 & 3 {
+            0 => DecodeMode::Exact,
+            1 => DecodeMode::Fast { min_side: 16 },
+            2 => DecodeMode::Fast { min_side: 0 },
+            _ => DecodeMode::PureRust,
+        });
 
     let (result, peak) = tracking_alloc::peak_of(|| decode(bytes, &opts));
     assert!(

@@ -165,7 +165,104 @@ pub enum SixteenBit {
     Scale,
 }
 
+/// Which JPEG decoder runs, and at what size. Other formats ignore it.
+///
+/// ```
+/// use hashsieve::image::{DecodeMode, DecodeOptions};
+/// use hashsieve::HashKind;
+/// // Exact (the default): Pillow's pixels, so JPEG hashes equal the reference tools'.
+/// assert_eq!(DecodeOptions::default().mode, DecodeMode::Exact);
+/// // Fast for PDQ: decode at 1/2, 1/4 or 1/8 scale, keeping both sides >= 512 px.
+/// let fast = DecodeMode::fast_for([HashKind::Pdq]);
+/// assert_eq!(fast, DecodeMode::Fast { min_side: 512 });
+/// assert_eq!(fast.jpeg_scale_denom(4000, 3000), 4); // decoded at 1000x750
+/// assert_eq!(fast.jpeg_scale_denom(1920, 1080), 2); // decoded at 960x540
+/// assert_eq!(fast.jpeg_scale_denom(800, 600), 1); // already small: full size
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeMode {
+    /// JPEG decoded as Pillow decodes it (libjpeg-turbo's ISLOW IDCT, fancy upsampling, its
+    /// colour conversion; CMYK as Pillow converts it), so every hash of a JPEG equals the
+    /// reference tools' bit for bit. Needs the `jpeg-exact` feature (on by default); a build
+    /// without it decodes as [`DecodeMode::PureRust`].
+    #[default]
+    Exact,
+    /// JPEG decoded at 1/2, 1/4 or 1/8 scale in the DCT domain (libjpeg's `scale_denom`, as
+    /// Pillow's `Image.draft` does): the smallest scale that keeps both sides at or above
+    /// `min_side` pixels; an image whose shorter side is already under `min_side` (times 2)
+    /// decodes at full size. Several times faster than [`DecodeMode::Exact`] on large photos;
+    /// hashes differ from the exact ones by a few bits (see the README for the measured
+    /// distances). [`DecodeMode::fast_for`] picks `min_side` for the hashes computed. Needs
+    /// `jpeg-exact`; without it, as [`DecodeMode::PureRust`].
+    Fast {
+        /// The smallest width and height the scaled decode keeps.
+        min_side: u32,
+    },
+    /// The `image` crate's pure-Rust JPEG decoder (zune-jpeg), at full size: no C code, but
+    /// its pixels differ slightly from Pillow's, so JPEG hashes may differ from the
+    /// reference's by a few bits.
+    PureRust,
+}
+
+impl DecodeMode {
+    /// The smallest side [`DecodeMode::Fast`] keeps for one hash kind: 512 for PDQ (the
+    /// reference tool shrinks larger images to 512 px before hashing), four times the
+    /// side of the image imagehash resizes to for pHash, dHash and aHash (at least 64), and 256
+    /// for wHash (its Haar transform runs on the largest power of two under the shorter side).
+    /// Digests read the file's bytes and need no pixels (0).
+    pub const fn fast_min_side(kind: crate::HashKind) -> u32 {
+        use crate::HashKind as K;
+        match kind {
+            K::Pdq => 512,
+            K::PHash => 128,
+            K::PHash256 => 256,
+            K::DHash | K::AHash => 64,
+            K::DHash256 | K::AHash256 => 64,
+            K::WHash | K::WHash256 => 256,
+            K::Md5 | K::Sha1 | K::Sha256 => 0,
+        }
+    }
+
+    /// [`DecodeMode::Fast`] with the largest [`DecodeMode::fast_min_side`] of `kinds` (a
+    /// `min_side` of 0, the smallest scale, when `kinds` is empty or only digests).
+    pub fn fast_for(kinds: impl IntoIterator<Item = crate::HashKind>) -> DecodeMode {
+        let min_side = kinds
+            .into_iter()
+            .map(DecodeMode::fast_min_side)
+            .max()
+            .unwrap_or(0);
+        DecodeMode::Fast { min_side }
+    }
+
+    /// The JPEG scale denominator (1, 2, 4 or 8) this mode decodes a `width` x `height` JPEG
+    /// at: 1 unless [`DecodeMode::Fast`], else the largest that keeps both sides (rounded up,
+    /// as libjpeg rounds) at or above `min_side`.
+    pub fn jpeg_scale_denom(self, width: u32, height: u32) -> u8 {
+        let DecodeMode::Fast { min_side } = self else {
+            return 1;
+        };
+        let short = width.min(height);
+        [8u8, 4, 2]
+            .into_iter()
+            .find(|&d| short.div_ceil(u32::from(d)) >= min_side)
+            .unwrap_or(1)
+    }
+
+    /// Whether this mode uses libjpeg (the `jpeg-exact` feature is on and the mode is not
+    /// [`DecodeMode::PureRust`]).
+    const fn uses_libjpeg(self) -> bool {
+        cfg!(feature = "jpeg-exact") && !matches!(self, DecodeMode::PureRust)
+    }
+}
+
 /// Options for [`decode`].
+///
+/// [`DecodeOptions::mode`] picks the JPEG decoder: [`DecodeMode::Exact`] (the default) gives
+/// Pillow's libjpeg-turbo pixels, so JPEG hashes equal the reference tools' bit for bit;
+/// [`DecodeMode::Fast`] decodes at 1/2, 1/4 or 1/8 scale in the DCT domain for speed (a few bits
+/// off; measured distances in the README's "JPEG decoding"); [`DecodeMode::PureRust`] is the
+/// `image` crate's decoder. Other formats decode the same in every mode.
 ///
 /// ```
 /// use hashsieve::image::{DecodeOptions, Limits, Orientation, SixteenBit};
@@ -184,6 +281,8 @@ pub struct DecodeOptions {
     pub orientation: Orientation,
     /// 16-bit to 8-bit policy.
     pub sixteen_bit: SixteenBit,
+    /// The JPEG decoder and scale ([`DecodeMode::Exact`] by default).
+    pub mode: DecodeMode,
     /// The memory budget this decode shares with others running at the same time; by default
     /// [`DecodeBudget::shared`], one budget for the whole process.
     pub budget: DecodeBudget,
@@ -214,6 +313,10 @@ impl DecodeOptions {
         /// Sets the 16-bit to 8-bit policy.
         #[must_use]
         sixteen_bit(policy: SixteenBit);
+
+        /// Sets the JPEG decoder and scale (see [`DecodeMode`]).
+        #[must_use]
+        mode(mode: DecodeMode);
 
         /// Sets the memory budget shared with other decodes (see [`DecodeBudget`]).
         #[must_use]
@@ -581,6 +684,28 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
         reservation = opts.budget.reserve(need, lim.max_alloc)?;
         decoder = open()?;
     }
+    #[cfg(feature = "jpeg-exact")]
+    if format == ImageFormat::Jpeg && opts.mode.uses_libjpeg() {
+        drop(decoder);
+        let denom = opts.mode.jpeg_scale_denom(width, height);
+        // libjpeg's whole-image buffers (progressive coefficients) get what the pixels and the
+        // input leave of the limit.
+        let libjpeg_max = lim
+            .max_alloc
+            .saturating_sub(out_bytes)
+            .saturating_sub(extra)
+            .saturating_sub(input.saturating_add(bytes.len() as u64));
+        let out = super::jpeg::decode(bytes, denom, libjpeg_max)?;
+        return Ok(finish(
+            out.data,
+            (out.width, out.height),
+            out.layout,
+            format,
+            transform,
+            reservation,
+            opts,
+        ));
+    }
     let mut rest = lim.to_image();
     rest.max_alloc = Some(lim.max_alloc.saturating_sub(ours));
     decoder.set_limits(rest).map_err(map_image_error)?;
@@ -618,6 +743,28 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
         }
     }
 
+    Ok(finish(
+        buf,
+        (width, height),
+        layout,
+        format,
+        transform,
+        reservation,
+        opts,
+    ))
+}
+
+/// Turns decoded 8-bit pixels upright (when asked) and wraps them, keeping or ending the
+/// reservation as `opts` says.
+fn finish(
+    mut buf: Vec<u8>,
+    (width, height): (u32, u32),
+    layout: PixelLayout,
+    format: ImageFormat,
+    transform: Transform,
+    mut reservation: Reservation,
+    opts: &DecodeOptions,
+) -> DecodedImage {
     let (width, height) =
         orient::apply(transform, &mut buf, width, height, layout.bytes_per_pixel());
     let reserved = if opts.keep_reserved {
@@ -626,21 +773,21 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
     } else {
         None
     };
-    Ok(DecodedImage {
+    DecodedImage {
         data: buf,
         width,
         height,
         layout,
         format,
         reserved,
-    })
+    }
 }
 
 /// `n` zero bytes, or `None` if the allocator has no room.
 ///
 /// Zeroed memory comes straight from the operating system for large sizes, untouched, so a
 /// file that declares a large image and then ends early costs only the pages its data reached.
-fn zeroed(n: usize) -> Option<Vec<u8>> {
+pub(super) fn zeroed(n: usize) -> Option<Vec<u8>> {
     if n == 0 {
         return Some(Vec::new());
     }

@@ -26,9 +26,12 @@
 //! # Pixel policy: the reference tools' pixels
 //!
 //! The reference hashes (pdqhash, ImageHash, python-threatexchange) all hash what Pillow's
-//! `Image.open(f).convert('RGB')` gives, so that is the default target. Decoding is done by the
-//! `image` crate (0.25); where its pixels differ from Pillow's in a way that can be undone, the
-//! difference is undone. Measured against Pillow 13.0.0 / libjpeg-turbo 3.2 / libwebp 1.6 on
+//! `Image.open(f).convert('RGB')` gives, so that is the default target. JPEG is decoded by
+//! libjpeg-turbo's code (the `jpeg-exact` feature, on by default: the C of mozjpeg's fork, built
+//! with the `cc` crate), as Pillow does, so JPEG pixels are Pillow's exactly ([`DecodeMode`]);
+//! every other format, and JPEG with [`DecodeMode::PureRust`] or without the feature, is decoded
+//! by the `image` crate (0.25); where its pixels differ from Pillow's in a way that can be undone,
+//! the difference is undone. Measured against Pillow 13.0.0 / libjpeg-turbo 3.2 / libwebp 1.6 on
 //! `tests/data/corpus` and `tests/data/decode` (`tests/image_input.rs` keeps it so):
 //!
 //! | Input | What you get | Against Pillow |
@@ -43,15 +46,18 @@
 //! | 16-bit BMP (5-5-5, 5-6-5) | Pillow's truncating widening `v * 255 / 31` (the `image` crate rounds; undone) | identical |
 //! | GIF | the first frame; canvas outside it is palette entry `transparency or 0`, as Pillow paints frame 0 (the `image` crate leaves it black; undone) | identical |
 //! | WebP lossy / lossless / animated | first frame | identical (image-webp matched libwebp bit for bit on every file tried) |
-//! | JPEG (YCbCr) | zune-jpeg's decode | not bit-exact: 4:4:4 and grey differ by at most 1-2 levels on under 2% of samples (mean 0.01); 4:2:0 differs by at most 4 levels, mean 0.2-0.35 per sample, from a different chroma upsampling |
-//! | CMYK JPEG (incl. Adobe inverted) | converted to RGB as Pillow does, `(255 - c)(255 - k) / 255` on the uninverted values | max 1 level, mean 0.007 (`edge_cmyk.jpg`) |
+//! | JPEG (grey, YCbCr, RGB), [`DecodeMode::Exact`] | libjpeg-turbo's ISLOW IDCT, fancy upsampling and colour conversion, as Pillow | identical (every JPEG of the corpus and the PDQ conformance set) |
+//! | CMYK / YCCK JPEG, [`DecodeMode::Exact`] | libjpeg's CMYK, inverted (Pillow's `CMYK;I`) and converted by Pillow's `cmyk2rgb` | identical |
+//! | JPEG, [`DecodeMode::Fast`] | libjpeg-turbo at 1/2, 1/4 or 1/8 scale (DCT domain) | smaller image; hashes a few bits off (README) |
+//! | JPEG, [`DecodeMode::PureRust`] (or no `jpeg-exact`) | zune-jpeg's decode | not bit-exact: 4:4:4 and grey differ by at most 1-2 levels on under 2% of samples (mean 0.01); 4:2:0 differs by at most 4 levels, mean 0.2-0.35 per sample, from a different chroma upsampling; CMYK max 1 level |
 //! | CMYK TIFF | converted to RGB | identical |
 //! | Truncated JPEG | [`ErrorKind::Decode`] (as Pillow's "image file is truncated"; the `image` crate would pad with grey) | same outcome |
 //! | Palette TIFF | [`ErrorKind::Decode`]: the `image` crate does not decode it (Pillow does) | gap |
 //! | 32-bit float TIFF | `round(clamp(v, 0, 1) * 255)` | differs (Pillow clips mode `F` without scaling) |
 //!
-//! For JPEG inputs a perceptual hash may therefore differ from the reference by a few bits;
-//! every lossless format reproduces the reference pixels, and so the reference hashes, exactly.
+//! Every lossless format, and JPEG in the default [`DecodeMode::Exact`], reproduces the reference
+//! pixels, and so the reference hashes, exactly. Checked against Pillow 13.0.0 with
+//! libjpeg-turbo 3.2.0.
 //!
 //! # Limits
 //!
@@ -85,13 +91,15 @@
 mod budget;
 mod cost;
 mod decode;
+#[cfg(feature = "jpeg-exact")]
+mod jpeg;
 mod orient;
 mod pillow;
 mod pixels;
 
 pub use budget::{DecodeBudget, DEFAULT_BUDGET};
 pub use decode::{
-    decode, decode_path, decode_reader, DecodeOptions, DecodedImage, ImageFormat, Limits,
-    Orientation, SixteenBit, DEFAULT_MAX_ALLOC,
+    decode, decode_path, decode_reader, DecodeMode, DecodeOptions, DecodedImage, ImageFormat,
+    Limits, Orientation, SixteenBit, DEFAULT_MAX_ALLOC,
 };
 pub use pixels::{PixelBuffer, PixelLayout};

@@ -817,13 +817,26 @@ impl DihedralArgs {
     }
 }
 
-/// `--exif`, shared by every command that hashes images.
+/// `--exif` and `--decode`, shared by every command that hashes images.
 #[derive(Clone, Copy, clap::Args)]
 pub(crate) struct ExifArgs {
     /// Orientation tags: `reference` does what the reference tools do (EXIF orientation ignored,
     /// TIFF orientation applied, as Pillow does); `apply` turns every image upright first.
     #[arg(long, value_enum, default_value = "reference")]
     exif: ExifArg,
+    /// How JPEGs are decoded: `exact` gives Pillow's pixels, so hashes equal the reference
+    /// tools' bit for bit; `fast` decodes at 1/2, 1/4 or 1/8 scale in the DCT domain, keeping
+    /// the image at least as large as the algorithms need (512 px a side for PDQ), several
+    /// times faster on large photos, hashes a few bits off the exact ones (README: "JPEG
+    /// decoding"). Other formats decode the same either way.
+    #[arg(long, value_enum, default_value = "exact")]
+    decode: DecodeArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DecodeArg {
+    Exact,
+    Fast,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -833,6 +846,15 @@ enum ExifArg {
 }
 
 impl ExifArgs {
+    /// The JPEG decode mode asked for, for hashes of `kinds` (`fast` keeps what the most
+    /// demanding of them needs).
+    pub(crate) fn decode_mode(self, kinds: &[hashsieve::HashKind]) -> hashsieve::image::DecodeMode {
+        match self.decode {
+            DecodeArg::Exact => hashsieve::image::DecodeMode::Exact,
+            DecodeArg::Fast => hashsieve::image::DecodeMode::fast_for(kinds.iter().copied()),
+        }
+    }
+
     /// The orientation handling asked for.
     pub(crate) fn orientation(self) -> hashsieve::image::Orientation {
         match self.exif {

@@ -45,8 +45,11 @@ const UNRELATED: [&str; 5] = [
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Written with `?`, not `println!` (which panics on a closed pipe): `demo | head` ends quietly.
     let mut out = std::io::stdout().lock();
-    let hasher = Hasher::new()
-        .decode_options(crate::common::decode_options().orientation(args.exif.orientation()));
+    let hasher = Hasher::new().decode_options(
+        crate::common::decode_options()
+            .orientation(args.exif.orientation())
+            .mode(args.exif.decode_mode(&[hashsieve::HashKind::Pdq])),
+    );
     let samples = crate::samples::SampleSet::new(args.data);
     let pdq = |rel: &str| -> anyhow::Result<hashsieve::algo::pdq::PdqDihedral> {
         let image = samples.decode(rel, &hasher.decode_options)?;

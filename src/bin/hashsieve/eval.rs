@@ -115,7 +115,10 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| s.parse::<Transform>())
             .collect::<Result<_, _>>()?
     };
-    let decode = DecodeOptions::default().orientation(args.exif.orientation());
+    let kinds: Vec<hashsieve::HashKind> = args.algorithms.iter().map(|a| a.kind()).collect();
+    let decode = DecodeOptions::default()
+        .orientation(args.exif.orientation())
+        .mode(args.exif.decode_mode(&kinds));
     let originals: Box<dyn Originals> = if args.paths.is_empty() {
         Box::new(BundledPhotos::new(decode))
     } else {

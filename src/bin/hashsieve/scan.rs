@@ -319,7 +319,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut over = OverMatching::new();
 
     let hasher = args.image.dihedral.hasher().decode_options(
-        hashsieve::image::DecodeOptions::default().orientation(args.image.exif.orientation()),
+        hashsieve::image::DecodeOptions::default()
+            .orientation(args.image.exif.orientation())
+            .mode(args.image.exif.decode_mode(&kinds)),
     );
     let pb = common::progress(files.len() as u64, "files");
     let mut now_counts = Counts::default();

@@ -1,0 +1,388 @@
+//! JPEG decoded by libjpeg-turbo's code (the `jpeg-exact` feature): Pillow's pixels, bit for bit.
+//!
+//! Pillow's `Image.open(f).convert('RGB')` decodes a JPEG with libjpeg-turbo's defaults: the
+//! ISLOW integer IDCT, fancy (triangle-filter) chroma upsampling, libjpeg's own choice of the
+//! file's colour space (JFIF / Adobe markers), and its YCbCr to RGB conversion. So does this
+//! module, with the library `mozjpeg-sys` builds from C with the `cc` crate (mozjpeg's fork of
+//! libjpeg-turbo; its decoder is libjpeg-turbo's). The mapping from the file to pixels mirrors
+//! Pillow's `JpegImagePlugin` and `Convert.c`:
+//!
+//! - 1 component: grey ([`PixelLayout::Luma8`]), as Pillow's mode `L`.
+//! - 3 components: RGB (YCbCr converted, or RGB as stored when an Adobe marker says so).
+//! - 4 components (CMYK or YCCK): libjpeg's CMYK, inverted as Pillow's `CMYK;I` raw mode (Pillow
+//!   always assumes Adobe's inverted polarity), then Pillow's `cmyk2rgb`.
+//! - any other component count or precision: an error, as in Pillow ("cannot handle ...").
+//!
+//! [`decode`] with `denom` 2, 4 or 8 is libjpeg's DCT-domain scaling (`scale_denom`), for
+//! [`DecodeMode::Fast`](super::DecodeMode::Fast).
+//!
+//! # Errors, not aborts
+//!
+//! libjpeg reports a fatal error by calling `error_exit`, which must not return; the default one
+//! exits the process. Ours unwinds instead (`resume_unwind`, so no panic hook runs and nothing is
+//! printed), through the C frames (mozjpeg-sys builds them with `-fexceptions` for its
+//! `unwinding` feature), to the `catch_unwind` in [`decode`], which turns it into
+//! [`ErrorKind::Decode`](crate::ErrorKind::Decode). Warnings are ignored, as Pillow ignores them
+//! ("Corrupt JPEG data: N extraneous bytes"), except the one that says the data ended early:
+//! Pillow fails a truncated file, so we do. A progress monitor stops a file with more than
+//! [`MAX_SCANS`] scans (a few bytes a scan, each costing a pass over the image: libjpeg-turbo's
+//! documented denial-of-service mitigation), and libjpeg's own memory manager is held to the
+//! caller's limit for the whole-image coefficient buffers of progressive and multi-scan files.
+
+use std::ffi::CStr;
+use std::os::raw::{c_int, c_long, c_ulong};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use mozjpeg_sys as j;
+
+use super::pixels::PixelLayout;
+use crate::error::{Error, Result};
+
+/// Most scans a JPEG may have. Real progressive files have about 10; libjpeg-turbo's
+/// documentation suggests a limit in the hundreds against files made of empty scans.
+pub(crate) const MAX_SCANS: c_int = 500;
+
+/// A decoded JPEG: tightly packed rows, grey or RGB.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) data: Vec<u8>,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) layout: PixelLayout,
+}
+
+/// The payload `error_exit` unwinds with: libjpeg's message, with its parameters filled in.
+struct LibjpegError(String);
+
+/// The libjpeg state, boxed so that the pointers libjpeg keeps to it (the error and progress
+/// managers) stay valid; destroyed on drop, also after an error unwound out of libjpeg.
+struct Decompress {
+    cinfo: Box<j::jpeg_decompress_struct>,
+    // Read by libjpeg through `cinfo.common.err` / `cinfo.common.progress`; kept alive here.
+    _err: Box<j::jpeg_error_mgr>,
+    _progress: Box<j::jpeg_progress_mgr>,
+    created: bool,
+}
+
+impl Drop for Decompress {
+    fn drop(&mut self) {
+        if self.created {
+            // SAFETY: `cinfo` was initialised by `jpeg_CreateDecompress` (`created`), and
+            // `jpeg_destroy_decompress` is valid in every state, also after an error unwound
+            // out of a libjpeg call (the documented recovery after `error_exit`). It cannot
+            // call `error_exit`: it only frees memory.
+            unsafe { j::jpeg_destroy_decompress(&mut self.cinfo) };
+        }
+    }
+}
+
+/// Our `error_exit`: unwinds to [`decode`] with libjpeg's message.
+///
+/// # Safety
+///
+/// Called by libjpeg only, with a valid `cinfo` whose `err` points to a live error manager.
+unsafe extern "C-unwind" fn error_exit(cinfo: &mut j::jpeg_common_struct) {
+    // SAFETY: libjpeg passes its own valid `cinfo`; `err` is set up by `Decompress::new`.
+    let msg = unsafe { message(&mut *cinfo.err) };
+    resume_unwind(Box::new(LibjpegError(msg)));
+}
+
+/// Our `emit_message`: warnings are counted and otherwise ignored (as Pillow does), except that
+/// the data ended before the image did, which is an error (Pillow: "image file is truncated").
+///
+/// # Safety
+///
+/// As [`error_exit`].
+unsafe extern "C-unwind" fn emit_message(cinfo: &mut j::jpeg_common_struct, level: c_int) {
+    // SAFETY: as in `error_exit`.
+    let err = unsafe { &mut *cinfo.err };
+    if level < 0 {
+        if err.msg_code == j::JWRN_JPEG_EOF as c_int {
+            resume_unwind(Box::new(LibjpegError(
+                "truncated JPEG: the data ends before the image does".into(),
+            )));
+        }
+        err.num_warnings += 1;
+    }
+}
+
+/// Our `output_message`: libjpeg never prints.
+///
+/// # Safety
+///
+/// As [`error_exit`].
+unsafe extern "C-unwind" fn output_message(_cinfo: &mut j::jpeg_common_struct) {}
+
+/// Stops files with more than [`MAX_SCANS`] scans.
+///
+/// # Safety
+///
+/// Called by libjpeg only, with the `cinfo` of a decompressor (we never install it on a
+/// compressor), whose first member is this `jpeg_common_struct`.
+unsafe extern "C-unwind" fn progress_monitor(cinfo: &mut j::jpeg_common_struct) {
+    // SAFETY: `jpeg_decompress_struct` is `repr(C)` and starts with `jpeg_common_struct`, and
+    // this monitor is installed only on a decompressor, so the cast reads the scan number of
+    // the live struct libjpeg passed.
+    let scans = unsafe {
+        (*(cinfo as *mut j::jpeg_common_struct).cast::<j::jpeg_decompress_struct>())
+            .input_scan_number
+    };
+    if scans > MAX_SCANS {
+        resume_unwind(Box::new(LibjpegError(format!(
+            "JPEG has more than {MAX_SCANS} scans; refusing it as a likely denial-of-service file"
+        ))));
+    }
+}
+
+/// libjpeg's message for the current error code, its `%d`-style parameters filled in (numbers
+/// only; libjpeg's errors never carry pixel data).
+///
+/// # Safety
+///
+/// `err` must be libjpeg's error manager, initialised by `jpeg_std_error`.
+unsafe fn message(err: &mut j::jpeg_error_mgr) -> String {
+    let code = err.msg_code;
+    let table = err.jpeg_message_table;
+    if table.is_null() || code <= 0 || code > err.last_jpeg_message {
+        return format!("corrupt JPEG (libjpeg error {code})");
+    }
+    // SAFETY: `code` is within the table libjpeg set up (1..=last_jpeg_message), whose entries
+    // are NUL-terminated static strings.
+    let fmt = unsafe { CStr::from_ptr(*table.add(code as usize)) }.to_string_lossy();
+    // SAFETY: the union holds 8 ints or a string; reading it as ints is always defined.
+    let ints = unsafe { *err.msg_parm.i() };
+    let mut out = String::with_capacity(fmt.len() + 16);
+    let mut next = 0;
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        // Skip flags and width, then the conversion.
+        while chars
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || *c == '-' || *c == 'l')
+        {
+            chars.next();
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('d' | 'u' | 'x' | 'X') => {
+                out.push_str(&ints.get(next).copied().unwrap_or(0).to_string());
+                next += 1;
+            }
+            Some(_) => out.push('?'),
+            None => {}
+        }
+    }
+    format!("corrupt or unsupported JPEG: {out}")
+}
+
+impl Decompress {
+    fn new() -> Decompress {
+        // SAFETY: both are plain C structs for which all-zero is the documented pre-init state
+        // (function pointers `None`, pointers null).
+        let mut err: Box<j::jpeg_error_mgr> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: as above.
+        let mut progress: Box<j::jpeg_progress_mgr> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: as above.
+        let mut cinfo: Box<j::jpeg_decompress_struct> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: `err` is a valid, exclusively borrowed error manager; `jpeg_std_error` only
+        // fills in its fields.
+        unsafe { j::jpeg_std_error(&mut err) };
+        err.error_exit = Some(error_exit);
+        err.emit_message = Some(emit_message);
+        err.output_message = Some(output_message);
+        progress.progress_monitor = Some(progress_monitor);
+        cinfo.common.err = &mut *err;
+        Decompress {
+            cinfo,
+            _err: err,
+            _progress: progress,
+            created: false,
+        }
+    }
+}
+
+/// Decodes a JPEG at `1 / denom` scale (`denom` 1, 2, 4 or 8) into grey or RGB, with at most
+/// `max_memory` bytes of libjpeg's whole-image buffers.
+///
+/// # Errors
+///
+/// [`ErrorKind::Decode`](crate::ErrorKind::Decode) for corrupt, truncated or unsupported data
+/// (libjpeg's message), [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a
+/// component count Pillow does not open either, and
+/// [`ErrorKind::Limit`](crate::ErrorKind::Limit) when the output cannot be allocated.
+pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64) -> Result<Output> {
+    debug_assert!(matches!(denom, 1 | 2 | 4 | 8));
+    let mut d = Decompress::new();
+    match catch_unwind(AssertUnwindSafe(|| run(&mut d, bytes, denom, max_memory))) {
+        Ok(r) => r,
+        Err(payload) => match payload.downcast::<LibjpegError>() {
+            Ok(e) => Err(Error::decode(e.0, None)),
+            // Not ours: a bug, so let it go on.
+            Err(other) => resume_unwind(other),
+        },
+    }
+}
+
+fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64) -> Result<Output> {
+    let len = c_ulong::try_from(bytes.len())
+        .map_err(|_| Error::decode("JPEG input is too large for libjpeg", None))?;
+    let cinfo = &mut *d.cinfo;
+    // SAFETY: `cinfo` is zeroed with a valid error manager installed (`Decompress::new`);
+    // `jpeg_create_decompress` passes the struct size libjpeg checks against its own. Errors
+    // unwind to `decode`, and `Drop` destroys only what was created.
+    unsafe { j::jpeg_create_decompress(cinfo) };
+    d.created = true;
+    cinfo.common.progress = &mut *d._progress;
+    // SAFETY: `jpeg_create_decompress` set up `mem` (it would have unwound otherwise). Zero
+    // means "no limit" to libjpeg, so the smallest limit is 1.
+    unsafe {
+        (*cinfo.common.mem).max_memory_to_use =
+            c_long::try_from(max_memory.max(1)).unwrap_or(c_long::MAX);
+    }
+    // SAFETY: `bytes` outlives `cinfo`'s use of it (everything happens in this call, and
+    // `Decompress` is dropped by our caller before `bytes` can be); libjpeg only reads it.
+    unsafe { j::jpeg_mem_src(cinfo, bytes.as_ptr(), len) };
+    // SAFETY: a created decompressor with a source; errors unwind.
+    unsafe { j::jpeg_read_header(cinfo, 1) };
+
+    let (out_space, layout) = match cinfo.num_components {
+        1 => (j::JCS_GRAYSCALE, PixelLayout::Luma8),
+        3 => (j::JCS_RGB, PixelLayout::Rgb8),
+        4 => (j::JCS_CMYK, PixelLayout::Rgb8),
+        n => {
+            return Err(Error::unsupported(format!(
+                "cannot handle a {n}-component JPEG (Pillow opens 1, 3 or 4)"
+            )))
+        }
+    };
+    cinfo.out_color_space = out_space;
+    cinfo.dct_method = j::J_DCT_METHOD::JDCT_ISLOW;
+    cinfo.do_fancy_upsampling = 1;
+    cinfo.do_block_smoothing = 1;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = c_uint_from(denom);
+    // SAFETY: header read, parameters set; errors unwind.
+    unsafe { j::jpeg_start_decompress(cinfo) };
+
+    let width = cinfo.output_width;
+    let height = cinfo.output_height;
+    let comps = usize::try_from(cinfo.output_components).unwrap_or(0);
+    let expected = if out_space == j::JCS_CMYK {
+        4
+    } else {
+        layout.bytes_per_pixel()
+    };
+    if width == 0 || height == 0 || comps != expected {
+        return Err(Error::decode(
+            format!("JPEG decodes to an unexpected shape ({width}x{height}, {comps} channels)"),
+            None,
+        ));
+    }
+    let w = width as usize;
+    let stride = w * layout.bytes_per_pixel();
+    let size = stride
+        .checked_mul(height as usize)
+        .ok_or_else(|| Error::decode("JPEG too large for memory", None))?;
+    let mut data = super::decode::zeroed(size).ok_or_else(|| {
+        Error::limit(
+            crate::error::Limit::Memory,
+            format!("cannot allocate {size} bytes for {width}x{height} pixels"),
+        )
+    })?;
+
+    if out_space == j::JCS_CMYK {
+        let mut row = vec![0u8; w * 4];
+        for y in 0..height as usize {
+            let mut ptr = [row.as_mut_ptr()];
+            // SAFETY: one row pointer to `w * 4` writable bytes, as `output_components` (4)
+            // times `output_width` requires.
+            let n = unsafe { j::jpeg_read_scanlines(cinfo, ptr.as_mut_ptr(), 1) };
+            if n != 1 {
+                return Err(Error::decode("JPEG scanline could not be read", None));
+            }
+            cmyk_row_to_rgb(&row, &mut data[y * stride..(y + 1) * stride]);
+        }
+    } else {
+        let mut rows: Vec<*mut u8> = data
+            .chunks_exact_mut(stride)
+            .map(|r| r.as_mut_ptr())
+            .collect();
+        while cinfo.output_scanline < height {
+            let done = cinfo.output_scanline as usize;
+            let left = (height - cinfo.output_scanline).min(16);
+            // SAFETY: `rows[done..]` holds at least `left` pointers, each to `stride` =
+            // `output_width * output_components` writable bytes of `data`, which outlives the
+            // call; libjpeg writes at most `left` rows.
+            let n = unsafe { j::jpeg_read_scanlines(cinfo, rows[done..].as_mut_ptr(), left) };
+            if n == 0 {
+                return Err(Error::decode("JPEG scanlines could not be read", None));
+            }
+        }
+    }
+    Ok(Output {
+        data,
+        width,
+        height,
+        layout,
+    })
+}
+
+fn c_uint_from(v: u8) -> std::os::raw::c_uint {
+    std::os::raw::c_uint::from(v)
+}
+
+/// Pillow's `MULDIV255`: `a * b / 255`, rounded, in integers.
+fn muldiv255(a: u32, b: u32) -> u32 {
+    let t = a * b + 128;
+    ((t >> 8) + t) >> 8
+}
+
+/// Pillow's path from libjpeg's CMYK to RGB: the `CMYK;I` unpacker inverts every channel
+/// (Adobe polarity), then `cmyk2rgb` gives `nk - c * nk / 255` with `nk = 255 - k`.
+fn cmyk_row_to_rgb(cmyk: &[u8], rgb: &mut [u8]) {
+    for (s, d) in cmyk.chunks_exact(4).zip(rgb.chunks_exact_mut(3)) {
+        // k' = 255 - k after the inversion, so nk = 255 - k' = k.
+        let nk = u32::from(s[3]);
+        for c in 0..3 {
+            let v = 255 - u32::from(s[c]);
+            d[c] = nk.saturating_sub(muldiv255(v, nk)).min(255) as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmyk_conversion_matches_pillow_formula() {
+        // Brute force over a grid against Pillow's formula written out in floating point:
+        // nk - round(c' * nk / 255) with c' = 255 - c, nk = k.
+        for c in (0..=255u32).step_by(5) {
+            for k in (0..=255u32).step_by(3) {
+                let mut out = [0u8; 3];
+                cmyk_row_to_rgb(&[c as u8, c as u8, c as u8, k as u8], &mut out);
+                let want = k as f64 - ((255 - c) as f64 * k as f64 / 255.0).round();
+                assert_eq!(f64::from(out[0]), want.max(0.0), "c={c} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bytes in [
+            &b"\xff\xd8\xff"[..],
+            b"\xff\xd8\xff\xc0\x00\x11\x08",
+            b"\xff\xd8",
+        ] {
+            assert!(matches!(
+                decode(bytes, 1, 1 << 20).unwrap_err().kind(),
+                crate::ErrorKind::Decode { .. }
+            ));
+        }
+    }
+}
