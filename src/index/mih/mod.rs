@@ -27,10 +27,14 @@
 //! phase ahead of their use, so the memory system works on many of them at once.
 //!
 //! The layout is planned per list: the number of tables, `b` and `c2` minimise a cost model
-//! (fitted to measurements) within a memory bound, by default 32 bytes per hash; `c1` is 8
+//! (fitted to measurements) within a memory bound, by default 40 bytes per hash; `c1` is 8
 //! where the substring allows, and `L` is Elias–Fano's choice. For 10 million PDQ hashes at
-//! `r = 31` the planner picks 8 tables of 32-bit substrings with `b = 19`, `c1 = 8`, `c2 = 1`,
-//! `L = 18`: 317 MB in all, less than the 320 MB of hashes.
+//! `r = 31` the planner picks 10 tables (six substrings of 26 bits, four of 25) with `b = 18`,
+//! `c1 = 8` (7 for the 25-bit ones), `c2 = 0`, `L = 17`: 361 MB in all, beside the 320 MB of
+//! hashes. Two tables search radius 3 and eight radius 2: per query about 3,400 directory
+//! probes and 1,500 inline survivors (each a candidate, as `c2 = 0`), where the 8 tables of 32
+//! bits that a bound of 32 bytes per hash allows (317 MB) search radius 3 in all eight: 9,300
+//! probes, 2,000 inline survivors and 1,100 candidates.
 //!
 //! # Byte format (version 1)
 //!
@@ -111,6 +115,21 @@
 //! `r = 48` (still above the scan's 73). When the cost model predicts the scan to be cheaper a
 //! query runs the scan instead ([`Mih::fallback`]); the index stays exact at every
 //! threshold.
+//!
+//! Those figures are of the 8-table layout of the former default bound (32 bytes per hash).
+//! The default bound of 40 was chosen by timing layouts side by side (`cargo run --profile
+//! release --example mih_layouts`: one thread, thread CPU time, best of 5 rounds of 2,000
+//! queries, layouts interleaved) on a
+//! 2-core Intel Xeon (Ice Lake) VM shared with other builds (load average 7-8), 10M PDQ hashes,
+//! `r = 31`, relative to the 8-table layout in the same run: 10 tables with `b = 18` (the new
+//! default, 361 MB) 1.74-2.07 times as fast (2,555-2,736 against 1,236-1,534 queries per CPU
+//! second); `b = 19` (384 MB) 1.73-1.84; `b = 17` 1.62; 9 tables of 29 bits 1.50-1.63; 11 tables
+//! of 24 bits (`b = 17`, 377 MB, which the cost model prefers under a bound of 64) 1.38; 12
+//! tables 0.8; 16 tables of 16 bits 0.1. At 1M PDQ hashes the bound of 40 moves the 11-table
+//! layout from `b = 13` to `b = 15` (`c2 = 1`): 2.07 times as fast (13,638 against 6,588). A
+//! deeper prefetch pipeline (32 or 64 probes instead of 16) gained 0-5%, within the noise, and
+//! `madvise(MADV_HUGEPAGE)` on the built section and hashes (already touched, so the kernel
+//! would have to collapse them later) nothing; huge pages from the first touch are untried.
 
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -158,9 +177,10 @@ pub struct MihOptions {
     pub tables: Option<u32>,
     /// Force the directory bits per table (capped at the substring length and 24).
     pub dir_bits: Option<u32>,
-    /// Upper bound on the section size in bytes per hash (default 32: no larger than a list
-    /// of PDQ hashes). The cheapest layout under the bound is chosen; if none fits, the
-    /// smallest.
+    /// Upper bound on the section size in bytes per hash (default 40: at 10 million PDQ
+    /// hashes, 361 MB beside the hashes' 320 MB; 32 keeps it no larger than the hashes, at
+    /// about 0.55 times the speed). The cheapest layout under the bound is chosen; if none
+    /// fits, the smallest.
     pub max_bytes_per_hash: Option<f64>,
 }
 
@@ -222,7 +242,7 @@ pub struct Mih<H, S, D = Vec<u8>> {
 
 impl<'a, H: HashBits> Mih<H, &'a [H]> {
     /// Builds an index over `hashes` (borrowed) tuned for the default threshold of the width
-    /// (31 for 256-bit, 10 for 64-bit), within 32 bytes per hash.
+    /// (31 for 256-bit, 10 for 64-bit), within 40 bytes per hash.
     ///
     /// # Errors
     ///

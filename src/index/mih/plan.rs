@@ -75,6 +75,14 @@ pub(super) const CACHED: CostModel = CostModel {
     hit: 20.0,
     cand: 2.0,
 };
+/// The default memory bound of a section, bytes per hash ([`MihOptions::max_bytes_per_hash`]).
+///
+/// 40 rather than the 32 of a PDQ hash: at 10 million PDQ hashes and `r = 31` the bound of 32
+/// admits at most 8 tables (317 MB), and the 10-table layout that 40 admits (361 MB) answers a
+/// query 1.7-2.1 times faster; at 1 million, 11 tables with `b = 15` instead of `b = 13` (2.1
+/// times). Lists of 64-bit hashes stay far under either bound.
+pub(super) const DEFAULT_BYTES_PER_HASH: f64 = 40.0;
+
 /// Index plus list sizes up to this many bytes count as cache resident.
 pub(super) const CACHE_BYTES: f64 = 24.0 * 1024.0 * 1024.0;
 
@@ -178,7 +186,8 @@ pub(super) fn plan(bits: u32, n: usize, r: u32, opts: &MihOptions) -> Vec<Spec> 
         Some(m) => vec![m.clamp(min_m, max_m)],
         None => (min_m..=(min_m * 3).min(max_m)).collect(),
     };
-    let budget = (opts.max_bytes_per_hash.unwrap_or(32.0) * n as f64).max(65536.0);
+    let per_hash = opts.max_bytes_per_hash.unwrap_or(DEFAULT_BYTES_PER_HASH);
+    let budget = (per_hash * n as f64).max(65536.0);
     // (fits, cost, size, specs)
     let mut best: Option<(bool, f64, usize, Vec<Spec>)> = None;
     for &m in &ms {

@@ -212,3 +212,28 @@ fn inline_bits_beyond_the_width_are_refused() {
     bytes[t0.inline.start + lo + before] |= 1 << s.c1;
     assert_refused(&bytes, &list, "stray inline bit");
 }
+
+/// The planner's choices at the sizes the default bound was measured at (module docs,
+/// *Performance*): the layouts that ran fastest side by side, and the former layout under the
+/// former bound of 32 bytes per hash.
+#[test]
+fn the_planner_picks_the_measured_layouts() {
+    let pick = |n: usize, opts: &MihOptions| {
+        let specs = plan(256, n, 31, opts);
+        let size = layout(n, &specs).map(|l| l.total);
+        (specs, size)
+    };
+    let (specs, size) = pick(10_000_000, &MihOptions::new());
+    assert_eq!(specs.len(), 10);
+    assert!(specs
+        .iter()
+        .all(|s| s.b == 18 && s.c2 == 0 && s.b + s.c1 == s.len));
+    assert_eq!(specs.iter().filter(|s| s.len == 26).count(), 6);
+    assert!(size.is_some_and(|s| s <= 40 * 10_000_000));
+    let (old, size) = pick(10_000_000, &MihOptions::new().max_bytes_per_hash(32.0));
+    assert_eq!(old.len(), 8);
+    assert!(old.iter().all(|s| s.len == 32 && s.b == 19));
+    assert!(size.is_some_and(|s| s <= 32 * 10_000_000));
+    let (specs, _) = pick(1_000_000, &MihOptions::new());
+    assert_eq!((specs.len(), specs[0].b), (11, 15));
+}
