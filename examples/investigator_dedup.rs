@@ -3,10 +3,15 @@
 //! ```text
 //! cargo run --release --example investigator_dedup            # 100,000 synthetic PDQ hashes
 //! cargo run --release --example investigator_dedup -- 1000000 # a synthetic set of that size
+//! cargo run --release --example investigator_dedup -- 10000000 20000 # ... with 20,000 planted clusters
 //! cargo run --release --example investigator_dedup -- case.tsv  # `hashsieve hash` output (PDQ rows)
 //! ```
 //!
-//! Hash values are never printed: only counts, sizes and file names.
+//! A synthetic set has `n / 100` planted clusters unless a second number says how many.
+//!
+//! Hash values are never printed: only counts, sizes, file names and a digest of the cluster
+//! positions (FNV-1a over each cluster's representative and member positions and distances),
+//! which two builds can compare to show they found the same clusters.
 
 use std::time::Instant;
 
@@ -20,8 +25,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some((path, Err(_))) => read_tsv(path)?,
             other => {
                 let n = other.and_then(|(_, n)| n.ok()).unwrap_or(100_000);
+                let planted = match std::env::args().nth(2) {
+                    Some(c) => c.parse()?,
+                    None => n / 100,
+                };
                 let t = Instant::now();
-                let (h, _) = planted_clusters::<Hash256>(n, n / 100, 10, 15, 42);
+                let (h, _) = planted_clusters::<Hash256>(n, planted, 10, 15, 42);
                 eprintln!("generated {n} hashes in {:.2?}", t.elapsed());
                 let ids = (0..n).map(|i| format!("file{i:07}.jpg")).collect();
                 (ids, h, Vec::new())
@@ -45,6 +54,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         largest,
         secs
     );
+    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    for c in &clusters {
+        let words = [c.representative, u32::MAX]
+            .into_iter()
+            .chain(c.members.iter().flat_map(|m| [m.index, m.distance]));
+        for w in words {
+            for b in w.to_le_bytes() {
+                digest = (digest ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    }
+    println!("cluster digest {digest:016x}");
     for c in clusters.iter().take(5) {
         let rep = &ids[c.representative as usize];
         let max_d = c.members.iter().map(|m| m.distance).max().unwrap_or(0);

@@ -125,6 +125,79 @@ fn self_join_on_all_equal_hashes() {
     assert_eq!(self_join(&h, 2), brute_pairs(&h, 2));
 }
 
+/// A planted set whose hashes keep only the bits of `keep` in every limb (the others zero), so
+/// that the pigeonhole join's buckets are crowded (with `0x03ff` per 16 bits, a 16-bit part
+/// takes 1,024 values: tens to hundreds of hashes a bucket) and its SIMD block path runs,
+/// including the tails of each block. Clearing bits moves no planted pair apart.
+fn crowded<H: HashBits + Copy + MaskForTest>(n: usize, keep: u64, seed: u64) -> Vec<H> {
+    let (h, _) = planted_clusters::<H>(n, n / 50, 10, 15, seed);
+    h.into_iter().map(|x| x.mask_for_test(keep)).collect()
+}
+
+trait MaskForTest {
+    /// The hash with only the bits of `keep` left in each 64-bit word.
+    fn mask_for_test(&self, keep: u64) -> Self;
+}
+
+impl MaskForTest for Hash256 {
+    fn mask_for_test(&self, keep: u64) -> Hash256 {
+        Hash256::from_limbs(self.limbs().map(|w| w & keep))
+    }
+}
+
+impl MaskForTest for Hash64 {
+    fn mask_for_test(&self, keep: u64) -> Hash64 {
+        Hash64::from_u64(self.to_u64() & keep)
+    }
+}
+
+#[test]
+fn pigeonhole_blocks_match_brute_force_when_buckets_are_crowded() {
+    let h = crowded::<Hash256>(20_000, 0x03ff_03ff_03ff_03ff, 21);
+    let want = brute_pairs(&h, 31);
+    assert!(want.len() > 1000, "the planted pairs are found");
+    for method in [JoinMethod::Auto, JoinMethod::Pigeonhole] {
+        assert_eq!(self_join_with(&h, 31, method), want, "{method:?}");
+    }
+    let want = brute_pairs(&h, 40);
+    assert_eq!(self_join_with(&h, 40, JoinMethod::Pigeonhole), want);
+    let h = crowded::<Hash64>(20_000, 0x0fff_0fff_0fff_0fff, 22);
+    for r in [6, 10] {
+        let want = brute_pairs(&h, r);
+        assert_eq!(
+            self_join_with(&h, r, JoinMethod::Pigeonhole),
+            want,
+            "64-bit r {r}"
+        );
+    }
+}
+
+#[test]
+fn pigeonhole_matches_the_all_pairs_scan_at_100k() {
+    // Uniform and crowded sets large enough for the planner's wide parts, against the
+    // blocked scan of all pairs (itself checked against brute force above).
+    let (uniform, _) = planted_clusters::<Hash256>(100_000, 1000, 10, 15, 23);
+    let crowded = crowded::<Hash256>(100_000, 0x07ff_07ff_07ff_07ff, 24);
+    for (what, h) in [("uniform", &uniform), ("crowded", &crowded)] {
+        let want = self_join_with(h, 31, JoinMethod::Scan);
+        assert!(want.len() > 1000, "{what}: the planted pairs are found");
+        assert_eq!(
+            self_join_with(h, 31, JoinMethod::Pigeonhole),
+            want,
+            "{what}"
+        );
+        let got = cluster(
+            h,
+            &[],
+            &DedupOptions::new(31).method(JoinMethod::Pigeonhole),
+        )
+        .expect("cluster");
+        let want_clusters =
+            cluster(h, &[], &DedupOptions::new(31).method(JoinMethod::Scan)).expect("cluster");
+        assert_eq!(got, want_clusters, "{what}");
+    }
+}
+
 #[test]
 fn clusters_are_connected_components() {
     for (seed, n, r) in cluster_cases(11, 300, 20) {

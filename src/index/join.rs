@@ -26,6 +26,10 @@ const SCAN_BLOCK: usize = 256;
 /// Hashes the scan join compares a block with at a time, so that one call's pairs stay
 /// bounded (at most `SCAN_BLOCK * SCAN_HAY` = 1M) and the pair limit is checked often.
 const SCAN_HAY: usize = 4096;
+/// Blocks the pigeonhole join compares with the SIMD batch kernel: the larger of two buckets
+/// holds at least this many hashes (one AVX-512 group of 256-bit hashes); smaller pairs of
+/// buckets are compared directly.
+const BLOCK_SIMD: usize = 8;
 /// Random pairs a join samples to estimate how many pairs fall within the threshold.
 const SAMPLE_PAIRS: u64 = 20_000;
 
@@ -35,15 +39,84 @@ const SAMPLE_PAIRS: u64 = 20_000;
 pub const DEFAULT_MAX_PAIRS: u64 = 50_000_000;
 /// Widest part the pigeonhole join uses (its bucket offsets take `4 << bits` bytes).
 const MAX_PART_BITS: u32 = 22;
-/// Cost model, nanoseconds: one hash comparison inside the bucket join.
+/// Cost model of the pigeonhole join, nanoseconds on one core, measured on the reference
+/// machine (2-core VM; see [`matching`](crate::matching#algorithm)). One hash comparison
+/// between buckets the SIMD batch kernel compares block against block, the larger of the two
+/// holding several register blocks ([`BLOCK_MANY`] hashes or more): 0.3 ns measured at 10M
+/// (16 parts of 16 bits, buckets of about 150)...
+const C_BLOCK_256: f64 = 0.3;
+const C_BLOCK_64: f64 = 0.12;
+/// ...with one to a few register blocks ([`BLOCK_FULL`] hashes or more): each pair of buckets
+/// loads its blocks again and leaves a scalar tail. Estimated, not measured apart: at 10M a
+/// table of 18-bit parts with radius 2 (buckets of about 38) ran at least twice as slow per
+/// comparison as the 16-bit tables, under heavier load.
+const C_FEW_256: f64 = 0.6;
+const C_FEW_64: f64 = 0.25;
+/// ...and between smaller buckets, compared mostly lane group by lane group or directly,
+/// while the table is cached ([`PROBE_CACHE_BYTES`])...
 const C_CMP_256: f64 = 1.0;
 const C_CMP_64: f64 = 0.5;
-/// One neighbour-bucket lookup.
+/// ...and once it is not: every few comparisons start with cache misses into another small
+/// bucket (about 3 ns a comparison for 20-bit parts with radius 2 at 10M).
+const C_CMP_FAR: f64 = 3.0;
+/// Visiting one neighbour key of a non-empty bucket while the bucket offsets fit in a core's
+/// cache...
 const C_PROBE: f64 = 2.0;
+/// ...and once they do not: a cache miss into the offsets (10 ns measured: 25 CPU-seconds for
+/// the 2.4e9 neighbour keys of 12 parts of 21-22 bits at 1M).
+const C_PROBE_FAR: f64 = 10.0;
+/// Offsets up to this size (4 bytes a key) count as cached.
+const PROBE_CACHE_BYTES: f64 = 1.0e6;
 /// Sorting one hash into its bucket (key, count, scatter).
 const C_SORT: f64 = 6.0;
 /// One empty-bucket check while walking the key space.
 const C_KEY: f64 = 0.5;
+
+/// 256-bit hashes the batch kernel holds in registers per step (four groups of eight with
+/// AVX-512; 64-bit hashes: twice as many).
+const BLOCK_FULL: f64 = 32.0;
+/// Buckets from this size on amortise loading the blocks of each bucket pair.
+const BLOCK_MANY: f64 = 128.0;
+
+/// The cost of one comparison in a table of `1 << len` keys between buckets whose larger
+/// holds `larger` hashes.
+fn cmp_ns(bits: u32, len: u32, larger: f64) -> f64 {
+    let wide = bits >= 256;
+    let per_block = if wide { 1.0 } else { 2.0 };
+    if larger >= BLOCK_MANY * per_block {
+        if wide {
+            C_BLOCK_256
+        } else {
+            C_BLOCK_64
+        }
+    } else if larger >= BLOCK_FULL * per_block {
+        if wide {
+            C_FEW_256
+        } else {
+            C_FEW_64
+        }
+    } else if !cached(len) {
+        C_CMP_FAR
+    } else if wide {
+        C_CMP_256
+    } else {
+        C_CMP_64
+    }
+}
+
+/// Whether the offsets of a table of `1 << len` keys count as cached.
+fn cached(len: u32) -> bool {
+    4.0 * (1u64 << len) as f64 <= PROBE_CACHE_BYTES
+}
+
+/// The cost of one neighbour visit in a table of `1 << len` keys.
+fn probe_ns(len: u32) -> f64 {
+    if cached(len) {
+        C_PROBE
+    } else {
+        C_PROBE_FAR
+    }
+}
 
 /// One pair found by a join: `a < b` for a self-join (positions in the input), `a` the query
 /// and `b` the reference position for a cross-join.
@@ -231,28 +304,40 @@ impl<H: HashBits> Groups<H> {
             hashes.len() <= u32::MAX as usize,
             "more than u32::MAX hashes"
         );
-        let words = (H::BITS / 32) as usize;
-        let mut keyed: Vec<([u32; 8], u32)> = hashes
+        // Sort (first 32 bits, position): 8 bytes a hash, not a copy of every hash. Runs that
+        // share the first word (rare on real sets, except for the duplicates themselves) are
+        // then ordered by all the words, so identical hashes end up adjacent.
+        let mut keyed: Vec<(u32, u32)> = hashes
             .par_iter()
             .enumerate()
-            .map(|(i, h)| {
-                let mut k = [0u32; 8];
-                for (w, slot) in k.iter_mut().enumerate().take(words) {
-                    *slot = h.key(32 * w as u32, 32);
-                }
-                (k, i as u32)
-            })
+            .map(|(i, h)| (h.key(0, 32), i as u32))
             .collect();
         keyed.par_sort_unstable();
+        let words = |i: u32| {
+            let h = &hashes[i as usize];
+            let mut k = [0u32; 8];
+            for (w, slot) in k.iter_mut().enumerate().take((H::BITS / 32) as usize) {
+                *slot = h.key(32 * w as u32, 32);
+            }
+            (k, i)
+        };
+        for run in keyed.chunk_by_mut(|x, y| x.0 == y.0) {
+            if run.len() > 4096 {
+                run.par_sort_unstable_by_key(|&(_, i)| words(i));
+            } else if run.len() > 1 {
+                run.sort_unstable_by_key(|&(_, i)| words(i));
+            }
+        }
+        let same = |i: u32, j: u32| hashes[i as usize] == hashes[j as usize];
         let mut unique = Vec::new();
         let mut start = Vec::new();
         let mut members = Vec::with_capacity(hashes.len());
-        for (x, (k, i)) in keyed.iter().enumerate() {
-            if x == 0 || keyed[x - 1].0 != *k {
+        for (x, &(_, i)) in keyed.iter().enumerate() {
+            if x == 0 || !same(keyed[x - 1].1, i) {
                 start.push(members.len() as u32);
-                unique.push(hashes[*i as usize]);
+                unique.push(hashes[i as usize]);
             }
-            members.push(*i);
+            members.push(i);
         }
         start.push(members.len() as u32);
         Groups {
@@ -452,39 +537,54 @@ fn scan_join<H: HashBits>(hashes: &[H], r: u32, budget: &PairBudget) -> Vec<Pair
     found.concat()
 }
 
-/// A pigeonhole plan: the parts `(start, len)` and the per-part radius.
+/// A pigeonhole plan: the parts `(start, len, s)`, each with its own radius `s`, such that
+/// `Σ (s + 1) > r`. Two hashes within `r` are then within `s` in at least one part (were
+/// each part's distance over its `s`, the total would be over `r`).
 #[derive(Clone, Debug)]
 struct Plan {
-    parts: Vec<(u32, u32)>,
-    s: u32,
+    parts: Vec<(u32, u32, u32)>,
+}
+
+impl Plan {
+    /// `m` parts of `bits / m` bits (the first `bits % m` one wider) and the smallest radii
+    /// with `Σ (s + 1) = r + 1`: the first `(r + 1) % m` parts (the widest) get one more than
+    /// the rest. `1 <= m <= r + 1`.
+    fn new(bits: u32, r: u32, m: u32) -> Plan {
+        let (base, extra) = ((r + 1) / m, (r + 1) % m);
+        let mut parts = Vec::with_capacity(m as usize);
+        let mut start = 0;
+        for t in 0..m {
+            let len = bits / m + u32::from(t < bits % m);
+            parts.push((start, len, base - 1 + u32::from(t < extra)));
+            start += len;
+        }
+        Plan { parts }
+    }
 }
 
 /// The cheapest pigeonhole plan by the cost model on uniform hashes, with its predicted cost
 /// (ns on the current pool).
 fn best_plan(bits: u32, n: usize, r: u32) -> Option<(Plan, f64)> {
-    let c_cmp = if bits >= 256 { C_CMP_256 } else { C_CMP_64 };
     let threads = rayon::current_num_threads().max(1) as f64;
     let nf = n as f64;
     let mut best: Option<(Plan, f64)> = None;
     for m in bits.div_ceil(MAX_PART_BITS)..=bits.min(r + 1) {
-        let s = r / m;
-        let mut parts = Vec::with_capacity(m as usize);
-        let mut start = 0;
+        let plan = Plan::new(bits, r, m);
         let mut cost = 0.0;
-        for t in 0..m {
-            let len = bits / m + u32::from(t < bits % m);
-            parts.push((start, len));
-            start += len;
+        for &(_, len, s) in &plan.parts {
             let v = ball(len, i64::from(s));
             let keys = f64::from(1u32 << len);
-            cost += c_cmp * nf * nf * v / (2.0 * keys)
-                + C_PROBE * nf.min(keys) * v
+            // Uniform hashes: buckets of `n / keys`, this many of them non-empty.
+            let per = nf / keys;
+            let filled = keys * -(-per).exp_m1();
+            cost += cmp_ns(bits, len, per) * nf * nf * v / (2.0 * keys)
+                + probe_ns(len) * filled * (v - 1.0)
                 + C_SORT * nf
                 + C_KEY * keys;
         }
         let cost = cost / threads;
         if best.as_ref().is_none_or(|b| cost < b.1) {
-            best = Some((Plan { parts, s }, cost));
+            best = Some((plan, cost));
         }
     }
     best
@@ -504,7 +604,7 @@ struct Table<'h, H> {
 
 impl Plan {
     fn offsets<H: HashBits>(&self, hashes: &[H], t: usize) -> (Vec<u32>, Vec<u32>) {
-        let (start, len) = self.parts[t];
+        let (start, len, _) = self.parts[t];
         let keys: Vec<u32> = hashes.par_iter().map(|h| h.key(start, len)).collect();
         let mut off = vec![0u32; (1usize << len) + 1];
         for &k in &keys {
@@ -518,32 +618,34 @@ impl Plan {
 
     /// The cost model on the real bucket sizes.
     fn measured_cost<H: HashBits>(&self, hashes: &[H]) -> f64 {
-        let c_cmp = if H::BITS >= 256 { C_CMP_256 } else { C_CMP_64 };
         let threads = rayon::current_num_threads().max(1) as f64;
         let mut total = 0.0;
         for t in 0..self.parts.len() {
             let (off, _) = self.offsets(hashes, t);
-            let len = self.parts[t].1;
-            let masks = masks(len, self.s);
+            let (_, len, s) = self.parts[t];
+            let masks = masks(len, s);
+            let probe = probe_ns(len);
             let size = |k: usize| f64::from(off[k + 1] - off[k]);
-            let cmps: f64 = (0..1usize << len)
+            let ns: f64 = (0..1usize << len)
                 .into_par_iter()
                 .map(|k| {
                     let b = size(k);
                     if b == 0.0 {
                         return 0.0;
                     }
-                    let mut c = b * (b - 1.0) / 2.0;
+                    let mut c =
+                        cmp_ns(H::BITS, len, b) * b * (b - 1.0) / 2.0 + probe * masks.len() as f64;
                     for &m in &masks {
                         let k2 = k ^ m as usize;
                         if k2 > k {
-                            c += b * size(k2) + C_PROBE / c_cmp;
+                            let b2 = size(k2);
+                            c += cmp_ns(H::BITS, len, b.max(b2)) * b * b2;
                         }
                     }
                     c
                 })
                 .sum();
-            total += c_cmp * cmps + C_SORT * hashes.len() as f64 + C_KEY * (1u64 << len) as f64;
+            total += ns + C_SORT * hashes.len() as f64 + C_KEY * (1u64 << len) as f64;
         }
         total / threads
     }
@@ -563,7 +665,7 @@ impl Plan {
             }
             drop((keys, fill));
             let sorted: Vec<H> = order.par_iter().map(|&i| hashes[i as usize]).collect();
-            let masks = masks(self.parts[t].1, self.s);
+            let masks = masks(self.parts[t].1, self.parts[t].2);
             let table = Table {
                 hashes,
                 plan: self,
@@ -621,9 +723,11 @@ fn masks(len: u32, s: u32) -> Vec<u32> {
 
 impl<H: HashBits> Table<'_, H> {
     fn scan(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
-        /// The scan compiled for the detected instruction set (its distances become `popcnt`).
+        /// The scan compiled for the detected instruction set (the scalar distances of small
+        /// blocks become `popcnt`).
         struct ScanOp<'t, 'a, H> {
             table: &'t Table<'a, H>,
+            isa: Isa,
             keys: std::ops::Range<usize>,
             out: &'t mut Vec<Pair>,
         }
@@ -631,32 +735,30 @@ impl<H: HashBits> Table<'_, H> {
             type Output = ();
             #[inline(always)]
             fn with_simd<S: Simd>(self, _simd: S) {
-                self.table.scan_generic(self.keys, self.out)
+                self.table.scan_generic(self.isa, self.keys, self.out)
             }
         }
-        Isa::detect().dispatch(ScanOp {
+        let isa = Isa::detect();
+        isa.dispatch(ScanOp {
             table: self,
+            isa,
             keys,
             out,
         });
     }
 
+    /// Each bucket of `keys` against itself and against every bucket whose key differs in
+    /// `1..=s` bits and is larger: block against block in the sorted copy.
     #[inline(always)]
-    fn scan_generic(&self, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
-        let r = self.r;
+    fn scan_generic(&self, isa: Isa, keys: std::ops::Range<usize>, out: &mut Vec<Pair>) {
+        let mut found = Vec::new();
         for k in keys {
             let (b0, b1) = (self.off[k] as usize, self.off[k + 1] as usize);
             if b0 == b1 {
                 continue;
             }
-            let bucket = &self.sorted[b0..b1];
-            for (i, x) in bucket.iter().enumerate() {
-                for (j, y) in bucket[i + 1..].iter().enumerate() {
-                    let d = x.hamming(y);
-                    if d <= r {
-                        self.emit(b0 + i, b0 + i + 1 + j, d, out);
-                    }
-                }
+            if b1 - b0 > 1 {
+                self.block(isa, b0..b1, b0..b1, &mut found, out);
             }
             for &m in self.masks {
                 let k2 = k ^ m as usize;
@@ -664,18 +766,55 @@ impl<H: HashBits> Table<'_, H> {
                     continue;
                 }
                 let (c0, c1) = (self.off[k2] as usize, self.off[k2 + 1] as usize);
-                if c0 == c1 {
-                    continue;
+                if c0 < c1 {
+                    self.block(isa, b0..b1, c0..c1, &mut found, out);
                 }
-                let other = &self.sorted[c0..c1];
-                for (i, x) in bucket.iter().enumerate() {
-                    for (j, y) in other.iter().enumerate() {
-                        let d = x.hamming(y);
-                        if d <= r {
-                            self.emit(b0 + i, c0 + j, d, out);
-                        }
+            }
+        }
+    }
+
+    /// The pairs within `r` between the sorted positions `a` and `b` (`p < q` only when `a`
+    /// and `b` are the same bucket). Blocks of at least [`BLOCK_SIMD`] hashes go to the SIMD
+    /// batch kernel, the larger block held in registers; smaller ones are compared directly.
+    #[inline(always)]
+    fn block(
+        &self,
+        isa: Isa,
+        a: std::ops::Range<usize>,
+        b: std::ops::Range<usize>,
+        found: &mut Vec<(u32, super::Match)>,
+        out: &mut Vec<Pair>,
+    ) {
+        let same = a == b;
+        let (q, h) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        let r = self.r;
+        if h.len() < BLOCK_SIMD {
+            for p in q.clone() {
+                let x = &self.sorted[p];
+                let from = if same { p + 1 } else { h.start };
+                for (j, y) in self.sorted[from..h.end].iter().enumerate() {
+                    let d = x.hamming(y);
+                    if d <= r {
+                        self.emit(p, from + j, d, out);
                     }
                 }
+            }
+            return;
+        }
+        found.clear();
+        H::batch_kernel(
+            isa,
+            &self.sorted[h.clone()],
+            &self.sorted[q.clone()],
+            r,
+            h.start as u32,
+            found,
+        );
+        for &(qi, m) in found.iter() {
+            let p = q.start + qi as usize;
+            let x = m.index as usize;
+            if !same || x > p {
+                self.emit(p, x, m.distance, out);
             }
         }
     }
@@ -685,8 +824,8 @@ impl<H: HashBits> Table<'_, H> {
     fn emit(&self, p: usize, q: usize, d: u32, out: &mut Vec<Pair>) {
         let (a, b) = (self.order[p], self.order[q]);
         let (ha, hb) = (&self.hashes[a as usize], &self.hashes[b as usize]);
-        for &(start, len) in &self.plan.parts[..self.t] {
-            if (ha.key(start, len) ^ hb.key(start, len)).count_ones() <= self.plan.s {
+        for &(start, len, s) in &self.plan.parts[..self.t] {
+            if (ha.key(start, len) ^ hb.key(start, len)).count_ones() <= s {
                 return;
             }
         }
@@ -718,9 +857,31 @@ mod tests {
     #[test]
     fn plan_for_pdq_is_sixteen_parts() {
         let (plan, _) = best_plan(256, 1_000_000, 31).expect("a plan");
-        assert_eq!((plan.parts.len(), plan.s), (16, 1));
+        assert_eq!(plan.parts.len(), 16);
+        assert!(plan.parts.iter().all(|&(_, len, s)| (len, s) == (16, 1)));
         let (plan, _) = best_plan(64, 1_000_000, 10).expect("a plan");
         assert_eq!(plan.parts.iter().map(|p| p.1).sum::<u32>(), 64);
+    }
+
+    #[test]
+    fn radii_cover_the_threshold() {
+        for (bits, r) in [(256, 31), (256, 40), (64, 10), (64, 3)] {
+            for m in 1..=r + 1 {
+                let plan = Plan::new(bits, r, m);
+                assert_eq!(plan.parts.len(), m as usize);
+                assert_eq!(plan.parts.iter().map(|p| p.1).sum::<u32>(), bits);
+                assert!(plan.parts.windows(2).all(|w| w[0].0 + w[0].1 == w[1].0));
+                // The pigeonhole condition, with no slack.
+                assert_eq!(plan.parts.iter().map(|p| p.2 + 1).sum::<u32>(), r + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn plan_for_pdq_at_10m_stays_in_big_buckets() {
+        // Buckets of about 150 hashes through the SIMD kernel, not 2-5 behind cache misses.
+        let (plan, _) = best_plan(256, 10_000_000, 31).expect("a plan");
+        assert!(plan.parts.iter().all(|&(_, len, s)| (len, s) == (16, 1)));
     }
 
     #[test]

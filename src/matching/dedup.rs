@@ -22,39 +22,58 @@
 //! Exact duplicates collapse first (a parallel sort), so the join runs on unique hashes. The
 //! join then uses one of two exact methods, chosen by a cost model ([`JoinMethod::Auto`]):
 //!
-//! * **Pigeonhole buckets** ([`JoinMethod::Pigeonhole`]). The bits are cut into `m` parts; two
-//!   hashes within distance `r` differ in at most `s = r / m` bits in at least one part. For
-//!   each part in turn the unique hashes are counting-sorted by that part (a contiguous copy
-//!   in bucket order), and each bucket is compared with itself and with every bucket whose key
-//!   differs in `1..=s` bits (only the larger key of the two, so each bucket pair once). A pair
-//!   found through part `t` is reported only if no earlier part already qualifies it, so no
-//!   pair is reported twice and nothing needs deduplicating afterwards. For 256-bit PDQ at
-//!   `r = 31` the planner picks 16 parts of 16 bits with `s = 1`: on uniform hashes about 2,000
-//!   comparisons per hash instead of `n / 2`.
+//! * **Pigeonhole buckets** ([`JoinMethod::Pigeonhole`]). The bits are cut into `m` parts,
+//!   part `t` with its own radius `s_t`, such that `Σ (s_t + 1) = r + 1`: two hashes within
+//!   distance `r` are within `s_t` in at least one part `t` (were every part further, the
+//!   total would pass `r`). For each part in turn the unique hashes are counting-sorted by
+//!   that part (a contiguous copy in bucket order), and each bucket is compared with itself
+//!   and with every bucket whose key differs in `1..=s_t` bits (only the larger key of the
+//!   two, so each bucket pair once), **block against block**: the larger bucket goes through
+//!   the SIMD batch kernel of the linear scan, buckets of fewer than 8 hashes are compared
+//!   directly. A pair found through part `t` is reported only if no earlier part already
+//!   qualifies it (the "first matching part" rule), so no pair is reported twice and no set
+//!   of pairs is needed to deduplicate them.
+//!
+//!   The planner weighs, for each `m`, the comparisons (cheap in blocks of 128 hashes or more,
+//!   dearer in small buckets, dearest when small buckets lie outside the cache), the
+//!   neighbour keys visited (a cache miss each once a table's offsets outgrow a core's cache)
+//!   and the sorting. For 256-bit PDQ at `r = 31` it picks 16 parts of 16 bits with `s = 1`
+//!   from 100,000 to past 10 million hashes: `17 / 65536` of all pairs per part, about
+//!   `n / 480` comparisons a hash. (Before, a model that took every bucket to be cached
+//!   picked 12 parts of 21-22 bits with `s = 2` at 10M: a quarter of the comparisons, but
+//!   in buckets of 2-5 hashes behind 230 cache misses each: 2.7 times the CPU time.)
 //! * **Blocked scan** ([`JoinMethod::Scan`]): each block of 256 queries is compared with every
 //!   later hash by the cache-blocked SIMD batch kernel of [`LinearScan`](crate::index::LinearScan).
 //!   Quadratic, but the best choice for small sets and high thresholds.
 //!
 //! The cost model also counts the actual bucket sizes before committing to the pigeonhole
 //! method, so skewed data (many hashes sharing a part) falls back to the scan instead of
-//! degenerating. Memory: the hashes, one sorted copy of the unique hashes, 4 bytes per hash
-//! for the permutation and the pairs found; never anything `n × n`.
+//! degenerating. Memory: the hashes, the unique hashes and one copy of them sorted by the
+//! current part, 8 bytes per hash while grouping exact duplicates (a sort of the first 32
+//! bits and positions), 4 bytes per hash for the permutation, and the pairs found; never
+//! anything `n × n`.
 //!
 //! # Measured
 //!
-//! Synthetic PDQ sets as in the peer harness ([`planted_clusters`]: `n / 100` planted clusters
-//! of 2..=10 members, each the centre with 0..=15 bits flipped), `r = 31`, two threads on the
-//! 2-core reference VM (AMD EPYC Zen 4), `cluster` end to end (`examples/investigator_dedup`,
-//! `/usr/bin/time -v`):
+//! Synthetic PDQ sets as in the peer harness ([`planted_clusters`]: planted clusters of
+//! 2..=10 members, each the centre with 0..=15 bits flipped; `n / 100` clusters, 20,000 at
+//! 10M), `r = 31`, two threads, `cluster` end to end (`examples/investigator_dedup`,
+//! `/usr/bin/time -v`; peak RSS includes the example's id string per hash). The 2-core VM
+//! (Intel Xeon, AVX-512) was shared with other sessions' builds (load 8 to 19), so wall times
+//! were 2-10 times the CPU time; the CPU time (user + system) is the comparable figure, and
+//! each pair of runs below was made under the same load:
 //!
-//! | hashes | wall time | peak RSS (incl. the example's 1 id string per hash) |
-//! |---|---|---|
-//! | 100,000 | 0.22 s (`dedup/selfjoin/100k/r31`) | 20 MB |
-//! | 1,000,000 | 3.3 s | 171 MB |
-//! | 10,000,000 | 274 s | 1.7 GB |
+//! | hashes | CPU, before | CPU, now | peak RSS (both) | same clusters |
+//! |---|---|---|---|---|
+//! | 1,000,000 | 4.4 s | 3.0 s | 176 MB | yes (digest of every cluster) |
+//! | 10,000,000 | 240 s | 90 s (2.7x less) | 1.70 GB before, 1.65 GB now | yes |
 //!
-//! The 10M figure shows the cost model's probe constant is tuned for sets whose sorted copy
-//! fits in cache; wider parts would cut the comparisons there.
+//! Earlier, on a quiet machine, the old planner took 3.3 s at 1M and 92 s at 10M (274 s
+//! while busy). The time now grows about as `n²` (the comparisons, `n / 480` a hash) plus
+//! `n log n` sorting: 3.0 CPU-seconds at 1M, 90 at 10M (30 times for 10 times the hashes), of
+//! which the 16 tables' comparisons are an estimated 65 (2.1e11 at 0.3 ns). Wall time on a
+//! quiet machine was not measurable in this session; with both threads busy it is at best
+//! half the CPU time.
 //!
 //! ```
 //! use hashsieve::Hash64;

@@ -270,7 +270,8 @@ pub(super) unsafe fn range<H: Lanes, V: Vector>(
 }
 
 /// Appends `(query position, Match)` for every pair within `thr` (any order). Each step holds
-/// `G` groups of `V::LANES` hashes in registers and runs every query over them.
+/// `G` groups of `V::LANES` hashes in registers and runs every query over them; the tail is
+/// run one group at a time, then scalar.
 ///
 /// # Safety
 ///
@@ -316,7 +317,14 @@ pub(super) unsafe fn batch<H: Lanes, V: Vector, const G: usize>(
             }
             i += G * V::LANES;
         }
-        scalar::batch(chunks.remainder(), queries, thr, base + i as u32, out);
+        let rest = chunks.remainder();
+        if G > 1 && rest.len() >= V::LANES {
+            // Whole groups of the tail one at a time, so at most `V::LANES - 1` hashes are
+            // left to the scalar loop (the pigeonhole join's buckets are often a few groups).
+            batch::<H, V, 1>(rest, queries, thr, base + i as u32, out);
+        } else {
+            scalar::batch(rest, queries, thr, base + i as u32, out);
+        }
     }
 }
 
