@@ -51,6 +51,18 @@ impl Progress {
     }
 }
 
+/// Stops the run when a worker unwinds (a bug), so that the others do not wait for its item
+/// forever: the panic then reaches the caller of [`ordered`] instead of a hang.
+struct StopOnPanic<'a>(&'a Progress);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
 /// Runs `work` on every item on the rayon pool's number of threads, with `read_ahead` called on
 /// the items before their turn, and hands each result to `sink` in input order. The first error
 /// of `sink` stops the run (workers finish the file they hold) and is returned.
@@ -85,6 +97,7 @@ where
         for _ in 0..threads {
             let tx = tx.clone();
             s.spawn(move || loop {
+                let _stop = StopOnPanic(progress);
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= items.len() || !progress.wait_for(i) {
                     break;
@@ -191,6 +204,23 @@ mod tests {
         assert_eq!(written, 10);
         // The window bounds how far the workers ran past the failing item.
         assert!(worked.load(Ordering::Relaxed) <= 11 + WINDOW + rayon::current_num_threads());
+    }
+
+    #[test]
+    fn a_panicking_worker_reaches_the_caller_instead_of_hanging() {
+        let items: Vec<u64> = (0..5_000).collect();
+        let run = std::panic::catch_unwind(|| {
+            ordered(
+                &items,
+                |_| {},
+                |&i| {
+                    assert!(i != 5, "a bug in a worker");
+                    i
+                },
+                |_, _| Ok(()),
+            )
+        });
+        assert!(run.is_err());
     }
 
     #[test]
