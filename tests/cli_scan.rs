@@ -307,6 +307,7 @@ fn a_resume_with_other_settings_is_refused() {
         (vec!["-l", l, "--min-quality", "0"], "min quality"),
         (vec!["-l", l, "--show-hidden"], "categories"),
         (vec!["-l", l, "--dihedral"], "dihedral"),
+        (vec!["-l", l, "--decode", "fast"], "decode"),
         (
             vec!["-l", l, "--format", "csv"],
             "not a `hashsieve scan --format csv` output",

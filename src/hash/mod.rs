@@ -245,20 +245,25 @@ impl Hash64 {
 }
 
 fn decode_hex(s: &[u8], out: &mut [u8], expected: &'static str) -> Result<()> {
-    let bad = |reason: String| Error::new(ErrorKind::InvalidHex { expected, reason });
+    decode_hex_into(s, out).map_err(|reason| Error::new(ErrorKind::InvalidHex { expected, reason }))
+}
+
+/// Decodes hex of either case into `out`, which it must fill exactly; the error says what is
+/// wrong without echoing the input.
+pub(crate) fn decode_hex_into(s: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
     if s.len() != out.len() * 2 {
-        return Err(bad(format!(
+        return Err(format!(
             "{} characters, expected {}",
             s.len(),
             out.len() * 2
-        )));
+        ));
     }
-    let nibble = |i: usize| -> Result<u8> {
+    let nibble = |i: usize| -> std::result::Result<u8, String> {
         match s[i] {
             c @ b'0'..=b'9' => Ok(c - b'0'),
             c @ b'a'..=b'f' => Ok(c - b'a' + 10),
             c @ b'A'..=b'F' => Ok(c - b'A' + 10),
-            _ => Err(bad(format!("non-hex character at position {}", i + 1))),
+            _ => Err(format!("non-hex character at position {}", i + 1)),
         }
     };
     for (i, byte) in out.iter_mut().enumerate() {
@@ -343,20 +348,19 @@ pub enum HashKind {
 
 impl HashKind {
     /// Every kind, in `repr` order: the perceptual kinds, then the exact ones.
-    pub const ALL: [HashKind; 12] = [
-        HashKind::Pdq,
-        HashKind::PHash,
-        HashKind::DHash,
-        HashKind::AHash,
-        HashKind::WHash,
-        HashKind::PHash256,
-        HashKind::DHash256,
-        HashKind::AHash256,
-        HashKind::WHash256,
-        HashKind::Md5,
-        HashKind::Sha1,
-        HashKind::Sha256,
-    ];
+    pub const ALL: [HashKind; 12] = {
+        let mut all = [HashKind::Pdq; 12];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < Self::PERCEPTUAL.len() {
+                Self::PERCEPTUAL[i]
+            } else {
+                Self::EXACT[i - Self::PERCEPTUAL.len()]
+            };
+            i += 1;
+        }
+        all
+    };
 
     /// The perceptual kinds (computed from pixels, matched by Hamming distance), in `repr` order.
     pub const PERCEPTUAL: [HashKind; 9] = [

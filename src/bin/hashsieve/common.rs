@@ -833,7 +833,7 @@ pub(crate) struct ExifArgs {
     decode: DecodeArg,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum DecodeArg {
     Exact,
     Fast,
@@ -846,13 +846,23 @@ enum ExifArg {
 }
 
 impl ExifArgs {
-    /// The JPEG decode mode asked for, for hashes of `kinds` (`fast` keeps what the most
-    /// demanding of them needs).
-    pub(crate) fn decode_mode(self, kinds: &[hashsieve::HashKind]) -> hashsieve::image::DecodeMode {
-        match self.decode {
+    /// The decode mode's name, as `--decode` takes it (recorded in scan settings).
+    pub(crate) fn decode_name(self) -> String {
+        format!("{:?}", self.decode).to_ascii_lowercase()
+    }
+
+    /// `base` with the orientation handling and the JPEG decode mode asked for, for hashes of
+    /// `kinds` (`fast` keeps what the most demanding of them needs).
+    pub(crate) fn apply(
+        self,
+        base: hashsieve::image::DecodeOptions,
+        kinds: &[hashsieve::HashKind],
+    ) -> hashsieve::image::DecodeOptions {
+        let mode = match self.decode {
             DecodeArg::Exact => hashsieve::image::DecodeMode::Exact,
             DecodeArg::Fast => hashsieve::image::DecodeMode::fast_for(kinds.iter().copied()),
-        }
+        };
+        base.orientation(self.orientation()).mode(mode)
     }
 
     /// The orientation handling asked for.

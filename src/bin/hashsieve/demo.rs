@@ -46,9 +46,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Written with `?`, not `println!` (which panics on a closed pipe): `demo | head` ends quietly.
     let mut out = std::io::stdout().lock();
     let hasher = Hasher::new().decode_options(
-        crate::common::decode_options()
-            .orientation(args.exif.orientation())
-            .mode(args.exif.decode_mode(&[hashsieve::HashKind::Pdq])),
+        args.exif
+            .apply(crate::common::decode_options(), &[hashsieve::HashKind::Pdq]),
     );
     let samples = crate::samples::SampleSet::new(args.data);
     let pdq = |rel: &str| -> anyhow::Result<hashsieve::algo::pdq::PdqDihedral> {

@@ -116,9 +116,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .collect::<Result<_, _>>()?
     };
     let kinds: Vec<hashsieve::HashKind> = args.algorithms.iter().map(|a| a.kind()).collect();
-    let decode = DecodeOptions::default()
-        .orientation(args.exif.orientation())
-        .mode(args.exif.decode_mode(&kinds));
+    let decode = args.exif.apply(DecodeOptions::default(), &kinds);
     let originals: Box<dyn Originals> = if args.paths.is_empty() {
         Box::new(BundledPhotos::new(decode))
     } else {

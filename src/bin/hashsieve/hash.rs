@@ -79,11 +79,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         skipped.add(s);
         sources.extend(walked.into_iter().map(Source::File));
     }
-    let hasher = args.dihedral.hasher().decode_options(
-        common::decode_options()
-            .orientation(args.exif.orientation())
-            .mode(args.exif.decode_mode(&args.algo)),
-    );
+    let hasher = args
+        .dihedral
+        .hasher()
+        .decode_options(args.exif.apply(common::decode_options(), &args.algo));
 
     if args.dihedral.enabled() && args.algo.iter().any(|k| k.is_exact()) {
         anyhow::bail!("--dihedral cannot be combined with exact hashes (md5, sha1, sha256) yet");

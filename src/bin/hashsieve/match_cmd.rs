@@ -320,11 +320,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let hasher = args.image.dihedral.hasher().decode_options(
-        common::decode_options()
-            .orientation(args.image.exif.orientation())
-            .mode(args.image.exif.decode_mode(&kinds)),
-    );
+    let hasher = args
+        .image
+        .dihedral
+        .hasher()
+        .decode_options(args.image.exif.apply(common::decode_options(), &kinds));
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     let outputs = files.output_ids();

@@ -197,6 +197,7 @@ fn settings(
         "dihedral": args.image.dihedral.enabled(),
         "dihedral_mode": args.image.dihedral.mode().name(),
         "exif": format!("{:?}", args.image.exif.orientation()).to_ascii_lowercase(),
+        "decode": args.image.exif.decode_name(),
     })
 }
 
@@ -319,9 +320,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut over = OverMatching::new();
 
     let hasher = args.image.dihedral.hasher().decode_options(
-        hashsieve::image::DecodeOptions::default()
-            .orientation(args.image.exif.orientation())
-            .mode(args.image.exif.decode_mode(&kinds)),
+        args.image
+            .exif
+            .apply(hashsieve::image::DecodeOptions::default(), &kinds),
     );
     let pb = common::progress(files.len() as u64, "files");
     let mut now_counts = Counts::default();

@@ -221,22 +221,9 @@ pub(crate) fn parse_hex_bytes<const N: usize>(
     what: &str,
     text: &str,
 ) -> std::result::Result<[u8; N], String> {
-    let text = text.trim();
-    if text.len() != 2 * N {
-        return Err(format!(
-            "{what} has {} characters, expected {} hex digits",
-            text.len(),
-            2 * N
-        ));
-    }
     let mut out = [0u8; N];
-    for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
-        let digit = |c: u8| (c as char).to_digit(16);
-        match (digit(pair[0]), digit(pair[1])) {
-            (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
-            _ => return Err(format!("{what} is not hex")),
-        }
-    }
+    crate::hash::decode_hex_into(text.trim().as_bytes(), &mut out)
+        .map_err(|reason| format!("{what}: {reason}"))?;
     Ok(out)
 }
 
