@@ -38,6 +38,9 @@ use mozjpeg_sys as j;
 use super::pixels::PixelLayout;
 use crate::error::{Error, Result};
 
+pub(crate) mod color;
+pub(crate) mod upsample;
+
 /// Most scans a JPEG may have. Real progressive files have about 10; libjpeg-turbo's
 /// documentation suggests a limit in the hundreds against files made of empty scans.
 pub(crate) const MAX_SCANS: c_int = 500;
