@@ -368,7 +368,7 @@ fn check_decoded_table(sub: &str) -> usize {
                 row["rgb_sha256"],
                 "{what}: pixels differ from Pillow's"
             );
-        } else {
+        } else if row["thumb16"] != "-" {
             let ours = thumb16(&rgb, img.width() as usize, img.height() as usize);
             let theirs = unhex(&row["thumb16"]);
             assert_eq!(theirs.len(), 768, "{what}: thumb16");

@@ -102,7 +102,7 @@ impl Hasher {
                         format!("the file is larger than the allocation limit of {cap} bytes"),
                     )),
                 ),
-                Some(buf) => match decode(&buf, &self.holding()) {
+                Some(buf) => match decode(&buf, &self.holding(kinds)) {
                     Ok(image) => {
                         let px = image.pixels();
                         let out = kinds

@@ -173,8 +173,11 @@ impl Hasher {
 
     /// The decoding options, keeping the image's memory reserved in the decode budget until the
     /// hashes are computed (the image is dropped before the call returns, so it is safe).
-    fn holding(&self) -> DecodeOptions {
-        self.decode_options.clone().keep_reserved(true)
+    /// The options each decode for `kinds` runs with: the reservation kept while hashing, and
+    /// grey only when no kind needs colour (PDQ has its own luma).
+    fn holding(&self, kinds: &[HashKind]) -> DecodeOptions {
+        let grey = !kinds.contains(&HashKind::Pdq);
+        self.decode_options.clone().keep_reserved(true).grey(grey)
     }
 
     /// Decodes `bytes` once and computes each of `kinds`, in order. The decoded image counts
@@ -188,7 +191,7 @@ impl Hasher {
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) or
     /// [`ErrorKind::Limit`](crate::ErrorKind::Limit).
     pub fn hash_bytes(&self, bytes: &[u8], kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
-        let image = decode(bytes, &self.holding())?;
+        let image = decode(bytes, &self.holding(kinds))?;
         Ok(kinds
             .iter()
             .map(|&k| {
@@ -216,7 +219,7 @@ impl Hasher {
     /// Panics if a kind is exact; use [`Hasher::hash_file`], which reads the bytes once for
     /// exact and perceptual hashes.
     pub fn hash_path(&self, path: &Path, kinds: &[HashKind]) -> Result<Vec<HashOutput>> {
-        let image = decode_path(path, &self.holding())?;
+        let image = decode_path(path, &self.holding(kinds))?;
         Ok(kinds
             .iter()
             .map(|&k| self.hash_pixels(&image.pixels(), k))

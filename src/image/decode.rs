@@ -297,6 +297,15 @@ pub struct DecodeOptions {
     /// waiting for budget could be the one that work needs, and neither would go on. (A thread
     /// that itself holds a reservation never waits.)
     pub keep_reserved: bool,
+    /// Whether only Pillow's grey (`convert('L')`) of the image is needed (`false` by default).
+    ///
+    /// A hint: a colour JPEG is then decoded straight to that grey ([`PixelLayout::Luma8`]),
+    /// without its RGB image, where this crate's SIMD kernels run libjpeg's loops (x86-64 with
+    /// AVX2, without the `jpeg-simd` feature); everything else decodes as usual. The imagehash
+    /// family (pHash, dHash, aHash, wHash) converts to exactly this grey first, so its hashes
+    /// are the same either way; PDQ's luma is not this grey, so leave it off for PDQ.
+    /// [`Hasher`](crate::algo::Hasher) turns it on when no requested kind needs colour.
+    pub grey: bool,
 }
 
 impl DecodeOptions {
@@ -326,6 +335,10 @@ impl DecodeOptions {
         /// [`DecodeOptions::keep_reserved`]).
         #[must_use]
         keep_reserved(keep: bool);
+
+        /// Sets whether only the image's grey is needed (see [`DecodeOptions::grey`]).
+        #[must_use]
+        grey(grey: bool);
     }
 }
 
@@ -695,7 +708,7 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
             .saturating_sub(out_bytes)
             .saturating_sub(extra)
             .saturating_sub(input.saturating_add(bytes.len() as u64));
-        let out = super::jpeg::decode(bytes, denom, libjpeg_max)?;
+        let out = super::jpeg::decode(bytes, denom, libjpeg_max, opts.grey)?;
         return Ok(finish(
             out.data,
             (out.width, out.height),

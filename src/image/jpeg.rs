@@ -38,8 +38,15 @@ use mozjpeg_sys as j;
 use super::pixels::PixelLayout;
 use crate::error::{Error, Result};
 
-pub(crate) mod color;
-pub(crate) mod upsample;
+// libjpeg's hot loops as SIMD kernels, where libjpeg's own assembly is not built.
+#[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+mod color;
+#[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+mod hooks;
+#[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+mod idct;
+#[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+mod upsample;
 
 /// Most scans a JPEG may have. Real progressive files have about 10; libjpeg-turbo's
 /// documentation suggests a limit in the hundreds against files made of empty scans.
@@ -52,6 +59,10 @@ pub(crate) struct Output {
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) layout: PixelLayout,
+    /// Which of libjpeg's loops ran as this crate's SIMD kernels (`hooks::IDCT` | `UPSAMPLE` |
+    /// `COLOR`); 0 where none applies. Read by the tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) kernels: u8,
 }
 
 /// The payload `error_exit` unwinds with: libjpeg's message, with its parameters filled in.
@@ -209,7 +220,8 @@ impl Decompress {
 }
 
 /// Decodes a JPEG at `1 / denom` scale (`denom` 1, 2, 4 or 8) into grey or RGB, with at most
-/// `max_memory` bytes of libjpeg's whole-image buffers.
+/// `max_memory` bytes of libjpeg's whole-image buffers. With `grey`, a YCbCr JPEG whose colour
+/// conversion runs as this crate's kernel comes out as Pillow's grey of its RGB instead.
 ///
 /// # Errors
 ///
@@ -217,10 +229,16 @@ impl Decompress {
 /// (libjpeg's message), [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a
 /// component count Pillow does not open either, and
 /// [`ErrorKind::Limit`](crate::ErrorKind::Limit) when the output cannot be allocated.
-pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64) -> Result<Output> {
+pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64, grey: bool) -> Result<Output> {
+    decode_with(bytes, denom, max_memory, Some(grey))
+}
+
+/// [`decode`], with this crate's kernels in place of libjpeg's loops where they apply
+/// (`kernels` is `Some(grey)`), or libjpeg's C throughout (`None`).
+fn decode_with(bytes: &[u8], denom: u8, max_memory: u64, kernels: Option<bool>) -> Result<Output> {
     debug_assert!(matches!(denom, 1 | 2 | 4 | 8));
     let mut d = Decompress::new();
-    match catch_unwind(AssertUnwindSafe(|| run(&mut d, bytes, denom, max_memory))) {
+    match catch_unwind(AssertUnwindSafe(|| run(&mut d, bytes, denom, max_memory, kernels))) {
         Ok(r) => r,
         Err(payload) => match payload.downcast::<LibjpegError>() {
             Ok(e) => Err(Error::decode(e.0, None)),
@@ -230,7 +248,13 @@ pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64) -> Result<Output>
     }
 }
 
-fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64) -> Result<Output> {
+fn run(
+    d: &mut Decompress,
+    bytes: &[u8],
+    denom: u8,
+    max_memory: u64,
+    kernels: Option<bool>,
+) -> Result<Output> {
     let len = c_ulong::try_from(bytes.len())
         .map_err(|_| Error::decode("JPEG input is too large for libjpeg", None))?;
     let cinfo = &mut *d.cinfo;
@@ -270,14 +294,28 @@ fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64) -> Result<O
     cinfo.scale_denom = c_uint_from(denom);
     // SAFETY: header read, parameters set; errors unwind.
     unsafe { j::jpeg_start_decompress(cinfo) };
+    let mut installed = 0;
+    #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+    if let Some(grey) = kernels {
+        // SAFETY: `jpeg_start_decompress` just returned, with the settings above (no colour
+        // quantization, fancy upsampling, ISLOW).
+        installed = unsafe { hooks::install(cinfo, denom, grey) };
+    }
+    let _ = kernels;
+    #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+    let layout = if installed & hooks::LUMA != 0 {
+        PixelLayout::Luma8
+    } else {
+        layout
+    };
 
     let width = cinfo.output_width;
     let height = cinfo.output_height;
     let comps = usize::try_from(cinfo.output_components).unwrap_or(0);
-    let expected = if out_space == j::JCS_CMYK {
-        4
-    } else {
-        layout.bytes_per_pixel()
+    let expected = match out_space {
+        j::JCS_CMYK => 4,
+        j::JCS_RGB => 3,
+        _ => 1,
     };
     if width == 0 || height == 0 || comps != expected {
         return Err(Error::decode(
@@ -317,9 +355,10 @@ fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64) -> Result<O
         while cinfo.output_scanline < height {
             let done = cinfo.output_scanline as usize;
             let left = (height - cinfo.output_scanline).min(16);
-            // SAFETY: `rows[done..]` holds at least `left` pointers, each to `stride` =
-            // `output_width * output_components` writable bytes of `data`, which outlives the
-            // call; libjpeg writes at most `left` rows.
+            // SAFETY: `rows[done..]` holds at least `left` pointers, each to `stride` writable
+            // bytes of `data`, which outlives the call: `output_width` times what the colour
+            // conversion writes a pixel (`output_components`, or 1 byte for the kernels' grey);
+            // libjpeg writes at most `left` rows.
             let n = unsafe { j::jpeg_read_scanlines(cinfo, rows[done..].as_mut_ptr(), left) };
             if n == 0 {
                 return Err(Error::decode("JPEG scanlines could not be read", None));
@@ -331,6 +370,7 @@ fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64) -> Result<O
         width,
         height,
         layout,
+        kernels: installed,
     })
 }
 
@@ -375,6 +415,92 @@ mod tests {
         }
     }
 
+    /// Every JPEG fixture decodes to the same bytes with the kernels as with libjpeg's C (which
+    /// the integration tests hold to Pillow's pixels), at every scale; and where AVX2 is there,
+    /// the kernels really ran for the layouts they cover.
+    #[test]
+    fn kernels_give_libjpegs_pixels() {
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg"))
+                {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        assert!(files.len() >= 25, "{} JPEG fixtures", files.len());
+        let mut seen = 0u8;
+        for path in &files {
+            let bytes = std::fs::read(path).unwrap();
+            for denom in [1, 2, 4, 8] {
+                let c = decode_with(&bytes, denom, 1 << 30, None);
+                let k = decode_with(&bytes, denom, 1 << 30, Some(false));
+                let g = decode_with(&bytes, denom, 1 << 30, Some(true));
+                let (Ok(c), Ok(k), Ok(g)) = (c, k, g) else {
+                    continue; // deliberately broken fixtures fail every way
+                };
+                assert_eq!(c.kernels, 0);
+                assert!(c.data == k.data, "{} at 1/{denom}", path.display());
+                seen |= k.kernels | g.kernels;
+                // The grey is Pillow's `convert('L')` of the RGB.
+                if g.kernels & hooks_luma() != 0 {
+                    assert_eq!(g.layout, PixelLayout::Luma8);
+                    let want: Vec<u8> = c
+                        .data
+                        .chunks_exact(3)
+                        .map(|p| {
+                            let l = u32::from(p[0]) * 19595
+                                + u32::from(p[1]) * 38470
+                                + u32::from(p[2]) * 7471
+                                + 0x8000;
+                            (l >> 16) as u8
+                        })
+                        .collect();
+                    assert!(g.data == want, "grey of {} at 1/{denom}", path.display());
+                } else {
+                    assert!(g.data == c.data && g.layout == c.layout);
+                }
+            }
+            let name = path.file_name().unwrap().to_string_lossy();
+            #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+            if crate::arch::x86::Avx2::new().is_some() {
+                let k = decode_with(&bytes, 1, 1 << 30, Some(false)).map_or(0, |o| o.kernels);
+                let want = match &*name {
+                    "jpg_422.jpg" | "jpg_odd_420.jpg" | "photo_015.jpg" => {
+                        hooks::IDCT | hooks::UPSAMPLE | hooks::COLOR
+                    }
+                    "jpg_444.jpg" | "jpg_narrow_420.jpg" => hooks::IDCT | hooks::COLOR,
+                    "jpg_cmyk.jpg" => hooks::IDCT,
+                    _ => k,
+                };
+                assert_eq!(k, want, "{name}");
+            }
+        }
+        #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+        if crate::arch::x86::Avx2::new().is_some() {
+            assert_eq!(seen, hooks::IDCT | hooks::UPSAMPLE | hooks::COLOR | hooks::LUMA);
+        }
+    }
+
+    /// [`hooks::LUMA`] where the hooks are built, else no bit.
+    fn hooks_luma() -> u8 {
+        #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+        return hooks::LUMA;
+        #[allow(unreachable_code)]
+        0
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bytes in [
@@ -383,7 +509,7 @@ mod tests {
             b"\xff\xd8",
         ] {
             assert!(matches!(
-                decode(bytes, 1, 1 << 20).unwrap_err().kind(),
+                decode(bytes, 1, 1 << 20, false).unwrap_err().kind(),
                 crate::ErrorKind::Decode { .. }
             ));
         }

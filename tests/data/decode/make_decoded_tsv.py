@@ -16,7 +16,8 @@ Columns:
   rgb_sha256   SHA-256 of the H x W x 3 RGB bytes (Pillow convert('RGB'), or the scale rule)
   thumb16      lossy rows only: 16 x 16 block means of those RGB bytes, rounded, row-major,
                768 bytes in hex; block (by, bx) covers rows by*H//16 .. (by+1)*H//16 - 1 and
-               columns bx*W//16 .. (bx+1)*W//16 - 1; "-" for exact rows
+               columns bx*W//16 .. (bx+1)*W//16 - 1; "-" for exact rows and for lossy
+               images with a side under 16 pixels
 """
 import glob, hashlib, os, struct, zlib
 import numpy as np
@@ -86,7 +87,8 @@ def row(name, exif_mode, sixteen, exact, mode, rgb):
     h, w, _ = rgb.shape
     layout = "L" if mode in ("1", "L", "LA", "I;16") else "RGB"
     sha = hashlib.sha256(np.ascontiguousarray(rgb, np.uint8).tobytes()).hexdigest()
-    th = "-" if exact else thumb16(rgb)
+    # Images narrower or shorter than 16 pixels have no block means: exact with `jpeg-exact` only.
+    th = "-" if exact or min(h, w) < 16 else thumb16(rgb)
     print("\t".join([name, exif_mode, sixteen, str(int(exact)), str(w), str(h), layout, sha, th]))
 
 

@@ -106,6 +106,12 @@ frames[0].save("webp_anim.webp", save_all=True, append_images=frames[1:], durati
 src.convert("CMYK").save("jpg_cmyk.jpg", quality=90)
 src.save("jpg_444.jpg", quality=90, subsampling=0)
 src.resize((59, 35)).save("jpg_odd_420.jpg", quality=85)
+# libjpeg's 4:2:2 (h2v1) upsampling, progressive 4:2:2, and images whose chroma is at most two
+# samples wide (libjpeg falls back to plain replication there).
+src.save("jpg_422.jpg", quality=90, subsampling=1)
+src.resize((45, 29)).save("jpg_422_progressive.jpg", quality=80, subsampling=1, progressive=True)
+src.resize((4, 37)).save("jpg_narrow_420.jpg", quality=90)
+src.resize((3, 9)).save("jpg_narrow_422.jpg", quality=90, subsampling=1)
 for o in range(1, 9):
     ex = Image.Exif(); ex[0x0112] = o
     src.save(f"orient{o}.png", exif=ex.tobytes())
