@@ -3,10 +3,11 @@
 //! Pillow's grey (`convert("L")` of those RGB pixels).
 //!
 //! * [`scalar`]: a line-for-line, table-driven port of the C; the oracle.
-//! * `avx2` (x86-64): 16 pixels per step in 32-bit lanes. The tables are linear in
-//!   `x = c - 128`, so each entry is computed with the same integer expression and rounding the
-//!   C uses to fill it (`(a * x + ONE_HALF) >> 16`, arithmetic shift); saturating packs do the
-//!   range limiting (`0..=255`). Exhaustively tested equal to [`scalar`] over all 2^24 inputs.
+//! * `avx2` (x86-64): 16 pixels per step. The tables are linear in `x = c - 128`, so each entry
+//!   is computed with the integer expression and rounding the C uses to fill it
+//!   (`(a * x + ONE_HALF) >> 16`, arithmetic shift), split so that `vpmaddwd` does it on 16-bit
+//!   lanes exactly (see the module); saturating packs do the range limiting (`0..=255`).
+//!   Exhaustively tested equal to [`scalar`] over all 2^24 inputs.
 //!
 //! The public functions check the slice lengths and dispatch on [`Avx2::new`].
 
@@ -181,6 +182,22 @@ mod avx2 {
     /// Pixels per step.
     const STEP: usize = 16;
 
+    // The tables, split so that `vpmaddwd` computes them from 16-bit `x` exactly. For an
+    // integer `k`, `(65536 * k * x + v) >> 16 == k * x + (v >> 16)` (arithmetic shift), so
+    // with each constant written `65536 * k + c` (`c` a 16-bit multiplier):
+    //
+    // * `Cr_r_tab[cr] = xr + ((CR_R * xr + ONE_HALF) >> 16)`, `FIX(1.40200) = 65536 + CR_R`;
+    // * `Cb_b_tab[cb] = 2 * xb + ((CB_B * xb + ONE_HALF) >> 16)`, `FIX(1.77200) = 131072 + CB_B`;
+    // * `(Cb_g_tab[cb] + Cr_g_tab[cr]) >> 16 = -xr + ((G_B * xb + G_R * xr + ONE_HALF) >> 16)`,
+    //   `-FIX(0.71414) = -65536 + G_R`, `G_B = -FIX(0.34414)`.
+    const CR_R: i16 = (FIX_1_40200 - 65536) as i16;
+    const CB_B: i16 = (FIX_1_77200 - 131072) as i16;
+    const G_B: i16 = -FIX_0_34414 as i16;
+    const G_R: i16 = (65536 - FIX_0_71414) as i16;
+    // Pillow's grey likewise: `19595 * r + 38470 * g + 7471 * b + 0x8000 =
+    // 65536 * g + (19595 * r + L_G * g + 7471 * b + 0x8000)`, `L_G = 38470 - 65536`.
+    const L_G: i16 = (38470 - 65536) as i16;
+
     pub(super) fn ycc_to_rgb(_token: Avx2, y: &[u8], cb: &[u8], cr: &[u8], rgb: &mut [u8]) {
         assert!(cb.len() == y.len() && cr.len() == y.len() && rgb.len() == 3 * y.len());
         // SAFETY: the token proves AVX2; the lengths are checked above.
@@ -193,56 +210,64 @@ mod avx2 {
         unsafe { luma_rows(y, cb, cr, grey) }
     }
 
-    /// The unclamped R, G and B (`y + table value`) of eight pixels, in 32-bit lanes, from the
-    /// low 8 bytes of `y`, `cb` and `cr`.
-    ///
-    /// # Safety
-    ///
-    /// AVX2 must be available.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn rgb8(y: __m128i, cb: __m128i, cr: __m128i) -> [__m256i; 3] {
-        let center = _mm256_set1_epi32(128);
-        let half = _mm256_set1_epi32(ONE_HALF as i32);
-        let y = _mm256_cvtepu8_epi32(y);
-        let xb = _mm256_sub_epi32(_mm256_cvtepu8_epi32(cb), center);
-        let xr = _mm256_sub_epi32(_mm256_cvtepu8_epi32(cr), center);
-        // Cr_r_tab[cr] = (FIX(1.40200) * x + ONE_HALF) >> 16; the products fit in 32 bits.
-        let cr_r = _mm256_srai_epi32::<16>(_mm256_add_epi32(
-            _mm256_mullo_epi32(xr, _mm256_set1_epi32(FIX_1_40200 as i32)),
-            half,
-        ));
-        let cb_b = _mm256_srai_epi32::<16>(_mm256_add_epi32(
-            _mm256_mullo_epi32(xb, _mm256_set1_epi32(FIX_1_77200 as i32)),
-            half,
-        ));
-        // (Cb_g_tab[cb] + Cr_g_tab[cr]) >> 16, with Cb_g_tab holding the ONE_HALF.
-        let g = _mm256_srai_epi32::<16>(_mm256_add_epi32(
-            _mm256_add_epi32(
-                _mm256_mullo_epi32(xb, _mm256_set1_epi32(-FIX_0_34414 as i32)),
-                half,
-            ),
-            _mm256_mullo_epi32(xr, _mm256_set1_epi32(-FIX_0_71414 as i32)),
-        ));
-        [
-            _mm256_add_epi32(y, cr_r),
-            _mm256_add_epi32(y, g),
-            _mm256_add_epi32(y, cb_b),
-        ]
+    /// Two 16-bit multipliers as the `vpmaddwd` operand `(a, b)` for pairs `(p, q)`:
+    /// `a * p + b * q` in each 32-bit lane.
+    #[inline(always)]
+    fn pair(a: i16, b: i16) -> i32 {
+        i32::from(a as u16) | (i32::from(b) << 16)
     }
 
-    /// The 16 values of `lo` (pixels 0..8) and `hi` (8..16), 32-bit lanes in `-256..=511`,
-    /// clamped to `0..=255` (libjpeg's range limit) and packed to 16 bytes in order.
+    /// `(a * p + b * q + ONE_HALF) >> 16` for the 16 pixels whose pairs `(p, q)` are in `lo`
+    /// (`vpunpcklwd` of them) and `hi` (`vpunpckhwd`), back in 16-bit lanes in pixel order
+    /// (`vpackssdw` undoes the unpacking; the values fit in 16 bits).
     ///
     /// # Safety
     ///
     /// AVX2 must be available.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn pack16(lo: __m256i, hi: __m256i) -> __m128i {
-        // Lanes: lo0-3, hi0-3 | lo4-7, hi4-7; reorder the 64-bit quarters to 0-3, 4-7, 8-15.
-        let w = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi));
-        _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256::<1>(w))
+    unsafe fn madd_round(lo: __m256i, hi: __m256i, ab: i32) -> __m256i {
+        let (ab, half) = (_mm256_set1_epi32(ab), _mm256_set1_epi32(ONE_HALF as i32));
+        let f =
+            |v: __m256i| _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_madd_epi16(v, ab), half));
+        _mm256_packs_epi32(f(lo), f(hi))
+    }
+
+    /// The unclamped R, G and B (`y + table value`, in `-227..=481`) of the 16 pixels at `i`,
+    /// in 16-bit lanes in pixel order.
+    ///
+    /// # Safety
+    ///
+    /// AVX2 must be available and `i + 16` at most each row's length.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rgb16(y: &[u8], cb: &[u8], cr: &[u8], i: usize) -> [__m256i; 3] {
+        // SAFETY: `i + 16 <= len` for each row (the caller's guarantee).
+        let (y, cb, cr) = unsafe {
+            (
+                _mm_loadu_si128(y.as_ptr().add(i).cast()),
+                _mm_loadu_si128(cb.as_ptr().add(i).cast()),
+                _mm_loadu_si128(cr.as_ptr().add(i).cast()),
+            )
+        };
+        let center = _mm256_set1_epi16(128);
+        let y = _mm256_cvtepu8_epi16(y);
+        let xb = _mm256_sub_epi16(_mm256_cvtepu8_epi16(cb), center);
+        let xr = _mm256_sub_epi16(_mm256_cvtepu8_epi16(cr), center);
+        let (lo, hi) = (_mm256_unpacklo_epi16(xb, xr), _mm256_unpackhi_epi16(xb, xr));
+        // SAFETY: AVX2 is available (this function's contract).
+        let (r, g, b) = unsafe {
+            (
+                madd_round(lo, hi, pair(0, CR_R)),
+                madd_round(lo, hi, pair(G_B, G_R)),
+                madd_round(lo, hi, pair(CB_B, 0)),
+            )
+        };
+        [
+            _mm256_add_epi16(_mm256_add_epi16(y, xr), r),
+            _mm256_add_epi16(_mm256_sub_epi16(y, xr), g),
+            _mm256_add_epi16(_mm256_add_epi16(y, _mm256_add_epi16(xb, xb)), b),
+        ]
     }
 
     /// The `pshufb` masks that interleave 16 R, G and B bytes into 48 RGB bytes: `[chunk]
@@ -258,14 +283,24 @@ mod avx2 {
         m
     };
 
-    /// Interleaves 16 bytes each of R, G and B and stores the 48 bytes at `dst`.
+    /// Clamps the 16-bit lanes of R, G and B to `0..=255` (libjpeg's range limit), interleaves
+    /// them and stores the 48 bytes at `dst`.
     ///
     /// # Safety
     ///
     /// AVX2 must be available and `dst` valid for writing 48 bytes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn store_rgb48(r: __m128i, g: __m128i, b: __m128i, dst: *mut u8) {
+    unsafe fn store_rgb48([r, g, b]: [__m256i; 3], dst: *mut u8) {
+        // Saturating packs: R0-7, B0-7 | R8-15, B8-15 and G0-7, G0-7 | G8-15, G8-15, then the
+        // 64-bit quarters put in order.
+        let rb = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(r, b));
+        let gg = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(g, g));
+        let (r, g, b) = (
+            _mm256_castsi256_si128(rb),
+            _mm256_castsi256_si128(gg),
+            _mm256_extracti128_si256::<1>(rb),
+        );
         for (chunk, masks) in INTERLEAVE.iter().enumerate() {
             // SAFETY: each mask is 16 readable bytes (unaligned loads); `dst + 16 * chunk` is
             // valid for 16 bytes as `chunk < 3` and `dst` for 48 (the caller's guarantee).
@@ -280,25 +315,6 @@ mod avx2 {
         }
     }
 
-    /// Loads 16 bytes of each row at `i` and returns the unclamped RGB of pixels `i..i + 8` and
-    /// `i + 8..i + 16`.
-    ///
-    /// # Safety
-    ///
-    /// AVX2 must be available and `i + 16` at most each row's length.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn rgb16(y: &[u8], cb: &[u8], cr: &[u8], i: usize) -> [[__m256i; 3]; 2] {
-        // SAFETY: `i + 16 <= len` for each row (the caller's guarantee); AVX2 is available.
-        unsafe {
-            let yv = _mm_loadu_si128(y.as_ptr().add(i).cast());
-            let bv = _mm_loadu_si128(cb.as_ptr().add(i).cast());
-            let rv = _mm_loadu_si128(cr.as_ptr().add(i).cast());
-            let hi = |v: __m128i| _mm_unpackhi_epi64(v, v);
-            [rgb8(yv, bv, rv), rgb8(hi(yv), hi(bv), hi(rv))]
-        }
-    }
-
     /// # Safety
     ///
     /// AVX2 must be available; `cb`, `cr` as long as `y`, `rgb` three times as long.
@@ -309,15 +325,7 @@ mod avx2 {
         while i + STEP <= n {
             // SAFETY: i + 16 <= n, the length of each input row; rgb holds 3 * n >= 3 * i + 48
             // bytes.
-            unsafe {
-                let [[r0, g0, b0], [r1, g1, b1]] = rgb16(y, cb, cr, i);
-                store_rgb48(
-                    pack16(r0, r1),
-                    pack16(g0, g1),
-                    pack16(b0, b1),
-                    rgb.as_mut_ptr().add(3 * i),
-                );
-            }
+            unsafe { store_rgb48(rgb16(y, cb, cr, i), rgb.as_mut_ptr().add(3 * i)) };
             i += STEP;
         }
         scalar::ycc_to_rgb(&y[i..], &cb[i..], &cr[i..], &mut rgb[3 * i..]);
@@ -329,29 +337,31 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     unsafe fn luma_rows(y: &[u8], cb: &[u8], cr: &[u8], grey: &mut [u8]) {
         let n = y.len();
-        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(255));
-        let clamp = |v: __m256i| _mm256_min_epi32(_mm256_max_epi32(v, zero), max);
-        // Pillow's rgb2l on clamped 32-bit lanes; the sum is below 2^24.
-        let luma = |[r, g, b]: [__m256i; 3]| {
-            let s = _mm256_add_epi32(
-                _mm256_add_epi32(
-                    _mm256_mullo_epi32(clamp(r), _mm256_set1_epi32(19595)),
-                    _mm256_mullo_epi32(clamp(g), _mm256_set1_epi32(38470)),
-                ),
-                _mm256_add_epi32(
-                    _mm256_mullo_epi32(clamp(b), _mm256_set1_epi32(7471)),
-                    _mm256_set1_epi32(0x8000),
-                ),
-            );
-            _mm256_srli_epi32::<16>(s)
-        };
+        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi16(255));
+        let clamp = |v: __m256i| _mm256_min_epi16(_mm256_max_epi16(v, zero), max);
+        // (b, 2) pairs times (7471, 16384): 7471 * b + 0x8000.
+        let (two, rg, b1) = (
+            _mm256_set1_epi16(2),
+            _mm256_set1_epi32(pair(19595, L_G)),
+            _mm256_set1_epi32(pair(7471, 16384)),
+        );
         let mut i = 0;
         while i + STEP <= n {
             // SAFETY: i + 16 <= n, the length of each row, input and output.
             unsafe {
-                let [lo, hi] = rgb16(y, cb, cr, i);
-                let l = pack16(luma(lo), luma(hi));
-                _mm_storeu_si128(grey.as_mut_ptr().add(i).cast(), l);
+                let [r, g, b] = rgb16(y, cb, cr, i).map(clamp);
+                let part = |p: __m256i, q: __m256i| {
+                    _mm256_srai_epi32::<16>(_mm256_add_epi32(
+                        _mm256_madd_epi16(p, rg),
+                        _mm256_madd_epi16(q, b1),
+                    ))
+                };
+                let lo = part(_mm256_unpacklo_epi16(r, g), _mm256_unpacklo_epi16(b, two));
+                let hi = part(_mm256_unpackhi_epi16(r, g), _mm256_unpackhi_epi16(b, two));
+                // g + (19595 r + L_G g + 7471 b + 0x8000) >> 16, in 0..=255.
+                let l = _mm256_add_epi16(_mm256_packs_epi32(lo, hi), g);
+                let l = _mm256_permute4x64_epi64::<0b00_00_10_00>(_mm256_packus_epi16(l, l));
+                _mm_storeu_si128(grey.as_mut_ptr().add(i).cast(), _mm256_castsi256_si128(l));
             }
             i += STEP;
         }

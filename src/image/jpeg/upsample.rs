@@ -26,10 +26,7 @@ use crate::arch::x86::Avx2;
 /// If `w_in < 2` or `out` is shorter than `2 * w_in` (a caller bug).
 pub(crate) fn h2v1_fancy(input: &[u8], out: &mut [u8]) {
     let w = input.len();
-    assert!(
-        w >= 2 && out.len() >= 2 * w,
-        "h2v1_fancy: bad row lengths"
-    );
+    assert!(w >= 2 && out.len() >= 2 * w, "h2v1_fancy: bad row lengths");
     let out = &mut out[..2 * w];
     #[cfg(target_arch = "x86_64")]
     if let Some(token) = Avx2::new() {
@@ -187,10 +184,7 @@ mod avx2 {
         // SAFETY: the caller guarantees the 32 bytes are readable.
         let v = unsafe { _mm256_loadu_si256(p.add(i).cast()) };
         let zero = _mm256_setzero_si256();
-        (
-            _mm256_unpacklo_epi8(v, zero),
-            _mm256_unpackhi_epi8(v, zero),
-        )
+        (_mm256_unpacklo_epi8(v, zero), _mm256_unpackhi_epi8(v, zero))
     }
 
     /// Stores the 64 output bytes of 32 input columns, given the even and odd outputs in the
@@ -209,7 +203,10 @@ mod avx2 {
         // SAFETY: the caller guarantees 64 writable bytes at `dst`.
         unsafe {
             _mm256_storeu_si256(dst.cast(), _mm256_permute2x128_si256::<0x20>(lo, hi));
-            _mm256_storeu_si256(dst.add(32).cast(), _mm256_permute2x128_si256::<0x31>(lo, hi));
+            _mm256_storeu_si256(
+                dst.add(32).cast(),
+                _mm256_permute2x128_si256::<0x31>(lo, hi),
+            );
         }
     }
 
@@ -444,7 +441,9 @@ mod tests {
             println!("{name:24} {ns:8.1} ns per 1920-sample row");
             ns
         };
-        let a = time("h2v1 scalar", &mut |o| scalar::h2v1_fancy(black_box(&near), o));
+        let a = time("h2v1 scalar", &mut |o| {
+            scalar::h2v1_fancy(black_box(&near), o)
+        });
         let b = time("h2v1 dispatched", &mut |o| h2v1_fancy(black_box(&near), o));
         println!("h2v1 speedup {:.1}x", a / b);
         let a = time("h2v2 scalar", &mut |o| {
