@@ -64,6 +64,8 @@ const _: () = assert!(
 
 type IdctFn = unsafe extern "C" fn(*mut Cinfo, *mut CompInfo, *mut i16, *mut *mut u8, c_uint);
 type Upsample1Fn = unsafe extern "C" fn(*mut Cinfo, *mut CompInfo, *mut *mut u8, *mut *mut *mut u8);
+/// A row conversion of [`super::color`]: Y, Cb, Cr rows in, pixels out.
+type RowConvert = fn(&[u8], &[u8], &[u8], &mut [u8]);
 type ColorFn = unsafe extern "C" fn(*mut Cinfo, *mut *mut *mut u8, c_uint, *mut *mut u8, c_int);
 
 /// `struct jpeg_inverse_dct` (jpegint.h).
@@ -100,7 +102,7 @@ unsafe fn tail(cinfo: *mut Cinfo) -> [*mut c_void; 4] {
     const SIZE: usize = std::mem::size_of::<Cinfo>();
     const PTR: usize = std::mem::size_of::<*mut c_void>();
     // The struct ends with pointers, so it has no tail padding.
-    const _: () = assert!(SIZE % PTR == 0 && std::mem::align_of::<Cinfo>() == PTR);
+    const _: () = assert!(SIZE.is_multiple_of(PTR) && std::mem::align_of::<Cinfo>() == PTR);
     // SAFETY: the last four pointer-sized fields of the live struct (see above).
     unsafe {
         let end = cinfo.cast::<u8>().add(SIZE).cast::<*mut c_void>();
@@ -293,7 +295,7 @@ unsafe fn convert_rows(
     output_buf: *mut *mut u8,
     num_rows: c_int,
     bpp: usize,
-    convert: fn(&[u8], &[u8], &[u8], &mut [u8]),
+    convert: RowConvert,
 ) {
     // SAFETY: this function's contract.
     unsafe {

@@ -215,7 +215,7 @@ mod x86 {
             };
             _mm256_mullo_epi32(_mm256_cvtepi16_epi32(c), _mm256_cvtepu16_epi32(q))
         };
-        let rows: [__m256i; 8] = std::array::from_fn(|r| load(r));
+        let rows: [__m256i; 8] = std::array::from_fn(load);
 
         // A block with only its DC coefficient (most chroma blocks): every sample is the same.
         let ac = rows[1..]

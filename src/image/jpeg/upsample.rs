@@ -12,8 +12,6 @@
 //!
 //! The public functions check the slice lengths and dispatch on [`Avx2::new`].
 
-#![allow(dead_code)]
-
 #[cfg(target_arch = "x86_64")]
 use crate::arch::x86::Avx2;
 
