@@ -9,7 +9,7 @@
 //! * `hash/pdq_jpeg/<size>`: JPEG bytes -> `hashsieve::image::decode` (limits on) -> PDQ.
 //! * `hash/phash/<size>`, `hash/phash_jpeg/<size>`: the same for pHash.
 //! * `hash/pdq_jpeg/{exact,fast,image_rs}/{1080p,12mp}` and `hash/phash_jpeg/...`: end to end
-//!   from the JPEG bytes of a photo (tests/data/corpus/photo_015.jpg, CC0, resized to 1920x1080
+//!   through `Hasher::hash_bytes` (as an embedder calls it) from the JPEG bytes of a photo (tests/data/corpus/photo_015.jpg, CC0, resized to 1920x1080
 //!   and 4000x3000 and encoded at quality 90, 4:2:0, when the bench starts) with each decode
 //!   mode: `exact` (libjpeg-turbo's pixels, `DecodeMode::Exact`), `fast` (DCT-scaled,
 //!   `DecodeMode::fast_for` the hash) and `image_rs` (`DecodeMode::PureRust`). The JPEGs are
@@ -149,7 +149,6 @@ fn bench_jpeg_modes(c: &mut Criterion) {
     let mut g = c.benchmark_group("hash");
     g.throughput(Throughput::Elements(1));
     g.warm_up_time(Duration::from_millis(500));
-    let opts = ImageHashOptions::default();
     for (w, h, name) in [(1920, 1080, "1080p"), (4000, 3000, "12mp")] {
         let big = name == "12mp";
         g.sample_size(if big { 10 } else { 20 });
@@ -164,24 +163,30 @@ fn bench_jpeg_modes(c: &mut Criterion) {
             ),
             ("image_rs", DecodeMode::PureRust, DecodeMode::PureRust),
         ] {
-            let pdq_opts = hashsieve::DecodeOptions::default().mode(pdq_mode);
-            let phash_opts = hashsieve::DecodeOptions::default().mode(phash_mode);
-            let dec = |o: &hashsieve::DecodeOptions| {
-                hashsieve::image::decode(black_box(&bytes), o).expect("decode")
+            // End to end as an embedder calls it: `Hasher::hash_bytes` decodes (straight to
+            // grey where only pHash is asked) and hashes.
+            let hasher = |mode| {
+                hashsieve::algo::Hasher::new()
+                    .decode_options(hashsieve::DecodeOptions::default().mode(mode))
             };
+            let (pdq_hasher, phash_hasher) = (hasher(pdq_mode), hasher(phash_mode));
             // A broken decoder must not look fast: the image has the size the mode promises.
-            let img = dec(&pdq_opts);
+            let img = hashsieve::image::decode(
+                &bytes,
+                &hashsieve::DecodeOptions::default().mode(pdq_mode),
+            )
+            .expect("decode");
             let d = u32::from(pdq_mode.jpeg_scale_denom(w, h));
             if cfg!(feature = "jpeg-exact") {
                 assert_eq!((img.width(), img.height()), (w.div_ceil(d), h.div_ceil(d)));
             }
             g.bench_function(
                 BenchmarkId::new(format!("pdq_jpeg/{mode_name}"), name),
-                |b| b.iter(|| pdq(&dec(&pdq_opts).pixels())),
+                |b| b.iter(|| pdq_hasher.hash_bytes(black_box(&bytes), &[HashKind::Pdq])),
             );
             g.bench_function(
                 BenchmarkId::new(format!("phash_jpeg/{mode_name}"), name),
-                |b| b.iter(|| phash(&dec(&phash_opts).pixels(), &opts)),
+                |b| b.iter(|| phash_hasher.hash_bytes(black_box(&bytes), &[HashKind::PHash])),
             );
         }
     }

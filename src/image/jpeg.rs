@@ -238,7 +238,9 @@ pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64, grey: bool) -> Re
 fn decode_with(bytes: &[u8], denom: u8, max_memory: u64, kernels: Option<bool>) -> Result<Output> {
     debug_assert!(matches!(denom, 1 | 2 | 4 | 8));
     let mut d = Decompress::new();
-    match catch_unwind(AssertUnwindSafe(|| run(&mut d, bytes, denom, max_memory, kernels))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        run(&mut d, bytes, denom, max_memory, kernels)
+    })) {
         Ok(r) => r,
         Err(payload) => match payload.downcast::<LibjpegError>() {
             Ok(e) => Err(Error::decode(e.0, None)),
@@ -430,10 +432,9 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     dirs.push(path);
-                } else if path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg"))
-                {
+                } else if path.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg")
+                }) {
                     files.push(path);
                 }
             }
@@ -489,7 +490,10 @@ mod tests {
         }
         #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
         if crate::arch::x86::Avx2::new().is_some() {
-            assert_eq!(seen, hooks::IDCT | hooks::UPSAMPLE | hooks::COLOR | hooks::LUMA);
+            assert_eq!(
+                seen,
+                hooks::IDCT | hooks::UPSAMPLE | hooks::COLOR | hooks::LUMA
+            );
         }
     }
 

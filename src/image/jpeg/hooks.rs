@@ -106,12 +106,7 @@ unsafe fn tail(cinfo: *mut Cinfo) -> [*mut c_void; 4] {
     // SAFETY: the last four pointer-sized fields of the live struct (see above).
     unsafe {
         let end = cinfo.cast::<u8>().add(SIZE).cast::<*mut c_void>();
-        [
-            *end.sub(4),
-            *end.sub(3),
-            *end.sub(2),
-            *end.sub(1),
-        ]
+        [*end.sub(4), *end.sub(3), *end.sub(2), *end.sub(1)]
     }
 }
 
@@ -182,15 +177,13 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, denom: u8, grey: bool) -> u8 {
     let idct_obj = unsafe { &mut *idct_ptr.cast::<InverseDct>() };
     for (ci, c) in comps.iter().enumerate() {
         // jddctmgr.c: an 8x8 DCT with JDCT_ISLOW is `jpeg_idct_islow`.
-        if c.component_needed != 0 && c.dct_scaled_size == 8 && idct_obj.inverse_dct[ci].is_some()
-        {
+        if c.component_needed != 0 && c.dct_scaled_size == 8 && idct_obj.inverse_dct[ci].is_some() {
             idct_obj.inverse_dct[ci] = Some(islow);
             done |= IDCT;
         }
     }
 
-    if n == 3 && cinfo.jpeg_color_space == j::JCS_YCbCr && cinfo.out_color_space == j::JCS_RGB
-    {
+    if n == 3 && cinfo.jpeg_color_space == j::JCS_YCbCr && cinfo.out_color_space == j::JCS_RGB {
         // SAFETY: `cconvert` points to libjpeg's deconverter (non-null above), which for
         // YCbCr to RGB is `ycc_rgb_convert` (jdcolor.c).
         let cconvert = unsafe { &mut *cconvert_ptr.cast::<ColorDeconverter>() };
@@ -266,7 +259,17 @@ unsafe extern "C" fn ycc_rgb(
     num_rows: c_int,
 ) {
     // SAFETY: as `convert_rows` requires, with RGB output rows from `run` (3 bytes a pixel).
-    unsafe { convert_rows(cinfo, input_buf, input_row, output_buf, num_rows, 3, color::ycc_to_rgb) }
+    unsafe {
+        convert_rows(
+            cinfo,
+            input_buf,
+            input_row,
+            output_buf,
+            num_rows,
+            3,
+            color::ycc_to_rgb,
+        )
+    }
 }
 
 /// [`ycc_rgb`], writing Pillow's grey of the RGB (one byte a pixel, rows from `run` sized so).
@@ -278,7 +281,17 @@ unsafe extern "C" fn ycc_luma(
     num_rows: c_int,
 ) {
     // SAFETY: as `convert_rows` requires; `run` gives one-byte-a-pixel rows with LUMA.
-    unsafe { convert_rows(cinfo, input_buf, input_row, output_buf, num_rows, 1, color::ycc_to_luma) }
+    unsafe {
+        convert_rows(
+            cinfo,
+            input_buf,
+            input_row,
+            output_buf,
+            num_rows,
+            1,
+            color::ycc_to_luma,
+        )
+    }
 }
 
 /// The rows of a colour conversion call, each through `convert`.

@@ -1,16 +1,13 @@
 //! libjpeg's accurate integer inverse DCT (`jpeg_idct_islow`, jidctint.c), 8x8, bit for bit.
 //!
-//! [`scalar`] is a line-for-line port of the C (64-bit intermediates, as the C's `JLONG`); the
-//! AVX2 version computes the same butterflies on eight columns, then eight rows, at once in
-//! 32-bit lanes. Both passes round and shift exactly as the C does, and the C's shortcuts for
-//! all-zero columns and rows give the values the full computation gives, so the two agree
-//! wherever the intermediates fit in 32 bits: for every block a real 8-bit JPEG can hold
-//! (dequantized coefficients within about ±2^16). On a corrupt file with larger ones the 32-bit
-//! lanes wrap where the C's 64-bit sums do not; the pixels are then different garbage, as they
-//! are with libjpeg-turbo's own SIMD (16-bit) kernels, which Pillow uses.
+//! [`scalar`] is a line-for-line port of the C (64-bit intermediates, as the C's `JLONG`), the
+//! oracle of the tests. The AVX2 version is a port of libjpeg-turbo's own AVX2 routine, which
+//! Pillow runs: the two agree on every block a real 8-bit JPEG holds (dequantized coefficients
+//! and first-pass values within 16 bits), and on corrupt blocks beyond that the AVX2 version
+//! saturates exactly as Pillow's libjpeg-turbo does.
 //!
-//! The final clamp is the C's `range_limit[x & RANGE_MASK]` table written as arithmetic: the
-//! table maps `x & 1023`, read as a signed 10-bit number `t`, to `clamp(t + 128, 0, 255)`.
+//! The C's final clamp is its `range_limit[x & RANGE_MASK]` table, written here as arithmetic:
+//! the table maps `x & 1023`, read as a signed 10-bit number `t`, to `clamp(t + 128, 0, 255)`.
 
 /// `CONST_BITS` and `PASS1_BITS` of jidctint.c (8-bit samples).
 const CONST_BITS: u32 = 13;
@@ -30,12 +27,14 @@ const FIX_2_562915447: i64 = 20995;
 const FIX_3_072711026: i64 = 25172;
 
 /// The C's `IDCT_range_limit(cinfo)[x & RANGE_MASK]`.
+#[cfg(test)]
 fn range_limit(x: i64) -> u8 {
     let t = ((x as i32) << 22) >> 22;
     (t + 128).clamp(0, 255) as u8
 }
 
 /// `DESCALE(x, n)`: round, then shift right arithmetically.
+#[cfg(test)]
 fn descale(x: i64, n: u32) -> i64 {
     (x + (1 << (n - 1))) >> n
 }
@@ -102,6 +101,12 @@ pub(crate) fn scalar(coef: &[i16; 64], quant: &[u16; 64], out: &mut [[u8; 8]; 8]
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::idct as avx2;
 
+/// libjpeg-turbo's AVX2 ISLOW (`jsimd_idct_islow_avx2`, simd/x86_64/jidctint-avx2.asm), which
+/// is what Pillow runs on an AVX2 machine, instruction for instruction: 16-bit dequantization,
+/// 16-bit sums, `vpmaddwd` products, saturating packs between the passes and at the end. On
+/// every block a real 8-bit JPEG holds it equals the C (and [`scalar`]); on corrupt blocks
+/// whose values overflow 16 bits it saturates as libjpeg-turbo's SIMD does (and Pillow's
+/// pixels are those), where the C wraps.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -109,159 +114,198 @@ mod x86 {
     use super::*;
     use crate::arch::x86::Avx2;
 
-    /// [`scalar`] with AVX2 (see the module documentation for where they may differ).
+    /// `PASS1_BITS` descale of the first pass, and the second pass's.
+    const DESCALE_P1: i32 = (CONST_BITS - PASS1_BITS) as i32;
+    const DESCALE_P2: i32 = (CONST_BITS + PASS1_BITS + 3) as i32;
+
+    /// The IDCT of one block with AVX2.
     pub(crate) fn idct(_: Avx2, coef: &[i16; 64], quant: &[u16; 64], out: &mut [[u8; 8]; 8]) {
         // SAFETY: the token proves AVX2.
         unsafe { run(coef, quant, out) }
     }
 
+    /// Eight 16-bit constant pairs for the low 128-bit lane and eight for the high one.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn mul(a: __m256i, k: i64) -> __m256i {
-        _mm256_mullo_epi32(a, _mm256_set1_epi32(k as i32))
+    fn pairs(lo: (i64, i64), hi: (i64, i64)) -> __m256i {
+        let (a, b, c, d) = (lo.0 as i16, lo.1 as i16, hi.0 as i16, hi.1 as i16);
+        _mm256_setr_epi16(a, b, a, b, a, b, a, b, c, d, c, d, c, d, c, d)
     }
 
-    /// One 1-D pass on eight lanes, before descaling (as [`butterfly`]).
+    /// `dodct`: one pass on four registers of two rows each, `in0_4`, `in3_1`, `in2_6` and
+    /// `in7_5`; returns `data0_1`, `data3_2`, `data4_5`, `data7_6`, descaled by `SHIFT`.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn butterfly8(v: [__m256i; 8]) -> [__m256i; 8] {
-        let add = |a, b| _mm256_add_epi32(a, b);
-        let sub = |a, b| _mm256_sub_epi32(a, b);
-        let z1 = mul(add(v[2], v[6]), FIX_0_541196100);
-        let tmp2 = add(z1, mul(v[6], -FIX_1_847759065));
-        let tmp3 = add(z1, mul(v[2], FIX_0_765366865));
-        let tmp0 = _mm256_slli_epi32::<{ CONST_BITS as i32 }>(add(v[0], v[4]));
-        let tmp1 = _mm256_slli_epi32::<{ CONST_BITS as i32 }>(sub(v[0], v[4]));
-        let (tmp10, tmp13) = (add(tmp0, tmp3), sub(tmp0, tmp3));
-        let (tmp11, tmp12) = (add(tmp1, tmp2), sub(tmp1, tmp2));
+    fn dodct<const SHIFT: i32>(
+        in0_4: __m256i,
+        in3_1: __m256i,
+        in2_6: __m256i,
+        in7_5: __m256i,
+    ) -> [__m256i; 4] {
+        // Even part: tmp3 = z2 * (F541 + F765) + z3 * F541, tmp2 = z6 * (F541 - F1847) + z2 * F541.
+        let in6_2 = _mm256_permute2x128_si256::<0x01>(in2_6, in2_6);
+        let k = pairs(
+            (FIX_0_541196100 + FIX_0_765366865, FIX_0_541196100),
+            (FIX_0_541196100 - FIX_1_847759065, FIX_0_541196100),
+        );
+        let tmp3_2l = _mm256_madd_epi16(_mm256_unpacklo_epi16(in2_6, in6_2), k);
+        let tmp3_2h = _mm256_madd_epi16(_mm256_unpackhi_epi16(in2_6, in6_2), k);
 
-        let (t0, t1, t2, t3) = (v[7], v[5], v[3], v[1]);
-        let z1 = add(t0, t3);
-        let z2 = add(t1, t2);
-        let z3 = add(t0, t2);
-        let z4 = add(t1, t3);
-        let z5 = mul(add(z3, z4), FIX_1_175875602);
-        let z1 = mul(z1, -FIX_0_899976223);
-        let z2 = mul(z2, -FIX_2_562915447);
-        let z3 = add(mul(z3, -FIX_1_961570560), z5);
-        let z4 = add(mul(z4, -FIX_0_390180644), z5);
-        let t0 = add(add(mul(t0, FIX_0_298631336), z1), z3);
-        let t1 = add(add(mul(t1, FIX_2_053119869), z2), z4);
-        let t2 = add(add(mul(t2, FIX_3_072711026), z2), z3);
-        let t3 = add(add(mul(t3, FIX_1_501321110), z1), z4);
+        let in4_0 = _mm256_permute2x128_si256::<0x01>(in0_4, in0_4);
+        let sign = _mm256_setr_epi16(1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
+        let sums = _mm256_add_epi16(in4_0, _mm256_sign_epi16(in0_4, sign));
+        let zero = _mm256_setzero_si256();
+        let tmp0_1l =
+            _mm256_srai_epi32::<{ 16 - CONST_BITS as i32 }>(_mm256_unpacklo_epi16(zero, sums));
+        let tmp0_1h =
+            _mm256_srai_epi32::<{ 16 - CONST_BITS as i32 }>(_mm256_unpackhi_epi16(zero, sums));
+        let tmp13_12l = _mm256_sub_epi32(tmp0_1l, tmp3_2l);
+        let tmp10_11l = _mm256_add_epi32(tmp0_1l, tmp3_2l);
+        let tmp13_12h = _mm256_sub_epi32(tmp0_1h, tmp3_2h);
+        let tmp10_11h = _mm256_add_epi32(tmp0_1h, tmp3_2h);
+
+        // Odd part.
+        let z3_4 = _mm256_add_epi16(in7_5, in3_1);
+        let z4_3 = _mm256_permute2x128_si256::<0x01>(z3_4, z3_4);
+        let k = pairs(
+            (FIX_1_175875602 - FIX_1_961570560, FIX_1_175875602),
+            (FIX_1_175875602 - FIX_0_390180644, FIX_1_175875602),
+        );
+        let z3_4l = _mm256_madd_epi16(_mm256_unpacklo_epi16(z3_4, z4_3), k);
+        let z3_4h = _mm256_madd_epi16(_mm256_unpackhi_epi16(z3_4, z4_3), k);
+
+        let in1_3 = _mm256_permute2x128_si256::<0x01>(in3_1, in3_1);
+        let in71_53l = _mm256_unpacklo_epi16(in7_5, in1_3);
+        let in71_53h = _mm256_unpackhi_epi16(in7_5, in1_3);
+        let k = pairs(
+            (FIX_0_298631336 - FIX_0_899976223, -FIX_0_899976223),
+            (FIX_2_053119869 - FIX_2_562915447, -FIX_2_562915447),
+        );
+        let tmp0_1l = _mm256_add_epi32(_mm256_madd_epi16(in71_53l, k), z3_4l);
+        let tmp0_1h = _mm256_add_epi32(_mm256_madd_epi16(in71_53h, k), z3_4h);
+        let k = pairs(
+            (-FIX_0_899976223, FIX_1_501321110 - FIX_0_899976223),
+            (-FIX_2_562915447, FIX_3_072711026 - FIX_2_562915447),
+        );
+        let z4_3l = _mm256_permute2x128_si256::<0x01>(z3_4l, z3_4l);
+        let z4_3h = _mm256_permute2x128_si256::<0x01>(z3_4h, z3_4h);
+        let tmp3_2l = _mm256_add_epi32(_mm256_madd_epi16(in71_53l, k), z4_3l);
+        let tmp3_2h = _mm256_add_epi32(_mm256_madd_epi16(in71_53h, k), z4_3h);
+
+        // Final output stage.
+        let round = _mm256_set1_epi32(1 << (SHIFT - 1));
+        let out = |l: __m256i, h: __m256i| {
+            _mm256_packs_epi32(
+                _mm256_srai_epi32::<SHIFT>(_mm256_add_epi32(l, round)),
+                _mm256_srai_epi32::<SHIFT>(_mm256_add_epi32(h, round)),
+            )
+        };
         [
-            add(tmp10, t3),
-            add(tmp11, t2),
-            add(tmp12, t1),
-            add(tmp13, t0),
-            sub(tmp13, t0),
-            sub(tmp12, t1),
-            sub(tmp11, t2),
-            sub(tmp10, t3),
+            out(
+                _mm256_add_epi32(tmp10_11l, tmp3_2l),
+                _mm256_add_epi32(tmp10_11h, tmp3_2h),
+            ),
+            out(
+                _mm256_add_epi32(tmp13_12l, tmp0_1l),
+                _mm256_add_epi32(tmp13_12h, tmp0_1h),
+            ),
+            out(
+                _mm256_sub_epi32(tmp13_12l, tmp0_1l),
+                _mm256_sub_epi32(tmp13_12h, tmp0_1h),
+            ),
+            out(
+                _mm256_sub_epi32(tmp10_11l, tmp3_2l),
+                _mm256_sub_epi32(tmp10_11h, tmp3_2h),
+            ),
         ]
     }
 
-    /// Transposes an 8x8 matrix of 32-bit values held as eight rows.
+    /// `dotranspose`: `data0_1, data3_2, data4_5, data7_6` to `data0_4, data1_5, data2_6,
+    /// data3_7` of the transposed 8x8 16-bit matrix.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn transpose(m: [__m256i; 8]) -> [__m256i; 8] {
-        let a0 = _mm256_unpacklo_epi32(m[0], m[1]);
-        let a1 = _mm256_unpackhi_epi32(m[0], m[1]);
-        let a2 = _mm256_unpacklo_epi32(m[2], m[3]);
-        let a3 = _mm256_unpackhi_epi32(m[2], m[3]);
-        let a4 = _mm256_unpacklo_epi32(m[4], m[5]);
-        let a5 = _mm256_unpackhi_epi32(m[4], m[5]);
-        let a6 = _mm256_unpacklo_epi32(m[6], m[7]);
-        let a7 = _mm256_unpackhi_epi32(m[6], m[7]);
-        let b0 = _mm256_unpacklo_epi64(a0, a2);
-        let b1 = _mm256_unpackhi_epi64(a0, a2);
-        let b2 = _mm256_unpacklo_epi64(a1, a3);
-        let b3 = _mm256_unpackhi_epi64(a1, a3);
-        let b4 = _mm256_unpacklo_epi64(a4, a6);
-        let b5 = _mm256_unpackhi_epi64(a4, a6);
-        let b6 = _mm256_unpacklo_epi64(a5, a7);
-        let b7 = _mm256_unpackhi_epi64(a5, a7);
+    fn transpose(m: [__m256i; 4]) -> [__m256i; 4] {
+        let t5 = _mm256_permute4x64_epi64::<0xD8>(m[0]);
+        let t6 = _mm256_permute4x64_epi64::<0x72>(m[1]);
+        let t7 = _mm256_permute4x64_epi64::<0xD8>(m[2]);
+        let t8 = _mm256_permute4x64_epi64::<0x72>(m[3]);
+        let a1 = _mm256_unpacklo_epi16(t5, t6);
+        let a2 = _mm256_unpackhi_epi16(t5, t6);
+        let a3 = _mm256_unpacklo_epi16(t7, t8);
+        let a4 = _mm256_unpackhi_epi16(t7, t8);
+        let b5 = _mm256_unpacklo_epi16(a1, a2);
+        let b6 = _mm256_unpacklo_epi16(a3, a4);
+        let b7 = _mm256_unpackhi_epi16(a1, a2);
+        let b8 = _mm256_unpackhi_epi16(a3, a4);
         [
-            _mm256_permute2x128_si256::<0x20>(b0, b4),
-            _mm256_permute2x128_si256::<0x20>(b1, b5),
-            _mm256_permute2x128_si256::<0x20>(b2, b6),
-            _mm256_permute2x128_si256::<0x20>(b3, b7),
-            _mm256_permute2x128_si256::<0x31>(b0, b4),
-            _mm256_permute2x128_si256::<0x31>(b1, b5),
-            _mm256_permute2x128_si256::<0x31>(b2, b6),
-            _mm256_permute2x128_si256::<0x31>(b3, b7),
+            _mm256_unpacklo_epi64(b5, b6),
+            _mm256_unpackhi_epi64(b5, b6),
+            _mm256_unpacklo_epi64(b7, b8),
+            _mm256_unpackhi_epi64(b7, b8),
         ]
-    }
-
-    /// `range_limit` of `descale(x, 18)` in each lane.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn limit(x: __m256i) -> __m256i {
-        let x = _mm256_srai_epi32::<18>(_mm256_add_epi32(x, _mm256_set1_epi32(1 << 17)));
-        let t = _mm256_srai_epi32::<22>(_mm256_slli_epi32::<22>(x));
-        let t = _mm256_add_epi32(t, _mm256_set1_epi32(128));
-        _mm256_min_epi32(_mm256_max_epi32(t, _mm256_setzero_si256()), _mm256_set1_epi32(255))
     }
 
     #[target_feature(enable = "avx2")]
     fn run(coef: &[i16; 64], quant: &[u16; 64], out: &mut [[u8; 8]; 8]) {
-        let load = |r: usize| {
-            // SAFETY: 16 bytes at element `8 * r` (r < 8) of 64-element arrays.
-            let (c, q) = unsafe {
-                (
-                    _mm_loadu_si128(coef.as_ptr().add(8 * r).cast()),
-                    _mm_loadu_si128(quant.as_ptr().add(8 * r).cast()),
-                )
+        // SAFETY: 32 bytes at element `16 * i` (i < 4) of 64-element arrays of 2-byte values.
+        let load =
+            |a: *const u8, i: usize| unsafe { _mm256_loadu_si256(a.add(32 * i).cast::<__m256i>()) };
+        let (c, q) = (coef.as_ptr().cast::<u8>(), quant.as_ptr().cast::<u8>());
+        // Rows 1..7 all zero: every column of the first pass is its dequantized DC, shifted.
+        // SAFETY: 16 bytes at element 8 * r (r < 8).
+        let row = |r: usize| unsafe { _mm_loadu_si128(coef.as_ptr().add(8 * r).cast()) };
+        let ac = (2..8).fold(row(1), |acc, r| _mm_or_si128(acc, row(r)));
+        let [d0, d1, d2, d3] = if _mm_testz_si128(ac, ac) != 0 {
+            // SAFETY: 16 bytes at the start of `quant`.
+            let q0 = unsafe { _mm_loadu_si128(quant.as_ptr().cast()) };
+            let dc = _mm_slli_epi16::<{ PASS1_BITS as i32 }>(_mm_mullo_epi16(row(0), q0));
+            let x = _mm256_inserti128_si256::<1>(
+                _mm256_castsi128_si256(_mm_unpacklo_epi16(dc, dc)),
+                _mm_unpackhi_epi16(dc, dc),
+            );
+            [
+                _mm256_shuffle_epi32::<0x00>(x),
+                _mm256_shuffle_epi32::<0x55>(x),
+                _mm256_shuffle_epi32::<0xAA>(x),
+                _mm256_shuffle_epi32::<0xFF>(x),
+            ]
+        } else {
+            let in0_1 = _mm256_mullo_epi16(load(c, 0), load(q, 0));
+            let in2_3 = _mm256_mullo_epi16(load(c, 1), load(q, 1));
+            let in4_5 = _mm256_mullo_epi16(load(c, 2), load(q, 2));
+            let in6_7 = _mm256_mullo_epi16(load(c, 3), load(q, 3));
+            let data = dodct::<DESCALE_P1>(
+                _mm256_permute2x128_si256::<0x20>(in0_1, in4_5),
+                _mm256_permute2x128_si256::<0x31>(in2_3, in0_1),
+                _mm256_permute2x128_si256::<0x20>(in2_3, in6_7),
+                _mm256_permute2x128_si256::<0x31>(in6_7, in4_5),
+            );
+            transpose(data)
+        };
+
+        // Pass 2: rows.
+        let in7_5 = _mm256_permute2x128_si256::<0x31>(d3, d1);
+        let in3_1 = _mm256_permute2x128_si256::<0x20>(d3, d1);
+        let [r0, r1, r2, r3] = transpose(dodct::<DESCALE_P2>(d0, in3_1, d2, in7_5));
+        let center = _mm256_set1_epi8(-128);
+        let rows01_45 = _mm256_add_epi8(_mm256_packs_epi16(r0, r1), center);
+        let rows23_67 = _mm256_add_epi8(_mm256_packs_epi16(r2, r3), center);
+        let bytes = |v: __m256i, i: usize| -> [u8; 8] {
+            let lane = if i < 2 {
+                _mm256_castsi256_si128(v)
+            } else {
+                _mm256_extracti128_si256::<1>(v)
             };
-            _mm256_mullo_epi32(_mm256_cvtepi16_epi32(c), _mm256_cvtepu16_epi32(q))
+            let q = if i % 2 == 0 {
+                _mm_cvtsi128_si64(lane)
+            } else {
+                _mm_extract_epi64::<1>(lane)
+            };
+            q.to_le_bytes()
         };
-        let rows: [__m256i; 8] = std::array::from_fn(load);
-
-        // A block with only its DC coefficient (most chroma blocks): every sample is the same.
-        let ac = rows[1..]
-            .iter()
-            .fold(_mm256_setzero_si256(), |acc, &r| _mm256_or_si256(acc, r));
-        let dc_lane_mask = _mm256_setr_epi32(0, -1, -1, -1, -1, -1, -1, -1);
-        let ac = _mm256_or_si256(ac, _mm256_and_si256(rows[0], dc_lane_mask));
-        if _mm256_testz_si256(ac, ac) != 0 {
-            let dc = i64::from(_mm256_cvtsi256_si32(rows[0]));
-            let v = range_limit(descale(dc << PASS1_BITS, PASS1_BITS + 3));
-            for row in out.iter_mut() {
-                *row = [v; 8];
-            }
-            return;
-        }
-
-        // Pass 1: columns in lanes; then descale by CONST_BITS - PASS1_BITS.
-        let ws = butterfly8(rows).map(|x| {
-            _mm256_srai_epi32::<11>(_mm256_add_epi32(x, _mm256_set1_epi32(1 << 10)))
-        });
-        // Pass 2: rows in lanes. `o[c]` holds output column `c` of every row.
-        let o = butterfly8(transpose(ws)).map(|x| limit(x));
-        // Pack four columns into each 32-bit lane (bytes in column order), then pair them up
-        // into each row's eight bytes.
-        let pack4 = |a: __m256i, b: __m256i, c: __m256i, d: __m256i| {
-            let ab = _mm256_or_si256(a, _mm256_slli_epi32::<8>(b));
-            let cd = _mm256_or_si256(_mm256_slli_epi32::<16>(c), _mm256_slli_epi32::<24>(d));
-            _mm256_or_si256(ab, cd)
-        };
-        let lo = pack4(o[0], o[1], o[2], o[3]);
-        let hi = pack4(o[4], o[5], o[6], o[7]);
-        // 64-bit elements: rows 0, 1, 4, 5 and rows 2, 3, 6, 7.
-        let a = _mm256_unpacklo_epi32(lo, hi);
-        let b = _mm256_unpackhi_epi32(lo, hi);
-        let rows_of: [(usize, i64); 8] = [
-            (0, _mm256_extract_epi64::<0>(a)),
-            (1, _mm256_extract_epi64::<1>(a)),
-            (4, _mm256_extract_epi64::<2>(a)),
-            (5, _mm256_extract_epi64::<3>(a)),
-            (2, _mm256_extract_epi64::<0>(b)),
-            (3, _mm256_extract_epi64::<1>(b)),
-            (6, _mm256_extract_epi64::<2>(b)),
-            (7, _mm256_extract_epi64::<3>(b)),
-        ];
-        for (r, bytes) in rows_of {
-            out[r] = bytes.to_le_bytes();
+        for i in 0..4 {
+            out[[0, 1, 4, 5][i]] = bytes(rows01_45, i);
+            out[[2, 3, 6, 7][i]] = bytes(rows23_67, i);
         }
     }
 }
@@ -307,31 +351,61 @@ mod tests {
         out
     }
 
-    /// Blocks like a real JPEG's: a DC, a few low-frequency AC values, many zeros; sometimes
-    /// DC only, sometimes dense, sometimes near the clamping limits.
+    /// Blocks a real 8-bit JPEG holds: the forward DCT of an 8x8 block of samples (flat,
+    /// gradients, noise, hard edges, black-and-white checkers), quantized with a random 8-bit
+    /// table.
     fn block(rng: &mut Rng) -> ([i16; 64], [u16; 64]) {
         let mut quant = [0u16; 64];
+        let fine = rng.range(0, 3) == 0;
         for (i, q) in quant.iter_mut().enumerate() {
-            *q = rng.range(1, 8 + 3 * i as i32) as u16;
-        }
-        let mut coef = [0i16; 64];
-        let kind = rng.range(0, 3);
-        coef[0] = rng.range(-1024 / i32::from(quant[0]), 1023 / i32::from(quant[0])) as i16;
-        for (i, c) in coef.iter_mut().enumerate().skip(1) {
-            let keep = match kind {
-                0 => false,
-                1 => rng.range(0, 9) == 0,
-                _ => i < 20 || rng.range(0, 3) == 0,
+            *q = if fine {
+                1
+            } else {
+                rng.range(1, 8 + 3 * i as i32).min(255) as u16
             };
-            if keep {
-                let m = (600 / i32::from(quant[i])).max(1);
-                *c = rng.range(-m, m) as i16;
+        }
+        let kind = rng.range(0, 4);
+        let (a, b) = (rng.range(0, 255), rng.range(0, 255));
+        let mut px = [[0f64; 8]; 8];
+        for (y, row) in px.iter_mut().enumerate() {
+            for (x, p) in row.iter_mut().enumerate() {
+                let v = match kind {
+                    0 => a,
+                    1 => (a + (b - a) * (x + y) as i32 / 14).clamp(0, 255),
+                    2 => rng.range(0, 255),
+                    3 => {
+                        if (x + y) % 2 == 0 {
+                            0
+                        } else {
+                            255
+                        }
+                    }
+                    _ => {
+                        if x < 3 + (y % 3) {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                };
+                *p = f64::from(v) - 128.0;
             }
         }
-        if kind == 3 {
-            // Saturated blocks: far outside the sample range both ways.
-            coef[0] = if rng.range(0, 1) == 0 { 2047 } else { -2048 };
-            quant[0] = 8;
+        let c = |u: usize| if u == 0 { 1.0 / 2f64.sqrt() } else { 1.0 };
+        let mut coef = [0i16; 64];
+        for v in 0..8 {
+            for u in 0..8 {
+                let mut s = 0.0;
+                for (y, row) in px.iter().enumerate() {
+                    for (x, p) in row.iter().enumerate() {
+                        s += p
+                            * (((2 * x + 1) * u) as f64 * std::f64::consts::PI / 16.0).cos()
+                            * (((2 * y + 1) * v) as f64 * std::f64::consts::PI / 16.0).cos();
+                    }
+                }
+                let f = c(u) * c(v) * s / 4.0;
+                coef[8 * v + u] = (f / f64::from(quant[8 * v + u])).round() as i16;
+            }
         }
         (coef, quant)
     }
@@ -343,10 +417,6 @@ mod tests {
         for _ in 0..2000 {
             let (coef, quant) = block(&mut rng);
             let want = float_idct(&coef, &quant);
-            if want.iter().flatten().any(|v| v.abs() > 500.0) {
-                // Far outside the sample range, where libjpeg's table wraps around.
-                continue;
-            }
             let mut out = [[0u8; 8]; 8];
             scalar(&coef, &quant, &mut out);
             for y in 0..8 {
@@ -383,21 +453,17 @@ mod tests {
             return;
         };
         let mut rng = Rng(7);
-        for i in 0..200_000 {
+        for i in 0..50_000 {
             let (coef, quant) = block(&mut rng);
             let (mut want, mut got) = ([[0u8; 8]; 8], [[1u8; 8]; 8]);
-            scalar(&coef, &quant, &mut want);
             avx2(token, &coef, &quant, &mut got);
+            scalar(&coef, &quant, &mut want);
             assert_eq!(got, want, "block {i}: {coef:?} {quant:?}");
         }
-        // Extremes that still fit the 32-bit lanes: every coefficient at ±2^11 with quant 16.
-        for sign in [1i16, -1] {
-            let coef = [2047 * sign; 64];
-            let quant = [16u16; 64];
-            let (mut want, mut got) = ([[0u8; 8]; 8], [[1u8; 8]; 8]);
-            scalar(&coef, &quant, &mut want);
-            avx2(token, &coef, &quant, &mut got);
-            assert_eq!(got, want);
-        }
+        // Corrupt blocks far beyond 16 bits: libjpeg-turbo's SIMD saturates where the C wraps;
+        // no panic, and every sample is written.
+        let mut got = [[1u8; 8]; 8];
+        avx2(token, &[i16::MIN; 64], &[u16::MAX; 64], &mut got);
+        avx2(token, &[i16::MAX; 64], &[7; 64], &mut got);
     }
 }
