@@ -8,9 +8,11 @@
 //!   pixels).
 //! * `hash/pdq_jpeg/<size>`: JPEG bytes -> `hashsieve::image::decode` (limits on) -> PDQ.
 //! * `hash/phash/<size>`, `hash/phash_jpeg/<size>`: the same for pHash.
-//! * `hash/pdq_jpeg/{exact,fast,image_rs}/{1080p,12mp}` and `hash/phash_jpeg/...`: end to end
-//!   through `Hasher::hash_bytes` (as an embedder calls it) from the JPEG bytes of a photo (tests/data/corpus/photo_015.jpg, CC0, resized to 1920x1080
-//!   and 4000x3000 and encoded at quality 90, 4:2:0, when the bench starts) with each decode
+//! * `hash/pdq_jpeg/{exact,fast,image_rs}/{1080p,12mp,1080p_420,12mp_420}` and
+//!   `hash/phash_jpeg/...`: end to end through `Hasher::hash_bytes` (as an embedder calls it)
+//!   from the JPEG bytes of a photo (tests/data/corpus/photo_015.jpg, CC0, resized to 1920x1080
+//!   and 4000x3000 and encoded at quality 90 when the bench starts, with full-resolution chroma
+//!   (4:4:4) and, as `*_420`, halved chroma (4:2:0, what cameras and Pillow write)) with each decode
 //!   mode: `exact` (libjpeg-turbo's pixels, `DecodeMode::Exact`), `fast` (DCT-scaled,
 //!   `DecodeMode::fast_for` the hash) and `image_rs` (`DecodeMode::PureRust`). The JPEGs are
 //!   also written to `target/jpeg-bench/` for `benches/peers/jpeg_e2e.sh`, which times Pillow +
@@ -126,9 +128,10 @@ fn bench_hash(c: &mut Criterion) {
     g.finish();
 }
 
-/// The bench photo resized to `w` x `h` and encoded at quality 90 (4:2:0, as Pillow's default),
-/// also written to `target/jpeg-bench/` for the Python side.
-fn photo_jpeg(w: u32, h: u32, name: &str) -> Vec<u8> {
+/// The bench photo resized to `w` x `h` and encoded at quality 90, with chroma at full
+/// resolution (4:4:4, the `image` crate's encoder) or halved both ways (4:2:0, as cameras, phones
+/// and Pillow write it; `jpeg-encoder`), also written to `target/jpeg-bench/` for the Python side.
+fn photo_jpeg(w: u32, h: u32, name: &str, subsampled: bool) -> Vec<u8> {
     let src = image::open(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/corpus/photo_015.jpg"
@@ -136,7 +139,21 @@ fn photo_jpeg(w: u32, h: u32, name: &str) -> Vec<u8> {
     .expect("bench photo")
     .to_rgb8();
     let resized = image::imageops::resize(&src, w, h, image::imageops::FilterType::Triangle);
-    let bytes = jpeg(resized.as_raw(), w, h);
+    let bytes = if subsampled {
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+        enc.encode(
+            resized.as_raw(),
+            u16::try_from(w).expect("width"),
+            u16::try_from(h).expect("height"),
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .expect("encode 4:2:0");
+        out
+    } else {
+        jpeg(resized.as_raw(), w, h)
+    };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/jpeg-bench");
     std::fs::create_dir_all(&dir).expect("target/jpeg-bench");
     std::fs::write(dir.join(format!("{name}.jpg")), &bytes).expect("write bench JPEG");
@@ -149,11 +166,16 @@ fn bench_jpeg_modes(c: &mut Criterion) {
     let mut g = c.benchmark_group("hash");
     g.throughput(Throughput::Elements(1));
     g.warm_up_time(Duration::from_millis(500));
-    for (w, h, name) in [(1920, 1080, "1080p"), (4000, 3000, "12mp")] {
-        let big = name == "12mp";
+    for (w, h, name, subsampled) in [
+        (1920, 1080, "1080p", false),
+        (4000, 3000, "12mp", false),
+        (1920, 1080, "1080p_420", true),
+        (4000, 3000, "12mp_420", true),
+    ] {
+        let big = w == 4000;
         g.sample_size(if big { 10 } else { 20 });
         g.measurement_time(Duration::from_secs(if big { 4 } else { 2 }));
-        let bytes = photo_jpeg(w, h, name);
+        let bytes = photo_jpeg(w, h, name, subsampled);
         for (mode_name, pdq_mode, phash_mode) in [
             ("exact", DecodeMode::Exact, DecodeMode::Exact),
             (

@@ -55,7 +55,7 @@ def main():
     print("| hash | size | Pillow + reference | exact | fast | image_rs | exact ratio | fast ratio | image_rs ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
     for algo, fn in [("pdq", pdq_file), ("phash", phash_file)]:
-        for size in ["1080p", "12mp"]:
+        for size in ["1080p", "12mp", "1080p_420", "12mp_420"]:
             path = os.path.join(jpeg_dir, f"{size}.jpg")
             ref = median_seconds(fn, path)
             row = [algo, size, f"{ref * 1e3:.1f} ms"]
