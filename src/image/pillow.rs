@@ -196,7 +196,8 @@ pub(crate) fn jpeg_is_complete(bytes: &[u8]) -> bool {
                 let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
                 if marker == 0xDA {
                     let scan = bytes.get(pos + 2 + len..).unwrap_or(&[]);
-                    return scan.windows(2).any(|w| w == [0xFF, 0xD9]);
+                    // From the end: a whole file ends with the marker, found at once.
+                    return memchr::memmem::rfind(scan, &[0xFF, 0xD9]).is_some();
                 }
                 pos += 2 + len;
             }
