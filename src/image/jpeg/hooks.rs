@@ -15,7 +15,9 @@
 //! doesn't export them, so they are mirrored here with `repr(C)`; the pointers to them are the
 //! last fields of `jpeg_decompress_struct` in every libjpeg ABI, found from the struct's end.
 //! [`install`] checks what it reads against values it can derive (component sizes, which
-//! pointers are set) and installs nothing when anything disagrees.
+//! pointers are set) and installs nothing when anything disagrees. The kernels never panic on
+//! what libjpeg passes; should one (a bug), it unwinds through libjpeg's frames (built with
+//! `-fexceptions`) like our `error_exit` does, instead of aborting the process.
 
 use std::os::raw::{c_int, c_uint, c_void};
 
@@ -62,11 +64,11 @@ const _: () = assert!(
             == std::mem::offset_of!(j::jpeg_component_info, quant_table)
 );
 
-type IdctFn = unsafe extern "C" fn(*mut Cinfo, *mut CompInfo, *mut i16, *mut *mut u8, c_uint);
-type Upsample1Fn = unsafe extern "C" fn(*mut Cinfo, *mut CompInfo, *mut *mut u8, *mut *mut *mut u8);
+type IdctFn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut i16, *mut *mut u8, c_uint);
+type Upsample1Fn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut *mut u8, *mut *mut *mut u8);
 /// A row conversion of [`super::color`]: Y, Cb, Cr rows in, pixels out.
 type RowConvert = fn(&[u8], &[u8], &[u8], &mut [u8]);
-type ColorFn = unsafe extern "C" fn(*mut Cinfo, *mut *mut *mut u8, c_uint, *mut *mut u8, c_int);
+type ColorFn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut *mut *mut u8, c_uint, *mut *mut u8, c_int);
 
 /// `struct jpeg_inverse_dct` (jpegint.h).
 #[repr(C)]
@@ -148,7 +150,7 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, denom: u8, grey: bool) -> u8 {
     }
     // SAFETY: `comp_info` holds `num_components` entries once the header is read, laid out
     // as `CompInfo` (checked at compile time above).
-    let comps = unsafe { std::slice::from_raw_parts_mut(cinfo.comp_info.cast::<CompInfo>(), n) };
+    let comps = unsafe { std::slice::from_raw_parts(cinfo.comp_info.cast::<CompInfo>(), n) };
     let (max_h, max_v) = (cinfo.max_h_samp_factor, cinfo.max_v_samp_factor);
     if !(1..=4).contains(&max_h) || !(1..=4).contains(&max_v) {
         return 0;
@@ -224,7 +226,7 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, denom: u8, grey: bool) -> u8 {
 }
 
 /// `jpeg_idct_islow`'s signature, computing with [`idct::avx2`].
-unsafe extern "C" fn islow(
+unsafe extern "C-unwind" fn islow(
     _cinfo: *mut Cinfo,
     compptr: *mut CompInfo,
     coef: *mut i16,
@@ -251,7 +253,7 @@ unsafe extern "C" fn islow(
 }
 
 /// `ycc_rgb_convert`'s signature (jdcolext.c, 3-byte RGB), computing with [`color`].
-unsafe extern "C" fn ycc_rgb(
+unsafe extern "C-unwind" fn ycc_rgb(
     cinfo: *mut Cinfo,
     input_buf: *mut *mut *mut u8,
     input_row: c_uint,
@@ -273,7 +275,7 @@ unsafe extern "C" fn ycc_rgb(
 }
 
 /// [`ycc_rgb`], writing Pillow's grey of the RGB (one byte a pixel, rows from `run` sized so).
-unsafe extern "C" fn ycc_luma(
+unsafe extern "C-unwind" fn ycc_luma(
     cinfo: *mut Cinfo,
     input_buf: *mut *mut *mut u8,
     input_row: c_uint,
@@ -324,7 +326,7 @@ unsafe fn convert_rows(
 }
 
 /// `h2v1_fancy_upsample`'s signature, computing with [`upsample::h2v1_fancy`].
-unsafe extern "C" fn h2v1(
+unsafe extern "C-unwind" fn h2v1(
     cinfo: *mut Cinfo,
     compptr: *mut CompInfo,
     input_data: *mut *mut u8,
@@ -344,7 +346,7 @@ unsafe extern "C" fn h2v1(
 }
 
 /// `h2v2_fancy_upsample`'s signature, computing with [`upsample::h2v2_fancy`].
-unsafe extern "C" fn h2v2(
+unsafe extern "C-unwind" fn h2v2(
     cinfo: *mut Cinfo,
     compptr: *mut CompInfo,
     input_data: *mut *mut u8,
