@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end JPEG hashing, one thread, in one run: hashsieve's criterion benches
-# `hash/{pdq,phash}_jpeg/{exact,fast,image_rs}/{1080p,12mp}` against Pillow decode + pdqhash /
+# `hash/{pdq,phash}_jpeg/{exact,fast,image_rs}/{1080p,12mp}[_420]` against Pillow decode + pdqhash /
 # imagehash.phash on the very same JPEG files (written by the bench to target/jpeg-bench/).
 #
-#   benches/peers/jpeg_e2e.sh                  # default features (jpeg-exact, C without SIMD)
+#   benches/peers/jpeg_e2e.sh                  # default features (jpeg-exact: C + our AVX2 kernels)
 #   CARGO_ARGS="--profile test" ...             # reuse the test build (same opt-level)
 #   CARGO_ARGS="--features jpeg-simd" benches/peers/jpeg_e2e.sh   # libjpeg-turbo's SIMD (needs nasm)
 #
