@@ -69,7 +69,10 @@ fn main() -> ExitCode {
         // One kind a call, as a user asking for that hash alone gets it (the imagehash family
         // then decodes straight to grey).
         let each = |h: &Hasher| -> hashsieve::Result<Vec<_>> {
-            kinds.iter().map(|&k| Ok(h.hash_bytes(&bytes, &[k])?.remove(0))).collect()
+            kinds
+                .iter()
+                .map(|&k| Ok(h.hash_bytes(&bytes, &[k])?.remove(0)))
+                .collect()
         };
         let (Ok(ex), Ok(pu)) = (each(&exact), each(&pure)) else {
             eprintln!("{file}: decode failed");

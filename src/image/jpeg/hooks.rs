@@ -64,11 +64,14 @@ const _: () = assert!(
             == std::mem::offset_of!(j::jpeg_component_info, quant_table)
 );
 
-type IdctFn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut i16, *mut *mut u8, c_uint);
-type Upsample1Fn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut *mut u8, *mut *mut *mut u8);
+type IdctFn =
+    unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut i16, *mut *mut u8, c_uint);
+type Upsample1Fn =
+    unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut *mut u8, *mut *mut *mut u8);
 /// A row conversion of [`super::color`]: Y, Cb, Cr rows in, pixels out.
 type RowConvert = fn(&[u8], &[u8], &[u8], &mut [u8]);
-type ColorFn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut *mut *mut u8, c_uint, *mut *mut u8, c_int);
+type ColorFn =
+    unsafe extern "C-unwind" fn(*mut Cinfo, *mut *mut *mut u8, c_uint, *mut *mut u8, c_int);
 
 /// `struct jpeg_inverse_dct` (jpegint.h).
 #[repr(C)]
