@@ -457,17 +457,7 @@ mod tests {
                 // The grey is Pillow's `convert('L')` of the RGB.
                 if g.kernels & hooks_luma() != 0 {
                     assert_eq!(g.layout, PixelLayout::Luma8);
-                    let want: Vec<u8> = c
-                        .data
-                        .chunks_exact(3)
-                        .map(|p| {
-                            let l = u32::from(p[0]) * 19595
-                                + u32::from(p[1]) * 38470
-                                + u32::from(p[2]) * 7471
-                                + 0x8000;
-                            (l >> 16) as u8
-                        })
-                        .collect();
+                    let want: Vec<u8> = c.data.chunks_exact(3).map(luma).collect();
                     assert!(g.data == want, "grey of {} at 1/{denom}", path.display());
                 } else {
                     assert!(g.data == c.data && g.layout == c.layout);
@@ -495,6 +485,88 @@ mod tests {
                 hooks::IDCT | hooks::UPSAMPLE | hooks::COLOR | hooks::LUMA
             );
         }
+    }
+
+    /// Every chroma subsampling a JPEG can declare (jpeg-encoder writes them all), at small and
+    /// odd sizes, baseline and progressive: the kernels give libjpeg's C pixels at every scale,
+    /// RGB and grey, whatever libjpeg chooses for the layout (the kernels, or its own C where they
+    /// don't apply: 4:1:1, 4:4:0, chroma two samples wide and less).
+    #[test]
+    fn kernels_give_libjpegs_pixels_for_every_sampling() {
+        use jpeg_encoder::SamplingFactor as S;
+        let samplings = [
+            S::R_4_4_4,
+            S::R_4_4_0,
+            S::R_4_4_1,
+            S::R_4_2_2,
+            S::R_4_2_0,
+            S::R_4_2_1,
+            S::R_4_1_1,
+            S::R_4_1_0,
+            S::F_2_1,
+            S::F_1_2,
+            S::F_4_2,
+            S::F_2_4,
+        ];
+        let mut seen = 0u8;
+        let mut cases = 0;
+        for (i, (w, h)) in [
+            (1, 1),
+            (2, 3),
+            (3, 2),
+            (5, 9),
+            (6, 17),
+            (17, 6),
+            (33, 31),
+            (61, 37),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // A smooth colour gradient with noise: chroma that upsampling must interpolate.
+            let rgb: Vec<u8> = (0..w * h * 3)
+                .map(|k| {
+                    let (p, c) = (k / 3, k % 3);
+                    let (x, y) = (p % w, p / w);
+                    let noise = (p * 7919 + c * 104_729 + i) % 23;
+                    ((x * 255 / w.max(2) + y * 97 / h.max(2) + c * 60 + noise) % 256) as u8
+                })
+                .collect();
+            for (s_i, &sampling) in samplings.iter().enumerate() {
+                let mut bytes = Vec::new();
+                let mut enc = jpeg_encoder::Encoder::new(&mut bytes, 85);
+                enc.set_sampling_factor(sampling);
+                enc.set_progressive((i + s_i) % 3 == 0);
+                enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                    .unwrap();
+                for denom in [1, 2, 4, 8] {
+                    let c = decode_with(&bytes, denom, 1 << 30, None).unwrap();
+                    let k = decode_with(&bytes, denom, 1 << 30, Some(false)).unwrap();
+                    let g = decode_with(&bytes, denom, 1 << 30, Some(true)).unwrap();
+                    let what = format!("{w}x{h} {sampling:?} at 1/{denom}");
+                    assert!(c.data == k.data, "{what}");
+                    if g.kernels & hooks_luma() != 0 {
+                        let want: Vec<u8> = c.data.chunks_exact(3).map(luma).collect();
+                        assert!(g.data == want, "grey {what}");
+                    } else {
+                        assert!(g.data == c.data, "grey {what}");
+                    }
+                    seen |= k.kernels;
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 8 * 12 * 4);
+        #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+        if crate::arch::x86::Avx2::new().is_some() {
+            assert_eq!(seen, hooks::IDCT | hooks::UPSAMPLE | hooks::COLOR);
+        }
+    }
+
+    /// Pillow's `convert('L')` of one RGB pixel.
+    fn luma(p: &[u8]) -> u8 {
+        let l = u32::from(p[0]) * 19595 + u32::from(p[1]) * 38470 + u32::from(p[2]) * 7471 + 0x8000;
+        (l >> 16) as u8
     }
 
     /// [`hooks::LUMA`] where the hooks are built, else no bit.

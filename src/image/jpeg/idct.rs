@@ -296,7 +296,7 @@ mod x86 {
             } else {
                 _mm256_extracti128_si256::<1>(v)
             };
-            let q = if i % 2 == 0 {
+            let q = if i.is_multiple_of(2) {
                 _mm_cvtsi128_si64(lane)
             } else {
                 _mm_extract_epi64::<1>(lane)
