@@ -194,10 +194,10 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, denom: u8, grey: bool) -> u8 {
         let cconvert = unsafe { &mut *cconvert_ptr.cast::<ColorDeconverter>() };
         if cconvert.color_convert.is_some() {
             if grey {
-                cconvert.color_convert = Some(ycc_luma);
+                cconvert.color_convert = Some(ycc::<true>);
                 done |= COLOR | LUMA;
             } else {
-                cconvert.color_convert = Some(ycc_rgb);
+                cconvert.color_convert = Some(ycc::<false>);
                 done |= COLOR;
             }
         }
@@ -255,46 +255,24 @@ unsafe extern "C-unwind" fn islow(
     }
 }
 
-/// `ycc_rgb_convert`'s signature (jdcolext.c, 3-byte RGB), computing with [`color`].
-unsafe extern "C-unwind" fn ycc_rgb(
+/// `ycc_rgb_convert`'s signature (jdcolext.c), computing with [`color`]: 3-byte RGB, or with
+/// `GREY` Pillow's grey of it (one byte a pixel, rows from `run` sized so).
+unsafe extern "C-unwind" fn ycc<const GREY: bool>(
     cinfo: *mut Cinfo,
     input_buf: *mut *mut *mut u8,
     input_row: c_uint,
     output_buf: *mut *mut u8,
     num_rows: c_int,
 ) {
-    // SAFETY: as `convert_rows` requires, with RGB output rows from `run` (3 bytes a pixel).
+    let (bpp, convert): (usize, RowConvert) = if GREY {
+        (1, color::ycc_to_luma)
+    } else {
+        (3, color::ycc_to_rgb)
+    };
+    // SAFETY: as `convert_rows` requires, with the output rows `run` sized for `bpp`.
     unsafe {
         convert_rows(
-            cinfo,
-            input_buf,
-            input_row,
-            output_buf,
-            num_rows,
-            3,
-            color::ycc_to_rgb,
-        )
-    }
-}
-
-/// [`ycc_rgb`], writing Pillow's grey of the RGB (one byte a pixel, rows from `run` sized so).
-unsafe extern "C-unwind" fn ycc_luma(
-    cinfo: *mut Cinfo,
-    input_buf: *mut *mut *mut u8,
-    input_row: c_uint,
-    output_buf: *mut *mut u8,
-    num_rows: c_int,
-) {
-    // SAFETY: as `convert_rows` requires; `run` gives one-byte-a-pixel rows with LUMA.
-    unsafe {
-        convert_rows(
-            cinfo,
-            input_buf,
-            input_row,
-            output_buf,
-            num_rows,
-            1,
-            color::ycc_to_luma,
+            cinfo, input_buf, input_row, output_buf, num_rows, bpp, convert,
         )
     }
 }

@@ -415,41 +415,4 @@ mod tests {
         assert!(std::panic::catch_unwind(|| h2v2_fancy(&[1; 4], &[1; 3], &mut [0; 8])).is_err());
         assert!(std::panic::catch_unwind(|| h2v2_fancy(&[1; 4], &[1; 4], &mut [0; 7])).is_err());
     }
-
-    /// Timing, not a test: ns per 1920-sample output row (960 input samples), scalar and
-    /// dispatched. `cargo test --lib image::jpeg -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn bench_upsample() {
-        use std::hint::black_box;
-        use std::time::Instant;
-        const REPS: u32 = 20_000;
-        let mut rng = Rng(1);
-        let (near, far) = (rng.row(960, 3), rng.row(960, 4));
-        let time = |name: &str, f: &mut dyn FnMut(&mut [u8])| {
-            let mut out = vec![0; 1920];
-            for _ in 0..REPS / 10 {
-                f(black_box(&mut out));
-            }
-            let t = Instant::now();
-            for _ in 0..REPS {
-                f(black_box(&mut out));
-            }
-            let ns = t.elapsed().as_nanos() as f64 / f64::from(REPS);
-            println!("{name:24} {ns:8.1} ns per 1920-sample row");
-            ns
-        };
-        let a = time("h2v1 scalar", &mut |o| {
-            scalar::h2v1_fancy(black_box(&near), o)
-        });
-        let b = time("h2v1 dispatched", &mut |o| h2v1_fancy(black_box(&near), o));
-        println!("h2v1 speedup {:.1}x", a / b);
-        let a = time("h2v2 scalar", &mut |o| {
-            scalar::h2v2_fancy(black_box(&near), black_box(&far), o)
-        });
-        let b = time("h2v2 dispatched", &mut |o| {
-            h2v2_fancy(black_box(&near), black_box(&far), o)
-        });
-        println!("h2v2 speedup {:.1}x", a / b);
-    }
 }
