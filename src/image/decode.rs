@@ -249,10 +249,11 @@ impl DecodeMode {
             .unwrap_or(1)
     }
 
-    /// Whether this mode uses libjpeg (the `jpeg-exact` feature is on and the mode is not
-    /// [`DecodeMode::PureRust`]).
+    /// Whether this mode uses libjpeg (built with the `jpeg-exact` feature): every mode but
+    /// [`DecodeMode::PureRust`].
+    #[cfg(feature = "jpeg-exact")]
     const fn uses_libjpeg(self) -> bool {
-        cfg!(feature = "jpeg-exact") && !matches!(self, DecodeMode::PureRust)
+        !matches!(self, DecodeMode::PureRust)
     }
 }
 
