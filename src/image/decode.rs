@@ -207,18 +207,17 @@ pub enum DecodeMode {
 
 impl DecodeMode {
     /// The smallest side [`DecodeMode::Fast`] keeps for one hash kind: 512 for PDQ (the
-    /// reference tool shrinks larger images to 512 px before hashing), four times the
-    /// side of the image imagehash resizes to for pHash, dHash and aHash (at least 64), and 256
-    /// for wHash (its Haar transform runs on the largest power of two under the shorter side).
-    /// Digests read the file's bytes and need no pixels (0).
+    /// reference tool shrinks larger images to 512 px before hashing), four times the side of
+    /// the grid pHash resizes to (128; 256 for the 256-bit form), 64 for dHash and aHash of
+    /// either size, and 256 for wHash (its Haar transform runs on the largest power of two under
+    /// the shorter side). Digests read the file's bytes and need no pixels (0).
     pub const fn fast_min_side(kind: crate::HashKind) -> u32 {
         use crate::HashKind as K;
         match kind {
             K::Pdq => 512,
             K::PHash => 128,
             K::PHash256 => 256,
-            K::DHash | K::AHash => 64,
-            K::DHash256 | K::AHash256 => 64,
+            K::DHash | K::AHash | K::DHash256 | K::AHash256 => 64,
             K::WHash | K::WHash256 => 256,
             K::Md5 | K::Sha1 | K::Sha256 => 0,
         }

@@ -61,7 +61,8 @@
 
 mod dct;
 mod haar;
-mod pillow;
+// Crate-visible for `pillow::luma`, which the JPEG decoder's straight-to-grey conversion uses.
+pub(crate) mod pillow;
 mod quality;
 mod simd;
 

@@ -774,7 +774,7 @@ pub(crate) struct ImageQueryArgs {
     #[command(flatten)]
     pub(crate) dihedral: DihedralArgs,
     #[command(flatten)]
-    pub(crate) exif: ExifArgs,
+    pub(crate) decoding: DecodeArgs,
     /// Quality gates, comma separated: Q for every algorithm or ALGO=Q for one, later items
     /// winning (`0` turns every gate off; `pdq=70,phash=10`). Images (and, in `match`, hashes
     /// read with a quality) below their algorithm's gate are skipped (`match` reports them on
@@ -817,9 +817,9 @@ impl DihedralArgs {
     }
 }
 
-/// `--exif` and `--decode`, shared by every command that hashes images.
+/// How images are decoded, shared by every command that hashes them: `--exif` and `--decode`.
 #[derive(Clone, Copy, clap::Args)]
-pub(crate) struct ExifArgs {
+pub(crate) struct DecodeArgs {
     /// Orientation tags: `reference` does what the reference tools do (EXIF orientation ignored,
     /// TIFF orientation applied, as Pillow does); `apply` turns every image upright first.
     #[arg(long, value_enum, default_value = "reference")]
@@ -845,10 +845,13 @@ enum ExifArg {
     Apply,
 }
 
-impl ExifArgs {
+impl DecodeArgs {
     /// The decode mode's name, as `--decode` takes it (recorded in scan settings).
     pub(crate) fn decode_name(self) -> String {
-        format!("{:?}", self.decode).to_ascii_lowercase()
+        use clap::ValueEnum;
+        self.decode
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned())
     }
 
     /// `base` with the orientation handling and the JPEG decode mode asked for, for hashes of

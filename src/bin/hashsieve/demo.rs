@@ -23,7 +23,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     #[command(flatten)]
-    exif: crate::common::ExifArgs,
+    decoding: crate::common::DecodeArgs,
 }
 
 /// The originals that go into the demo list; every other photo is an unrelated negative.
@@ -46,7 +46,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Written with `?`, not `println!` (which panics on a closed pipe): `demo | head` ends quietly.
     let mut out = std::io::stdout().lock();
     let hasher = Hasher::new().decode_options(
-        args.exif
+        args.decoding
             .apply(crate::common::decode_options(), &[hashsieve::HashKind::Pdq]),
     );
     let samples = crate::samples::SampleSet::new(args.data);

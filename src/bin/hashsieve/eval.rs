@@ -74,7 +74,7 @@ pub(crate) struct Args {
     #[arg(long)]
     reference: Option<PathBuf>,
     #[command(flatten)]
-    exif: crate::common::ExifArgs,
+    decoding: crate::common::DecodeArgs,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -116,7 +116,7 @@ fn robustness_cmd(args: Args) -> anyhow::Result<ExitCode> {
             .collect::<Result<_, _>>()?
     };
     let kinds: Vec<hashsieve::HashKind> = args.algorithms.iter().map(|a| a.kind()).collect();
-    let decode = args.exif.apply(DecodeOptions::default(), &kinds);
+    let decode = args.decoding.apply(DecodeOptions::default(), &kinds);
     let originals: Box<dyn Originals> = if args.paths.is_empty() {
         Box::new(BundledPhotos::new(decode))
     } else {

@@ -26,7 +26,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "tsv")]
     format: Format,
     #[command(flatten)]
-    exif: common::ExifArgs,
+    decoding: common::DecodeArgs,
     #[command(flatten)]
     walk: common::WalkArgs,
     /// Image files or directories (searched recursively); `-` reads one image from standard
@@ -82,7 +82,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hasher = args
         .dihedral
         .hasher()
-        .decode_options(args.exif.apply(common::decode_options(), &args.algo));
+        .decode_options(args.decoding.apply(common::decode_options(), &args.algo));
 
     if args.dihedral.enabled() && args.algo.iter().any(|k| k.is_exact()) {
         anyhow::bail!("--dihedral cannot be combined with exact hashes (md5, sha1, sha256) yet");

@@ -324,7 +324,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .image
         .dihedral
         .hasher()
-        .decode_options(args.image.exif.apply(common::decode_options(), &kinds));
+        .decode_options(args.image.decoding.apply(common::decode_options(), &kinds));
     let mut image_files = Vec::new();
     let mut all_skipped = common::Skipped::default();
     let outputs = files.output_ids();

@@ -196,8 +196,8 @@ fn settings(
                        "only": filter.only, "exclude": filter.exclude},
         "dihedral": args.image.dihedral.enabled(),
         "dihedral_mode": args.image.dihedral.mode().name(),
-        "exif": format!("{:?}", args.image.exif.orientation()).to_ascii_lowercase(),
-        "decode": args.image.exif.decode_name(),
+        "exif": format!("{:?}", args.image.decoding.orientation()).to_ascii_lowercase(),
+        "decode": args.image.decoding.decode_name(),
     })
 }
 
@@ -321,7 +321,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let hasher = args.image.dihedral.hasher().decode_options(
         args.image
-            .exif
+            .decoding
             .apply(hashsieve::image::DecodeOptions::default(), &kinds),
     );
     let pb = common::progress(files.len() as u64, "files");

@@ -27,12 +27,8 @@ const FIX_0_71414: i64 = 46802;
 /// `FIX(0.34414)`.
 const FIX_0_34414: i64 = 22554;
 
-/// Pillow's `rgb2l`: `L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16` (as in
-/// `algo::imagehash`'s resampler).
-#[inline]
-fn luma(r: u8, g: u8, b: u8) -> u8 {
-    ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
-}
+// Pillow's `rgb2l`, the grey the imagehash family converts to.
+use crate::algo::imagehash::pillow::luma;
 
 /// Converts one row: `y`, `cb` and `cr` hold the row's samples (`y.len()` pixels; `cb` and `cr`
 /// at least as many), `rgb` receives `3 * y.len()` bytes, R, G, B per pixel (bytes past that

@@ -314,18 +314,11 @@ mod x86 {
 mod tests {
     use super::*;
 
-    /// A deterministic generator (xorshift), so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn range(&mut self, lo: i32, hi: i32) -> i32 {
-            lo + (self.next() % (hi - lo + 1) as u64) as i32
-        }
+    use crate::util::SplitMix64 as Rng;
+
+    /// A value uniform in `lo..=hi`.
+    fn range(rng: &mut Rng, lo: i32, hi: i32) -> i32 {
+        lo + rng.below((hi - lo + 1) as u64) as i32
     }
 
     /// The IDCT straight from its definition (cosines in f64), before level shift and clamp.
@@ -356,23 +349,23 @@ mod tests {
     /// table.
     fn block(rng: &mut Rng) -> ([i16; 64], [u16; 64]) {
         let mut quant = [0u16; 64];
-        let fine = rng.range(0, 3) == 0;
+        let fine = range(rng, 0, 3) == 0;
         for (i, q) in quant.iter_mut().enumerate() {
             *q = if fine {
                 1
             } else {
-                rng.range(1, 8 + 3 * i as i32).min(255) as u16
+                range(rng, 1, 8 + 3 * i as i32).min(255) as u16
             };
         }
-        let kind = rng.range(0, 4);
-        let (a, b) = (rng.range(0, 255), rng.range(0, 255));
+        let kind = range(rng, 0, 4);
+        let (a, b) = (range(rng, 0, 255), range(rng, 0, 255));
         let mut px = [[0f64; 8]; 8];
         for (y, row) in px.iter_mut().enumerate() {
             for (x, p) in row.iter_mut().enumerate() {
                 let v = match kind {
                     0 => a,
                     1 => (a + (b - a) * (x + y) as i32 / 14).clamp(0, 255),
-                    2 => rng.range(0, 255),
+                    2 => range(rng, 0, 255),
                     3 => {
                         if (x + y) % 2 == 0 {
                             0
@@ -413,7 +406,7 @@ mod tests {
     #[test]
     fn scalar_is_the_idct() {
         // libjpeg's ISLOW is within one level of the rounded exact transform (IEEE 1180).
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
             let (coef, quant) = block(&mut rng);
             let want = float_idct(&coef, &quant);
@@ -452,7 +445,7 @@ mod tests {
         let Some(token) = crate::arch::x86::Avx2::new() else {
             return;
         };
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         for i in 0..50_000 {
             let (coef, quant) = block(&mut rng);
             let (mut want, mut got) = ([[0u8; 8]; 8], [[1u8; 8]; 8]);
