@@ -193,8 +193,10 @@ pub enum DecodeMode {
     /// `min_side` pixels; an image whose shorter side is already under `min_side` (times 2)
     /// decodes at full size. Several times faster than [`DecodeMode::Exact`] on large photos;
     /// hashes differ from the exact ones by a few bits (see the README for the measured
-    /// distances). [`DecodeMode::fast_for`] picks `min_side` for the hashes computed. Needs
-    /// `jpeg-exact`; without it, as [`DecodeMode::PureRust`].
+    /// distances). [`DecodeMode::fast_for`] picks `min_side` for the hashes computed. A colour
+    /// (YCbCr) JPEG it scales comes out grey: its luma as stored, the chroma left undecoded,
+    /// since every hash here needs only luminance. Needs `jpeg-exact`; without it, as
+    /// [`DecodeMode::PureRust`].
     Fast {
         /// The smallest width and height the scaled decode keeps.
         min_side: u32,
@@ -701,6 +703,12 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
     if format == ImageFormat::Jpeg && opts.mode.uses_libjpeg() {
         drop(decoder);
         let denom = opts.mode.jpeg_scale_denom(width, height);
+        let colour = match (denom, opts.grey) {
+            // Scaled: fast mode, whose colour JPEGs come out as their luma (`DecodeMode::Fast`).
+            (2.., _) => super::jpeg::Colour::Luma,
+            (_, true) => super::jpeg::Colour::PillowGrey,
+            (_, false) => super::jpeg::Colour::Rgb,
+        };
         // libjpeg's whole-image buffers (progressive coefficients) get what the pixels and the
         // input leave of the limit.
         let libjpeg_max = lim
@@ -708,7 +716,7 @@ fn decode_counting(bytes: &[u8], opts: &DecodeOptions, input: u64) -> Result<Dec
             .saturating_sub(out_bytes)
             .saturating_sub(extra)
             .saturating_sub(input.saturating_add(bytes.len() as u64));
-        let out = super::jpeg::decode(bytes, denom, libjpeg_max, opts.grey)?;
+        let out = super::jpeg::decode(bytes, denom, libjpeg_max, colour)?;
         return Ok(finish(
             out.data,
             (out.width, out.height),

@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 // libjpeg's hot loops as SIMD kernels, where libjpeg's own assembly is not built.
 #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
 mod color;
+mod entropy;
 #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
 mod hooks;
 #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
@@ -75,6 +76,8 @@ struct Decompress {
     // Read by libjpeg through `cinfo.common.err` / `cinfo.common.progress`; kept alive here.
     _err: Box<j::jpeg_error_mgr>,
     _progress: Box<j::jpeg_progress_mgr>,
+    /// Our Huffman decoder, which libjpeg calls through `cinfo->entropy` once installed.
+    entropy: Option<Box<entropy::Entropy>>,
     created: bool,
 }
 
@@ -214,14 +217,38 @@ impl Decompress {
             cinfo,
             _err: err,
             _progress: progress,
+            entropy: None,
             created: false,
         }
     }
 }
 
-/// Decodes a JPEG at `1 / denom` scale (`denom` 1, 2, 4 or 8) into grey or RGB, with at most
-/// `max_memory` bytes of libjpeg's whole-image buffers. With `grey`, a YCbCr JPEG whose colour
-/// conversion runs as this crate's kernel comes out as Pillow's grey of its RGB instead.
+/// What a colour JPEG decodes to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Colour {
+    /// RGB, as Pillow's `convert('RGB')`.
+    Rgb,
+    /// Pillow's grey of that RGB (`convert('L')`), where the colour conversion runs as this
+    /// crate's kernel (RGB otherwise).
+    PillowGrey,
+    /// A YCbCr JPEG's luma (Y) as stored, its chroma not decoded: libjpeg's grey output, for
+    /// [`DecodeMode::Fast`](super::DecodeMode::Fast). Close to the other greys, not equal.
+    Luma,
+}
+
+/// How [`decode_with`] decodes.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    colour: Colour,
+    /// This crate's kernels in place of libjpeg's loops where they apply; libjpeg's C
+    /// throughout otherwise (the tests' oracle).
+    kernels: bool,
+    /// This crate's Huffman decoder ([`entropy`]) where it applies (with `kernels`).
+    huffman: bool,
+}
+
+/// Decodes a JPEG at `1 / denom` scale (`denom` 1, 2, 4 or 8) into grey or RGB (a colour JPEG
+/// as `colour` says), with at most `max_memory` bytes of libjpeg's whole-image buffers.
 ///
 /// # Errors
 ///
@@ -229,34 +256,41 @@ impl Decompress {
 /// (libjpeg's message), [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a
 /// component count Pillow does not open either, and
 /// [`ErrorKind::Limit`](crate::ErrorKind::Limit) when the output cannot be allocated.
-pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64, grey: bool) -> Result<Output> {
-    decode_with(bytes, denom, max_memory, Some(grey))
+pub(crate) fn decode(bytes: &[u8], denom: u8, max_memory: u64, colour: Colour) -> Result<Output> {
+    let plan = Plan {
+        colour,
+        kernels: true,
+        huffman: true,
+    };
+    decode_with(bytes, denom, max_memory, plan)
 }
 
-/// [`decode`], with this crate's kernels in place of libjpeg's loops where they apply
-/// (`kernels` is `Some(grey)`), or libjpeg's C throughout (`None`).
-fn decode_with(bytes: &[u8], denom: u8, max_memory: u64, kernels: Option<bool>) -> Result<Output> {
+/// [`decode`] as `plan` says. Where our Huffman decoder gives up on a corrupt scan, the file is
+/// decoded again with libjpeg's, which handles it as it always does.
+fn decode_with(bytes: &[u8], denom: u8, max_memory: u64, plan: Plan) -> Result<Output> {
     debug_assert!(matches!(denom, 1 | 2 | 4 | 8));
     let mut d = Decompress::new();
     match catch_unwind(AssertUnwindSafe(|| {
-        run(&mut d, bytes, denom, max_memory, kernels)
+        run(&mut d, bytes, denom, max_memory, plan)
     })) {
         Ok(r) => r,
         Err(payload) => match payload.downcast::<LibjpegError>() {
             Ok(e) => Err(Error::decode(e.0, None)),
+            Err(other) if other.is::<entropy::GiveUp>() => {
+                drop(d);
+                let plan = Plan {
+                    huffman: false,
+                    ..plan
+                };
+                decode_with(bytes, denom, max_memory, plan)
+            }
             // Not ours: a bug, so let it go on.
             Err(other) => resume_unwind(other),
         },
     }
 }
 
-fn run(
-    d: &mut Decompress,
-    bytes: &[u8],
-    denom: u8,
-    max_memory: u64,
-    kernels: Option<bool>,
-) -> Result<Output> {
+fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64, plan: Plan) -> Result<Output> {
     let len = c_ulong::try_from(bytes.len())
         .map_err(|_| Error::decode("JPEG input is too large for libjpeg", None))?;
     let cinfo = &mut *d.cinfo;
@@ -280,6 +314,9 @@ fn run(
 
     let (out_space, layout) = match cinfo.num_components {
         1 => (j::JCS_GRAYSCALE, PixelLayout::Luma8),
+        3 if plan.colour == Colour::Luma && cinfo.jpeg_color_space == j::JCS_YCbCr => {
+            (j::JCS_GRAYSCALE, PixelLayout::Luma8)
+        }
         3 => (j::JCS_RGB, PixelLayout::Rgb8),
         4 => (j::JCS_CMYK, PixelLayout::Rgb8),
         n => {
@@ -297,17 +334,23 @@ fn run(
     // SAFETY: header read, parameters set; errors unwind.
     unsafe { j::jpeg_start_decompress(cinfo) };
     #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
-    let installed = match kernels {
+    let mut installed = if plan.kernels {
         // SAFETY: `jpeg_start_decompress` just returned, with the settings above (no colour
         // quantization, fancy upsampling, ISLOW).
-        Some(grey) => unsafe { hooks::install(cinfo, denom, grey) },
-        None => 0,
-    };
-    #[cfg(not(all(target_arch = "x86_64", not(feature = "jpeg-simd"))))]
-    let installed = {
-        let _ = kernels;
+        unsafe { hooks::install(cinfo, denom, plan.colour == Colour::PillowGrey) }
+    } else {
         0
     };
+    #[cfg(not(all(target_arch = "x86_64", not(feature = "jpeg-simd"))))]
+    let mut installed = 0;
+    if plan.kernels && plan.huffman {
+        // SAFETY: `jpeg_start_decompress` just returned on this `jpeg_mem_src` of `bytes`,
+        // which outlives the decompressor (see above), as does `d.entropy`.
+        d.entropy = unsafe { entropy::install(cinfo, bytes) };
+        if d.entropy.is_some() {
+            installed |= entropy::HUFFMAN;
+        }
+    }
     #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
     let layout = if installed & hooks::LUMA != 0 {
         PixelLayout::Luma8
@@ -407,6 +450,21 @@ fn cmyk_row_to_rgb(cmyk: &[u8], rgb: &mut [u8]) {
 mod tests {
     use super::*;
 
+    /// libjpeg's C throughout: the oracle (the integration tests hold it to Pillow's pixels).
+    fn libjpeg(bytes: &[u8], denom: u8, colour: Colour) -> Result<Output> {
+        let plan = Plan {
+            colour,
+            kernels: false,
+            huffman: false,
+        };
+        decode_with(bytes, denom, 1 << 30, plan)
+    }
+
+    /// What `decode` runs: the kernels and our Huffman decoder where they apply.
+    fn ours(bytes: &[u8], denom: u8, colour: Colour) -> Result<Output> {
+        decode(bytes, denom, 1 << 30, colour)
+    }
+
     #[test]
     fn cmyk_conversion_matches_pillow_formula() {
         // Brute force over a grid against Pillow's formula written out in floating point:
@@ -449,9 +507,9 @@ mod tests {
         for path in &files {
             let bytes = std::fs::read(path).unwrap();
             for denom in [1, 2, 4, 8] {
-                let c = decode_with(&bytes, denom, 1 << 30, None);
-                let k = decode_with(&bytes, denom, 1 << 30, Some(false));
-                let g = decode_with(&bytes, denom, 1 << 30, Some(true));
+                let c = libjpeg(&bytes, denom, Colour::Rgb);
+                let k = ours(&bytes, denom, Colour::Rgb);
+                let g = ours(&bytes, denom, Colour::PillowGrey);
                 let (c, k, g) = match (c, k, g) {
                     (Ok(c), Ok(k), Ok(g)) => (c, k, g),
                     // Deliberately broken fixtures fail every way, never only with kernels.
@@ -473,16 +531,30 @@ mod tests {
                 } else {
                     assert!(g.data == c.data && g.layout == c.layout);
                 }
+                // Fast mode's luma: libjpeg's grey output, whoever decodes the scan.
+                let lc = libjpeg(&bytes, denom, Colour::Luma).unwrap();
+                let lk = ours(&bytes, denom, Colour::Luma).unwrap();
+                assert!(
+                    lc.data == lk.data,
+                    "luma of {} at 1/{denom}",
+                    path.display()
+                );
+                assert_eq!(lc.layout, lk.layout);
+                seen |= lk.kernels;
             }
             let name = path.file_name().unwrap().to_string_lossy();
             if bits::active() {
-                let k = decode_with(&bytes, 1, 1 << 30, Some(false)).map_or(0, |o| o.kernels);
+                let k = ours(&bytes, 1, Colour::Rgb).map_or(0, |o| o.kernels);
                 let want = match &*name {
                     "jpg_422.jpg" | "jpg_odd_420.jpg" | "photo_015.jpg" => {
-                        bits::IDCT | bits::UPSAMPLE | bits::COLOR
+                        bits::IDCT | bits::UPSAMPLE | bits::COLOR | HUFFMAN
                     }
-                    "jpg_444.jpg" | "jpg_narrow_420.jpg" => bits::IDCT | bits::COLOR,
-                    "jpg_cmyk.jpg" => bits::IDCT,
+                    "jpg_444.jpg" | "jpg_narrow_420.jpg" => bits::IDCT | bits::COLOR | HUFFMAN,
+                    "jpg_optimized_restart.jpg" => {
+                        bits::IDCT | bits::UPSAMPLE | bits::COLOR | HUFFMAN
+                    }
+                    "jpg_cmyk.jpg" => bits::IDCT | HUFFMAN,
+                    "jpg_422_progressive.jpg" => bits::IDCT | bits::UPSAMPLE | bits::COLOR,
                     _ => k,
                 };
                 assert_eq!(k, want, "{name}");
@@ -494,7 +566,12 @@ mod tests {
             "{compared} decodes compared"
         );
         if bits::active() {
-            assert_eq!(seen, bits::IDCT | bits::UPSAMPLE | bits::COLOR | bits::LUMA);
+            assert_eq!(
+                seen,
+                bits::IDCT | bits::UPSAMPLE | bits::COLOR | bits::LUMA | HUFFMAN
+            );
+        } else {
+            assert_eq!(seen, HUFFMAN);
         }
     }
 
@@ -551,9 +628,9 @@ mod tests {
                 enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
                     .unwrap();
                 for denom in [1, 2, 4, 8] {
-                    let c = decode_with(&bytes, denom, 1 << 30, None).unwrap();
-                    let k = decode_with(&bytes, denom, 1 << 30, Some(false)).unwrap();
-                    let g = decode_with(&bytes, denom, 1 << 30, Some(true)).unwrap();
+                    let c = libjpeg(&bytes, denom, Colour::Rgb).unwrap();
+                    let k = ours(&bytes, denom, Colour::Rgb).unwrap();
+                    let g = ours(&bytes, denom, Colour::PillowGrey).unwrap();
                     let what = format!("{w}x{h} {sampling:?} at 1/{denom}");
                     assert!(c.data == k.data, "{what}");
                     if g.kernels & bits::LUMA != 0 {
@@ -569,8 +646,144 @@ mod tests {
         }
         assert_eq!(cases, 8 * 12 * 4);
         if bits::active() {
-            assert_eq!(seen, bits::IDCT | bits::UPSAMPLE | bits::COLOR);
+            assert_eq!(seen, bits::IDCT | bits::UPSAMPLE | bits::COLOR | HUFFMAN);
+        } else {
+            assert_eq!(seen, HUFFMAN);
         }
+    }
+
+    /// JPEGs with restart intervals (every MCU, every few, and rows), then those and the
+    /// fixtures corrupted in many ways (bits flipped in the scan, bytes cut, markers and
+    /// `0xFF`s put in, restart markers swapped or dropped): our Huffman decoder gives exactly
+    /// libjpeg's result on every one, the same pixels or an error from both, giving up to
+    /// libjpeg's decoder where the data is not plain.
+    #[test]
+    fn huffman_decoder_gives_libjpegs_result_on_good_and_corrupt_scans() {
+        let (w, h) = (75usize, 45usize);
+        let rgb: Vec<u8> = (0..w * h * 3)
+            .map(|k| {
+                let (p, c) = (k / 3, k % 3);
+                let (x, y) = (p % w, p / w);
+                ((x * 3 + y * 5 + c * 70 + (p * 7919 + c * 31) % 41) % 256) as u8
+            })
+            .collect();
+        let mut files = Vec::new();
+        for (i, interval) in [0u16, 1, 3, 7, 64].into_iter().enumerate() {
+            let mut bytes = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut bytes, 60 + 10 * i as u8);
+            enc.set_sampling_factor(if i % 2 == 0 {
+                jpeg_encoder::SamplingFactor::R_4_2_0
+            } else {
+                jpeg_encoder::SamplingFactor::R_4_4_4
+            });
+            enc.set_restart_interval(interval);
+            // jpeg-encoder writes optimized tables in one scan per component: a multi-scan
+            // file, which libjpeg decodes whole in `jpeg_start_decompress`, before we could
+            // step in. (Pillow's jpg_optimized_restart.jpg below has them in one scan.)
+            let multi_scan = i == 3;
+            enc.set_optimized_huffman_tables(multi_scan);
+            enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            // Valid: ours decodes it, with libjpeg's pixels.
+            for denom in [1, 4, 8] {
+                let k = ours(&bytes, denom, Colour::Rgb).unwrap();
+                let want = if multi_scan { 0 } else { HUFFMAN };
+                assert_eq!(k.kernels & HUFFMAN, want, "interval {interval}");
+                assert!(k.data == libjpeg(&bytes, denom, Colour::Rgb).unwrap().data);
+            }
+            files.push(bytes);
+        }
+        for name in [
+            "jpg_444.jpg",
+            "jpg_odd_420.jpg",
+            "jpg_cmyk.jpg",
+            "orient7.jpg",
+            "jpg_narrow_422.jpg",
+            "jpg_optimized_restart.jpg",
+        ] {
+            let path = format!("{}/tests/data/decode/{name}", env!("CARGO_MANIFEST_DIR"));
+            files.push(std::fs::read(&path).unwrap());
+        }
+        let mut rng = crate::util::SplitMix64::new(16);
+        let (mut same, mut both_failed, mut gave_up) = (0, 0, 0);
+        for bytes in &files {
+            // The scan starts after the SOS segment.
+            let sos = memchr::memmem::find(bytes, b"\xFF\xDA").unwrap();
+            let start = sos + 2 + usize::from(u16::from_be_bytes([bytes[sos + 2], bytes[sos + 3]]));
+            for case in 0..60 {
+                let mut b = bytes.clone();
+                let at = |rng: &mut crate::util::SplitMix64, b: &Vec<u8>| {
+                    start + (rng.next() as usize) % (b.len() - 2 - start)
+                };
+                match case % 6 {
+                    0 => {
+                        let i = at(&mut rng, &b);
+                        b[i] ^= 1 << (rng.next() % 8);
+                    }
+                    1 => b.truncate(at(&mut rng, &b)),
+                    2 => {
+                        let i = at(&mut rng, &b);
+                        b.insert(i, 0xFF);
+                    }
+                    3 => {
+                        let i = at(&mut rng, &b);
+                        let m = [0xD0 + (rng.next() % 8) as u8, 0xD9, 0xFF, 0xC4][case % 4];
+                        b.splice(i..i, [0xFF, m]);
+                    }
+                    4 => {
+                        // Drop or damage a restart marker, if there is one.
+                        if let Some(i) = (start..b.len() - 1)
+                            .find(|&i| b[i] == 0xFF && (0xD0..=0xD7).contains(&b[i + 1]))
+                        {
+                            if rng.next().is_multiple_of(2) {
+                                b.drain(i..i + 2);
+                            } else {
+                                b[i + 1] = 0xD0 + (b[i + 1] + 1) % 8;
+                            }
+                        }
+                    }
+                    _ => {
+                        // Random bytes over a stretch of the scan.
+                        let i = at(&mut rng, &b);
+                        for x in b.iter_mut().skip(i).take(8) {
+                            *x = rng.next() as u8;
+                        }
+                    }
+                }
+                for denom in [1, 8] {
+                    // Against the same decode with libjpeg's Huffman decoder: on corrupt blocks
+                    // our IDCT saturates as Pillow's libjpeg-turbo SIMD does, where the C wraps.
+                    let theirs = decode_with(
+                        &b,
+                        denom,
+                        1 << 30,
+                        Plan {
+                            colour: Colour::Rgb,
+                            kernels: true,
+                            huffman: false,
+                        },
+                    );
+                    match (theirs, ours(&b, denom, Colour::Rgb)) {
+                        (Ok(c), Ok(k)) => {
+                            assert!(c.data == k.data, "corrupt case {case} at 1/{denom}");
+                            if k.kernels & HUFFMAN == 0 {
+                                gave_up += 1;
+                            }
+                            same += 1;
+                        }
+                        (Err(_), Err(_)) => both_failed += 1,
+                        (c, k) => {
+                            panic!("case {case} at 1/{denom}: {:?} vs {:?}", c.err(), k.err())
+                        }
+                    }
+                }
+            }
+        }
+        // Every kind of outcome happened.
+        assert!(
+            same > 100 && both_failed > 50 && gave_up > 50,
+            "{same} {both_failed} {gave_up}"
+        );
     }
 
     /// Pillow's `convert('L')` of one RGB pixel.
@@ -580,6 +793,8 @@ mod tests {
 
     /// The kernel bits of [`Output::kernels`], and whether the kernels run here (built, and
     /// AVX2 present); elsewhere no kernel runs and the tests only compare pixels.
+    use super::entropy::HUFFMAN;
+
     #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
     mod bits {
         pub(super) use super::super::hooks::{COLOR, IDCT, LUMA, UPSAMPLE};
@@ -606,7 +821,7 @@ mod tests {
             b"\xff\xd8",
         ] {
             assert!(matches!(
-                decode(bytes, 1, 1 << 20, false).unwrap_err().kind(),
+                decode(bytes, 1, 1 << 20, Colour::Rgb).unwrap_err().kind(),
                 crate::ErrorKind::Decode { .. }
             ));
         }

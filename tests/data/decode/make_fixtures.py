@@ -112,6 +112,9 @@ src.save("jpg_422.jpg", quality=90, subsampling=1)
 src.resize((45, 29)).save("jpg_422_progressive.jpg", quality=80, subsampling=1, progressive=True)
 src.resize((4, 37)).save("jpg_narrow_420.jpg", quality=90)
 src.resize((3, 9)).save("jpg_narrow_422.jpg", quality=90, subsampling=1)
+# Huffman tables optimized for the image (not the standard ones) and a restart marker every MCU
+# row, which hashsieve's own Huffman decoder must read as libjpeg does.
+src.save("jpg_optimized_restart.jpg", quality=75, optimize=True, restart_marker_rows=1)
 for o in range(1, 9):
     ex = Image.Exif(); ex[0x0112] = o
     src.save(f"orient{o}.png", exif=ex.tobytes())

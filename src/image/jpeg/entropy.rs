@@ -1,0 +1,789 @@
+//! A Huffman decoder for libjpeg's sequential scans, faster than libjpeg's own (`jdhuff.c`),
+//! which is most of the time of a scaled decode and about a third of a full one.
+//!
+//! [`install`] runs right after `jpeg_start_decompress` and, for a file whose one interleaved
+//! Huffman scan has not been started, swaps libjpeg's entropy decoder (`cinfo->entropy`) for
+//! [`Entropy`]. libjpeg's coefficient controller then calls [`decode_mcu`] for each MCU, as it
+//! would call jdhuff.c's, and runs its own IDCT and everything after it on the coefficients.
+//!
+//! Why it is faster:
+//! - the whole file is in memory, so the bit buffer refills eight bytes at a time where they
+//!   hold no `0xFF`, and never calls a source manager;
+//! - one table lookup gives a whole coefficient (its code, the extra bits that follow and the
+//!   value they make) when both fit in [`FAST_BITS`] bits, which most do; libjpeg looks up the
+//!   code, then reads the extra bits in a second step.
+//!
+//! It decodes valid data to exactly the coefficients jdhuff.c does (the same values, stored at
+//! the same positions, with the same DC wrap-around and natural-order clamp). Whatever jdhuff.c
+//! treats specially instead gives up: a code no table has, data that runs into a marker, a
+//! restart marker that is not the next expected one or not where it should be, fill bytes,
+//! or input that ends without a marker. Giving up unwinds with [`GiveUp`] and the caller
+//! decodes the file again with libjpeg's own decoder, which then warns, pads or fails exactly
+//! as it always does. Such files are corrupt; valid files never give up.
+//!
+//! The structs read here are libjpeg's internals (jpegint.h) that `mozjpeg-sys` keeps private:
+//! the tail of `jpeg_decompress_struct` from `quant_tbl_ptrs` on is mirrored with `repr(C)`,
+//! checked at compile time against the struct's size and the offsets of its public fields.
+
+use std::os::raw::{c_int, c_uint, c_void};
+
+use mozjpeg_sys as j;
+
+type Cinfo = j::jpeg_decompress_struct;
+
+/// [`Output::kernels`](super::Output) bit: the scan was decoded by [`decode_mcu`].
+pub(super) const HUFFMAN: u8 = 16;
+
+/// Bits a fast lookup reads: a code and its extra bits that fit here decode in one lookup.
+const FAST_BITS: u32 = 11;
+
+/// Bits a skip lookup reads: up to two whole AC coefficients (codes and extra bits) that fit
+/// here are stepped over in one lookup, where their values are not needed.
+const SKIP_BITS: u32 = 12;
+
+/// The panic payload with which [`decode_mcu`] gives up (see the module documentation).
+pub(super) struct GiveUp;
+
+/// `jpeg_decompress_struct` from `quant_tbl_ptrs` to its end (jpeglib.h, the default ABI that
+/// `mozjpeg-sys` builds).
+#[repr(C)]
+#[allow(non_snake_case)]
+struct Tail {
+    quant_tbl_ptrs: [*mut j::JQUANT_TBL; 4],
+    dc_huff_tbl_ptrs: [*mut j::JHUFF_TBL; 4],
+    ac_huff_tbl_ptrs: [*mut j::JHUFF_TBL; 4],
+    data_precision: c_int,
+    comp_info: *mut c_void,
+    progressive_mode: j::boolean,
+    arith_code: j::boolean,
+    arith_dc_L: [u8; 16],
+    arith_dc_U: [u8; 16],
+    arith_ac_K: [u8; 16],
+    restart_interval: c_uint,
+    saw_JFIF_marker: j::boolean,
+    JFIF_major_version: u8,
+    JFIF_minor_version: u8,
+    density_unit: u8,
+    X_density: u16,
+    Y_density: u16,
+    saw_Adobe_marker: j::boolean,
+    Adobe_transform: u8,
+    CCIR601_sampling: j::boolean,
+    marker_list: *mut c_void,
+    max_h_samp_factor: c_int,
+    max_v_samp_factor: c_int,
+    min_DCT_scaled_size: c_int,
+    total_iMCU_rows: c_uint,
+    sample_range_limit: *mut u8,
+    comps_in_scan: c_int,
+    cur_comp_info: [*mut CompHead; 4],
+    MCUs_per_row: c_uint,
+    MCU_rows_in_scan: c_uint,
+    blocks_in_MCU: c_int,
+    MCU_membership: [c_int; 10],
+    Ss: c_int,
+    Se: c_int,
+    Ah: c_int,
+    Al: c_int,
+    unread_marker: c_int,
+    master: *mut c_void,
+    main: *mut c_void,
+    coef: *mut c_void,
+    post: *mut c_void,
+    inputctl: *mut InputController,
+    marker: *mut c_void,
+    entropy: *mut c_void,
+    idct: *mut c_void,
+    upsample: *mut c_void,
+    cconvert: *mut c_void,
+    cquantize: *mut c_void,
+}
+
+const TAIL_AT: usize = std::mem::offset_of!(Cinfo, quant_tbl_ptrs);
+const _: () = assert!(
+    TAIL_AT + std::mem::size_of::<Tail>() == std::mem::size_of::<Cinfo>()
+        && TAIL_AT + std::mem::offset_of!(Tail, comp_info)
+            == std::mem::offset_of!(Cinfo, comp_info)
+        && TAIL_AT + std::mem::offset_of!(Tail, marker_list)
+            == std::mem::offset_of!(Cinfo, marker_list)
+        && TAIL_AT + std::mem::offset_of!(Tail, max_v_samp_factor)
+            == std::mem::offset_of!(Cinfo, max_v_samp_factor)
+);
+
+/// The start of `jpeg_component_info` (jpeglib.h) up to the fields the entropy decoder reads.
+#[repr(C)]
+struct CompHead {
+    component_id: c_int,
+    component_index: c_int,
+    h_samp_factor: c_int,
+    v_samp_factor: c_int,
+    quant_tbl_no: c_int,
+    dc_tbl_no: c_int,
+    ac_tbl_no: c_int,
+    width_in_blocks: c_uint,
+    height_in_blocks: c_uint,
+    dct_scaled_size: c_int,
+    downsampled_width: c_uint,
+    downsampled_height: c_uint,
+    component_needed: j::boolean,
+}
+
+const _: () = assert!(
+    std::mem::offset_of!(CompHead, ac_tbl_no)
+        == std::mem::offset_of!(j::jpeg_component_info, ac_tbl_no)
+        && std::mem::offset_of!(CompHead, height_in_blocks)
+            == std::mem::offset_of!(j::jpeg_component_info, height_in_blocks)
+);
+
+/// `struct jpeg_input_controller` (jpegint.h).
+#[repr(C)]
+struct InputController {
+    consume_input: *const c_void,
+    reset_input_controller: *const c_void,
+    start_input_pass: *const c_void,
+    finish_input_pass: *const c_void,
+    has_multiple_scans: j::boolean,
+    eoi_reached: j::boolean,
+}
+
+type StartPassFn = unsafe extern "C-unwind" fn(*mut Cinfo);
+type DecodeMcuFn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut *mut [i16; 64]) -> j::boolean;
+
+/// `struct jpeg_entropy_decoder` (jpegint.h): what libjpeg's other modules call and read.
+#[repr(C)]
+struct EntropyPub {
+    start_pass: Option<StartPassFn>,
+    decode_mcu: Option<DecodeMcuFn>,
+    insufficient_data: j::boolean,
+}
+
+/// The decoder libjpeg calls instead of jdhuff.c's: [`EntropyPub`] first, as libjpeg expects.
+#[repr(C)]
+pub(super) struct Entropy {
+    public: EntropyPub,
+    state: State,
+}
+
+/// Zigzag index to natural position, with the 63s that libjpeg's `jpeg_natural_order` has past
+/// the end (so a run reaching past the block lands on 63, as in libjpeg) and more for our
+/// end-of-block, which advances 64.
+const NATURAL: [u8; 128] = {
+    const ZIGZAG: [u8; 64] = [
+        0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
+        20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+        58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    ];
+    let mut t = [63u8; 128];
+    let mut i = 0;
+    while i < 64 {
+        t[i] = ZIGZAG[i];
+        i += 1;
+    }
+    t
+};
+
+/// A fast entry: `len | run << 8 | (value as u16) << 16`, 0 when the lookup needs the slow
+/// path. `len` is the code's length plus its extra bits; a coefficient is stored at zigzag
+/// index `k + run` and decoding goes on at `k + run + 1` (end of block: run 63, value 0; a run
+/// of sixteen zeros: run 15, value 0; both store a zero where nothing was yet).
+type Fast = u32;
+
+/// One Huffman table, derived as jdhuff.c's `jpeg_make_d_derived_tbl` does.
+struct Table {
+    /// Whole coefficients (AC) or DC differences by the next [`FAST_BITS`] bits.
+    fast: Box<[Fast; 1 << FAST_BITS]>,
+    /// AC tables: by the next [`SKIP_BITS`] bits, the first whole coefficient's length and
+    /// zigzag advance (`len1 | adv1 << 8`), and both with the second's if it fits too
+    /// (`len12 << 16 | adv12 << 24`; the first's again if not); 0 when the first does not fit.
+    /// An end of block advances 64.
+    skip: Box<[u32; 1 << SKIP_BITS]>,
+    /// Codes of up to [`FAST_BITS`] bits: `len << 8 | symbol`, 0 for a longer code.
+    short: Box<[u16; 1 << FAST_BITS]>,
+    /// The largest code of each length (-1 for none), and 0xFFFFF past 16 (as libjpeg).
+    maxcode: [i32; 18],
+    /// `huffval` index minus code, for the codes of each length.
+    valoffset: [i32; 17],
+    huffval: [u8; 256],
+}
+
+/// jdhuff.h's `HUFF_EXTEND`: the value of `s` extra bits `x`.
+fn extend(x: i32, s: u32) -> i32 {
+    if x < 1 << (s - 1) {
+        x + (-1 << s) + 1
+    } else {
+        x
+    }
+}
+
+impl Table {
+    /// Derives the table, or `None` where libjpeg would have refused it (it has, in
+    /// `start_pass`, before we run; checked again because we index with it).
+    fn new(htbl: &j::JHUFF_TBL, dc: bool) -> Option<Table> {
+        let mut sizes = Vec::with_capacity(257);
+        for l in 1..=16u8 {
+            for _ in 0..htbl.bits[usize::from(l)] {
+                sizes.push(l);
+            }
+        }
+        if sizes.len() > 256 {
+            return None;
+        }
+        let mut codes = vec![0u32; sizes.len()];
+        let (mut code, mut p) = (0u32, 0);
+        let mut si = sizes.first().copied().unwrap_or(0);
+        while p < sizes.len() {
+            while p < sizes.len() && sizes[p] == si {
+                codes[p] = code;
+                code += 1;
+                p += 1;
+            }
+            if code >= 1 << si {
+                return None;
+            }
+            code <<= 1;
+            si += 1;
+        }
+        let mut t = Table {
+            fast: Box::new([0; 1 << FAST_BITS]),
+            skip: Box::new([0; 1 << SKIP_BITS]),
+            short: Box::new([0; 1 << FAST_BITS]),
+            maxcode: [-1; 18],
+            valoffset: [0; 17],
+            huffval: htbl.huffval,
+        };
+        t.maxcode[17] = 0xFFFFF;
+        let mut p = 0usize;
+        for l in 1..=16 {
+            let n = usize::from(htbl.bits[l]);
+            if n > 0 {
+                t.valoffset[l] = p as i32 - codes[p] as i32;
+                p += n;
+                t.maxcode[l] = codes[p - 1] as i32;
+            }
+        }
+        for (p, (&len, &code)) in sizes.iter().zip(&codes).enumerate() {
+            let sym = htbl.huffval[p];
+            if dc && sym > 15 {
+                return None;
+            }
+            let len = u32::from(len);
+            if len > FAST_BITS {
+                continue;
+            }
+            let first = (code << (FAST_BITS - len)) as usize;
+            let span = 1usize << (FAST_BITS - len);
+            for e in &mut t.short[first..first + span] {
+                *e = (len as u16) << 8 | u16::from(sym);
+            }
+            let (run, s) = if dc {
+                (0, u32::from(sym))
+            } else {
+                (u32::from(sym >> 4), u32::from(sym & 15))
+            };
+            if s == 0 {
+                let run = match (dc, run) {
+                    (true, _) => 0,
+                    (false, 15) => 15,
+                    (false, _) => 63,
+                };
+                for e in &mut t.fast[first..first + span] {
+                    *e = len | run << 8;
+                }
+            } else if len + s <= FAST_BITS {
+                for (i, e) in t.fast[first..first + span].iter_mut().enumerate() {
+                    let x = (i >> (FAST_BITS - len - s)) as i32;
+                    let v = extend(x, s) as i16 as u16;
+                    *e = (len + s) | run << 8 | u32::from(v) << 16;
+                }
+            }
+        }
+        if !dc {
+            for i in 0..1usize << SKIP_BITS {
+                let bits = (i as u64) << (64 - SKIP_BITS);
+                let Some((l1, a1)) = t.step(bits, SKIP_BITS) else {
+                    continue;
+                };
+                let (l2, a2) = match t.step(bits << l1, SKIP_BITS - l1) {
+                    Some((l2, a2)) if a1 < 64 => (l1 + l2, a1 + a2),
+                    _ => (l1, a1),
+                };
+                t.skip[i] = l1 | a1 << 8 | l2 << 16 | a2 << 24;
+            }
+        }
+        Some(t)
+    }
+
+    /// The AC coefficient at the top of `bits`, if its code and extra bits fit in `avail`
+    /// bits: `(length, zigzag advance)`, 64 for an end of block.
+    fn step(&self, bits: u64, avail: u32) -> Option<(u32, u32)> {
+        (1..=avail.min(16)).find_map(|l| {
+            let code = (bits >> (64 - l)) as i32;
+            if code > self.maxcode[l as usize] {
+                return None;
+            }
+            let sym = self.huffval[((code + self.valoffset[l as usize]) & 0xFF) as usize];
+            let (r, s) = (u32::from(sym >> 4), u32::from(sym & 15));
+            let adv = match (s, r) {
+                (0, 15) => 16,
+                (0, _) => 64,
+                _ => r + 1,
+            };
+            Some((l + s <= avail).then_some((l + s, adv)))
+        })?
+    }
+}
+
+/// One block of the MCU: its tables, component and what libjpeg keeps of it (jdhuff.c
+/// `start_pass_huff_decoder`: the DC if the component is needed, the ACs too unless it is
+/// decoded at 1/8 scale).
+#[derive(Clone, Copy)]
+struct Block {
+    dc: u8,
+    ac: u8,
+    ci: u8,
+    dc_needed: bool,
+    ac_needed: bool,
+}
+
+/// The bit reader over the whole input.
+struct Reader {
+    /// The whole input, and the next byte to read into `bits`.
+    data: *const u8,
+    len: usize,
+    pos: usize,
+    /// Bits not yet consumed, from the top; `n` of them are the data's, the rest are zero or
+    /// the start of `data[pos]`. Negative `n`: zeros were consumed past a marker.
+    bits: u64,
+    n: i32,
+    /// The reader stopped at a marker (or the end of the input: `eof`) and reads zeros.
+    marker: bool,
+    eof: bool,
+}
+
+struct State {
+    r: Reader,
+    dc_tables: [Option<Table>; 4],
+    ac_tables: [Option<Table>; 4],
+    blocks: Vec<Block>,
+    pred: [i32; 4],
+    restart_interval: u32,
+    restarts_to_go: u32,
+    next_restart: u8,
+    mcus_left: u64,
+}
+
+/// Gives up (see the module documentation).
+fn give_up() -> ! {
+    std::panic::resume_unwind(Box::new(GiveUp))
+}
+
+impl Reader {
+    /// `data[i]`, if in the input.
+    #[inline(always)]
+    fn byte(&self, i: usize) -> Option<u8> {
+        // SAFETY: `data` is `len` readable bytes (see `install`), and `i < len` is checked.
+        (i < self.len).then(|| unsafe { *self.data.add(i) })
+    }
+
+    /// Tops `bits` up to at least 57 data bits a byte at a time, or to the marker or the end
+    /// where the data stops. The hot loop in [`State::mcu`] refills eight bytes at once where
+    /// it can, and calls this otherwise.
+    #[cold]
+    #[inline(never)]
+    fn refill_slow(&mut self) {
+        while self.n <= 56 && !self.marker {
+            let Some(b) = self.byte(self.pos) else {
+                self.marker = true;
+                self.eof = true;
+                return;
+            };
+            if b == 0xFF {
+                match self.byte(self.pos + 1) {
+                    Some(0) => self.pos += 2,
+                    // A marker (fill bytes included) or the end: the data stops here.
+                    _ => {
+                        self.marker = true;
+                        return;
+                    }
+                }
+            } else {
+                self.pos += 1;
+            }
+            self.bits |= u64::from(b) << (56 - self.n);
+            self.n += 8;
+        }
+    }
+
+    /// Reads restart marker `RSTnext`, which must come next (libjpeg's `process_restart`).
+    fn restart(&mut self, next: u8) {
+        self.refill_slow();
+        // Only the last byte's padding may be left, right before the expected RSTn.
+        if !self.marker
+            || self.eof
+            || !(0..8).contains(&self.n)
+            || self.byte(self.pos + 1) != Some(0xD0 + next)
+        {
+            give_up();
+        }
+        self.pos += 2;
+        self.bits = 0;
+        self.n = 0;
+        self.marker = false;
+    }
+
+    /// After the last MCU: libjpeg reads ahead up to eight bytes, so input that ends within
+    /// reach without a marker makes it warn (and fail), which we leave to it.
+    fn finish(&self) {
+        let mut i = self.pos;
+        while i < self.pos + 64 {
+            match self.byte(i) {
+                None => give_up(),
+                Some(0xFF) => match self.byte(i + 1) {
+                    Some(0) => i += 2,
+                    None => give_up(),
+                    Some(_) => return,
+                },
+                Some(_) => i += 1,
+            }
+        }
+    }
+}
+
+/// A symbol whose code is longer than [`FAST_BITS`], from the top of `bits` (libjpeg's
+/// `jpeg_huff_decode`): `(symbol, code length)`.
+#[cold]
+#[inline(never)]
+fn long_symbol(t: &Table, bits: u64) -> (u8, u32) {
+    let e = t.short[(bits >> (64 - FAST_BITS)) as usize];
+    if e != 0 {
+        return (e as u8, u32::from(e >> 8));
+    }
+    let peek = (bits >> 48) as i32;
+    for l in FAST_BITS + 1..=16 {
+        let code = peek >> (16 - l);
+        if code <= t.maxcode[l as usize] {
+            return (
+                t.huffval[((code + t.valoffset[l as usize]) & 0xFF) as usize],
+                l,
+            );
+        }
+    }
+    // libjpeg: "Corrupt JPEG data: bad Huffman code".
+    give_up()
+}
+
+/// `s` (1..=15) extra bits from the top of `bits` as a value.
+#[inline(always)]
+fn extra(bits: u64, s: u32) -> i32 {
+    extend((bits >> (64 - s)) as i32, s)
+}
+
+impl State {
+    fn mcu(&mut self, out: Option<&[*mut [i16; 64]]>) {
+        if self.restart_interval != 0 {
+            if self.restarts_to_go == 0 {
+                self.r.restart(self.next_restart);
+                self.pred = [0; 4];
+                self.restarts_to_go = self.restart_interval;
+                self.next_restart = (self.next_restart + 1) & 7;
+            }
+            self.restarts_to_go -= 1;
+        }
+        // The reader's hot fields as locals, in registers; written back around the cold path.
+        let (data, len) = (self.r.data, self.r.len);
+        let (mut bits, mut n, mut pos) = (self.r.bits, self.r.n, self.r.pos);
+        // At least 32 bits (a code and its extra bits need 31 at most) unless the data stops.
+        macro_rules! refill {
+            () => {
+                if n < 32 {
+                    let mut slow = true;
+                    if pos + 8 <= len {
+                        // SAFETY: `pos + 8 <= len` bytes of the input (see `Reader::byte`).
+                        let x = unsafe { data.add(pos).cast::<[u8; 8]>().read() };
+                        let x = u64::from_be_bytes(x);
+                        // No byte is 0xFF: the eight bytes are data as they are. The bits
+                        // past the new `n` are the start of `data[pos]`, as `Reader` allows.
+                        let ff = !x;
+                        if ff.wrapping_sub(0x0101_0101_0101_0101) & !ff & 0x8080_8080_8080_8080 == 0
+                        {
+                            bits |= x >> n;
+                            pos += ((63 - n) >> 3) as usize;
+                            n |= 56;
+                            slow = false;
+                        }
+                    }
+                    if slow {
+                        self.r.bits = bits;
+                        self.r.n = n;
+                        self.r.pos = pos;
+                        self.r.refill_slow();
+                        (bits, n, pos) = (self.r.bits, self.r.n, self.r.pos);
+                    }
+                }
+            };
+        }
+        macro_rules! consume {
+            ($len:expr) => {{
+                let l = $len;
+                bits <<= l;
+                n -= l as i32;
+            }};
+        }
+        // The next AC coefficient's `(run, value)` (see [`Fast`]).
+        macro_rules! ac {
+            ($fast:expr, $table:expr) => {{
+                refill!();
+                let e = $fast[(bits >> (64 - FAST_BITS)) as usize];
+                if e != 0 {
+                    consume!(e & 0xFF);
+                    (((e >> 8) & 0xFF) as usize, (e >> 16) as i16)
+                } else {
+                    let (sym, l) = long_symbol($table, bits);
+                    consume!(l);
+                    let (r, s) = (usize::from(sym >> 4), u32::from(sym & 15));
+                    match (s, r) {
+                        (0, 15) => (15, 0),
+                        (0, _) => (63, 0),
+                        _ => {
+                            let v = extra(bits, s) as i16;
+                            consume!(s);
+                            (r, v)
+                        }
+                    }
+                }
+            }};
+        }
+        for (b, &blk) in self.blocks.iter().enumerate() {
+            // `install` built every table a block names.
+            let (Some(dc_table), Some(ac_table)) = (
+                &self.dc_tables[usize::from(blk.dc)],
+                &self.ac_tables[usize::from(blk.ac)],
+            ) else {
+                give_up()
+            };
+            refill!();
+            let e = dc_table.fast[(bits >> (64 - FAST_BITS)) as usize];
+            let diff = if e != 0 {
+                consume!(e & 0xFF);
+                i32::from((e >> 16) as i16)
+            } else {
+                let (s, l) = long_symbol(dc_table, bits);
+                consume!(l);
+                match u32::from(s) {
+                    0 => 0,
+                    s => {
+                        let v = extra(bits, s);
+                        consume!(s);
+                        v
+                    }
+                }
+            };
+            let fast = &*ac_table.fast;
+            if blk.dc_needed {
+                let p = &mut self.pred[usize::from(blk.ci)];
+                *p = p.wrapping_add(diff);
+                if let Some(out) = out {
+                    // SAFETY: `out` holds a pointer per block of the MCU (jdcoefct.c), each to
+                    // a zeroed block that nothing else references during the call.
+                    let coef = unsafe { &mut *out[b] };
+                    coef[0] = *p as i16;
+                    if blk.ac_needed {
+                        let mut k = 1;
+                        while k < 64 {
+                            let (run, v) = ac!(fast, ac_table);
+                            coef[usize::from(NATURAL[k + run])] = v;
+                            k += run + 1;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let skip = &*ac_table.skip;
+            let mut k = 1;
+            while k < 64 {
+                refill!();
+                let e = skip[(bits >> (64 - SKIP_BITS)) as usize];
+                if e == 0 {
+                    k += ac!(fast, ac_table).0 + 1;
+                    continue;
+                }
+                if k + ((e >> 8) & 0xFF) as usize >= 64 {
+                    consume!(e & 0xFF);
+                    break;
+                }
+                consume!((e >> 16) & 0xFF);
+                k += (e >> 24) as usize;
+            }
+        }
+        (self.r.bits, self.r.n, self.r.pos) = (bits, n, pos);
+        if n < 0 {
+            // Zeros past a marker were decoded: libjpeg warns and pads.
+            give_up();
+        }
+        self.mcus_left -= 1;
+        if self.mcus_left == 0 {
+            self.r.finish();
+        }
+    }
+}
+
+/// jdhuff.c's `decode_mcu`, for the scan [`install`] set up.
+///
+/// # Safety
+///
+/// Called by libjpeg only: `cinfo` is the decompressor whose `entropy` is an [`Entropy`], and
+/// `mcu_data` is null or holds `blocks_in_MCU` pointers to zeroed blocks.
+unsafe extern "C-unwind" fn decode_mcu(
+    cinfo: *mut Cinfo,
+    mcu_data: *mut *mut [i16; 64],
+) -> j::boolean {
+    // SAFETY: this function's contract; `install` put an `Entropy` there, which outlives the
+    // decompressor's use of it.
+    unsafe {
+        let tail = &*tail(cinfo);
+        let e = &mut *tail.entropy.cast::<Entropy>();
+        let out = (!mcu_data.is_null())
+            .then(|| std::slice::from_raw_parts(mcu_data, e.state.blocks.len()));
+        if e.state.mcus_left == 0 {
+            give_up();
+        }
+        e.state.mcu(out);
+    }
+    1
+}
+
+/// Never called for the one scan we decode; a second scan is libjpeg's business.
+///
+/// # Safety
+///
+/// Any: it reads nothing.
+unsafe extern "C-unwind" fn start_pass(_cinfo: *mut Cinfo) {
+    give_up()
+}
+
+/// # Safety
+///
+/// `cinfo` points to a live decompressor.
+unsafe fn tail(cinfo: *mut Cinfo) -> *mut Tail {
+    // SAFETY: `Tail` mirrors the struct from `TAIL_AT` to its end (checked above).
+    unsafe { cinfo.cast::<u8>().add(TAIL_AT).cast::<Tail>() }
+}
+
+/// Swaps in [`Entropy`] for a single-scan sequential Huffman file whose scan has not started,
+/// reading `bytes` (the input given to `jpeg_mem_src`), and returns it: the caller keeps it
+/// alive as long as `cinfo`. `None` (nothing changed) for anything else.
+///
+/// # Safety
+///
+/// `cinfo` is a decompressor on which `jpeg_start_decompress` has just returned, reading
+/// `bytes` through `jpeg_mem_src`; `bytes` outlives its use.
+pub(super) unsafe fn install(cinfo: &mut Cinfo, bytes: &[u8]) -> Option<Box<Entropy>> {
+    // SAFETY: a live decompressor.
+    let t = unsafe { &mut *tail(cinfo) };
+    if t.progressive_mode != 0
+        || t.arith_code != 0
+        || t.comps_in_scan != cinfo.num_components
+        || !(1..=4).contains(&t.comps_in_scan)
+        || (t.Ss, t.Se, t.Ah, t.Al) != (0, 63, 0, 0)
+        || t.unread_marker != 0
+        || cinfo.input_iMCU_row != 0
+        || t.inputctl.is_null()
+        || t.entropy.is_null()
+        || cinfo.src.is_null()
+        || !(1..=10).contains(&t.blocks_in_MCU)
+        || t.data_precision != 8
+    {
+        return None;
+    }
+    // SAFETY: non-null, set up by `jinit_input_controller`.
+    if unsafe { (*t.inputctl).has_multiple_scans } != 0 {
+        return None;
+    }
+    // The scan's data starts where libjpeg's source stands.
+    // SAFETY: non-null, the memory source `jpeg_mem_src` set up.
+    let src = unsafe { &*cinfo.src };
+    let start = (src.next_input_byte as usize).checked_sub(bytes.as_ptr() as usize)?;
+    if start > bytes.len() || start + src.bytes_in_buffer != bytes.len() {
+        return None;
+    }
+    let mut dc_tables: [Option<Table>; 4] = Default::default();
+    let mut ac_tables: [Option<Table>; 4] = Default::default();
+    let mut comps = [(0u8, 0u8, false, false); 4];
+    for (ci, &c) in t.cur_comp_info[..t.comps_in_scan as usize]
+        .iter()
+        .enumerate()
+    {
+        if c.is_null() {
+            return None;
+        }
+        // SAFETY: the scan's components, set by the SOS reader.
+        let c = unsafe { &*c };
+        let (dc, ac) = (
+            usize::try_from(c.dc_tbl_no).ok()?,
+            usize::try_from(c.ac_tbl_no).ok()?,
+        );
+        if dc >= 4
+            || ac >= 4
+            || t.dc_huff_tbl_ptrs[dc].is_null()
+            || t.ac_huff_tbl_ptrs[ac].is_null()
+        {
+            return None;
+        }
+        if dc_tables[dc].is_none() {
+            // SAFETY: non-null: a table libjpeg read (or its default).
+            dc_tables[dc] = Some(Table::new(unsafe { &*t.dc_huff_tbl_ptrs[dc] }, true)?);
+        }
+        if ac_tables[ac].is_none() {
+            // SAFETY: as above.
+            ac_tables[ac] = Some(Table::new(unsafe { &*t.ac_huff_tbl_ptrs[ac] }, false)?);
+        }
+        let needed = c.component_needed != 0;
+        comps[ci] = (dc as u8, ac as u8, needed, needed && c.dct_scaled_size > 1);
+    }
+    let mut blocks = Vec::with_capacity(t.blocks_in_MCU as usize);
+    for &ci in &t.MCU_membership[..t.blocks_in_MCU as usize] {
+        let ci = usize::try_from(ci)
+            .ok()
+            .filter(|&ci| ci < t.comps_in_scan as usize)?;
+        let (dc, ac, dc_needed, ac_needed) = comps[ci];
+        blocks.push(Block {
+            dc,
+            ac,
+            ci: ci as u8,
+            dc_needed,
+            ac_needed,
+        });
+    }
+    let mcus = u64::from(t.MCUs_per_row) * u64::from(t.MCU_rows_in_scan);
+    if mcus == 0 {
+        return None;
+    }
+    let mut e = Box::new(Entropy {
+        public: EntropyPub {
+            start_pass: Some(start_pass),
+            decode_mcu: Some(decode_mcu),
+            insufficient_data: 0,
+        },
+        state: State {
+            r: Reader {
+                data: bytes.as_ptr(),
+                len: bytes.len(),
+                pos: start,
+                bits: 0,
+                n: 0,
+                marker: false,
+                eof: false,
+            },
+            dc_tables,
+            ac_tables,
+            blocks,
+            pred: [0; 4],
+            restart_interval: t.restart_interval,
+            restarts_to_go: t.restart_interval,
+            next_restart: 0,
+            mcus_left: mcus,
+        },
+    });
+    t.entropy = std::ptr::from_mut(&mut *e).cast();
+    Some(e)
+}
