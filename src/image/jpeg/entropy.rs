@@ -298,38 +298,40 @@ impl Table {
             }
         }
         if !dc {
-            for i in 0..1usize << SKIP_BITS {
-                let bits = (i as u64) << (64 - SKIP_BITS);
-                let Some((l1, a1)) = t.step(bits, SKIP_BITS) else {
+            // The first coefficient of each index: `len | adv << 8` (0: doesn't fit).
+            let mut first = vec![0u32; 1 << SKIP_BITS];
+            for (p, (&len, &code)) in sizes.iter().zip(&codes).enumerate() {
+                let sym = htbl.huffval[p];
+                let (len, r, s) = (u32::from(len), u32::from(sym >> 4), u32::from(sym & 15));
+                if len + s > SKIP_BITS {
                     continue;
+                }
+                let adv = match (s, r) {
+                    (0, 15) => 16,
+                    (0, _) => 64,
+                    _ => r + 1,
                 };
-                let (l2, a2) = match t.step(bits << l1, SKIP_BITS - l1) {
-                    Some((l2, a2)) if a1 < 64 => (l1 + l2, a1 + a2),
-                    _ => (l1, a1),
+                let at = (code << (SKIP_BITS - len)) as usize;
+                first[at..at + (1 << (SKIP_BITS - len))].fill((len + s) | adv << 8);
+            }
+            const MASK: usize = (1 << SKIP_BITS) - 1;
+            for (i, e) in t.skip.iter_mut().enumerate() {
+                let (l1, a1) = (first[i] & 0xFF, first[i] >> 8);
+                if l1 == 0 {
+                    continue;
+                }
+                // The second, from the bits after the first (zeros shifted in past the
+                // index: it counts only if it fits in the bits the index has).
+                let next = first[(i << l1) & MASK];
+                let (l2, a2) = (next & 0xFF, next >> 8);
+                *e = if a1 < 64 && l2 != 0 && l1 + l2 <= SKIP_BITS {
+                    l1 | a1 << 8 | (l1 + l2) << 16 | (a1 + a2) << 24
+                } else {
+                    l1 | a1 << 8 | l1 << 16 | a1 << 24
                 };
-                t.skip[i] = l1 | a1 << 8 | l2 << 16 | a2 << 24;
             }
         }
         Some(t)
-    }
-
-    /// The AC coefficient at the top of `bits`, if its code and extra bits fit in `avail`
-    /// bits: `(length, zigzag advance)`, 64 for an end of block.
-    fn step(&self, bits: u64, avail: u32) -> Option<(u32, u32)> {
-        (1..=avail.min(16)).find_map(|l| {
-            let code = (bits >> (64 - l)) as i32;
-            if code > self.maxcode[l as usize] {
-                return None;
-            }
-            let sym = self.huffval[((code + self.valoffset[l as usize]) & 0xFF) as usize];
-            let (r, s) = (u32::from(sym >> 4), u32::from(sym & 15));
-            let adv = match (s, r) {
-                (0, 15) => 16,
-                (0, _) => 64,
-                _ => r + 1,
-            };
-            Some((l + s <= avail).then_some((l + s, adv)))
-        })?
     }
 }
 
@@ -786,4 +788,120 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, bytes: &[u8]) -> Option<Box<Entr
     });
     t.entropy = std::ptr::from_mut(&mut *e).cast();
     Some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::SplitMix64;
+
+    /// A random valid table: code lengths by a random walk that stays within the code space
+    /// (libjpeg's check), symbols random (DC: 0..=15).
+    fn random_table(rng: &mut SplitMix64, dc: bool) -> j::JHUFF_TBL {
+        // SAFETY: a plain C struct of integers, for which zero is valid.
+        let mut t: j::JHUFF_TBL = unsafe { std::mem::zeroed() };
+        let (mut room, mut n) = (1u64 << 16, 0usize);
+        let want = if dc {
+            1 + rng.next() as usize % 16
+        } else {
+            2 + rng.next() as usize % 160
+        };
+        for l in 1..=16usize {
+            let cost = 1u64 << (16 - l);
+            let mut k = rng.next() as usize % (want / 4 + 2);
+            if l == 16 || n + k > want {
+                k = want.saturating_sub(n);
+            }
+            // An all-ones code is not allowed (libjpeg refuses a full code space).
+            k = k.min(((room - 1) / cost) as usize).min(255);
+            t.bits[l] = k as u8;
+            room -= k as u64 * cost;
+            n += k;
+        }
+        for v in &mut t.huffval[..n] {
+            *v = if dc {
+                (rng.next() % 16) as u8
+            } else {
+                rng.next() as u8
+            };
+        }
+        t
+    }
+
+    /// The coefficient at the top of `bits`, decoded the plain way (libjpeg's
+    /// `jpeg_huff_decode`): `(code + extra length, run, value)`, run 63 for an end of block.
+    fn plain(t: &j::JHUFF_TBL, bits: u64, dc: bool) -> Option<(u32, usize, i32)> {
+        let (mut code, mut first, mut p) = (0i64, 0i64, 0usize);
+        for l in 1..=16u32 {
+            code = code << 1 | ((bits >> (64 - l)) & 1) as i64;
+            let count = i64::from(t.bits[l as usize]);
+            if code - first < count {
+                let sym = t.huffval[p + (code - first) as usize];
+                let (r, s) = if dc {
+                    (0, u32::from(sym))
+                } else {
+                    (usize::from(sym >> 4), u32::from(sym & 15))
+                };
+                return Some(match (dc, s, r) {
+                    (_, 0, _) if dc => (l, 0, 0),
+                    (_, 0, 15) => (l, 15, 0),
+                    (_, 0, _) => (l, 63, 0),
+                    _ => (l + s, r, extend(((bits << l) >> (64 - s)) as i32, s)),
+                });
+            }
+            p += count as usize;
+            first = (first + count) << 1;
+        }
+        None
+    }
+
+    /// Every lookup table agrees with the plain decode, on random tables and bits.
+    #[test]
+    fn tables_decode_as_the_plain_walk() {
+        let mut rng = SplitMix64::new(7);
+        for case in 0..300 {
+            let dc = case % 3 == 0;
+            let h = random_table(&mut rng, dc);
+            let t = Table::new(&h, dc).expect("a valid table");
+            for _ in 0..2000 {
+                let bits = rng.next();
+                let want = plain(&h, bits, dc);
+                // The short table, or the long search.
+                let got = (t.short[(bits >> (64 - FAST_BITS)) as usize] != 0 || want.is_some())
+                    .then(|| std::panic::catch_unwind(|| long_symbol(&t, bits)).ok())
+                    .flatten();
+                assert_eq!(got.is_some(), want.is_some(), "case {case}");
+                // A fast entry is the whole coefficient.
+                let e = t.fast[(bits >> (64 - FAST_BITS)) as usize];
+                if e != 0 {
+                    let (len, run, v) = want.unwrap();
+                    assert_eq!(e & 0xFF, len, "case {case}");
+                    assert_eq!(((e >> 8) & 0xFF) as usize, run);
+                    assert_eq!(i32::from((e >> 16) as i16), v);
+                } else if let Some((len, _, _)) = want {
+                    assert!(
+                        len > FAST_BITS,
+                        "case {case}: {len} bits not in the fast table"
+                    );
+                }
+                if dc {
+                    continue;
+                }
+                // A skip entry: one or two coefficients' lengths and advances.
+                let e = t.skip[(bits >> (64 - SKIP_BITS)) as usize];
+                let adv = |run: usize| if run == 63 { 64 } else { run as u32 + 1 };
+                match want {
+                    Some((l1, r1, _)) if l1 <= SKIP_BITS => {
+                        assert_eq!((e & 0xFF, (e >> 8) & 0xFF), (l1, adv(r1)));
+                        let second = plain(&h, bits << l1, false)
+                            .filter(|&(l2, _, _)| r1 != 63 && l1 + l2 <= SKIP_BITS);
+                        let (l12, a12) = second
+                            .map_or((l1, adv(r1)), |(l2, r2, _)| (l1 + l2, adv(r1) + adv(r2)));
+                        assert_eq!(((e >> 16) & 0xFF, e >> 24), (l12, a12), "case {case}");
+                    }
+                    _ => assert_eq!(e, 0),
+                }
+            }
+        }
+    }
 }
