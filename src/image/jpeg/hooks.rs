@@ -1,15 +1,17 @@
 //! libjpeg's three hot loops replaced by this crate's SIMD kernels, through libjpeg's own method
-//! pointers: the 8x8 inverse DCT ([`super::idct`]), fancy chroma upsampling
-//! ([`super::upsample`]) and YCbCr to RGB conversion ([`super::color`]). The C library is built
-//! without its assembly (that needs `nasm`), and these loops are about two thirds of its decode
-//! time; the kernels compute the same bytes (each is tested against a port of the C).
+//! pointers: the inverse DCT ([`super::idct`]: the 8x8 one, and the 8x8-to-4x4 one of 1/2-scale
+//! decoding), fancy chroma upsampling ([`super::upsample`]) and YCbCr to RGB conversion
+//! ([`super::color`]). The C library is built without its assembly (that needs `nasm`), and
+//! these loops are about two thirds of its decode time; the kernels compute the same bytes (each
+//! is tested against a port of the C).
 //!
 //! libjpeg chooses its methods in `jpeg_start_decompress`, which calls each module's
 //! `start_pass` once for a single output pass (the only kind we run); [`install`] runs right
 //! after it and swaps in a kernel only where libjpeg chose the C routine the kernel ports, by
 //! the same rules libjpeg used (jddctmgr.c, jdsample.c's `jinit_upsampler`, jdcolor.c), at every
-//! scale (`scale_denom` 1, 2, 4, 8: scaled decoding still runs the 8x8 IDCT on chroma blocks it
-//! enlarges instead of upsampling). Anything else keeps libjpeg's code.
+//! scale (`scale_denom` 1, 2, 4, 8: a component's DCT is scaled to 8, 4, 2 or 1 samples, and
+//! scaled decoding runs a larger one on chroma blocks it enlarges instead of upsampling). The
+//! 8x8 and 4x4 IDCTs have kernels; the 2x2 and 1x1 ones, and anything else, keep libjpeg's code.
 //!
 //! The methods live in libjpeg's internal structs (jpegint.h, jdsample.h). `mozjpeg-sys`
 //! doesn't export them, so they are mirrored here with `repr(C)`; the pointers to them are the
@@ -181,11 +183,19 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, denom: u8, grey: bool) -> u8 {
     // SAFETY: `idct` points to libjpeg's `jpeg_inverse_dct` (checked non-null above).
     let idct_obj = unsafe { &mut *idct_ptr.cast::<InverseDct>() };
     for (ci, c) in comps.iter().enumerate() {
-        // jddctmgr.c: an 8x8 DCT with JDCT_ISLOW is `jpeg_idct_islow`.
-        if c.component_needed != 0 && c.dct_scaled_size == 8 && idct_obj.inverse_dct[ci].is_some() {
-            idct_obj.inverse_dct[ci] = Some(islow);
-            done |= IDCT;
+        if c.component_needed == 0 || idct_obj.inverse_dct[ci].is_none() {
+            continue;
         }
+        // jddctmgr.c: an 8x8 DCT with JDCT_ISLOW is `jpeg_idct_islow`, a 4x4 one (whatever
+        // the method) `jpeg_idct_4x4`.
+        let kernel: IdctFn = match c.dct_scaled_size {
+            8 => islow,
+            // SAFETY: `quant_table` is set (checked above) and `dct_table` is libjpeg's.
+            4 if unsafe { islow_multipliers(c) } => islow_4x4,
+            _ => continue,
+        };
+        idct_obj.inverse_dct[ci] = Some(kernel);
+        done |= IDCT;
     }
 
     if n == 3 && cinfo.jpeg_color_space == j::JCS_YCbCr && cinfo.out_color_space == j::JCS_RGB {
@@ -251,6 +261,57 @@ unsafe extern "C-unwind" fn islow(
         for (r, row) in out.iter().enumerate() {
             let dst = (*output_buf.add(r)).add(output_col as usize);
             std::ptr::copy_nonoverlapping(row.as_ptr(), dst, 8);
+        }
+    }
+}
+
+/// Whether `c.dct_table` holds the multipliers `jpeg_idct_4x4` reads as [`islow_4x4`] reads
+/// them: 64 `int`s (`ISLOW_MULT_TYPE` is `int` in a libjpeg built without SIMD, `short` with
+/// it), which jddctmgr.c's `start_pass` copied from the component's quantization table.
+///
+/// # Safety
+///
+/// `c` is a component of a decompressor on which `jpeg_start_decompress` has returned, with
+/// `quant_table` set.
+unsafe fn islow_multipliers(c: &CompInfo) -> bool {
+    if c.dct_table.is_null() {
+        return false;
+    }
+    // SAFETY: `dct_table` is jddctmgr.c's `multiplier_table`, a union that holds 64 `float`s,
+    // allocated by `alloc_small` (aligned for any of its members); `quant_table` is set (this
+    // function's contract).
+    let (table, quant) = unsafe {
+        (
+            &*c.dct_table.cast::<[c_int; 64]>(),
+            &(*c.quant_table).quantval,
+        )
+    };
+    table.iter().zip(quant).all(|(&m, &q)| m == c_int::from(q))
+}
+
+/// `jpeg_idct_4x4`'s signature (jidctred.c), computing with [`idct::avx2_4x4`].
+unsafe extern "C-unwind" fn islow_4x4(
+    _cinfo: *mut Cinfo,
+    compptr: *mut CompInfo,
+    coef: *mut i16,
+    output_buf: *mut *mut u8,
+    output_col: c_uint,
+) {
+    // Installed only where AVX2 is available.
+    let Some(token) = Avx2::new() else {
+        return;
+    };
+    // SAFETY: libjpeg passes the component, one block of 64 coefficients, and 4 output rows
+    // each with at least `output_col + 4` samples (jdcoefct.c, for `DCT_scaled_size` 4);
+    // `dct_table` holds the 64 `int` multipliers the C reads (checked in `install`).
+    unsafe {
+        let quant = &*(*compptr).dct_table.cast::<[i32; 64]>();
+        let coef = &*coef.cast::<[i16; 64]>();
+        let mut out = [[0u8; 4]; 4];
+        idct::avx2_4x4(token, coef, quant, &mut out);
+        for (r, row) in out.iter().enumerate() {
+            let dst = (*output_buf.add(r)).add(output_col as usize);
+            std::ptr::copy_nonoverlapping(row.as_ptr(), dst, 4);
         }
     }
 }
@@ -347,6 +408,29 @@ unsafe extern "C-unwind" fn h2v2(
             upsample::h2v2_fancy(row(i), row(i - 1), upper);
             let lower = std::slice::from_raw_parts_mut(*output.add(2 * inrow + 1), 2 * w);
             upsample::h2v2_fancy(row(i), row(i + 1), lower);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode_with;
+    use super::*;
+
+    /// At 1/2 scale every DCT of a 4:4:4 or grey file is scaled to 4: its IDCT runs as the
+    /// 4x4 kernel alone, with the C's pixels.
+    #[test]
+    fn half_scale_runs_the_4x4_kernel() {
+        if Avx2::new().is_none() {
+            return;
+        }
+        for name in ["decode/jpg_444.jpg", "corpus/edge_gray_L.jpg"] {
+            let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(path).unwrap();
+            let c = decode_with(&bytes, 2, 1 << 30, None).unwrap();
+            let k = decode_with(&bytes, 2, 1 << 30, Some(false)).unwrap();
+            assert_ne!(k.kernels & IDCT, 0, "{name}");
+            assert!(c.data == k.data, "{name}");
         }
     }
 }
