@@ -414,7 +414,7 @@ unsafe extern "C-unwind" fn h2v2(
 
 #[cfg(test)]
 mod tests {
-    use super::super::decode_with;
+    use super::super::{decode_with, Colour, Plan};
     use super::*;
 
     /// At 1/2 scale every DCT of a 4:4:4 or grey file is scaled to 4: its IDCT runs as the
@@ -427,8 +427,13 @@ mod tests {
         for name in ["decode/jpg_444.jpg", "corpus/edge_gray_L.jpg"] {
             let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
             let bytes = std::fs::read(path).unwrap();
-            let c = decode_with(&bytes, 2, 1 << 30, None).unwrap();
-            let k = decode_with(&bytes, 2, 1 << 30, Some(false)).unwrap();
+            let plan = |kernels| Plan {
+                colour: Colour::Rgb,
+                kernels,
+                huffman: kernels,
+            };
+            let c = decode_with(&bytes, 2, 1 << 30, plan(false)).unwrap();
+            let k = decode_with(&bytes, 2, 1 << 30, plan(true)).unwrap();
             assert_ne!(k.kernels & IDCT, 0, "{name}");
             assert!(c.data == k.data, "{name}");
         }
