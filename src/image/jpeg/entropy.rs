@@ -364,8 +364,8 @@ struct Reader {
 
 struct State {
     r: Reader,
-    dc_tables: [Option<Table>; 4],
-    ac_tables: [Option<Table>; 4],
+    /// The scan's tables, which [`Block`]s index.
+    tables: Vec<Table>,
     blocks: Vec<Block>,
     pred: [i32; 4],
     restart_interval: u32,
@@ -556,13 +556,10 @@ impl State {
             }};
         }
         for (b, &blk) in self.blocks.iter().enumerate() {
-            // `install` built every table a block names.
-            let (Some(dc_table), Some(ac_table)) = (
-                &self.dc_tables[usize::from(blk.dc)],
-                &self.ac_tables[usize::from(blk.ac)],
-            ) else {
-                give_up()
-            };
+            let (dc_table, ac_table) = (
+                &self.tables[usize::from(blk.dc)],
+                &self.tables[usize::from(blk.ac)],
+            );
             refill!();
             let e = dc_table.fast[(bits >> (64 - FAST_BITS)) as usize];
             let diff = if e != 0 {
@@ -708,8 +705,9 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, bytes: &[u8]) -> Option<Box<Entr
     if start > bytes.len() || start + src.bytes_in_buffer != bytes.len() {
         return None;
     }
-    let mut dc_tables: [Option<Table>; 4] = Default::default();
-    let mut ac_tables: [Option<Table>; 4] = Default::default();
+    // The tables, and where each of libjpeg's DC and AC slots is among them.
+    let mut tables = Vec::new();
+    let mut slots = [[None::<u8>; 4]; 2];
     let mut comps = [(0u8, 0u8, false, false); 4];
     for (ci, &c) in t.cur_comp_info[..t.comps_in_scan as usize]
         .iter()
@@ -731,16 +729,20 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, bytes: &[u8]) -> Option<Box<Entr
         {
             return None;
         }
-        if dc_tables[dc].is_none() {
-            // SAFETY: non-null: a table libjpeg read (or its default).
-            dc_tables[dc] = Some(Table::new(unsafe { &*t.dc_huff_tbl_ptrs[dc] }, true)?);
-        }
-        if ac_tables[ac].is_none() {
-            // SAFETY: as above.
-            ac_tables[ac] = Some(Table::new(unsafe { &*t.ac_huff_tbl_ptrs[ac] }, false)?);
-        }
+        let mut index = |kind: usize, slot: usize, htbl: *mut j::JHUFF_TBL| {
+            if let Some(i) = slots[kind][slot] {
+                return Some(i);
+            }
+            // SAFETY: non-null (checked above): a table libjpeg read (or its default).
+            tables.push(Table::new(unsafe { &*htbl }, kind == 0)?);
+            let i = (tables.len() - 1) as u8;
+            slots[kind][slot] = Some(i);
+            Some(i)
+        };
+        let dc = index(0, dc, t.dc_huff_tbl_ptrs[dc])?;
+        let ac = index(1, ac, t.ac_huff_tbl_ptrs[ac])?;
         let needed = c.component_needed != 0;
-        comps[ci] = (dc as u8, ac as u8, needed, needed && c.dct_scaled_size > 1);
+        comps[ci] = (dc, ac, needed, needed && c.dct_scaled_size > 1);
     }
     let mut blocks = Vec::with_capacity(t.blocks_in_MCU as usize);
     for &ci in &t.MCU_membership[..t.blocks_in_MCU as usize] {
@@ -776,8 +778,7 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, bytes: &[u8]) -> Option<Box<Entr
                 marker: false,
                 eof: false,
             },
-            dc_tables,
-            ac_tables,
+            tables,
             blocks,
             pred: [0; 4],
             restart_interval: t.restart_interval,
