@@ -14,7 +14,13 @@
 //! - any other component count or precision: an error, as in Pillow ("cannot handle ...").
 //!
 //! [`decode`] with `denom` 2, 4 or 8 is libjpeg's DCT-domain scaling (`scale_denom`), for
-//! [`DecodeMode::Fast`](super::DecodeMode::Fast).
+//! [`DecodeMode::Fast`](super::DecodeMode::Fast), which also asks for a colour file's luma only
+//! ([`Colour::Luma`]).
+//!
+//! libjpeg's hot loops run as this crate's code where it applies: the IDCTs, upsampling and
+//! colour conversion as AVX2 kernels (`hooks`), and the Huffman decoding of single-scan files
+//! (`entropy`), which gives up to libjpeg's own decoder (the file is decoded again) on anything
+//! but plain data.
 //!
 //! # Errors, not aborts
 //!
