@@ -3,16 +3,19 @@
 //! Pillow's grey (`convert("L")` of those RGB pixels).
 //!
 //! * [`scalar`]: a line-for-line, table-driven port of the C; the oracle.
+//! * `avx512` (x86-64 with AVX-512BW): the grey variant only, `avx2`'s arithmetic on 32 pixels
+//!   per step.
 //! * `avx2` (x86-64): 16 pixels per step. The tables are linear in `x = c - 128`, so each entry
 //!   is computed with the integer expression and rounding the C uses to fill it
 //!   (`(a * x + ONE_HALF) >> 16`, arithmetic shift), split so that `vpmaddwd` does it on 16-bit
 //!   lanes exactly (see the module); saturating packs do the range limiting (`0..=255`).
 //!   Exhaustively tested equal to [`scalar`] over all 2^24 inputs.
 //!
-//! The public functions check the slice lengths and dispatch on [`Avx2::new`].
+//! The public functions check the slice lengths and dispatch on [`Avx512::new`] (grey) and
+//! [`Avx2::new`].
 
 #[cfg(target_arch = "x86_64")]
-use crate::arch::x86::Avx2;
+use crate::arch::x86::{Avx2, Avx512};
 
 /// libjpeg's `SCALEBITS`.
 const SCALEBITS: u32 = 16;
@@ -64,6 +67,10 @@ pub(crate) fn ycc_to_luma(y: &[u8], cb: &[u8], cr: &[u8], grey: &mut [u8]) {
         "ycc_to_luma: rows too short"
     );
     let (cb, cr, grey) = (&cb[..n], &cr[..n], &mut grey[..n]);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(token) = Avx512::new() {
+        return avx512::ycc_to_luma(token, y, cb, cr, grey);
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(token) = Avx2::new() {
         return avx2::ycc_to_luma(token, y, cb, cr, grey);
@@ -184,13 +191,13 @@ mod avx2 {
     // * `Cb_b_tab[cb] = 2 * xb + ((CB_B * xb + ONE_HALF) >> 16)`, `FIX(1.77200) = 131072 + CB_B`;
     // * `(Cb_g_tab[cb] + Cr_g_tab[cr]) >> 16 = -xr + ((G_B * xb + G_R * xr + ONE_HALF) >> 16)`,
     //   `-FIX(0.71414) = -65536 + G_R`, `G_B = -FIX(0.34414)`.
-    const CR_R: i16 = (FIX_1_40200 - 65536) as i16;
-    const CB_B: i16 = (FIX_1_77200 - 131072) as i16;
-    const G_B: i16 = -FIX_0_34414 as i16;
-    const G_R: i16 = (65536 - FIX_0_71414) as i16;
+    pub(super) const CR_R: i16 = (FIX_1_40200 - 65536) as i16;
+    pub(super) const CB_B: i16 = (FIX_1_77200 - 131072) as i16;
+    pub(super) const G_B: i16 = -FIX_0_34414 as i16;
+    pub(super) const G_R: i16 = (65536 - FIX_0_71414) as i16;
     // Pillow's grey likewise: `19595 * r + 38470 * g + 7471 * b + 0x8000 =
     // 65536 * g + (19595 * r + L_G * g + 7471 * b + 0x8000)`, `L_G = 38470 - 65536`.
-    const L_G: i16 = (38470 - 65536) as i16;
+    pub(super) const L_G: i16 = (38470 - 65536) as i16;
 
     pub(super) fn ycc_to_rgb(_token: Avx2, y: &[u8], cb: &[u8], cr: &[u8], rgb: &mut [u8]) {
         assert!(cb.len() == y.len() && cr.len() == y.len() && rgb.len() == 3 * y.len());
@@ -207,7 +214,7 @@ mod avx2 {
     /// Two 16-bit multipliers as the `vpmaddwd` operand `(a, b)` for pairs `(p, q)`:
     /// `a * p + b * q` in each 32-bit lane.
     #[inline(always)]
-    fn pair(a: i16, b: i16) -> i32 {
+    pub(super) fn pair(a: i16, b: i16) -> i32 {
         i32::from(a as u16) | (i32::from(b) << 16)
     }
 
@@ -363,6 +370,86 @@ mod avx2 {
     }
 }
 
+/// [`avx2`]'s grey conversion on 512-bit vectors: the same lane-wise arithmetic (unpacks and
+/// packs work within 128-bit lanes alike), 32 pixels a step.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::avx2::{pair, CB_B, CR_R, G_B, G_R, L_G};
+    use super::{scalar, ONE_HALF};
+    use crate::arch::x86::Avx512;
+
+    /// Pixels per step.
+    const STEP: usize = 32;
+
+    pub(super) fn ycc_to_luma(_token: Avx512, y: &[u8], cb: &[u8], cr: &[u8], grey: &mut [u8]) {
+        assert!(cb.len() == y.len() && cr.len() == y.len() && grey.len() == y.len());
+        // SAFETY: the token proves AVX-512F/BW; the lengths are checked above.
+        unsafe { luma_rows(y, cb, cr, grey) }
+    }
+
+    /// # Safety
+    ///
+    /// AVX-512F and BW must be available; `cb`, `cr` and `grey` as long as `y`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn luma_rows(y: &[u8], cb: &[u8], cr: &[u8], grey: &mut [u8]) {
+        let n = y.len();
+        let (zero, max) = (_mm512_setzero_si512(), _mm512_set1_epi16(255));
+        let half = _mm512_set1_epi32(ONE_HALF as i32);
+        let center = _mm512_set1_epi16(128);
+        // `(a * p + b * q + ONE_HALF) >> 16` of the pairs in `lo` and `hi`, packed back.
+        let madd_round = |lo: __m512i, hi: __m512i, ab: i32| {
+            let ab = _mm512_set1_epi32(ab);
+            let f = |v| _mm512_srai_epi32::<16>(_mm512_add_epi32(_mm512_madd_epi16(v, ab), half));
+            _mm512_packs_epi32(f(lo), f(hi))
+        };
+        let (two, rg, b1) = (
+            _mm512_set1_epi16(2),
+            _mm512_set1_epi32(pair(19595, L_G)),
+            _mm512_set1_epi32(pair(7471, 16384)),
+        );
+        let mut i = 0;
+        while i + STEP <= n {
+            // SAFETY: i + 32 <= n, the length of each row, input and output.
+            unsafe {
+                let load =
+                    |s: &[u8]| _mm512_cvtepu8_epi16(_mm256_loadu_si256(s.as_ptr().add(i).cast()));
+                let yv = load(y);
+                let xb = _mm512_sub_epi16(load(cb), center);
+                let xr = _mm512_sub_epi16(load(cr), center);
+                let (lo, hi) = (_mm512_unpacklo_epi16(xb, xr), _mm512_unpackhi_epi16(xb, xr));
+                let clamp = |v| _mm512_min_epi16(_mm512_max_epi16(v, zero), max);
+                let r = clamp(_mm512_add_epi16(
+                    _mm512_add_epi16(yv, xr),
+                    madd_round(lo, hi, pair(0, CR_R)),
+                ));
+                let g = clamp(_mm512_add_epi16(
+                    _mm512_sub_epi16(yv, xr),
+                    madd_round(lo, hi, pair(G_B, G_R)),
+                ));
+                let b = clamp(_mm512_add_epi16(
+                    _mm512_add_epi16(yv, _mm512_add_epi16(xb, xb)),
+                    madd_round(lo, hi, pair(CB_B, 0)),
+                ));
+                let part = |p, q| {
+                    _mm512_srai_epi32::<16>(_mm512_add_epi32(
+                        _mm512_madd_epi16(p, rg),
+                        _mm512_madd_epi16(q, b1),
+                    ))
+                };
+                let lo = part(_mm512_unpacklo_epi16(r, g), _mm512_unpacklo_epi16(b, two));
+                let hi = part(_mm512_unpackhi_epi16(r, g), _mm512_unpackhi_epi16(b, two));
+                // g + (19595 r + L_G g + 7471 b + 0x8000) >> 16, in 0..=255.
+                let l = _mm512_add_epi16(_mm512_packs_epi32(lo, hi), g);
+                _mm256_storeu_si256(grey.as_mut_ptr().add(i).cast(), _mm512_cvtepi16_epi8(l));
+            }
+            i += STEP;
+        }
+        scalar::ycc_to_luma(&y[i..], &cb[i..], &cr[i..], &mut grey[i..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,7 +496,8 @@ mod tests {
     }
 
     /// Every (y, cb, cr) in rows of varying lengths (so that the SIMD tails run too): the
-    /// public functions (AVX2 where the CPU has it) equal the scalar port.
+    /// public functions (AVX-512 or AVX2 where the CPU has it) and the AVX2 grey equal the
+    /// scalar port.
     /// A pixel's index in the cube is `y << 16 | cb << 8 | cr`.
     #[test]
     fn exhaustive_all_inputs() {
@@ -432,6 +520,13 @@ mod tests {
             ycc_to_rgb(y, cb, cr, &mut got_rgb[..3 * n]);
             scalar::ycc_to_luma(y, cb, cr, &mut want_l[..n]);
             ycc_to_luma(y, cb, cr, &mut got_l[..n]);
+            // The AVX2 grey too where the public function takes the AVX-512 one.
+            #[cfg(target_arch = "x86_64")]
+            if let (Some(_), Some(token)) = (Avx512::new(), Avx2::new()) {
+                let mut l2 = vec![0; n];
+                avx2::ycc_to_luma(token, y, cb, cr, &mut l2);
+                assert!(l2 == want_l[..n], "AVX2 grey, a row of {n} at {start}");
+            }
             if got_rgb[..3 * n] != want_rgb[..3 * n] || got_l[..n] != want_l[..n] {
                 for k in 0..n {
                     assert_eq!(
