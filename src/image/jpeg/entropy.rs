@@ -76,7 +76,7 @@ struct Tail {
     total_iMCU_rows: c_uint,
     sample_range_limit: *mut u8,
     comps_in_scan: c_int,
-    cur_comp_info: [*mut CompHead; 4],
+    cur_comp_info: [*mut CompInfo; 4],
     MCUs_per_row: c_uint,
     MCU_rows_in_scan: c_uint,
     blocks_in_MCU: c_int,
@@ -110,29 +110,39 @@ const _: () = assert!(
             == std::mem::offset_of!(Cinfo, max_v_samp_factor)
 );
 
-/// The start of `jpeg_component_info` (jpeglib.h) up to the fields the entropy decoder reads.
+/// `jpeg_component_info` (jpeglib.h, the default ABI), with the fields `mozjpeg-sys` keeps
+/// private (also read by `hooks`).
 #[repr(C)]
-struct CompHead {
-    component_id: c_int,
-    component_index: c_int,
-    h_samp_factor: c_int,
-    v_samp_factor: c_int,
-    quant_tbl_no: c_int,
-    dc_tbl_no: c_int,
-    ac_tbl_no: c_int,
-    width_in_blocks: c_uint,
-    height_in_blocks: c_uint,
-    dct_scaled_size: c_int,
-    downsampled_width: c_uint,
-    downsampled_height: c_uint,
-    component_needed: j::boolean,
+pub(super) struct CompInfo {
+    pub(super) component_id: c_int,
+    pub(super) component_index: c_int,
+    pub(super) h_samp_factor: c_int,
+    pub(super) v_samp_factor: c_int,
+    pub(super) quant_tbl_no: c_int,
+    pub(super) dc_tbl_no: c_int,
+    pub(super) ac_tbl_no: c_int,
+    pub(super) width_in_blocks: c_uint,
+    pub(super) height_in_blocks: c_uint,
+    pub(super) dct_scaled_size: c_int,
+    pub(super) downsampled_width: c_uint,
+    pub(super) downsampled_height: c_uint,
+    pub(super) component_needed: c_int,
+    pub(super) mcu_width: c_int,
+    pub(super) mcu_height: c_int,
+    pub(super) mcu_blocks: c_int,
+    pub(super) mcu_sample_width: c_int,
+    pub(super) last_col_width: c_int,
+    pub(super) last_row_height: c_int,
+    pub(super) quant_table: *mut j::JQUANT_TBL,
+    pub(super) dct_table: *mut c_void,
 }
 
 const _: () = assert!(
-    std::mem::offset_of!(CompHead, ac_tbl_no)
-        == std::mem::offset_of!(j::jpeg_component_info, ac_tbl_no)
-        && std::mem::offset_of!(CompHead, height_in_blocks)
-            == std::mem::offset_of!(j::jpeg_component_info, height_in_blocks)
+    std::mem::size_of::<CompInfo>() == std::mem::size_of::<j::jpeg_component_info>()
+        && std::mem::offset_of!(CompInfo, ac_tbl_no)
+            == std::mem::offset_of!(j::jpeg_component_info, ac_tbl_no)
+        && std::mem::offset_of!(CompInfo, quant_table)
+            == std::mem::offset_of!(j::jpeg_component_info, quant_table)
 );
 
 /// `struct jpeg_input_controller` (jpegint.h).

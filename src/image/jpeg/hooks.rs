@@ -25,6 +25,7 @@ use std::os::raw::{c_int, c_uint, c_void};
 
 use mozjpeg_sys as j;
 
+use super::entropy::CompInfo;
 use super::{color, idct, upsample};
 use crate::arch::x86::Avx2;
 
@@ -32,39 +33,6 @@ use crate::arch::x86::Avx2;
 const MAX_COMPONENTS: usize = 10;
 
 type Cinfo = j::jpeg_decompress_struct;
-
-/// `jpeg_component_info` (jpeglib.h, the default ABI), with the fields `mozjpeg-sys` keeps
-/// private.
-#[repr(C)]
-struct CompInfo {
-    component_id: c_int,
-    component_index: c_int,
-    h_samp_factor: c_int,
-    v_samp_factor: c_int,
-    quant_tbl_no: c_int,
-    dc_tbl_no: c_int,
-    ac_tbl_no: c_int,
-    width_in_blocks: c_uint,
-    height_in_blocks: c_uint,
-    dct_scaled_size: c_int,
-    downsampled_width: c_uint,
-    downsampled_height: c_uint,
-    component_needed: c_int,
-    mcu_width: c_int,
-    mcu_height: c_int,
-    mcu_blocks: c_int,
-    mcu_sample_width: c_int,
-    last_col_width: c_int,
-    last_row_height: c_int,
-    quant_table: *mut j::JQUANT_TBL,
-    dct_table: *mut c_void,
-}
-
-const _: () = assert!(
-    std::mem::size_of::<CompInfo>() == std::mem::size_of::<j::jpeg_component_info>()
-        && std::mem::offset_of!(CompInfo, quant_table)
-            == std::mem::offset_of!(j::jpeg_component_info, quant_table)
-);
 
 type IdctFn =
     unsafe extern "C-unwind" fn(*mut Cinfo, *mut CompInfo, *mut i16, *mut *mut u8, c_uint);
@@ -258,9 +226,21 @@ unsafe extern "C-unwind" fn islow(
         let coef = &*coef.cast::<[i16; 64]>();
         let mut out = [[0u8; 8]; 8];
         idct::avx2(token, coef, quant, &mut out);
-        for (r, row) in out.iter().enumerate() {
+        store(&out, output_buf, output_col);
+    }
+}
+
+/// Copies an IDCT kernel's `N` x `N` samples to libjpeg's output rows at `output_col`.
+///
+/// # Safety
+///
+/// `output_buf` holds `N` rows, each with at least `output_col + N` writable samples.
+unsafe fn store<const N: usize>(out: &[[u8; N]; N], output_buf: *mut *mut u8, output_col: c_uint) {
+    for (r, row) in out.iter().enumerate() {
+        // SAFETY: this function's contract.
+        unsafe {
             let dst = (*output_buf.add(r)).add(output_col as usize);
-            std::ptr::copy_nonoverlapping(row.as_ptr(), dst, 8);
+            std::ptr::copy_nonoverlapping(row.as_ptr(), dst, N);
         }
     }
 }
@@ -309,10 +289,7 @@ unsafe extern "C-unwind" fn islow_4x4(
         let coef = &*coef.cast::<[i16; 64]>();
         let mut out = [[0u8; 4]; 4];
         idct::avx2_4x4(token, coef, quant, &mut out);
-        for (r, row) in out.iter().enumerate() {
-            let dst = (*output_buf.add(r)).add(output_col as usize);
-            std::ptr::copy_nonoverlapping(row.as_ptr(), dst, 4);
-        }
+        store(&out, output_buf, output_col);
     }
 }
 
