@@ -11,7 +11,9 @@
 //!   hold no `0xFF`, and never calls a source manager;
 //! - one table lookup gives a whole coefficient (its code, the extra bits that follow and the
 //!   value they make) when both fit in [`FAST_BITS`] bits, which most do; libjpeg looks up the
-//!   code, then reads the extra bits in a second step.
+//!   code, then reads the extra bits in a second step;
+//! - where the coefficients' values aren't kept (a component not needed, the ACs of a 1/8-scale
+//!   decode), one lookup in [`SKIP_BITS`] bits steps over up to two of them.
 //!
 //! It decodes valid data to exactly the coefficients jdhuff.c does (the same values, stored at
 //! the same positions, with the same DC wrap-around and natural-order clamp). Whatever jdhuff.c
