@@ -194,8 +194,8 @@ pub enum DecodeMode {
     /// decodes at full size. Several times faster than [`DecodeMode::Exact`] on large photos;
     /// hashes differ from the exact ones by a few bits (see the README for the measured
     /// distances). [`DecodeMode::fast_for`] picks `min_side` for the hashes computed. A colour
-    /// (YCbCr) JPEG it scales comes out grey: its luma as stored, the chroma left undecoded,
-    /// since every hash here needs only luminance. Needs `jpeg-exact`; without it, as
+    /// (YCbCr) JPEG it scales comes out grey: its luma as stored, the chroma read past but
+    /// never transformed, since every hash here needs only luminance. Needs `jpeg-exact`; without it, as
     /// [`DecodeMode::PureRust`].
     Fast {
         /// The smallest width and height the scaled decode keeps.

@@ -237,7 +237,8 @@ pub(crate) enum Colour {
     /// Pillow's grey of that RGB (`convert('L')`), where the colour conversion runs as this
     /// crate's kernel (RGB otherwise).
     PillowGrey,
-    /// A YCbCr JPEG's luma (Y) as stored, its chroma not decoded: libjpeg's grey output, for
+    /// A YCbCr JPEG's luma (Y) as stored, its chroma read past but never transformed,
+    /// upsampled or converted: libjpeg's grey output, for
     /// [`DecodeMode::Fast`](super::DecodeMode::Fast). Close to the other greys, not equal.
     Luma,
 }
