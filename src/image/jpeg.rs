@@ -381,6 +381,18 @@ fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64, plan: Plan)
     }
     let w = width as usize;
     let stride = w * layout.bytes_per_pixel();
+    #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+    if let (8, j::JCS_GRAYSCALE, Some(e)) = (denom, out_space, d.entropy.as_mut()) {
+        if let Some(data) = dc_plane(cinfo, e, w, height as usize) {
+            return Ok(Output {
+                data,
+                width,
+                height,
+                layout,
+                kernels: installed | entropy::DC_PLANE,
+            });
+        }
+    }
     let size = stride
         .checked_mul(height as usize)
         .ok_or_else(|| Error::decode("JPEG too large for memory", None))?;
@@ -428,6 +440,52 @@ fn run(d: &mut Decompress, bytes: &[u8], denom: u8, max_memory: u64, plan: Plan)
         layout,
         kernels: installed,
     })
+}
+
+/// A 1/8-scale grey decode straight from the first component's DC terms, as libjpeg's
+/// `jpeg_idct_1x1` turns them into samples, when that component is the full-resolution grey
+/// output (a grey file, or a YCbCr file's luma): without libjpeg's coefficient controller,
+/// which clears and hands over every block of every MCU. `None` (nothing read) where that
+/// does not hold.
+///
+/// # Safety
+///
+/// `cinfo` is the decompressor on which `jpeg_start_decompress` has just returned and `e` was
+/// installed, with grey output of `w` x `h` at `scale_denom` 8.
+#[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+fn dc_plane(
+    cinfo: &mut j::jpeg_decompress_struct,
+    e: &mut entropy::Entropy,
+    w: usize,
+    h: usize,
+) -> Option<Vec<u8>> {
+    let first = cinfo.comp_info;
+    if first.is_null() || cinfo.output_components != 1 {
+        return None;
+    }
+    // SAFETY: `comp_info` holds the header's components (at least one).
+    let c = unsafe { &*first.cast::<entropy::CompInfo>() };
+    if c.dct_scaled_size != 1
+        || c.h_samp_factor != cinfo.max_h_samp_factor
+        || c.v_samp_factor != cinfo.max_v_samp_factor
+        || (c.width_in_blocks as usize, c.height_in_blocks as usize) != (w, h)
+        || c.quant_table.is_null()
+    {
+        return None;
+    }
+    // SAFETY: non-null: the table libjpeg latched for the scan. `jpeg_idct_1x1` multiplies by
+    // its `int` copy (`dct_table`), the same value.
+    let q = i64::from(unsafe { (*c.quant_table).quantval[0] });
+    let mut data = super::decode::zeroed(w * h)?;
+    // SAFETY: this function's contract; the first component of the scan is `comp_info[0]`
+    // whenever the output is this grey (checked by `first_component_dcs` through the blocks
+    // it keeps).
+    unsafe {
+        e.first_component_dcs(cinfo, |x, y, dc| {
+            data[y * w + x] = idct::range_limit(idct::descale(i64::from(dc) * q, 3));
+        })?;
+    }
+    Some(data)
 }
 
 fn c_uint_from(v: u8) -> std::os::raw::c_uint {
@@ -575,10 +633,10 @@ mod tests {
         if bits::active() {
             assert_eq!(
                 seen,
-                bits::IDCT | bits::UPSAMPLE | bits::COLOR | bits::LUMA | HUFFMAN
+                bits::IDCT | bits::UPSAMPLE | bits::COLOR | bits::LUMA | HUFFMAN | DC_PLANE
             );
         } else {
-            assert_eq!(seen, HUFFMAN);
+            assert_eq!(seen & !DC_PLANE, HUFFMAN);
         }
     }
 
@@ -646,22 +704,31 @@ mod tests {
                     } else {
                         assert!(g.data == c.data, "grey {what}");
                     }
-                    seen |= k.kernels;
+                    // Fast mode's luma too: at 1/8 straight from the DC terms where the luma is
+                    // the full-resolution component.
+                    let lc = libjpeg(&bytes, denom, Colour::Luma).unwrap();
+                    let lk = ours(&bytes, denom, Colour::Luma).unwrap();
+                    assert!(lc.data == lk.data, "luma {what}");
+                    seen |= k.kernels | lk.kernels;
                     cases += 1;
                 }
             }
         }
         assert_eq!(cases, 8 * 12 * 4);
         if bits::active() {
-            assert_eq!(seen, bits::IDCT | bits::UPSAMPLE | bits::COLOR | HUFFMAN);
+            assert_eq!(
+                seen,
+                bits::IDCT | bits::UPSAMPLE | bits::COLOR | HUFFMAN | DC_PLANE
+            );
         } else {
-            assert_eq!(seen, HUFFMAN);
+            assert_eq!(seen & !DC_PLANE, HUFFMAN);
         }
     }
 
     /// JPEGs with restart intervals (every MCU, every few, and rows), then those and the
     /// fixtures corrupted in many ways (bits flipped in the scan, bytes cut, markers and
-    /// `0xFF`s put in, restart markers swapped or dropped): our Huffman decoder gives exactly
+    /// `0xFF`s put in, restart markers swapped or dropped), at full size and at 1/8 in RGB and
+    /// in luma (the DC plane): our Huffman decoder gives exactly
     /// libjpeg's result on every one, the same pixels or an error from both, giving up to
     /// libjpeg's decoder where the data is not plain.
     #[test]
@@ -757,7 +824,8 @@ mod tests {
                         }
                     }
                 }
-                for denom in [1, 8] {
+                // Full size, 1/8 (DC terms only), and fast mode's 1/8 luma (the DC plane).
+                for (denom, colour) in [(1, Colour::Rgb), (8, Colour::Rgb), (8, Colour::Luma)] {
                     // Against the same decode with libjpeg's Huffman decoder: on corrupt blocks
                     // our IDCT saturates as Pillow's libjpeg-turbo SIMD does, where the C wraps.
                     let theirs = decode_with(
@@ -765,12 +833,12 @@ mod tests {
                         denom,
                         1 << 30,
                         Plan {
-                            colour: Colour::Rgb,
+                            colour,
                             kernels: true,
                             huffman: false,
                         },
                     );
-                    match (theirs, ours(&b, denom, Colour::Rgb)) {
+                    match (theirs, ours(&b, denom, colour)) {
                         (Ok(c), Ok(k)) => {
                             assert!(c.data == k.data, "corrupt case {case} at 1/{denom}");
                             if k.kernels & HUFFMAN == 0 {
@@ -800,7 +868,7 @@ mod tests {
 
     /// The kernel bits of [`Output::kernels`], and whether the kernels run here (built, and
     /// AVX2 present); elsewhere no kernel runs and the tests only compare pixels.
-    use super::entropy::HUFFMAN;
+    use super::entropy::{DC_PLANE, HUFFMAN};
 
     #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
     mod bits {

@@ -36,6 +36,15 @@ type Cinfo = j::jpeg_decompress_struct;
 /// [`Output::kernels`](super::Output) bit: the scan was decoded by [`decode_mcu`].
 pub(super) const HUFFMAN: u8 = 16;
 
+/// [`Output::kernels`](super::Output) bit: a 1/8-scale grey decode went straight from the DC
+/// terms (`Entropy::first_component_dcs`, x86-64 builds with the kernels), past libjpeg's
+/// coefficient controller.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(feature = "jpeg-simd"))),
+    allow(dead_code)
+)]
+pub(super) const DC_PLANE: u8 = 32;
+
 /// Bits a fast lookup reads: a code and its extra bits that fit here decode in one lookup.
 const FAST_BITS: u32 = 11;
 
@@ -635,6 +644,58 @@ impl State {
         if self.mcus_left == 0 {
             self.r.finish();
         }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
+impl Entropy {
+    /// Decodes the whole scan without libjpeg's coefficient controller, for a decode that
+    /// keeps only the DC terms of the scan's first component (1/8 scale, grey output): calls
+    /// `dc(bx, by, coefficient)` for each of that component's blocks inside the image, with
+    /// the DC coefficient libjpeg would have stored. `None` (nothing read) unless every block
+    /// of the MCU keeps exactly that: the first component's DC alone.
+    ///
+    /// # Safety
+    ///
+    /// `cinfo` is the decompressor [`install`] returned this for, before any MCU was decoded.
+    pub(super) unsafe fn first_component_dcs(
+        &mut self,
+        cinfo: &mut Cinfo,
+        mut dc: impl FnMut(usize, usize, i16),
+    ) -> Option<()> {
+        // SAFETY: a live decompressor (this function's contract).
+        let t = unsafe { &*tail(cinfo) };
+        // SAFETY: set by the SOS reader (checked non-null in `install`).
+        let c = unsafe { &*t.cur_comp_info[0] };
+        let (mw, mh) = (
+            usize::try_from(c.mcu_width).ok()?,
+            usize::try_from(c.mcu_height).ok()?,
+        );
+        let first = mw * mh;
+        let keeps_first_dc = self.state.blocks.iter().enumerate().all(|(b, blk)| {
+            !blk.ac_needed && blk.dc_needed == (b < first) && (b >= first || blk.ci == 0)
+        });
+        if !keeps_first_dc || first == 0 || c.component_index != 0 || self.state.mcus_left == 0 {
+            return None;
+        }
+        let (wib, hib) = (c.width_in_blocks as usize, c.height_in_blocks as usize);
+        // Only the first component's DC terms are written, so the blocks need no clearing.
+        let mut coef = [[0i16; 64]; 10];
+        let ptrs: Vec<*mut [i16; 64]> = coef.iter_mut().map(std::ptr::from_mut).collect();
+        for row in 0..t.MCU_rows_in_scan as usize {
+            for col in 0..t.MCUs_per_row as usize {
+                self.state.mcu(Some(&ptrs[..self.state.blocks.len()]));
+                for (b, &p) in ptrs[..first].iter().enumerate() {
+                    let (bx, by) = (col * mw + b % mw, row * mh + b / mw);
+                    if bx < wib && by < hib {
+                        // SAFETY: `p` points into `coef`, which `mcu` has written through it;
+                        // no reference to it is live.
+                        dc(bx, by, unsafe { (*p)[0] });
+                    }
+                }
+            }
+        }
+        Some(())
     }
 }
 

@@ -41,13 +41,13 @@ const FIX_1_451774981: i64 = 11893;
 const FIX_2_172734803: i64 = 17799;
 
 /// The C's `IDCT_range_limit(cinfo)[x & RANGE_MASK]`.
-fn range_limit(x: i64) -> u8 {
+pub(super) fn range_limit(x: i64) -> u8 {
     let t = ((x as i32) << 22) >> 22;
     (t + 128).clamp(0, 255) as u8
 }
 
 /// `DESCALE(x, n)`: round, then shift right arithmetically.
-fn descale(x: i64, n: u32) -> i64 {
+pub(super) fn descale(x: i64, n: u32) -> i64 {
     (x + (1 << (n - 1))) >> n
 }
 
