@@ -180,12 +180,24 @@ fn demo_runs_on_the_embedded_sample_set() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("hashsieve");
     std::fs::copy(env!("CARGO_BIN_EXE_hashsieve"), &copy).unwrap();
-    let out = Command::new(&copy)
-        .arg("demo")
-        .current_dir(dir.path())
-        .env_clear()
-        .output()
-        .unwrap();
+    // Another test thread that forks while the copy's write handle is open lends the handle to
+    // its child until that child's exec: running the copy then fails with "Text file busy"
+    // (ETXTBSY) for a moment. Retry, bounded.
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(&copy)
+            .arg("demo")
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => break r.unwrap(),
+        }
+    };
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), embedded);
 
