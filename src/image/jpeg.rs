@@ -45,6 +45,7 @@ use super::pixels::PixelLayout;
 use crate::error::{Error, Result};
 
 // libjpeg's hot loops as SIMD kernels, where libjpeg's own assembly is not built.
+mod abi;
 #[cfg(all(target_arch = "x86_64", not(feature = "jpeg-simd")))]
 mod color;
 mod entropy;
@@ -464,7 +465,7 @@ fn dc_plane(
         return None;
     }
     // SAFETY: `comp_info` holds the header's components (at least one).
-    let c = unsafe { &*first.cast::<entropy::CompInfo>() };
+    let c = unsafe { &*first.cast::<abi::CompInfo>() };
     if c.dct_scaled_size != 1
         || c.h_samp_factor != cinfo.max_h_samp_factor
         || c.v_samp_factor != cinfo.max_v_samp_factor

@@ -23,13 +23,12 @@
 //! decodes the file again with libjpeg's own decoder, which then warns, pads or fails exactly
 //! as it always does. Such files are corrupt; valid files never give up.
 //!
-//! The structs read here are libjpeg's internals (jpegint.h) that `mozjpeg-sys` keeps private:
-//! the tail of `jpeg_decompress_struct` from `quant_tbl_ptrs` on is mirrored with `repr(C)`,
-//! checked at compile time against the struct's size and the offsets of its public fields.
-
-use std::os::raw::{c_int, c_uint, c_void};
+//! The structs read here are libjpeg's internals that `mozjpeg-sys` keeps private, mirrored in
+//! [`super::abi`].
 
 use mozjpeg_sys as j;
+
+use super::abi::tail;
 
 type Cinfo = j::jpeg_decompress_struct;
 
@@ -54,118 +53,6 @@ const SKIP_BITS: u32 = 12;
 
 /// The panic payload with which [`decode_mcu`] gives up (see the module documentation).
 pub(super) struct GiveUp;
-
-/// `jpeg_decompress_struct` from `quant_tbl_ptrs` to its end (jpeglib.h, the default ABI that
-/// `mozjpeg-sys` builds).
-#[repr(C)]
-#[allow(non_snake_case)]
-struct Tail {
-    quant_tbl_ptrs: [*mut j::JQUANT_TBL; 4],
-    dc_huff_tbl_ptrs: [*mut j::JHUFF_TBL; 4],
-    ac_huff_tbl_ptrs: [*mut j::JHUFF_TBL; 4],
-    data_precision: c_int,
-    comp_info: *mut c_void,
-    progressive_mode: j::boolean,
-    arith_code: j::boolean,
-    arith_dc_L: [u8; 16],
-    arith_dc_U: [u8; 16],
-    arith_ac_K: [u8; 16],
-    restart_interval: c_uint,
-    saw_JFIF_marker: j::boolean,
-    JFIF_major_version: u8,
-    JFIF_minor_version: u8,
-    density_unit: u8,
-    X_density: u16,
-    Y_density: u16,
-    saw_Adobe_marker: j::boolean,
-    Adobe_transform: u8,
-    CCIR601_sampling: j::boolean,
-    marker_list: *mut c_void,
-    max_h_samp_factor: c_int,
-    max_v_samp_factor: c_int,
-    min_DCT_scaled_size: c_int,
-    total_iMCU_rows: c_uint,
-    sample_range_limit: *mut u8,
-    comps_in_scan: c_int,
-    cur_comp_info: [*mut CompInfo; 4],
-    MCUs_per_row: c_uint,
-    MCU_rows_in_scan: c_uint,
-    blocks_in_MCU: c_int,
-    MCU_membership: [c_int; 10],
-    Ss: c_int,
-    Se: c_int,
-    Ah: c_int,
-    Al: c_int,
-    unread_marker: c_int,
-    master: *mut c_void,
-    main: *mut c_void,
-    coef: *mut c_void,
-    post: *mut c_void,
-    inputctl: *mut InputController,
-    marker: *mut c_void,
-    entropy: *mut c_void,
-    idct: *mut c_void,
-    upsample: *mut c_void,
-    cconvert: *mut c_void,
-    cquantize: *mut c_void,
-}
-
-const TAIL_AT: usize = std::mem::offset_of!(Cinfo, quant_tbl_ptrs);
-const _: () = assert!(
-    TAIL_AT + std::mem::size_of::<Tail>() == std::mem::size_of::<Cinfo>()
-        && TAIL_AT + std::mem::offset_of!(Tail, comp_info)
-            == std::mem::offset_of!(Cinfo, comp_info)
-        && TAIL_AT + std::mem::offset_of!(Tail, marker_list)
-            == std::mem::offset_of!(Cinfo, marker_list)
-        && TAIL_AT + std::mem::offset_of!(Tail, max_v_samp_factor)
-            == std::mem::offset_of!(Cinfo, max_v_samp_factor)
-);
-
-/// `jpeg_component_info` (jpeglib.h, the default ABI), with the fields `mozjpeg-sys` keeps
-/// private (also read by `hooks`).
-#[repr(C)]
-pub(super) struct CompInfo {
-    pub(super) component_id: c_int,
-    pub(super) component_index: c_int,
-    pub(super) h_samp_factor: c_int,
-    pub(super) v_samp_factor: c_int,
-    pub(super) quant_tbl_no: c_int,
-    pub(super) dc_tbl_no: c_int,
-    pub(super) ac_tbl_no: c_int,
-    pub(super) width_in_blocks: c_uint,
-    pub(super) height_in_blocks: c_uint,
-    pub(super) dct_scaled_size: c_int,
-    pub(super) downsampled_width: c_uint,
-    pub(super) downsampled_height: c_uint,
-    pub(super) component_needed: c_int,
-    pub(super) mcu_width: c_int,
-    pub(super) mcu_height: c_int,
-    pub(super) mcu_blocks: c_int,
-    pub(super) mcu_sample_width: c_int,
-    pub(super) last_col_width: c_int,
-    pub(super) last_row_height: c_int,
-    pub(super) quant_table: *mut j::JQUANT_TBL,
-    pub(super) dct_table: *mut c_void,
-}
-
-const _: () = assert!(
-    std::mem::size_of::<CompInfo>() == std::mem::size_of::<j::jpeg_component_info>()
-        && std::mem::offset_of!(CompInfo, ac_tbl_no)
-            == std::mem::offset_of!(j::jpeg_component_info, ac_tbl_no)
-        && std::mem::offset_of!(CompInfo, quant_table)
-            == std::mem::offset_of!(j::jpeg_component_info, quant_table)
-);
-
-/// `struct jpeg_input_controller` (jpegint.h).
-#[repr(C)]
-struct InputController {
-    consume_input: *const c_void,
-    reset_input_controller: *const c_void,
-    start_input_pass: *const c_void,
-    finish_input_pass: *const c_void,
-    has_multiple_scans: j::boolean,
-    eoi_reached: j::boolean,
-}
 
 type StartPassFn = unsafe extern "C-unwind" fn(*mut Cinfo);
 type DecodeMcuFn = unsafe extern "C-unwind" fn(*mut Cinfo, *mut *mut [i16; 64]) -> j::boolean;
@@ -731,14 +618,6 @@ unsafe extern "C-unwind" fn decode_mcu(
 /// Any: it reads nothing.
 unsafe extern "C-unwind" fn start_pass(_cinfo: *mut Cinfo) {
     give_up()
-}
-
-/// # Safety
-///
-/// `cinfo` points to a live decompressor.
-unsafe fn tail(cinfo: *mut Cinfo) -> *mut Tail {
-    // SAFETY: `Tail` mirrors the struct from `TAIL_AT` to its end (checked above).
-    unsafe { cinfo.cast::<u8>().add(TAIL_AT).cast::<Tail>() }
 }
 
 /// Swaps in [`Entropy`] for a single-scan sequential Huffman file whose scan has not started,

@@ -25,7 +25,7 @@ use std::os::raw::{c_int, c_uint, c_void};
 
 use mozjpeg_sys as j;
 
-use super::entropy::CompInfo;
+use super::abi::{tail, CompInfo};
 use super::{color, idct, upsample};
 use crate::arch::x86::Avx2;
 
@@ -67,24 +67,6 @@ struct ColorDeconverter {
     color_convert: Option<ColorFn>,
 }
 
-/// The subobject pointers that end `jpeg_decompress_struct`: `idct`, `upsample`, `cconvert`,
-/// `cquantize`, in this order, in every libjpeg ABI.
-///
-/// # Safety
-///
-/// `cinfo` points to a live decompressor.
-unsafe fn tail(cinfo: *mut Cinfo) -> [*mut c_void; 4] {
-    const SIZE: usize = std::mem::size_of::<Cinfo>();
-    const PTR: usize = std::mem::size_of::<*mut c_void>();
-    // The struct ends with pointers, so it has no tail padding.
-    const _: () = assert!(SIZE.is_multiple_of(PTR) && std::mem::align_of::<Cinfo>() == PTR);
-    // SAFETY: the last four pointer-sized fields of the live struct (see above).
-    unsafe {
-        let end = cinfo.cast::<u8>().add(SIZE).cast::<*mut c_void>();
-        [*end.sub(4), *end.sub(3), *end.sub(2), *end.sub(1)]
-    }
-}
-
 /// Which loops [`install`] replaced: bits of its result.
 pub(super) const IDCT: u8 = 1;
 pub(super) const UPSAMPLE: u8 = 2;
@@ -113,11 +95,12 @@ pub(super) unsafe fn install(cinfo: &mut Cinfo, denom: u8, grey: bool) -> u8 {
         _ => return 0,
     };
     // SAFETY: a live decompressor (this function's contract).
-    let [idct_ptr, upsample_ptr, cconvert_ptr, cquantize_ptr] = unsafe { tail(cinfo) };
+    let t = unsafe { &*tail(cinfo) };
+    let (idct_ptr, upsample_ptr, cconvert_ptr) = (t.idct, t.upsample, t.cconvert);
     if idct_ptr.is_null() || upsample_ptr.is_null() || cconvert_ptr.is_null() {
         return 0;
     }
-    if !cquantize_ptr.is_null() {
+    if !t.cquantize.is_null() {
         // No quantizer was asked for: the fields are not where we think.
         return 0;
     }
