@@ -103,8 +103,8 @@ struct Table {
     /// AC tables: by the next [`SKIP_BITS`] bits, the first whole coefficient's length and
     /// zigzag advance (`len1 | adv1 << 8`), and both with the second's if it fits too
     /// (`len12 << 16 | adv12 << 24`; the first's again if not); 0 when the first does not fit.
-    /// An end of block advances 64.
-    skip: Box<[u32; 1 << SKIP_BITS]>,
+    /// An end of block advances 64. `None` for DC tables.
+    skip: Option<Box<[u32; 1 << SKIP_BITS]>>,
     /// Codes of up to [`FAST_BITS`] bits: `len << 8 | symbol`, 0 for a longer code.
     short: Box<[u16; 1 << FAST_BITS]>,
     /// The largest code of each length (-1 for none), and 0xFFFFF past 16 (as libjpeg).
@@ -112,6 +112,17 @@ struct Table {
     /// `huffval` index minus code, for the codes of each length.
     valoffset: [i32; 17],
     huffval: [u8; 256],
+}
+
+/// An AC symbol's run and extra-bit count as decoding treats them (see [`Fast`]): a run of
+/// sixteen zeros (`0xF0`) is run 15 storing a zero, any other symbol without extra bits ends the
+/// block (run 63).
+fn ac_symbol(sym: u8) -> (usize, u32) {
+    match (usize::from(sym >> 4), u32::from(sym & 15)) {
+        (15, 0) => (15, 0),
+        (_, 0) => (63, 0),
+        rs => rs,
+    }
 }
 
 /// jdhuff.h's `HUFF_EXTEND`: the value of `s` extra bits `x`.
@@ -153,7 +164,7 @@ impl Table {
         }
         let mut t = Table {
             fast: Box::new([0; 1 << FAST_BITS]),
-            skip: Box::new([0; 1 << SKIP_BITS]),
+            skip: None,
             short: Box::new([0; 1 << FAST_BITS]),
             maxcode: [-1; 18],
             valoffset: [0; 17],
@@ -186,14 +197,10 @@ impl Table {
             let (run, s) = if dc {
                 (0, u32::from(sym))
             } else {
-                (u32::from(sym >> 4), u32::from(sym & 15))
+                ac_symbol(sym)
             };
+            let run = run as u32;
             if s == 0 {
-                let run = match (dc, run) {
-                    (true, _) => 0,
-                    (false, 15) => 15,
-                    (false, _) => 63,
-                };
                 for e in &mut t.fast[first..first + span] {
                     *e = len | run << 8;
                 }
@@ -209,21 +216,17 @@ impl Table {
             // The first coefficient of each index: `len | adv << 8` (0: doesn't fit).
             let mut first = vec![0u32; 1 << SKIP_BITS];
             for (p, (&len, &code)) in sizes.iter().zip(&codes).enumerate() {
-                let sym = htbl.huffval[p];
-                let (len, r, s) = (u32::from(len), u32::from(sym >> 4), u32::from(sym & 15));
+                let (run, s) = ac_symbol(htbl.huffval[p]);
+                let (len, adv) = (u32::from(len), run as u32 + 1);
                 if len + s > SKIP_BITS {
                     continue;
                 }
-                let adv = match (s, r) {
-                    (0, 15) => 16,
-                    (0, _) => 64,
-                    _ => r + 1,
-                };
                 let at = (code << (SKIP_BITS - len)) as usize;
                 first[at..at + (1 << (SKIP_BITS - len))].fill((len + s) | adv << 8);
             }
             const MASK: usize = (1 << SKIP_BITS) - 1;
-            for (i, e) in t.skip.iter_mut().enumerate() {
+            let skip = t.skip.insert(Box::new([0; 1 << SKIP_BITS]));
+            for (i, e) in skip.iter_mut().enumerate() {
                 let (l1, a1) = (first[i] & 0xFF, first[i] >> 8);
                 if l1 == 0 {
                     continue;
@@ -450,14 +453,12 @@ impl State {
                 } else {
                     let (sym, l) = long_symbol($table, bits);
                     consume!(l);
-                    let (r, s) = (usize::from(sym >> 4), u32::from(sym & 15));
-                    match (s, r) {
-                        (0, 15) => (15, 0),
-                        (0, _) => (63, 0),
-                        _ => {
+                    match ac_symbol(sym) {
+                        (run, 0) => (run, 0),
+                        (run, s) => {
                             let v = extra(bits, s) as i16;
                             consume!(s);
-                            (r, v)
+                            (run, v)
                         }
                     }
                 }
@@ -505,7 +506,10 @@ impl State {
                     }
                 }
             }
-            let skip = &*ac_table.skip;
+            // Every AC table has its skip table (`Table::new`).
+            let Some(skip) = ac_table.skip.as_deref() else {
+                give_up()
+            };
             let mut k = 1;
             while k < 64 {
                 refill!();
@@ -841,7 +845,7 @@ mod tests {
                     continue;
                 }
                 // A skip entry: one or two coefficients' lengths and advances.
-                let e = t.skip[(bits >> (64 - SKIP_BITS)) as usize];
+                let e = t.skip.as_ref().unwrap()[(bits >> (64 - SKIP_BITS)) as usize];
                 let adv = |run: usize| if run == 63 { 64 } else { run as u32 + 1 };
                 match want {
                     Some((l1, r1, _)) if l1 <= SKIP_BITS => {
